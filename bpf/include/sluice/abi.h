@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The one contract between the sluice datapath (BPF, kernel side) and the
+ * daemon (C++, user side): map keys and values, verdicts, drop reasons and
+ * limits. Included by both sides; nothing here may depend on either.
+ *
+ * Byte order: addresses and ports inside keys are in network byte order so
+ * that LPM prefixes are the leading bits. Everything else is host order.
+ */
+#ifndef SLUICE_ABI_H
+#define SLUICE_ABI_H
+
+#include <linux/types.h>
+
+/* Sizes of the preallocated or bounded maps. */
+#define SLUICE_MAX_RULES 131072u        /* rules in one ruleset generation */
+#define SLUICE_MAX_ADDR_CLASSES 4194304u /* prefixes per address-class trie */
+#define SLUICE_MAX_DECISIONS 8388608u   /* entries of the decision trie */
+#define SLUICE_MAX_PREFILTER 2097152u   /* blocklist prefixes per family */
+#define SLUICE_MAX_CONNTRACK 262144u    /* tracked flows (LRU beyond this) */
+#define SLUICE_MAX_LOCAL_ADDRS 4096u    /* addresses owned by this host */
+#define SLUICE_MAX_GROUPS 4194304u      /* (from prefix, to prefix) pairs */
+#define SLUICE_GENERATIONS 2u           /* live ruleset + the one being built */
+/* Rule prefixes on one side that may contain one another around a single
+ * address (10.0.0.0/8 > 10.1.0.0/16 > 10.1.2.0/24 is 3 deep). */
+#define SLUICE_MAX_NEST 8u
+
+/* Bounded parsing: VLAN tags and IPv6 extension headers we walk through. */
+#define SLUICE_MAX_VLAN_TAGS 2
+#define SLUICE_MAX_IPV6_EXT_HEADERS 6
+
+/* Address class returned when no prefix of a trie matches. */
+#define SLUICE_CLASS_NONE 0xffffffffu
+/* Class id standing for "any address" in decision keys. */
+#define SLUICE_CLASS_ANY 0u
+
+enum sluice_chain {
+	SLUICE_CHAIN_INPUT = 0,   /* to an address of this host */
+	SLUICE_CHAIN_FORWARD = 1, /* through this host */
+	SLUICE_CHAIN_OUTPUT = 2,  /* from an address of this host */
+	SLUICE_CHAIN_COUNT = 3,
+};
+
+enum sluice_action {
+	SLUICE_ACTION_ACCEPT = 0,
+	SLUICE_ACTION_DROP = 1,
+	SLUICE_ACTION_REJECT = 2,
+	SLUICE_ACTION_COUNT = 3,
+};
+
+/* Why a packet was dropped; indexes the drop_reasons counter array. */
+enum sluice_drop_reason {
+	SLUICE_DROP_NONE = 0,
+	SLUICE_DROP_MALFORMED = 1,       /* header fields contradict each other */
+	SLUICE_DROP_TRUNCATED = 2,       /* packet ends inside a header */
+	SLUICE_DROP_UNSUPPORTED = 3,     /* too many VLAN tags / IPv6 ext headers */
+	SLUICE_DROP_FRAGMENT = 4,        /* non-first fragment of an untracked flow */
+	SLUICE_DROP_PREFILTER = 5,       /* source in the XDP blocklist */
+	SLUICE_DROP_POLICY_RULE = 6,     /* a rule with action drop or reject */
+	SLUICE_DROP_POLICY_DEFAULT = 7,  /* no rule matched, chain default drop */
+	SLUICE_DROP_CT_INVALID = 8,      /* TCP flags no stack sends (scans) */
+	SLUICE_DROP_REJECT_FAILED = 9,   /* could not build the reject answer */
+	SLUICE_DROP_REASON_COUNT = 10,
+};
+
+/* Address families as stored in keys (not AF_* values: stable ABI). */
+enum sluice_family {
+	SLUICE_FAMILY_IPV4 = 4,
+	SLUICE_FAMILY_IPV6 = 6,
+};
+
+/* Active generation and chain defaults; a one-entry array map. Applying a
+ * ruleset writes the inactive generation, then flips active_gen here. */
+struct sluice_settings {
+	__u32 active_gen;
+	__u8 chain_default[SLUICE_GENERATIONS][SLUICE_CHAIN_COUNT]; /* enum sluice_action */
+	__u8 pad[2];
+};
+
+/* Which address of a packet a class was computed for: sources are
+ * classified by the prefixes rules name in `from`, destinations by `to`. */
+enum sluice_class_side {
+	SLUICE_SIDE_SRC = 0,
+	SLUICE_SIDE_DST = 1,
+};
+
+/*
+ * Address -> class tries (LPM). Every prefix a rule names on a side is a
+ * class. The value for prefix P lists P and every named prefix containing
+ * it, most specific first: all the classes an address whose longest match
+ * is P belongs to. gen and side are part of the prefix, so prefixlen is
+ * 32 + the address prefix length.
+ */
+struct sluice_class_key4 {
+	__u32 prefixlen;
+	__u8 gen;
+	__u8 side; /* enum sluice_class_side */
+	__u8 pad[2];
+	__u8 addr[4];
+};
+
+struct sluice_class_key6 {
+	__u32 prefixlen;
+	__u8 gen;
+	__u8 side; /* enum sluice_class_side */
+	__u8 pad[2];
+	__u8 addr[16];
+};
+
+struct sluice_class_chain {
+	__u32 depth; /* entries used in ids, 1..SLUICE_MAX_NEST */
+	__u32 ids[SLUICE_MAX_NEST];
+};
+
+/* Pairs of classes some rule of a chain names together (hash). Probed
+ * before the decision trie so that absent pairs cost one hash lookup. */
+struct sluice_group_key {
+	__u8 gen;
+	__u8 chain;
+	__u8 pad[2];
+	__u32 src_class;
+	__u32 dst_class;
+};
+
+struct sluice_group {
+	__u32 first_rule_index; /* lowest rule index with this pair */
+};
+
+/*
+ * Decision trie (LPM): first-match result for (chain, source class,
+ * destination class, protocol, port). A class of SLUICE_CLASS_ANY stands for
+ * rules whose from/to is "any". The prefix always covers gen..dst_class (96
+ * bits); +8 when the rule names a protocol; +N more for the leading N bits of
+ * the port (ranges become several prefixes). For ICMP the port is the type.
+ * Each value already holds the first match among itself and all shorter
+ * prefixes with the same classes, so one lookup per class pair is exact.
+ */
+struct sluice_decision_key {
+	__u32 prefixlen;
+	__u8 gen;
+	__u8 chain;
+	__u8 pad[2];
+	__u32 src_class;
+	__u32 dst_class;
+	__u8 proto;
+	__u8 port[2]; /* network byte order */
+	__u8 pad2;
+};
+
+#define SLUICE_DECISION_FIXED_BITS 96u
+
+struct sluice_decision {
+	__u32 rule_index; /* position of the rule in the ruleset, all chains */
+	__u8 action;      /* enum sluice_action */
+	__u8 flags;       /* SLUICE_RULE_* */
+	__u8 pad[2];
+};
+
+#define SLUICE_RULE_LOG 0x01
+
+/* Per-CPU counters of packets and bytes. Rule counters are indexed by
+ * gen * SLUICE_MAX_RULES + rule_index; chain default counters by
+ * gen * SLUICE_CHAIN_COUNT + chain. */
+struct sluice_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Blocklist prefixes dropped at XDP, per family. */
+struct sluice_prefilter_key4 {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct sluice_prefilter_key6 {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* Addresses of this host: input/output chain selection. IPv4 addresses sit
+ * in the first 4 bytes, the rest zero. */
+struct sluice_local_key {
+	__u8 family; /* enum sluice_family */
+	__u8 pad[3];
+	__u8 addr[16];
+};
+
+/*
+ * Conntrack. The key is normalised: endpoint a is the lower of the two
+ * (address, port) pairs, so both directions of a flow find one entry. For
+ * ICMP echo both ports hold the echo identifier.
+ */
+struct sluice_ct_key {
+	__u8 addr_a[16];
+	__u8 addr_b[16];
+	__u16 port_a; /* network byte order */
+	__u16 port_b; /* network byte order */
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+
+enum sluice_ct_state {
+	SLUICE_CT_NEW = 0,         /* UDP/ICMP: seen one way only */
+	SLUICE_CT_SYN_SENT = 1,
+	SLUICE_CT_SYN_RECV = 2,
+	SLUICE_CT_ESTABLISHED = 3, /* also UDP/ICMP once a reply was seen */
+	SLUICE_CT_FIN_WAIT = 4,    /* one side sent FIN */
+	SLUICE_CT_CLOSING = 5,     /* both sides sent FIN */
+	SLUICE_CT_CLOSED = 6,      /* RST seen */
+	SLUICE_CT_STATE_COUNT = 7,
+};
+
+/* Direction of a packet relative to the flow's originator. */
+enum sluice_ct_dir {
+	SLUICE_DIR_ORIGINAL = 0,
+	SLUICE_DIR_REPLY = 1,
+};
+
+struct sluice_ct_entry {
+	__u64 created_ns;   /* bpf_ktime_get_ns() at the first packet */
+	__u64 last_seen_ns;
+	__u64 packets[2];   /* indexed by enum sluice_ct_dir */
+	__u64 bytes[2];
+	__u32 rule_index;   /* rule that accepted the flow, or ~0 for default */
+	__u8 state;         /* enum sluice_ct_state */
+	__u8 originator_is_a;
+	__u8 chain;         /* enum sluice_chain that admitted the flow */
+	__u8 fin_seen;      /* bit per direction */
+};
+
+#define SLUICE_RULE_INDEX_DEFAULT 0xffffffffu
+
+/* Conntrack timeouts in seconds, per state and protocol. */
+#define SLUICE_CT_TIMEOUT_TCP_SYN 60u
+#define SLUICE_CT_TIMEOUT_TCP_ESTABLISHED 432000u
+#define SLUICE_CT_TIMEOUT_TCP_CLOSING 120u
+#define SLUICE_CT_TIMEOUT_TCP_CLOSED 10u
+#define SLUICE_CT_TIMEOUT_UDP_NEW 30u
+#define SLUICE_CT_TIMEOUT_UDP_ESTABLISHED 180u
+#define SLUICE_CT_TIMEOUT_ICMP 30u
+
+#endif /* SLUICE_ABI_H */

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Connection tracking (kernel side only): normalised keys, the TCP state
+ * machine and per-state timeouts. A flow gets an entry only once policy
+ * accepted its first packet; every later packet of it, both ways, is
+ * allowed by finding that entry.
+ */
+#ifndef SLUICE_LIB_CONNTRACK_H
+#define SLUICE_LIB_CONNTRACK_H
+
+#include "parse.h"
+#include "conntrack_maps.h"
+
+/* Lexicographic order of (address, port) endpoints; any total order works
+ * as long as both directions of a flow agree on it. */
+static __always_inline int endpoint_less(const __u8 *a, __u16 pa, const __u8 *b, __u16 pb)
+{
+	for (int i = 0; i < 16; i++) {
+		if (a[i] != b[i])
+			return a[i] < b[i];
+	}
+	return pa < pb;
+}
+
+/* Fills key for the flow of src:sport -> dst:dport; returns 1 when the source
+ * is endpoint a. */
+static __always_inline int ct_make_key(struct sluice_ct_key *key, __u8 family, __u8 proto,
+				       const __u8 *src, __u16 sport, const __u8 *dst,
+				       __u16 dport)
+{
+	int src_is_a = endpoint_less(src, sport, dst, dport);
+
+	__builtin_memset(key, 0, sizeof(*key));
+	key->family = family;
+	key->proto = proto;
+	if (src_is_a) {
+		__builtin_memcpy(key->addr_a, src, 16);
+		__builtin_memcpy(key->addr_b, dst, 16);
+		key->port_a = sport;
+		key->port_b = dport;
+	} else {
+		__builtin_memcpy(key->addr_a, dst, 16);
+		__builtin_memcpy(key->addr_b, src, 16);
+		key->port_a = dport;
+		key->port_b = sport;
+	}
+	return src_is_a;
+}
+
+static __always_inline __u64 ct_timeout_ns(const struct sluice_ct_entry *ct, __u8 proto)
+{
+	__u64 s;
+
+	if (proto == IPPROTO_TCP) {
+		switch (ct->state) {
+		case SLUICE_CT_ESTABLISHED:
+			s = SLUICE_CT_TIMEOUT_TCP_ESTABLISHED;
+			break;
+		case SLUICE_CT_FIN_WAIT:
+		case SLUICE_CT_CLOSING:
+			s = SLUICE_CT_TIMEOUT_TCP_CLOSING;
+			break;
+		case SLUICE_CT_CLOSED:
+			s = SLUICE_CT_TIMEOUT_TCP_CLOSED;
+			break;
+		default:
+			s = SLUICE_CT_TIMEOUT_TCP_SYN;
+		}
+	} else if (proto == IPPROTO_UDP) {
+		s = ct->state == SLUICE_CT_ESTABLISHED ? SLUICE_CT_TIMEOUT_UDP_ESTABLISHED
+						       : SLUICE_CT_TIMEOUT_UDP_NEW;
+	} else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		s = SLUICE_CT_TIMEOUT_ICMP;
+	} else {
+		s = SLUICE_CT_TIMEOUT_UDP_NEW;
+	}
+	return s * 1000000000ull;
+}
+
+/* The state a TCP flow moves to when a packet with flags goes in dir. */
+static __always_inline __u8 ct_tcp_next_state(struct sluice_ct_entry *ct, __u8 dir, __u8 flags)
+{
+	__u8 state = ct->state;
+
+	if (flags & TCP_FLAG_RST)
+		return SLUICE_CT_CLOSED;
+	if (flags & TCP_FLAG_FIN) {
+		ct->fin_seen |= 1 << dir;
+		return ct->fin_seen == 3 ? SLUICE_CT_CLOSING : SLUICE_CT_FIN_WAIT;
+	}
+	if (state == SLUICE_CT_SYN_SENT && dir == SLUICE_DIR_REPLY &&
+	    (flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == (TCP_FLAG_SYN | TCP_FLAG_ACK))
+		return SLUICE_CT_SYN_RECV;
+	if (state == SLUICE_CT_SYN_RECV && dir == SLUICE_DIR_ORIGINAL && (flags & TCP_FLAG_ACK) &&
+	    !(flags & TCP_FLAG_SYN))
+		return SLUICE_CT_ESTABLISHED;
+	return state;
+}
+
+/* Flag combinations no TCP stack sends (null, SYN+FIN, SYN+RST scans). */
+static __always_inline int tcp_flags_invalid(__u8 flags)
+{
+	if (!(flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST | TCP_FLAG_FIN)))
+		return 1;
+	if ((flags & TCP_FLAG_SYN) && (flags & (TCP_FLAG_FIN | TCP_FLAG_RST)))
+		return 1;
+	return 0;
+}
+
+/* A TCP packet that opens a flow: SYN without ACK. */
+static __always_inline int tcp_opens_flow(__u8 flags)
+{
+	return (flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) == TCP_FLAG_SYN;
+}
+
+/*
+ * Looks the packet's flow up and, when found and still valid, accounts the
+ * packet and advances its state. Returns the entry, or NULL when the packet
+ * belongs to no live flow (expired entries and a fresh SYN on a closed flow
+ * are removed so the packet goes through policy again).
+ */
+static __always_inline struct sluice_ct_entry *ct_track(const struct packet *pkt, __u64 now)
+{
+	struct sluice_ct_key key;
+	struct sluice_ct_entry *ct;
+	int src_is_a;
+	__u8 dir;
+
+	src_is_a = ct_make_key(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst,
+			       pkt->dport);
+	ct = bpf_map_lookup_elem(&conntrack, &key);
+	if (!ct)
+		return NULL;
+
+	dir = (src_is_a == ct->originator_is_a) ? SLUICE_DIR_ORIGINAL : SLUICE_DIR_REPLY;
+	if (now - ct->last_seen_ns > ct_timeout_ns(ct, pkt->proto) ||
+	    (pkt->proto == IPPROTO_TCP && tcp_opens_flow(pkt->tcp_flags) &&
+	     ct->state >= SLUICE_CT_CLOSING)) {
+		bpf_map_delete_elem(&conntrack, &key);
+		return NULL;
+	}
+
+	if (pkt->proto == IPPROTO_TCP)
+		ct->state = ct_tcp_next_state(ct, dir, pkt->tcp_flags);
+	else if (dir == SLUICE_DIR_REPLY)
+		ct->state = SLUICE_CT_ESTABLISHED;
+	ct->last_seen_ns = now;
+	__sync_fetch_and_add(&ct->packets[dir & 1], 1);
+	__sync_fetch_and_add(&ct->bytes[dir & 1], pkt->len);
+	return ct;
+}
+
+/* Starts tracking a flow whose first packet policy accepted. */
+static __always_inline void ct_create(const struct packet *pkt, __u64 now, __u8 chain,
+				      __u32 rule_index)
+{
+	struct sluice_ct_entry ct = {};
+	struct sluice_ct_key key;
+
+	ct.originator_is_a = ct_make_key(&key, pkt->family, pkt->proto, pkt->src, pkt->sport,
+					 pkt->dst, pkt->dport);
+	ct.created_ns = now;
+	ct.last_seen_ns = now;
+	ct.packets[SLUICE_DIR_ORIGINAL] = 1;
+	ct.bytes[SLUICE_DIR_ORIGINAL] = pkt->len;
+	ct.rule_index = rule_index;
+	ct.chain = chain;
+	if (pkt->proto != IPPROTO_TCP)
+		ct.state = SLUICE_CT_NEW;
+	else if (tcp_opens_flow(pkt->tcp_flags))
+		ct.state = SLUICE_CT_SYN_SENT;
+	else
+		ct.state = SLUICE_CT_ESTABLISHED; /* picked up mid-stream */
+	bpf_map_update_elem(&conntrack, &key, &ct, BPF_ANY);
+}
+
+/*
+ * An ICMP error is related to a tracked flow when the packet it quotes
+ * belongs to that flow. Returns 1 when it does.
+ */
+static __always_inline int ct_icmp_error_related(void *data, void *data_end,
+						 const struct packet *pkt)
+{
+	struct packet inner = {};
+	struct sluice_ct_key key;
+
+	if (parse_icmp_quote(data, data_end, pkt, &inner) != SLUICE_DROP_NONE)
+		return 0;
+	ct_make_key(&key, inner.family, inner.proto, inner.src, inner.sport, inner.dst,
+		    inner.dport);
+	return bpf_map_lookup_elem(&conntrack, &key) != NULL;
+}
+
+#endif

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The stateful filter both tc programs run (kernel side only): parse,
+ * conntrack, and policy for packets that start a flow. Returns a TC_ACT_*.
+ */
+#ifndef SLUICE_LIB_FILTER_H
+#define SLUICE_LIB_FILTER_H
+
+#include <linux/pkt_cls.h>
+#include "parse.h"
+#include "conntrack.h"
+#include "policy.h"
+#include "reject.h"
+#include "stats_maps.h"
+
+/* Bytes of headers we want linear before parsing: room for an ICMP error
+ * quoting a packet with options. */
+#define FILTER_PULL_LEN 256
+
+enum filter_hook {
+	FILTER_TC_INGRESS = 0,
+	FILTER_TC_EGRESS = 1,
+};
+
+static __always_inline int filter_drop(__u32 reason, __u32 len)
+{
+	count_drop(reason, len);
+	return TC_ACT_SHOT;
+}
+
+static __always_inline int filter_reject(struct __sk_buff *skb, const struct packet *pkt,
+					 enum filter_hook hook)
+{
+	if (reject_rewrite(skb, pkt))
+		return filter_drop(SLUICE_DROP_REJECT_FAILED, pkt->len);
+	/* The answer goes back the way the packet came. */
+	return bpf_redirect(skb->ifindex, hook == FILTER_TC_EGRESS ? BPF_F_INGRESS : 0);
+}
+
+static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook hook)
+{
+	struct sluice_decision decision;
+	struct sluice_settings *cfg;
+	struct packet pkt = {};
+	void *data, *data_end;
+	__u32 zero = 0, gen, reason;
+	__u8 chain, action;
+	__u64 now;
+
+	if (skb->data_end - skb->data < FILTER_PULL_LEN)
+		bpf_skb_pull_data(skb, skb->len < FILTER_PULL_LEN ? skb->len : FILTER_PULL_LEN);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+
+	reason = parse_packet(data, data_end, &pkt);
+	if (reason != SLUICE_DROP_NONE)
+		return filter_drop(reason, skb->len);
+	if (!pkt.family)
+		return TC_ACT_OK;
+	pkt.len = skb->len;
+
+	if (hook == FILTER_TC_INGRESS) {
+		chain = is_local(pkt.family, pkt.dst) ? SLUICE_CHAIN_INPUT : SLUICE_CHAIN_FORWARD;
+	} else {
+		/* Forwarded packets were judged when they came in. */
+		if (!is_local(pkt.family, pkt.src))
+			return TC_ACT_OK;
+		chain = SLUICE_CHAIN_OUTPUT;
+	}
+
+	if (pkt.later_fragment)
+		return filter_drop(SLUICE_DROP_FRAGMENT, pkt.len);
+	if (pkt.proto == IPPROTO_TCP && tcp_flags_invalid(pkt.tcp_flags))
+		return filter_drop(SLUICE_DROP_CT_INVALID, pkt.len);
+
+	now = bpf_ktime_get_ns();
+	if (ct_track(&pkt, now))
+		return TC_ACT_OK;
+	if ((pkt.proto == IPPROTO_ICMP || pkt.proto == IPPROTO_ICMPV6) &&
+	    icmp_is_error(pkt.proto, pkt.icmp_type) &&
+	    ct_icmp_error_related(data, data_end, &pkt))
+		return TC_ACT_OK;
+
+	cfg = bpf_map_lookup_elem(&settings, &zero);
+	if (!cfg)
+		return TC_ACT_SHOT;
+	gen = cfg->active_gen & 1;
+
+	if (policy_decide(&pkt, chain, gen, &decision)) {
+		count_rule(gen, decision.rule_index, pkt.len);
+		action = decision.action;
+		reason = SLUICE_DROP_POLICY_RULE;
+	} else {
+		count_default(gen, chain, pkt.len);
+		action = cfg->chain_default[gen][chain];
+		decision.rule_index = SLUICE_RULE_INDEX_DEFAULT;
+		reason = SLUICE_DROP_POLICY_DEFAULT;
+	}
+
+	if (action == SLUICE_ACTION_ACCEPT) {
+		/* Errors and resets are answers, not the start of a flow. */
+		if (!(pkt.proto == IPPROTO_TCP && (pkt.tcp_flags & TCP_FLAG_RST)) &&
+		    !((pkt.proto == IPPROTO_ICMP || pkt.proto == IPPROTO_ICMPV6) &&
+		      icmp_is_error(pkt.proto, pkt.icmp_type)))
+			ct_create(&pkt, now, chain, decision.rule_index);
+		return TC_ACT_OK;
+	}
+	count_drop(reason, pkt.len);
+	if (action == SLUICE_ACTION_REJECT)
+		return filter_reject(skb, &pkt, hook);
+	return TC_ACT_SHOT;
+}
+
+#endif

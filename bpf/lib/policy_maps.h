@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Maps holding the compiled ruleset, written by the daemon (kernel side only). */
+#ifndef SLUICE_LIB_POLICY_MAPS_H
+#define SLUICE_LIB_POLICY_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "sluice/abi.h"
+
+/* One struct sluice_settings: active generation, chain defaults. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sluice_settings);
+} settings SEC(".maps");
+
+/* IPv4 address -> the rule prefixes (classes) containing it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SLUICE_MAX_ADDR_CLASSES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sluice_class_key4);
+	__type(value, struct sluice_class_chain);
+} addr_class4 SEC(".maps");
+
+/* IPv6 address -> the rule prefixes (classes) containing it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SLUICE_MAX_ADDR_CLASSES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sluice_class_key6);
+	__type(value, struct sluice_class_chain);
+} addr_class6 SEC(".maps");
+
+/* (chain, src class, dst class) pairs that rules name -> their first rule. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_GROUPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sluice_group_key);
+	__type(value, struct sluice_group);
+} groups SEC(".maps");
+
+/* (chain, src class, dst class, proto, port prefix) -> first matching rule. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SLUICE_MAX_DECISIONS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sluice_decision_key);
+	__type(value, struct sluice_decision);
+} decisions SEC(".maps");
+
+/* Packets/bytes per rule, index gen * SLUICE_MAX_RULES + rule_index. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_GENERATIONS * SLUICE_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct sluice_counter);
+} rule_counters SEC(".maps");
+
+/* Packets/bytes decided by a chain default, index gen * 3 + chain. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_GENERATIONS * SLUICE_CHAIN_COUNT);
+	__type(key, __u32);
+	__type(value, struct sluice_counter);
+} default_counters SEC(".maps");
+
+/* Addresses owned by this host; present = local. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_LOCAL_ADDRS);
+	__type(key, struct sluice_local_key);
+	__type(value, __u8);
+} local_addrs SEC(".maps");
+
+#endif

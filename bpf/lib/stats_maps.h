@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Counters every program reports into (kernel side only). */
+#ifndef SLUICE_LIB_STATS_MAPS_H
+#define SLUICE_LIB_STATS_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "sluice/abi.h"
+
+/* Dropped packets per enum sluice_drop_reason. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_DROP_REASON_COUNT);
+	__type(key, __u32);
+	__type(value, struct sluice_counter);
+} drop_reasons SEC(".maps");
+
+static __always_inline void count_drop(__u32 reason, __u32 len)
+{
+	struct sluice_counter *c = bpf_map_lookup_elem(&drop_reasons, &reason);
+
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+	}
+}
+
+#endif

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Attached at XDP on every managed interface: sees frames as the driver
+ * hands them over, before an skb exists. Drops sources in the blocklist
+ * (prefilter) and passes everything else to the tc programs.
+ */
+#include "lib/parse.h"
+#include "lib/prefilter_maps.h"
+#include "lib/stats_maps.h"
+
+static __always_inline int source_blocked(const struct packet *pkt)
+{
+	if (pkt->family == SLUICE_FAMILY_IPV4) {
+		struct sluice_prefilter_key4 key = { .prefixlen = 32 };
+
+		__builtin_memcpy(key.addr, pkt->src, 4);
+		return bpf_map_lookup_elem(&prefilter4, &key) != NULL;
+	}
+	struct sluice_prefilter_key6 key = { .prefixlen = 128 };
+
+	__builtin_memcpy(key.addr, pkt->src, 16);
+	return bpf_map_lookup_elem(&prefilter6, &key) != NULL;
+}
+
+SEC("xdp")
+int sluice_xdp_ingress(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct packet pkt = {};
+
+	/* Malformed frames are left to tc, which counts them once. */
+	if (parse_packet(data, data_end, &pkt) != SLUICE_DROP_NONE || !pkt.family)
+		return XDP_PASS;
+	if (source_blocked(&pkt)) {
+		count_drop(SLUICE_DROP_PREFILTER, data_end - data);
+		return XDP_DROP;
+	}
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

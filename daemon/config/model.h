@@ -1,0 +1,92 @@
+// The typed configuration: what sluice.toml says, validated and resolved
+// (sets expanded to prefixes). Produced by config::parse_file/parse_string.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/address.h"
+
+namespace sluice::config {
+
+struct Location {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+enum class Chain : std::uint8_t { Input = 0, Forward = 1, Output = 2 };
+enum class Action : std::uint8_t { Accept = 0, Drop = 1, Reject = 2 };
+enum class Protocol : std::uint8_t { Any = 0, Tcp = 6, Udp = 17, Icmp = 1, Icmpv6 = 58 };
+
+inline constexpr int kChainCount = 3;
+
+struct PortRange {
+  std::uint16_t first = 0;
+  std::uint16_t last = 0;
+  bool operator==(const PortRange&) const = default;
+};
+
+// A rule's from/to. any == true matches every address; otherwise the union
+// of prefixes (sets and zones already expanded). spelling keeps what the
+// operator wrote, for display.
+struct Endpoint {
+  bool any = true;
+  std::vector<Prefix> prefixes;
+  std::vector<std::string> spelling;
+};
+
+struct Rule {
+  std::string name;
+  Chain chain = Chain::Input;
+  Endpoint from;
+  Endpoint to;
+  Protocol proto = Protocol::Any;
+  std::vector<PortRange> ports;          // empty: any port
+  std::optional<std::uint8_t> icmp_type;  // ICMP/ICMPv6 only
+  Action action = Action::Drop;
+  bool log = false;
+  Location where;
+};
+
+struct Interface {
+  std::string name;
+  std::string zone;  // empty: no zone
+  Location where;
+};
+
+struct Zone {
+  std::string name;
+  std::vector<Prefix> networks;  // addresses "zone:NAME" stands for in rules
+  Location where;
+};
+
+struct AddressSet {
+  std::string name;
+  std::vector<Prefix> prefixes;
+  Location where;
+};
+
+struct Prefilter {
+  std::string drop_from_set;  // empty: no XDP blocklist
+};
+
+struct Config {
+  std::vector<Interface> interfaces;
+  std::map<std::string, Zone> zones;
+  std::map<std::string, AddressSet> sets;
+  std::array<Action, kChainCount> chain_defaults{Action::Accept, Action::Accept, Action::Accept};
+  std::vector<Rule> rules;
+  Prefilter prefilter;
+  std::string api_listen = "127.0.0.1:9090";
+};
+
+const char* to_string(Chain c);
+const char* to_string(Action a);
+const char* to_string(Protocol p);
+
+}  // namespace sluice::config

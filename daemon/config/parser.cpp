@@ -1,0 +1,592 @@
+#include "config/parser.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <cerrno>
+#include <cstring>
+
+#include "config/set_file.h"
+
+namespace sluice::config {
+
+namespace {
+
+using Keys = std::initializer_list<std::string_view>;
+
+std::string join(Keys keys) {
+  std::string s;
+  for (auto k : keys) s += (s.empty() ? "" : ", ") + std::string(k);
+  return s;
+}
+
+// Walks the TOML tree once, building the Config and collecting every
+// problem on the way; it never stops at the first one.
+class Parser {
+ public:
+  Parser(std::string file, std::string base_dir)
+      : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
+
+  ParseResult run(std::string_view text) {
+    toml::table root;
+    try {
+      root = toml::parse(text, file_);
+    } catch (const toml::parse_error& e) {
+      const auto& b = e.source().begin;
+      diags_.push_back({{file_, static_cast<int>(b.line), static_cast<int>(b.column)}, "",
+                        "TOML syntax error: " + std::string(e.description())});
+      return finish();
+    }
+    check_keys(root, "", {"api", "interface", "zones", "sets", "chains", "rule", "prefilter"});
+    parse_api(root);
+    parse_zones(root);
+    parse_interfaces(root);
+    parse_sets(root);
+    parse_chains(root);
+    parse_rules(root);
+    parse_prefilter(root);
+    return finish();
+  }
+
+ private:
+  ParseResult finish() {
+    ParseResult r;
+    r.diagnostics = std::move(diags_);
+    if (r.diagnostics.empty()) r.config = std::move(cfg_);
+    return r;
+  }
+
+  Location loc(const toml::source_region& s) const {
+    return {file_, static_cast<int>(s.begin.line), static_cast<int>(s.begin.column)};
+  }
+  Location loc(const toml::node& n) const { return loc(n.source()); }
+
+  void error(const Location& where, const std::string& key, const std::string& msg) {
+    diags_.push_back({where, key, msg});
+  }
+  void error(const toml::node& n, const std::string& key, const std::string& msg) {
+    error(loc(n), key, msg);
+  }
+
+  static std::string dotted(const std::string& prefix, std::string_view key) {
+    return prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
+  }
+
+  // Unknown keys are errors: a typo must never silently weaken a firewall.
+  void check_keys(const toml::table& t, const std::string& prefix, Keys allowed) {
+    for (const auto& [k, v] : t) {
+      if (std::find(allowed.begin(), allowed.end(), k.str()) != allowed.end()) continue;
+      error(loc(k.source()), dotted(prefix, k.str()),
+            "unknown key; expected one of: " + join(allowed));
+    }
+  }
+
+  const toml::table* table_at(const toml::table& parent, std::string_view key,
+                              const std::string& path) {
+    const toml::node* n = parent.get(key);
+    if (!n) return nullptr;
+    if (!n->is_table()) {
+      error(*n, path, "must be a table ([" + path + "])");
+      return nullptr;
+    }
+    return n->as_table();
+  }
+
+  std::optional<std::string> string_at(const toml::table& t, std::string_view key,
+                                       const std::string& path) {
+    const toml::node* n = t.get(key);
+    if (!n) return std::nullopt;
+    if (!n->is_string()) {
+      error(*n, path, "must be a string, in double quotes");
+      return std::nullopt;
+    }
+    return n->value<std::string>();
+  }
+
+  void parse_api(const toml::table& root) {
+    const auto* api = table_at(root, "api", "api");
+    if (!api) return;
+    check_keys(*api, "api", {"listen"});
+    if (auto listen = string_at(*api, "listen", "api.listen")) cfg_.api_listen = *listen;
+  }
+
+  void parse_zones(const toml::table& root) {
+    const auto* zones = table_at(root, "zones", "zones");
+    if (!zones) return;
+    for (const auto& [name, node] : *zones) {
+      std::string path = "zones." + std::string(name.str());
+      if (!node.is_table()) {
+        error(node, path, "must be a table ([zones." + std::string(name.str()) + "])");
+        continue;
+      }
+      const auto& t = *node.as_table();
+      check_keys(t, path, {"networks", "description"});
+      Zone z{std::string(name.str()), {}, loc(name.source())};
+      if (const auto* nets = t.get("networks")) {
+        z.networks = prefix_list(*nets, path + ".networks");
+      }
+      string_at(t, "description", path + ".description");
+      cfg_.zones[z.name] = std::move(z);
+    }
+  }
+
+  void parse_interfaces(const toml::table& root) {
+    const toml::node* n = root.get("interface");
+    if (!n) return;
+    const auto* arr = n->as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+      error(*n, "interface", "must be an array of tables, written [[interface]]");
+      return;
+    }
+    std::map<std::string, Location> seen;
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const auto& t = *arr->get(i)->as_table();
+      std::string path = "interface[" + std::to_string(i) + "]";
+      check_keys(t, path, {"name", "zone"});
+      Interface itf;
+      itf.where = loc(t);
+      auto name = string_at(t, "name", path + ".name");
+      if (!name) {
+        if (!t.get("name")) error(t, path, "missing key 'name' (the kernel's interface name)");
+        continue;
+      }
+      if (name->empty() || name->size() > 15 || name->find('/') != std::string::npos ||
+          name->find(' ') != std::string::npos) {
+        error(*t.get("name"), path + ".name",
+              "'" + *name + "' is not a valid interface name (1-15 characters, no '/' or space)");
+        continue;
+      }
+      if (auto prev = seen.find(*name); prev != seen.end()) {
+        error(*t.get("name"), path + ".name",
+              "interface '" + *name + "' is already configured at line " +
+                  std::to_string(prev->second.line));
+        continue;
+      }
+      seen[*name] = itf.where;
+      itf.name = *name;
+      if (auto zone = string_at(t, "zone", path + ".zone")) {
+        itf.zone = *zone;
+        // Naming a zone on an interface declares it.
+        if (!cfg_.zones.count(*zone)) cfg_.zones[*zone] = Zone{*zone, {}, itf.where};
+      }
+      cfg_.interfaces.push_back(std::move(itf));
+    }
+  }
+
+  std::vector<Prefix> prefix_list(const toml::node& n, const std::string& path) {
+    std::vector<Prefix> out;
+    const auto* arr = n.as_array();
+    if (!arr) {
+      error(n, path, "must be an array of addresses, e.g. [\"192.0.2.0/24\"]");
+      return out;
+    }
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const auto& item = *arr->get(i);
+      if (!item.is_string()) {
+        error(item, path, "addresses must be strings, e.g. \"192.0.2.1\"");
+        continue;
+      }
+      auto parsed = parse_prefix(*item.value<std::string>());
+      if (!parsed.prefix) {
+        error(item, path, parsed.error);
+        continue;
+      }
+      out.push_back(*parsed.prefix);
+    }
+    return out;
+  }
+
+  void parse_sets(const toml::table& root) {
+    const auto* sets = table_at(root, "sets", "sets");
+    if (!sets) return;
+    for (const auto& [name, node] : *sets) {
+      std::string path = "sets." + std::string(name.str());
+      AddressSet set{std::string(name.str()), {}, loc(name.source())};
+      if (node.is_array()) {
+        set.prefixes = prefix_list(node, path);
+        if (node.as_array()->empty())
+          error(node, path, "set is empty; list at least one address or remove the set");
+      } else if (node.is_table()) {
+        const auto& t = *node.as_table();
+        check_keys(t, path, {"file"});
+        auto file = string_at(t, "file", path + ".file");
+        if (!file) {
+          if (!t.get("file")) error(node, path, "missing key 'file' (path of an address list)");
+          continue;
+        }
+        std::filesystem::path p(*file);
+        if (p.is_relative()) p = std::filesystem::path(base_dir_) / p;
+        size_t before = diags_.size();
+        // An unreadable file is reported where the config names it.
+        if (auto failure = read_set_file(p.string(), path, set.prefixes, diags_)) {
+          error(*t.get("file"), path + ".file", *failure);
+          continue;
+        }
+        if (set.prefixes.empty() && diags_.size() == before)
+          error(*t.get("file"), path + ".file",
+                "address list '" + p.string() + "' is empty; add addresses or remove the set");
+      } else {
+        error(node, path,
+              "must be an array of addresses or { file = \"...\" } naming an address list");
+        continue;
+      }
+      cfg_.sets[set.name] = std::move(set);
+    }
+  }
+
+  void parse_chains(const toml::table& root) {
+    const auto* chains = table_at(root, "chains", "chains");
+    if (!chains) return;
+    check_keys(*chains, "chains", {"input", "forward", "output"});
+    const std::pair<std::string_view, Chain> names[] = {
+        {"input", Chain::Input}, {"forward", Chain::Forward}, {"output", Chain::Output}};
+    for (auto [key, chain] : names) {
+      std::string path = "chains." + std::string(key);
+      auto v = string_at(*chains, key, path);
+      if (!v) continue;
+      if (*v == "accept")
+        cfg_.chain_defaults[static_cast<int>(chain)] = Action::Accept;
+      else if (*v == "drop")
+        cfg_.chain_defaults[static_cast<int>(chain)] = Action::Drop;
+      else
+        error(*chains->get(key), path, "'" + *v + "' is not a chain default; use \"accept\" or \"drop\"");
+    }
+  }
+
+  void parse_prefilter(const toml::table& root) {
+    const auto* pf = table_at(root, "prefilter", "prefilter");
+    if (!pf) return;
+    check_keys(*pf, "prefilter", {"drop_from"});
+    auto v = string_at(*pf, "drop_from", "prefilter.drop_from");
+    if (!v) return;
+    if (v->rfind("set:", 0) != 0) {
+      error(*pf->get("drop_from"), "prefilter.drop_from",
+            "must name an address set, written \"set:NAME\"");
+      return;
+    }
+    std::string name = v->substr(4);
+    if (!cfg_.sets.count(name)) {
+      error(*pf->get("drop_from"), "prefilter.drop_from",
+            "set '" + name + "' is not defined; define it under [sets]");
+      return;
+    }
+    cfg_.prefilter.drop_from_set = name;
+  }
+
+  // from/to: "any", an address or CIDR, "set:NAME", "zone:NAME", or an
+  // array of those. Returns false when the endpoint is unusable.
+  bool parse_endpoint(const toml::node& n, const std::string& path, Endpoint& ep) {
+    std::vector<const toml::node*> items;
+    if (n.is_string()) {
+      items.push_back(&n);
+    } else if (const auto* arr = n.as_array()) {
+      if (arr->empty()) {
+        error(n, path, "empty list matches nothing; remove the key to match any address");
+        return false;
+      }
+      for (const auto& item : *arr) items.push_back(&item);
+    } else if (n.is_table() && n.as_table()->get("labels")) {
+      error(n, path,
+            "label selectors need workload identities from the CNI plugin, which this "
+            "version does not have yet; use addresses, \"set:NAME\" or \"zone:NAME\"");
+      return false;
+    } else {
+      error(n, path,
+            "must be \"any\", an address or CIDR, \"set:NAME\", \"zone:NAME\", or an array of those");
+      return false;
+    }
+    bool ok = true;
+    ep.any = false;
+    for (const auto* item : items) {
+      if (!item->is_string()) {
+        error(*item, path, "list items must be strings");
+        ok = false;
+        continue;
+      }
+      std::string s = *item->value<std::string>();
+      ep.spelling.push_back(s);
+      if (s == "any") {
+        if (items.size() > 1) {
+          error(*item, path, "\"any\" in a list with other addresses; keep only \"any\"");
+          ok = false;
+        }
+        ep.any = true;
+      } else if (s.rfind("set:", 0) == 0) {
+        auto it = cfg_.sets.find(s.substr(4));
+        if (it == cfg_.sets.end()) {
+          error(*item, path, "set '" + s.substr(4) + "' is not defined; define it under [sets]");
+          ok = false;
+          continue;
+        }
+        ep.prefixes.insert(ep.prefixes.end(), it->second.prefixes.begin(), it->second.prefixes.end());
+      } else if (s.rfind("zone:", 0) == 0) {
+        auto it = cfg_.zones.find(s.substr(5));
+        if (it == cfg_.zones.end()) {
+          error(*item, path,
+                "zone '" + s.substr(5) + "' is not defined; name it on an [[interface]] or under [zones]");
+          ok = false;
+          continue;
+        }
+        if (it->second.networks.empty()) {
+          error(*item, path,
+                "zone '" + s.substr(5) + "' has no networks; add networks = [...] under [zones." +
+                    s.substr(5) + "]");
+          ok = false;
+          continue;
+        }
+        ep.prefixes.insert(ep.prefixes.end(), it->second.networks.begin(), it->second.networks.end());
+      } else {
+        auto parsed = parse_prefix(s);
+        if (!parsed.prefix) {
+          error(*item, path, parsed.error + " (nor \"any\", \"set:NAME\" or \"zone:NAME\")");
+          ok = false;
+          continue;
+        }
+        ep.prefixes.push_back(*parsed.prefix);
+      }
+    }
+    if (ep.any) ep.prefixes.clear();
+    return ok;
+  }
+
+  // port = 80 | "8000-8100" | [22, "8000-8100"]
+  bool parse_ports(const toml::node& n, const std::string& path, std::vector<PortRange>& out) {
+    std::vector<const toml::node*> items;
+    if (const auto* arr = n.as_array()) {
+      if (arr->empty()) {
+        error(n, path, "empty port list matches nothing; remove the key to match any port");
+        return false;
+      }
+      for (const auto& item : *arr) items.push_back(&item);
+    } else {
+      items.push_back(&n);
+    }
+    bool ok = true;
+    for (const auto* item : items) {
+      PortRange r;
+      if (auto i = item->value_exact<int64_t>()) {
+        if (*i < 1 || *i > 65535) {
+          error(*item, path, "port " + std::to_string(*i) + " is out of range 1-65535");
+          ok = false;
+          continue;
+        }
+        r.first = r.last = static_cast<uint16_t>(*i);
+      } else if (auto s = item->value_exact<std::string>()) {
+        long a = -1, b = -1;
+        char dash = 0, extra = 0;
+        std::istringstream in(*s);
+        if (!(in >> a >> dash >> b) || dash != '-' || (in >> extra)) {
+          error(*item, path, "'" + *s + "' is not a port range; write \"FIRST-LAST\", e.g. \"8000-8100\"");
+          ok = false;
+          continue;
+        }
+        if (a < 1 || a > 65535 || b < 1 || b > 65535) {
+          error(*item, path, "port range '" + *s + "' is out of range 1-65535");
+          ok = false;
+          continue;
+        }
+        if (a > b) {
+          error(*item, path, "port range '" + *s + "' is reversed; write \"" + std::to_string(b) +
+                                 "-" + std::to_string(a) + "\"");
+          ok = false;
+          continue;
+        }
+        r.first = static_cast<uint16_t>(a);
+        r.last = static_cast<uint16_t>(b);
+      } else {
+        error(*item, path, "must be a port number, a \"FIRST-LAST\" range, or an array of those");
+        ok = false;
+        continue;
+      }
+      out.push_back(r);
+    }
+    return ok;
+  }
+
+  void parse_rules(const toml::table& root) {
+    const toml::node* n = root.get("rule");
+    if (!n) return;
+    const auto* arr = n->as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+      error(*n, "rule", "must be an array of tables, written [[rule]]");
+      return;
+    }
+    std::map<std::string, int> names;  // name -> line of first definition
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const auto& t = *arr->get(i)->as_table();
+      std::string path = "rule[" + std::to_string(i) + "]";
+      check_keys(t, path,
+                 {"name", "chain", "from", "to", "proto", "port", "icmp_type", "action", "log",
+                  "comment"});
+      Rule r;
+      r.where = loc(t);
+      bool ok = true;
+
+      if (auto name = string_at(t, "name", path + ".name")) {
+        if (name->empty()) {
+          error(*t.get("name"), path + ".name", "rule name must not be empty");
+          ok = false;
+        } else if (auto prev = names.find(*name); prev != names.end()) {
+          error(*t.get("name"), path + ".name",
+                "duplicate rule name '" + *name + "' (first used at line " +
+                    std::to_string(prev->second) + "); names must be unique");
+          ok = false;
+        } else {
+          names[*name] = loc(*t.get("name")).line;
+        }
+        r.name = *name;
+      } else {
+        if (!t.get("name")) error(t, path, "missing key 'name'; every rule needs a unique name");
+        ok = false;
+      }
+      if (!r.name.empty()) path = "rule '" + r.name + "'";
+
+      if (auto chain = string_at(t, "chain", path + ".chain")) {
+        if (*chain == "input") r.chain = Chain::Input;
+        else if (*chain == "forward") r.chain = Chain::Forward;
+        else if (*chain == "output") r.chain = Chain::Output;
+        else {
+          error(*t.get("chain"), path + ".chain",
+                "'" + *chain + "' is not a chain; use \"input\", \"forward\" or \"output\"");
+          ok = false;
+        }
+      } else {
+        if (!t.get("chain"))
+          error(t, path, "missing key 'chain' (\"input\", \"forward\" or \"output\")");
+        ok = false;
+      }
+
+      if (auto action = string_at(t, "action", path + ".action")) {
+        if (*action == "accept") r.action = Action::Accept;
+        else if (*action == "drop") r.action = Action::Drop;
+        else if (*action == "reject") r.action = Action::Reject;
+        else {
+          error(*t.get("action"), path + ".action",
+                "'" + *action + "' is not an action; use \"accept\", \"drop\" or \"reject\"");
+          ok = false;
+        }
+      } else {
+        if (!t.get("action"))
+          error(t, path, "missing key 'action' (\"accept\", \"drop\" or \"reject\")");
+        ok = false;
+      }
+
+      if (auto proto = string_at(t, "proto", path + ".proto")) {
+        if (*proto == "any") r.proto = Protocol::Any;
+        else if (*proto == "tcp") r.proto = Protocol::Tcp;
+        else if (*proto == "udp") r.proto = Protocol::Udp;
+        else if (*proto == "icmp") r.proto = Protocol::Icmp;
+        else if (*proto == "icmpv6") r.proto = Protocol::Icmpv6;
+        else {
+          error(*t.get("proto"), path + ".proto",
+                "'" + *proto + "' is not a protocol; use \"tcp\", \"udp\", \"icmp\", \"icmpv6\" or \"any\"");
+          ok = false;
+        }
+      } else if (t.get("proto")) {
+        ok = false;
+      }
+
+      if (const auto* port = t.get("port")) {
+        if (r.proto != Protocol::Tcp && r.proto != Protocol::Udp) {
+          error(*port, path + ".port",
+                "ports need proto = \"tcp\" or \"udp\" (this rule's proto is " +
+                    std::string(to_string(r.proto)) + ")");
+          ok = false;
+        } else {
+          ok &= parse_ports(*port, path + ".port", r.ports);
+        }
+      }
+
+      if (const auto* icmp = t.get("icmp_type")) {
+        auto v = icmp->value_exact<int64_t>();
+        if (r.proto != Protocol::Icmp && r.proto != Protocol::Icmpv6) {
+          error(*icmp, path + ".icmp_type", "icmp_type needs proto = \"icmp\" or \"icmpv6\"");
+          ok = false;
+        } else if (!v || *v < 0 || *v > 255) {
+          error(*icmp, path + ".icmp_type", "must be an ICMP type number 0-255");
+          ok = false;
+        } else {
+          r.icmp_type = static_cast<uint8_t>(*v);
+        }
+      }
+
+      if (const auto* log = t.get("log")) {
+        if (auto b = log->value_exact<bool>()) r.log = *b;
+        else {
+          error(*log, path + ".log", "must be true or false");
+          ok = false;
+        }
+      }
+      string_at(t, "comment", path + ".comment");
+
+      if (const auto* from = t.get("from")) ok &= parse_endpoint(*from, path + ".from", r.from);
+      if (const auto* to = t.get("to")) ok &= parse_endpoint(*to, path + ".to", r.to);
+
+      if (ok) ok = check_can_match(t, path, r);
+      if (ok) cfg_.rules.push_back(std::move(r));
+    }
+  }
+
+  // Rules whose parts exclude each other would silently never fire.
+  bool check_can_match(const toml::table& t, const std::string& path, const Rule& r) {
+    auto families = [](const Endpoint& ep) {
+      std::set<Family> f;
+      if (ep.any) return std::set<Family>{Family::V4, Family::V6};
+      for (const auto& p : ep.prefixes) f.insert(p.family);
+      return f;
+    };
+    std::set<Family> both;
+    auto from = families(r.from), to = families(r.to);
+    std::set_intersection(from.begin(), from.end(), to.begin(), to.end(),
+                          std::inserter(both, both.begin()));
+    if (both.empty()) {
+      error(*t.get("to"), path + ".to",
+            std::string("can never match: from has only ") +
+                (from.count(Family::V4) ? "IPv4" : "IPv6") + " addresses and to only " +
+                (to.count(Family::V4) ? "IPv4" : "IPv6") + " ones; split the rule by family");
+      return false;
+    }
+    if (r.proto == Protocol::Icmp && !both.count(Family::V4)) {
+      error(*t.get("proto"), path + ".proto",
+            "can never match: icmp is IPv4 but the addresses are IPv6; use \"icmpv6\"");
+      return false;
+    }
+    if (r.proto == Protocol::Icmpv6 && !both.count(Family::V6)) {
+      error(*t.get("proto"), path + ".proto",
+            "can never match: icmpv6 is IPv6 but the addresses are IPv4; use \"icmp\"");
+      return false;
+    }
+    return true;
+  }
+
+  std::string file_;
+  std::string base_dir_;
+  Config cfg_;
+  Diagnostics diags_;
+};
+
+}  // namespace
+
+ParseResult parse_string(std::string_view text, const std::string& source_name,
+                         const std::string& base_dir) {
+  return Parser(source_name, base_dir).run(text);
+}
+
+ParseResult parse_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ParseResult r;
+    r.diagnostics.push_back({{path, 0, 0}, "", "cannot read config file: " + std::string(std::strerror(errno))});
+    return r;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto dir = std::filesystem::path(path).parent_path().string();
+  return parse_string(ss.str(), path, dir.empty() ? "." : dir);
+}
+
+}  // namespace sluice::config

@@ -1,0 +1,308 @@
+#include "datapath/datapath.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "datapath/bpf_error.h"
+#include "tc_egress.skel.h"
+#include "tc_ingress.skel.h"
+#include "xdp_ingress.skel.h"
+
+namespace sluice::datapath {
+
+namespace {
+
+// Owns one skeleton; destroying it unloads programs and drops map refs.
+template <typename Skel, void (*Destroy)(Skel*)>
+struct SkeletonDeleter {
+  void operator()(Skel* s) const { Destroy(s); }
+};
+template <typename Skel, void (*Destroy)(Skel*)>
+using Skeleton = std::unique_ptr<Skel, SkeletonDeleter<Skel, Destroy>>;
+
+using TcIngress = Skeleton<tc_ingress_bpf, tc_ingress_bpf__destroy>;
+using TcEgress = Skeleton<tc_egress_bpf, tc_egress_bpf__destroy>;
+using XdpIngress = Skeleton<xdp_ingress_bpf, xdp_ingress_bpf__destroy>;
+
+// The three objects are built separately (one entry file per hook) but
+// must share maps. Before `into` is loaded, each of its maps that `from`
+// also defines is pointed at from's instance. This is the one place maps
+// are matched by name: it is how two objects agree on one map.
+void share_maps(const bpf_object* from, bpf_object* into) {
+  bpf_map* map;
+  bpf_object__for_each_map(map, into) {
+    const bpf_map* owner = bpf_object__find_map_by_name(from, bpf_map__name(map));
+    if (!owner) continue;
+    check(bpf_map__reuse_fd(map, bpf_map__fd(owner)),
+          std::string("sharing map ") + bpf_map__name(map));
+  }
+}
+
+template <typename Skel>
+Skel* open_skeleton(Skel* (*open)(), const char* what) {
+  Skel* s = open();
+  if (!s) throw BpfError(std::string("opening BPF object ") + what, errno);
+  return s;
+}
+
+void update(int fd, const void* key, const void* value, const char* what) {
+  if (bpf_map_update_elem(fd, key, value, BPF_ANY) != 0)
+    throw BpfError(std::string("writing ") + what, errno);
+}
+
+sluice_counter sum_percpu(int fd, std::uint32_t index) {
+  int ncpu = libbpf_num_possible_cpus();
+  std::vector<sluice_counter> per_cpu(static_cast<std::size_t>(ncpu));
+  if (bpf_map_lookup_elem(fd, &index, per_cpu.data()) != 0)
+    throw BpfError("reading counter " + std::to_string(index), errno);
+  sluice_counter total{};
+  for (const auto& c : per_cpu) {
+    total.packets += c.packets;
+    total.bytes += c.bytes;
+  }
+  return total;
+}
+
+// Sets count per-CPU counters starting at first to zero, in one syscall.
+void zero_percpu(int fd, std::uint32_t first, std::uint32_t count) {
+  if (count == 0) return;
+  auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());
+  std::vector<std::uint32_t> keys(count);
+  for (std::uint32_t i = 0; i < count; ++i) keys[i] = first + i;
+  std::vector<sluice_counter> zeros(count * ncpu);
+  __u32 n = count;
+  check(bpf_map_update_batch(fd, keys.data(), zeros.data(), &n, nullptr), "zeroing counters");
+}
+
+sluice_class_key4 class_key4(const policy::ClassEntry& c, std::uint32_t gen) {
+  const auto& p = c.prefix;
+  sluice_class_key4 k{};
+  k.prefixlen = 32 + p.length;
+  k.gen = static_cast<std::uint8_t>(gen);
+  k.side = c.side;
+  std::memcpy(k.addr, p.addr.data(), 4);
+  return k;
+}
+
+sluice_class_key6 class_key6(const policy::ClassEntry& c, std::uint32_t gen) {
+  const auto& p = c.prefix;
+  sluice_class_key6 k{};
+  k.prefixlen = 32 + p.length;
+  k.gen = static_cast<std::uint8_t>(gen);
+  k.side = c.side;
+  std::memcpy(k.addr, p.addr.data(), 16);
+  return k;
+}
+
+}  // namespace
+
+struct Datapath::Impl {
+  TcIngress ingress;
+  TcEgress egress;
+  XdpIngress xdp;
+
+  // What each generation holds, so it can be emptied before reuse.
+  struct Written {
+    std::vector<sluice_class_key4> class4;
+    std::vector<sluice_class_key6> class6;
+    std::vector<sluice_group_key> groups;
+    std::vector<sluice_decision_key> decisions;
+    std::uint32_t rule_count = 0;
+  };
+  std::array<Written, SLUICE_GENERATIONS> written;
+  std::vector<LocalAddress> local;
+  std::vector<config::Prefix> prefilter;
+
+  int map(bpf_map* m) const { return bpf_map__fd(m); }
+
+  sluice_settings read_settings() const {
+    std::uint32_t zero = 0;
+    sluice_settings s{};
+    if (bpf_map_lookup_elem(map(ingress->maps.settings), &zero, &s) != 0)
+      throw BpfError("reading settings", errno);
+    return s;
+  }
+
+  void write_settings(const sluice_settings& s) {
+    std::uint32_t zero = 0;
+    update(map(ingress->maps.settings), &zero, &s, "settings");
+  }
+
+  // Deletes every entry a generation holds; tolerant of entries already gone.
+  void clear_generation(std::uint32_t gen) {
+    auto& w = written[gen];
+    for (const auto& k : w.groups) bpf_map_delete_elem(map(ingress->maps.groups), &k);
+    for (const auto& k : w.decisions) bpf_map_delete_elem(map(ingress->maps.decisions), &k);
+    for (const auto& k : w.class4) bpf_map_delete_elem(map(ingress->maps.addr_class4), &k);
+    for (const auto& k : w.class6) bpf_map_delete_elem(map(ingress->maps.addr_class6), &k);
+    w = Written{};
+  }
+
+  void write_generation(std::uint32_t gen, const policy::CompiledPolicy& policy) {
+    auto& w = written[gen];
+    for (const auto& c : policy.classes) {
+      if (c.prefix.family == config::Family::V4) {
+        auto k = class_key4(c, gen);
+        update(map(ingress->maps.addr_class4), &k, &c.chain, "IPv4 address class");
+        w.class4.push_back(k);
+      } else {
+        auto k = class_key6(c, gen);
+        update(map(ingress->maps.addr_class6), &k, &c.chain, "IPv6 address class");
+        w.class6.push_back(k);
+      }
+    }
+    for (const auto& g : policy.groups) {
+      auto k = g.key;
+      k.gen = static_cast<std::uint8_t>(gen);
+      update(map(ingress->maps.groups), &k, &g.value, "rule group");
+      w.groups.push_back(k);
+    }
+    for (const auto& d : policy.decisions) {
+      auto k = d.key;
+      k.gen = static_cast<std::uint8_t>(gen);
+      update(map(ingress->maps.decisions), &k, &d.value, "policy decision");
+      w.decisions.push_back(k);
+    }
+    w.rule_count = static_cast<std::uint32_t>(policy.rule_names.size());
+    zero_percpu(map(ingress->maps.rule_counters), gen * SLUICE_MAX_RULES, w.rule_count);
+    zero_percpu(map(ingress->maps.default_counters), gen * SLUICE_CHAIN_COUNT, SLUICE_CHAIN_COUNT);
+  }
+};
+
+Datapath::Datapath() : impl_(std::make_unique<Impl>()) {
+  auto& d = *impl_;
+  d.ingress.reset(open_skeleton(tc_ingress_bpf__open, "tc_ingress"));
+  check(tc_ingress_bpf__load(d.ingress.get()), "loading tc_ingress");
+
+  d.egress.reset(open_skeleton(tc_egress_bpf__open, "tc_egress"));
+  share_maps(d.ingress->obj, d.egress->obj);
+  check(tc_egress_bpf__load(d.egress.get()), "loading tc_egress");
+
+  d.xdp.reset(open_skeleton(xdp_ingress_bpf__open, "xdp_ingress"));
+  share_maps(d.ingress->obj, d.xdp->obj);
+  check(xdp_ingress_bpf__load(d.xdp.get()), "loading xdp_ingress");
+}
+
+Datapath::~Datapath() = default;
+
+ApplyStats Datapath::apply(const policy::CompiledPolicy& policy) {
+  auto& d = *impl_;
+  sluice_settings s = d.read_settings();
+  std::uint32_t live = s.active_gen & 1;
+  std::uint32_t next = live ^ 1;
+
+  d.clear_generation(next);  // leftovers of a failed earlier apply
+  try {
+    d.write_generation(next, policy);
+    for (int c = 0; c < SLUICE_CHAIN_COUNT; ++c) s.chain_default[next][c] = policy.chain_defaults[c];
+    d.write_settings(s);  // defaults of the idle generation; nothing reads them yet
+  } catch (const BpfError&) {
+    d.clear_generation(next);
+    throw;
+  }
+  s.active_gen = next;
+  d.write_settings(s);  // the flip
+  d.clear_generation(live);
+  set_prefilter(policy.prefilter);
+
+  ApplyStats stats;
+  stats.class_entries = d.written[next].class4.size() + d.written[next].class6.size();
+  stats.decision_entries = d.written[next].decisions.size();
+  stats.generation = next;
+  return stats;
+}
+
+void Datapath::set_local_addresses(const std::vector<LocalAddress>& addrs) {
+  auto& d = *impl_;
+  int fd = d.map(d.ingress->maps.local_addrs);
+  auto key_of = [](const LocalAddress& a) {
+    sluice_local_key k{};
+    k.family = static_cast<std::uint8_t>(a.family);
+    std::memcpy(k.addr, a.addr.data(), 16);
+    return k;
+  };
+  for (const auto& a : d.local) {
+    auto k = key_of(a);
+    bpf_map_delete_elem(fd, &k);
+  }
+  std::uint8_t one = 1;
+  for (const auto& a : addrs) {
+    auto k = key_of(a);
+    update(fd, &k, &one, "local address");
+  }
+  d.local = addrs;
+}
+
+void Datapath::set_prefilter(const std::vector<config::Prefix>& prefixes) {
+  auto& d = *impl_;
+  int fd4 = d.map(d.xdp->maps.prefilter4), fd6 = d.map(d.xdp->maps.prefilter6);
+  auto each = [&](const std::vector<config::Prefix>& list, auto&& fn) {
+    for (const auto& p : list) {
+      if (p.family == config::Family::V4) {
+        sluice_prefilter_key4 k{};
+        k.prefixlen = p.length;
+        std::memcpy(k.addr, p.addr.data(), 4);
+        fn(fd4, &k);
+      } else {
+        sluice_prefilter_key6 k{};
+        k.prefixlen = p.length;
+        std::memcpy(k.addr, p.addr.data(), 16);
+        fn(fd6, &k);
+      }
+    }
+  };
+  std::uint8_t one = 1;
+  // Add first, then remove what is gone: no moment without the blocklist.
+  each(prefixes, [&](int fd, const void* k) { update(fd, k, &one, "prefilter prefix"); });
+  std::vector<config::Prefix> gone;
+  for (const auto& p : d.prefilter)
+    if (std::find(prefixes.begin(), prefixes.end(), p) == prefixes.end()) gone.push_back(p);
+  each(gone, [&](int fd, const void* k) { bpf_map_delete_elem(fd, k); });
+  d.prefilter = prefixes;
+}
+
+sluice_counter Datapath::rule_counter(std::uint32_t rule_index) const {
+  return sum_percpu(impl_->map(impl_->ingress->maps.rule_counters),
+                    active_generation() * SLUICE_MAX_RULES + rule_index);
+}
+
+sluice_counter Datapath::default_counter(config::Chain chain) const {
+  return sum_percpu(impl_->map(impl_->ingress->maps.default_counters),
+                    active_generation() * SLUICE_CHAIN_COUNT + static_cast<std::uint32_t>(chain));
+}
+
+sluice_counter Datapath::drop_counter(sluice_drop_reason reason) const {
+  return sum_percpu(impl_->map(impl_->ingress->maps.drop_reasons), reason);
+}
+
+std::size_t Datapath::conntrack_entries() const {
+  int fd = conntrack_fd();
+  sluice_ct_key key{}, next{};
+  std::size_t n = 0;
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    ++n;
+    key = next;
+    prev = &key;
+  }
+  return n;
+}
+
+void Datapath::clear_conntrack() {
+  int fd = conntrack_fd();
+  sluice_ct_key next{};
+  while (bpf_map_get_next_key(fd, nullptr, &next) == 0) bpf_map_delete_elem(fd, &next);
+}
+
+std::uint32_t Datapath::active_generation() const { return impl_->read_settings().active_gen & 1; }
+
+int Datapath::tc_ingress_fd() const { return bpf_program__fd(impl_->ingress->progs.sluice_tc_ingress); }
+int Datapath::tc_egress_fd() const { return bpf_program__fd(impl_->egress->progs.sluice_tc_egress); }
+int Datapath::xdp_ingress_fd() const { return bpf_program__fd(impl_->xdp->progs.sluice_xdp_ingress); }
+int Datapath::conntrack_fd() const { return impl_->map(impl_->ingress->maps.conntrack); }
+
+}  // namespace sluice::datapath

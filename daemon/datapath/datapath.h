@@ -1,0 +1,68 @@
+// The loaded BPF datapath: the three programs with their shared maps, and
+// the operations the daemon and tests perform on them. Attaching to
+// interfaces is the caller's business; this owns only the kernel objects.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "config/address.h"
+#include "config/model.h"
+#include "policy/compiled_policy.h"
+#include "sluice/abi.h"
+
+namespace sluice::datapath {
+
+struct ApplyStats {
+  std::size_t class_entries = 0;
+  std::size_t decision_entries = 0;
+  std::uint32_t generation = 0;  // now live
+};
+
+struct LocalAddress {
+  config::Family family = config::Family::V4;
+  std::array<std::uint8_t, 16> addr{};
+};
+
+class Datapath {
+ public:
+  // Loads and verifies the programs; throws BpfError.
+  Datapath();
+  ~Datapath();
+  Datapath(const Datapath&) = delete;
+  Datapath& operator=(const Datapath&) = delete;
+
+  // Writes the ruleset into the idle generation, then flips to it in one
+  // map write: a packet sees the old or the new ruleset, never a mix. On
+  // failure the live ruleset is untouched. Throws BpfError.
+  ApplyStats apply(const policy::CompiledPolicy& policy);
+
+  // Replaces the set of addresses owned by this host.
+  void set_local_addresses(const std::vector<LocalAddress>& addrs);
+
+  // Replaces the XDP blocklist.
+  void set_prefilter(const std::vector<config::Prefix>& prefixes);
+
+  // Counters summed over CPUs, for the live generation.
+  sluice_counter rule_counter(std::uint32_t rule_index) const;
+  sluice_counter default_counter(config::Chain chain) const;
+  sluice_counter drop_counter(sluice_drop_reason reason) const;
+
+  std::size_t conntrack_entries() const;
+  void clear_conntrack();
+
+  std::uint32_t active_generation() const;
+
+  int tc_ingress_fd() const;
+  int tc_egress_fd() const;
+  int xdp_ingress_fd() const;
+  int conntrack_fd() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::datapath

@@ -1,0 +1,21 @@
+// BPF_PROG_TEST_RUN: runs a loaded program on a packet in the kernel
+// without any interface. Used by the datapath tests and the benchmarks.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace sluice::datapath {
+
+struct TestRunResult {
+  std::uint32_t retval = 0;           // TC_ACT_* / XDP_*
+  std::vector<std::uint8_t> packet;   // the packet as the program left it
+  std::uint32_t duration_ns = 0;      // mean per repetition, as the kernel measured
+};
+
+// Throws BpfError.
+TestRunResult test_run(int prog_fd, std::span<const std::uint8_t> packet,
+                       std::uint32_t repeat = 1);
+
+}  // namespace sluice::datapath

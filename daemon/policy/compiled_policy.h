@@ -1,0 +1,45 @@
+// The exact contents of the datapath's policy maps for one ruleset, as the
+// compiler produces them and the datapath writes them (gen fields zero: the
+// datapath fills in the generation it writes).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/address.h"
+#include "sluice/abi.h"
+
+namespace sluice::policy {
+
+// Address prefix -> the classes containing it (addr_class4/addr_class6
+// tries), for the source or the destination side.
+struct ClassEntry {
+  config::Prefix prefix;
+  sluice_class_chain chain{};
+  std::uint8_t side = SLUICE_SIDE_SRC;  // enum sluice_class_side
+};
+
+// A (chain, src class, dst class) pair some rule names.
+struct GroupEntry {
+  sluice_group_key key{};
+  sluice_group value{};
+};
+
+// One decision trie entry.
+struct DecisionEntry {
+  sluice_decision_key key{};
+  sluice_decision value{};
+};
+
+struct CompiledPolicy {
+  std::vector<ClassEntry> classes;
+  std::vector<GroupEntry> groups;
+  std::vector<DecisionEntry> decisions;
+  std::array<std::uint8_t, SLUICE_CHAIN_COUNT> chain_defaults{};  // enum sluice_action
+  std::vector<config::Prefix> prefilter;  // sources dropped at XDP
+  std::vector<std::string> rule_names;    // by rule index
+};
+
+}  // namespace sluice::policy

@@ -1,0 +1,186 @@
+// Bad configs: each case asserts every diagnostic, with its exact
+// file:line:col, key and message. A config with errors yields no Config.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "config/parser.h"
+
+namespace {
+
+using sluice::config::parse_string;
+
+struct BadConfig {
+  const char* name;
+  const char* toml;
+  std::vector<std::string> expected;  // Diagnostic::to_string(), in order
+};
+
+std::vector<std::string> diagnostics_of(const char* toml) {
+  auto result = parse_string(toml, "t.toml", SLUICE_TEST_DATA_DIR);
+  std::vector<std::string> out;
+  for (const auto& d : result.diagnostics) out.push_back(d.to_string());
+  EXPECT_EQ(result.config.has_value(), out.empty());
+  return out;
+}
+
+const BadConfig kCases[] = {
+    {"syntax error",
+     "[chains]\ninput = \"drop\n",
+     {"t.toml:2:14: TOML syntax error: Error while parsing string: unescaped control characters other than TAB (U+0009) are explicitly prohibited"}},
+    {"unknown top-level key",
+     "[chain]\ninput = \"drop\"\n",
+     {"t.toml:1:2: chain: unknown key; expected one of: api, interface, zones, sets, chains, rule, prefilter"}},
+    {"unknown rule key (typo)",
+     "[[rule]]\nname = \"a\"\nchain = \"input\"\naction = \"accept\"\nprot = \"tcp\"\n",
+     {"t.toml:5:1: rule[0].prot: unknown key; expected one of: name, chain, from, to, proto, port, icmp_type, action, log, comment"}},
+    {"unknown chains key",
+     "[chains]\ninptu = \"drop\"\n",
+     {"t.toml:2:1: chains.inptu: unknown key; expected one of: input, forward, output"}},
+    {"bad chain default",
+     "[chains]\ninput = \"reject\"\n",
+     {"t.toml:2:9: chains.input: 'reject' is not a chain default; use \"accept\" or \"drop\""}},
+    {"chain default not a string",
+     "[chains]\ninput = 1\n",
+     {"t.toml:2:9: chains.input: must be a string, in double quotes"}},
+    {"rule without name",
+     "[[rule]]\nchain = \"input\"\naction = \"drop\"\n",
+     {"t.toml:1:1: rule[0]: missing key 'name'; every rule needs a unique name"}},
+    {"rule without chain and action",
+     "[[rule]]\nname = \"x\"\n",
+     {"t.toml:1:1: rule 'x': missing key 'chain' (\"input\", \"forward\" or \"output\")",
+      "t.toml:1:1: rule 'x': missing key 'action' (\"accept\", \"drop\" or \"reject\")"}},
+    {"bad chain",
+     "[[rule]]\nname = \"x\"\nchain = \"prerouting\"\naction = \"drop\"\n",
+     {"t.toml:3:9: rule 'x'.chain: 'prerouting' is not a chain; use \"input\", \"forward\" or \"output\""}},
+    {"bad action",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"allow\"\n",
+     {"t.toml:4:10: rule 'x'.action: 'allow' is not an action; use \"accept\", \"drop\" or \"reject\""}},
+    {"bad proto",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"sctp\"\n",
+     {"t.toml:5:9: rule 'x'.proto: 'sctp' is not a protocol; use \"tcp\", \"udp\", \"icmp\", \"icmpv6\" or \"any\""}},
+    {"duplicate rule name",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\n"
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"accept\"\n",
+     {"t.toml:6:8: rule[1].name: duplicate rule name 'x' (first used at line 2); names must be unique"}},
+    {"port zero",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = 0\n",
+     {"t.toml:6:8: rule 'x'.port: port 0 is out of range 1-65535"}},
+    {"port too large",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"udp\"\nport = 65536\n",
+     {"t.toml:6:8: rule 'x'.port: port 65536 is out of range 1-65535"}},
+    {"reversed range",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = \"2000-1000\"\n",
+     {"t.toml:6:8: rule 'x'.port: port range '2000-1000' is reversed; write \"1000-2000\""}},
+    {"malformed range",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = \"80:90\"\n",
+     {"t.toml:6:8: rule 'x'.port: '80:90' is not a port range; write \"FIRST-LAST\", e.g. \"8000-8100\""}},
+    {"range out of bounds inside a list",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = [22, \"1-70000\"]\n",
+     {"t.toml:6:13: rule 'x'.port: port range '1-70000' is out of range 1-65535"}},
+    {"port without tcp/udp",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nport = 22\n",
+     {"t.toml:5:8: rule 'x'.port: ports need proto = \"tcp\" or \"udp\" (this rule's proto is any)"}},
+    {"empty port list",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = []\n",
+     {"t.toml:6:8: rule 'x'.port: empty port list matches nothing; remove the key to match any port"}},
+    {"icmp_type without icmp",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nicmp_type = 8\n",
+     {"t.toml:6:13: rule 'x'.icmp_type: icmp_type needs proto = \"icmp\" or \"icmpv6\""}},
+    {"icmp_type out of range",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"icmp\"\nicmp_type = 300\n",
+     {"t.toml:6:13: rule 'x'.icmp_type: must be an ICMP type number 0-255"}},
+    {"bad address",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nfrom = \"10.0.0.300\"\n",
+     {"t.toml:5:8: rule 'x'.from: '10.0.0.300' is not an IPv4 or IPv6 address (nor \"any\", \"set:NAME\" or \"zone:NAME\")"}},
+    {"host bits set",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nfrom = \"10.0.0.1/24\"\n",
+     {"t.toml:5:8: rule 'x'.from: '10.0.0.1/24' has host bits set; write 10.0.0.0/24 (nor \"any\", \"set:NAME\" or \"zone:NAME\")"}},
+    {"prefix length too long",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nto = [\"10.0.0.0/8\", \"2001:db8::/129\"]\n",
+     {"t.toml:5:21: rule 'x'.to: prefix length in '2001:db8::/129' must be 0..128 (nor \"any\", \"set:NAME\" or \"zone:NAME\")"}},
+    {"undefined set",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nfrom = \"set:admins\"\n",
+     {"t.toml:5:8: rule 'x'.from: set 'admins' is not defined; define it under [sets]"}},
+    {"empty set",
+     "[sets]\nadmins = []\n",
+     {"t.toml:2:10: sets.admins: set is empty; list at least one address or remove the set"}},
+    {"bad address in set",
+     "[sets]\nadmins = [\"192.168.1.10\", \"192.168.1.x\"]\n",
+     {"t.toml:2:27: sets.admins: '192.168.1.x' is not an IPv4 or IPv6 address"}},
+    {"set file missing",
+     "[sets]\nblock = { file = \"no-such-list.txt\" }\n",
+     {"t.toml:2:18: sets.block.file: cannot read address list '" SLUICE_TEST_DATA_DIR "/no-such-list.txt': No such file or directory"}},
+    {"bad line in set file",
+     "[sets]\nblock = { file = \"bad-list.txt\" }\n",
+     {SLUICE_TEST_DATA_DIR "/bad-list.txt:3:3: sets.block: prefix length in '198.51.100.0/33' must be 0..32"}},
+    {"undefined zone",
+     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\nfrom = \"zone:lan\"\n",
+     {"t.toml:5:8: rule 'x'.from: zone 'lan' is not defined; name it on an [[interface]] or under [zones]"}},
+    {"zone without networks",
+     "[[interface]]\nname = \"eth1\"\nzone = \"lan\"\n"
+     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\nfrom = \"zone:lan\"\n",
+     {"t.toml:8:8: rule 'x'.from: zone 'lan' has no networks; add networks = [...] under [zones.lan]"}},
+    {"any mixed into a list",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nfrom = [\"any\", \"10.0.0.0/8\"]\n",
+     {"t.toml:5:9: rule 'x'.from: \"any\" in a list with other addresses; keep only \"any\""}},
+    {"families that cannot match",
+     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"drop\"\nfrom = \"10.0.0.0/8\"\nto = \"2001:db8::/32\"\n",
+     {"t.toml:6:6: rule 'x'.to: can never match: from has only IPv4 addresses and to only IPv6 ones; split the rule by family"}},
+    {"icmp with IPv6 addresses",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"icmp\"\nfrom = \"2001:db8::1\"\n",
+     {"t.toml:5:9: rule 'x'.proto: can never match: icmp is IPv4 but the addresses are IPv6; use \"icmpv6\""}},
+    {"label selector not available",
+     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\nfrom = { labels = { app = \"web\" } }\n",
+     {"t.toml:5:8: rule 'x'.from: label selectors need workload identities from the CNI plugin, which this version does not have yet; use addresses, \"set:NAME\" or \"zone:NAME\""}},
+    {"duplicate interface",
+     "[[interface]]\nname = \"eth0\"\n[[interface]]\nname = \"eth0\"\n",
+     {"t.toml:4:8: interface[1].name: interface 'eth0' is already configured at line 1"}},
+    {"bad interface name",
+     "[[interface]]\nname = \"a/b\"\n",
+     {"t.toml:2:8: interface[0].name: 'a/b' is not a valid interface name (1-15 characters, no '/' or space)"}},
+    {"prefilter not a set",
+     "[prefilter]\ndrop_from = \"10.0.0.0/8\"\n",
+     {"t.toml:2:13: prefilter.drop_from: must name an address set, written \"set:NAME\""}},
+    {"prefilter undefined set",
+     "[prefilter]\ndrop_from = \"set:nope\"\n",
+     {"t.toml:2:13: prefilter.drop_from: set 'nope' is not defined; define it under [sets]"}},
+    {"log not a bool",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nlog = \"yes\"\n",
+     {"t.toml:5:7: rule 'x'.log: must be true or false"}},
+    {"rule as a plain table",
+     "[rule]\nname = \"x\"\n",
+     {"t.toml:1:1: rule: must be an array of tables, written [[rule]]"}},
+    {"every error in one pass",
+     "[chains]\ninput = \"nope\"\n[[rule]]\nname = \"a\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = 0\n"
+     "[[rule]]\nname = \"b\"\nchain = \"sideways\"\naction = \"drop\"\n",
+     {"t.toml:2:9: chains.input: 'nope' is not a chain default; use \"accept\" or \"drop\"",
+      "t.toml:8:8: rule 'a'.port: port 0 is out of range 1-65535",
+      "t.toml:11:9: rule 'b'.chain: 'sideways' is not a chain; use \"input\", \"forward\" or \"output\""}},
+};
+
+class ConfigErrors : public ::testing::TestWithParam<BadConfig> {};
+
+TEST_P(ConfigErrors, ReportsExactLocationAndMessage) {
+  EXPECT_EQ(diagnostics_of(GetParam().toml), GetParam().expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, ConfigErrors, ::testing::ValuesIn(kCases),
+                         [](const auto& info) {
+                           std::string n = info.param.name;
+                           for (auto& c : n)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return n;
+                         });
+
+TEST(ConfigErrors, UnreadableFileIsReportedNotThrown) {
+  auto r = sluice::config::parse_file("/nonexistent/sluice.toml");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].to_string(),
+            "/nonexistent/sluice.toml:0:0: cannot read config file: No such file or directory");
+  EXPECT_FALSE(r.config);
+}
+
+}  // namespace

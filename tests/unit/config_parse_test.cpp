@@ -1,0 +1,119 @@
+// Good configs: what the parser makes of them.
+#include <gtest/gtest.h>
+
+#include "config/parser.h"
+
+namespace {
+
+using namespace sluice::config;
+
+const char* kExample = R"(
+[api]
+listen = "127.0.0.1:9090"
+
+[[interface]]
+name = "eth1"
+zone = "lan"
+
+[zones.lan]
+networks = ["192.168.1.0/24", "fd00:1::/64"]
+
+[sets]
+admins = ["192.168.1.10", "192.168.1.11"]
+blocklist = { file = "blocklist.txt" }
+
+[chains]
+input = "drop"
+forward = "drop"
+output = "accept"
+
+[prefilter]
+drop_from = "set:blocklist"
+
+[[rule]]
+name = "ssh-from-admins"
+chain = "input"
+from = "set:admins"
+proto = "tcp"
+port = 22
+action = "accept"
+log = true
+
+[[rule]]
+name = "lan-web"
+chain = "forward"
+from = "zone:lan"
+to = ["203.0.113.0/24", "2001:db8::/32"]
+proto = "tcp"
+port = [80, 443, "8000-8100"]
+action = "accept"
+
+[[rule]]
+name = "ping"
+chain = "input"
+proto = "icmp"
+icmp_type = 8
+action = "reject"
+)";
+
+TEST(ConfigParse, ExampleBecomesTheModel) {
+  auto r = parse_string(kExample, "example.toml", SLUICE_TEST_DATA_DIR);
+  ASSERT_TRUE(r.diagnostics.empty()) << format(r.diagnostics);
+  const Config& c = *r.config;
+
+  EXPECT_EQ(c.api_listen, "127.0.0.1:9090");
+  ASSERT_EQ(c.interfaces.size(), 1u);
+  EXPECT_EQ(c.interfaces[0].name, "eth1");
+  EXPECT_EQ(c.interfaces[0].zone, "lan");
+  EXPECT_EQ(c.chain_defaults[0], Action::Drop);
+  EXPECT_EQ(c.chain_defaults[1], Action::Drop);
+  EXPECT_EQ(c.chain_defaults[2], Action::Accept);
+
+  ASSERT_EQ(c.sets.at("blocklist").prefixes.size(), 3u);
+  EXPECT_EQ(c.sets.at("blocklist").prefixes[1].to_string(), "198.51.100.7");
+  EXPECT_EQ(c.sets.at("blocklist").prefixes[2].to_string(), "2001:db8:bad::/48");
+  EXPECT_EQ(c.prefilter.drop_from_set, "blocklist");
+
+  ASSERT_EQ(c.rules.size(), 3u);
+  const Rule& ssh = c.rules[0];
+  EXPECT_EQ(ssh.name, "ssh-from-admins");
+  EXPECT_EQ(ssh.chain, Chain::Input);
+  EXPECT_FALSE(ssh.from.any);
+  ASSERT_EQ(ssh.from.prefixes.size(), 2u);
+  EXPECT_EQ(ssh.from.prefixes[0].to_string(), "192.168.1.10");
+  EXPECT_TRUE(ssh.to.any);
+  EXPECT_EQ(ssh.proto, Protocol::Tcp);
+  ASSERT_EQ(ssh.ports.size(), 1u);
+  EXPECT_EQ(ssh.ports[0], (PortRange{22, 22}));
+  EXPECT_TRUE(ssh.log);
+  EXPECT_EQ(ssh.where.line, 24);  // the [[rule]] header
+
+  const Rule& web = c.rules[1];
+  ASSERT_EQ(web.from.prefixes.size(), 2u);
+  EXPECT_EQ(web.from.prefixes[1].to_string(), "fd00:1::/64");
+  EXPECT_EQ(web.to.prefixes.size(), 2u);
+  ASSERT_EQ(web.ports.size(), 3u);
+  EXPECT_EQ(web.ports[2], (PortRange{8000, 8100}));
+
+  const Rule& ping = c.rules[2];
+  EXPECT_EQ(ping.proto, Protocol::Icmp);
+  EXPECT_EQ(ping.icmp_type, 8);
+  EXPECT_EQ(ping.action, Action::Reject);
+}
+
+TEST(ConfigParse, EmptyFileAcceptsEverything) {
+  auto r = parse_string("", "empty.toml");
+  ASSERT_TRUE(r.config);
+  EXPECT_TRUE(r.config->rules.empty());
+  for (auto a : r.config->chain_defaults) EXPECT_EQ(a, Action::Accept);
+}
+
+TEST(ConfigParse, ShippedExamplesAreValid) {
+  for (const char* f : {SLUICE_SOURCE_DIR "/config/sluice.toml",
+                        SLUICE_SOURCE_DIR "/config/examples/lab.toml"}) {
+    auto r = parse_file(f);
+    EXPECT_TRUE(r.diagnostics.empty()) << f << "\n" << format(r.diagnostics);
+  }
+}
+
+}  // namespace
