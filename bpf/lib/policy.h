@@ -106,11 +106,16 @@ static __always_inline int policy_decide(const struct packet *pkt, __u8 chain, _
 		},
 		.best = { .rule_index = SLUICE_RULE_INDEX_DEFAULT },
 	};
+	__u64 pairs;
 
 	addr_classes(pkt->family, pkt->src, gen, SLUICE_SIDE_SRC, &s.src);
 	addr_classes(pkt->family, pkt->dst, gen, SLUICE_SIDE_DST, &s.dst);
 	policy_port(pkt, s.key.port);
-	bpf_loop((s.src.depth + 1) * (s.dst.depth + 1), policy_probe_pair, &s, 0);
+	pairs = (s.src.depth + 1) * (s.dst.depth + 1);
+	/* The verifier inlines bpf_loop and compares all 64 bits of the count;
+	 * clang may leave junk above bit 31. At most (8 + 1)^2 pairs. */
+	asm volatile("%0 &= 0xff" : "+r"(pairs));
+	bpf_loop(pairs, policy_probe_pair, &s, 0);
 	*out = s.best;
 	return s.best.rule_index != SLUICE_RULE_INDEX_DEFAULT;
 }
