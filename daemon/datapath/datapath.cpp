@@ -279,17 +279,19 @@ sluice_counter Datapath::drop_counter(sluice_drop_reason reason) const {
   return sum_percpu(impl_->map(impl_->ingress->maps.drop_reasons), reason);
 }
 
-std::size_t Datapath::conntrack_entries() const {
+std::vector<Datapath::ConntrackEntry> Datapath::conntrack() const {
   int fd = conntrack_fd();
+  std::vector<ConntrackEntry> out;
   sluice_ct_key key{}, next{};
-  std::size_t n = 0;
   const void* prev = nullptr;
   while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    ++n;
+    ConntrackEntry e{next, {}};
+    // An entry may expire between the two calls; skip it then.
+    if (bpf_map_lookup_elem(fd, &next, &e.value) == 0) out.push_back(e);
     key = next;
     prev = &key;
   }
-  return n;
+  return out;
 }
 
 void Datapath::clear_conntrack() {

@@ -50,7 +50,11 @@ class Datapath {
   sluice_counter default_counter(config::Chain chain) const;
   sluice_counter drop_counter(sluice_drop_reason reason) const;
 
-  std::size_t conntrack_entries() const;
+  struct ConntrackEntry {
+    sluice_ct_key key{};
+    sluice_ct_entry value{};
+  };
+  std::vector<ConntrackEntry> conntrack() const;
   void clear_conntrack();
 
   std::uint32_t active_generation() const;
