@@ -115,29 +115,32 @@ static __always_inline int tcp_opens_flow(__u8 flags)
 
 /*
  * Looks the packet's flow up and, when found and still valid, accounts the
- * packet and advances its state. Returns the entry, or NULL when the packet
- * belongs to no live flow (expired entries and a fresh SYN on a closed flow
- * are removed so the packet goes through policy again).
+ * packet and advances its state. Returns 1 for a packet of a live flow, 0
+ * when it belongs to none (expired entries and a fresh SYN on a closed flow
+ * are removed so the packet goes through policy again). A global function:
+ * the verifier checks it once.
  */
-static __always_inline struct sluice_ct_entry *ct_track(const struct packet *pkt, __u64 now)
+__noinline int ct_track(const struct packet *pkt, __u64 now)
 {
 	struct sluice_ct_key key;
 	struct sluice_ct_entry *ct;
 	int src_is_a;
 	__u8 dir;
 
+	if (!pkt)
+		return 0;
 	src_is_a = ct_make_key(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst,
 			       pkt->dport);
 	ct = bpf_map_lookup_elem(&conntrack, &key);
 	if (!ct)
-		return NULL;
+		return 0;
 
 	dir = (src_is_a == ct->originator_is_a) ? SLUICE_DIR_ORIGINAL : SLUICE_DIR_REPLY;
 	if (now - ct->last_seen_ns > ct_timeout_ns(ct, pkt->proto) ||
 	    (pkt->proto == IPPROTO_TCP && tcp_opens_flow(pkt->tcp_flags) &&
 	     ct->state >= SLUICE_CT_CLOSING)) {
 		bpf_map_delete_elem(&conntrack, &key);
-		return NULL;
+		return 0;
 	}
 
 	if (pkt->proto == IPPROTO_TCP)
@@ -147,16 +150,18 @@ static __always_inline struct sluice_ct_entry *ct_track(const struct packet *pkt
 	ct->last_seen_ns = now;
 	__sync_fetch_and_add(&ct->packets[dir & 1], 1);
 	__sync_fetch_and_add(&ct->bytes[dir & 1], pkt->len);
-	return ct;
+	return 1;
 }
 
-/* Starts tracking a flow whose first packet policy accepted. */
-static __always_inline void ct_create(const struct packet *pkt, __u64 now, __u8 chain,
-				      __u32 rule_index)
+/* Starts tracking a flow whose first packet policy accepted. A global
+ * function: the verifier checks it once. */
+__noinline int ct_create(const struct packet *pkt, __u64 now, __u32 chain, __u32 rule_index)
 {
 	struct sluice_ct_entry ct = {};
 	struct sluice_ct_key key;
 
+	if (!pkt)
+		return 0;
 	ct.originator_is_a = ct_make_key(&key, pkt->family, pkt->proto, pkt->src, pkt->sport,
 					 pkt->dst, pkt->dport);
 	ct.created_ns = now;
@@ -171,19 +176,23 @@ static __always_inline void ct_create(const struct packet *pkt, __u64 now, __u8 
 		ct.state = SLUICE_CT_SYN_SENT;
 	else
 		ct.state = SLUICE_CT_ESTABLISHED; /* picked up mid-stream */
-	bpf_map_update_elem(&conntrack, &key, &ct, BPF_ANY);
+	return bpf_map_update_elem(&conntrack, &key, &ct, BPF_ANY);
 }
 
 /*
  * An ICMP error is related to a tracked flow when the packet it quotes
- * belongs to that flow. Returns 1 when it does.
+ * belongs to that flow. Returns 1 when it does. A global function: the
+ * verifier checks it once.
  */
-static __always_inline int ct_icmp_error_related(void *data, void *data_end,
-						 const struct packet *pkt)
+__noinline int ct_icmp_error_related(struct __sk_buff *skb, const struct packet *pkt)
 {
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
 	struct packet inner = {};
 	struct sluice_ct_key key;
 
+	if (!pkt)
+		return 0;
 	if (parse_icmp_quote(data, data_end, pkt, &inner) != SLUICE_DROP_NONE)
 		return 0;
 	ct_make_key(&key, inner.family, inner.proto, inner.src, inner.sport, inner.dst,

@@ -78,7 +78,7 @@ static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook
 		return TC_ACT_OK;
 	if ((pkt.proto == IPPROTO_ICMP || pkt.proto == IPPROTO_ICMPV6) &&
 	    icmp_is_error(pkt.proto, pkt.icmp_type) &&
-	    ct_icmp_error_related(data, data_end, &pkt))
+	    ct_icmp_error_related(skb, &pkt))
 		return TC_ACT_OK;
 
 	cfg = bpf_map_lookup_elem(&settings, &zero);

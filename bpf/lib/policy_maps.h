@@ -15,25 +15,25 @@ struct {
 	__type(value, struct sluice_settings);
 } settings SEC(".maps");
 
-/* IPv4 address -> the rule prefixes (classes) containing it. */
+/* Named prefix (side, family, length, address) -> the classes it is in. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SLUICE_MAX_ADDR_CLASSES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct sluice_class_key4);
+	__type(key, struct sluice_class_key);
 	__type(value, struct sluice_class_chain);
-} addr_class4 SEC(".maps");
+} addr_classes SEC(".maps");
 
-/* IPv6 address -> the rule prefixes (classes) containing it. */
+/* Prefix lengths present per (gen, side, family), longest first. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, SLUICE_MAX_ADDR_CLASSES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct sluice_class_key6);
-	__type(value, struct sluice_class_chain);
-} addr_class6 SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_PREFIX_LENGTH_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sluice_prefix_lengths);
+} prefix_lengths SEC(".maps");
 
-/* (chain, src class, dst class) pairs that rules name -> their first rule. */
+/* (chain, src class, dst class) pairs that rules name -> their first rule
+ * and the protocol/port shapes their decisions use. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SLUICE_MAX_GROUPS);
@@ -42,9 +42,9 @@ struct {
 	__type(value, struct sluice_group);
 } groups SEC(".maps");
 
-/* (chain, src class, dst class, proto, port prefix) -> first matching rule. */
+/* (chain, classes, protocol/port prefix) -> first matching rule. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SLUICE_MAX_DECISIONS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct sluice_decision_key);

@@ -172,8 +172,11 @@ static __always_inline int reject_icmp(struct __sk_buff *skb, const struct packe
 	return swap_macs(skb);
 }
 
-static __always_inline int reject_rewrite(struct __sk_buff *skb, const struct packet *pkt)
+/* A global function: the verifier checks it once. */
+__noinline int reject_rewrite(struct __sk_buff *skb, const struct packet *pkt)
 {
+	if (!pkt)
+		return -1;
 	if (pkt->proto == IPPROTO_TCP)
 		return reject_tcp(skb, pkt);
 	/* Never answer an ICMP error with an ICMP error (RFC 1122 3.2.2). */

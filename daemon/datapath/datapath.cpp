@@ -54,6 +54,34 @@ void update(int fd, const void* key, const void* value, const char* what) {
     throw BpfError(std::string("writing ") + what, errno);
 }
 
+// The kernel's "operation not supported" for map types without batch ops;
+// not in the user-space errno headers.
+constexpr int kKernelENOTSUPP = 524;
+
+// Writes many entries with as few syscalls as the kernel allows: one
+// BPF_MAP_UPDATE_BATCH, or one update per entry where batching is not
+// supported for the map type.
+template <typename Key, typename Value>
+void update_all(int fd, const std::vector<Key>& keys, const std::vector<Value>& values,
+                const char* what) {
+  if (keys.empty()) return;
+  __u32 count = static_cast<__u32>(keys.size());
+  if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, nullptr) == 0) return;
+  if (errno != EINVAL && errno != kKernelENOTSUPP && errno != EOPNOTSUPP)
+    throw BpfError(std::string("writing ") + what + " (batch)", errno);
+  for (std::size_t i = count; i < keys.size(); ++i) update(fd, &keys[i], &values[i], what);
+}
+
+// Deletes the keys, batched where the kernel can; missing keys are fine.
+template <typename Key>
+void delete_all(int fd, const std::vector<Key>& keys) {
+  if (keys.empty()) return;
+  __u32 count = static_cast<__u32>(keys.size());
+  if (bpf_map_delete_batch(fd, keys.data(), &count, nullptr) == 0) return;
+  // A batch stops at the first missing key; finish one by one.
+  for (std::size_t i = count; i < keys.size(); ++i) bpf_map_delete_elem(fd, &keys[i]);
+}
+
 sluice_counter sum_percpu(int fd, std::uint32_t index) {
   int ncpu = libbpf_num_possible_cpus();
   std::vector<sluice_counter> per_cpu(static_cast<std::size_t>(ncpu));
@@ -78,23 +106,13 @@ void zero_percpu(int fd, std::uint32_t first, std::uint32_t count) {
   check(bpf_map_update_batch(fd, keys.data(), zeros.data(), &n, nullptr), "zeroing counters");
 }
 
-sluice_class_key4 class_key4(const policy::ClassEntry& c, std::uint32_t gen) {
-  const auto& p = c.prefix;
-  sluice_class_key4 k{};
-  k.prefixlen = 32 + p.length;
+sluice_class_key class_key(const policy::ClassEntry& c, std::uint32_t gen) {
+  sluice_class_key k{};
   k.gen = static_cast<std::uint8_t>(gen);
   k.side = c.side;
-  std::memcpy(k.addr, p.addr.data(), 4);
-  return k;
-}
-
-sluice_class_key6 class_key6(const policy::ClassEntry& c, std::uint32_t gen) {
-  const auto& p = c.prefix;
-  sluice_class_key6 k{};
-  k.prefixlen = 32 + p.length;
-  k.gen = static_cast<std::uint8_t>(gen);
-  k.side = c.side;
-  std::memcpy(k.addr, p.addr.data(), 16);
+  k.family = static_cast<std::uint8_t>(c.prefix.family);
+  k.prefixlen = c.prefix.length;
+  std::memcpy(k.addr, c.prefix.addr.data(), 16);
   return k;
 }
 
@@ -107,8 +125,7 @@ struct Datapath::Impl {
 
   // What each generation holds, so it can be emptied before reuse.
   struct Written {
-    std::vector<sluice_class_key4> class4;
-    std::vector<sluice_class_key6> class6;
+    std::vector<sluice_class_key> classes;
     std::vector<sluice_group_key> groups;
     std::vector<sluice_decision_key> decisions;
     std::uint32_t rule_count = 0;
@@ -135,38 +152,49 @@ struct Datapath::Impl {
   // Deletes every entry a generation holds; tolerant of entries already gone.
   void clear_generation(std::uint32_t gen) {
     auto& w = written[gen];
-    for (const auto& k : w.groups) bpf_map_delete_elem(map(ingress->maps.groups), &k);
-    for (const auto& k : w.decisions) bpf_map_delete_elem(map(ingress->maps.decisions), &k);
-    for (const auto& k : w.class4) bpf_map_delete_elem(map(ingress->maps.addr_class4), &k);
-    for (const auto& k : w.class6) bpf_map_delete_elem(map(ingress->maps.addr_class6), &k);
+    delete_all(map(ingress->maps.groups), w.groups);
+    delete_all(map(ingress->maps.decisions), w.decisions);
+    delete_all(map(ingress->maps.addr_classes), w.classes);
     w = Written{};
+  }
+
+  void write_prefix_lengths(std::uint32_t gen, const policy::CompiledPolicy& policy) {
+    for (std::uint8_t side : {SLUICE_SIDE_SRC, SLUICE_SIDE_DST}) {
+      for (auto family : {config::Family::V4, config::Family::V6}) {
+        const auto& lengths = policy.prefix_lengths[policy::prefix_lengths_slot(side, family)];
+        sluice_prefix_lengths v{};
+        v.count = static_cast<std::uint32_t>(lengths.size());
+        std::copy(lengths.begin(), lengths.end(), v.len);
+        std::uint32_t slot =
+            sluice_prefix_lengths_index(gen, side, static_cast<std::uint32_t>(family));
+        update(map(ingress->maps.prefix_lengths), &slot, &v, "prefix lengths");
+      }
+    }
   }
 
   void write_generation(std::uint32_t gen, const policy::CompiledPolicy& policy) {
     auto& w = written[gen];
+    std::vector<sluice_class_chain> chains;
     for (const auto& c : policy.classes) {
-      if (c.prefix.family == config::Family::V4) {
-        auto k = class_key4(c, gen);
-        update(map(ingress->maps.addr_class4), &k, &c.chain, "IPv4 address class");
-        w.class4.push_back(k);
-      } else {
-        auto k = class_key6(c, gen);
-        update(map(ingress->maps.addr_class6), &k, &c.chain, "IPv6 address class");
-        w.class6.push_back(k);
-      }
+      w.classes.push_back(class_key(c, gen));
+      chains.push_back(c.chain);
     }
+    std::vector<sluice_group> group_values;
     for (const auto& g : policy.groups) {
-      auto k = g.key;
-      k.gen = static_cast<std::uint8_t>(gen);
-      update(map(ingress->maps.groups), &k, &g.value, "rule group");
-      w.groups.push_back(k);
+      w.groups.push_back(g.key);
+      w.groups.back().gen = static_cast<std::uint8_t>(gen);
+      group_values.push_back(g.value);
     }
+    std::vector<sluice_decision> decision_values;
     for (const auto& d : policy.decisions) {
-      auto k = d.key;
-      k.gen = static_cast<std::uint8_t>(gen);
-      update(map(ingress->maps.decisions), &k, &d.value, "policy decision");
-      w.decisions.push_back(k);
+      w.decisions.push_back(d.key);
+      w.decisions.back().gen = static_cast<std::uint8_t>(gen);
+      decision_values.push_back(d.value);
     }
+    update_all(map(ingress->maps.addr_classes), w.classes, chains, "address classes");
+    write_prefix_lengths(gen, policy);
+    update_all(map(ingress->maps.groups), w.groups, group_values, "rule groups");
+    update_all(map(ingress->maps.decisions), w.decisions, decision_values, "policy decisions");
     w.rule_count = static_cast<std::uint32_t>(policy.rule_names.size());
     zero_percpu(map(ingress->maps.rule_counters), gen * SLUICE_MAX_RULES, w.rule_count);
     zero_percpu(map(ingress->maps.default_counters), gen * SLUICE_CHAIN_COUNT, SLUICE_CHAIN_COUNT);
@@ -210,7 +238,7 @@ ApplyStats Datapath::apply(const policy::CompiledPolicy& policy) {
   set_prefilter(policy.prefilter);
 
   ApplyStats stats;
-  stats.class_entries = d.written[next].class4.size() + d.written[next].class6.size();
+  stats.class_entries = d.written[next].classes.size();
   stats.decision_entries = d.written[next].decisions.size();
   stats.generation = next;
   return stats;

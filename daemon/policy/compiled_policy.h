@@ -13,8 +13,8 @@
 
 namespace sluice::policy {
 
-// Address prefix -> the classes containing it (addr_class4/addr_class6
-// tries), for the source or the destination side.
+// Named prefix -> the classes containing it (addr_classes), for the source
+// or the destination side.
 struct ClassEntry {
   config::Prefix prefix;
   sluice_class_chain chain{};
@@ -33,8 +33,15 @@ struct DecisionEntry {
   sluice_decision value{};
 };
 
+// Index of CompiledPolicy::prefix_lengths for a side and family.
+inline std::size_t prefix_lengths_slot(std::uint8_t side, config::Family family) {
+  return side * 2u + (family == config::Family::V6 ? 1u : 0u);
+}
+
 struct CompiledPolicy {
   std::vector<ClassEntry> classes;
+  // Distinct prefix lengths per (side, family), longest first.
+  std::array<std::vector<std::uint8_t>, 4> prefix_lengths;
   std::vector<GroupEntry> groups;
   std::vector<DecisionEntry> decisions;
   std::array<std::uint8_t, SLUICE_CHAIN_COUNT> chain_defaults{};  // enum sluice_action

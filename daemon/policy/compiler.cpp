@@ -1,7 +1,10 @@
 #include "policy/compiler.h"
 
+#include <endian.h>
+
 #include <algorithm>
-#include <unordered_map>
+#include <cstring>
+#include <tuple>
 
 #include "policy/port_prefixes.h"
 
@@ -11,15 +14,25 @@ namespace {
 
 using config::Prefix;
 
+// The address as two big-endian words: compares like the bytes, faster.
+std::pair<std::uint64_t, std::uint64_t> address_words(const Prefix& p) {
+  std::uint64_t hi, lo;
+  std::memcpy(&hi, p.addr.data(), 8);
+  std::memcpy(&lo, p.addr.data() + 8, 8);
+  return {be64toh(hi), be64toh(lo)};
+}
+
+// (family, address, length) order: a prefix sorts before the prefixes it contains.
 bool prefix_less(const Prefix& a, const Prefix& b) {
   if (a.family != b.family) return a.family < b.family;
-  if (a.addr != b.addr) return a.addr < b.addr;
+  auto wa = address_words(a), wb = address_words(b);
+  if (wa != wb) return wa < wb;
   return a.length < b.length;
 }
 
 // Every distinct prefix the rules name on one side (from or to) is a class.
 // An address belongs to every class containing it: its longest match and
-// that prefix's ancestors, which the datapath gets in one LPM lookup.
+// that prefix's ancestors, which the datapath finds with hash probes per length.
 class AddressClasses {
  public:
   AddressClasses(const std::vector<config::Rule>& rules, config::Endpoint config::Rule::*side,
@@ -30,10 +43,10 @@ class AddressClasses {
     }
     std::sort(prefixes_.begin(), prefixes_.end(), prefix_less);
     prefixes_.erase(std::unique(prefixes_.begin(), prefixes_.end()), prefixes_.end());
-    if (prefixes_.size() >= SLUICE_MAX_ADDR_CLASSES)
+    if (prefixes_.size() >= SLUICE_MAX_ADDR_CLASSES / 2 / SLUICE_GENERATIONS)
       throw CapacityError("rules name " + std::to_string(prefixes_.size()) + " distinct prefixes in '" +
                           side_name + "'; the datapath holds at most " +
-                          std::to_string(SLUICE_MAX_ADDR_CLASSES - 1));
+                          std::to_string(SLUICE_MAX_ADDR_CLASSES / 2 / SLUICE_GENERATIONS - 1));
 
     // Sorted by (family, address, length), every prefix comes after its
     // ancestors: a stack of the open ones gives each its parent.
@@ -81,75 +94,134 @@ class AddressClasses {
   std::vector<sluice_class_chain> chains_;
 };
 
-// What a rule says about protocol and port, as prefixes over the
-// (proto, port) bits that follow the classes in a decision key.
-struct ProtoPortPrefix {
-  std::uint8_t proto = 0;
-  std::uint16_t port = 0;  // host order; ICMP: type << 8 | code
-  std::uint8_t bits = 0;   // 0 any proto, 8 proto only, 8 + N port prefix
+// What one rule contributes to one (chain, source class, destination
+// class) group: a protocol and a port range (ICMP: type << 8 | code).
+struct Item {
+  std::uint32_t src = 0;
+  std::uint32_t dst = 0;
+  std::uint8_t chain = 0;
+  std::uint8_t proto = 0;  // 0: any
+  std::uint16_t first = 0;
+  std::uint16_t last = 0xffff;
+  sluice_decision decision{};
+
+  auto order() const { return std::tie(chain, src, dst, decision.rule_index, proto, first); }
+  bool same_group(const Item& o) const { return chain == o.chain && src == o.src && dst == o.dst; }
 };
 
-std::vector<ProtoPortPrefix> proto_port_prefixes(const config::Rule& r) {
-  if (r.proto == config::Protocol::Any) return {{0, 0, 0}};
-  auto proto = static_cast<std::uint8_t>(r.proto);
-  if (r.icmp_type) return {{proto, static_cast<std::uint16_t>(*r.icmp_type << 8), 16}};
-  if (r.ports.empty()) return {{proto, 0, 8}};
-  std::vector<ProtoPortPrefix> out;
-  for (const auto& range : r.ports)
-    for (auto pp : port_range_prefixes(range.first, range.last))
-      out.push_back({proto, pp.value, static_cast<std::uint8_t>(8 + pp.length)});
-  return out;
-}
-
-// A decision key without its generation, packed for hashing.
-struct Key {
-  std::uint64_t classes;  // src << 32 | dst
-  std::uint64_t rest;     // chain << 40 | proto << 32 | port << 16 | bits
-  bool operator==(const Key&) const = default;
-};
-
-struct KeyHash {
-  std::size_t operator()(const Key& k) const {
-    std::uint64_t h = k.classes * 0x9e3779b97f4a7c15ull ^ (k.rest + 0x632be59bd9b4e019ull);
-    return static_cast<std::size_t>(h ^ (h >> 29));
+// The items of one rule, before classes are attached.
+std::vector<Item> rule_items(const config::Rule& r, const sluice_decision& d) {
+  Item it;
+  it.chain = static_cast<std::uint8_t>(r.chain);
+  it.decision = d;
+  if (r.proto == config::Protocol::Any) return {it};
+  it.proto = static_cast<std::uint8_t>(r.proto);
+  if (r.icmp_type) {
+    it.first = static_cast<std::uint16_t>(*r.icmp_type << 8);
+    it.last = static_cast<std::uint16_t>(it.first | 0xff);
+    return {it};
   }
-};
-
-Key make_key(std::uint8_t chain, std::uint32_t src, std::uint32_t dst, ProtoPortPrefix pp) {
-  return {static_cast<std::uint64_t>(src) << 32 | dst,
-          static_cast<std::uint64_t>(chain) << 40 | static_cast<std::uint64_t>(pp.proto) << 32 |
-              static_cast<std::uint64_t>(pp.port) << 16 | pp.bits};
-}
-
-ProtoPortPrefix proto_port_of(const Key& k) {
-  return {static_cast<std::uint8_t>(k.rest >> 32), static_cast<std::uint16_t>(k.rest >> 16),
-          static_cast<std::uint8_t>(k.rest)};
-}
-
-// The shorter prefixes (same chain and classes) that contain pp.
-std::vector<ProtoPortPrefix> ancestors(ProtoPortPrefix pp) {
-  std::vector<ProtoPortPrefix> out;
-  if (pp.bits == 0) return out;
-  out.push_back({0, 0, 0});
-  for (std::uint8_t bits = 8; bits < pp.bits; ++bits) {
-    int port_bits = bits - 8;
-    auto mask = static_cast<std::uint16_t>(port_bits == 0 ? 0 : 0xffff << (16 - port_bits));
-    out.push_back({pp.proto, static_cast<std::uint16_t>(pp.port & mask), bits});
+  if (r.ports.empty()) return {it};
+  std::vector<Item> out;
+  for (const auto& range : r.ports) {
+    it.first = range.first;
+    it.last = range.last;
+    out.push_back(it);
   }
   return out;
 }
 
-sluice_decision_key to_map_key(const Key& k) {
-  sluice_decision_key key{};
-  auto pp = proto_port_of(k);
-  key.prefixlen = SLUICE_DECISION_FIXED_BITS + pp.bits;
-  key.chain = static_cast<std::uint8_t>(k.rest >> 40);
-  key.src_class = static_cast<std::uint32_t>(k.classes >> 32);
-  key.dst_class = static_cast<std::uint32_t>(k.classes);
-  key.proto = pp.proto;
-  key.port[0] = static_cast<std::uint8_t>(pp.port >> 8);
-  key.port[1] = static_cast<std::uint8_t>(pp.port);
-  return key;
+GroupEntry group_entry(const Item& first) {
+  GroupEntry g;
+  g.key.chain = first.chain;
+  g.key.src_class = first.src;
+  g.key.dst_class = first.dst;
+  g.value.first_rule_index = first.decision.rule_index;  // items are in rule order
+  return g;
+}
+
+// A small group: its items, in rule order, travel inside the group entry.
+void emit_inline_group(const std::vector<Item>& items, std::size_t begin, std::size_t end,
+                       CompiledPolicy& out) {
+  GroupEntry g = group_entry(items[begin]);
+  for (std::size_t i = begin; i < end; ++i) {
+    auto& m = g.value.inline_rules[g.value.inline_count++];
+    m.proto = items[i].proto;
+    m.first = items[i].first;
+    m.last = items[i].last;
+    m.decision = items[i].decision;
+  }
+  out.groups.push_back(g);
+}
+
+// A protocol/port prefix over the 24 bits proto << 16 | port.
+struct MatchPrefix {
+  std::uint32_t value = 0;
+  std::uint8_t bits = 0;  // see SLUICE_MATCH_BITS_MAX in abi.h
+  sluice_decision decision{};
+
+  auto order() const { return std::tie(value, bits, decision.rule_index); }
+  bool same(const MatchPrefix& o) const { return value == o.value && bits == o.bits; }
+  bool contains(const MatchPrefix& o) const {
+    if (bits > o.bits) return false;
+    std::uint32_t mask = bits == 0 ? 0 : (0xffffffu << (SLUICE_MATCH_BITS_MAX - bits)) & 0xffffffu;
+    return (o.value & mask) == value;
+  }
+};
+
+std::vector<MatchPrefix> match_prefixes(const Item& it) {
+  if (it.proto == 0) return {{0, 0, it.decision}};
+  std::uint32_t proto = static_cast<std::uint32_t>(it.proto) << 16;
+  if (it.first == 0 && it.last == 0xffff) return {{proto, 8, it.decision}};
+  std::vector<MatchPrefix> out;
+  for (auto pp : port_range_prefixes(it.first, it.last))
+    out.push_back({proto | pp.value, static_cast<std::uint8_t>(8 + pp.length), it.decision});
+  return out;
+}
+
+// A larger group: its items become protocol/port prefixes with first-match
+// decision entries. The datapath stops at the longest prefix that matches,
+// so each entry takes the first match among itself and the shorter prefixes
+// of its group containing it.
+void emit_expanded_group(const std::vector<Item>& items, std::size_t begin, std::size_t end,
+                         CompiledPolicy& out) {
+  std::vector<MatchPrefix> prefixes;
+  for (std::size_t i = begin; i < end; ++i) {
+    auto mine = match_prefixes(items[i]);
+    prefixes.insert(prefixes.end(), mine.begin(), mine.end());
+  }
+  // Prefix order (containing before contained), and for each prefix the
+  // earliest rule first: the first rule to name a prefix wins it.
+  std::sort(prefixes.begin(), prefixes.end(),
+            [](const MatchPrefix& a, const MatchPrefix& b) { return a.order() < b.order(); });
+  prefixes.erase(std::unique(prefixes.begin(), prefixes.end(),
+                             [](const MatchPrefix& a, const MatchPrefix& b) { return a.same(b); }),
+                 prefixes.end());
+
+  GroupEntry g = group_entry(items[begin]);
+  std::uint32_t shapes = 0;
+  std::vector<MatchPrefix> open;  // the containing prefixes, with their result
+  for (auto p : prefixes) {
+    while (!open.empty() && !open.back().contains(p)) open.pop_back();
+    if (!open.empty() && open.back().decision.rule_index < p.decision.rule_index)
+      p.decision = open.back().decision;
+    open.push_back(p);
+    shapes |= 1u << p.bits;
+
+    DecisionEntry d;
+    d.key.chain = g.key.chain;
+    d.key.src_class = g.key.src_class;
+    d.key.dst_class = g.key.dst_class;
+    d.key.bits = p.bits;
+    d.key.proto = static_cast<std::uint8_t>(p.value >> 16);
+    d.key.port[0] = static_cast<std::uint8_t>(p.value >> 8);
+    d.key.port[1] = static_cast<std::uint8_t>(p.value);
+    d.value = p.decision;
+    out.decisions.push_back(d);
+  }
+  for (int bits = SLUICE_MATCH_BITS_MAX; bits >= 0; --bits)
+    if (shapes & (1u << bits)) g.value.bits[g.value.shapes++] = static_cast<std::uint8_t>(bits);
+  out.groups.push_back(g);
 }
 
 }  // namespace
@@ -167,18 +239,22 @@ CompiledPolicy compile(const config::Config& cfg) {
 
   AddressClasses src_classes(cfg.rules, &config::Rule::from, "from");
   AddressClasses dst_classes(cfg.rules, &config::Rule::to, "to");
-  auto side_of = [&](const AddressClasses* c) {
-    return c == &src_classes ? SLUICE_SIDE_SRC : SLUICE_SIDE_DST;
-  };
   out.classes.reserve(src_classes.size() + dst_classes.size());
-  for (const auto* classes : {&src_classes, &dst_classes})
-    for (std::size_t i = 0; i < classes->size(); ++i)
-      out.classes.push_back({classes->prefix(i), classes->chain(i),
-                             static_cast<std::uint8_t>(side_of(classes))});
+  for (std::uint8_t side : {SLUICE_SIDE_SRC, SLUICE_SIDE_DST}) {
+    const auto& classes = side == SLUICE_SIDE_SRC ? src_classes : dst_classes;
+    for (std::size_t i = 0; i < classes.size(); ++i) {
+      const auto& p = classes.prefix(i);
+      out.classes.push_back({p, classes.chain(i), side});
+      out.prefix_lengths[prefix_lengths_slot(side, p.family)].push_back(p.length);
+    }
+  }
+  for (auto& lengths : out.prefix_lengths) {
+    std::sort(lengths.begin(), lengths.end(), std::greater<>());
+    lengths.erase(std::unique(lengths.begin(), lengths.end()), lengths.end());
+  }
 
-  // First rule to claim a key wins: rules are visited in order.
-  std::unordered_map<Key, sluice_decision, KeyHash> first;
-  std::unordered_map<Key, std::uint32_t, KeyHash> group_first;  // rest: chain only
+  std::vector<Item> items;
+  items.reserve(cfg.rules.size() * 2);
   out.rule_names.reserve(cfg.rules.size());
   for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
     const auto& r = cfg.rules[i];
@@ -187,45 +263,35 @@ CompiledPolicy compile(const config::Config& cfg) {
     d.rule_index = static_cast<std::uint32_t>(i);
     d.action = static_cast<std::uint8_t>(r.action);
     d.flags = r.log ? SLUICE_RULE_LOG : 0;
-    auto chain = static_cast<std::uint8_t>(r.chain);
-    auto pps = proto_port_prefixes(r);
+    auto mine = rule_items(r, d);
     for (auto src : src_classes.classes_of(r.from))
-      for (auto dst : dst_classes.classes_of(r.to)) {
-        group_first.try_emplace(make_key(chain, src, dst, {}), d.rule_index);
-        for (auto pp : pps) first.try_emplace(make_key(chain, src, dst, pp), d);
-      }
+      for (auto dst : dst_classes.classes_of(r.to))
+        for (auto it : mine) {
+          it.src = src;
+          it.dst = dst;
+          items.push_back(it);
+        }
   }
-  if (group_first.size() > SLUICE_MAX_GROUPS)
-    throw CapacityError("rules name " + std::to_string(group_first.size()) +
-                        " (from, to) prefix pairs; the datapath holds at most " +
-                        std::to_string(SLUICE_MAX_GROUPS));
-  out.groups.reserve(group_first.size());
-  for (const auto& [key, rule_index] : group_first) {
-    sluice_group_key gk{};
-    gk.chain = static_cast<std::uint8_t>(key.rest >> 40);
-    gk.src_class = static_cast<std::uint32_t>(key.classes >> 32);
-    gk.dst_class = static_cast<std::uint32_t>(key.classes);
-    out.groups.push_back({gk, {rule_index}});
-  }
-  if (first.size() > SLUICE_MAX_DECISIONS)
-    throw CapacityError("ruleset expands to " + std::to_string(first.size()) +
-                        " decision entries; the datapath holds at most " +
-                        std::to_string(SLUICE_MAX_DECISIONS) +
-                        " (a rule with sets on both sides holds every pair)");
+  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.order() < b.order(); });
 
-  // An LPM lookup returns only the longest matching entry, so each entry
-  // takes the first match among itself and its shorter ancestors.
-  out.decisions.reserve(first.size());
-  for (const auto& [key, decision] : first) {
-    sluice_decision best = decision;
-    for (auto anc : ancestors(proto_port_of(key))) {
-      Key ak = key;
-      ak.rest = (key.rest & (0xffull << 40)) | make_key(0, 0, 0, anc).rest;
-      auto it = first.find(ak);
-      if (it != first.end() && it->second.rule_index < best.rule_index) best = it->second;
-    }
-    out.decisions.push_back({to_map_key(key), best});
+  for (std::size_t begin = 0; begin < items.size();) {
+    std::size_t end = begin + 1;
+    while (end < items.size() && items[end].same_group(items[begin])) ++end;
+    if (end - begin <= SLUICE_GROUP_INLINE)
+      emit_inline_group(items, begin, end, out);
+    else
+      emit_expanded_group(items, begin, end, out);
+    begin = end;
   }
+  if (out.groups.size() > SLUICE_MAX_GROUPS / SLUICE_GENERATIONS)
+    throw CapacityError("rules name " + std::to_string(out.groups.size()) +
+                        " (from, to) prefix pairs; the datapath holds at most " +
+                        std::to_string(SLUICE_MAX_GROUPS / SLUICE_GENERATIONS) +
+                        " (a rule with sets on both sides holds every pair)");
+  if (out.decisions.size() > SLUICE_MAX_DECISIONS / SLUICE_GENERATIONS)
+    throw CapacityError("ruleset expands to " + std::to_string(out.decisions.size()) +
+                        " protocol/port entries; the datapath holds at most " +
+                        std::to_string(SLUICE_MAX_DECISIONS / SLUICE_GENERATIONS));
   return out;
 }
 

@@ -17,18 +17,22 @@ namespace {
 using namespace sluice;
 using config::Family;
 
-// A user-space model of the datapath's LPM lookups over a CompiledPolicy.
+// A user-space model of the datapath's lookups (bpf/lib/policy.h) over a
+// CompiledPolicy: the same probes, in the same order, on hash tables.
 class CompiledLookup {
  public:
   explicit CompiledLookup(const policy::CompiledPolicy& p) : policy_(p) {
-    for (const auto& c : p.classes) classes_[c.side][{c.prefix.family, c.prefix.length}][c.prefix.addr] = c.chain;
-    for (const auto& g : p.groups) groups_[group_string(g.key)] = g.value.first_rule_index;
-    for (const auto& d : p.decisions) decisions_[key_string(d.key)] = d.value;
+    for (const auto& c : p.classes) classes_[bytes(class_key(c.side, c.prefix))] = c.chain;
+    for (const auto& g : p.groups) groups_[bytes(g.key)] = g.value;
+    for (const auto& d : p.decisions) decisions_[bytes(d.key)] = d.value;
   }
 
   policy::Verdict decide(config::Chain chain, const policy::PacketHeaders& pkt) const {
-    auto srcs = class_of(SLUICE_SIDE_SRC, pkt.family, pkt.src);
-    auto dsts = class_of(SLUICE_SIDE_DST, pkt.family, pkt.dst);
+    auto srcs = classes_of(SLUICE_SIDE_SRC, pkt.family, pkt.src);
+    auto dsts = classes_of(SLUICE_SIDE_DST, pkt.family, pkt.dst);
+    std::uint16_t port = (pkt.proto == 1 || pkt.proto == 58)
+                             ? static_cast<std::uint16_t>(pkt.icmp_type << 8 | pkt.icmp_code)
+                             : pkt.dport;
     sluice_decision best{};
     best.rule_index = SLUICE_RULE_INDEX_DEFAULT;
     for (auto sc : srcs)
@@ -37,9 +41,35 @@ class CompiledLookup {
         gk.chain = static_cast<std::uint8_t>(chain);
         gk.src_class = sc;
         gk.dst_class = dc;
-        auto g = groups_.find(group_string(gk));
-        if (g == groups_.end() || g->second >= best.rule_index) continue;
-        if (auto hit = longest(chain, sc, dc, pkt); hit && hit->rule_index < best.rule_index) best = *hit;
+        auto g = groups_.find(bytes(gk));
+        if (g == groups_.end() || g->second.first_rule_index >= best.rule_index) continue;
+        if (g->second.inline_count) {
+          for (int i = 0; i < g->second.inline_count; ++i) {
+            const auto& m = g->second.inline_rules[i];
+            if ((m.proto == 0 || m.proto == pkt.proto) && port >= m.first && port <= m.last) {
+              if (m.decision.rule_index < best.rule_index) best = m.decision;
+              break;
+            }
+          }
+          continue;
+        }
+        for (int i = 0; i < g->second.shapes; ++i) {
+          std::uint8_t bits = g->second.bits[i];
+          sluice_decision_key k{};
+          k.chain = gk.chain;
+          k.src_class = sc;
+          k.dst_class = dc;
+          k.bits = bits;
+          k.proto = bits >= 8 ? pkt.proto : 0;
+          int port_bits = bits - 8;
+          auto masked = static_cast<std::uint16_t>(port_bits <= 0 ? 0 : port & (0xffff << (16 - port_bits)));
+          k.port[0] = static_cast<std::uint8_t>(masked >> 8);
+          k.port[1] = static_cast<std::uint8_t>(masked);
+          auto d = decisions_.find(bytes(k));
+          if (d == decisions_.end()) continue;
+          if (d->second.rule_index < best.rule_index) best = d->second;
+          break;
+        }
       }
     if (best.rule_index == SLUICE_RULE_INDEX_DEFAULT)
       return {std::nullopt, static_cast<config::Action>(policy_.chain_defaults[static_cast<int>(chain)])};
@@ -47,56 +77,41 @@ class CompiledLookup {
   }
 
  private:
-  static std::string key_string(const sluice_decision_key& k) {
-    return std::string(reinterpret_cast<const char*>(&k), sizeof k);
-  }
-  static std::string group_string(const sluice_group_key& k) {
-    return std::string(reinterpret_cast<const char*>(&k), sizeof k);
+  template <typename T>
+  static std::string bytes(const T& v) {
+    return std::string(reinterpret_cast<const char*>(&v), sizeof v);
   }
 
-  // The classes containing addr, then "any".
-  std::vector<std::uint32_t> class_of(int side, Family f, const std::array<std::uint8_t, 16>& addr) const {
-    const auto& by_length = classes_[side];
+  static sluice_class_key class_key(std::uint8_t side, const config::Prefix& p) {
+    sluice_class_key k{};
+    k.side = side;
+    k.family = static_cast<std::uint8_t>(p.family);
+    k.prefixlen = p.length;
+    std::copy(p.addr.begin(), p.addr.end(), k.addr);
+    return k;
+  }
+
+  // The classes containing addr (probing lengths longest first), then "any".
+  std::vector<std::uint32_t> classes_of(std::uint8_t side, Family f,
+                                        const std::array<std::uint8_t, 16>& addr) const {
     std::vector<std::uint32_t> out;
-    for (int len = f == Family::V4 ? 32 : 128; len >= 0 && out.empty(); --len) {
-      auto it = by_length.find({f, static_cast<std::uint8_t>(len)});
-      if (it == by_length.end()) continue;
+    for (auto len : policy_.prefix_lengths[policy::prefix_lengths_slot(side, f)]) {
       config::Prefix p;
       p.family = f;
       p.addr = addr;
-      p.length = static_cast<std::uint8_t>(len);
-      auto hit = it->second.find(config::masked(p).addr);
-      if (hit != it->second.end()) out.assign(hit->second.ids, hit->second.ids + hit->second.depth);
+      p.length = len;
+      auto hit = classes_.find(bytes(class_key(side, config::masked(p))));
+      if (hit == classes_.end()) continue;
+      out.assign(hit->second.ids, hit->second.ids + hit->second.depth);
+      break;
     }
     out.push_back(SLUICE_CLASS_ANY);
     return out;
   }
 
-  std::optional<sluice_decision> longest(config::Chain chain, std::uint32_t s, std::uint32_t d,
-                                         const policy::PacketHeaders& pkt) const {
-    std::uint16_t port = (pkt.proto == 1 || pkt.proto == 58)
-                             ? static_cast<std::uint16_t>(pkt.icmp_type << 8 | pkt.icmp_code)
-                             : pkt.dport;
-    for (int bits = 24; bits >= 0; --bits) {
-      sluice_decision_key k{};
-      k.prefixlen = SLUICE_DECISION_FIXED_BITS + static_cast<unsigned>(bits);
-      k.chain = static_cast<std::uint8_t>(chain);
-      k.src_class = s;
-      k.dst_class = d;
-      if (bits >= 8) k.proto = pkt.proto;
-      int port_bits = bits - 8;
-      std::uint16_t masked = port_bits <= 0 ? 0 : static_cast<std::uint16_t>(port & (0xffff << (16 - port_bits)));
-      k.port[0] = static_cast<std::uint8_t>(masked >> 8);
-      k.port[1] = static_cast<std::uint8_t>(masked);
-      auto it = decisions_.find(key_string(k));
-      if (it != decisions_.end()) return it->second;
-    }
-    return std::nullopt;
-  }
-
   const policy::CompiledPolicy& policy_;
-  std::map<std::pair<Family, std::uint8_t>, std::map<std::array<std::uint8_t, 16>, sluice_class_chain>> classes_[2];
-  std::unordered_map<std::string, std::uint32_t> groups_;
+  std::unordered_map<std::string, sluice_class_chain> classes_;
+  std::unordered_map<std::string, sluice_group> groups_;
   std::unordered_map<std::string, sluice_decision> decisions_;
 };
 
@@ -155,9 +170,7 @@ action = "reject"
   check(tcp4("10.9.2.3", "198.51.100.1", 8050), std::nullopt, config::Action::Accept);
 }
 
-TEST(Compiler, EntriesCarryFirstMatchAcrossPortPrefixes) {
-  // Any-proto rule first, then a narrower port rule with another action:
-  // the narrower entry must still answer with the earlier rule.
+TEST(Compiler, SmallGroupsCarryTheirRulesInline) {
   auto cfg = parse(R"(
 [[rule]]
 name = "all-tcp"
@@ -172,7 +185,29 @@ port = 22
 action = "drop"
 )");
   auto compiled = policy::compile(cfg);
-  ASSERT_EQ(compiled.decisions.size(), 2u);
+  ASSERT_EQ(compiled.groups.size(), 1u);
+  EXPECT_TRUE(compiled.decisions.empty());
+  const auto& g = compiled.groups[0].value;
+  ASSERT_EQ(g.inline_count, 2);
+  EXPECT_EQ(g.inline_rules[0].decision.rule_index, 0u);
+  EXPECT_EQ(g.inline_rules[0].proto, 6);
+  EXPECT_EQ(g.inline_rules[0].first, 0);
+  EXPECT_EQ(g.inline_rules[0].last, 0xffff);
+  EXPECT_EQ(g.inline_rules[1].first, 22);
+}
+
+TEST(Compiler, ExpandedEntriesCarryTheFirstMatchOfShorterPrefixes) {
+  // More rules in one group than fit inline: the any-port rule comes first,
+  // so every longer port prefix must still answer with it.
+  std::string toml = "[[rule]]\nname = \"all-tcp\"\nchain = \"input\"\nproto = \"tcp\"\naction = \"accept\"\n";
+  for (int port = 1; port <= SLUICE_GROUP_INLINE; ++port)
+    toml += "[[rule]]\nname = \"p" + std::to_string(port) + "\"\nchain = \"input\"\nproto = \"tcp\"\nport = " +
+            std::to_string(port * 1000) + "\naction = \"drop\"\n";
+  auto compiled = policy::compile(parse(toml.c_str()));
+  ASSERT_EQ(compiled.groups.size(), 1u);
+  EXPECT_EQ(compiled.groups[0].value.inline_count, 0);
+  EXPECT_EQ(compiled.groups[0].value.shapes, 2);  // whole ports (8 + 16 bits) and proto-only (8)
+  ASSERT_EQ(compiled.decisions.size(), 1u + SLUICE_GROUP_INLINE);
   for (const auto& d : compiled.decisions) EXPECT_EQ(d.value.rule_index, 0u);
 }
 

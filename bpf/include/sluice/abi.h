@@ -14,12 +14,12 @@
 
 /* Sizes of the preallocated or bounded maps. */
 #define SLUICE_MAX_RULES 131072u        /* rules in one ruleset generation */
-#define SLUICE_MAX_ADDR_CLASSES 4194304u /* prefixes per address-class trie */
-#define SLUICE_MAX_DECISIONS 8388608u   /* entries of the decision trie */
+#define SLUICE_MAX_ADDR_CLASSES 4194304u /* named prefixes, both sides, both generations */
+#define SLUICE_MAX_DECISIONS 8388608u   /* decision entries, both generations */
 #define SLUICE_MAX_PREFILTER 2097152u   /* blocklist prefixes per family */
 #define SLUICE_MAX_CONNTRACK 262144u    /* tracked flows (LRU beyond this) */
 #define SLUICE_MAX_LOCAL_ADDRS 4096u    /* addresses owned by this host */
-#define SLUICE_MAX_GROUPS 4194304u      /* (from prefix, to prefix) pairs */
+#define SLUICE_MAX_GROUPS 4194304u      /* (from prefix, to prefix) pairs, both generations */
 #define SLUICE_GENERATIONS 2u           /* live ruleset + the one being built */
 /* Rule prefixes on one side that may contain one another around a single
  * address (10.0.0.0/8 > 10.1.0.0/16 > 10.1.2.0/24 is 3 deep). */
@@ -85,26 +85,20 @@ enum sluice_class_side {
 };
 
 /*
- * Address -> class tries (LPM). Every prefix a rule names on a side is a
- * class. The value for prefix P lists P and every named prefix containing
- * it, most specific first: all the classes an address whose longest match
- * is P belongs to. gen and side are part of the prefix, so prefixlen is
- * 32 + the address prefix length.
+ * Address classes (hash). Every prefix a rule names on a side is a class.
+ * Longest-prefix match is done by probing the prefix lengths present on
+ * that side (struct sluice_prefix_lengths), longest first: the first hit is
+ * the longest match. Its value lists that prefix and every named prefix
+ * containing it, most specific first: all the classes the address is in.
+ * Hash probes cost the same whatever the number of entries, unlike an LPM
+ * trie whose walk grows with its size.
  */
-struct sluice_class_key4 {
-	__u32 prefixlen;
+struct sluice_class_key {
 	__u8 gen;
-	__u8 side; /* enum sluice_class_side */
-	__u8 pad[2];
-	__u8 addr[4];
-};
-
-struct sluice_class_key6 {
-	__u32 prefixlen;
-	__u8 gen;
-	__u8 side; /* enum sluice_class_side */
-	__u8 pad[2];
-	__u8 addr[16];
+	__u8 side;      /* enum sluice_class_side */
+	__u8 family;    /* enum sluice_family */
+	__u8 prefixlen; /* 0..32 or 0..128 */
+	__u8 addr[16];  /* masked to prefixlen; IPv4 in the first 4 bytes */
 };
 
 struct sluice_class_chain {
@@ -112,8 +106,34 @@ struct sluice_class_chain {
 	__u32 ids[SLUICE_MAX_NEST];
 };
 
+/* Prefix lengths present for one (gen, side, family), longest first.
+ * Array map indexed by sluice_prefix_lengths_index(). At most 129 (/0 to
+ * /128) are used; len has 256 slots so an index masked to 8 bits is always
+ * inside it, which is how the datapath proves its reads safe. */
+#define SLUICE_MAX_PREFIX_LENGTHS 129u
+struct sluice_prefix_lengths {
+	__u32 count;
+	__u8 len[256];
+};
+
+static inline __u32 sluice_prefix_lengths_index(__u32 gen, __u32 side, __u32 family)
+{
+	return (gen * 2 + side) * 2 + (family == SLUICE_FAMILY_IPV6);
+}
+
+#define SLUICE_PREFIX_LENGTH_SLOTS (SLUICE_GENERATIONS * 2 * 2)
+
+/*
+ * What a rule says about protocol and port is a prefix over 24 bits:
+ * 8 of protocol, then 16 of port (for ICMP: type, then code). "bits" is
+ * its length: 0 any protocol, 8 one protocol with any port, 8 + N a port
+ * prefix of N bits (port ranges become several prefixes), 16 an ICMP type.
+ */
+#define SLUICE_MATCH_BITS_MAX 24u
+#define SLUICE_MAX_MATCH_SHAPES (SLUICE_MATCH_BITS_MAX + 1)
+
 /* Pairs of classes some rule of a chain names together (hash). Probed
- * before the decision trie so that absent pairs cost one hash lookup. */
+ * first, so that absent pairs cost one lookup. */
 struct sluice_group_key {
 	__u8 gen;
 	__u8 chain;
@@ -122,38 +142,55 @@ struct sluice_group_key {
 	__u32 dst_class;
 };
 
-struct sluice_group {
-	__u32 first_rule_index; /* lowest rule index with this pair */
-};
 
 /*
- * Decision trie (LPM): first-match result for (chain, source class,
- * destination class, protocol, port). A class of SLUICE_CLASS_ANY stands for
- * rules whose from/to is "any". The prefix always covers gen..dst_class (96
- * bits); +8 when the rule names a protocol; +N more for the leading N bits of
- * the port (ranges become several prefixes). For ICMP the port is the type.
- * Each value already holds the first match among itself and all shorter
- * prefixes with the same classes, so one lookup per class pair is exact.
+ * Decisions (hash): first-match result for (chain, source class,
+ * destination class, protocol/port prefix). A class of SLUICE_CLASS_ANY
+ * stands for rules whose from/to is "any". Each value already holds the
+ * first match among itself and every shorter prefix of its group that
+ * contains it, so the longest present prefix that matches is the answer.
  */
 struct sluice_decision_key {
-	__u32 prefixlen;
 	__u8 gen;
 	__u8 chain;
-	__u8 pad[2];
+	__u8 bits;  /* 0..SLUICE_MATCH_BITS_MAX, see above */
+	__u8 proto; /* 0 when bits == 0 */
 	__u32 src_class;
 	__u32 dst_class;
-	__u8 proto;
-	__u8 port[2]; /* network byte order */
-	__u8 pad2;
+	__u8 port[2]; /* network byte order, masked to bits - 8 */
+	__u8 pad[2];
 };
-
-#define SLUICE_DECISION_FIXED_BITS 96u
 
 struct sluice_decision {
 	__u32 rule_index; /* position of the rule in the ruleset, all chains */
 	__u8 action;      /* enum sluice_action */
 	__u8 flags;       /* SLUICE_RULE_* */
 	__u8 pad[2];
+};
+
+/* A rule's protocol and port range, kept in its group when the group is
+ * small: matches when proto is 0 or the packet's, and the packet's port
+ * (ICMP: type << 8 | code) lies in [first, last]. */
+struct sluice_inline_match {
+	__u8 proto;
+	__u8 pad;
+	__u16 first; /* host order */
+	__u16 last;  /* host order */
+	__u16 pad2;
+	struct sluice_decision decision;
+};
+
+/* Groups with at most this many (rule, protocol, port range) items carry
+ * them inline and have no decision entries: one lookup decides the pair. */
+#define SLUICE_GROUP_INLINE 4
+
+struct sluice_group {
+	__u32 first_rule_index; /* lowest rule index with this pair */
+	__u8 inline_count;      /* > 0: decide from inline_rules, in order */
+	__u8 shapes;            /* else: entries used in bits */
+	__u8 bits[SLUICE_MAX_MATCH_SHAPES]; /* match lengths present, longest first */
+	__u8 pad[1];
+	struct sluice_inline_match inline_rules[SLUICE_GROUP_INLINE];
 };
 
 #define SLUICE_RULE_LOG 0x01

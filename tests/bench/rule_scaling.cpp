@@ -1,0 +1,268 @@
+// Per-packet cost of the tc ingress program against the number of rules,
+// and the time to compile and apply each ruleset.
+//
+// Rulesets mix shapes: /32, /24 and /16 (IPv4) and /128, /64, /48 (IPv6)
+// sources and destinations, "any" on one side, single ports, port ranges,
+// any-port and any-protocol rules. Probe packets are judged by a rule at
+// the head of the list (early), one at its tail (late), or by the chain
+// default (none); new-flow probes hit drop rules, so every repetition runs
+// the whole policy lookup; the established probe belongs to a tracked flow.
+//
+//   rule_scaling [--report FILE] [--repeat N] [--rounds N] [--quick]
+#include <linux/pkt_cls.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <random>
+#include <sstream>
+
+#include "common/packet_builder.h"
+#include "datapath/datapath.h"
+#include "datapath/test_run.h"
+#include "policy/compiler.h"
+
+namespace {
+
+using namespace sluice;
+using config::Family;
+using config::Prefix;
+using testkit::PacketBuilder;
+
+// Probe traffic lives in 198.18.0.0/15 and 2001:2::/48 (benchmarking
+// ranges); random rules never touch them.
+Prefix host4(std::uint32_t a) {
+  Prefix p;
+  p.addr[0] = static_cast<std::uint8_t>(a >> 24);
+  p.addr[1] = static_cast<std::uint8_t>(a >> 16);
+  p.addr[2] = static_cast<std::uint8_t>(a >> 8);
+  p.addr[3] = static_cast<std::uint8_t>(a);
+  p.length = 32;
+  return p;
+}
+
+bool in_probe_range(const Prefix& p) {
+  if (p.family == Family::V4) return p.addr[0] == 198 && (p.addr[1] & 0xfe) == 18;
+  return p.addr[0] == 0x20 && p.addr[1] == 0x01 && p.addr[2] == 0 && p.addr[3] == 2;
+}
+
+Prefix random_prefix(std::mt19937_64& rng, Family f) {
+  Prefix p;
+  p.family = f;
+  do {
+    if (f == Family::V4) {
+      p = host4(static_cast<std::uint32_t>(rng()));
+      p.addr[0] = static_cast<std::uint8_t>(1 + rng() % 223);
+      static const int lengths[] = {32, 32, 24, 24, 16};
+      p.length = static_cast<std::uint8_t>(lengths[rng() % 5]);
+    } else {
+      p.family = Family::V6;
+      p.addr[0] = 0x20;
+      p.addr[1] = 0x01;
+      for (int i = 2; i < 16; ++i) p.addr[i] = static_cast<std::uint8_t>(rng());
+      static const int lengths[] = {128, 128, 64, 64, 48};
+      p.length = static_cast<std::uint8_t>(lengths[rng() % 5]);
+    }
+    p = config::masked(p);
+  } while (in_probe_range(p));
+  return p;
+}
+
+config::Rule random_rule(std::mt19937_64& rng, std::size_t i) {
+  config::Rule r;
+  r.name = "r" + std::to_string(i);
+  r.chain = config::Chain::Forward;
+  Family f = rng() % 5 == 0 ? Family::V6 : Family::V4;
+  // One side may be "any", never both: a rule matching everything would
+  // judge the probes.
+  int any_side = static_cast<int>(rng() % 5);  // 0: from any, 1: to any, else neither
+  if (any_side != 0) r.from = {false, {random_prefix(rng, f)}, {}};
+  if (any_side != 1) r.to = {false, {random_prefix(rng, f)}, {}};
+  int kind = static_cast<int>(rng() % 10);
+  if (kind == 0) {
+    r.proto = config::Protocol::Any;
+  } else {
+    r.proto = kind < 7 ? config::Protocol::Tcp : config::Protocol::Udp;
+    int ports = static_cast<int>(rng() % 10);
+    if (ports < 5) {
+      auto p = static_cast<std::uint16_t>(1 + rng() % 65535);
+      r.ports.push_back({p, p});
+    } else if (ports < 8) {
+      auto a = static_cast<std::uint16_t>(1 + rng() % 60000);
+      r.ports.push_back({a, static_cast<std::uint16_t>(a + rng() % 5000)});
+    }  // else any port
+  }
+  r.action = rng() % 2 ? config::Action::Accept : config::Action::Drop;
+  return r;
+}
+
+struct Probe {
+  const char* name;
+  std::vector<std::uint8_t> frame;
+  std::uint32_t expect;  // TC_ACT_*
+  bool established;      // run once first so the flow is tracked
+};
+
+config::Rule probe_rule(const char* name, const char* from, const char* to, std::uint16_t port,
+                        config::Action action) {
+  config::Rule r;
+  r.name = name;
+  r.chain = config::Chain::Forward;
+  r.from = {false, {*config::parse_prefix(from).prefix}, {from}};
+  r.to = {false, {*config::parse_prefix(to).prefix}, {to}};
+  r.proto = config::Protocol::Tcp;
+  r.ports = {{port, port}};
+  r.action = action;
+  return r;
+}
+
+// n rules in all: early probe rules first, random ones, late ones last.
+config::Config bench_ruleset(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  config::Config cfg;
+  cfg.chain_defaults = {config::Action::Drop, config::Action::Drop, config::Action::Accept};
+  cfg.rules.push_back(probe_rule("early-v4", "198.18.0.1", "198.19.0.1", 5001, config::Action::Drop));
+  cfg.rules.push_back(probe_rule("early-v6", "2001:2::1", "2001:2:0:1::1", 5001, config::Action::Drop));
+  const std::size_t fixed = 6;
+  for (std::size_t i = 0; i + fixed < n; ++i) cfg.rules.push_back(random_rule(rng, i));
+  cfg.rules.push_back(probe_rule("late-v4", "198.18.0.2", "198.19.0.0/24", 5002, config::Action::Drop));
+  cfg.rules.push_back(probe_rule("late-v6", "2001:2::2", "2001:2:0:1::/64", 5002, config::Action::Drop));
+  cfg.rules.push_back(probe_rule("est-v4", "198.18.0.3", "198.19.0.3", 5003, config::Action::Accept));
+  cfg.rules.push_back(probe_rule("est-v6", "2001:2::3", "2001:2:0:1::3", 5003, config::Action::Accept));
+  return cfg;
+}
+
+std::vector<Probe> probes() {
+  return {
+      {"new, early rule (IPv4)", PacketBuilder::ipv4("198.18.0.1", "198.19.0.1").tcp(40000, 5001, testkit::kSyn).build(), TC_ACT_SHOT, false},
+      {"new, late rule (IPv4)", PacketBuilder::ipv4("198.18.0.2", "198.19.0.9").tcp(40000, 5002, testkit::kSyn).build(), TC_ACT_SHOT, false},
+      {"new, no rule (IPv4)", PacketBuilder::ipv4("198.18.0.4", "198.19.0.4").tcp(40000, 5004, testkit::kSyn).build(), TC_ACT_SHOT, false},
+      {"new, early rule (IPv6)", PacketBuilder::ipv6("2001:2::1", "2001:2:0:1::1").tcp(40000, 5001, testkit::kSyn).build(), TC_ACT_SHOT, false},
+      {"new, late rule (IPv6)", PacketBuilder::ipv6("2001:2::2", "2001:2:0:1::9").tcp(40000, 5002, testkit::kSyn).build(), TC_ACT_SHOT, false},
+      {"new, no rule (IPv6)", PacketBuilder::ipv6("2001:2::4", "2001:2:0:1::4").tcp(40000, 5004, testkit::kSyn).build(), TC_ACT_SHOT, false},
+      {"established (IPv4)", PacketBuilder::ipv4("198.18.0.3", "198.19.0.3").tcp(40000, 5003, testkit::kAck).build(), TC_ACT_OK, true},
+      {"established (IPv6)", PacketBuilder::ipv6("2001:2::3", "2001:2:0:1::3").tcp(40000, 5003, testkit::kAck).build(), TC_ACT_OK, true},
+  };
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+struct SizeResult {
+  std::size_t rules = 0;
+  double compile_ms = 0, apply_ms = 0;
+  std::size_t entries = 0;
+  std::map<std::string, double> ns;  // probe -> median ns/packet
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string report;
+  std::uint32_t repeat = 100000;
+  int rounds = 5;
+  std::vector<std::size_t> sizes = {10, 1000, 10000, 100000};
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--report" && i + 1 < argc) report = argv[++i];
+    else if (a == "--repeat" && i + 1 < argc) repeat = static_cast<std::uint32_t>(std::stoul(argv[++i]));
+    else if (a == "--rounds" && i + 1 < argc) rounds = std::stoi(argv[++i]);
+    else if (a == "--quick") repeat = 1000, rounds = 1, sizes = {10, 1000};
+    else {
+      std::cerr << "usage: rule_scaling [--report FILE] [--repeat N] [--rounds N] [--quick]\n";
+      return 2;
+    }
+  }
+
+  datapath::Datapath dp;
+  auto probe_list = probes();
+  std::vector<SizeResult> results;
+  for (std::size_t n : sizes) {
+    SizeResult r;
+    r.rules = n;
+    auto cfg = bench_ruleset(n, 42 + n);
+    auto t0 = std::chrono::steady_clock::now();
+    auto compiled = policy::compile(cfg);
+    auto t1 = std::chrono::steady_clock::now();
+    dp.apply(compiled);
+    auto t2 = std::chrono::steady_clock::now();
+    r.compile_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    r.apply_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();
+    r.entries = compiled.classes.size() + compiled.groups.size() + compiled.decisions.size();
+    dp.clear_conntrack();
+
+    std::map<std::string, std::vector<double>> samples;
+    for (int round = 0; round < rounds; ++round) {
+      for (const auto& p : probe_list) {
+        if (p.established) {
+          auto syn = p.frame;
+          std::size_t l3 = testkit::l3_offset(syn);
+          std::size_t l4 = l3 + ((syn[l3] >> 4) == 4 ? 20 : 40);
+          syn[l4 + 13] = testkit::kSyn;  // the flow's first packet, then ACKs
+          datapath::test_run(dp.tc_ingress_fd(), syn);
+        }
+        auto res = datapath::test_run(dp.tc_ingress_fd(), p.frame, repeat);
+        if (res.retval != p.expect) {
+          std::cerr << n << " rules, probe '" << p.name << "': verdict " << res.retval
+                    << ", expected " << p.expect << "\n";
+          return 1;
+        }
+        samples[p.name].push_back(res.duration_ns);
+      }
+    }
+    for (auto& [name, v] : samples) r.ns[name] = median(v);
+    std::cerr << n << " rules: compile " << r.compile_ms << " ms, apply " << r.apply_ms
+              << " ms, " << r.entries << " map entries\n";
+    results.push_back(std::move(r));
+  }
+
+  std::ostringstream md;
+  md << std::fixed << std::setprecision(0);
+  md << "| probe |";
+  for (const auto& r : results) md << " " << r.rules << " rules |";
+  md << " largest / smallest |\n|---|";
+  for (std::size_t i = 0; i <= results.size(); ++i) md << "---:|";
+  md << "\n";
+  for (const auto& p : probe_list) {
+    md << "| " << p.name << " (ns/packet) |";
+    for (const auto& r : results) md << " " << r.ns.at(p.name) << " |";
+    md << " " << std::setprecision(2) << results.back().ns.at(p.name) / results.front().ns.at(p.name)
+       << "x |\n" << std::setprecision(0);
+  }
+  md << std::setprecision(1);
+  md << "| compile (ms) |";
+  for (const auto& r : results) md << " " << r.compile_ms << " |";
+  md << " |\n| apply: write maps + flip (ms) |";
+  for (const auto& r : results) md << " " << r.apply_ms << " |";
+  md << " |\n| compile + apply (ms) |";
+  for (const auto& r : results) md << " " << r.compile_ms + r.apply_ms << " |";
+  md << " |\n| map entries |";
+  for (const auto& r : results) md << " " << r.entries << " |";
+  md << " |\n";
+  std::cout << md.str();
+
+  if (!report.empty()) {
+    std::ifstream in(report);
+    std::stringstream whole;
+    whole << in.rdbuf();
+    std::string text = whole.str();
+    const std::string begin = "<!-- rule_scaling:begin -->", end = "<!-- rule_scaling:end -->";
+    auto b = text.find(begin), e = text.find(end);
+    if (b == std::string::npos || e == std::string::npos) {
+      std::cerr << report << " has no " << begin << " ... " << end << " section\n";
+      return 1;
+    }
+    std::ostringstream section;
+    section << begin << "\n" << "Repeat " << repeat << ", median of " << rounds << " rounds.\n\n"
+            << md.str();
+    text.replace(b, e - b, section.str());
+    std::ofstream(report) << text;
+  }
+  return 0;
+}
