@@ -223,7 +223,7 @@ ApplyStats Datapath::apply(const policy::CompiledPolicy& policy) {
   std::uint32_t live = s.active_gen & 1;
   std::uint32_t next = live ^ 1;
 
-  d.clear_generation(next);  // leftovers of a failed earlier apply
+  d.clear_generation(next);  // the ruleset before the live one, if still there
   try {
     d.write_generation(next, policy);
     for (int c = 0; c < SLUICE_CHAIN_COUNT; ++c) s.chain_default[next][c] = policy.chain_defaults[c];
@@ -234,7 +234,6 @@ ApplyStats Datapath::apply(const policy::CompiledPolicy& policy) {
   }
   s.active_gen = next;
   d.write_settings(s);  // the flip
-  d.clear_generation(live);
   set_prefilter(policy.prefilter);
 
   ApplyStats stats;
@@ -242,6 +241,10 @@ ApplyStats Datapath::apply(const policy::CompiledPolicy& policy) {
   stats.decision_entries = d.written[next].decisions.size();
   stats.generation = next;
   return stats;
+}
+
+void Datapath::release_idle_generation() {
+  impl_->clear_generation(active_generation() ^ 1);
 }
 
 void Datapath::set_local_addresses(const std::vector<LocalAddress>& addrs) {

@@ -36,8 +36,14 @@ class Datapath {
 
   // Writes the ruleset into the idle generation, then flips to it in one
   // map write: a packet sees the old or the new ruleset, never a mix. On
-  // failure the live ruleset is untouched. Throws BpfError.
+  // failure the live ruleset is untouched. Throws BpfError. The previous
+  // ruleset stays in the now idle generation until
+  // release_idle_generation() or the next apply removes it.
   ApplyStats apply(const policy::CompiledPolicy& policy);
+
+  // Frees the map entries of the previous ruleset. Off the apply path:
+  // nothing reads them once the flip is done.
+  void release_idle_generation();
 
   // Replaces the set of addresses owned by this host.
   void set_local_addresses(const std::vector<LocalAddress>& addrs);

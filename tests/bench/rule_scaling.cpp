@@ -156,9 +156,9 @@ double median(std::vector<double> v) {
 
 struct SizeResult {
   std::size_t rules = 0;
-  double compile_ms = 0, apply_ms = 0;
+  std::vector<double> compile_ms, apply_ms, release_ms;
   std::size_t entries = 0;
-  std::map<std::string, double> ns;  // probe -> median ns/packet
+  std::map<std::string, std::vector<double>> ns;  // probe -> ns/packet per round
 };
 
 }  // namespace
@@ -182,23 +182,31 @@ int main(int argc, char** argv) {
 
   datapath::Datapath dp;
   auto probe_list = probes();
-  std::vector<SizeResult> results;
-  for (std::size_t n : sizes) {
-    SizeResult r;
-    r.rules = n;
-    auto cfg = bench_ruleset(n, 42 + n);
-    auto t0 = std::chrono::steady_clock::now();
-    auto compiled = policy::compile(cfg);
-    auto t1 = std::chrono::steady_clock::now();
-    dp.apply(compiled);
-    auto t2 = std::chrono::steady_clock::now();
-    r.compile_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
-    r.apply_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();
-    r.entries = compiled.classes.size() + compiled.groups.size() + compiled.decisions.size();
-    dp.clear_conntrack();
+  std::vector<SizeResult> results(sizes.size());
+  std::vector<config::Config> rulesets;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    results[i].rules = sizes[i];
+    rulesets.push_back(bench_ruleset(sizes[i], 42 + sizes[i]));
+  }
 
-    std::map<std::string, std::vector<double>> samples;
-    for (int round = 0; round < rounds; ++round) {
+  // Sizes are interleaved round by round, so that a slow moment of the
+  // machine spreads over all of them instead of skewing one column.
+  for (int round = 0; round < rounds; ++round) {
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      auto& r = results[i];
+      auto t0 = std::chrono::steady_clock::now();
+      auto compiled = policy::compile(rulesets[i]);
+      auto t1 = std::chrono::steady_clock::now();
+      dp.apply(compiled);
+      auto t2 = std::chrono::steady_clock::now();
+      dp.release_idle_generation();
+      auto t3 = std::chrono::steady_clock::now();
+      r.compile_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      r.apply_ms.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+      r.release_ms.push_back(std::chrono::duration<double, std::milli>(t3 - t2).count());
+      r.entries = compiled.classes.size() + compiled.groups.size() + compiled.decisions.size();
+      dp.clear_conntrack();
+
       for (const auto& p : probe_list) {
         if (p.established) {
           auto syn = p.frame;
@@ -209,18 +217,17 @@ int main(int argc, char** argv) {
         }
         auto res = datapath::test_run(dp.tc_ingress_fd(), p.frame, repeat);
         if (res.retval != p.expect) {
-          std::cerr << n << " rules, probe '" << p.name << "': verdict " << res.retval
+          std::cerr << r.rules << " rules, probe '" << p.name << "': verdict " << res.retval
                     << ", expected " << p.expect << "\n";
           return 1;
         }
-        samples[p.name].push_back(res.duration_ns);
+        r.ns[p.name].push_back(res.duration_ns);
       }
     }
-    for (auto& [name, v] : samples) r.ns[name] = median(v);
-    std::cerr << n << " rules: compile " << r.compile_ms << " ms, apply " << r.apply_ms
-              << " ms, " << r.entries << " map entries\n";
-    results.push_back(std::move(r));
   }
+  for (const auto& r : results)
+    std::cerr << r.rules << " rules: compile " << median(r.compile_ms) << " ms, apply "
+              << median(r.apply_ms) << " ms, " << r.entries << " map entries\n";
 
   std::ostringstream md;
   md << std::fixed << std::setprecision(0);
@@ -231,17 +238,20 @@ int main(int argc, char** argv) {
   md << "\n";
   for (const auto& p : probe_list) {
     md << "| " << p.name << " (ns/packet) |";
-    for (const auto& r : results) md << " " << r.ns.at(p.name) << " |";
-    md << " " << std::setprecision(2) << results.back().ns.at(p.name) / results.front().ns.at(p.name)
-       << "x |\n" << std::setprecision(0);
+    for (const auto& r : results) md << " " << median(r.ns.at(p.name)) << " |";
+    md << " " << std::setprecision(2)
+       << median(results.back().ns.at(p.name)) / median(results.front().ns.at(p.name)) << "x |\n"
+       << std::setprecision(0);
   }
   md << std::setprecision(1);
   md << "| compile (ms) |";
-  for (const auto& r : results) md << " " << r.compile_ms << " |";
+  for (const auto& r : results) md << " " << median(r.compile_ms) << " |";
   md << " |\n| apply: write maps + flip (ms) |";
-  for (const auto& r : results) md << " " << r.apply_ms << " |";
-  md << " |\n| compile + apply (ms) |";
-  for (const auto& r : results) md << " " << r.compile_ms + r.apply_ms << " |";
+  for (const auto& r : results) md << " " << median(r.apply_ms) << " |";
+  md << " |\n| **compile + apply: new rules live (ms)** |";
+  for (const auto& r : results) md << " " << median(r.compile_ms) + median(r.apply_ms) << " |";
+  md << " |\n| free the previous ruleset, after the flip (ms) |";
+  for (const auto& r : results) md << " " << median(r.release_ms) << " |";
   md << " |\n| map entries |";
   for (const auto& r : results) md << " " << r.entries << " |";
   md << " |\n";
