@@ -57,6 +57,10 @@ static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook
 		return filter_drop(reason, skb->len);
 	if (!pkt.family)
 		return TC_ACT_OK;
+	/* Like ARP for IPv4, neighbour discovery is not ours to judge: without
+	 * it no IPv6 traffic flows at all. */
+	if (icmp6_is_neighbour_discovery(pkt.proto, pkt.icmp_type))
+		return TC_ACT_OK;
 	pkt.len = skb->len;
 
 	if (hook == FILTER_TC_INGRESS) {

@@ -95,6 +95,14 @@ static __always_inline int icmp_is_echo(__u8 proto, __u8 type)
 	return type == ICMPV6_ECHO_REQUEST || type == ICMPV6_ECHO_REPLY;
 }
 
+/* IPv6 neighbour discovery (router/neighbour solicitation and
+ * advertisement, redirect): IPv6's ARP, which must keep working whatever
+ * the rules say. */
+static __always_inline int icmp6_is_neighbour_discovery(__u8 proto, __u8 type)
+{
+	return proto == IPPROTO_ICMPV6 && type >= 133 && type <= 137;
+}
+
 /* ICMP error messages that quote the packet they are about. */
 static __always_inline int icmp_is_error(__u8 proto, __u8 type)
 {

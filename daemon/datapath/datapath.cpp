@@ -129,6 +129,9 @@ struct Datapath::Impl {
     std::vector<sluice_group_key> groups;
     std::vector<sluice_decision_key> decisions;
     std::uint32_t rule_count = 0;
+    // Counters of rule_count rules still hold the counts of a ruleset that
+    // is no longer live.
+    bool counters_dirty = true;
   };
   std::array<Written, SLUICE_GENERATIONS> written;
   std::vector<LocalAddress> local;
@@ -155,7 +158,12 @@ struct Datapath::Impl {
     delete_all(map(ingress->maps.groups), w.groups);
     delete_all(map(ingress->maps.decisions), w.decisions);
     delete_all(map(ingress->maps.addr_classes), w.classes);
+    if (w.counters_dirty) {
+      zero_percpu(map(ingress->maps.rule_counters), gen * SLUICE_MAX_RULES, w.rule_count);
+      zero_percpu(map(ingress->maps.default_counters), gen * SLUICE_CHAIN_COUNT, SLUICE_CHAIN_COUNT);
+    }
     w = Written{};
+    w.counters_dirty = false;
   }
 
   void write_prefix_lengths(std::uint32_t gen, const policy::CompiledPolicy& policy) {
@@ -196,8 +204,7 @@ struct Datapath::Impl {
     update_all(map(ingress->maps.groups), w.groups, group_values, "rule groups");
     update_all(map(ingress->maps.decisions), w.decisions, decision_values, "policy decisions");
     w.rule_count = static_cast<std::uint32_t>(policy.rule_names.size());
-    zero_percpu(map(ingress->maps.rule_counters), gen * SLUICE_MAX_RULES, w.rule_count);
-    zero_percpu(map(ingress->maps.default_counters), gen * SLUICE_CHAIN_COUNT, SLUICE_CHAIN_COUNT);
+    w.counters_dirty = true;
   }
 };
 

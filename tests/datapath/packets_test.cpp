@@ -240,6 +240,15 @@ TEST_F(Packets, NonIpFramesPass) {
   EXPECT_EQ(ingress(arp), kOk);
 }
 
+TEST_F(Packets, Ipv6NeighbourDiscoveryPassesWhateverTheRules) {
+  dp.set_local_addresses({local("fd00::1")});
+  for (std::uint8_t type = 133; type <= 137; ++type)
+    EXPECT_EQ(ingress(PacketBuilder::ipv6("fe80::2", "fd00::1").icmp(type, 0).build()), kOk) << int(type);
+  EXPECT_EQ(ingress(PacketBuilder::ipv6("fe80::2", "fd00::1").icmp(128, 0).build()), kShot)
+      << "echo requests to this host still follow the input chain";
+  EXPECT_TRUE(dp.conntrack().empty());
+}
+
 TEST_F(Packets, VlanTaggedFramesAreParsedThroughTwoTags) {
   EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").vlan(10).tcp(40000, 80, kSyn).build()), kOk);
   EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").vlan(100, 0x88a8).vlan(10).tcp(40001, 80, kSyn).build()),
