@@ -18,6 +18,7 @@
 
 #include "parse.h"
 #include "policy_maps.h"
+#include "stats_maps.h"
 
 /* addr masked to its first len bits (len <= 128), into out. */
 static __always_inline void mask_address(const __u8 *addr, __u32 len, __u8 *out)
@@ -213,24 +214,12 @@ __noinline int policy_decide(const struct packet *pkt, __u32 chain, __u32 gen,
 
 static __always_inline void count_rule(__u32 gen, __u32 rule_index, __u32 len)
 {
-	__u32 idx = gen * SLUICE_MAX_RULES + rule_index;
-	struct sluice_counter *c = bpf_map_lookup_elem(&rule_counters, &idx);
-
-	if (c) {
-		c->packets++;
-		c->bytes += len;
-	}
+	counter_add(&rule_counters, gen * SLUICE_MAX_RULES + rule_index, len);
 }
 
 static __always_inline void count_default(__u32 gen, __u8 chain, __u32 len)
 {
-	__u32 idx = gen * SLUICE_CHAIN_COUNT + chain;
-	struct sluice_counter *c = bpf_map_lookup_elem(&default_counters, &idx);
-
-	if (c) {
-		c->packets++;
-		c->bytes += len;
-	}
+	counter_add(&default_counters, gen * SLUICE_CHAIN_COUNT + chain, len);
 }
 
 static __always_inline int is_local(__u8 family, const __u8 *addr)

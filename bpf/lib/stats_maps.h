@@ -15,14 +15,20 @@ struct {
 	__type(value, struct sluice_counter);
 } drop_reasons SEC(".maps");
 
-static __always_inline void count_drop(__u32 reason, __u32 len)
+/* Adds one packet of len bytes to entry index of a per-CPU counter map. */
+static __always_inline void counter_add(void *map, __u32 index, __u32 len)
 {
-	struct sluice_counter *c = bpf_map_lookup_elem(&drop_reasons, &reason);
+	struct sluice_counter *c = bpf_map_lookup_elem(map, &index);
 
 	if (c) {
 		c->packets++;
 		c->bytes += len;
 	}
+}
+
+static __always_inline void count_drop(__u32 reason, __u32 len)
+{
+	counter_add(&drop_reasons, reason, len);
 }
 
 #endif

@@ -24,6 +24,25 @@ std::string join(Keys keys) {
   return s;
 }
 
+template <typename E>
+struct Choice {
+  std::string_view name;
+  E value;
+};
+
+// "\"a\", \"b\" or \"c\"", for messages.
+template <typename E>
+std::string quoted_alternatives(std::initializer_list<Choice<E>> choices) {
+  std::string s;
+  std::size_t i = 0;
+  for (const auto& c : choices) {
+    if (i > 0) s += ++i == choices.size() ? " or " : ", ";
+    else ++i;
+    s += "\"" + std::string(c.name) + "\"";
+  }
+  return s;
+}
+
 // Walks the TOML tree once, building the Config and collecting every
 // problem on the way; it never stops at the first one.
 class Parser {
@@ -105,6 +124,31 @@ class Parser {
       return std::nullopt;
     }
     return n->value<std::string>();
+  }
+
+  // A key whose string value names one of choices. Returns false when the
+  // value is not one of them (reported) or the key is missing and required
+  // (reported); out keeps its value when the key is absent.
+  template <typename E>
+  bool enum_at(const toml::table& t, std::string_view key, const std::string& path,
+               const char* what, std::initializer_list<Choice<E>> choices, bool required, E& out) {
+    const toml::node* n = t.get(key);
+    if (!n) {
+      if (required)
+        error(t, path, "missing key '" + std::string(key) + "' (" + quoted_alternatives(choices) + ")");
+      return !required;
+    }
+    auto v = string_at(t, key, path + "." + std::string(key));
+    if (!v) return false;
+    for (const auto& c : choices) {
+      if (c.name == *v) {
+        out = c.value;
+        return true;
+      }
+    }
+    error(*n, path + "." + std::string(key),
+          "'" + *v + "' is not " + what + "; use " + quoted_alternatives(choices));
+    return false;
   }
 
   void parse_api(const toml::table& root) {
@@ -244,17 +288,10 @@ class Parser {
     check_keys(*chains, "chains", {"input", "forward", "output"});
     const std::pair<std::string_view, Chain> names[] = {
         {"input", Chain::Input}, {"forward", Chain::Forward}, {"output", Chain::Output}};
-    for (auto [key, chain] : names) {
-      std::string path = "chains." + std::string(key);
-      auto v = string_at(*chains, key, path);
-      if (!v) continue;
-      if (*v == "accept")
-        cfg_.chain_defaults[static_cast<int>(chain)] = Action::Accept;
-      else if (*v == "drop")
-        cfg_.chain_defaults[static_cast<int>(chain)] = Action::Drop;
-      else
-        error(*chains->get(key), path, "'" + *v + "' is not a chain default; use \"accept\" or \"drop\"");
-    }
+    for (auto [key, chain] : names)
+      enum_at<Action>(*chains, key, "chains", "a chain default",
+                      {{"accept", Action::Accept}, {"drop", Action::Drop}}, false,
+                      cfg_.chain_defaults[static_cast<int>(chain)]);
   }
 
   void parse_prefilter(const toml::table& root) {
@@ -445,50 +482,16 @@ class Parser {
       }
       if (!r.name.empty()) path = "rule '" + r.name + "'";
 
-      if (auto chain = string_at(t, "chain", path + ".chain")) {
-        if (*chain == "input") r.chain = Chain::Input;
-        else if (*chain == "forward") r.chain = Chain::Forward;
-        else if (*chain == "output") r.chain = Chain::Output;
-        else {
-          error(*t.get("chain"), path + ".chain",
-                "'" + *chain + "' is not a chain; use \"input\", \"forward\" or \"output\"");
-          ok = false;
-        }
-      } else {
-        if (!t.get("chain"))
-          error(t, path, "missing key 'chain' (\"input\", \"forward\" or \"output\")");
-        ok = false;
-      }
-
-      if (auto action = string_at(t, "action", path + ".action")) {
-        if (*action == "accept") r.action = Action::Accept;
-        else if (*action == "drop") r.action = Action::Drop;
-        else if (*action == "reject") r.action = Action::Reject;
-        else {
-          error(*t.get("action"), path + ".action",
-                "'" + *action + "' is not an action; use \"accept\", \"drop\" or \"reject\"");
-          ok = false;
-        }
-      } else {
-        if (!t.get("action"))
-          error(t, path, "missing key 'action' (\"accept\", \"drop\" or \"reject\")");
-        ok = false;
-      }
-
-      if (auto proto = string_at(t, "proto", path + ".proto")) {
-        if (*proto == "any") r.proto = Protocol::Any;
-        else if (*proto == "tcp") r.proto = Protocol::Tcp;
-        else if (*proto == "udp") r.proto = Protocol::Udp;
-        else if (*proto == "icmp") r.proto = Protocol::Icmp;
-        else if (*proto == "icmpv6") r.proto = Protocol::Icmpv6;
-        else {
-          error(*t.get("proto"), path + ".proto",
-                "'" + *proto + "' is not a protocol; use \"tcp\", \"udp\", \"icmp\", \"icmpv6\" or \"any\"");
-          ok = false;
-        }
-      } else if (t.get("proto")) {
-        ok = false;
-      }
+      ok &= enum_at<Chain>(t, "chain", path, "a chain",
+                           {{"input", Chain::Input}, {"forward", Chain::Forward}, {"output", Chain::Output}},
+                           true, r.chain);
+      ok &= enum_at<Action>(t, "action", path, "an action",
+                            {{"accept", Action::Accept}, {"drop", Action::Drop}, {"reject", Action::Reject}},
+                            true, r.action);
+      ok &= enum_at<Protocol>(t, "proto", path, "a protocol",
+                              {{"tcp", Protocol::Tcp}, {"udp", Protocol::Udp}, {"icmp", Protocol::Icmp},
+                               {"icmpv6", Protocol::Icmpv6}, {"any", Protocol::Any}},
+                              false, r.proto);
 
       if (const auto* port = t.get("port")) {
         if (r.proto != Protocol::Tcp && r.proto != Protocol::Udp) {
