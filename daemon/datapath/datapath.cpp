@@ -245,6 +245,7 @@ ApplyStats Datapath::apply(const policy::CompiledPolicy& policy) {
 
   ApplyStats stats;
   stats.class_entries = d.written[next].classes.size();
+  stats.group_entries = d.written[next].groups.size();
   stats.decision_entries = d.written[next].decisions.size();
   stats.generation = next;
   return stats;

@@ -1,0 +1,87 @@
+#include "datapath/attachment.h"
+
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+
+#include <cerrno>
+#include <tuple>
+#include <utility>
+
+#include "datapath/bpf_error.h"
+#include "datapath/datapath.h"
+
+namespace sluice::datapath {
+
+namespace {
+
+// sluice's tc filters sit at this handle and priority on every interface.
+constexpr __u32 kTcHandle = 1;
+constexpr __u32 kTcPriority = 1;
+
+int xdp_flags(XdpMode mode) {
+  return (mode == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE) |
+         XDP_FLAGS_UPDATE_IF_NOEXIST;
+}
+
+}  // namespace
+
+Attachment::Attachment(const Datapath& dp, const std::string& ifname) : ifname_(ifname) {
+  ifindex_ = static_cast<int>(if_nametoindex(ifname.c_str()));
+  if (ifindex_ == 0) throw BpfError("interface " + ifname, errno);
+  try {
+    if (bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(), xdp_flags(XdpMode::Native), nullptr) == 0) {
+      xdp_mode_ = XdpMode::Native;
+    } else {
+      check(bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(), xdp_flags(XdpMode::Generic), nullptr),
+            "attaching XDP to " + ifname);
+      xdp_mode_ = XdpMode::Generic;
+    }
+    xdp_ = true;
+
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex_,
+                .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
+    int rc = bpf_tc_hook_create(&hook);
+    if (rc != -EEXIST) check(rc, "creating clsact on " + ifname);
+    clsact_created_ = rc == 0;
+
+    for (auto [point, fd, flag] : {std::tuple{BPF_TC_INGRESS, dp.tc_ingress_fd(), &tc_ingress_},
+                                   std::tuple{BPF_TC_EGRESS, dp.tc_egress_fd(), &tc_egress_}}) {
+      hook.attach_point = point;
+      LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd, .handle = kTcHandle, .priority = kTcPriority);
+      check(bpf_tc_attach(&hook, &opts),
+            std::string("attaching tc ") + (point == BPF_TC_INGRESS ? "ingress" : "egress") +
+                " to " + ifname);
+      *flag = true;
+    }
+  } catch (const BpfError&) {
+    detach();
+    throw;
+  }
+}
+
+Attachment::~Attachment() { detach(); }
+
+void Attachment::detach() noexcept {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex_);
+  for (auto [point, flag] : {std::pair{BPF_TC_INGRESS, &tc_ingress_}, std::pair{BPF_TC_EGRESS, &tc_egress_}}) {
+    if (!*flag) continue;
+    hook.attach_point = point;
+    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+    bpf_tc_detach(&hook, &opts);
+    *flag = false;
+  }
+  if (clsact_created_) {
+    // Only a clsact qdisc sluice created is removed with it.
+    hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+    bpf_tc_hook_destroy(&hook);
+    clsact_created_ = false;
+  }
+  if (xdp_) {
+    bpf_xdp_detach(ifindex_, xdp_mode_ == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE,
+                   nullptr);
+    xdp_ = false;
+  }
+}
+
+}  // namespace sluice::datapath

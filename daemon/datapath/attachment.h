@@ -1,0 +1,36 @@
+// The programs attached to one interface: XDP, and tc clsact ingress and
+// egress. Attaching happens in the constructor, detaching in the
+// destructor, so an interface is never left half attached.
+#pragma once
+
+#include <string>
+
+namespace sluice::datapath {
+
+class Datapath;
+
+enum class XdpMode { Native, Generic };
+
+class Attachment {
+ public:
+  // Tries native XDP first, then generic. Throws BpfError naming the
+  // interface; nothing stays attached then.
+  Attachment(const Datapath& dp, const std::string& ifname);
+  ~Attachment();
+  Attachment(const Attachment&) = delete;
+  Attachment& operator=(const Attachment&) = delete;
+
+  const std::string& ifname() const { return ifname_; }
+  int ifindex() const { return ifindex_; }
+  XdpMode xdp_mode() const { return xdp_mode_; }
+
+ private:
+  void detach() noexcept;
+
+  std::string ifname_;
+  int ifindex_ = 0;
+  XdpMode xdp_mode_ = XdpMode::Native;
+  bool xdp_ = false, tc_ingress_ = false, tc_egress_ = false, clsact_created_ = false;
+};
+
+}  // namespace sluice::datapath

@@ -1,0 +1,26 @@
+// A config file read, validated and compiled: what --check, validate and
+// every apply share. Never throws for a bad file.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "config/diagnostics.h"
+#include "config/model.h"
+#include "policy/compiled_policy.h"
+
+namespace sluice::service {
+
+struct Ruleset {
+  config::Config config;
+  policy::CompiledPolicy compiled;
+};
+
+struct LoadResult {
+  std::optional<Ruleset> ruleset;  // set when diagnostics is empty
+  config::Diagnostics diagnostics;
+};
+
+LoadResult load_ruleset(const std::string& path);
+
+}  // namespace sluice::service

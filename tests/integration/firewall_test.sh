@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# sluiced as the firewall between a lan client and a wan server, each in its
+# own network namespace: real TCP, UDP and ICMP traffic, allowed, dropped and
+# rejected per the config; reload with a bad and a good config; clean stop.
+#
+#   firewall_test.sh SLUICED SLUICECTL
+set -uo pipefail
+SLUICED=$1
+SLUICECTL=$2
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+
+lan=sl$SLUICE_TEST_ID-lan fw=sl$SLUICE_TEST_ID-fw wan=sl$SLUICE_TEST_ID-wan
+work=$(mktemp -d)
+cleanup_add "rm -rf $work"
+lab_up "sl$SLUICE_TEST_ID" lan0 wan0
+
+# Servers on the wan side: web on 80, and 81 and 23 which only the
+# firewall may keep clients from.
+for port in 80 81 23; do
+	ip netns exec "$wan" python3 -m http.server "$port" --bind 10.10.2.2 >/dev/null 2>&1 &
+	cleanup_add "kill $!"
+done
+wait_for "wan web server" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/10.10.2.2/80" || { echo "the test servers did not start"; exit 1; }
+
+write_config() { # EXTRA_RULES
+	cat >"$work/sluice.toml" <<TOML
+[[interface]]
+name = "lan0"
+zone = "lan"
+
+[[interface]]
+name = "wan0"
+zone = "wan"
+
+[zones.lan]
+networks = ["10.10.1.0/24"]
+
+[zones.wan]
+networks = ["10.10.2.0/24"]
+
+[chains]
+input = "drop"
+forward = "drop"
+output = "accept"
+
+$1
+
+[[rule]]
+name = "ping-out"
+chain = "forward"
+from = "zone:lan"
+proto = "icmp"
+icmp_type = 8
+action = "accept"
+
+[[rule]]
+name = "ping-the-firewall"
+chain = "input"
+from = "zone:lan"
+proto = "icmp"
+icmp_type = 8
+action = "accept"
+
+[[rule]]
+name = "no-telnet"
+chain = "forward"
+from = "zone:lan"
+proto = "tcp"
+port = 23
+action = "reject"
+
+[[rule]]
+name = "no-dns"
+chain = "forward"
+from = "zone:lan"
+proto = "udp"
+port = 53
+action = "reject"
+TOML
+}
+
+web_rule='[[rule]]
+name = "web"
+chain = "forward"
+from = "zone:lan"
+to = "zone:wan"
+proto = "tcp"
+port = 80
+action = "accept"'
+
+write_config "$web_rule"
+check "sluiced --check accepts the config" "$SLUICED" --check --config "$work/sluice.toml"
+check "sluicectl validate accepts it" "$SLUICECTL" validate "$work/sluice.toml"
+
+# Before sluiced runs, the namespace forwards everything.
+check "without sluiced, port 81 is open" test "$(tcp_result "$lan" 10.10.2.2 81)" = connected
+
+ip netns exec "$fw" "$SLUICED" --config "$work/sluice.toml" 2>"$work/sluiced.log" &
+sluiced=$!
+cleanup_add "kill $sluiced"
+wait_for "sluiced to attach" 15 grep -q "attached to wan0" "$work/sluiced.log" || cat "$work/sluiced.log"
+
+check "lan reaches the wan web server (reply traffic allowed)" \
+	ip netns exec "$lan" curl -sf -m 3 -o /dev/null http://10.10.2.2/
+check "port 81 is dropped (connection times out)" test "$(tcp_result "$lan" 10.10.2.2 81)" = timeout
+check "port 23 is rejected (connection refused at once)" test "$(tcp_result "$lan" 10.10.2.2 23)" = refused
+check "udp 53 is rejected (ICMP port unreachable)" test "$(udp_result "$lan" 10.10.2.2 53)" = refused
+check "lan pings the wan server" ip netns exec "$lan" ping -c1 -W1 -q 10.10.2.2
+check_not "the wan server cannot ping the lan client" ip netns exec "$wan" ping -c1 -W1 -q 10.10.1.10
+check "lan pings the firewall (input chain)" ip netns exec "$lan" ping -c1 -W1 -q 10.10.1.1
+check_not "wan cannot ping the firewall (input default drop)" ip netns exec "$wan" ping -c1 -W1 -q 10.10.2.1
+check_not "wan cannot open connections to lan" test "$(tcp_result "$wan" 10.10.1.10 80)" = connected
+
+# A bad config on reload: errors logged with their location, rules unchanged.
+cp "$work/sluice.toml" "$work/good.toml"
+printf '\n[[rule]]\nname = "typo"\nchain = "forward"\nprot = "tcp"\naction = "accept"\n' >>"$work/sluice.toml"
+check_not "sluiced --check refuses the bad config" "$SLUICED" --check --config "$work/sluice.toml"
+check_not "sluicectl validate refuses it" "$SLUICECTL" validate "$work/sluice.toml"
+kill -HUP "$sluiced"
+wait_for "the reload to be refused" 10 grep -q "reload refused" "$work/sluiced.log"
+check "the reload error names file:line:col and the key" \
+	grep -q "$work/sluice.toml:[0-9]*:1: rule\[5\].prot: unknown key" "$work/sluiced.log"
+check "after the bad reload, the web still works" ip netns exec "$lan" curl -sf -m 3 -o /dev/null http://10.10.2.2/
+check "after the bad reload, port 81 is still dropped" test "$(tcp_result "$lan" 10.10.2.2 81)" = timeout
+
+# A good config on reload: port 81 allowed, 80 no longer.
+write_config '[[rule]]
+name = "web-81"
+chain = "forward"
+from = "zone:lan"
+to = "zone:wan"
+proto = "tcp"
+port = 81
+action = "accept"'
+applied_before=$(grep -c "applied " "$work/sluiced.log")
+kill -HUP "$sluiced"
+wait_for "the reload" 10 bash -c "[[ \$(grep -c 'applied ' '$work/sluiced.log') -gt $applied_before ]]"
+check "after the good reload, port 81 connects" test "$(tcp_result "$lan" 10.10.2.2 81)" = connected
+check "after the good reload, port 80 is dropped" test "$(tcp_result "$lan" 10.10.2.2 80)" = timeout
+
+kill -TERM "$sluiced"
+wait "$sluiced"
+check "sluiced exits cleanly on SIGTERM" test $? -eq 0
+check_not "no XDP program is left on lan0" bash -c "ip -n $fw link show lan0 | grep -q xdp"
+check_not "no tc filter is left on wan0" bash -c "tc -n $fw filter show dev wan0 ingress | grep -q bpf"
+check "traffic flows unfiltered again" test "$(tcp_result "$lan" 10.10.2.2 81)" = connected
+
+echo "--- sluiced log"
+cat "$work/sluiced.log"
+finish
