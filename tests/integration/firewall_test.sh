@@ -21,7 +21,10 @@ for port in 80 81 23; do
 	ip netns exec "$wan" python3 -m http.server "$port" --bind 10.10.2.2 >/dev/null 2>&1 &
 	cleanup_add "kill $!"
 done
-wait_for "wan web server" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/10.10.2.2/80" || { echo "the test servers did not start"; exit 1; }
+for port in 80 81 23; do
+	wait_for "wan server on $port" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/10.10.2.2/$port" ||
+		{ echo "the test servers did not start"; exit 1; }
+done
 
 write_config() { # EXTRA_RULES
 	cat >"$work/sluice.toml" <<TOML
@@ -99,7 +102,7 @@ check "without sluiced, port 81 is open" test "$(tcp_result "$lan" 10.10.2.2 81)
 ip netns exec "$fw" "$SLUICED" --config "$work/sluice.toml" 2>"$work/sluiced.log" &
 sluiced=$!
 cleanup_add "kill $sluiced"
-wait_for "sluiced to attach" 15 grep -q "attached to wan0" "$work/sluiced.log" || cat "$work/sluiced.log"
+wait_for "sluiced to start" 15 grep -q "running with" "$work/sluiced.log" || cat "$work/sluiced.log"
 
 check "lan reaches the wan web server (reply traffic allowed)" \
 	ip netns exec "$lan" curl -sf -m 3 -o /dev/null http://10.10.2.2/
