@@ -31,13 +31,15 @@ int check(const std::string& path) {
   return 0;
 }
 
-int run(const std::string& path) {
+int run(const sluice::service::ServiceOptions& options, bool keep_datapath) {
+  const auto& path = options.config_path;
   sigset_t signals;
   sigemptyset(&signals);
   for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&signals, s);
   sigprocmask(SIG_BLOCK, &signals, nullptr);
 
-  sluice::service::Service service(path);
+  sluice::service::Service service(options);
+  if (keep_datapath) service.keep_datapath_enforcing();
   log(Priority::Notice, "sluiced " + std::string(kVersion) + " running with " + path);
   for (;;) {
     timespec wait{kRefreshSeconds, 0};
@@ -62,7 +64,10 @@ int main(int argc, char** argv) {
       ("help,h", "show this help")
       ("version", "print the version")
       ("config,c", po::value<std::string>()->default_value("/etc/sluice/sluice.toml"), "configuration file")
-      ("check", "validate the configuration and exit (0 valid, 1 invalid)");
+      ("check", "validate the configuration and exit (0 valid, 1 invalid)")
+      ("pin-dir", po::value<std::string>()->default_value("/sys/fs/bpf/sluice"),
+       "bpffs directory for the maps that outlive the daemon (conntrack, rules)")
+      ("keep-datapath", "on SIGTERM leave the datapath attached and enforcing (for upgrades)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -72,7 +77,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (vm.count("help")) {
-    std::cout << "usage: sluiced [--config FILE] [--check]\n\n" << opts;
+    std::cout << "usage: sluiced [--config FILE] [--check] [--keep-datapath]\n\n" << opts;
     return 0;
   }
   if (vm.count("version")) {
@@ -82,7 +87,7 @@ int main(int argc, char** argv) {
   const auto path = vm["config"].as<std::string>();
   if (vm.count("check")) return check(path);
   try {
-    return run(path);
+    return run({path, vm["pin-dir"].as<std::string>()}, vm.count("keep-datapath") > 0);
   } catch (const std::exception& e) {
     log(Priority::Error, std::string("cannot start: ") + e.what());
     return 1;

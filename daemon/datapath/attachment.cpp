@@ -1,10 +1,13 @@
 #include "datapath/attachment.h"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <string_view>
 #include <tuple>
 #include <utility>
 
@@ -19,9 +22,32 @@ namespace {
 constexpr __u32 kTcHandle = 1;
 constexpr __u32 kTcPriority = 1;
 
-int xdp_flags(XdpMode mode) {
-  return (mode == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE) |
-         XDP_FLAGS_UPDATE_IF_NOEXIST;
+// sluice's programs are named sluice_* (the kernel keeps 15 characters).
+bool is_ours(__u32 prog_id) {
+  int fd = bpf_prog_get_fd_by_id(prog_id);
+  if (fd < 0) return false;
+  bpf_prog_info info{};
+  __u32 len = sizeof info;
+  bool ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+              std::string_view(info.name).rfind("sluice_", 0) == 0;
+  close(fd);
+  return ours;
+}
+
+// The flags for attaching XDP in mode. Replacing is allowed only when what
+// is attached now is sluice's own (a restart); otherwise attach only where
+// nothing is.
+int xdp_flags(int ifindex, XdpMode mode, const std::string& ifname) {
+  int mode_flag = mode == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+  __u32 current = 0;
+  if (bpf_xdp_query_id(ifindex, mode_flag, &current) == 0 && current != 0) {
+    if (!is_ours(current))
+      throw BpfError(ifname + " already has an XDP program (id " + std::to_string(current) +
+                         ") that is not sluice's; refusing to replace it",
+                     EBUSY);
+    return mode_flag;
+  }
+  return mode_flag | XDP_FLAGS_UPDATE_IF_NOEXIST;
 }
 
 }  // namespace
@@ -30,10 +56,12 @@ Attachment::Attachment(const Datapath& dp, const std::string& ifname) : ifname_(
   ifindex_ = static_cast<int>(if_nametoindex(ifname.c_str()));
   if (ifindex_ == 0) throw BpfError("interface " + ifname, errno);
   try {
-    if (bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(), xdp_flags(XdpMode::Native), nullptr) == 0) {
+    if (bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(), xdp_flags(ifindex_, XdpMode::Native, ifname),
+                       nullptr) == 0) {
       xdp_mode_ = XdpMode::Native;
     } else {
-      check(bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(), xdp_flags(XdpMode::Generic), nullptr),
+      check(bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(), xdp_flags(ifindex_, XdpMode::Generic, ifname),
+                           nullptr),
             "attaching XDP to " + ifname);
       xdp_mode_ = XdpMode::Generic;
     }
@@ -48,7 +76,10 @@ Attachment::Attachment(const Datapath& dp, const std::string& ifname) : ifname_(
     for (auto [point, fd, flag] : {std::tuple{BPF_TC_INGRESS, dp.tc_ingress_fd(), &tc_ingress_},
                                    std::tuple{BPF_TC_EGRESS, dp.tc_egress_fd(), &tc_egress_}}) {
       hook.attach_point = point;
-      LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd, .handle = kTcHandle, .priority = kTcPriority);
+      // Our handle and priority are our slot: replace what a previous
+      // sluiced left there.
+      LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd, .flags = BPF_TC_F_REPLACE, .handle = kTcHandle,
+                  .priority = kTcPriority);
       check(bpf_tc_attach(&hook, &opts),
             std::string("attaching tc ") + (point == BPF_TC_INGRESS ? "ingress" : "egress") +
                 " to " + ifname);
@@ -61,6 +92,10 @@ Attachment::Attachment(const Datapath& dp, const std::string& ifname) : ifname_(
 }
 
 Attachment::~Attachment() { detach(); }
+
+void Attachment::leave_attached() noexcept {
+  xdp_ = tc_ingress_ = tc_egress_ = clsact_created_ = false;
+}
 
 void Attachment::detach() noexcept {
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex_);

@@ -13,10 +13,16 @@ enum class XdpMode { Native, Generic };
 
 class Attachment {
  public:
-  // Tries native XDP first, then generic. Throws BpfError naming the
+  // Tries native XDP first, then generic. Programs a previous sluiced left
+  // attached are replaced in place (no moment without a filter); another
+  // program's XDP attachment is never touched. Throws BpfError naming the
   // interface; nothing stays attached then.
   Attachment(const Datapath& dp, const std::string& ifname);
   ~Attachment();
+
+  // Forgets the attachment without detaching: the programs keep enforcing
+  // after this process is gone (sluiced --keep-datapath).
+  void leave_attached() noexcept;
   Attachment(const Attachment&) = delete;
   Attachment& operator=(const Attachment&) = delete;
 

@@ -3,7 +3,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <sys/mount.h>
+#include <sys/statfs.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <type_traits>
 #include <cerrno>
 #include <cstring>
 
@@ -116,12 +121,33 @@ sluice_class_key class_key(const policy::ClassEntry& c, std::uint32_t gen) {
   return k;
 }
 
+// The pin directory must be on a bpffs; /sys/fs/bpf is mounted when it is
+// not yet (a fresh boot).
+void prepare_pin_dir(const std::string& dir) {
+  constexpr long kBpfFsMagic = 0xcafe4a11;
+  struct statfs fs {};
+  std::string bpffs = "/sys/fs/bpf";
+  if (dir.rfind(bpffs + "/", 0) == 0 && statfs(bpffs.c_str(), &fs) == 0 &&
+      static_cast<long>(fs.f_type) != kBpfFsMagic) {
+    if (mount("bpf", bpffs.c_str(), "bpf", 0, nullptr) != 0)
+      throw BpfError("mounting bpffs on " + bpffs, errno);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw BpfError("creating pin directory " + dir, ec.value());
+  if (statfs(dir.c_str(), &fs) != 0) throw BpfError("pin directory " + dir, errno);
+  if (static_cast<long>(fs.f_type) != kBpfFsMagic)
+    throw BpfError("pin directory " + dir + " is not on a bpf filesystem", EINVAL);
+}
+
 }  // namespace
 
 struct Datapath::Impl {
   TcIngress ingress;
   TcEgress egress;
   XdpIngress xdp;
+  std::string pin_dir;
+  bool adopted = false;
 
   // What each generation holds, so it can be emptied before reuse.
   struct Written {
@@ -138,6 +164,68 @@ struct Datapath::Impl {
   std::vector<config::Prefix> prefilter;
 
   int map(bpf_map* m) const { return bpf_map__fd(m); }
+
+  // Every map of obj that is not already shared gets a pin path: libbpf
+  // reuses the pinned map when it exists (refusing an incompatible one) and
+  // pins the new one otherwise. Maps are matched by name, their pin file.
+  void pin_all(bpf_object* obj) {
+    if (pin_dir.empty()) return;
+    bpf_map* m;
+    bpf_object__for_each_map(m, obj) {
+      if (bpf_map__fd(m) >= 0) continue;  // reused from the owner object
+      std::string path = pin_dir + "/" + bpf_map__name(m);
+      check(bpf_map__set_pin_path(m, path.c_str()), "pin path " + path);
+    }
+  }
+
+  // After a restart: work out what each generation holds, drop the idle
+  // one, and forget state the service sets again (local addresses).
+  void adopt() {
+    std::uint32_t live = read_settings().active_gen & 1;
+    auto take = [&](int fd, auto& live_keys, auto& idle_keys) {
+      using Key = typename std::remove_reference_t<decltype(live_keys)>::value_type;
+      Key key{}, next{};
+      const void* prev = nullptr;
+      while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        (next.gen == live ? live_keys : idle_keys).push_back(next);
+        key = next;
+        prev = &key;
+      }
+    };
+    Written idle;
+    take(map(ingress->maps.addr_classes), written[live].classes, idle.classes);
+    take(map(ingress->maps.groups), written[live].groups, idle.groups);
+    take(map(ingress->maps.decisions), written[live].decisions, idle.decisions);
+    // How many rules each generation counted is not recorded: zero them all.
+    written[live].rule_count = idle.rule_count = SLUICE_MAX_RULES;
+    written[live].counters_dirty = idle.counters_dirty = true;
+    written[live ^ 1] = std::move(idle);
+    clear_generation(live ^ 1);
+
+    int fd = map(ingress->maps.local_addrs);
+    sluice_local_key lk{};
+    while (bpf_map_get_next_key(fd, nullptr, &lk) == 0) bpf_map_delete_elem(fd, &lk);
+    read_prefilter();
+  }
+
+  // The blocklist as pinned, so that the next set_prefilter() diffs against it.
+  void read_prefilter() {
+    auto read = [&](int fd, auto key, config::Family family) {
+      decltype(key) next{};
+      const void* prev = nullptr;
+      while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        config::Prefix p;
+        p.family = family;
+        p.length = static_cast<std::uint8_t>(next.prefixlen);
+        std::memcpy(p.addr.data(), next.addr, sizeof next.addr);
+        prefilter.push_back(p);
+        key = next;
+        prev = &key;
+      }
+    };
+    read(map(xdp->maps.prefilter4), sluice_prefilter_key4{}, config::Family::V4);
+    read(map(xdp->maps.prefilter6), sluice_prefilter_key6{}, config::Family::V6);
+  }
 
   sluice_settings read_settings() const {
     std::uint32_t zero = 0;
@@ -208,10 +296,20 @@ struct Datapath::Impl {
   }
 };
 
-Datapath::Datapath() : impl_(std::make_unique<Impl>()) {
+Datapath::Datapath(const DatapathOptions& options) : impl_(std::make_unique<Impl>()) {
   auto& d = *impl_;
+  d.pin_dir = options.pin_dir;
+  if (!d.pin_dir.empty()) {
+    prepare_pin_dir(d.pin_dir);
+    d.adopted = std::filesystem::exists(d.pin_dir + "/settings");
+  }
+
   d.ingress.reset(open_skeleton(tc_ingress_bpf__open, "tc_ingress"));
-  check(tc_ingress_bpf__load(d.ingress.get()), "loading tc_ingress");
+  d.pin_all(d.ingress->obj);
+  check(tc_ingress_bpf__load(d.ingress.get()),
+        "loading tc_ingress" + std::string(d.adopted ? " with the maps pinned in " + d.pin_dir +
+                                                           " (remove them to start afresh)"
+                                                     : ""));
 
   d.egress.reset(open_skeleton(tc_egress_bpf__open, "tc_egress"));
   share_maps(d.ingress->obj, d.egress->obj);
@@ -219,7 +317,25 @@ Datapath::Datapath() : impl_(std::make_unique<Impl>()) {
 
   d.xdp.reset(open_skeleton(xdp_ingress_bpf__open, "xdp_ingress"));
   share_maps(d.ingress->obj, d.xdp->obj);
+  d.pin_all(d.xdp->obj);  // the prefilter maps only it has
   check(xdp_ingress_bpf__load(d.xdp.get()), "loading xdp_ingress");
+
+  if (d.adopted) d.adopt();
+}
+
+bool Datapath::adopted() const { return impl_->adopted; }
+
+void Datapath::unpin() {
+  auto& d = *impl_;
+  if (d.pin_dir.empty()) return;
+  for (bpf_object* obj : {d.ingress->obj, d.xdp->obj}) {
+    bpf_map* map;
+    bpf_object__for_each_map(map, obj) {
+      if (bpf_map__is_pinned(map)) bpf_map__unpin(map, nullptr);
+    }
+  }
+  std::error_code ignored;
+  std::filesystem::remove(d.pin_dir, ignored);
 }
 
 Datapath::~Datapath() = default;

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "config/address.h"
@@ -27,10 +28,18 @@ struct LocalAddress {
   std::array<std::uint8_t, 16> addr{};
 };
 
+struct DatapathOptions {
+  // Directory on a bpffs where the maps are pinned so that they outlive the
+  // process, and where a restarted daemon finds them again (conntrack
+  // included). Empty: nothing is pinned, as in the tests.
+  std::string pin_dir;
+};
+
 class Datapath {
  public:
-  // Loads and verifies the programs; throws BpfError.
-  Datapath();
+  // Loads and verifies the programs, reusing the maps pinned in
+  // options.pin_dir when there are any; throws BpfError.
+  explicit Datapath(const DatapathOptions& options = {});
   ~Datapath();
   Datapath(const Datapath&) = delete;
   Datapath& operator=(const Datapath&) = delete;
@@ -65,6 +74,13 @@ class Datapath {
   void clear_conntrack();
 
   std::uint32_t active_generation() const;
+
+  // True when the maps were found pinned: a previous sluiced left the
+  // datapath enforcing, and its conntrack and ruleset were taken over.
+  bool adopted() const;
+
+  // Removes the pins (a clean stop): the maps go when the programs do.
+  void unpin();
 
   int tc_ingress_fd() const;
   int tc_egress_fd() const;

@@ -1,6 +1,10 @@
 #include "service/service.h"
 
+#include <bpf/libbpf.h>
 #include <net/if.h>
+
+#include <cstdarg>
+#include <cstdio>
 
 #include <algorithm>
 #include <stdexcept>
@@ -14,16 +18,42 @@
 
 namespace sluice::service {
 
-Service::Service(std::string config_path) : config_path_(std::move(config_path)) {
+namespace {
+
+// libbpf's own messages (verifier logs, kernel extack notes such as an
+// existing clsact qdisc) go to the journal as debug lines.
+int libbpf_to_log(libbpf_print_level level, const char* format, va_list args) {
+  char buf[4096];
+  std::vsnprintf(buf, sizeof buf, format, args);
+  std::string line(buf);
+  while (!line.empty() && line.back() == '\n') line.pop_back();
+  log(level == LIBBPF_WARN ? Priority::Info : Priority::Debug, "libbpf: " + line);
+  return 0;
+}
+
+}  // namespace
+
+Service::Service(ServiceOptions options) : config_path_(std::move(options.config_path)) {
+  libbpf_set_print(libbpf_to_log);
   auto loaded = load_ruleset(config_path_);
   if (!loaded.ruleset) throw std::runtime_error(config::format(loaded.diagnostics));
-  datapath_ = std::make_unique<datapath::Datapath>();
+  datapath_ = std::make_unique<datapath::Datapath>(datapath::DatapathOptions{options.pin_dir});
+  if (datapath_->adopted())
+    log(Priority::Notice, "took over the datapath pinned in " + options.pin_dir + " (" +
+                              std::to_string(datapath_->conntrack().size()) + " tracked flows)");
   apply(*loaded.ruleset);
   refresh();
 }
 
 Service::~Service() {
+  if (keep_) {
+    for (auto& [name, a] : attached_) a->leave_attached();
+    log(Priority::Notice, "leaving the datapath enforcing on " + std::to_string(attached_.size()) +
+                              " interface(s)");
+    return;
+  }
   attached_.clear();  // detach before the programs go
+  datapath_->unpin();
   log(Priority::Notice, "detached from every interface");
 }
 

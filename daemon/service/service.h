@@ -16,12 +16,24 @@ class Datapath;
 
 namespace sluice::service {
 
+struct ServiceOptions {
+  std::string config_path = "/etc/sluice/sluice.toml";
+  std::string pin_dir = "/sys/fs/bpf/sluice";  // empty: nothing pinned
+};
+
 class Service {
  public:
-  // Loads the BPF programs and applies the config; throws
+  // Loads the BPF programs (taking over the pinned maps of a previous
+  // sluiced, conntrack included) and applies the config; throws
   // std::runtime_error (with every config error) when it cannot.
-  explicit Service(std::string config_path);
+  explicit Service(ServiceOptions options);
+  // Detaches from every interface and removes the pins, unless
+  // keep_datapath_enforcing() was called.
   ~Service();
+
+  // On stop, leave the programs attached and the maps pinned, enforcing
+  // the last ruleset until the next sluiced takes over (upgrades).
+  void keep_datapath_enforcing() { keep_ = true; }
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
 
@@ -38,6 +50,7 @@ class Service {
   void apply(const Ruleset& ruleset);
 
   std::string config_path_;
+  bool keep_ = false;
   std::unique_ptr<datapath::Datapath> datapath_;
   std::optional<Ruleset> live_;
   std::map<std::string, std::unique_ptr<datapath::Attachment>> attached_;

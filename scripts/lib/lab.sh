@@ -73,3 +73,13 @@ lab_up() {
 	ip -n "$p-wan" -6 route add default via fd00:10:2::1
 	ip netns exec "$p-fw" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 }
+
+# Runs sluiced in namespace NS, sharing this mount namespace so that its
+# pins land on the real bpffs (`ip netns exec` would remount /sys and hide
+# them): sluiced_in NS LOG ARGS... ; sets sluiced_pid.
+sluiced_in() {
+	local ns=$1 log=$2
+	shift 2
+	nsenter --net="/run/netns/$ns" "$@" 2>>"$log" &
+	sluiced_pid=$!
+}

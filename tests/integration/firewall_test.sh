@@ -99,8 +99,10 @@ check "sluicectl validate accepts it" "$SLUICECTL" validate "$work/sluice.toml"
 # Before sluiced runs, the namespace forwards everything.
 check "without sluiced, port 81 is open" test "$(tcp_result "$lan" 10.10.2.2 81)" = connected
 
-ip netns exec "$fw" "$SLUICED" --config "$work/sluice.toml" 2>"$work/sluiced.log" &
-sluiced=$!
+pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
+cleanup_add "rm -rf $pins"
+sluiced_in "$fw" "$work/sluiced.log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins"
+sluiced=$sluiced_pid
 cleanup_add "kill $sluiced"
 wait_for "sluiced to start" 15 grep -q "running with" "$work/sluiced.log" || cat "$work/sluiced.log"
 
@@ -148,6 +150,7 @@ check "sluiced exits cleanly on SIGTERM" test $? -eq 0
 check_not "no XDP program is left on lan0" bash -c "ip -n $fw link show lan0 | grep -q xdp"
 check_not "no tc filter is left on wan0" bash -c "tc -n $fw filter show dev wan0 ingress | grep -q bpf"
 check "traffic flows unfiltered again" test "$(tcp_result "$lan" 10.10.2.2 81)" = connected
+check "no pinned map is left" test ! -e "$pins"
 
 echo "--- sluiced log"
 cat "$work/sluiced.log"

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Restart without disruption: kill -9 sluiced in the middle of a TCP
+# connection; the datapath keeps enforcing the last ruleset and the
+# connection keeps flowing; a new sluiced takes over the pinned conntrack
+# and rules. Then --keep-datapath, and a clean stop that leaves nothing.
+#
+#   restart_test.sh SLUICED
+set -uo pipefail
+SLUICED=$1
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+
+p=sr$SLUICE_TEST_ID
+lan=$p-lan fw=$p-fw wan=$p-wan
+pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
+work=$(mktemp -d)
+cleanup_add "rm -rf $work $pins"
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+lab_up "$p" lan0 wan0
+
+cat >"$work/sluice.toml" <<'TOML'
+[[interface]]
+name = "lan0"
+
+[[interface]]
+name = "wan0"
+
+[chains]
+input = "drop"
+forward = "drop"
+output = "accept"
+
+[[rule]]
+name = "stream"
+chain = "forward"
+from = "10.10.1.0/24"
+to = "10.10.2.2"
+proto = "tcp"
+port = 9000
+action = "accept"
+TOML
+
+# An echo server on the wan side, and a lan client that sends a line every
+# 100 ms and counts the echoes in a file.
+ip netns exec "$wan" python3 - >/dev/null 2>&1 <<'PY' &
+import socket, threading
+srv = socket.create_server(("10.10.2.2", 9000))
+def echo(c):
+    while (data := c.recv(100)):
+        c.sendall(data)
+while True:
+    threading.Thread(target=echo, args=(srv.accept()[0],), daemon=True).start()
+PY
+cleanup_add "kill $!"
+for port in 81; do
+	ip netns exec "$wan" python3 -m http.server "$port" --bind 10.10.2.2 >/dev/null 2>&1 &
+	cleanup_add "kill $!"
+done
+wait_for "the echo server" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/10.10.2.2/9000"
+wait_for "the port 81 server" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/10.10.2.2/81"
+
+log=$work/sluiced.log
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins"
+cleanup_add "kill -9 $sluiced_pid"
+wait_for "sluiced to start" 20 grep -q "running with" "$log" || cat "$log"
+
+ip netns exec "$lan" python3 - "$work/echoes" >/dev/null 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("10.10.2.2", 9000), timeout=5)
+n = 0
+while True:
+    s.sendall(b"ping\n")
+    if s.recv(100) != b"ping\n":
+        break
+    n += 1
+    with open(sys.argv[1], "w") as f:
+        f.write(str(n))
+    time.sleep(0.1)
+with open(sys.argv[1], "w") as f:
+    f.write("broken")
+PY
+client=$!
+cleanup_add "kill $client"
+
+echoes() { cat "$work/echoes" 2>/dev/null || echo 0; }
+# flowing: the echo count grows within 2 seconds.
+flowing() {
+	local before after
+	before=$(echoes)
+	sleep 1.5
+	after=$(echoes)
+	[[ $before =~ ^[0-9]+$ && $after =~ ^[0-9]+$ && $after -gt $before ]]
+}
+tcp_state() { ip netns exec "$lan" timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null && echo open || echo closed; }
+
+wait_for "the client to talk" 10 bash -c "[[ \$(cat $work/echoes 2>/dev/null) -gt 0 ]]"
+check "the connection flows through sluiced" flowing
+check "port 81 is dropped" test "$(tcp_state 10.10.2.2 81)" = closed
+
+kill -9 "$sluiced_pid"
+wait "$sluiced_pid" 2>/dev/null
+check "after kill -9 the connection keeps flowing" flowing
+check "after kill -9 the rules are still enforced (81 dropped)" test "$(tcp_state 10.10.2.2 81)" = closed
+check "after kill -9 the maps stay pinned" test -e "$pins/conntrack"
+check "after kill -9 XDP stays attached" bash -c "ip -n $fw link show lan0 | grep -q xdp"
+
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins"
+wait_for "sluiced to restart" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 2 ]]"
+check "the new sluiced took over the pinned conntrack" grep -qE "took over the datapath pinned in $pins \([1-9][0-9]* tracked flows\)" "$log"
+check "after the restart the connection keeps flowing" flowing
+check "after the restart the rules are unchanged (81 dropped)" test "$(tcp_state 10.10.2.2 81)" = closed
+
+kill -TERM "$sluiced_pid"
+wait "$sluiced_pid"
+check "a clean stop removes the pins" test ! -e "$pins"
+check "a clean stop detaches XDP" bash -c "! ip -n $fw link show lan0 | grep -q xdp"
+check "a clean stop detaches tc" bash -c "! tc -n $fw filter show dev lan0 ingress | grep -q bpf"
+
+# --keep-datapath: a stop for an upgrade.
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --keep-datapath
+wait_for "sluiced to start" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 3 ]]"
+kill -TERM "$sluiced_pid"
+wait "$sluiced_pid"
+check "--keep-datapath leaves the rules enforcing after a stop" test "$(tcp_state 10.10.2.2 81)" = closed
+check "--keep-datapath leaves the maps pinned" test -e "$pins/settings"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins"
+wait_for "sluiced to start" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 4 ]]"
+check "the next sluiced takes the kept datapath over" bash -c "[[ \$(grep -c 'took over the datapath' $log) -ge 2 ]]"
+kill -TERM "$sluiced_pid"
+wait "$sluiced_pid"
+check "and a clean stop leaves nothing" bash -c "[[ ! -e $pins ]] && ! ip -n $fw link show lan0 | grep -q xdp"
+
+echo "--- sluiced log"
+cat "$log"
+finish
