@@ -1,11 +1,18 @@
 // sluiced: flags, signals, and the service loop. Everything else lives in
 // the subsystem libraries.
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cerrno>
+#include <chrono>
 #include <iostream>
+#include <system_error>
 
 #include "config/diagnostics.h"
+#include "service/control.h"
 #include "service/log.h"
 #include "service/ruleset.h"
 #include "service/service.h"
@@ -31,28 +38,44 @@ int check(const std::string& path) {
   return 0;
 }
 
-int run(const sluice::service::ServiceOptions& options, bool keep_datapath) {
+int run(const sluice::service::ServiceOptions& options, bool keep_datapath,
+        const std::string& socket_path) {
   const auto& path = options.config_path;
   sigset_t signals;
   sigemptyset(&signals);
   for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&signals, s);
   sigprocmask(SIG_BLOCK, &signals, nullptr);
+  int sfd = signalfd(-1, &signals, SFD_CLOEXEC);
+  if (sfd < 0) throw std::system_error(errno, std::generic_category(), "signalfd");
 
   sluice::service::Service service(options);
   if (keep_datapath) service.keep_datapath_enforcing();
-  log(Priority::Notice, "sluiced " + std::string(kVersion) + " running with " + path);
+  sluice::service::ControlServer control(socket_path);
+  log(Priority::Notice, "sluiced " + std::string(kVersion) + " running with " + path +
+                            ", control socket " + socket_path);
+
+  auto next_refresh = std::chrono::steady_clock::now();
   for (;;) {
-    timespec wait{kRefreshSeconds, 0};
-    int sig = sigtimedwait(&signals, nullptr, &wait);
-    if (sig == SIGHUP) {
-      log(Priority::Notice, "SIGHUP: reloading " + path);
-      service.reload();
-    } else if (sig == SIGTERM || sig == SIGINT) {
-      log(Priority::Notice, "stopping");
-      return 0;
-    } else {
-      service.refresh();
+    pollfd fds[] = {{sfd, POLLIN, 0}, {control.fd(), POLLIN, 0}};
+    poll(fds, 2, kRefreshSeconds * 1000);
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo si{};
+      if (read(sfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGHUP) {
+          log(Priority::Notice, "SIGHUP: reloading " + path);
+          service.reload();
+        } else {
+          log(Priority::Notice, "stopping");
+          return 0;
+        }
+      }
     }
+    if (fds[1].revents & POLLIN) control.serve_one(service);
+    if (std::chrono::steady_clock::now() >= next_refresh) {
+      service.refresh();
+      next_refresh = std::chrono::steady_clock::now() + std::chrono::seconds(kRefreshSeconds);
+    }
+    service.tick();
   }
 }
 
@@ -67,7 +90,9 @@ int main(int argc, char** argv) {
       ("check", "validate the configuration and exit (0 valid, 1 invalid)")
       ("pin-dir", po::value<std::string>()->default_value("/sys/fs/bpf/sluice"),
        "bpffs directory for the maps that outlive the daemon (conntrack, rules)")
-      ("keep-datapath", "on SIGTERM leave the datapath attached and enforcing (for upgrades)");
+      ("keep-datapath", "on SIGTERM leave the datapath attached and enforcing (for upgrades)")
+      ("socket", po::value<std::string>()->default_value("/run/sluice/sluice.sock"),
+       "control socket for sluicectl (root only)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -87,7 +112,8 @@ int main(int argc, char** argv) {
   const auto path = vm["config"].as<std::string>();
   if (vm.count("check")) return check(path);
   try {
-    return run({path, vm["pin-dir"].as<std::string>()}, vm.count("keep-datapath") > 0);
+    return run({path, vm["pin-dir"].as<std::string>()}, vm.count("keep-datapath") > 0,
+               vm["socket"].as<std::string>());
   } catch (const std::exception& e) {
     log(Priority::Error, std::string("cannot start: ") + e.what());
     return 1;

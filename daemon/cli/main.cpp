@@ -1,6 +1,19 @@
-// sluicectl: the operator's command line. Subcommands that talk to the
-// daemon arrive with its control socket; validate works offline.
+// sluicectl: the operator's command line. `validate` works offline; every
+// other command asks sluiced over its control socket. Output is for people
+// unless --json is given (then the daemon's answer, as is).
+//
+// Exit codes: 0 ok, 1 refused or failed (bad config, nothing to confirm),
+// 2 usage, 3 sluiced unreachable.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,48 +22,246 @@
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: sluicectl [--version] [--help] COMMAND\n"
+using nlohmann::json;
+
+constexpr int kOk = 0, kFailed = 1, kUsage = 2, kUnreachable = 3;
+
+constexpr const char* kUsageText =
+    "usage: sluicectl [--json] [--socket PATH] COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
-    "  validate FILE   check a configuration file without a running daemon\n"
+    "  status                          what sluiced runs, where, and since when\n"
+    "  validate FILE                   check a configuration file (no daemon needed)\n"
+    "  apply [--confirm-within DUR]    apply the configuration file atomically; with a\n"
+    "                                  deadline (30s, 5m), roll back unless confirmed\n"
+    "  confirm                         keep a ruleset applied with --confirm-within\n"
+    "  rollback                        go back to the ruleset before the last apply\n"
+    "  diff FILE                       what applying FILE would change, rule by rule\n"
+    "  rules                           the rules in evaluation order, with hit counters\n"
+    "  conntrack [--filter ADDRESS]    tracked flows\n"
+    "  counters                        dropped packets by reason\n"
     "\n"
-    "exit codes: 0 ok, 1 the file is invalid, 2 usage error\n";
+    "exit codes: 0 ok, 1 refused or failed, 2 usage error, 3 sluiced unreachable\n";
+
+struct Options {
+  bool json = false;
+  std::string socket = "/run/sluice/sluice.sock";
+  std::vector<std::string> args;
+};
+
+int usage(const std::string& problem) {
+  std::cerr << "sluicectl: " << problem << "\n" << kUsageText;
+  return kUsage;
+}
+
+// Sends one request; the answer, or nullopt (reported) when sluiced cannot
+// be reached.
+std::optional<json> ask(const Options& o, const json& request) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, o.socket.c_str(), sizeof addr.sun_path - 1);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    std::cerr << "sluicectl: cannot reach sluiced at " << o.socket << ": " << std::strerror(errno)
+              << " (is it running? are you root?)\n";
+    if (fd >= 0) close(fd);
+    return std::nullopt;
+  }
+  std::string text = request.dump();
+  if (write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    std::cerr << "sluicectl: sending to sluiced: " << std::strerror(errno) << "\n";
+    close(fd);
+    return std::nullopt;
+  }
+  shutdown(fd, SHUT_WR);
+  std::string answer;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) answer.append(buf, static_cast<std::size_t>(n));
+  close(fd);
+  json j = json::parse(answer, nullptr, false);
+  if (j.is_discarded()) {
+    std::cerr << "sluicectl: sluiced sent an answer that is not JSON\n";
+    return std::nullopt;
+  }
+  return j;
+}
+
+// Left-aligned columns, the first row a header.
+void table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], r[i].size());
+    }
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i)
+      line += r[i] + (i + 1 < r.size() ? std::string(width[i] - r[i].size() + 2, ' ') : "");
+    std::cout << line << "\n";
+  }
+}
+
+std::string str(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+void print_diagnostics(const json& answer) {
+  for (const auto& d : answer.value("diagnostics", json::array())) std::cerr << str(d["text"]) << "\n";
+}
+
+void print_changes(const json& changes) {
+  if (changes.empty()) {
+    std::cout << "no changes\n";
+    return;
+  }
+  for (const auto& c : changes)
+    std::cout << "  " << str(c["kind"]) << " " << str(c["what"]) << ": " << str(c["detail"]) << "\n";
+}
+
+// "90", "90s", "5m", "1h" -> seconds; nullopt when not a duration.
+std::optional<long> parse_duration(const std::string& s) {
+  std::size_t used = 0;
+  long n = 0;
+  try {
+    n = std::stol(s, &used);
+  } catch (const std::logic_error&) {
+    return std::nullopt;
+  }
+  std::string unit = s.substr(used);
+  long scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : 0;
+  if (scale == 0 || n <= 0) return std::nullopt;
+  return n * scale;
+}
 
 int validate(const std::string& path) {
   auto loaded = sluice::service::load_ruleset(path);
   if (!loaded.ruleset) {
     std::cerr << sluice::config::format(loaded.diagnostics);
     std::cerr << path << ": " << loaded.diagnostics.size() << " error(s)\n";
-    return 1;
+    return kFailed;
   }
   std::cout << path << ": ok, " << loaded.ruleset->config.rules.size() << " rules\n";
-  return 0;
+  return kOk;
+}
+
+int run(const Options& o) {
+  const auto& a = o.args;
+  const std::string& cmd = a[0];
+  json request = {{"command", cmd}};
+
+  if (cmd == "validate") {
+    if (a.size() != 2) return usage("validate expects exactly one FILE");
+    return validate(a[1]);
+  } else if (cmd == "status" || cmd == "confirm" || cmd == "rollback" || cmd == "rules" ||
+             cmd == "counters") {
+    if (a.size() != 1) return usage(cmd + " takes no arguments");
+  } else if (cmd == "apply") {
+    if (a.size() == 3 && a[1] == "--confirm-within") {
+      auto secs = parse_duration(a[2]);
+      if (!secs) return usage("'" + a[2] + "' is not a duration (e.g. 90s, 5m)");
+      request["confirm_within_seconds"] = *secs;
+    } else if (a.size() != 1) {
+      return usage("apply takes only --confirm-within DURATION");
+    }
+  } else if (cmd == "diff") {
+    if (a.size() != 2) return usage("diff expects exactly one FILE");
+    request["path"] = std::filesystem::absolute(a[1]).string();
+  } else if (cmd == "conntrack") {
+    if (a.size() == 3 && a[1] == "--filter") request["filter"] = a[2];
+    else if (a.size() != 1) return usage("conntrack takes only --filter ADDRESS");
+  } else {
+    return usage("unknown command '" + cmd + "'");
+  }
+
+  auto answer = ask(o, request);
+  if (!answer) return kUnreachable;
+  bool ok = answer->value("ok", false);
+  if (o.json) {
+    std::cout << answer->dump(2) << "\n";
+    return ok ? kOk : kFailed;
+  }
+  if (!ok) {
+    std::cerr << "sluicectl " << cmd << ": " << answer->value("error", "failed") << "\n";
+    print_diagnostics(*answer);
+    return kFailed;
+  }
+
+  const json& r = *answer;
+  if (cmd == "status") {
+    std::cout << "sluiced " << str(r["version"]) << ", config " << str(r["config"]) << " ("
+              << r["rules"] << " rules, generation " << r["generation"] << ", applied "
+              << r["applied_seconds_ago"] << " s ago)\n";
+    std::string itfs;
+    for (const auto& i : r["interfaces"])
+      itfs += (itfs.empty() ? "" : ", ") + str(i["name"]) + " (XDP " + str(i["xdp"]) + ")";
+    std::cout << "interfaces: " << (itfs.empty() ? "none attached" : itfs) << "\n";
+    std::cout << "conntrack: " << r["conntrack_entries"] << " of " << r["conntrack_capacity"] << " entries\n";
+    if (r.contains("confirm_within_seconds"))
+      std::cout << "waiting for confirmation: rolls back in " << r["confirm_within_seconds"]
+                << " s unless `sluicectl confirm`\n";
+  } else if (cmd == "apply") {
+    std::cout << "applied\n";
+    print_changes(r["changes"]);
+    if (r.contains("confirm_within_seconds"))
+      std::cout << "confirm within " << r["confirm_within_seconds"]
+                << " s with `sluicectl confirm`, or the previous ruleset comes back\n";
+  } else if (cmd == "confirm") {
+    std::cout << "confirmed\n";
+  } else if (cmd == "rollback") {
+    std::cout << "rolled back\n";
+  } else if (cmd == "diff") {
+    print_changes(r["changes"]);
+  } else if (cmd == "rules") {
+    std::vector<std::vector<std::string>> rows = {
+        {"#", "CHAIN", "NAME", "FROM", "TO", "MATCH", "ACTION", "PACKETS", "BYTES"}};
+    for (const auto& x : r["rules"])
+      rows.push_back({str(x["index"]), str(x["chain"]), str(x["name"]), str(x["from"]), str(x["to"]),
+                      str(x["match"]), str(x["action"]), str(x["packets"]), str(x["bytes"])});
+    for (const auto& d : r["defaults"])
+      rows.push_back({"-", str(d["chain"]), "(default)", "", "", "", str(d["action"]), str(d["packets"]),
+                      str(d["bytes"])});
+    table(rows);
+  } else if (cmd == "conntrack") {
+    std::vector<std::vector<std::string>> rows = {
+        {"PROTO", "SOURCE", "DESTINATION", "STATE", "PACKETS", "BYTES", "RULE", "AGE"}};
+    for (const auto& e : r["entries"])
+      rows.push_back({str(e["proto"]), str(e["src"]) + ":" + str(e["sport"]),
+                      str(e["dst"]) + ":" + str(e["dport"]), str(e["state"]),
+                      str(e["packets"][0]) + "/" + str(e["packets"][1]),
+                      str(e["bytes"][0]) + "/" + str(e["bytes"][1]), str(e["rule"]),
+                      str(e["age_seconds"]) + "s"});
+    table(rows);
+  } else if (cmd == "counters") {
+    std::vector<std::vector<std::string>> rows = {{"DROP REASON", "PACKETS", "BYTES"}};
+    for (const auto& d : r["drops"]) rows.push_back({str(d["reason"]), str(d["packets"]), str(d["bytes"])});
+    table(rows);
+  }
+  return kOk;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) {
-    std::cerr << kUsage;
-    return 2;
-  }
-  if (args[0] == "--help" || args[0] == "-h") {
-    std::cout << kUsage;
-    return 0;
-  }
-  if (args[0] == "--version") {
-    std::cout << "sluicectl " << SLUICE_VERSION << "\n";
-    return 0;
-  }
-  if (args[0] == "validate") {
-    if (args.size() != 2) {
-      std::cerr << "sluicectl validate: expects exactly one FILE\n" << kUsage;
-      return 2;
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (o.args.empty() && arg == "--json") {
+      o.json = true;
+    } else if (o.args.empty() && arg == "--socket") {
+      if (++i == argc) return usage("--socket needs a PATH");
+      o.socket = argv[i];
+    } else if (o.args.empty() && (arg == "--help" || arg == "-h")) {
+      std::cout << kUsageText;
+      return kOk;
+    } else if (o.args.empty() && arg == "--version") {
+      std::cout << "sluicectl " << SLUICE_VERSION << "\n";
+      return kOk;
+    } else if (o.args.empty() && arg.rfind("-", 0) == 0) {
+      return usage("unknown option '" + arg + "'");
+    } else {
+      o.args.push_back(arg);
     }
-    return validate(args[1]);
   }
-  std::cerr << "sluicectl: unknown command '" << args[0] << "'\n" << kUsage;
-  return 2;
+  if (o.args.empty()) return usage("no command given");
+  return run(o);
 }

@@ -3,6 +3,8 @@
 #include <bpf/libbpf.h>
 #include <net/if.h>
 
+#include <time.h>
+
 #include <cstdarg>
 #include <cstdio>
 
@@ -20,14 +22,16 @@ namespace sluice::service {
 
 namespace {
 
-// libbpf's own messages (verifier logs, kernel extack notes such as an
-// existing clsact qdisc) go to the journal as debug lines.
+// libbpf's warnings and notes (verifier logs, kernel extack notes such as
+// an existing clsact qdisc) go to the journal; its step-by-step debug
+// chatter does not. Failures reach the log anyway, as our own errors.
 int libbpf_to_log(libbpf_print_level level, const char* format, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
   char buf[4096];
   std::vsnprintf(buf, sizeof buf, format, args);
   std::string line(buf);
   while (!line.empty() && line.back() == '\n') line.pop_back();
-  log(level == LIBBPF_WARN ? Priority::Info : Priority::Debug, "libbpf: " + line);
+  log(level == LIBBPF_WARN ? Priority::Info : Priority::Debug, line);
   return 0;
 }
 
@@ -60,28 +64,91 @@ Service::~Service() {
 void Service::apply(const Ruleset& ruleset) {
   auto stats = datapath_->apply(ruleset.compiled);
   datapath_->release_idle_generation();
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);  // the clock bpf_ktime_get_ns() reads
+  applied_at_ns_ = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
+  if (live_) previous_ = std::move(live_);
   live_ = ruleset;
   log(Priority::Notice, "applied " + config_path_ + ": " + std::to_string(ruleset.config.rules.size()) +
                             " rules, " + std::to_string(stats.class_entries + stats.group_entries + stats.decision_entries) +
                             " map entries, generation " + std::to_string(stats.generation));
 }
 
-config::Diagnostics Service::reload() {
+config::Diagnostics Service::reload() { return apply_file(std::nullopt).diagnostics; }
+
+Service::ApplyOutcome Service::apply_file(std::optional<std::chrono::seconds> confirm_within) {
+  ApplyOutcome out;
   auto loaded = load_ruleset(config_path_);
   if (!loaded.ruleset) {
     for (const auto& d : loaded.diagnostics) log(Priority::Error, d.to_string());
     log(Priority::Error, "reload refused: " + std::to_string(loaded.diagnostics.size()) +
                              " error(s); the running ruleset stays");
-    return loaded.diagnostics;
+    out.diagnostics = std::move(loaded.diagnostics);
+    return out;
   }
+  out.changes = config::diff(live_->config, loaded.ruleset->config);
+  Ruleset before = *live_;
   try {
     apply(*loaded.ruleset);
   } catch (const datapath::BpfError& e) {
     log(Priority::Error, std::string("reload failed, the running ruleset stays: ") + e.what());
-    return {{{config_path_, 0, 0}, "", e.what()}};
+    out.diagnostics = {{{config_path_, 0, 0}, "", e.what()}};
+    out.changes.clear();
+    return out;
+  }
+  // A newer apply replaces an older pending one but keeps its way back:
+  // rolling back returns to the last confirmed ruleset.
+  if (confirm_within) {
+    Ruleset restore = pending_ ? std::move(pending_->restore) : std::move(before);
+    pending_ = PendingConfirm{Clock::now() + *confirm_within, std::move(restore)};
+    log(Priority::Notice, "apply must be confirmed within " + std::to_string(confirm_within->count()) +
+                              "s or it is rolled back");
+  } else {
+    pending_.reset();
   }
   refresh();
-  return {};
+  return out;
+}
+
+bool Service::confirm() {
+  if (!pending_) return false;
+  pending_.reset();
+  log(Priority::Notice, "apply confirmed");
+  return true;
+}
+
+bool Service::rollback(std::string& why) {
+  std::optional<Ruleset> target;
+  if (pending_) target = pending_->restore;
+  else if (previous_) target = previous_;
+  if (!target) {
+    why = "there is no earlier ruleset to roll back to";
+    return false;
+  }
+  try {
+    apply(*target);
+  } catch (const datapath::BpfError& e) {
+    why = e.what();
+    return false;
+  }
+  pending_.reset();
+  log(Priority::Notice, "rolled back to the previous ruleset");
+  refresh();
+  return true;
+}
+
+void Service::tick() {
+  if (!pending_ || Clock::now() < pending_->deadline) return;
+  log(Priority::Warning, "apply not confirmed in time: rolling back");
+  std::string why;
+  if (!rollback(why)) log(Priority::Error, "rollback failed: " + why);
+}
+
+std::vector<std::pair<std::string, std::string>> Service::interfaces() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, a] : attached_)
+    out.push_back({name, a->xdp_mode() == datapath::XdpMode::Native ? "native" : "generic"});
+  return out;
 }
 
 void Service::refresh() {

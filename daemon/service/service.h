@@ -2,11 +2,15 @@
 // enforcing the last valid ruleset, with the host's addresses current.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "config/diagnostics.h"
+#include "config/diff.h"
 #include "service/ruleset.h"
 
 namespace sluice::datapath {
@@ -42,6 +46,35 @@ class Service {
   // logged).
   config::Diagnostics reload();
 
+  struct ApplyOutcome {
+    config::Diagnostics diagnostics;     // non-empty: nothing was applied
+    std::vector<config::Change> changes;  // what the apply changed
+  };
+  // reload(), optionally with commit-confirm: unless confirm() arrives
+  // within confirm_within, the previous ruleset comes back by itself.
+  ApplyOutcome apply_file(std::optional<std::chrono::seconds> confirm_within);
+
+  // Keeps a ruleset applied with a confirm deadline. False when none waits.
+  bool confirm();
+
+  // Applies the ruleset that was live before the last apply. False (and
+  // why) when there is none or it fails.
+  bool rollback(std::string& why);
+
+  // Rolls back an unconfirmed apply whose deadline passed. Called often.
+  void tick();
+
+  using Clock = std::chrono::steady_clock;
+  std::optional<Clock::time_point> confirm_deadline() const {
+    return pending_ ? std::optional(pending_->deadline) : std::nullopt;
+  }
+  const Ruleset& live() const { return *live_; }
+  const std::string& config_path() const { return config_path_; }
+  // When the live ruleset was applied, in bpf_ktime_get_ns() time.
+  std::uint64_t applied_at_ns() const { return applied_at_ns_; }
+  const datapath::Datapath& datapath() const { return *datapath_; }
+  std::vector<std::pair<std::string, std::string>> interfaces() const;  // name, XDP mode
+
   // Attaches to configured interfaces that have appeared, forgets ones
   // that vanished, and reloads the host's addresses. Cheap; called often.
   void refresh();
@@ -49,10 +82,18 @@ class Service {
  private:
   void apply(const Ruleset& ruleset);
 
+  struct PendingConfirm {
+    Clock::time_point deadline;
+    Ruleset restore;
+  };
+
   std::string config_path_;
   bool keep_ = false;
   std::unique_ptr<datapath::Datapath> datapath_;
   std::optional<Ruleset> live_;
+  std::optional<Ruleset> previous_;
+  std::optional<PendingConfirm> pending_;
+  std::uint64_t applied_at_ns_ = 0;
   std::map<std::string, std::unique_ptr<datapath::Attachment>> attached_;
 };
 

@@ -101,7 +101,8 @@ check "without sluiced, port 81 is open" test "$(tcp_result "$lan" 10.10.2.2 81)
 
 pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
 cleanup_add "rm -rf $pins"
-sluiced_in "$fw" "$work/sluiced.log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins"
+sluiced_in "$fw" "$work/sluiced.log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" \
+	--socket "$work/sluice.sock"
 sluiced=$sluiced_pid
 cleanup_add "kill $sluiced"
 wait_for "sluiced to start" 15 grep -q "running with" "$work/sluiced.log" || cat "$work/sluiced.log"

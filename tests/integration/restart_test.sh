@@ -60,7 +60,7 @@ wait_for "the echo server" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/10.
 wait_for "the port 81 server" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/10.10.2.2/81"
 
 log=$work/sluiced.log
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock"
 cleanup_add "kill -9 $sluiced_pid"
 wait_for "sluiced to start" 20 grep -q "running with" "$log" || cat "$log"
 
@@ -104,7 +104,7 @@ check "after kill -9 the rules are still enforced (81 dropped)" test "$(tcp_stat
 check "after kill -9 the maps stay pinned" test -e "$pins/conntrack"
 check "after kill -9 XDP stays attached" bash -c "ip -n $fw link show lan0 | grep -q xdp"
 
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock"
 wait_for "sluiced to restart" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 2 ]]"
 check "the new sluiced took over the pinned conntrack" grep -qE "took over the datapath pinned in $pins \([1-9][0-9]* tracked flows\)" "$log"
 check "after the restart the connection keeps flowing" flowing
@@ -117,13 +117,13 @@ check "a clean stop detaches XDP" bash -c "! ip -n $fw link show lan0 | grep -q 
 check "a clean stop detaches tc" bash -c "! tc -n $fw filter show dev lan0 ingress | grep -q bpf"
 
 # --keep-datapath: a stop for an upgrade.
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --keep-datapath
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock" --keep-datapath
 wait_for "sluiced to start" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 3 ]]"
 kill -TERM "$sluiced_pid"
 wait "$sluiced_pid"
 check "--keep-datapath leaves the rules enforcing after a stop" test "$(tcp_state 10.10.2.2 81)" = closed
 check "--keep-datapath leaves the maps pinned" test -e "$pins/settings"
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock"
 wait_for "sluiced to start" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 4 ]]"
 check "the next sluiced takes the kept datapath over" bash -c "[[ \$(grep -c 'took over the datapath' $log) -ge 2 ]]"
 kill -TERM "$sluiced_pid"

@@ -1,0 +1,36 @@
+#include "config/describe.h"
+
+namespace sluice::config {
+
+std::string describe_endpoint(const Endpoint& ep) {
+  if (ep.any) return "any";
+  std::string s;
+  if (!ep.spelling.empty()) {
+    for (const auto& w : ep.spelling) s += (s.empty() ? "" : ", ") + w;
+    return s;
+  }
+  for (const auto& p : ep.prefixes) s += (s.empty() ? "" : ", ") + p.to_string();
+  return s;
+}
+
+std::string describe_match(const Rule& r) {
+  std::string s = to_string(r.proto);
+  if (r.icmp_type) s += " type " + std::to_string(*r.icmp_type);
+  if (!r.ports.empty()) {
+    s += " ";
+    for (std::size_t i = 0; i < r.ports.size(); ++i) {
+      if (i) s += ",";
+      s += std::to_string(r.ports[i].first);
+      if (r.ports[i].last != r.ports[i].first) s += "-" + std::to_string(r.ports[i].last);
+    }
+  }
+  return s;
+}
+
+std::string describe_rule(const Rule& r) {
+  return std::string(to_string(r.chain)) + ": " + describe_endpoint(r.from) + " -> " +
+         describe_endpoint(r.to) + " " + describe_match(r) + " " + to_string(r.action) +
+         (r.log ? " log" : "");
+}
+
+}  // namespace sluice::config

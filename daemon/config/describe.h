@@ -1,0 +1,14 @@
+// How rules read to people: the words sluicectl, the logs and diffs use.
+#pragma once
+
+#include <string>
+
+#include "config/model.h"
+
+namespace sluice::config {
+
+std::string describe_endpoint(const Endpoint& ep);  // "any", "set:admins", "10.0.0.0/8, 2001:db8::/32"
+std::string describe_match(const Rule& r);         // "tcp 22", "udp 1000-2000,53", "icmp type 8", "any"
+std::string describe_rule(const Rule& r);          // "input: set:admins -> any tcp 22 accept"
+
+}  // namespace sluice::config

@@ -1,0 +1,79 @@
+#include "config/diff.h"
+
+#include <map>
+
+#include "config/describe.h"
+
+namespace sluice::config {
+
+const char* to_string(Change::Kind k) {
+  switch (k) {
+    case Change::Kind::Added: return "added";
+    case Change::Kind::Removed: return "removed";
+    case Change::Kind::Changed: return "changed";
+    case Change::Kind::Moved: return "moved";
+  }
+  return "?";
+}
+
+namespace {
+
+// The position of each rule within its chain: that is what order means.
+std::map<std::string, int> positions(const Config& c) {
+  std::map<std::string, int> pos;
+  int count[kChainCount] = {};
+  for (const auto& r : c.rules) pos[r.name] = count[static_cast<int>(r.chain)]++;
+  return pos;
+}
+
+}  // namespace
+
+std::vector<Change> diff(const Config& from, const Config& to) {
+  std::vector<Change> out;
+  for (int c = 0; c < kChainCount; ++c) {
+    if (from.chain_defaults[c] != to.chain_defaults[c])
+      out.push_back({Change::Kind::Changed, std::string("chain ") + to_string(static_cast<Chain>(c)),
+                     std::string("default ") + to_string(from.chain_defaults[c]) + " -> " +
+                         to_string(to.chain_defaults[c])});
+  }
+
+  std::map<std::string, const Rule*> old_rules, new_rules;
+  for (const auto& r : from.rules) old_rules[r.name] = &r;
+  for (const auto& r : to.rules) new_rules[r.name] = &r;
+  auto old_pos = positions(from), new_pos = positions(to);
+
+  for (const auto& r : from.rules)
+    if (!new_rules.count(r.name))
+      out.push_back({Change::Kind::Removed, "rule '" + r.name + "'", describe_rule(r)});
+  for (const auto& r : to.rules) {
+    auto it = old_rules.find(r.name);
+    if (it == old_rules.end()) {
+      out.push_back({Change::Kind::Added, "rule '" + r.name + "'",
+                     describe_rule(r) + " (position " + std::to_string(new_pos[r.name] + 1) + ")"});
+      continue;
+    }
+    std::string before = describe_rule(*it->second), after = describe_rule(r);
+    if (before != after)
+      out.push_back({Change::Kind::Changed, "rule '" + r.name + "'", before + " -> " + after});
+    else if (old_pos[r.name] != new_pos[r.name])
+      out.push_back({Change::Kind::Moved, "rule '" + r.name + "'",
+                     "position " + std::to_string(old_pos[r.name] + 1) + " -> " +
+                         std::to_string(new_pos[r.name] + 1)});
+  }
+
+  std::map<std::string, std::string> old_itf, new_itf;
+  for (const auto& i : from.interfaces) old_itf[i.name] = i.zone;
+  for (const auto& i : to.interfaces) new_itf[i.name] = i.zone;
+  for (const auto& [name, zone] : old_itf)
+    if (!new_itf.count(name)) out.push_back({Change::Kind::Removed, "interface " + name, "zone " + zone});
+  for (const auto& [name, zone] : new_itf) {
+    auto it = old_itf.find(name);
+    if (it == old_itf.end())
+      out.push_back({Change::Kind::Added, "interface " + name, "zone " + zone});
+    else if (it->second != zone)
+      out.push_back({Change::Kind::Changed, "interface " + name, "zone " + it->second + " -> " + zone});
+  }
+  return out;
+}
+
+}  // namespace sluice::config

@@ -1,0 +1,35 @@
+// The local control socket: one JSON request per connection, one JSON
+// answer. Root-only (mode 0600 in a 0700 directory); whoever can connect
+// is trusted, as root is. sluicectl is its client; docs/control.md lists
+// the commands.
+#pragma once
+
+#include <string>
+
+namespace sluice::service {
+
+class Service;
+
+class ControlServer {
+ public:
+  // Listens on path, replacing a stale socket file. Throws std::system_error.
+  explicit ControlServer(std::string path);
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  int fd() const { return fd_; }
+
+  // Accepts one pending connection and answers it.
+  void serve_one(Service& service);
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+// The answer to one request (a JSON text), without any socket: what
+// serve_one sends back.
+std::string handle_request(Service& service, const std::string& request);
+
+}  // namespace sluice::service

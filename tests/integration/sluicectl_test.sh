@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# sluicectl against a running sluiced: every command's output and exit
+# code, --json, error exits, and commit-confirm with real traffic: an apply
+# that blocks the client rolls back by itself unless confirmed.
+#
+#   sluicectl_test.sh SLUICED SLUICECTL
+set -uo pipefail
+SLUICED=$1
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+
+p=sc$SLUICE_TEST_ID
+lan=$p-lan fw=$p-fw wan=$p-wan
+work=$(mktemp -d)
+pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
+cleanup_add "rm -rf $work $pins"
+lab_up "$p" lan0 wan0
+sluicectl() { "$SLUICECTL_BIN" --socket "$work/sluice.sock" "$@"; }
+SLUICECTL_BIN=$2
+
+for port in 80 81; do
+	ip netns exec "$wan" python3 -m http.server "$port" --bind 10.10.2.2 >/dev/null 2>&1 &
+	cleanup_add "kill $!"
+	wait_for "wan server on $port" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/10.10.2.2/$port"
+done
+
+config() { # PORTS_ALLOWED...
+	{
+		printf '[[interface]]\nname = "lan0"\n\n[[interface]]\nname = "wan0"\n\n'
+		printf '[chains]\ninput = "drop"\nforward = "drop"\noutput = "accept"\n'
+		for port in "$@"; do
+			printf '\n[[rule]]\nname = "web-%s"\nchain = "forward"\nfrom = "10.10.1.0/24"\n' "$port"
+			printf 'proto = "tcp"\nport = %s\naction = "accept"\n' "$port"
+		done
+	} >"$work/sluice.toml"
+}
+reach() { ip netns exec "$lan" curl -sf -m 2 -o /dev/null "http://10.10.2.2:$1/"; }
+json_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+config 80 81
+log=$work/sluiced.log
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock"
+cleanup_add "kill $sluiced_pid"
+wait_for "sluiced to start" 20 grep -q "running with" "$log" || cat "$log"
+
+check "port 80 is reachable" reach 80
+check "port 81 is reachable" reach 81
+
+# status
+out=$(sluicectl status)
+check "status exits 0" test $? -eq 0
+check "status names the config and its rules" grep -q "config $work/sluice.toml (2 rules" <<<"$out"
+check "status lists the attached interfaces" grep -q "interfaces: lan0 (XDP native), wan0 (XDP native)" <<<"$out"
+check "status --json has the rule count" test "$(sluicectl --json status | json_get 'd["rules"]')" = 2
+
+# rules, with hit counters
+out=$(sluicectl rules)
+check "rules shows each rule in order with its counters" \
+	grep -qE "^0 +forward +web-80 +10.10.1.0/24 +any +tcp 80 +accept +[1-9]" <<<"$out"
+check "rules shows the chain defaults" grep -qE "^- +forward +\(default\) +drop" <<<"$out"
+check "rules --json counts the packets of web-81" \
+	test "$(sluicectl --json rules | json_get 'd["rules"][1]["packets"] >= 1')" = True
+
+# conntrack and counters
+check "conntrack lists the client's flows" bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' conntrack | grep -qE '^6 +10.10.1.10:[0-9]+ +10.10.2.2:80 '"
+check "conntrack --filter keeps matching flows" bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' conntrack --filter 10.10.2.2 | grep -q 10.10.2.2:81"
+check "conntrack --filter drops the others" test "$(sluicectl conntrack --filter 192.0.2.1 | wc -l)" = 1
+check "conntrack --json has the flow's rule" \
+	bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' --json conntrack | grep -q '\"rule\": \"web-80\"'"
+ip netns exec "$lan" curl -sf -m 2 -o /dev/null "http://10.10.2.2:82/"
+check "counters shows default-policy drops" bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' counters | grep -qE '^policy-default +[1-9]'"
+
+# diff
+config 80
+cp "$work/sluice.toml" "$work/only80.toml"
+out=$(sluicectl diff "$work/only80.toml")
+check "diff names the removed rule" grep -q "removed rule 'web-81': forward: 10.10.1.0/24 -> any tcp 81 accept" <<<"$out"
+printf 'bogus = 1\n' >"$work/bad.toml"
+check_not "diff of a bad file fails" sluicectl diff "$work/bad.toml"
+check "diff of a bad file reports file:line:col" bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' diff '$work/bad.toml' 2>&1 | grep -q '$work/bad.toml:1:1: bogus: unknown key'"
+
+# commit-confirm: the config file now blocks 81; unconfirmed, it rolls back.
+out=$(sluicectl apply --confirm-within 3s)
+check "apply with a deadline exits 0" test $? -eq 0
+check "apply lists what changed" grep -q "removed rule 'web-81'" <<<"$out"
+check "apply says how to confirm" grep -q "confirm within 3 s" <<<"$out"
+check_not "the applied rules hold at once (81 dropped)" reach 81
+check "status shows the pending confirmation" bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' status | grep -q 'waiting for confirmation'"
+sleep 4
+check "unconfirmed, the old rules are back (81 reachable)" reach 81
+check "the rollback is logged" grep -q "not confirmed in time: rolling back" "$log"
+check_not "confirm with nothing pending fails" sluicectl confirm
+
+check "apply with a longer deadline" sluicectl apply --confirm-within 30s
+check "confirm keeps it" sluicectl confirm
+sleep 1
+check_not "confirmed, the new rules stay (81 dropped)" reach 81
+check "rollback returns to the previous ruleset" sluicectl rollback
+check "after rollback 81 is reachable" reach 81
+
+# A bad config through apply: refused with its location, rules unchanged.
+printf '\n[[rule]]\nname = "x"\nchain = "sideways"\naction = "drop"\n' >>"$work/sluice.toml"
+check_not "apply of a bad config fails" sluicectl apply
+check "the failure reports file:line:col" bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' apply 2>&1 | grep -q \"$work/sluice.toml:[0-9]*:9: rule 'x'.chain: 'sideways' is not a chain\""
+check "apply --json of a bad config carries the diagnostics" \
+	test "$(sluicectl --json apply | json_get 'd["diagnostics"][0]["key"]')" = "rule 'x'.chain"
+check "the running rules stay (81 reachable)" reach 81
+
+# Error exits.
+sluicectl frobnicate 2>/dev/null
+check "an unknown command exits 2" test $? -eq 2
+sluicectl apply --confirm-within soon 2>/dev/null
+check "a bad duration exits 2" test $? -eq 2
+"$SLUICECTL_BIN" --socket "$work/nobody.sock" status 2>/dev/null
+check "an unreachable daemon exits 3" test $? -eq 3
+"$SLUICECTL_BIN" validate "$work/missing.toml" 2>/dev/null
+check "validate of a missing file exits 1" test $? -eq 1
+check "validate of a good file exits 0" "$SLUICECTL_BIN" validate "$work/only80.toml"
+check "--version prints the version" bash -c "'$SLUICECTL_BIN' --version | grep -q '^sluicectl [0-9]'"
+
+kill -TERM "$sluiced_pid"
+wait "$sluiced_pid"
+check "the control socket is removed on stop" test ! -e "$work/sluice.sock"
+finish
