@@ -50,8 +50,12 @@ struct Rule {
   std::optional<std::uint8_t> icmp_type;  // ICMP/ICMPv6 only
   Action action = Action::Drop;
   bool log = false;
+  bool implicit = false;  // made by sluice (anti-lockout), not written as [[rule]]
   Location where;
 };
+
+// The name of the rule `[api] management` makes.
+inline constexpr const char* kAntiLockoutRule = "anti-lockout";
 
 struct Interface {
   std::string name;

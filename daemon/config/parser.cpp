@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "config/set_file.h"
@@ -61,10 +62,10 @@ class Parser {
       return finish();
     }
     check_keys(root, "", {"api", "interface", "zones", "sets", "chains", "rule", "prefilter"});
-    parse_api(root);
     parse_zones(root);
     parse_interfaces(root);
     parse_sets(root);
+    parse_api(root);  // after sets and zones: management names them
     parse_chains(root);
     parse_rules(root);
     parse_prefilter(root);
@@ -154,8 +155,41 @@ class Parser {
   void parse_api(const toml::table& root) {
     const auto* api = table_at(root, "api", "api");
     if (!api) return;
-    check_keys(*api, "api", {"listen"});
+    check_keys(*api, "api", {"listen", "management", "management_ports", "anti_lockout"});
     if (auto listen = string_at(*api, "listen", "api.listen")) cfg_.api_listen = *listen;
+
+    const toml::node* mgmt = api->get("management");
+    bool enabled = true;
+    if (const auto* flag = api->get("anti_lockout")) {
+      if (auto b = flag->value_exact<bool>()) enabled = *b;
+      else error(*flag, "api.anti_lockout", "must be true or false");
+    }
+    if (!mgmt) {
+      if (api->get("management_ports"))
+        error(*api->get("management_ports"), "api.management_ports",
+              "management_ports needs management = ... (the sources always let in)");
+      return;
+    }
+    // The anti-lockout rule: the management sources always reach the
+    // management ports, whatever the rules below say. It is rule 0.
+    Rule r;
+    r.name = kAntiLockoutRule;
+    r.chain = Chain::Input;
+    r.proto = Protocol::Tcp;
+    r.action = Action::Accept;
+    r.implicit = true;
+    r.where = loc(*mgmt);
+    if (!parse_endpoint(*mgmt, "api.management", r.from)) return;
+    if (const auto* ports = api->get("management_ports")) {
+      if (!parse_ports(*ports, "api.management_ports", r.ports)) return;
+    } else {
+      r.ports.push_back({22, 22});
+      auto colon = cfg_.api_listen.rfind(':');
+      int port = colon == std::string::npos ? 0 : std::atoi(cfg_.api_listen.c_str() + colon + 1);
+      if (port > 0 && port <= 65535 && port != 22)
+        r.ports.push_back({static_cast<uint16_t>(port), static_cast<uint16_t>(port)});
+    }
+    if (enabled) cfg_.rules.push_back(std::move(r));
   }
 
   void parse_zones(const toml::table& root) {
@@ -453,6 +487,7 @@ class Parser {
       return;
     }
     std::map<std::string, int> names;  // name -> line of first definition
+    for (const auto& implicit : cfg_.rules) names[implicit.name] = implicit.where.line;
     for (size_t i = 0; i < arr->size(); ++i) {
       const auto& t = *arr->get(i)->as_table();
       std::string path = "rule[" + std::to_string(i) + "]";
@@ -466,6 +501,10 @@ class Parser {
       if (auto name = string_at(t, "name", path + ".name")) {
         if (name->empty()) {
           error(*t.get("name"), path + ".name", "rule name must not be empty");
+          ok = false;
+        } else if (*name == kAntiLockoutRule) {
+          error(*t.get("name"), path + ".name",
+                "'" + *name + "' is reserved for the rule [api] management makes; choose another name");
           ok = false;
         } else if (auto prev = names.find(*name); prev != names.end()) {
           error(*t.get("name"), path + ".name",

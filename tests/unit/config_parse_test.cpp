@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "config/parser.h"
+#include "policy/reference_evaluator.h"
 
 namespace {
 
@@ -99,6 +100,58 @@ TEST(ConfigParse, ExampleBecomesTheModel) {
   EXPECT_EQ(ping.proto, Protocol::Icmp);
   EXPECT_EQ(ping.icmp_type, 8);
   EXPECT_EQ(ping.action, Action::Reject);
+}
+
+const char* kManaged = R"(
+[api]
+listen = "127.0.0.1:9090"
+management = "set:admins"
+[sets]
+admins = ["192.0.2.10"]
+[chains]
+input = "drop"
+[[rule]]
+name = "oops-blocks-admins"
+chain = "input"
+from = "set:admins"
+action = "drop"
+)";
+
+sluice::policy::PacketHeaders tcp_to(const char* src, std::uint16_t port) {
+  sluice::policy::PacketHeaders h;
+  h.src = parse_prefix(src).prefix->addr;
+  h.dst = parse_prefix("192.0.2.1").prefix->addr;
+  h.proto = 6;
+  h.dport = port;
+  return h;
+}
+
+TEST(ConfigParse, ManagementSourcesAlwaysReachTheManagementPorts) {
+  auto r = parse_string(kManaged, "m.toml");
+  ASSERT_TRUE(r.config) << format(r.diagnostics);
+  const auto& rules = r.config->rules;
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[0].name, "anti-lockout");
+  EXPECT_TRUE(rules[0].implicit);
+  EXPECT_EQ(rules[0].ports, (std::vector<PortRange>{{22, 22}, {9090, 9090}}));
+  EXPECT_EQ(rules[0].where.line, 4);
+
+  using sluice::policy::evaluate;
+  auto ssh = evaluate(*r.config, Chain::Input, tcp_to("192.0.2.10", 22));
+  EXPECT_EQ(ssh.rule_index, 0u);
+  EXPECT_EQ(ssh.action, Action::Accept);
+  EXPECT_EQ(evaluate(*r.config, Chain::Input, tcp_to("192.0.2.10", 9090)).action, Action::Accept);
+  EXPECT_EQ(evaluate(*r.config, Chain::Input, tcp_to("192.0.2.10", 80)).rule_index, 1u);
+  EXPECT_EQ(evaluate(*r.config, Chain::Input, tcp_to("192.0.2.11", 22)).action, Action::Drop);
+}
+
+TEST(ConfigParse, AntiLockoutCanBeTurnedOff) {
+  std::string text = kManaged;
+  text.replace(text.find("management ="), 0, "anti_lockout = false\n");
+  auto r = parse_string(text, "m.toml");
+  ASSERT_TRUE(r.config) << format(r.diagnostics);
+  ASSERT_EQ(r.config->rules.size(), 1u);
+  EXPECT_EQ(r.config->rules[0].name, "oops-blocks-admins");
 }
 
 TEST(ConfigParse, EmptyFileAcceptsEverything) {
