@@ -44,7 +44,7 @@ static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook
 	struct packet pkt = {};
 	void *data, *data_end;
 	__u32 zero = 0, gen, reason;
-	__u8 chain, action;
+	__u8 chain, action, audit;
 	__u64 now;
 
 	if (skb->data_end - skb->data < FILTER_PULL_LEN)
@@ -93,12 +93,25 @@ static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook
 	if (policy_decide(&pkt, chain, gen, &decision)) {
 		count_rule(gen, decision.rule_index, pkt.len);
 		action = decision.action;
+		audit = decision.flags & SLUICE_RULE_AUDIT;
 		reason = SLUICE_DROP_POLICY_RULE;
 	} else {
 		count_default(gen, chain, pkt.len);
 		action = cfg->chain_default[gen][chain];
+		audit = cfg->chain_audit[gen][chain];
 		decision.rule_index = SLUICE_RULE_INDEX_DEFAULT;
 		reason = SLUICE_DROP_POLICY_DEFAULT;
+	}
+
+	/* Audit mode: the verdict is counted, the packet goes through and its
+	 * flow is tracked as if accepted. */
+	if (audit && action != SLUICE_ACTION_ACCEPT) {
+		counter_add(&audit_counters,
+			    decision.rule_index == SLUICE_RULE_INDEX_DEFAULT ? SLUICE_AUDIT_DEFAULT_DROP :
+			    action == SLUICE_ACTION_REJECT		   ? SLUICE_AUDIT_RULE_REJECT :
+									     SLUICE_AUDIT_RULE_DROP,
+			    pkt.len);
+		action = SLUICE_ACTION_ACCEPT;
 	}
 
 	if (action == SLUICE_ACTION_ACCEPT) {

@@ -15,6 +15,14 @@ struct {
 	__type(value, struct sluice_counter);
 } drop_reasons SEC(".maps");
 
+/* Packets audit mode let through, per enum sluice_audit_reason. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_AUDIT_REASON_COUNT);
+	__type(key, __u32);
+	__type(value, struct sluice_counter);
+} audit_counters SEC(".maps");
+
 /* Adds one packet of len bytes to entry index of a per-CPU counter map. */
 static __always_inline void counter_add(void *map, __u32 index, __u32 len)
 {

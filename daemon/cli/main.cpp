@@ -105,6 +105,11 @@ void table(const std::vector<std::vector<std::string>>& rows) {
 
 std::string str(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
+// "drop", or "drop (audit)" when the verdict is only counted.
+std::string action_text(const json& rule) {
+  return str(rule["action"]) + (rule.value("mode", "enforce") == "audit" ? " (audit)" : "");
+}
+
 void print_diagnostics(const json& answer) {
   for (const auto& d : answer.value("diagnostics", json::array())) std::cerr << str(d["text"]) << "\n";
 }
@@ -216,9 +221,9 @@ int run(const Options& o) {
         {"#", "CHAIN", "NAME", "FROM", "TO", "MATCH", "ACTION", "PACKETS", "BYTES"}};
     for (const auto& x : r["rules"])
       rows.push_back({str(x["index"]), str(x["chain"]), str(x["name"]), str(x["from"]), str(x["to"]),
-                      str(x["match"]), str(x["action"]), str(x["packets"]), str(x["bytes"])});
+                      str(x["match"]), action_text(x), str(x["packets"]), str(x["bytes"])});
     for (const auto& d : r["defaults"])
-      rows.push_back({"-", str(d["chain"]), "(default)", "", "", "", str(d["action"]), str(d["packets"]),
+      rows.push_back({"-", str(d["chain"]), "(default)", "", "", "", action_text(d), str(d["packets"]),
                       str(d["bytes"])});
     table(rows);
   } else if (cmd == "conntrack") {
@@ -235,6 +240,11 @@ int run(const Options& o) {
     std::vector<std::vector<std::string>> rows = {{"DROP REASON", "PACKETS", "BYTES"}};
     for (const auto& d : r["drops"]) rows.push_back({str(d["reason"]), str(d["packets"]), str(d["bytes"])});
     table(rows);
+    std::cout << "\n";
+    std::vector<std::vector<std::string>> audit = {{"LET THROUGH BY AUDIT MODE", "PACKETS", "BYTES"}};
+    for (const auto& d : r["audited"])
+      audit.push_back({"would " + str(d["would"]), str(d["packets"]), str(d["bytes"])});
+    table(audit);
   }
   return kOk;
 }

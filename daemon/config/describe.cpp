@@ -30,7 +30,7 @@ std::string describe_match(const Rule& r) {
 std::string describe_rule(const Rule& r) {
   return std::string(to_string(r.chain)) + ": " + describe_endpoint(r.from) + " -> " +
          describe_endpoint(r.to) + " " + describe_match(r) + " " + to_string(r.action) +
-         (r.log ? " log" : "");
+         (r.audit ? " (audit)" : "") + (r.log ? " log" : "");
 }
 
 }  // namespace sluice::config

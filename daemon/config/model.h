@@ -50,6 +50,7 @@ struct Rule {
   std::optional<std::uint8_t> icmp_type;  // ICMP/ICMPv6 only
   Action action = Action::Drop;
   bool log = false;
+  bool audit = false;     // mode = "audit": count the verdict, let traffic through
   bool implicit = false;  // made by sluice (anti-lockout), not written as [[rule]]
   Location where;
 };
@@ -84,6 +85,7 @@ struct Config {
   std::map<std::string, Zone> zones;
   std::map<std::string, AddressSet> sets;
   std::array<Action, kChainCount> chain_defaults{Action::Accept, Action::Accept, Action::Accept};
+  std::array<bool, kChainCount> chain_audit{};  // the default is only counted, not enforced
   std::vector<Rule> rules;
   Prefilter prefilter;
   std::string api_listen = "127.0.0.1:9090";

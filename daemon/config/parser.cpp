@@ -322,10 +322,21 @@ class Parser {
     check_keys(*chains, "chains", {"input", "forward", "output"});
     const std::pair<std::string_view, Chain> names[] = {
         {"input", Chain::Input}, {"forward", Chain::Forward}, {"output", Chain::Output}};
-    for (auto [key, chain] : names)
+    for (auto [key, chain] : names) {
+      int c = static_cast<int>(chain);
+      // input = "drop", or input = { default = "drop", mode = "audit" }
+      if (const auto* t = chains->get(key); t && t->is_table()) {
+        std::string path = "chains." + std::string(key);
+        check_keys(*t->as_table(), path, {"default", "mode"});
+        enum_at<Action>(*t->as_table(), "default", path, "a chain default",
+                        {{"accept", Action::Accept}, {"drop", Action::Drop}}, true, cfg_.chain_defaults[c]);
+        enum_at<bool>(*t->as_table(), "mode", path, "a mode", {{"enforce", false}, {"audit", true}}, false,
+                      cfg_.chain_audit[c]);
+        continue;
+      }
       enum_at<Action>(*chains, key, "chains", "a chain default",
-                      {{"accept", Action::Accept}, {"drop", Action::Drop}}, false,
-                      cfg_.chain_defaults[static_cast<int>(chain)]);
+                      {{"accept", Action::Accept}, {"drop", Action::Drop}}, false, cfg_.chain_defaults[c]);
+    }
   }
 
   void parse_prefilter(const toml::table& root) {
@@ -492,7 +503,7 @@ class Parser {
       const auto& t = *arr->get(i)->as_table();
       std::string path = "rule[" + std::to_string(i) + "]";
       check_keys(t, path,
-                 {"name", "chain", "from", "to", "proto", "port", "icmp_type", "action", "log",
+                 {"name", "chain", "from", "to", "proto", "port", "icmp_type", "action", "mode", "log",
                   "comment"});
       Rule r;
       r.where = loc(t);
@@ -527,6 +538,8 @@ class Parser {
       ok &= enum_at<Action>(t, "action", path, "an action",
                             {{"accept", Action::Accept}, {"drop", Action::Drop}, {"reject", Action::Reject}},
                             true, r.action);
+      ok &= enum_at<bool>(t, "mode", path, "a mode", {{"enforce", false}, {"audit", true}}, false,
+                          r.audit);
       ok &= enum_at<Protocol>(t, "proto", path, "a protocol",
                               {{"tcp", Protocol::Tcp}, {"udp", Protocol::Udp}, {"icmp", Protocol::Icmp},
                                {"icmpv6", Protocol::Icmpv6}, {"any", Protocol::Any}},

@@ -349,7 +349,10 @@ ApplyStats Datapath::apply(const policy::CompiledPolicy& policy) {
   d.clear_generation(next);  // the ruleset before the live one, if still there
   try {
     d.write_generation(next, policy);
-    for (int c = 0; c < SLUICE_CHAIN_COUNT; ++c) s.chain_default[next][c] = policy.chain_defaults[c];
+    for (int c = 0; c < SLUICE_CHAIN_COUNT; ++c) {
+      s.chain_default[next][c] = policy.chain_defaults[c];
+      s.chain_audit[next][c] = policy.chain_audit[c];
+    }
     d.write_settings(s);  // defaults of the idle generation; nothing reads them yet
   } catch (const BpfError&) {
     d.clear_generation(next);
@@ -428,6 +431,10 @@ sluice_counter Datapath::rule_counter(std::uint32_t rule_index) const {
 sluice_counter Datapath::default_counter(config::Chain chain) const {
   return sum_percpu(impl_->map(impl_->ingress->maps.default_counters),
                     active_generation() * SLUICE_CHAIN_COUNT + static_cast<std::uint32_t>(chain));
+}
+
+sluice_counter Datapath::audit_counter(sluice_audit_reason reason) const {
+  return sum_percpu(impl_->map(impl_->ingress->maps.audit_counters), reason);
 }
 
 sluice_counter Datapath::drop_counter(sluice_drop_reason reason) const {

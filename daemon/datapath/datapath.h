@@ -65,6 +65,7 @@ class Datapath {
   sluice_counter rule_counter(std::uint32_t rule_index) const;
   sluice_counter default_counter(config::Chain chain) const;
   sluice_counter drop_counter(sluice_drop_reason reason) const;
+  sluice_counter audit_counter(sluice_audit_reason reason) const;
 
   struct ConntrackEntry {
     sluice_ct_key key{};

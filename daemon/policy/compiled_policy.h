@@ -45,6 +45,7 @@ struct CompiledPolicy {
   std::vector<GroupEntry> groups;
   std::vector<DecisionEntry> decisions;
   std::array<std::uint8_t, SLUICE_CHAIN_COUNT> chain_defaults{};  // enum sluice_action
+  std::array<std::uint8_t, SLUICE_CHAIN_COUNT> chain_audit{};     // 1: default only counted
   std::vector<config::Prefix> prefilter;  // sources dropped at XDP
   std::vector<std::string> rule_names;    // by rule index
 };

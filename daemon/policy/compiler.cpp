@@ -232,8 +232,10 @@ CompiledPolicy compile(const config::Config& cfg) {
                         " rules; the datapath holds at most " + std::to_string(SLUICE_MAX_RULES));
 
   CompiledPolicy out;
-  for (int c = 0; c < config::kChainCount; ++c)
+  for (int c = 0; c < config::kChainCount; ++c) {
     out.chain_defaults[c] = static_cast<std::uint8_t>(cfg.chain_defaults[c]);
+    out.chain_audit[c] = cfg.chain_audit[c] ? 1 : 0;
+  }
   if (!cfg.prefilter.drop_from_set.empty())
     out.prefilter = cfg.sets.at(cfg.prefilter.drop_from_set).prefixes;
 
@@ -262,7 +264,7 @@ CompiledPolicy compile(const config::Config& cfg) {
     sluice_decision d{};
     d.rule_index = static_cast<std::uint32_t>(i);
     d.action = static_cast<std::uint8_t>(r.action);
-    d.flags = r.log ? SLUICE_RULE_LOG : 0;
+    d.flags = static_cast<std::uint8_t>((r.log ? SLUICE_RULE_LOG : 0) | (r.audit ? SLUICE_RULE_AUDIT : 0));
     auto mine = rule_items(r, d);
     for (auto src : src_classes.classes_of(r.from))
       for (auto dst : dst_classes.classes_of(r.to))

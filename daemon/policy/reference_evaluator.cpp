@@ -32,9 +32,10 @@ bool rule_matches(const config::Rule& r, const PacketHeaders& pkt) {
 Verdict evaluate(const config::Config& cfg, config::Chain chain, const PacketHeaders& pkt) {
   for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
     const auto& r = cfg.rules[i];
-    if (r.chain == chain && rule_matches(r, pkt)) return {i, r.action};
+    if (r.chain == chain && rule_matches(r, pkt)) return {i, r.action, r.audit};
   }
-  return {std::nullopt, cfg.chain_defaults[static_cast<int>(chain)]};
+  int c = static_cast<int>(chain);
+  return {std::nullopt, cfg.chain_defaults[c], cfg.chain_audit[c]};
 }
 
 }  // namespace sluice::policy

@@ -23,7 +23,11 @@ struct PacketHeaders {
 
 struct Verdict {
   std::optional<std::size_t> rule_index;  // empty: the chain default decided
-  config::Action action = config::Action::Drop;
+  config::Action action = config::Action::Drop;  // what the rule or default says
+  bool audit = false;                            // ...in audit mode: not enforced
+
+  // What happens to the packet.
+  config::Action effective() const { return audit ? config::Action::Accept : action; }
 };
 
 Verdict evaluate(const config::Config& cfg, config::Chain chain, const PacketHeaders& pkt);

@@ -83,6 +83,7 @@ json rules(Service& s) {
                    {"to", config::describe_endpoint(r.to)},
                    {"match", config::describe_match(r)},
                    {"action", config::to_string(r.action)},
+                   {"mode", r.audit ? "audit" : "enforce"},
                    {"line", r.where.line},
                    {"packets", c.packets},
                    {"bytes", c.bytes}});
@@ -93,6 +94,7 @@ json rules(Service& s) {
     auto counter = s.datapath().default_counter(chain);
     defaults.push_back({{"chain", config::to_string(chain)},
                         {"action", config::to_string(cfg.chain_defaults[c])},
+                        {"mode", cfg.chain_audit[c] ? "audit" : "enforce"},
                         {"packets", counter.packets},
                         {"bytes", counter.bytes}});
   }
@@ -154,7 +156,14 @@ json counters(Service& s) {
     auto c = s.datapath().drop_counter(static_cast<sluice_drop_reason>(r));
     out.push_back({{"reason", names[r]}, {"packets", c.packets}, {"bytes", c.bytes}});
   }
-  return {{"ok", true}, {"drops", out}};
+  static const char* audit_names[] = {"rule-drop", "rule-reject", "default-drop"};
+  static_assert(sizeof audit_names / sizeof *audit_names == SLUICE_AUDIT_REASON_COUNT);
+  json audited = json::array();
+  for (int r = 0; r < SLUICE_AUDIT_REASON_COUNT; ++r) {
+    auto c = s.datapath().audit_counter(static_cast<sluice_audit_reason>(r));
+    audited.push_back({{"would", audit_names[r]}, {"packets", c.packets}, {"bytes", c.bytes}});
+  }
+  return {{"ok", true}, {"drops", out}, {"audited", audited}};
 }
 
 json dispatch(Service& s, const json& req) {

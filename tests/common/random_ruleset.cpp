@@ -76,6 +76,7 @@ config::Config random_ruleset(std::mt19937_64& rng, const RulesetShape& shape) {
   config::Config cfg;
   for (auto& d : cfg.chain_defaults)
     d = chance(rng, 0.5) ? config::Action::Drop : config::Action::Accept;
+  for (auto& a : cfg.chain_audit) a = chance(rng, shape.audit);
   static const std::vector<config::Protocol> protos = {
       config::Protocol::Any, config::Protocol::Tcp,  config::Protocol::Tcp,
       config::Protocol::Udp, config::Protocol::Icmp, config::Protocol::Icmpv6};
@@ -95,6 +96,7 @@ config::Config random_ruleset(std::mt19937_64& rng, const RulesetShape& shape) {
       r.icmp_type = static_cast<std::uint8_t>(
           pick(rng, std::vector<int>{0, 3, 8, 11, 128, 129, 135, 1}));
     r.action = static_cast<config::Action>(uniform(rng, 0, 2));
+    r.audit = chance(rng, shape.audit);
     cfg.rules.push_back(std::move(r));
   }
   return cfg;

@@ -20,6 +20,8 @@ struct RulesetShape {
   int v6_networks = 2;
   // /24s (IPv4) and /64s (IPv6) used inside each of those.
   int subnets = 8;
+  // Share of rules (and chance per chain default) in audit mode.
+  double audit = 0.1;
 };
 
 config::Config random_ruleset(std::mt19937_64& rng, const RulesetShape& shape);

@@ -76,10 +76,10 @@ TEST_F(Differential, DatapathAgreesWithReferenceEvaluator) {
       std::string where = "seed " + std::to_string(seed) + " packet " + std::to_string(i) + ": " +
                           describe(pkt, chain) + "; reference says " +
                           (ref.rule_index ? "rule " + cfg.rules[*ref.rule_index].name : "default") +
-                          " " + config::to_string(ref.action);
-      ASSERT_EQ(result.retval, expected_retval(ref.action)) << where;
+                          " " + config::to_string(ref.action) + (ref.audit ? " (audit)" : "");
+      ASSERT_EQ(result.retval, expected_retval(ref.effective())) << where;
       ASSERT_EQ(counter(), before + 1) << where << " (the deciding rule was not counted)";
-      if (ref.action == config::Action::Accept) dp.clear_conntrack();
+      if (ref.effective() == config::Action::Accept) dp.clear_conntrack();
       ++checked;
     }
   }

@@ -379,6 +379,29 @@ TEST_F(Packets, ApplyKeepsEstablishedFlowsAndJudgesNewOnesByTheNewRules) {
   EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").tcp(40001, 80, kSyn).build()), kShot);
 }
 
+TEST_F(Packets, AuditModeCountsTheVerdictAndLetsTheFlowThrough) {
+  apply(R"(
+[chains]
+forward = { default = "drop", mode = "audit" }
+[[rule]]
+name = "would-reject-telnet"
+chain = "forward"
+proto = "tcp"
+port = 23
+action = "reject"
+mode = "audit"
+)");
+  auto rejects = dp.audit_counter(SLUICE_AUDIT_RULE_REJECT).packets;
+  auto defaults = dp.audit_counter(SLUICE_AUDIT_DEFAULT_DROP).packets;
+  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").tcp(40000, 23, kSyn).build()), kOk);
+  EXPECT_EQ(dp.rule_counter(0).packets, 1u);
+  EXPECT_EQ(dp.audit_counter(SLUICE_AUDIT_RULE_REJECT).packets, rejects + 1);
+  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.2.0.9", "10.1.0.5").tcp(23, 40000, kSyn | kAck).build()), kOk)
+      << "the audited flow is tracked, so its replies pass";
+  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").tcp(40001, 25, kSyn).build()), kOk);
+  EXPECT_EQ(dp.audit_counter(SLUICE_AUDIT_DEFAULT_DROP).packets, defaults + 1);
+}
+
 TEST_F(Packets, RuleCountersCountTheDecidedPacketsAndBytes) {
   auto syn = PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").tcp(40000, 80, kSyn).build();
   ASSERT_EQ(ingress(syn), kOk);

@@ -71,9 +71,10 @@ class CompiledLookup {
           break;
         }
       }
+    int c = static_cast<int>(chain);
     if (best.rule_index == SLUICE_RULE_INDEX_DEFAULT)
-      return {std::nullopt, static_cast<config::Action>(policy_.chain_defaults[static_cast<int>(chain)])};
-    return {best.rule_index, static_cast<config::Action>(best.action)};
+      return {std::nullopt, static_cast<config::Action>(policy_.chain_defaults[c]), policy_.chain_audit[c] != 0};
+    return {best.rule_index, static_cast<config::Action>(best.action), (best.flags & SLUICE_RULE_AUDIT) != 0};
   }
 
  private:
@@ -233,6 +234,7 @@ TEST(Compiler, AgreesWithReferenceOnRandomRulesets) {
       auto got = dp.decide(chain, pkt);
       ASSERT_EQ(got.rule_index, ref.rule_index) << "seed " << seed << " packet " << i;
       ASSERT_EQ(got.action, ref.action) << "seed " << seed << " packet " << i;
+      ASSERT_EQ(got.audit, ref.audit) << "seed " << seed << " packet " << i;
     }
   }
 }

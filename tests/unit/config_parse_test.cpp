@@ -154,6 +154,36 @@ TEST(ConfigParse, AntiLockoutCanBeTurnedOff) {
   EXPECT_EQ(r.config->rules[0].name, "oops-blocks-admins");
 }
 
+TEST(ConfigParse, AuditModePerRuleAndPerChain) {
+  auto r = parse_string(R"(
+[chains]
+input = { default = "drop", mode = "audit" }
+forward = "drop"
+[[rule]]
+name = "would-block-web"
+chain = "forward"
+proto = "tcp"
+port = 80
+action = "reject"
+mode = "audit"
+)", "a.toml");
+  ASSERT_TRUE(r.config) << format(r.diagnostics);
+  const Config& c = *r.config;
+  EXPECT_EQ(c.chain_defaults[0], Action::Drop);
+  EXPECT_TRUE(c.chain_audit[0]);
+  EXPECT_FALSE(c.chain_audit[1]);
+  EXPECT_TRUE(c.rules[0].audit);
+
+  using sluice::policy::evaluate;
+  auto web = evaluate(c, Chain::Forward, tcp_to("192.0.2.10", 80));
+  EXPECT_EQ(web.action, Action::Reject);
+  EXPECT_TRUE(web.audit);
+  EXPECT_EQ(web.effective(), Action::Accept);
+  auto other = evaluate(c, Chain::Forward, tcp_to("192.0.2.10", 81));
+  EXPECT_EQ(other.effective(), Action::Drop);
+  EXPECT_EQ(evaluate(c, Chain::Input, tcp_to("192.0.2.10", 22)).effective(), Action::Accept);
+}
+
 TEST(ConfigParse, EmptyFileAcceptsEverything) {
   auto r = parse_string("", "empty.toml");
   ASSERT_TRUE(r.config);

@@ -74,7 +74,16 @@ enum sluice_family {
 struct sluice_settings {
 	__u32 active_gen;
 	__u8 chain_default[SLUICE_GENERATIONS][SLUICE_CHAIN_COUNT]; /* enum sluice_action */
-	__u8 pad[2];
+	__u8 chain_audit[SLUICE_GENERATIONS][SLUICE_CHAIN_COUNT];   /* 1: default only audited */
+};
+
+/* Packets that audit mode let through, by what would have happened;
+ * indexes the audit_counters array. */
+enum sluice_audit_reason {
+	SLUICE_AUDIT_RULE_DROP = 0,
+	SLUICE_AUDIT_RULE_REJECT = 1,
+	SLUICE_AUDIT_DEFAULT_DROP = 2,
+	SLUICE_AUDIT_REASON_COUNT = 3,
 };
 
 /* Which address of a packet a class was computed for: sources are
@@ -194,6 +203,7 @@ struct sluice_group {
 };
 
 #define SLUICE_RULE_LOG 0x01
+#define SLUICE_RULE_AUDIT 0x02 /* count the verdict, let the packet through */
 
 /* Per-CPU counters of packets and bytes. Rule counters are indexed by
  * gen * SLUICE_MAX_RULES + rule_index; chain default counters by
