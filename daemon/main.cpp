@@ -43,7 +43,12 @@ int run(const sluice::service::ServiceOptions& options, bool keep_datapath,
   const auto& path = options.config_path;
   sigset_t signals;
   sigemptyset(&signals);
-  for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&signals, s);
+  for (int s : {SIGHUP, SIGTERM, SIGINT}) {
+    // A shell starts background jobs with SIGINT ignored; an ignored signal
+    // never reaches signalfd.
+    signal(s, SIG_DFL);
+    sigaddset(&signals, s);
+  }
   sigprocmask(SIG_BLOCK, &signals, nullptr);
   int sfd = signalfd(-1, &signals, SFD_CLOEXEC);
   if (sfd < 0) throw std::system_error(errno, std::generic_category(), "signalfd");

@@ -8,7 +8,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -204,6 +206,16 @@ int run(const Options& o) {
     if (r.contains("confirm_within_seconds"))
       std::cout << "waiting for confirmation: rolls back in " << r["confirm_within_seconds"]
                 << " s unless `sluicectl confirm`\n";
+    std::cout << "\n";
+    std::vector<std::vector<std::string>> rows = {{"MAP", "ENTRIES", "CAPACITY", "FILL", "MEMORY"}};
+    for (const auto& m : r["maps"]) {
+      double fill = 100.0 * m["entries"].get<double>() / std::max(1.0, m["capacity"].get<double>());
+      char pct[16];
+      std::snprintf(pct, sizeof pct, "%.1f%%", fill);
+      rows.push_back({str(m["name"]), str(m["entries"]), str(m["capacity"]), pct,
+                      std::to_string(m["memory_bytes"].get<std::uint64_t>() / 1024) + " KiB"});
+    }
+    table(rows);
   } else if (cmd == "apply") {
     std::cout << "applied\n";
     print_changes(r["changes"]);

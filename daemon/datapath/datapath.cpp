@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <type_traits>
 #include <cerrno>
 #include <cstring>
@@ -439,6 +440,42 @@ sluice_counter Datapath::audit_counter(sluice_audit_reason reason) const {
 
 sluice_counter Datapath::drop_counter(sluice_drop_reason reason) const {
   return sum_percpu(impl_->map(impl_->ingress->maps.drop_reasons), reason);
+}
+
+namespace {
+
+// The memory the kernel charges to a map, from /proc/self/fdinfo.
+std::size_t map_memory(int fd) {
+  std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
+  std::string key;
+  std::size_t value = 0;
+  while (in >> key) {
+    if (key == "memlock:") {
+      in >> value;
+      return value;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Datapath::MapUsage> Datapath::map_usage() const {
+  const auto& d = *impl_;
+  std::vector<MapUsage> out;
+  auto add = [&](bpf_map* m, std::size_t entries) {
+    out.push_back({bpf_map__name(m), entries, bpf_map__max_entries(m), map_memory(bpf_map__fd(m))});
+  };
+  add(d.ingress->maps.conntrack, conntrack().size());
+  add(d.ingress->maps.addr_classes, d.written[0].classes.size() + d.written[1].classes.size());
+  add(d.ingress->maps.groups, d.written[0].groups.size() + d.written[1].groups.size());
+  add(d.ingress->maps.decisions, d.written[0].decisions.size() + d.written[1].decisions.size());
+  add(d.ingress->maps.local_addrs, d.local.size());
+  std::size_t v4 = 0, v6 = 0;
+  for (const auto& p : d.prefilter) (p.family == config::Family::V4 ? v4 : v6)++;
+  add(d.xdp->maps.prefilter4, v4);
+  add(d.xdp->maps.prefilter6, v6);
+  return out;
 }
 
 std::vector<Datapath::ConntrackEntry> Datapath::conntrack() const {

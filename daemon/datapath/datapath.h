@@ -67,6 +67,15 @@ class Datapath {
   sluice_counter drop_counter(sluice_drop_reason reason) const;
   sluice_counter audit_counter(sluice_audit_reason reason) const;
 
+  struct MapUsage {
+    std::string name;
+    std::size_t entries = 0;   // both generations for the policy maps
+    std::size_t capacity = 0;  // max_entries
+    std::size_t memory = 0;    // bytes charged to the map (memlock)
+  };
+  // Every map with its fill and memory. Counts conntrack by walking it.
+  std::vector<MapUsage> map_usage() const;
+
   struct ConntrackEntry {
     sluice_ct_key key{};
     sluice_ct_entry value{};

@@ -54,6 +54,12 @@ std::uint64_t monotonic_ns() {
 json status(Service& s) {
   json itfs = json::array();
   for (const auto& [name, mode] : s.interfaces()) itfs.push_back({{"name", name}, {"xdp", mode}});
+  json maps = json::array();
+  std::size_t conntrack_entries = 0;
+  for (const auto& m : s.datapath().map_usage()) {
+    maps.push_back({{"name", m.name}, {"entries", m.entries}, {"capacity", m.capacity}, {"memory_bytes", m.memory}});
+    if (m.name == "conntrack") conntrack_entries = m.entries;
+  }
   json out = {{"ok", true},
               {"version", SLUICE_VERSION},
               {"config", s.config_path()},
@@ -61,8 +67,10 @@ json status(Service& s) {
               {"rules", s.live().config.rules.size()},
               {"applied_seconds_ago", (monotonic_ns() - s.applied_at_ns()) / 1000000000ull},
               {"interfaces", itfs},
-              {"conntrack_entries", s.datapath().conntrack().size()},
-              {"conntrack_capacity", SLUICE_MAX_CONNTRACK}};
+              {"conntrack_entries", conntrack_entries},
+              {"conntrack_capacity", SLUICE_MAX_CONNTRACK},
+              {"conntrack_high_events", s.conntrack_high_events()},
+              {"maps", maps}};
   if (auto deadline = s.confirm_deadline()) {
     auto left = std::chrono::duration_cast<std::chrono::seconds>(*deadline - Service::Clock::now());
     out["confirm_within_seconds"] = std::max<long>(0, left.count());

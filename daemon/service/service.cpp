@@ -16,6 +16,7 @@
 #include "datapath/bpf_error.h"
 #include "datapath/datapath.h"
 #include "net/addresses.h"
+#include "net/foreign_firewalls.h"
 #include "service/log.h"
 
 namespace sluice::service {
@@ -47,6 +48,8 @@ Service::Service(ServiceOptions options) : config_path_(std::move(options.config
                               std::to_string(datapath_->conntrack().size()) + " tracked flows)");
   apply(*loaded.ruleset);
   refresh();
+  for (const auto& finding : net::foreign_firewalls())
+    log(Priority::Warning, "another packet filter may judge the same traffic: " + finding);
 }
 
 Service::~Service() {
@@ -181,6 +184,23 @@ void Service::refresh() {
     datapath_->set_local_addresses(net::local_addresses());
   } catch (const std::system_error& e) {
     log(Priority::Error, std::string("reading local addresses: ") + e.what());
+  }
+  if (++refreshes_ % kConntrackCheckEvery == 0) check_conntrack_fill();
+}
+
+void Service::check_conntrack_fill() {
+  std::size_t entries = datapath_->conntrack().size();
+  // Warn once on the way up, again only after it has come down.
+  if (!conntrack_high_ && entries * 100 >= SLUICE_MAX_CONNTRACK * kConntrackWarnPercent) {
+    conntrack_high_ = true;
+    ++conntrack_high_events_;
+    log(Priority::Warning, "conntrack table " + std::to_string(entries * 100 / SLUICE_MAX_CONNTRACK) +
+                               "% full (" + std::to_string(entries) + " of " +
+                               std::to_string(SLUICE_MAX_CONNTRACK) +
+                               "); when full, the least recently used flows are evicted");
+  } else if (conntrack_high_ && entries * 100 < SLUICE_MAX_CONNTRACK * (kConntrackWarnPercent - 10)) {
+    conntrack_high_ = false;
+    log(Priority::Notice, "conntrack table below " + std::to_string(kConntrackWarnPercent - 10) + "% again");
   }
 }
 

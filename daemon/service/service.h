@@ -74,6 +74,9 @@ class Service {
   std::uint64_t applied_at_ns() const { return applied_at_ns_; }
   const datapath::Datapath& datapath() const { return *datapath_; }
   std::vector<std::pair<std::string, std::string>> interfaces() const;  // name, XDP mode
+  // Times the conntrack table went past kConntrackWarnPercent full.
+  std::uint64_t conntrack_high_events() const { return conntrack_high_events_; }
+  static constexpr std::size_t kConntrackWarnPercent = 90;
 
   // Attaches to configured interfaces that have appeared, forgets ones
   // that vanished, and reloads the host's addresses. Cheap; called often.
@@ -81,6 +84,13 @@ class Service {
 
  private:
   void apply(const Ruleset& ruleset);
+  void check_conntrack_fill();
+
+  // Counting conntrack walks the table; every 10 s is enough to warn.
+  static constexpr unsigned kConntrackCheckEvery = 10;
+  unsigned refreshes_ = 0;
+  bool conntrack_high_ = false;
+  std::uint64_t conntrack_high_events_ = 0;
 
   struct PendingConfirm {
     Clock::time_point deadline;

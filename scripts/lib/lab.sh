@@ -15,6 +15,10 @@ run_cleanup() {
 	cleanup_cmds=()
 }
 trap run_cleanup EXIT
+# A signal ends the script (and so runs the cleanup) even while it waits
+# on a background job.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 ns_new() { # NAME
 	ip netns add "$1"

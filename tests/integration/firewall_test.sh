@@ -99,6 +99,10 @@ check "sluicectl validate accepts it" "$SLUICECTL" validate "$work/sluice.toml"
 # Before sluiced runs, the namespace forwards everything.
 check "without sluiced, port 81 is open" test "$(tcp_result "$lan" 10.10.2.2 81)" = connected
 
+# Another filter in the same namespace: sluiced must name it at start.
+ip netns exec "$fw" nft add table inet other
+ip netns exec "$fw" nft add chain inet other input '{ type filter hook input priority 0; policy accept; }'
+
 pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
 cleanup_add "rm -rf $pins"
 sluiced_in "$fw" "$work/sluiced.log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" \
@@ -107,6 +111,8 @@ sluiced=$sluiced_pid
 cleanup_add "kill $sluiced"
 wait_for "sluiced to start" 15 grep -q "running with" "$work/sluiced.log" || cat "$work/sluiced.log"
 
+check "sluiced warns about the other packet filter by name" \
+	grep -q "another packet filter may judge the same traffic: nftables inet other" "$work/sluiced.log"
 check "lan reaches the wan web server (reply traffic allowed)" \
 	ip netns exec "$lan" curl -sf -m 3 -o /dev/null http://10.10.2.2/
 check "port 81 is dropped (connection times out)" test "$(tcp_result "$lan" 10.10.2.2 81)" = timeout

@@ -14,12 +14,12 @@
 
 /* Sizes of the preallocated or bounded maps. */
 #define SLUICE_MAX_RULES 131072u        /* rules in one ruleset generation */
-#define SLUICE_MAX_ADDR_CLASSES 4194304u /* named prefixes, both sides, both generations */
-#define SLUICE_MAX_DECISIONS 8388608u   /* decision entries, both generations */
+#define SLUICE_MAX_ADDR_CLASSES 2097152u /* named prefixes, both sides, both generations */
+#define SLUICE_MAX_DECISIONS 2097152u   /* decision entries, both generations */
 #define SLUICE_MAX_PREFILTER 2097152u   /* blocklist prefixes per family */
 #define SLUICE_MAX_CONNTRACK 262144u    /* tracked flows (LRU beyond this) */
 #define SLUICE_MAX_LOCAL_ADDRS 4096u    /* addresses owned by this host */
-#define SLUICE_MAX_GROUPS 4194304u      /* (from prefix, to prefix) pairs, both generations */
+#define SLUICE_MAX_GROUPS 1048576u      /* (from prefix, to prefix) pairs, both generations */
 #define SLUICE_GENERATIONS 2u           /* live ruleset + the one being built */
 /* Rule prefixes on one side that may contain one another around a single
  * address (10.0.0.0/8 > 10.1.0.0/16 > 10.1.2.0/24 is 3 deep). */
