@@ -61,8 +61,9 @@ int run(const sluice::service::ServiceOptions& options, bool keep_datapath,
 
   auto next_refresh = std::chrono::steady_clock::now();
   for (;;) {
-    pollfd fds[] = {{sfd, POLLIN, 0}, {control.fd(), POLLIN, 0}};
-    poll(fds, 2, kRefreshSeconds * 1000);
+    pollfd fds[] = {{sfd, POLLIN, 0}, {control.fd(), POLLIN, 0}, {service.events_fd(), POLLIN, 0}};
+    poll(fds, 3, kRefreshSeconds * 1000);
+    if (fds[2].revents & POLLIN) service.handle_events();
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo si{};
       if (read(sfd, &si, sizeof si) == sizeof si) {

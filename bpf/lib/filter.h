@@ -37,6 +37,36 @@ static __always_inline int filter_reject(struct __sk_buff *skb, const struct pac
 	return bpf_redirect(skb->ifindex, hook == FILTER_TC_EGRESS ? BPF_F_INGRESS : 0);
 }
 
+/* Reports a verdict audit mode did not enforce. */
+static __always_inline void emit_audit(const struct packet *pkt, struct __sk_buff *skb, __u8 chain,
+				       __u32 rule_index, __u8 action, __u64 now)
+{
+	struct sluice_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	__u32 zero = 0;
+
+	if (!e) {
+		__u64 *lost = bpf_map_lookup_elem(&events_lost, &zero);
+
+		if (lost)
+			(*lost)++;
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = now;
+	e->rule_index = rule_index;
+	e->ifindex = skb->ifindex;
+	e->type = SLUICE_EVENT_AUDIT;
+	e->family = pkt->family;
+	e->proto = pkt->proto;
+	e->chain = chain;
+	e->action = action;
+	e->sport = pkt->sport;
+	e->dport = pkt->dport;
+	__builtin_memcpy(e->src, pkt->src, 16);
+	__builtin_memcpy(e->dst, pkt->dst, 16);
+	bpf_ringbuf_submit(e, 0);
+}
+
 static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook hook)
 {
 	struct sluice_decision decision;
@@ -111,6 +141,7 @@ static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook
 			    action == SLUICE_ACTION_REJECT		   ? SLUICE_AUDIT_RULE_REJECT :
 									     SLUICE_AUDIT_RULE_DROP,
 			    pkt.len);
+		emit_audit(&pkt, skb, chain, decision.rule_index, action, now);
 		action = SLUICE_ACTION_ACCEPT;
 	}
 

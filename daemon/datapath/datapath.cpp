@@ -505,5 +505,17 @@ int Datapath::tc_ingress_fd() const { return bpf_program__fd(impl_->ingress->pro
 int Datapath::tc_egress_fd() const { return bpf_program__fd(impl_->egress->progs.sluice_tc_egress); }
 int Datapath::xdp_ingress_fd() const { return bpf_program__fd(impl_->xdp->progs.sluice_xdp_ingress); }
 int Datapath::conntrack_fd() const { return impl_->map(impl_->ingress->maps.conntrack); }
+int Datapath::events_fd() const { return impl_->map(impl_->ingress->maps.events); }
+
+std::uint64_t Datapath::events_lost() const {
+  auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());
+  std::vector<std::uint64_t> per_cpu(ncpu);
+  std::uint32_t zero = 0;
+  if (bpf_map_lookup_elem(impl_->map(impl_->ingress->maps.events_lost), &zero, per_cpu.data()) != 0)
+    throw BpfError("reading lost events", errno);
+  std::uint64_t total = 0;
+  for (auto v : per_cpu) total += v;
+  return total;
+}
 
 }  // namespace sluice::datapath

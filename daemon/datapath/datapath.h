@@ -96,6 +96,8 @@ class Datapath {
   int tc_egress_fd() const;
   int xdp_ingress_fd() const;
   int conntrack_fd() const;
+  int events_fd() const;            // the ring buffer of struct sluice_event
+  std::uint64_t events_lost() const;  // records that found the ring full
 
  private:
   struct Impl;

@@ -1,5 +1,6 @@
 #include "service/service.h"
 
+#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 #include <net/if.h>
 
@@ -15,6 +16,7 @@
 #include "datapath/attachment.h"
 #include "datapath/bpf_error.h"
 #include "datapath/datapath.h"
+#include "flows/event_reader.h"
 #include "net/addresses.h"
 #include "net/foreign_firewalls.h"
 #include "service/log.h"
@@ -47,6 +49,8 @@ Service::Service(ServiceOptions options) : config_path_(std::move(options.config
     log(Priority::Notice, "took over the datapath pinned in " + options.pin_dir + " (" +
                               std::to_string(datapath_->conntrack().size()) + " tracked flows)");
   apply(*loaded.ruleset);
+  events_ = std::make_unique<flows::EventReader>(datapath_->events_fd(),
+                                                 [this](const sluice_event& e) { log_event(e); });
   refresh();
   for (const auto& finding : net::foreign_firewalls())
     log(Priority::Warning, "another packet filter may judge the same traffic: " + finding);
@@ -140,7 +144,47 @@ bool Service::rollback(std::string& why) {
   return true;
 }
 
+int Service::events_fd() const { return events_->fd(); }
+
+void Service::handle_events() { events_->consume(); }
+
+namespace {
+
+std::string endpoint(const std::uint8_t* addr, std::uint8_t family, std::uint16_t port_be) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(family == SLUICE_FAMILY_IPV4 ? AF_INET : AF_INET6, addr, buf, sizeof buf);
+  std::string s = family == SLUICE_FAMILY_IPV6 ? "[" + std::string(buf) + "]" : buf;
+  return s + ":" + std::to_string(ntohs(port_be));
+}
+
+}  // namespace
+
+void Service::log_event(const sluice_event& e) {
+  if (e.type != SLUICE_EVENT_AUDIT) return;
+  if (event_lines_ >= kEventLinesPerSecond) {
+    ++events_suppressed_;
+    return;
+  }
+  ++event_lines_;
+  const auto& names = live_->compiled.rule_names;
+  std::string who = e.rule_index == SLUICE_RULE_INDEX_DEFAULT
+                        ? std::string(config::to_string(static_cast<config::Chain>(e.chain))) + " default"
+                        : e.rule_index < names.size() ? "rule '" + names[e.rule_index] + "'"
+                                                      : "rule #" + std::to_string(e.rule_index);
+  const char* proto = e.proto == 6 ? "tcp" : e.proto == 17 ? "udp" : e.proto == 1 ? "icmp" : e.proto == 58 ? "icmpv6" : "ip";
+  log(Priority::Notice, "audit: " + who + " would " + config::to_string(static_cast<config::Action>(e.action)) +
+                            " " + proto + " " + endpoint(e.src, e.family, e.sport) + " -> " +
+                            endpoint(e.dst, e.family, e.dport) + " (let through)");
+}
+
 void Service::tick() {
+  if (Clock::now() >= event_second_ + std::chrono::seconds(1)) {
+    if (events_suppressed_)
+      log(Priority::Notice, "audit: " + std::to_string(events_suppressed_) + " more audit events in the last second");
+    events_suppressed_ = 0;
+    event_lines_ = 0;
+    event_second_ = Clock::now();
+  }
   if (!pending_ || Clock::now() < pending_->deadline) return;
   log(Priority::Warning, "apply not confirmed in time: rolling back");
   std::string why;

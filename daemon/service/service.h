@@ -18,6 +18,12 @@ class Attachment;
 class Datapath;
 }  // namespace sluice::datapath
 
+namespace sluice::flows {
+class EventReader;
+}  // namespace sluice::flows
+
+struct sluice_event;
+
 namespace sluice::service {
 
 struct ServiceOptions {
@@ -61,8 +67,13 @@ class Service {
   // why) when there is none or it fails.
   bool rollback(std::string& why);
 
-  // Rolls back an unconfirmed apply whose deadline passed. Called often.
+  // Rolls back an unconfirmed apply whose deadline passed, and ends the
+  // current second of event logging. Called often.
   void tick();
+
+  // Readable when the datapath has events; handle_events() then logs them.
+  int events_fd() const;
+  void handle_events();
 
   using Clock = std::chrono::steady_clock;
   std::optional<Clock::time_point> confirm_deadline() const {
@@ -85,6 +96,15 @@ class Service {
  private:
   void apply(const Ruleset& ruleset);
   void check_conntrack_fill();
+  void log_event(const sluice_event& e);
+
+  // Audit events logged per second at most; the rest are counted and
+  // summed up, so a flood cannot drown the journal.
+  static constexpr unsigned kEventLinesPerSecond = 10;
+  unsigned event_lines_ = 0;
+  std::uint64_t events_suppressed_ = 0;
+  Clock::time_point event_second_{};
+  std::unique_ptr<flows::EventReader> events_;
 
   // Counting conntrack walks the table; every 10 s is enough to warn.
   static constexpr unsigned kConntrackCheckEvery = 10;

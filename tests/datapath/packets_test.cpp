@@ -3,6 +3,9 @@
 // reject answers (checked byte by byte, checksums included).
 #include "datapath/bpf_error.h"
 #include "datapath/fixture.h"
+#include "flows/event_reader.h"
+
+#include <arpa/inet.h>
 
 namespace sluice::testkit {
 namespace {
@@ -391,9 +394,21 @@ port = 23
 action = "reject"
 mode = "audit"
 )");
+  std::vector<sluice_event> events;
+  flows::EventReader reader(dp.events_fd(), [&](const sluice_event& e) { events.push_back(e); });
+  reader.consume();  // whatever earlier tests left
+  events.clear();
   auto rejects = dp.audit_counter(SLUICE_AUDIT_RULE_REJECT).packets;
   auto defaults = dp.audit_counter(SLUICE_AUDIT_DEFAULT_DROP).packets;
   EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").tcp(40000, 23, kSyn).build()), kOk);
+  reader.consume();
+  ASSERT_EQ(events.size(), 1u) << "one audit event for the audited packet";
+  EXPECT_EQ(events[0].type, SLUICE_EVENT_AUDIT);
+  EXPECT_EQ(events[0].rule_index, 0u);
+  EXPECT_EQ(events[0].action, SLUICE_ACTION_REJECT);
+  EXPECT_EQ(events[0].chain, SLUICE_CHAIN_FORWARD);
+  EXPECT_EQ(ntohs(events[0].dport), 23);
+  EXPECT_EQ(events[0].src[3], 5);
   EXPECT_EQ(dp.rule_counter(0).packets, 1u);
   EXPECT_EQ(dp.audit_counter(SLUICE_AUDIT_RULE_REJECT).packets, rejects + 1);
   EXPECT_EQ(ingress(PacketBuilder::ipv4("10.2.0.9", "10.1.0.5").tcp(23, 40000, kSyn | kAck).build()), kOk)

@@ -106,6 +106,20 @@ check "apply --json of a bad config carries the diagnostics" \
 	test "$(sluicectl --json apply | json_get 'd["diagnostics"][0]["key"]')" = "rule 'x'.chain"
 check "the running rules stay (81 reachable)" reach 81
 
+# Audit mode: a drop rule that only counts and logs.
+config 80 81
+printf '\n[[rule]]\nname = "audit-82"\nchain = "forward"\nproto = "tcp"\nport = 82\naction = "drop"\nmode = "audit"\n' >>"$work/sluice.toml"
+printf '\n[[rule]]\nname = "web-82"\nchain = "forward"\nproto = "tcp"\nport = 82\naction = "accept"\n' >>"$work/sluice.toml"
+ip netns exec "$wan" python3 -m http.server 82 --bind 10.10.2.2 >/dev/null 2>&1 &
+cleanup_add "kill $!"
+wait_for "wan server on 82" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/10.10.2.2/82"
+check "apply with an audit rule" sluicectl apply
+check "the audited drop lets traffic through" reach 82
+wait_for "the audit event" 5 grep -q "audit: rule 'audit-82' would drop tcp 10.10.1.10:[0-9]* -> 10.10.2.2:82 (let through)" "$log"
+check "the audit event is logged with rule and flow" grep -q "audit: rule 'audit-82' would drop tcp 10.10.1.10:[0-9]* -> 10.10.2.2:82" "$log"
+check "counters show what audit mode let through" bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' counters | grep -qE '^would rule-drop +[1-9]'"
+check "rules mark the audit rule" bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' rules | grep -qE 'audit-82 .* drop \(audit\) +[1-9]'"
+
 # Error exits.
 sluicectl frobnicate 2>/dev/null
 check "an unknown command exits 2" test $? -eq 2

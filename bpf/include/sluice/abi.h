@@ -278,6 +278,30 @@ struct sluice_ct_entry {
 
 #define SLUICE_RULE_INDEX_DEFAULT 0xffffffffu
 
+/* Records the datapath sends to the daemon through the events ring buffer. */
+enum sluice_event_type {
+	SLUICE_EVENT_AUDIT = 1, /* audit mode let a packet through that would have been dropped */
+};
+
+#define SLUICE_EVENT_RING_BYTES (1u << 20)
+
+struct sluice_event {
+	__u64 ts_ns;      /* bpf_ktime_get_ns() */
+	__u32 rule_index; /* or SLUICE_RULE_INDEX_DEFAULT */
+	__u32 ifindex;
+	__u8 type;        /* enum sluice_event_type */
+	__u8 family;      /* enum sluice_family */
+	__u8 proto;
+	__u8 chain;       /* enum sluice_chain */
+	__u8 action;      /* the verdict that was not enforced */
+	__u8 pad[1];
+	__u16 sport;      /* network byte order */
+	__u16 dport;      /* network byte order */
+	__u8 pad2[2];
+	__u8 src[16];
+	__u8 dst[16];
+};
+
 /* Conntrack timeouts in seconds, per state and protocol. */
 #define SLUICE_CT_TIMEOUT_TCP_SYN 60u
 #define SLUICE_CT_TIMEOUT_TCP_ESTABLISHED 432000u

@@ -1,0 +1,34 @@
+// Reads the datapath's event ring buffer (struct sluice_event records).
+// Its fd goes into the daemon's poll loop; consume() hands each waiting
+// record to the callback.
+#pragma once
+
+#include <functional>
+
+#include "sluice/abi.h"
+
+struct ring_buffer;
+
+namespace sluice::flows {
+
+class EventReader {
+ public:
+  using Callback = std::function<void(const sluice_event&)>;
+
+  // Throws std::system_error when the ring buffer cannot be opened.
+  EventReader(int ringbuf_map_fd, Callback callback);
+  ~EventReader();
+  EventReader(const EventReader&) = delete;
+  EventReader& operator=(const EventReader&) = delete;
+
+  int fd() const;      // readable when records wait
+  int consume();       // records handed over, or -errno
+
+ private:
+  static int on_record(void* ctx, void* data, std::size_t size);
+
+  Callback callback_;
+  ring_buffer* ring_ = nullptr;
+};
+
+}  // namespace sluice::flows
