@@ -36,6 +36,9 @@ zone = "lan"
 name = "wan0"
 zone = "wan"
 
+[[interface]]
+name = "late0"
+
 [zones.lan]
 networks = ["10.10.1.0/24"]
 
@@ -113,6 +116,12 @@ wait_for "sluiced to start" 15 grep -q "running with" "$work/sluiced.log" || cat
 
 check "sluiced warns about the other packet filter by name" \
 	grep -q "another packet filter may judge the same traffic: nftables inet other" "$work/sluiced.log"
+# An interface configured but missing at start is attached once it appears.
+check_not "late0 is not attached while it does not exist" grep -q "attached to late0" "$work/sluiced.log"
+ip -n "$fw" link add late0 type veth peer name late1
+ip -n "$fw" link set late0 up
+wait_for "late0 to be attached" 5 grep -q "attached to late0" "$work/sluiced.log"
+check "late0 is attached once it appears" bash -c "ip -n $fw link show late0 | grep -q xdp"
 check "lan reaches the wan web server (reply traffic allowed)" \
 	ip netns exec "$lan" curl -sf -m 3 -o /dev/null http://10.10.2.2/
 check "port 81 is dropped (connection times out)" test "$(tcp_result "$lan" 10.10.2.2 81)" = timeout
