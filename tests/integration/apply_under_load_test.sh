@@ -17,12 +17,7 @@ SLUICECTL=$2
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
-p=sa$SLUICE_TEST_ID
-lan=$p-lan fw=$p-fw wan=$p-wan
-work=$(mktemp -d)
-pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
-cleanup_add "rm -rf $work $pins"
-lab_up "$p" lan0 wan0
+test_lab sa
 
 ip netns exec "$wan" iperf3 -s -B 10.10.2.2 -p 5201 >/dev/null 2>&1 &
 cleanup_add "kill $!"

@@ -10,10 +10,7 @@ SLUICECTL=$2
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
-lan=sl$SLUICE_TEST_ID-lan fw=sl$SLUICE_TEST_ID-fw wan=sl$SLUICE_TEST_ID-wan
-work=$(mktemp -d)
-cleanup_add "rm -rf $work"
-lab_up "sl$SLUICE_TEST_ID" lan0 wan0
+test_lab sl
 
 # Servers on the wan side: web on 80, and 81 and 23 which only the
 # firewall may keep clients from.
@@ -106,8 +103,6 @@ check "without sluiced, port 81 is open" test "$(tcp_result "$lan" 10.10.2.2 81)
 ip netns exec "$fw" nft add table inet other
 ip netns exec "$fw" nft add chain inet other input '{ type filter hook input priority 0; policy accept; }'
 
-pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
-cleanup_add "rm -rf $pins"
 sluiced_in "$fw" "$work/sluiced.log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" \
 	--socket "$work/sluice.sock"
 sluiced=$sluiced_pid

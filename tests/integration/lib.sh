@@ -60,14 +60,15 @@ except socket.timeout:
 PY
 }
 
-# wait_for DESCRIPTION SECONDS CMD...: retries CMD until it succeeds.
-wait_for() {
-	local what=$1 secs=$2 i
-	shift 2
-	for ((i = 0; i < secs * 10; i++)); do
-		if "$@" >/dev/null 2>&1; then return 0; fi
-		sleep 0.1
-	done
-	echo "timed out waiting for $what" >&2
-	return 1
+# test_lab TAG: the lab (scripts/lib/lab.sh) for one test, interfaces lan0
+# and wan0 on the firewall. Sets lan, fw, wan (namespace names), work (a
+# temporary directory) and pins (a pin directory); all removed at exit.
+test_lab() {
+	local p=$1$SLUICE_TEST_ID
+	lan=$p-lan fw=$p-fw wan=$p-wan
+	work=$(mktemp -d)
+	pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
+	cleanup_add "rm -rf $work $pins"
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+	lab_up "$p" lan0 wan0
 }

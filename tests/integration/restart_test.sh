@@ -10,13 +10,7 @@ SLUICED=$1
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
-p=sr$SLUICE_TEST_ID
-lan=$p-lan fw=$p-fw wan=$p-wan
-pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
-work=$(mktemp -d)
-cleanup_add "rm -rf $work $pins"
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-lab_up "$p" lan0 wan0
+test_lab sr
 
 cat >"$work/sluice.toml" <<'TOML'
 [[interface]]

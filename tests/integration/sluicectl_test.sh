@@ -9,12 +9,7 @@ SLUICED=$1
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
-p=sc$SLUICE_TEST_ID
-lan=$p-lan fw=$p-fw wan=$p-wan
-work=$(mktemp -d)
-pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
-cleanup_add "rm -rf $work $pins"
-lab_up "$p" lan0 wan0
+test_lab sc
 sluicectl() { "$SLUICECTL_BIN" --socket "$work/sluice.sock" "$@"; }
 SLUICECTL_BIN=$2
 
