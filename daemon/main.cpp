@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "config/diagnostics.h"
+#include "net/monitor.h"
 #include "service/control.h"
 #include "service/log.h"
 #include "service/ruleset.h"
@@ -25,7 +26,8 @@ namespace {
 
 constexpr const char* kVersion = SLUICE_VERSION;
 
-// How often interfaces and addresses are re-read while nothing happens.
+// How often interfaces and addresses are re-read when netlink says nothing
+// (a safety net: changes are normally acted on when notified).
 constexpr int kRefreshSeconds = 1;
 
 int check(const std::string& path) {
@@ -56,14 +58,20 @@ int run(const sluice::service::ServiceOptions& options, bool keep_datapath,
   sluice::service::Service service(options);
   if (keep_datapath) service.keep_datapath_enforcing();
   sluice::service::ControlServer control(socket_path);
+  sluice::net::LinkAddressMonitor netlink;
   log(Priority::Notice, "sluiced " + std::string(kVersion) + " running with " + path +
                             ", control socket " + socket_path);
 
   auto next_refresh = std::chrono::steady_clock::now();
   for (;;) {
-    pollfd fds[] = {{sfd, POLLIN, 0}, {control.fd(), POLLIN, 0}, {service.events_fd(), POLLIN, 0}};
-    poll(fds, 3, kRefreshSeconds * 1000);
+    pollfd fds[] = {{sfd, POLLIN, 0},
+                    {control.fd(), POLLIN, 0},
+                    {service.events_fd(), POLLIN, 0},
+                    {netlink.fd(), POLLIN, 0}};
+    poll(fds, 4, kRefreshSeconds * 1000);
     if (fds[2].revents & POLLIN) service.handle_events();
+    // A link or address changed: attach and learn addresses now.
+    if ((fds[3].revents & POLLIN) && netlink.drain()) next_refresh = std::chrono::steady_clock::now();
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo si{};
       if (read(sfd, &si, sizeof si) == sizeof si) {
