@@ -27,7 +27,7 @@ struct GroupEntry {
   sluice_group value{};
 };
 
-// One decision trie entry.
+// One decision entry: a protocol/port prefix of a large group.
 struct DecisionEntry {
   sluice_decision_key key{};
   sluice_decision value{};

@@ -1,4 +1,5 @@
-// Port ranges as bit prefixes, so an LPM trie can match them.
+// Port ranges as bit prefixes, so that hash probes per prefix length can
+// match them (see docs/policy.md).
 #pragma once
 
 #include <cstdint>

@@ -29,9 +29,7 @@
 #define SLUICE_MAX_VLAN_TAGS 2
 #define SLUICE_MAX_IPV6_EXT_HEADERS 6
 
-/* Address class returned when no prefix of a trie matches. */
-#define SLUICE_CLASS_NONE 0xffffffffu
-/* Class id standing for "any address" in decision keys. */
+/* Class id standing for "any address" in group and decision keys. */
 #define SLUICE_CLASS_ANY 0u
 
 enum sluice_chain {
