@@ -7,6 +7,7 @@
 
 #include <boost/program_options.hpp>
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <system_error>
@@ -15,11 +16,13 @@
 #include "net/monitor.h"
 #include "service/control.h"
 #include "service/log.h"
+#include "service/notify.h"
 #include "service/ruleset.h"
 #include "service/service.h"
 
 namespace po = boost::program_options;
 using sluice::service::log;
+using sluice::service::notify;
 using sluice::service::Priority;
 
 namespace {
@@ -61,14 +64,28 @@ int run(const sluice::service::ServiceOptions& options, bool keep_datapath,
   sluice::net::LinkAddressMonitor netlink;
   log(Priority::Notice, "sluiced " + std::string(kVersion) + " running with " + path +
                             ", control socket " + socket_path);
+  // Ready: the datapath is attached and enforcing.
+  notify("READY=1\nSTATUS=enforcing " + std::to_string(service.live().config.rules.size()) + " rules");
+
+  // systemd restarts a sluiced that stops answering; ping at half the
+  // interval it asked for.
+  auto watchdog = sluice::service::watchdog_interval();
+  auto ping_every = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
+                             : std::chrono::milliseconds(kRefreshSeconds * 1000);
+  auto wait_ms = static_cast<int>(std::min<long long>(ping_every.count(), kRefreshSeconds * 1000));
+  auto next_ping = std::chrono::steady_clock::now();
 
   auto next_refresh = std::chrono::steady_clock::now();
   for (;;) {
+    if (watchdog && std::chrono::steady_clock::now() >= next_ping) {
+      notify("WATCHDOG=1");
+      next_ping = std::chrono::steady_clock::now() + ping_every;
+    }
     pollfd fds[] = {{sfd, POLLIN, 0},
                     {control.fd(), POLLIN, 0},
                     {service.events_fd(), POLLIN, 0},
                     {netlink.fd(), POLLIN, 0}};
-    poll(fds, 4, kRefreshSeconds * 1000);
+    poll(fds, 4, wait_ms);
     if (fds[2].revents & POLLIN) service.handle_events();
     // A link or address changed: attach and learn addresses now.
     if ((fds[3].revents & POLLIN) && netlink.drain()) next_refresh = std::chrono::steady_clock::now();
@@ -77,9 +94,12 @@ int run(const sluice::service::ServiceOptions& options, bool keep_datapath,
       if (read(sfd, &si, sizeof si) == sizeof si) {
         if (si.ssi_signo == SIGHUP) {
           log(Priority::Notice, "SIGHUP: reloading " + path);
+          notify("RELOADING=1");
           service.reload();
+          notify("READY=1\nSTATUS=enforcing " + std::to_string(service.live().config.rules.size()) + " rules");
         } else {
           log(Priority::Notice, "stopping");
+          notify("STOPPING=1");
           return 0;
         }
       }

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# sluiced as systemd runs it: the unit file passes systemd-analyze (verify,
+# and security with an exposure of at most 3.0), the daemon speaks the
+# sd_notify protocol (READY, watchdog pings, RELOADING, STOPPING), and it
+# works with only the unit's capabilities (CAP_BPF, CAP_NET_ADMIN,
+# CAP_PERFMON). systemd is not PID 1 here, so the unit itself is checked
+# offline.
+#
+#   service_test.sh SLUICED UNIT_FILE
+set -uo pipefail
+SLUICED=$(realpath "$1")
+UNIT=$2
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+test_lab sv
+
+# The unit, pointed at the built binary (verify checks ExecStart exists).
+sed "s|/usr/sbin/sluiced|$SLUICED|" "$UNIT" >"$work/sluiced.service"
+verify=$(systemd-analyze verify "$work/sluiced.service" 2>&1 | grep -v "Command 'man ")
+check "systemd-analyze verify finds nothing but the man pages (packaging)" test -z "$verify"
+[[ -n $verify ]] && echo "$verify"
+exposure=$(systemd-analyze security --offline=true "$work/sluiced.service" 2>/dev/null |
+	sed -n 's/.*Overall exposure level for sluiced.service: \([0-9.]*\).*/\1/p')
+echo "exposure: $exposure"
+check "systemd-analyze security exposure is at most 3.0" python3 -c "import sys; sys.exit(not float('${exposure:-99}') <= 3.0)"
+
+ip netns exec "$wan" python3 -m http.server 80 --bind 10.10.2.2 >/dev/null 2>&1 &
+cleanup_add "kill $!"
+wait_for "wan server" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/10.10.2.2/80"
+cat >"$work/sluice.toml" <<'TOML'
+[[interface]]
+name = "lan0"
+
+[[interface]]
+name = "wan0"
+
+[chains]
+forward = "drop"
+
+[[rule]]
+name = "web"
+chain = "forward"
+from = "10.10.1.0/24"
+proto = "tcp"
+port = 80
+action = "accept"
+TOML
+
+# A stand-in for systemd's notify socket, recording what sluiced sends.
+ip netns exec "$fw" python3 - "$work/notify.sock" "$work/notify.log" >/dev/null 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+while True:
+    msg = s.recv(4096).decode()
+    with open(sys.argv[2], "a") as f:
+        f.write(msg.replace("\n", " ") + "\n")
+PY
+cleanup_add "kill $!"
+wait_for "the notify socket" 10 test -S "$work/notify.sock"
+
+log=$work/sluiced.log
+# Only the unit's capabilities: the bounding set limits what root keeps.
+nsenter --net="/run/netns/$fw" env NOTIFY_SOCKET="$work/notify.sock" WATCHDOG_USEC=1000000 \
+	setpriv --bounding-set=-all,+bpf,+net_admin,+perfmon --inh-caps=-all \
+	"$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock" 2>>"$log" &
+sluiced_pid=$!
+cleanup_add "kill $sluiced_pid"
+wait_for "READY=1" 20 grep -q "^READY=1" "$work/notify.log" || cat "$log"
+check "READY=1 is sent once the datapath is attached" grep -q "running with" "$log"
+check "the status says what is enforced" grep -q "STATUS=enforcing 1 rules" "$work/notify.log"
+check "with the unit's capabilities only, the rules are enforced" \
+	ip netns exec "$lan" curl -sf -m 3 -o /dev/null http://10.10.2.2/
+check_not "and what they do not allow is dropped" \
+	ip netns exec "$lan" timeout 2 bash -c "exec 3<>/dev/tcp/10.10.2.2/81"
+# CAP_NET_ADMIN (12), CAP_PERFMON (38), CAP_BPF (39) and nothing else.
+check "the effective capabilities are exactly the unit's" \
+	grep -q "^CapEff:[[:space:]]*000000c000001000$" "/proc/$sluiced_pid/status"
+wait_for "watchdog pings" 5 bash -c "[[ \$(grep -c '^WATCHDOG=1' $work/notify.log) -ge 2 ]]"
+check "the watchdog is pinged at half its interval" bash -c "[[ \$(grep -c '^WATCHDOG=1' $work/notify.log) -ge 2 ]]"
+kill -HUP "$sluiced_pid"
+wait_for "reload" 10 bash -c "grep -q '^RELOADING=1' $work/notify.log && [[ \$(grep -c '^READY=1' $work/notify.log) -ge 2 ]]"
+check "a reload is announced and followed by READY=1" bash -c "[[ \$(grep -c '^READY=1' $work/notify.log) -ge 2 ]]"
+kill -TERM "$sluiced_pid"
+wait "$sluiced_pid"
+check "a stop exits 0" test $? -eq 0
+check "STOPPING=1 is sent" grep -q "^STOPPING=1" "$work/notify.log"
+check "nothing is left pinned" test ! -e "$pins"
+cat "$log"
+finish
