@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <system_error>
 
@@ -98,7 +99,16 @@ int run(const sluice::service::ServiceOptions& options, bool keep_datapath,
           service.reload();
           notify("READY=1\nSTATUS=enforcing " + std::to_string(service.live().config.rules.size()) + " rules");
         } else {
-          log(Priority::Notice, "stopping");
+          // A package upgrade asks, through this file next to the socket,
+          // that the datapath stay enforcing for the new version.
+          auto flag = std::filesystem::path(socket_path).parent_path() / "keep-datapath";
+          std::error_code ec;
+          if (std::filesystem::remove(flag, ec)) {
+            log(Priority::Notice, "stopping for an upgrade (" + flag.string() + ")");
+            service.keep_datapath_enforcing();
+          } else {
+            log(Priority::Notice, "stopping");
+          }
           notify("STOPPING=1");
           return 0;
         }

@@ -110,16 +110,26 @@ check "a clean stop removes the pins" test ! -e "$pins"
 check "a clean stop detaches XDP" bash -c "! ip -n $fw link show lan0 | grep -q xdp"
 check "a clean stop detaches tc" bash -c "! tc -n $fw filter show dev lan0 ingress | grep -q bpf"
 
+# The upgrade flag file next to the control socket: one stop keeps the datapath.
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock"
+wait_for "sluiced to start" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 3 ]]"
+touch "$work/keep-datapath"
+kill -TERM "$sluiced_pid"
+wait "$sluiced_pid"
+check "the keep-datapath flag file keeps the maps pinned" test -e "$pins/settings"
+check "and is used up" test ! -e "$work/keep-datapath"
+check "the datapath stays enforcing (81 dropped)" test "$(tcp_state 10.10.2.2 81)" = closed
+
 # --keep-datapath: a stop for an upgrade.
 sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock" --keep-datapath
-wait_for "sluiced to start" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 3 ]]"
+wait_for "sluiced to start" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 4 ]]"
 kill -TERM "$sluiced_pid"
 wait "$sluiced_pid"
 check "--keep-datapath leaves the rules enforcing after a stop" test "$(tcp_state 10.10.2.2 81)" = closed
 check "--keep-datapath leaves the maps pinned" test -e "$pins/settings"
 sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock"
-wait_for "sluiced to start" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 4 ]]"
-check "the next sluiced takes the kept datapath over" bash -c "[[ \$(grep -c 'took over the datapath' $log) -ge 2 ]]"
+wait_for "sluiced to start" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 5 ]]"
+check "the next sluiced takes the kept datapath over" bash -c "[[ \$(grep -c 'took over the datapath' $log) -ge 3 ]]"
 kill -TERM "$sluiced_pid"
 wait "$sluiced_pid"
 check "and a clean stop leaves nothing" bash -c "[[ ! -e $pins ]] && ! ip -n $fw link show lan0 | grep -q xdp"
