@@ -115,6 +115,29 @@ check "the audit event is logged with rule and flow" grep -q "audit: rule 'audit
 check "counters show what audit mode let through" bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' counters | grep -qE '^would rule-drop +[1-9]'"
 check "rules mark the audit rule" bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' rules | grep -qE 'audit-82 .* drop \(audit\) +[1-9]'"
 
+# Malformed requests straight to the socket: a specific error each, and the
+# daemon keeps serving.
+raw() { # REQUEST-BYTES (python literal)
+	python3 - "$work/sluice.sock" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+try:
+    s.sendall(eval(sys.argv[2]))
+    s.shutdown(socket.SHUT_WR)
+except (BrokenPipeError, ConnectionResetError):
+    pass  # the daemon stopped reading a request that was too large
+print(s.recv(65536).decode(errors="replace").strip())
+PY
+}
+check "bad JSON gets a specific error" grep -q '"error":"the request is not valid JSON"' <<<"$(raw 'b"{nope"')"
+check "a request without a command is refused" grep -q 'a request is a JSON object with a \\"command\\" string' <<<"$(raw 'b"[1,2]"')"
+check "an unknown command is refused by name" grep -q "unknown command 'frob'" <<<"$(raw 'b"{\"command\": \"frob\"}"')"
+check "bad UTF-8 gets an error, not a crash" grep -q '"ok":false' <<<"$(raw 'b"{\"command\": \"\\xff\xfe\"}"')"
+check "a bad confirm deadline is refused" grep -q 'confirm_within_seconds must be 1 to 86400' <<<"$(raw 'b"{\"command\": \"apply\", \"confirm_within_seconds\": -5}"')"
+check "a huge request is refused" grep -q '"error":"request too large"' <<<"$(raw 'b"{" + b" " * 200000 + b"}"')"
+check "the daemon still answers after all that" sluicectl status
+
 # Error exits.
 sluicectl frobnicate 2>/dev/null
 check "an unknown command exits 2" test $? -eq 2
