@@ -72,3 +72,50 @@ test_lab() {
 	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 	lab_up "$p" lan0 wan0
 }
+
+# echo_server NS ADDR PORT: a TCP echo server, stopped at exit.
+echo_server() {
+	ip netns exec "$1" python3 - "$2" "$3" >/dev/null 2>&1 <<'PY' &
+import socket, sys, threading
+srv = socket.create_server((sys.argv[1], int(sys.argv[2])))
+def echo(c):
+    while (data := c.recv(100)):
+        c.sendall(data)
+while True:
+    threading.Thread(target=echo, args=(srv.accept()[0],), daemon=True).start()
+PY
+	cleanup_add "kill $!"
+	wait_for "the echo server" 20 ip netns exec "$1" bash -c "exec 3<>/dev/tcp/$2/$3"
+}
+
+# echo_client NS ADDR PORT FILE: one long TCP connection that sends a line
+# every 100 ms and writes the number of echoes so far to FILE ("broken"
+# once an echo fails). Returns once the first echo came back.
+echo_client() {
+	ip netns exec "$1" python3 - "$2" "$3" "$4" >/dev/null 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+n = 0
+while True:
+    s.sendall(b"ping\n")
+    if s.recv(100) != b"ping\n":
+        break
+    n += 1
+    with open(sys.argv[3], "w") as f:
+        f.write(str(n))
+    time.sleep(0.1)
+with open(sys.argv[3], "w") as f:
+    f.write("broken")
+PY
+	cleanup_add "kill $!"
+	wait_for "the echo client" 10 bash -c "[[ \$(cat $4 2>/dev/null) -gt 0 ]]"
+}
+
+# echoes_growing FILE: the echo count of an echo_client grows within 1.5 s.
+echoes_growing() {
+	local before after
+	before=$(cat "$1" 2>/dev/null)
+	sleep 1.5
+	after=$(cat "$1" 2>/dev/null)
+	[[ $before =~ ^[0-9]+$ && $after =~ ^[0-9]+$ && $after -gt $before ]]
+}
