@@ -1,0 +1,123 @@
+#include "service/daemon_loop.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <system_error>
+
+#include "net/monitor.h"
+#include "service/control.h"
+#include "service/log.h"
+#include "service/notify.h"
+
+namespace sluice::service {
+
+namespace {
+
+// How often interfaces and addresses are re-read when netlink says nothing
+// (a safety net: changes are normally acted on when notified).
+constexpr int kRefreshSeconds = 1;
+
+// Closes a file descriptor when it goes out of scope.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options) {
+  const auto& path = options.service.config_path;
+  const auto& socket_path = options.socket_path;
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGHUP, SIGTERM, SIGINT}) {
+    // A shell starts background jobs with SIGINT ignored; an ignored signal
+    // never reaches signalfd.
+    signal(s, SIG_DFL);
+    sigaddset(&signals, s);
+  }
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  Fd sfd(signalfd(-1, &signals, SFD_CLOEXEC));
+  if (sfd.get() < 0) throw std::system_error(errno, std::generic_category(), "signalfd");
+
+  Service service(options.service);
+  if (options.keep_datapath) service.keep_datapath_enforcing();
+  ControlServer control(socket_path);
+  net::LinkAddressMonitor netlink;
+  log(Priority::Notice, "sluiced " + std::string(SLUICE_VERSION) + " running with " + path +
+                            ", control socket " + socket_path);
+  // Ready: the datapath is attached and enforcing.
+  notify("READY=1\nSTATUS=enforcing " + std::to_string(service.live().config.rules.size()) + " rules");
+
+  // systemd restarts a sluiced that stops answering; ping at half the
+  // interval it asked for.
+  auto watchdog = watchdog_interval();
+  auto ping_every = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
+                             : std::chrono::milliseconds(kRefreshSeconds * 1000);
+  auto wait_ms = static_cast<int>(std::min<long long>(ping_every.count(), kRefreshSeconds * 1000));
+  auto next_ping = std::chrono::steady_clock::now();
+
+  auto next_refresh = std::chrono::steady_clock::now();
+  for (;;) {
+    if (watchdog && std::chrono::steady_clock::now() >= next_ping) {
+      notify("WATCHDOG=1");
+      next_ping = std::chrono::steady_clock::now() + ping_every;
+    }
+    pollfd fds[] = {{sfd.get(), POLLIN, 0},
+                    {control.fd(), POLLIN, 0},
+                    {service.events_fd(), POLLIN, 0},
+                    {netlink.fd(), POLLIN, 0}};
+    poll(fds, 4, wait_ms);
+    if (fds[2].revents & POLLIN) service.handle_events();
+    // A link or address changed: attach and learn addresses now.
+    if ((fds[3].revents & POLLIN) && netlink.drain()) next_refresh = std::chrono::steady_clock::now();
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo si{};
+      if (read(sfd.get(), &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGHUP) {
+          log(Priority::Notice, "SIGHUP: reloading " + path);
+          notify("RELOADING=1");
+          service.reload();
+          notify("READY=1\nSTATUS=enforcing " + std::to_string(service.live().config.rules.size()) + " rules");
+        } else {
+          // A package upgrade asks, through this file next to the socket,
+          // that the datapath stay enforcing for the new version.
+          auto flag = std::filesystem::path(socket_path).parent_path() / "keep-datapath";
+          std::error_code ec;
+          if (std::filesystem::remove(flag, ec)) {
+            log(Priority::Notice, "stopping for an upgrade (" + flag.string() + ")");
+            service.keep_datapath_enforcing();
+          } else {
+            log(Priority::Notice, "stopping");
+          }
+          notify("STOPPING=1");
+          return 0;
+        }
+      }
+    }
+    if (fds[1].revents & POLLIN) control.serve_one(service);
+    if (std::chrono::steady_clock::now() >= next_refresh) {
+      service.refresh();
+      next_refresh = std::chrono::steady_clock::now() + std::chrono::seconds(kRefreshSeconds);
+    }
+    service.tick();
+  }
+}
+
+}  // namespace sluice::service

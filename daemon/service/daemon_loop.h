@@ -1,0 +1,21 @@
+// sluiced's event loop: signals, the control socket, datapath events,
+// netlink notifications, the periodic refresh and the systemd watchdog.
+#pragma once
+
+#include <string>
+
+#include "service/service.h"
+
+namespace sluice::service {
+
+struct DaemonOptions {
+  ServiceOptions service;
+  std::string socket_path = "/run/sluice/sluice.sock";
+  bool keep_datapath = false;  // on stop, leave the datapath enforcing
+};
+
+// Runs until SIGTERM/SIGINT; returns the exit code. Throws when it cannot
+// start (the message says why).
+int run_daemon(const DaemonOptions& options);
+
+}  // namespace sluice::service
