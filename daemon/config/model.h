@@ -76,6 +76,15 @@ struct AddressSet {
   Location where;
 };
 
+// A static route sluice installs (and removes again when the config no
+// longer names it).
+struct Route {
+  Prefix to;
+  std::optional<Prefix> via;  // a host address; empty: directly on dev
+  std::string dev;            // empty: the kernel picks it from via
+  Location where;
+};
+
 struct Prefilter {
   std::string drop_from_set;  // empty: no XDP blocklist
 };
@@ -88,6 +97,8 @@ struct Config {
   std::array<bool, kChainCount> chain_audit{};  // the default is only counted, not enforced
   std::vector<Rule> rules;
   Prefilter prefilter;
+  std::vector<Route> routes;
+  std::optional<bool> forwarding;  // [router] forwarding; unset: left as it is
   std::string api_listen = "127.0.0.1:9090";
 };
 

@@ -61,7 +61,7 @@ class Parser {
                         "TOML syntax error: " + std::string(e.description())});
       return finish();
     }
-    check_keys(root, "", {"api", "interface", "zones", "sets", "chains", "rule", "prefilter"});
+    check_keys(root, "", {"api", "interface", "zones", "sets", "chains", "rule", "prefilter", "router", "route"});
     parse_zones(root);
     parse_interfaces(root);
     parse_sets(root);
@@ -69,6 +69,8 @@ class Parser {
     parse_chains(root);
     parse_rules(root);
     parse_prefilter(root);
+    parse_router(root);
+    parse_routes(root);
     return finish();
   }
 
@@ -336,6 +338,63 @@ class Parser {
       }
       enum_at<Action>(*chains, key, "chains", "a chain default",
                       {{"accept", Action::Accept}, {"drop", Action::Drop}}, false, cfg_.chain_defaults[c]);
+    }
+  }
+
+  void parse_router(const toml::table& root) {
+    const auto* router = table_at(root, "router", "router");
+    if (!router) return;
+    check_keys(*router, "router", {"forwarding"});
+    if (const auto* f = router->get("forwarding")) {
+      if (auto b = f->value_exact<bool>()) cfg_.forwarding = *b;
+      else error(*f, "router.forwarding", "must be true or false");
+    }
+  }
+
+  // [[route]] to = "10.20.0.0/16", via = "10.10.1.254", dev = "eth1"
+  void parse_routes(const toml::table& root) {
+    const toml::node* n = root.get("route");
+    if (!n) return;
+    const auto* arr = n->as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+      error(*n, "route", "must be an array of tables, written [[route]]");
+      return;
+    }
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const auto& t = *arr->get(i)->as_table();
+      std::string path = "route[" + std::to_string(i) + "]";
+      check_keys(t, path, {"to", "via", "dev"});
+      Route r;
+      r.where = loc(t);
+      auto to = string_at(t, "to", path + ".to");
+      if (!to) {
+        if (!t.get("to")) error(t, path, "missing key 'to' (the destination network, e.g. \"10.20.0.0/16\")");
+        continue;
+      }
+      auto parsed = parse_prefix(*to);
+      if (!parsed.prefix) {
+        error(*t.get("to"), path + ".to", parsed.error);
+        continue;
+      }
+      r.to = *parsed.prefix;
+      if (auto via = string_at(t, "via", path + ".via")) {
+        auto gw = parse_prefix(*via);
+        if (!gw.prefix || gw.prefix->length != gw.prefix->max_length()) {
+          error(*t.get("via"), path + ".via", "'" + *via + "' is not a host address (the next hop)");
+          continue;
+        }
+        if (gw.prefix->family != r.to.family) {
+          error(*t.get("via"), path + ".via", "next hop " + *via + " is not of the same family as " + *to);
+          continue;
+        }
+        r.via = gw.prefix;
+      }
+      if (auto dev = string_at(t, "dev", path + ".dev")) r.dev = *dev;
+      if (!r.via && r.dev.empty()) {
+        error(t, path, "a route needs via = \"NEXT HOP\", dev = \"INTERFACE\", or both");
+        continue;
+      }
+      cfg_.routes.push_back(std::move(r));
     }
   }
 

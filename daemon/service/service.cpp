@@ -19,6 +19,7 @@
 #include "flows/event_reader.h"
 #include "net/addresses.h"
 #include "net/foreign_firewalls.h"
+#include "net/routes.h"
 #include "service/log.h"
 
 namespace sluice::service {
@@ -76,9 +77,23 @@ void Service::apply(const Ruleset& ruleset) {
   applied_at_ns_ = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
   if (live_) previous_ = std::move(live_);
   live_ = ruleset;
+  apply_routing(ruleset.config);
   log(Priority::Notice, "applied " + config_path_ + ": " + std::to_string(ruleset.config.rules.size()) +
                             " rules, " + std::to_string(stats.class_entries + stats.group_entries + stats.decision_entries) +
                             " map entries, generation " + std::to_string(stats.generation));
+}
+
+void Service::apply_routing(const config::Config& cfg) {
+  if (cfg.forwarding) {
+    auto problem = net::set_forwarding(*cfg.forwarding);
+    if (!problem.empty()) log(Priority::Error, problem);
+  }
+  auto routes = net::reconcile_routes(cfg.routes);
+  if (routes.added || routes.removed)
+    log(Priority::Notice, "routes: " + std::to_string(routes.added) + " added, " +
+                              std::to_string(routes.removed) + " removed, " + std::to_string(routes.kept) +
+                              " kept");
+  for (const auto& p : routes.problems) log(Priority::Error, "routes: " + p);
 }
 
 config::Diagnostics Service::reload() { return apply_file(std::nullopt).diagnostics; }

@@ -96,6 +96,9 @@ class Service {
  private:
   void apply(const Ruleset& ruleset);
   void check_conntrack_fill();
+  // Forwarding and static routes as the config says (routing is the
+  // kernel's; sluice only installs what the config names).
+  void apply_routing(const config::Config& cfg);
   void log_event(const sluice_event& e);
 
   // Audit events logged per second at most; the rest are counted and
