@@ -28,11 +28,14 @@ static __always_inline int filter_drop(__u32 reason, __u32 len)
 	return TC_ACT_SHOT;
 }
 
+/* The packet is dropped either way; it is counted once, under the policy
+ * reason when answered, under REJECT_FAILED when no answer could be built. */
 static __always_inline int filter_reject(struct __sk_buff *skb, const struct packet *pkt,
-					 enum filter_hook hook)
+					 enum filter_hook hook, __u32 reason)
 {
 	if (reject_rewrite(skb, pkt))
 		return filter_drop(SLUICE_DROP_REJECT_FAILED, pkt->len);
+	count_drop(reason, pkt->len);
 	/* The answer goes back the way the packet came. */
 	return bpf_redirect(skb->ifindex, hook == FILTER_TC_EGRESS ? BPF_F_INGRESS : 0);
 }
@@ -153,10 +156,9 @@ static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook
 			ct_create(&pkt, now, chain, decision.rule_index);
 		return TC_ACT_OK;
 	}
-	count_drop(reason, pkt.len);
 	if (action == SLUICE_ACTION_REJECT)
-		return filter_reject(skb, &pkt, hook);
-	return TC_ACT_SHOT;
+		return filter_reject(skb, &pkt, hook, reason);
+	return filter_drop(reason, pkt.len);
 }
 
 #endif

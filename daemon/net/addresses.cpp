@@ -7,19 +7,13 @@
 #include <sys/socket.h>
 
 #include <cstring>
-#include <memory>
 #include <system_error>
+
+#include "net/netlink.h"
 
 namespace sluice::net {
 
 namespace {
-
-struct SocketDeleter {
-  void operator()(nl_sock* s) const { nl_socket_free(s); }
-};
-struct CacheDeleter {
-  void operator()(nl_cache* c) const { nl_cache_free(c); }
-};
 
 [[noreturn]] void fail(int nl_err, const char* what) {
   throw std::system_error(EIO, std::generic_category(),
@@ -29,13 +23,10 @@ struct CacheDeleter {
 }  // namespace
 
 std::vector<datapath::LocalAddress> local_addresses() {
-  std::unique_ptr<nl_sock, SocketDeleter> sock(nl_socket_alloc());
-  if (!sock) throw std::system_error(ENOMEM, std::generic_category(), "netlink socket");
-  if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0) fail(err, "connecting to netlink");
-
+  NetlinkSocket sock = route_socket();
   nl_cache* raw = nullptr;
   if (int err = rtnl_addr_alloc_cache(sock.get(), &raw); err < 0) fail(err, "reading addresses");
-  std::unique_ptr<nl_cache, CacheDeleter> cache(raw);
+  NetlinkCache cache(raw);
 
   std::vector<datapath::LocalAddress> out;
   for (nl_object* obj = nl_cache_get_first(cache.get()); obj; obj = nl_cache_get_next(obj)) {

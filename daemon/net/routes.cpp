@@ -15,16 +15,12 @@
 #include <memory>
 #include <system_error>
 
+#include "net/netlink.h"
+
 namespace sluice::net {
 
 namespace {
 
-struct SocketDeleter {
-  void operator()(nl_sock* s) const { nl_socket_free(s); }
-};
-struct CacheDeleter {
-  void operator()(nl_cache* c) const { nl_cache_free(c); }
-};
 struct RouteDeleter {
   void operator()(rtnl_route* r) const { rtnl_route_put(r); }
 };
@@ -60,9 +56,11 @@ std::string text(nl_addr* a) {
 
 RouteChanges reconcile_routes(const std::vector<config::Route>& routes) {
   RouteChanges out;
-  std::unique_ptr<nl_sock, SocketDeleter> sock(nl_socket_alloc());
-  if (!sock || nl_connect(sock.get(), NETLINK_ROUTE) < 0) {
-    out.problems.push_back("cannot open netlink");
+  NetlinkSocket sock;
+  try {
+    sock = route_socket();
+  } catch (const std::system_error& e) {
+    out.problems.push_back(e.what());
     return out;
   }
 
@@ -102,7 +100,7 @@ RouteChanges reconcile_routes(const std::vector<config::Route>& routes) {
     out.problems.push_back("cannot read the routing table");
     return out;
   }
-  std::unique_ptr<nl_cache, CacheDeleter> cache(raw);
+  NetlinkCache cache(raw);
   for (nl_object* obj = nl_cache_get_first(cache.get()); obj; obj = nl_cache_get_next(obj)) {
     auto* route = reinterpret_cast<rtnl_route*>(obj);
     if (rtnl_route_get_protocol(route) != kRouteProtocol || rtnl_route_get_table(route) != RT_TABLE_MAIN)

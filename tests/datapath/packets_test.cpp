@@ -357,6 +357,21 @@ TEST_F(Packets, RejectedUdpIsAnsweredWithPortUnreachable) {
   EXPECT_TRUE(checksums_valid(v6.packet));
 }
 
+TEST_F(Packets, ADroppedPacketIsCountedUnderOneReason) {
+  apply("[[rule]]\nname = \"no-icmp\"\nchain = \"forward\"\nproto = \"icmp\"\naction = \"reject\"\n");
+  auto query = PacketBuilder::ipv4("10.1.0.5", "192.0.2.53").udp(5353, 53).build();
+  // An ICMP error is never answered with one: the reject cannot be built.
+  auto error = PacketBuilder::ipv4("198.51.100.1", "10.1.0.5").icmp_error(3, 3, query).build();
+  auto rule = drops(SLUICE_DROP_POLICY_RULE), failed = drops(SLUICE_DROP_REJECT_FAILED);
+  EXPECT_EQ(ingress(error), kShot);
+  EXPECT_EQ(drops(SLUICE_DROP_REJECT_FAILED), failed + 1);
+  EXPECT_EQ(drops(SLUICE_DROP_POLICY_RULE), rule);
+  // An answered reject counts under the rule.
+  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").icmp(8, 0, 1).build()), kRedirect);
+  EXPECT_EQ(drops(SLUICE_DROP_POLICY_RULE), rule + 1);
+  EXPECT_EQ(drops(SLUICE_DROP_REJECT_FAILED), failed + 1);
+}
+
 TEST_F(Packets, InputAndOutputChainsFollowLocalAddresses) {
   dp.set_local_addresses({local("10.0.0.1"), local("fd00::1")});
   EXPECT_EQ(ingress(PacketBuilder::ipv4("10.9.9.9", "10.0.0.1").tcp(40000, 22, kSyn).build()), kOk);

@@ -73,6 +73,12 @@ test_lab() {
 	lab_up "$p" lan0 wan0
 }
 
+# lab_interfaces: the [[interface]] entries of a test_lab firewall, to
+# start a sluice.toml with.
+lab_interfaces() {
+	printf '[[interface]]\nname = "lan0"\n\n[[interface]]\nname = "wan0"\n\n'
+}
+
 # echo_server NS ADDR PORT: a TCP echo server, stopped at exit.
 echo_server() {
 	ip netns exec "$1" python3 - "$2" "$3" >/dev/null 2>&1 <<'PY' &

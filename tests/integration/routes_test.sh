@@ -17,7 +17,10 @@ ip -n "$fw" route add 10.40.0.0/24 via 10.10.2.2 proto static
 ip netns exec "$fw" sysctl -qw net.ipv4.ip_forward=0
 
 config() { # EXTRA (TOML)
-	printf '[[interface]]\nname = "lan0"\n\n[[interface]]\nname = "wan0"\n\n[router]\nforwarding = true\n\n%s\n' "$1" >"$work/sluice.toml"
+	{
+		lab_interfaces
+		printf '[router]\nforwarding = true\n\n%s\n' "$1"
+	} >"$work/sluice.toml"
 }
 config '[[route]]
 to = "10.30.0.0/24"

@@ -27,13 +27,9 @@ check "systemd-analyze security exposure is at most 3.0" python3 -c "import sys;
 ip netns exec "$wan" python3 -m http.server 80 --bind 10.10.2.2 >/dev/null 2>&1 &
 cleanup_add "kill $!"
 wait_for "wan server" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/10.10.2.2/80"
-cat >"$work/sluice.toml" <<'TOML'
-[[interface]]
-name = "lan0"
-
-[[interface]]
-name = "wan0"
-
+{
+	lab_interfaces
+	cat <<'TOML'
 [chains]
 forward = "drop"
 
@@ -45,6 +41,7 @@ proto = "tcp"
 port = 80
 action = "accept"
 TOML
+} >"$work/sluice.toml"
 
 # A stand-in for systemd's notify socket, recording what sluiced sends.
 ip netns exec "$fw" python3 - "$work/notify.sock" "$work/notify.log" >/dev/null 2>&1 <<'PY' &

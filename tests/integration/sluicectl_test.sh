@@ -21,7 +21,7 @@ done
 
 config() { # PORTS_ALLOWED...
 	{
-		printf '[[interface]]\nname = "lan0"\n\n[[interface]]\nname = "wan0"\n\n'
+		lab_interfaces
 		printf '[chains]\ninput = "drop"\nforward = "drop"\noutput = "accept"\n'
 		for port in "$@"; do
 			printf '\n[[rule]]\nname = "web-%s"\nchain = "forward"\nfrom = "10.10.1.0/24"\n' "$port"

@@ -27,13 +27,9 @@ cleanup_add "dpkg -P sluice"
 cleanup_add "rm -rf /run/sluice/keep-datapath /sys/fs/bpf/sluice"
 check "version N installs" dpkg -i "$work/n/sluice_0.1.0-1_amd64.deb"
 
-cat >/etc/sluice/sluice.toml <<'TOML'
-[[interface]]
-name = "lan0"
-
-[[interface]]
-name = "wan0"
-
+{
+	lab_interfaces
+	cat <<'TOML'
 [chains]
 forward = "drop"
 
@@ -45,6 +41,7 @@ proto = "tcp"
 port = 9000
 action = "accept"
 TOML
+} >/etc/sluice/sluice.toml
 
 echo_server "$wan" 10.10.2.2 9000
 log=$work/sluiced.log
