@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace sluice::config {
@@ -45,7 +46,10 @@ Prefix masked(Prefix p) {
   return p;
 }
 
-PrefixParse parse_prefix(std::string_view text) {
+namespace {
+
+// An address with an optional /length; host bits are not looked at.
+PrefixParse parse_address_and_length(std::string_view text) {
   PrefixParse out;
   auto slash = text.find('/');
   std::string addr_text(text.substr(0, slash));
@@ -71,12 +75,34 @@ PrefixParse parse_prefix(std::string_view text) {
     }
     p.length = static_cast<std::uint8_t>(len);
   }
-  Prefix m = masked(p);
-  if (m.addr != p.addr) {
-    out.error = "'" + std::string(text) + "' has host bits set; write " + m.to_string();
-    return out;
-  }
   out.prefix = p;
+  return out;
+}
+
+}  // namespace
+
+PrefixParse parse_prefix(std::string_view text) {
+  PrefixParse out = parse_address_and_length(text);
+  if (!out.prefix) return out;
+  Prefix m = masked(*out.prefix);
+  if (m.addr != out.prefix->addr) {
+    out.error = "'" + std::string(text) + "' has host bits set; write " + m.to_string();
+    out.prefix.reset();
+  }
+  return out;
+}
+
+PrefixParse parse_interface_address(std::string_view text) {
+  PrefixParse out = parse_address_and_length(text);
+  if (!out.prefix) return out;
+  const auto& a = out.prefix->addr;
+  bool unspecified = std::all_of(a.begin(), a.end(), [](std::uint8_t b) { return b == 0; });
+  bool multicast = out.prefix->family == Family::V4 ? (a[0] & 0xf0) == 0xe0 : a[0] == 0xff;
+  if (unspecified || multicast) {
+    out.error = "'" + std::string(text) + "' cannot be an interface address (" +
+                (unspecified ? "unspecified" : "multicast") + ")";
+    out.prefix.reset();
+  }
   return out;
 }
 

@@ -38,6 +38,11 @@ struct PrefixParse {
 // the prefix length are an error (the caller names the masked form).
 PrefixParse parse_prefix(std::string_view text);
 
+// Parses an interface address, "192.0.2.1/24": a host address and the
+// length of its subnet, host bits kept. Without a length it is a /32 or
+// /128.
+PrefixParse parse_interface_address(std::string_view text);
+
 // The prefix with host bits cleared.
 Prefix masked(Prefix p);
 

@@ -33,4 +33,15 @@ std::string describe_rule(const Rule& r) {
          (r.audit ? " (audit)" : "") + (r.log ? " log" : "");
 }
 
+std::string describe_nat(const Masquerade& m) {
+  return "masquerade " + describe_endpoint(m.from) + " out " + m.out_interface;
+}
+
+std::string describe_nat(const PortForward& f) {
+  // A host address prints without a length.
+  std::string to = f.to.family == Family::V6 ? "[" + f.to.to_string() + "]" : f.to.to_string();
+  return std::string("forward ") + to_string(f.proto) + " " + std::to_string(f.port) + " on " + f.in_interface +
+         " to " + to + ":" + std::to_string(f.to_port);
+}
+
 }  // namespace sluice::config

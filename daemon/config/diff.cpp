@@ -1,6 +1,7 @@
 #include "config/diff.h"
 
 #include <map>
+#include <set>
 
 #include "config/describe.h"
 
@@ -73,6 +74,30 @@ std::vector<Change> diff(const Config& from, const Config& to) {
     else if (it->second != zone)
       out.push_back({Change::Kind::Changed, "interface " + name, "zone " + it->second + " -> " + zone});
   }
+
+  // Addresses and NAT entries have no names: they are what they say.
+  auto by_description = [&](const std::vector<std::string>& before, const std::vector<std::string>& after,
+                            const std::string& what) {
+    std::set<std::string> b(before.begin(), before.end()), a(after.begin(), after.end());
+    for (const auto& d : b)
+      if (!a.count(d)) out.push_back({Change::Kind::Removed, what, d});
+    for (const auto& d : a)
+      if (!b.count(d)) out.push_back({Change::Kind::Added, what, d});
+  };
+  auto addresses = [](const Config& c) {
+    std::vector<std::string> v;
+    for (const auto& i : c.interfaces)
+      for (const auto& a : i.addresses) v.push_back(a.to_string() + " on " + i.name);
+    return v;
+  };
+  auto nats = [](const Config& c) {
+    std::vector<std::string> v;
+    for (const auto& m : c.masquerades) v.push_back(describe_nat(m));
+    for (const auto& f : c.port_forwards) v.push_back(describe_nat(f));
+    return v;
+  };
+  by_description(addresses(from), addresses(to), "address");
+  by_description(nats(from), nats(to), "nat");
   return out;
 }
 

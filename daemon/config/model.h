@@ -61,6 +61,9 @@ inline constexpr const char* kAntiLockoutRule = "anti-lockout";
 struct Interface {
   std::string name;
   std::string zone;  // empty: no zone
+  // Addresses sluice puts on the interface: the host address with the
+  // length of its subnet (host bits kept), e.g. 192.0.2.1/24.
+  std::vector<Prefix> addresses;
   Location where;
 };
 
@@ -85,6 +88,24 @@ struct Route {
   Location where;
 };
 
+// Source NAT to the address of the interface a flow leaves by.
+struct Masquerade {
+  std::string out_interface;
+  Endpoint from;  // sources translated; any by default
+  Location where;
+};
+
+// Destination NAT: connections to port on the addresses of in_interface
+// go to to:to_port instead (also from inside: hairpin).
+struct PortForward {
+  std::string in_interface;
+  Protocol proto = Protocol::Tcp;  // tcp or udp
+  std::uint16_t port = 0;
+  Prefix to;                       // a host address
+  std::uint16_t to_port = 0;
+  Location where;
+};
+
 struct Prefilter {
   std::string drop_from_set;  // empty: no XDP blocklist
 };
@@ -98,6 +119,8 @@ struct Config {
   std::vector<Rule> rules;
   Prefilter prefilter;
   std::vector<Route> routes;
+  std::vector<Masquerade> masquerades;
+  std::vector<PortForward> port_forwards;
   std::optional<bool> forwarding;  // [router] forwarding; unset: left as it is
   std::string api_listen = "127.0.0.1:9090";
 };

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -61,7 +62,8 @@ class Parser {
                         "TOML syntax error: " + std::string(e.description())});
       return finish();
     }
-    check_keys(root, "", {"api", "interface", "zones", "sets", "chains", "rule", "prefilter", "router", "route"});
+    check_keys(root, "",
+               {"api", "interface", "zones", "sets", "chains", "rule", "prefilter", "router", "route", "nat"});
     parse_zones(root);
     parse_interfaces(root);
     parse_sets(root);
@@ -71,6 +73,7 @@ class Parser {
     parse_prefilter(root);
     parse_router(root);
     parse_routes(root);
+    parse_nat(root);
     return finish();
   }
 
@@ -223,10 +226,11 @@ class Parser {
       return;
     }
     std::map<std::string, Location> seen;
+    std::map<Prefix, std::string> addresses_seen;  // host address -> interface
     for (size_t i = 0; i < arr->size(); ++i) {
       const auto& t = *arr->get(i)->as_table();
       std::string path = "interface[" + std::to_string(i) + "]";
-      check_keys(t, path, {"name", "zone"});
+      check_keys(t, path, {"name", "zone", "addresses"});
       Interface itf;
       itf.where = loc(t);
       auto name = string_at(t, "name", path + ".name");
@@ -253,8 +257,43 @@ class Parser {
         // Naming a zone on an interface declares it.
         if (!cfg_.zones.count(*zone)) cfg_.zones[*zone] = Zone{*zone, {}, itf.where};
       }
+      if (const auto* addrs = t.get("addresses"))
+        itf.addresses = interface_addresses(*addrs, path + ".addresses", addresses_seen);
       cfg_.interfaces.push_back(std::move(itf));
     }
+  }
+
+  // addresses = ["192.0.2.1/24", "2001:db8::1/64"]; an address may sit on
+  // one interface only.
+  std::vector<Prefix> interface_addresses(const toml::node& n, const std::string& path,
+                                          std::map<Prefix, std::string>& seen) {
+    std::vector<Prefix> out;
+    const auto* arr = n.as_array();
+    if (!arr) {
+      error(n, path, "must be an array of addresses with their subnet, e.g. [\"192.0.2.1/24\"]");
+      return out;
+    }
+    for (const auto& item : *arr) {
+      auto text = item.value_exact<std::string>();
+      if (!text) {
+        error(item, path, "addresses must be strings, e.g. \"192.0.2.1/24\"");
+        continue;
+      }
+      auto parsed = parse_interface_address(*text);
+      if (!parsed.prefix) {
+        error(item, path, parsed.error);
+        continue;
+      }
+      Prefix host = *parsed.prefix;
+      host.length = static_cast<std::uint8_t>(host.max_length());
+      if (auto prev = seen.find(host); prev != seen.end()) {
+        error(item, path, "address " + host.to_string() + " is already given to " + prev->second);
+        continue;
+      }
+      seen[host] = path;
+      out.push_back(*parsed.prefix);
+    }
+    return out;
   }
 
   std::vector<Prefix> prefix_list(const toml::node& n, const std::string& path) {
@@ -395,6 +434,130 @@ class Parser {
         continue;
       }
       cfg_.routes.push_back(std::move(r));
+    }
+  }
+
+  const Interface* configured_interface(const std::string& name) const {
+    for (const auto& i : cfg_.interfaces)
+      if (i.name == name) return &i;
+    return nullptr;
+  }
+
+  // An interface key of a [[nat]] entry: it must be one sluice manages, or
+  // its programs would never see the traffic.
+  std::optional<std::string> nat_interface(const toml::table& t, std::string_view key,
+                                           const std::string& path) {
+    auto name = string_at(t, key, path + "." + std::string(key));
+    if (!name) {
+      if (!t.get(key)) error(t, path, "missing key '" + std::string(key) + "' (an [[interface]] name)");
+      return std::nullopt;
+    }
+    if (!configured_interface(*name)) {
+      error(*t.get(key), path + "." + std::string(key),
+            "interface '" + *name + "' is not configured; add it as an [[interface]]");
+      return std::nullopt;
+    }
+    return name;
+  }
+
+  std::optional<std::uint16_t> port_at(const toml::table& t, std::string_view key,
+                                       const std::string& path) {
+    const toml::node* n = t.get(key);
+    if (!n) return std::nullopt;
+    auto v = n->value_exact<int64_t>();
+    if (!v || *v < 1 || *v > 65535) {
+      error(*n, path + "." + std::string(key), "must be a port number 1-65535");
+      return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(*v);
+  }
+
+  // [[nat]] masquerade = { out_interface = "wan0", from = "zone:lan" }
+  // [[nat]] port_forward = { in_interface = "wan0", proto = "tcp", port = 80,
+  //                          to = "192.168.1.10", to_port = 8080 }
+  void parse_nat(const toml::table& root) {
+    const toml::node* n = root.get("nat");
+    if (!n) return;
+    const auto* arr = n->as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+      error(*n, "nat", "must be an array of tables, written [[nat]]");
+      return;
+    }
+    std::map<std::tuple<std::string, Protocol, std::uint16_t>, int> forwarded;  // -> line
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const auto& t = *arr->get(i)->as_table();
+      std::string path = "nat[" + std::to_string(i) + "]";
+      check_keys(t, path, {"masquerade", "port_forward", "comment"});
+      string_at(t, "comment", path + ".comment");
+      const auto* masq = t.get("masquerade");
+      const auto* fwd = t.get("port_forward");
+      if ((masq != nullptr) == (fwd != nullptr)) {
+        error(t, path, "a [[nat]] entry needs exactly one of masquerade = {...} or port_forward = {...}");
+        continue;
+      }
+      if (masq) {
+        std::string mpath = path + ".masquerade";
+        if (!masq->is_table()) {
+          error(*masq, mpath, "must be a table, e.g. { out_interface = \"wan0\", from = \"zone:lan\" }");
+          continue;
+        }
+        const auto& m = *masq->as_table();
+        check_keys(m, mpath, {"out_interface", "from"});
+        Masquerade out;
+        out.where = loc(*masq);
+        auto itf = nat_interface(m, "out_interface", mpath);
+        bool ok = itf.has_value();
+        if (const auto* from = m.get("from")) ok &= parse_endpoint(*from, mpath + ".from", out.from);
+        if (!ok) continue;
+        out.out_interface = *itf;
+        cfg_.masquerades.push_back(std::move(out));
+        continue;
+      }
+      std::string fpath = path + ".port_forward";
+      if (!fwd->is_table()) {
+        error(*fwd, fpath,
+              "must be a table, e.g. { in_interface = \"wan0\", proto = \"tcp\", port = 80, to = \"192.168.1.10\" }");
+        continue;
+      }
+      const auto& f = *fwd->as_table();
+      check_keys(f, fpath, {"in_interface", "proto", "port", "to", "to_port"});
+      PortForward out;
+      out.where = loc(*fwd);
+      auto itf = nat_interface(f, "in_interface", fpath);
+      bool ok = itf.has_value();
+      ok &= enum_at<Protocol>(f, "proto", fpath, "a protocol that has ports",
+                              {{"tcp", Protocol::Tcp}, {"udp", Protocol::Udp}}, true, out.proto);
+      auto port = port_at(f, "port", fpath);
+      if (!port && !f.get("port")) error(f, fpath, "missing key 'port' (the public port)");
+      ok &= port.has_value();
+      auto to = string_at(f, "to", fpath + ".to");
+      if (!to) {
+        if (!f.get("to")) error(f, fpath, "missing key 'to' (the inside host's address)");
+        ok = false;
+      } else {
+        auto host = parse_prefix(*to);
+        if (!host.prefix || host.prefix->length != host.prefix->max_length()) {
+          error(*f.get("to"), fpath + ".to", "'" + *to + "' is not a host address");
+          ok = false;
+        } else {
+          out.to = *host.prefix;
+        }
+      }
+      auto to_port = port_at(f, "to_port", fpath);
+      if (f.get("to_port") && !to_port) ok = false;
+      if (!ok) continue;
+      out.in_interface = *itf;
+      out.port = *port;
+      out.to_port = to_port.value_or(*port);
+      auto key = std::make_tuple(out.in_interface, out.proto, out.port);
+      if (auto prev = forwarded.find(key); prev != forwarded.end()) {
+        error(*f.get("port"), fpath + ".port",
+              std::string(to_string(out.proto)) + " port " + std::to_string(out.port) + " on " +
+                  out.in_interface + " is already forwarded at line " + std::to_string(prev->second));
+        continue;
+      }
+      forwarded[key] = out.where.line;
+      cfg_.port_forwards.push_back(std::move(out));
     }
   }
 

@@ -19,6 +19,7 @@
 #include "flows/event_reader.h"
 #include "net/addresses.h"
 #include "net/foreign_firewalls.h"
+#include "net/interface_addresses.h"
 #include "net/routes.h"
 #include "service/log.h"
 
@@ -84,6 +85,13 @@ void Service::apply(const Ruleset& ruleset) {
 }
 
 void Service::apply_routing(const config::Config& cfg) {
+  // Addresses first: a route's next hop must be on a connected subnet.
+  auto addrs = net::reconcile_interface_addresses(cfg.interfaces);
+  if (addrs.added || addrs.removed)
+    log(Priority::Notice, "addresses: " + std::to_string(addrs.added) + " added, " +
+                              std::to_string(addrs.removed) + " removed, " + std::to_string(addrs.kept) +
+                              " kept");
+  for (const auto& p : addrs.problems) log(Priority::Error, "addresses: " + p);
   if (cfg.forwarding) {
     auto problem = net::set_forwarding(*cfg.forwarding);
     if (!problem.empty()) log(Priority::Error, problem);
@@ -227,8 +235,10 @@ void Service::refresh() {
     log(Priority::Notice, "detaching from " + it->first + (present ? " (no longer configured)" : " (gone)"));
     it = attached_.erase(it);
   }
+  bool appeared = false;
   for (const auto& itf : live_->config.interfaces) {
     if (attached_.count(itf.name) || if_nametoindex(itf.name.c_str()) == 0) continue;
+    appeared = true;
     try {
       auto a = std::make_unique<datapath::Attachment>(*datapath_, itf.name);
       log(Priority::Notice, "attached to " + itf.name + " (XDP " +
@@ -239,6 +249,8 @@ void Service::refresh() {
       log(Priority::Error, e.what());
     }
   }
+  // An interface that came after the apply gets its addresses and routes now.
+  if (appeared) apply_routing(live_->config);
   try {
     datapath_->set_local_addresses(net::local_addresses());
   } catch (const std::system_error& e) {

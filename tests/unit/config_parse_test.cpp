@@ -1,6 +1,7 @@
 // Good configs: what the parser makes of them.
 #include <gtest/gtest.h>
 
+#include "config/describe.h"
 #include "config/parser.h"
 #include "policy/reference_evaluator.h"
 
@@ -182,6 +183,51 @@ mode = "audit"
   auto other = evaluate(c, Chain::Forward, tcp_to("192.0.2.10", 81));
   EXPECT_EQ(other.effective(), Action::Drop);
   EXPECT_EQ(evaluate(c, Chain::Input, tcp_to("192.0.2.10", 22)).effective(), Action::Accept);
+}
+
+TEST(ConfigParse, RouterAddressesAndNat) {
+  auto r = parse_string(R"(
+[[interface]]
+name = "lan0"
+zone = "lan"
+addresses = ["192.168.1.1/24", "fd00:1::1/64"]
+
+[[interface]]
+name = "wan0"
+addresses = ["203.0.113.2/29"]
+
+[zones.lan]
+networks = ["192.168.1.0/24"]
+
+[[nat]]
+masquerade = { out_interface = "wan0", from = "zone:lan" }
+
+[[nat]]
+masquerade = { out_interface = "lan0" }
+
+[[nat]]
+port_forward = { in_interface = "wan0", proto = "tcp", port = 80, to = "192.168.1.10", to_port = 8080 }
+
+[[nat]]
+port_forward = { in_interface = "wan0", proto = "udp", port = 53, to = "192.168.1.11" }
+)",
+                        "router.toml");
+  ASSERT_TRUE(r.config) << format(r.diagnostics);
+  const auto& c = *r.config;
+  ASSERT_EQ(c.interfaces[0].addresses.size(), 2u);
+  EXPECT_EQ(c.interfaces[0].addresses[0].to_string(), "192.168.1.1/24");  // host bits kept
+  EXPECT_EQ(c.interfaces[0].addresses[1].to_string(), "fd00:1::1/64");
+  EXPECT_EQ(c.interfaces[1].addresses[0].to_string(), "203.0.113.2/29");
+
+  ASSERT_EQ(c.masquerades.size(), 2u);
+  EXPECT_EQ(describe_nat(c.masquerades[0]), "masquerade zone:lan out wan0");
+  EXPECT_EQ(c.masquerades[0].from.prefixes.at(0).to_string(), "192.168.1.0/24");
+  EXPECT_TRUE(c.masquerades[1].from.any);
+
+  ASSERT_EQ(c.port_forwards.size(), 2u);
+  EXPECT_EQ(describe_nat(c.port_forwards[0]), "forward tcp 80 on wan0 to 192.168.1.10:8080");
+  EXPECT_EQ(c.port_forwards[1].to_port, 53);  // defaults to the public port
+  EXPECT_EQ(c.port_forwards[1].proto, Protocol::Udp);
 }
 
 TEST(ConfigParse, EmptyFileAcceptsEverything) {
