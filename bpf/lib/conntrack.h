@@ -153,9 +153,11 @@ __noinline int ct_track(const struct packet *pkt, __u64 now)
 	return 1;
 }
 
-/* Starts tracking a flow whose first packet policy accepted. A global
- * function: the verifier checks it once. */
-__noinline int ct_create(const struct packet *pkt, __u64 now, __u32 chain, __u32 rule_index)
+/* Starts tracking a flow whose first packet policy accepted, which came in
+ * by ifindex (a port forward's translation comes with the packet). A
+ * global function: the verifier checks it once. */
+__noinline int ct_create(const struct packet *pkt, __u64 now, __u32 chain, __u32 rule_index,
+			 __u32 ifindex)
 {
 	struct sluice_ct_entry ct = {};
 	struct sluice_ct_key key;
@@ -170,6 +172,12 @@ __noinline int ct_create(const struct packet *pkt, __u64 now, __u32 chain, __u32
 	ct.bytes[SLUICE_DIR_ORIGINAL] = pkt->len;
 	ct.rule_index = rule_index;
 	ct.chain = chain;
+	ct.in_ifindex = ifindex;
+	if (pkt->dnat) {
+		ct.nat = SLUICE_NAT_DNAT;
+		__builtin_memcpy(ct.dnat_addr, pkt->orig_dst, 16);
+		ct.dnat_port = pkt->orig_dport;
+	}
 	if (pkt->proto != IPPROTO_TCP)
 		ct.state = SLUICE_CT_NEW;
 	else if (tcp_opens_flow(pkt->tcp_flags))

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The stateful filter both tc programs run (kernel side only): parse,
+ * The stateful filter both tc programs run (kernel side only): parse, NAT,
  * conntrack, and policy for packets that start a flow. Returns a TC_ACT_*.
  */
 #ifndef SLUICE_LIB_FILTER_H
@@ -10,6 +10,7 @@
 #include "parse.h"
 #include "conntrack.h"
 #include "policy.h"
+#include "nat.h"
 #include "reject.h"
 #include "stats_maps.h"
 
@@ -70,15 +71,78 @@ static __always_inline void emit_audit(const struct packet *pkt, struct __sk_buf
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook hook)
+/*
+ * Conntrack and policy for a packet in chain. NAT already gave it the
+ * addresses the inside sees.
+ */
+static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *pkt,
+					 enum filter_hook hook, __u8 chain)
 {
 	struct sluice_decision decision;
 	struct sluice_settings *cfg;
+	__u32 zero = 0, gen, reason;
+	__u8 action, audit;
+	__u64 now;
+
+	if (pkt->proto == IPPROTO_TCP && tcp_flags_invalid(pkt->tcp_flags))
+		return filter_drop(SLUICE_DROP_CT_INVALID, pkt->len);
+
+	now = bpf_ktime_get_ns();
+	if (ct_track(pkt, now))
+		return TC_ACT_OK;
+	if (is_icmp(pkt->proto) && icmp_is_error(pkt->proto, pkt->icmp_type) &&
+	    ct_icmp_error_related(skb, pkt))
+		return TC_ACT_OK;
+
+	cfg = bpf_map_lookup_elem(&settings, &zero);
+	if (!cfg)
+		return TC_ACT_SHOT;
+	gen = cfg->active_gen & 1;
+
+	if (policy_decide(pkt, chain, gen, &decision)) {
+		count_rule(gen, decision.rule_index, pkt->len);
+		action = decision.action;
+		audit = decision.flags & SLUICE_RULE_AUDIT;
+		reason = SLUICE_DROP_POLICY_RULE;
+	} else {
+		count_default(gen, chain, pkt->len);
+		action = cfg->chain_default[gen][chain];
+		audit = cfg->chain_audit[gen][chain];
+		decision.rule_index = SLUICE_RULE_INDEX_DEFAULT;
+		reason = SLUICE_DROP_POLICY_DEFAULT;
+	}
+
+	/* Audit mode: the verdict is counted, the packet goes through and its
+	 * flow is tracked as if accepted. */
+	if (audit && action != SLUICE_ACTION_ACCEPT) {
+		counter_add(&audit_counters,
+			    decision.rule_index == SLUICE_RULE_INDEX_DEFAULT ? SLUICE_AUDIT_DEFAULT_DROP :
+			    action == SLUICE_ACTION_REJECT		   ? SLUICE_AUDIT_RULE_REJECT :
+									     SLUICE_AUDIT_RULE_DROP,
+			    pkt->len);
+		emit_audit(pkt, skb, chain, decision.rule_index, action, now);
+		action = SLUICE_ACTION_ACCEPT;
+	}
+
+	if (action == SLUICE_ACTION_ACCEPT) {
+		/* Errors and resets are answers, not the start of a flow. */
+		if (!(pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & TCP_FLAG_RST)) &&
+		    !(is_icmp(pkt->proto) && icmp_is_error(pkt->proto, pkt->icmp_type)) &&
+		    ct_create(pkt, now, chain, decision.rule_index, skb->ifindex) == 0)
+			nat_remember_port_forward(pkt);
+		return TC_ACT_OK;
+	}
+	if (action == SLUICE_ACTION_REJECT)
+		return filter_reject(skb, pkt, hook, reason);
+	return filter_drop(reason, pkt->len);
+}
+
+static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook hook)
+{
 	struct packet pkt = {};
 	void *data, *data_end;
-	__u32 zero = 0, gen, reason;
-	__u8 chain, action, audit;
-	__u64 now;
+	__u32 reason;
+	int verdict;
 
 	if (skb->data_end - skb->data < FILTER_PULL_LEN)
 		bpf_skb_pull_data(skb, skb->len < FILTER_PULL_LEN ? skb->len : FILTER_PULL_LEN);
@@ -95,70 +159,32 @@ static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook
 	if (icmp6_is_neighbour_discovery(pkt.proto, pkt.icmp_type))
 		return TC_ACT_OK;
 	pkt.len = skb->len;
-
-	if (hook == FILTER_TC_INGRESS) {
-		chain = is_local(pkt.family, pkt.dst) ? SLUICE_CHAIN_INPUT : SLUICE_CHAIN_FORWARD;
-	} else {
-		/* Forwarded packets were judged when they came in. */
-		if (!is_local(pkt.family, pkt.src))
-			return TC_ACT_OK;
-		chain = SLUICE_CHAIN_OUTPUT;
-	}
-
 	if (pkt.later_fragment)
 		return filter_drop(SLUICE_DROP_FRAGMENT, pkt.len);
-	if (pkt.proto == IPPROTO_TCP && tcp_flags_invalid(pkt.tcp_flags))
-		return filter_drop(SLUICE_DROP_CT_INVALID, pkt.len);
 
-	now = bpf_ktime_get_ns();
-	if (ct_track(&pkt, now))
-		return TC_ACT_OK;
-	if ((pkt.proto == IPPROTO_ICMP || pkt.proto == IPPROTO_ICMPV6) &&
-	    icmp_is_error(pkt.proto, pkt.icmp_type) &&
-	    ct_icmp_error_related(skb, &pkt))
-		return TC_ACT_OK;
-
-	cfg = bpf_map_lookup_elem(&settings, &zero);
-	if (!cfg)
-		return TC_ACT_SHOT;
-	gen = cfg->active_gen & 1;
-
-	if (policy_decide(&pkt, chain, gen, &decision)) {
-		count_rule(gen, decision.rule_index, pkt.len);
-		action = decision.action;
-		audit = decision.flags & SLUICE_RULE_AUDIT;
-		reason = SLUICE_DROP_POLICY_RULE;
-	} else {
-		count_default(gen, chain, pkt.len);
-		action = cfg->chain_default[gen][chain];
-		audit = cfg->chain_audit[gen][chain];
-		decision.rule_index = SLUICE_RULE_INDEX_DEFAULT;
-		reason = SLUICE_DROP_POLICY_DEFAULT;
+	if (hook == FILTER_TC_INGRESS) {
+		reason = nat_ingress(skb, &pkt);
+		if (reason != SLUICE_DROP_NONE)
+			return filter_drop(reason, pkt.len);
+		return filter_decide(skb, &pkt, hook,
+				     is_local(pkt.family, pkt.dst) ? SLUICE_CHAIN_INPUT :
+								     SLUICE_CHAIN_FORWARD);
 	}
 
-	/* Audit mode: the verdict is counted, the packet goes through and its
-	 * flow is tracked as if accepted. */
-	if (audit && action != SLUICE_ACTION_ACCEPT) {
-		counter_add(&audit_counters,
-			    decision.rule_index == SLUICE_RULE_INDEX_DEFAULT ? SLUICE_AUDIT_DEFAULT_DROP :
-			    action == SLUICE_ACTION_REJECT		   ? SLUICE_AUDIT_RULE_REJECT :
-									     SLUICE_AUDIT_RULE_DROP,
-			    pkt.len);
-		emit_audit(&pkt, skb, chain, decision.rule_index, action, now);
-		action = SLUICE_ACTION_ACCEPT;
+	/* Forwarded packets were judged when they came in; leaving, they only
+	 * get their source translated. */
+	if (!is_local(pkt.family, pkt.src)) {
+		reason = nat_egress(skb, &pkt);
+		return reason == SLUICE_DROP_NONE ? TC_ACT_OK : filter_drop(reason, pkt.len);
 	}
-
-	if (action == SLUICE_ACTION_ACCEPT) {
-		/* Errors and resets are answers, not the start of a flow. */
-		if (!(pkt.proto == IPPROTO_TCP && (pkt.tcp_flags & TCP_FLAG_RST)) &&
-		    !((pkt.proto == IPPROTO_ICMP || pkt.proto == IPPROTO_ICMPV6) &&
-		      icmp_is_error(pkt.proto, pkt.icmp_type)))
-			ct_create(&pkt, now, chain, decision.rule_index);
-		return TC_ACT_OK;
+	verdict = filter_decide(skb, &pkt, hook, SLUICE_CHAIN_OUTPUT);
+	/* This host's own ICMP errors about translated flows. */
+	if (verdict == TC_ACT_OK && is_icmp(pkt.proto) && icmp_is_error(pkt.proto, pkt.icmp_type)) {
+		reason = nat_egress(skb, &pkt);
+		if (reason != SLUICE_DROP_NONE)
+			return filter_drop(reason, pkt.len);
 	}
-	if (action == SLUICE_ACTION_REJECT)
-		return filter_reject(skb, &pkt, hook, reason);
-	return filter_drop(reason, pkt.len);
+	return verdict;
 }
 
 #endif

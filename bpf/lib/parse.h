@@ -81,6 +81,12 @@ struct packet {
 	__u8 icmp_code;
 	__u8 ttl;
 	__u8 quoted;         /* inside an ICMP error: only 8 L4 bytes present */
+	/* Set by NAT when a port forward rewrote the destination of a new
+	 * flow: what the sender addressed. */
+	__u8 dnat;
+	__u8 pad;
+	__u16 orig_dport;
+	__u8 orig_dst[16];
 };
 
 #define TCP_FLAG_FIN 0x01

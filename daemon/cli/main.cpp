@@ -240,13 +240,23 @@ int run(const Options& o) {
     table(rows);
   } else if (cmd == "conntrack") {
     std::vector<std::vector<std::string>> rows = {
-        {"PROTO", "SOURCE", "DESTINATION", "STATE", "PACKETS", "BYTES", "RULE", "AGE"}};
-    for (const auto& e : r["entries"])
+        {"PROTO", "SOURCE", "DESTINATION", "NAT", "STATE", "PACKETS", "BYTES", "RULE", "AGE"}};
+    for (const auto& e : r["entries"]) {
+      // NAT as the outside sees the flow: the source it appears with, the
+      // destination the originator actually used.
+      std::string nat;
+      const auto& n = e["nat"];
+      if (n.contains("masquerade"))
+        nat = "masq as " + str(n["masquerade"]["addr"]) + ":" + str(n["masquerade"]["port"]);
+      if (n.contains("port_forward"))
+        nat += (nat.empty() ? "" : ", ") + std::string("fwd from ") + str(n["port_forward"]["addr"]) + ":" +
+               str(n["port_forward"]["port"]);
       rows.push_back({str(e["proto"]), str(e["src"]) + ":" + str(e["sport"]),
-                      str(e["dst"]) + ":" + str(e["dport"]), str(e["state"]),
+                      str(e["dst"]) + ":" + str(e["dport"]), nat.empty() ? "-" : nat, str(e["state"]),
                       str(e["packets"][0]) + "/" + str(e["packets"][1]),
                       str(e["bytes"][0]) + "/" + str(e["bytes"][1]), str(e["rule"]),
                       str(e["age_seconds"]) + "s"});
+    }
     table(rows);
   } else if (cmd == "counters") {
     std::vector<std::vector<std::string>> rows = {{"DROP REASON", "PACKETS", "BYTES"}};
@@ -257,6 +267,10 @@ int run(const Options& o) {
     for (const auto& d : r["audited"])
       audit.push_back({"would " + str(d["would"]), str(d["packets"]), str(d["bytes"])});
     table(audit);
+    std::cout << "\n";
+    std::vector<std::vector<std::string>> nat = {{"NAT", "PACKETS", "BYTES"}};
+    for (const auto& d : r["nat"]) nat.push_back({str(d["what"]), str(d["packets"]), str(d["bytes"])});
+    table(nat);
   }
   return kOk;
 }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <type_traits>
 #include <cerrno>
 #include <cstring>
@@ -163,6 +164,7 @@ struct Datapath::Impl {
   std::array<Written, SLUICE_GENERATIONS> written;
   std::vector<LocalAddress> local;
   std::vector<config::Prefix> prefilter;
+  std::size_t nat_entries = 0;
 
   int map(bpf_map* m) const { return bpf_map__fd(m); }
 
@@ -203,9 +205,6 @@ struct Datapath::Impl {
     written[live ^ 1] = std::move(idle);
     clear_generation(live ^ 1);
 
-    int fd = map(ingress->maps.local_addrs);
-    sluice_local_key lk{};
-    while (bpf_map_get_next_key(fd, nullptr, &lk) == 0) bpf_map_delete_elem(fd, &lk);
     read_prefilter();
   }
 
@@ -375,25 +374,56 @@ void Datapath::release_idle_generation() {
   impl_->clear_generation(active_generation() ^ 1);
 }
 
+namespace {
+
+// Makes a small map hold exactly `entries`: writes them all, then deletes
+// every other key. Written first, so no entry that stays is ever missing;
+// read back from the kernel, so entries a previous sluiced pinned count.
+template <typename Key, typename Value>
+void replace_contents(int fd, const std::vector<std::pair<Key, Value>>& entries, const char* what) {
+  std::set<std::string> keep;
+  for (const auto& [k, v] : entries) {
+    update(fd, &k, &v, what);
+    keep.insert(std::string(reinterpret_cast<const char*>(&k), sizeof k));
+  }
+  std::vector<Key> gone;
+  Key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    if (!keep.count(std::string(reinterpret_cast<const char*>(&next), sizeof next))) gone.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  for (const auto& k : gone) bpf_map_delete_elem(fd, &k);
+}
+
+}  // namespace
+
 void Datapath::set_local_addresses(const std::vector<LocalAddress>& addrs) {
   auto& d = *impl_;
-  int fd = d.map(d.ingress->maps.local_addrs);
-  auto key_of = [](const LocalAddress& a) {
+  std::vector<std::pair<sluice_local_key, std::uint8_t>> entries;
+  for (const auto& a : addrs) {
     sluice_local_key k{};
     k.family = static_cast<std::uint8_t>(a.family);
     std::memcpy(k.addr, a.addr.data(), 16);
-    return k;
-  };
-  for (const auto& a : d.local) {
-    auto k = key_of(a);
-    bpf_map_delete_elem(fd, &k);
+    entries.push_back({k, 1});
   }
-  std::uint8_t one = 1;
-  for (const auto& a : addrs) {
-    auto k = key_of(a);
-    update(fd, &k, &one, "local address");
-  }
+  replace_contents(d.map(d.ingress->maps.local_addrs), entries, "local address");
   d.local = addrs;
+}
+
+void Datapath::set_nat(const policy::NatTables& tables) {
+  auto& d = *impl_;
+  replace_contents(d.map(d.ingress->maps.iface_addrs), tables.iface_addrs, "interface address");
+  std::vector<std::pair<sluice_masq_source_key, std::uint8_t>> sources;
+  for (const auto& k : tables.masq_sources) sources.push_back({k, 1});
+  replace_contents(d.map(d.ingress->maps.masq_sources), sources, "masquerade source");
+  replace_contents(d.map(d.ingress->maps.port_forwards), tables.port_forwards, "port forward");
+  d.nat_entries = tables.iface_addrs.size() + sources.size() + tables.port_forwards.size();
+}
+
+sluice_counter Datapath::nat_counter(sluice_nat_counter which) const {
+  return sum_percpu(impl_->map(impl_->ingress->maps.nat_counters), which);
 }
 
 void Datapath::set_prefilter(const std::vector<config::Prefix>& prefixes) {
@@ -458,6 +488,19 @@ std::size_t map_memory(int fd) {
   return 0;
 }
 
+template <typename Key>
+std::size_t count_keys(int fd) {
+  std::size_t n = 0;
+  Key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    ++n;
+    key = next;
+    prev = &key;
+  }
+  return n;
+}
+
 }  // namespace
 
 std::vector<Datapath::MapUsage> Datapath::map_usage() const {
@@ -471,6 +514,7 @@ std::vector<Datapath::MapUsage> Datapath::map_usage() const {
   add(d.ingress->maps.groups, d.written[0].groups.size() + d.written[1].groups.size());
   add(d.ingress->maps.decisions, d.written[0].decisions.size() + d.written[1].decisions.size());
   add(d.ingress->maps.local_addrs, d.local.size());
+  add(d.ingress->maps.nat, count_keys<sluice_nat_key>(bpf_map__fd(d.ingress->maps.nat)));
   std::size_t v4 = 0, v6 = 0;
   for (const auto& p : d.prefilter) (p.family == config::Family::V4 ? v4 : v6)++;
   add(d.xdp->maps.prefilter4, v4);

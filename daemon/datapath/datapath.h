@@ -12,6 +12,7 @@
 #include "config/address.h"
 #include "config/model.h"
 #include "policy/compiled_policy.h"
+#include "policy/nat_tables.h"
 #include "sluice/abi.h"
 
 namespace sluice::datapath {
@@ -26,6 +27,8 @@ struct ApplyStats {
 struct LocalAddress {
   config::Family family = config::Family::V4;
   std::array<std::uint8_t, 16> addr{};
+  std::uint32_t ifindex = 0;
+  std::uint8_t prefix_length = 0;  // of the subnet the address is on
 };
 
 struct DatapathOptions {
@@ -58,6 +61,10 @@ class Datapath {
   // Replaces the set of addresses owned by this host.
   void set_local_addresses(const std::vector<LocalAddress>& addrs);
 
+  // Replaces the NAT configuration (masquerade addresses and sources, port
+  // forwards); translations of live flows stay.
+  void set_nat(const policy::NatTables& tables);
+
   // Replaces the XDP blocklist.
   void set_prefilter(const std::vector<config::Prefix>& prefixes);
 
@@ -66,6 +73,7 @@ class Datapath {
   sluice_counter default_counter(config::Chain chain) const;
   sluice_counter drop_counter(sluice_drop_reason reason) const;
   sluice_counter audit_counter(sluice_audit_reason reason) const;
+  sluice_counter nat_counter(sluice_nat_counter which) const;
 
   struct MapUsage {
     std::string name;

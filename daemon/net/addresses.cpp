@@ -44,6 +44,8 @@ std::vector<datapath::LocalAddress> local_addresses() {
       continue;
     }
     std::memcpy(a.addr.data(), nl_addr_get_binary_addr(local), len);
+    a.ifindex = static_cast<std::uint32_t>(rtnl_addr_get_ifindex(addr));
+    a.prefix_length = static_cast<std::uint8_t>(rtnl_addr_get_prefixlen(addr));
     out.push_back(a);
   }
   return out;

@@ -131,7 +131,14 @@ json conntrack(Service& s, const std::string& filter) {
     bool a_first = v.originator_is_a;
     std::string src = address(a_first ? k.addr_a : k.addr_b, k.family);
     std::string dst = address(a_first ? k.addr_b : k.addr_a, k.family);
-    if (!filter.empty() && filter != src && filter != dst) continue;
+    // The addresses the outside sees, when translated: what the originator
+    // connected to (port forward) and what it appears as (masquerade).
+    std::string snat = v.nat & SLUICE_NAT_SNAT ? address(v.snat_addr, k.family) : "";
+    std::string dnat = v.nat & SLUICE_NAT_DNAT ? address(v.dnat_addr, k.family) : "";
+    if (!filter.empty() && filter != src && filter != dst && filter != snat && filter != dnat) continue;
+    json nat = json::object();
+    if (!snat.empty()) nat["masquerade"] = {{"addr", snat}, {"port", ntohs(v.snat_port)}};
+    if (!dnat.empty()) nat["port_forward"] = {{"addr", dnat}, {"port", ntohs(v.dnat_port)}};
     std::string rule;
     if (v.rule_index == SLUICE_RULE_INDEX_DEFAULT)
       rule = std::string("default (") + config::to_string(static_cast<config::Chain>(v.chain)) + ")";
@@ -147,6 +154,7 @@ json conntrack(Service& s, const std::string& filter) {
                    {"state", state_name(v.state)},
                    {"chain", config::to_string(static_cast<config::Chain>(v.chain))},
                    {"rule", rule},
+                   {"nat", nat},
                    {"packets", {v.packets[0], v.packets[1]}},
                    {"bytes", {v.bytes[0], v.bytes[1]}},
                    {"age_seconds", now > v.created_ns ? (now - v.created_ns) / 1000000000ull : 0},
@@ -158,7 +166,7 @@ json conntrack(Service& s, const std::string& filter) {
 json counters(Service& s) {
   static const char* names[] = {"none",       "malformed",      "truncated",     "unsupported",
                                 "fragment",   "prefilter",      "policy-rule",   "policy-default",
-                                "ct-invalid", "reject-failed"};
+                                "ct-invalid", "reject-failed",  "nat-failed"};
   static_assert(sizeof names / sizeof *names == SLUICE_DROP_REASON_COUNT);
   json out = json::array();
   for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r) {
@@ -172,7 +180,15 @@ json counters(Service& s) {
     auto c = s.datapath().audit_counter(static_cast<sluice_audit_reason>(r));
     audited.push_back({{"would", audit_names[r]}, {"packets", c.packets}, {"bytes", c.bytes}});
   }
-  return {{"ok", true}, {"drops", out}, {"audited", audited}};
+  static const char* nat_names[] = {"new masquerade", "new port forward", "new hairpin", "rewritten",
+                                    "icmp error translated"};
+  static_assert(sizeof nat_names / sizeof *nat_names == SLUICE_NAT_COUNTER_COUNT);
+  json nat = json::array();
+  for (int n = 0; n < SLUICE_NAT_COUNTER_COUNT; ++n) {
+    auto c = s.datapath().nat_counter(static_cast<sluice_nat_counter>(n));
+    nat.push_back({{"what", nat_names[n]}, {"packets", c.packets}, {"bytes", c.bytes}});
+  }
+  return {{"ok", true}, {"drops", out}, {"audited", audited}, {"nat", nat}};
 }
 
 json dispatch(Service& s, const json& req) {

@@ -252,11 +252,35 @@ void Service::refresh() {
   // An interface that came after the apply gets its addresses and routes now.
   if (appeared) apply_routing(live_->config);
   try {
-    datapath_->set_local_addresses(net::local_addresses());
+    auto addrs = net::local_addresses();
+    datapath_->set_local_addresses(addrs);
+    update_nat(addrs);
   } catch (const std::system_error& e) {
     log(Priority::Error, std::string("reading local addresses: ") + e.what());
+  } catch (const datapath::BpfError& e) {
+    log(Priority::Error, std::string("updating addresses and NAT: ") + e.what());
   }
   if (++refreshes_ % kConntrackCheckEvery == 0) check_conntrack_fill();
+}
+
+void Service::update_nat(const std::vector<datapath::LocalAddress>& addrs) {
+  std::vector<policy::InterfaceState> interfaces;
+  for (const auto& [name, a] : attached_) {
+    policy::InterfaceState st{name, static_cast<std::uint32_t>(a->ifindex()), {}};
+    for (const auto& la : addrs) {
+      if (la.ifindex != st.ifindex) continue;
+      config::Prefix p;
+      p.family = la.family;
+      p.addr = la.addr;
+      p.length = la.prefix_length;
+      st.addresses.push_back(p);
+    }
+    interfaces.push_back(std::move(st));
+  }
+  auto tables = policy::compile_nat(live_->config, interfaces);
+  if (nat_ && *nat_ == tables) return;
+  datapath_->set_nat(tables);
+  nat_ = std::move(tables);
 }
 
 void Service::check_conntrack_fill() {

@@ -11,11 +11,13 @@
 
 #include "config/diagnostics.h"
 #include "config/diff.h"
+#include "policy/nat_tables.h"
 #include "service/ruleset.h"
 
 namespace sluice::datapath {
 class Attachment;
 class Datapath;
+struct LocalAddress;
 }  // namespace sluice::datapath
 
 namespace sluice::flows {
@@ -100,6 +102,9 @@ class Service {
   // kernel's; sluice only installs what the config names).
   void apply_routing(const config::Config& cfg);
   void log_event(const sluice_event& e);
+  // NAT tables for the live config and the interfaces' current addresses.
+  void update_nat(const std::vector<datapath::LocalAddress>& addrs);
+  std::optional<policy::NatTables> nat_;
 
   // Audit events logged per second at most; the rest are counted and
   // summed up, so a flood cannot drown the journal.

@@ -58,7 +58,8 @@ enum sluice_drop_reason {
 	SLUICE_DROP_POLICY_DEFAULT = 7,  /* no rule matched, chain default drop */
 	SLUICE_DROP_CT_INVALID = 8,      /* TCP flags no stack sends (scans) */
 	SLUICE_DROP_REJECT_FAILED = 9,   /* could not build the reject answer */
-	SLUICE_DROP_REASON_COUNT = 10,
+	SLUICE_DROP_NAT_FAILED = 10,     /* no free port, or the packet could not be rewritten */
+	SLUICE_DROP_REASON_COUNT = 11,
 };
 
 /* Address families as stored in keys (not AF_* values: stable ABI). */
@@ -262,6 +263,16 @@ enum sluice_ct_dir {
 	SLUICE_DIR_REPLY = 1,
 };
 
+/*
+ * NAT of a tracked flow. The conntrack key is the flow as the inside sees
+ * it: after destination NAT, before source NAT (originator A:a talking to
+ * B:b). snat_* is what A:a becomes on the way out (masquerade); dnat_* is
+ * what the originator actually addressed before it was sent to B:b (port
+ * forwarding). A flow can have both (hairpin).
+ */
+#define SLUICE_NAT_SNAT 0x01
+#define SLUICE_NAT_DNAT 0x02
+
 struct sluice_ct_entry {
 	__u64 created_ns;   /* bpf_ktime_get_ns() at the first packet */
 	__u64 last_seen_ns;
@@ -272,9 +283,103 @@ struct sluice_ct_entry {
 	__u8 originator_is_a;
 	__u8 chain;         /* enum sluice_chain that admitted the flow */
 	__u8 fin_seen;      /* bit per direction */
+	__u32 in_ifindex;   /* where the first packet came in */
+	__u8 nat;           /* SLUICE_NAT_* */
+	__u8 pad[1];
+	__u16 snat_port;    /* network byte order */
+	__u16 dnat_port;    /* network byte order */
+	__u8 pad2[2];
+	__u8 snat_addr[16];
+	__u8 dnat_addr[16];
 };
 
 #define SLUICE_RULE_INDEX_DEFAULT 0xffffffffu
+
+/*
+ * NAT lookups for packets arriving from outside, directional: the tuple
+ * exactly as received (a reply to a masqueraded flow, or the original
+ * direction of a port-forwarded one). The entry says what the destination
+ * becomes and which conntrack entry owns it; an entry whose conntrack
+ * entry is gone is stale and may be reused. Inserting with BPF_NOEXIST is
+ * what keeps two flows from ever sharing a translation.
+ */
+struct sluice_nat_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport; /* network byte order */
+	__u16 dport; /* network byte order */
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+
+struct sluice_nat_entry {
+	struct sluice_ct_key ct; /* the flow this translation belongs to */
+	__u8 addr[16];           /* the destination address becomes this */
+	__u16 port;              /* and the destination port this (network order) */
+	__u8 pad[2];
+};
+
+/* What NAT did, per-CPU counters of packets and bytes. */
+enum sluice_nat_counter {
+	SLUICE_NAT_NEW_MASQUERADE = 0,  /* flows given a masquerade translation */
+	SLUICE_NAT_NEW_PORT_FORWARD = 1, /* flows sent on by a port forward */
+	SLUICE_NAT_NEW_HAIRPIN = 2,     /* port-forwarded flows from inside, masqueraded too */
+	SLUICE_NAT_REWRITTEN = 3,       /* packets whose addresses/ports were rewritten */
+	SLUICE_NAT_ICMP_ERROR = 4,      /* ICMP errors whose quoted packet was translated */
+	SLUICE_NAT_COUNTER_COUNT = 5,
+};
+
+#define SLUICE_MAX_NAT (SLUICE_MAX_CONNTRACK * 2)
+#define SLUICE_MAX_NAT_INTERFACES 1024u
+#define SLUICE_MAX_MASQUERADE_SOURCES 65536u
+#define SLUICE_MAX_PORT_FORWARDS 65536u
+/* Masquerade picks ports in this range (host order) unless the flow's own
+ * source port is in it and free. It lies below the kernel's default
+ * ephemeral range (32768-60999) so that translations and the host's own
+ * connections do not compete for the same ports. */
+#define SLUICE_NAT_PORT_MIN 1024u
+#define SLUICE_NAT_PORT_MAX 32767u
+#define SLUICE_NAT_PORT_TRIES 32
+
+/* The address a flow leaving an interface is masqueraded to, per family:
+ * every managed interface has one (hairpin uses the inside interface's). */
+struct sluice_iface_addr_key {
+	__u32 ifindex;
+	__u8 family; /* enum sluice_family */
+	__u8 pad[3];
+};
+
+struct sluice_iface_addr {
+	__u8 addr[16];
+};
+
+/* Sources masqueraded when leaving an interface (LPM trie): prefixlen
+ * counts 40 bits of ifindex and family, then the address bits. */
+struct sluice_masq_source_key {
+	__u32 prefixlen;
+	__u32 ifindex; /* always matched in full */
+	__u8 family;
+	__u8 addr[16];
+	__u8 pad[3];
+};
+
+#define SLUICE_MASQ_KEY_FIXED_BITS 40u
+
+/* Port forwarding: a destination address (one of the inbound interface's),
+ * protocol and port, and where such connections go instead. */
+struct sluice_port_forward_key {
+	__u8 family;
+	__u8 proto;
+	__u16 port; /* network byte order */
+	__u8 addr[16];
+};
+
+struct sluice_port_forward {
+	__u8 addr[16];
+	__u16 port; /* network byte order */
+	__u8 pad[2];
+};
 
 /* Records the datapath sends to the daemon through the events ring buffer. */
 enum sluice_event_type {

@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * NAT in the tc programs (kernel side only): masquerade and port
+ * forwarding, every translation owned by a conntrack entry.
+ *
+ * Destination rewrites happen at ingress, before routing and before the
+ * filter: replies to masqueraded flows get their inside address back, new
+ * connections to a forwarded port get the inside host's. Source rewrites
+ * happen at egress, once routing chose the way out: masquerade to that
+ * interface's address, and the public address back on replies of
+ * port-forwarded flows. Policy and conntrack therefore see every flow as
+ * the inside does (after DNAT, before SNAT), as with netfilter.
+ *
+ * ICMP errors quoting a translated packet are translated too: the quote,
+ * and the outer address when it is the translated one.
+ *
+ * Contract: nat_ingress() and nat_egress() return SLUICE_DROP_NONE or
+ * SLUICE_DROP_NAT_FAILED; on success *pkt describes the packet as it now is.
+ */
+#ifndef SLUICE_LIB_NAT_H
+#define SLUICE_LIB_NAT_H
+
+#include "parse.h"
+#include "conntrack.h"
+#include "nat_maps.h"
+#include "policy.h"
+#include "stats_maps.h"
+
+#define IPV4_CSUM_OFF 10
+#define IPV4_SADDR_OFF 12
+#define IPV4_DADDR_OFF 16
+#define IPV6_SADDR_OFF 8
+#define IPV6_DADDR_OFF 24
+#define ICMP_CSUM_OFF 2
+#define ICMP_ECHO_ID_OFF 4
+
+enum nat_side {
+	NAT_SRC = 0,
+	NAT_DST = 1,
+};
+
+static __always_inline int is_icmp(__u8 proto)
+{
+	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
+
+/* Offset of the transport checksum in its header, or -1. */
+static __always_inline int l4_csum_off(__u8 proto)
+{
+	if (proto == IPPROTO_TCP)
+		return 16;
+	if (proto == IPPROTO_UDP)
+		return 6;
+	if (is_icmp(proto))
+		return ICMP_CSUM_OFF;
+	return -1;
+}
+
+static __always_inline __u32 addr_off(__u8 family, enum nat_side side)
+{
+	if (family == SLUICE_FAMILY_IPV4)
+		return side == NAT_SRC ? IPV4_SADDR_OFF : IPV4_DADDR_OFF;
+	return side == NAT_SRC ? IPV6_SADDR_OFF : IPV6_DADDR_OFF;
+}
+
+/* Where a port (or the ICMP echo identifier, both "ports") sits. */
+static __always_inline __u32 port_off(__u8 proto, enum nat_side side)
+{
+	if (is_icmp(proto))
+		return ICMP_ECHO_ID_OFF;
+	return side == NAT_SRC ? 0 : 2;
+}
+
+/* The checksum difference of replacing an address; < 0 on failure. */
+static __always_inline __s64 addr_csum_diff(__u8 family, const __u8 *from, const __u8 *to)
+{
+	if (family == SLUICE_FAMILY_IPV4)
+		return bpf_csum_diff((__be32 *)from, 4, (__be32 *)to, 4, 0);
+	return bpf_csum_diff((__be32 *)from, 16, (__be32 *)to, 16, 0);
+}
+
+static __always_inline int store_addr(struct __sk_buff *skb, __u8 family, __u32 off, const __u8 *addr)
+{
+	if (family == SLUICE_FAMILY_IPV4)
+		return bpf_skb_store_bytes(skb, off, addr, 4, 0);
+	return bpf_skb_store_bytes(skb, off, addr, 16, 0);
+}
+
+/*
+ * Replaces the source or destination address of the packet's own IP
+ * header, keeping the IPv4 header checksum and the transport checksum
+ * (whose pseudo header holds the address; ICMPv4 has none) right.
+ */
+static __always_inline int rewrite_addr(struct __sk_buff *skb, const struct packet *pkt,
+					enum nat_side side, const __u8 *to)
+{
+	const __u8 *from = side == NAT_SRC ? pkt->src : pkt->dst;
+	int csum_off = l4_csum_off(pkt->proto);
+	__s64 diff = addr_csum_diff(pkt->family, from, to);
+
+	if (diff < 0)
+		return -1;
+	if (pkt->family == SLUICE_FAMILY_IPV4 &&
+	    bpf_l3_csum_replace(skb, pkt->l3_off + IPV4_CSUM_OFF, 0, diff, 0))
+		return -1;
+	if (csum_off >= 0 && pkt->proto != IPPROTO_ICMP) {
+		__u64 flags = BPF_F_PSEUDO_HDR | (pkt->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0);
+
+		if (bpf_l4_csum_replace(skb, pkt->l4_off + csum_off, 0, diff, flags))
+			return -1;
+	}
+	return store_addr(skb, pkt->family, pkt->l3_off + addr_off(pkt->family, side), to);
+}
+
+static __always_inline int rewrite_port(struct __sk_buff *skb, const struct packet *pkt,
+					enum nat_side side, __u16 to)
+{
+	__u16 from = side == NAT_SRC ? pkt->sport : pkt->dport;
+	int csum_off = l4_csum_off(pkt->proto);
+
+	if (from == to)
+		return 0;
+	if (csum_off < 0)
+		return -1;
+	if (bpf_l4_csum_replace(skb, pkt->l4_off + csum_off, from, to,
+				2 | (pkt->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0)))
+		return -1;
+	return bpf_skb_store_bytes(skb, pkt->l4_off + port_off(pkt->proto, side), &to, 2, 0);
+}
+
+/* Rewrites one end of the packet to addr:port and makes *pkt say so. */
+static __always_inline int nat_rewrite(struct __sk_buff *skb, struct packet *pkt,
+				       enum nat_side side, const __u8 *addr, __u16 port)
+{
+	if (rewrite_addr(skb, pkt, side, addr) || rewrite_port(skb, pkt, side, port))
+		return SLUICE_DROP_NAT_FAILED;
+	if (side == NAT_SRC) {
+		__builtin_memcpy(pkt->src, addr, 16);
+		pkt->sport = port;
+	} else {
+		__builtin_memcpy(pkt->dst, addr, 16);
+		pkt->dport = port;
+	}
+	if (is_icmp(pkt->proto)) /* the echo identifier is both ports */
+		pkt->sport = pkt->dport = port;
+	counter_add(&nat_counters, SLUICE_NAT_REWRITTEN, pkt->len);
+	return SLUICE_DROP_NONE;
+}
+
+static __always_inline void nat_key_of(struct sluice_nat_key *key, __u8 family, __u8 proto,
+				       const __u8 *src, __u16 sport, const __u8 *dst, __u16 dport)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	__builtin_memcpy(key->src, src, 16);
+	__builtin_memcpy(key->dst, dst, 16);
+	key->sport = sport;
+	key->dport = dport;
+	key->proto = proto;
+	key->family = family;
+}
+
+/* The translation for a tuple arriving from outside, if its flow lives. */
+static __always_inline struct sluice_nat_entry *nat_lookup(struct sluice_nat_key *key)
+{
+	struct sluice_nat_entry *e = bpf_map_lookup_elem(&nat, key);
+
+	if (!e || !bpf_map_lookup_elem(&conntrack, &e->ct))
+		return NULL;
+	return e;
+}
+
+/*
+ * Rewrites a field of the packet an ICMP error quotes. The ICMP checksum
+ * covers the quote, so it follows every change, including the quoted IPv4
+ * header's own checksum. The quoted transport checksum is left as it is:
+ * receivers of ICMP errors do not check it (only 8 bytes are promised).
+ */
+static __always_inline int rewrite_quoted(struct __sk_buff *skb, const struct packet *outer,
+					  const struct packet *inner, enum nat_side side,
+					  const __u8 *addr, __u16 port)
+{
+	const __u8 *from = side == NAT_SRC ? inner->src : inner->dst;
+	__u16 from_port = side == NAT_SRC ? inner->sport : inner->dport;
+	__u32 icmp_csum = outer->l4_off + ICMP_CSUM_OFF;
+	__s64 diff = addr_csum_diff(inner->family, from, addr);
+
+	if (diff < 0)
+		return -1;
+	if (inner->family == SLUICE_FAMILY_IPV4) {
+		__u16 before, after;
+
+		if (bpf_skb_load_bytes(skb, inner->l3_off + IPV4_CSUM_OFF, &before, 2) ||
+		    bpf_l3_csum_replace(skb, inner->l3_off + IPV4_CSUM_OFF, 0, diff, 0) ||
+		    bpf_skb_load_bytes(skb, inner->l3_off + IPV4_CSUM_OFF, &after, 2) ||
+		    bpf_l4_csum_replace(skb, icmp_csum, before, after, 2))
+			return -1;
+	}
+	if (bpf_l4_csum_replace(skb, icmp_csum, 0, diff, 0) ||
+	    store_addr(skb, inner->family, inner->l3_off + addr_off(inner->family, side), addr))
+		return -1;
+	if (port == from_port)
+		return 0;
+	if (bpf_l4_csum_replace(skb, icmp_csum, from_port, port, 2))
+		return -1;
+	return bpf_skb_store_bytes(skb, inner->l4_off + port_off(inner->proto, side), &port, 2, 0);
+}
+
+static __always_inline int parse_quote(struct __sk_buff *skb, const struct packet *pkt,
+				       struct packet *inner)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	return parse_icmp_quote(data, data_end, pkt, inner);
+}
+
+static __always_inline int same_addr(const __u8 *a, const __u8 *b)
+{
+	__u8 diff = 0;
+
+	for (int i = 0; i < 16; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+/*
+ * An ICMP error arriving from outside about a packet we translated on the
+ * way out: the quote is that packet as sent, so its reverse is a tuple
+ * replies arrive with, and its translation undoes ours.
+ */
+static __always_inline int nat_icmp_error_in(struct __sk_buff *skb, struct packet *pkt)
+{
+	struct sluice_nat_key key;
+	struct sluice_nat_entry *e;
+	struct packet inner = {};
+
+	if (parse_quote(skb, pkt, &inner) != SLUICE_DROP_NONE || inner.later_fragment)
+		return SLUICE_DROP_NONE;
+	nat_key_of(&key, inner.family, inner.proto, inner.dst, inner.dport, inner.src, inner.sport);
+	e = nat_lookup(&key);
+	if (!e)
+		return SLUICE_DROP_NONE;
+	if (rewrite_quoted(skb, pkt, &inner, NAT_SRC, e->addr, e->port))
+		return SLUICE_DROP_NAT_FAILED;
+	if (same_addr(pkt->dst, inner.src)) {
+		if (rewrite_addr(skb, pkt, NAT_DST, e->addr))
+			return SLUICE_DROP_NAT_FAILED;
+		__builtin_memcpy(pkt->dst, e->addr, 16);
+	}
+	counter_add(&nat_counters, SLUICE_NAT_ICMP_ERROR, pkt->len);
+	return SLUICE_DROP_NONE;
+}
+
+/*
+ * Destination NAT at ingress. A global function: the verifier checks it
+ * once.
+ */
+__noinline int nat_ingress(struct __sk_buff *skb, struct packet *pkt)
+{
+	struct sluice_port_forward_key fkey = {};
+	struct sluice_port_forward *fwd;
+	struct sluice_nat_key key;
+	struct sluice_nat_entry *e;
+
+	if (!skb || !pkt)
+		return SLUICE_DROP_NONE;
+	if (is_icmp(pkt->proto) && icmp_is_error(pkt->proto, pkt->icmp_type))
+		return nat_icmp_error_in(skb, pkt);
+
+	/* A packet of a translated flow: replies to masquerade, and the
+	 * original direction of a port forward (which keeps its inside host
+	 * even when the forward changes). */
+	nat_key_of(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst, pkt->dport);
+	e = nat_lookup(&key);
+	if (e)
+		return nat_rewrite(skb, pkt, NAT_DST, e->addr, e->port);
+
+	/* A new connection to a forwarded port. Hairpin needs nothing more
+	 * here: inside clients hit the same public address. */
+	if (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP)
+		return SLUICE_DROP_NONE;
+	fkey.family = pkt->family;
+	fkey.proto = pkt->proto;
+	fkey.port = pkt->dport;
+	__builtin_memcpy(fkey.addr, pkt->dst, 16);
+	fwd = bpf_map_lookup_elem(&port_forwards, &fkey);
+	if (!fwd)
+		return SLUICE_DROP_NONE;
+	pkt->dnat = 1;
+	__builtin_memcpy(pkt->orig_dst, pkt->dst, 16);
+	pkt->orig_dport = pkt->dport;
+	return nat_rewrite(skb, pkt, NAT_DST, fwd->addr, fwd->port);
+}
+
+/* Records the port forward of a flow conntrack just accepted, so that the
+ * rest of it keeps its inside host. A global function. */
+__noinline int nat_remember_port_forward(const struct packet *pkt)
+{
+	struct sluice_nat_entry e = {};
+	struct sluice_nat_key key;
+
+	if (!pkt || !pkt->dnat)
+		return 0;
+	ct_make_key(&e.ct, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst, pkt->dport);
+	__builtin_memcpy(e.addr, pkt->dst, 16);
+	e.port = pkt->dport;
+	nat_key_of(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->orig_dst,
+		   pkt->orig_dport);
+	counter_add(&nat_counters, SLUICE_NAT_NEW_PORT_FORWARD, pkt->len);
+	return bpf_map_update_elem(&nat, &key, &e, BPF_ANY);
+}
+
+/* Whether a flow leaving by ifindex is masqueraded. */
+static __always_inline int masquerade_wanted(__u32 ifindex, const struct packet *pkt,
+					     const struct sluice_ct_entry *ct)
+{
+	struct sluice_masq_source_key mk = {
+		.prefixlen = SLUICE_MASQ_KEY_FIXED_BITS +
+			     (pkt->family == SLUICE_FAMILY_IPV4 ? 32 : 128),
+		.ifindex = ifindex,
+		.family = pkt->family,
+	};
+
+	__builtin_memcpy(mk.addr, pkt->src, 16);
+	if (bpf_map_lookup_elem(&masq_sources, &mk))
+		return 1;
+	/* Hairpin: a port-forwarded flow going back out of the interface it
+	 * came in by; without masquerade the inside host would answer the
+	 * client directly and the client would drop the answer. */
+	return (ct->nat & SLUICE_NAT_DNAT) && ct->in_ifindex == ifindex;
+}
+
+/*
+ * Finds a port on the egress address no other flow uses towards this
+ * destination and claims it: the NAT entry is inserted with BPF_NOEXIST,
+ * so two flows can never hold the same translation; an entry whose flow is
+ * gone is taken over. The flow's own port is kept when it is free and in
+ * range. A global function: the verifier checks the loop once.
+ */
+__noinline int nat_allocate(__u32 ifindex, const struct packet *pkt, struct sluice_ct_entry *ct)
+{
+	struct sluice_iface_addr_key ak = { .ifindex = ifindex };
+	struct sluice_nat_entry *old;
+	struct sluice_iface_addr *ia;
+	struct nat_scratch *s;
+	__u32 zero = 0;
+	__u16 start, port = 0;
+	int found = 0;
+
+	s = bpf_map_lookup_elem(&nat_scratch, &zero);
+	if (!pkt || !ct || !s)
+		return -1;
+	ak.family = pkt->family;
+	ia = bpf_map_lookup_elem(&iface_addrs, &ak);
+	if (!ia)
+		return -1;
+	__builtin_memset(&s->entry, 0, sizeof(s->entry));
+	ct_make_key(&s->entry.ct, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst, pkt->dport);
+	__builtin_memcpy(s->entry.addr, pkt->src, 16);
+	s->entry.port = pkt->sport;
+	start = bpf_ntohs(pkt->sport);
+
+	for (int i = 0; i < SLUICE_NAT_PORT_TRIES; i++) {
+		__u16 candidate = start;
+
+		if (i > 0 || start < SLUICE_NAT_PORT_MIN || start > SLUICE_NAT_PORT_MAX)
+			candidate = SLUICE_NAT_PORT_MIN +
+				    bpf_get_prandom_u32() % (SLUICE_NAT_PORT_MAX - SLUICE_NAT_PORT_MIN + 1);
+		port = bpf_htons(candidate);
+		/* A connection of this host's own on that port. */
+		ct_make_key(&s->own, pkt->family, pkt->proto, ia->addr, port, pkt->dst,
+			    is_icmp(pkt->proto) ? port : pkt->dport);
+		if (bpf_map_lookup_elem(&conntrack, &s->own))
+			continue;
+		nat_key_of(&s->key, pkt->family, pkt->proto, pkt->dst,
+			   is_icmp(pkt->proto) ? port : pkt->dport, ia->addr, port);
+		if (bpf_map_update_elem(&nat, &s->key, &s->entry, BPF_NOEXIST) == 0) {
+			found = 1;
+			break;
+		}
+		old = bpf_map_lookup_elem(&nat, &s->key);
+		if (old && !bpf_map_lookup_elem(&conntrack, &old->ct) &&
+		    bpf_map_update_elem(&nat, &s->key, &s->entry, BPF_EXIST) == 0) {
+			found = 1;
+			break;
+		}
+	}
+	if (!found)
+		return -1;
+	__builtin_memcpy(ct->snat_addr, ia->addr, 16);
+	ct->snat_port = port;
+	ct->nat |= SLUICE_NAT_SNAT;
+	return 0;
+}
+
+/*
+ * An ICMP error leaving about a packet of a translated flow: the far side
+ * must see the addresses it knows. A quote in the original direction is
+ * shown with the address the originator used (port forward); a quote in
+ * the reply direction with the originator's public address (masquerade).
+ */
+static __always_inline int nat_icmp_error_out(struct __sk_buff *skb, struct packet *pkt)
+{
+	struct sluice_ct_entry *ct;
+	struct sluice_ct_key key;
+	struct packet inner = {};
+	__u8 to[16];
+	__u16 port;
+	int src_is_a;
+
+	if (parse_quote(skb, pkt, &inner) != SLUICE_DROP_NONE || inner.later_fragment)
+		return SLUICE_DROP_NONE;
+	src_is_a = ct_make_key(&key, inner.family, inner.proto, inner.src, inner.sport, inner.dst,
+			       inner.dport);
+	ct = bpf_map_lookup_elem(&conntrack, &key);
+	if (!ct)
+		return SLUICE_DROP_NONE;
+	if (src_is_a == ct->originator_is_a && (ct->nat & SLUICE_NAT_DNAT)) {
+		__builtin_memcpy(to, ct->dnat_addr, 16);
+		port = ct->dnat_port;
+	} else if (src_is_a != ct->originator_is_a && (ct->nat & SLUICE_NAT_SNAT)) {
+		__builtin_memcpy(to, ct->snat_addr, 16);
+		port = ct->snat_port;
+	} else {
+		return SLUICE_DROP_NONE;
+	}
+	if (rewrite_quoted(skb, pkt, &inner, NAT_DST, to, port))
+		return SLUICE_DROP_NAT_FAILED;
+	if (same_addr(pkt->src, inner.dst)) {
+		if (rewrite_addr(skb, pkt, NAT_SRC, to))
+			return SLUICE_DROP_NAT_FAILED;
+		__builtin_memcpy(pkt->src, to, 16);
+	}
+	counter_add(&nat_counters, SLUICE_NAT_ICMP_ERROR, pkt->len);
+	return SLUICE_DROP_NONE;
+}
+
+/*
+ * Source NAT at egress for a packet this host forwards (or, for ICMP
+ * errors, also one it generated). A global function: the verifier checks
+ * it once.
+ */
+__noinline int nat_egress(struct __sk_buff *skb, struct packet *pkt)
+{
+	struct sluice_ct_entry *ct;
+	struct sluice_ct_key key;
+	int src_is_a;
+
+	if (!skb || !pkt)
+		return SLUICE_DROP_NONE;
+	if (is_icmp(pkt->proto) && icmp_is_error(pkt->proto, pkt->icmp_type))
+		return nat_icmp_error_out(skb, pkt);
+
+	src_is_a = ct_make_key(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst,
+			       pkt->dport);
+	ct = bpf_map_lookup_elem(&conntrack, &key);
+	if (!ct)
+		return SLUICE_DROP_NONE;
+	if (src_is_a != ct->originator_is_a) {
+		if (!(ct->nat & SLUICE_NAT_DNAT))
+			return SLUICE_DROP_NONE;
+		return nat_rewrite(skb, pkt, NAT_SRC, ct->dnat_addr, ct->dnat_port);
+	}
+	if (!(ct->nat & SLUICE_NAT_SNAT)) {
+		if (!masquerade_wanted(skb->ifindex, pkt, ct))
+			return SLUICE_DROP_NONE;
+		if (nat_allocate(skb->ifindex, pkt, ct))
+			return SLUICE_DROP_NAT_FAILED;
+		counter_add(&nat_counters,
+			    (ct->nat & SLUICE_NAT_DNAT) ? SLUICE_NAT_NEW_HAIRPIN : SLUICE_NAT_NEW_MASQUERADE,
+			    pkt->len);
+	}
+	return nat_rewrite(skb, pkt, NAT_SRC, ct->snat_addr, ct->snat_port);
+}
+
+#endif

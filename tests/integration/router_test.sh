@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# sluiced as the router of a small site: two lan hosts behind a switch,
+# the router, and a server on the wan side that has no route to the lan.
+# Masquerade (seen from the server), TTL and ICMP errors through the
+# router, a port forward from the wan, hairpin from the lan, IPv6
+# forwarding, and 2,000 concurrent masqueraded connections from two hosts
+# using the same source ports.
+#
+#   router_test.sh SLUICED SLUICECTL
+set -uo pipefail
+SLUICED=$1
+SLUICECTL=$2
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+
+p=rt$SLUICE_TEST_ID
+a=$p-a b=$p-b sw=$p-sw fw=$p-fw wan=$p-wan
+work=$(mktemp -d)
+pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
+cleanup_add "rm -rf $work $pins"
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+for ns in "$a" "$b" "$sw" "$fw" "$wan"; do ns_new "$ns"; done
+
+# The lan: hosts a and b and the router's lan0 on a bridge.
+ip -n "$sw" link add br0 type bridge
+ip -n "$sw" link set br0 up
+veth "$a" eth0 "$sw" pa
+veth "$b" eth0 "$sw" pb
+veth "$fw" lan0 "$sw" pfw
+for port in pa pb pfw; do ip -n "$sw" link set "$port" master br0; done
+ip -n "$a" addr add 10.10.1.10/24 dev eth0
+ip -n "$a" addr add fd00:10:1::10/64 dev eth0 nodad
+ip -n "$b" addr add 10.10.1.11/24 dev eth0
+for h in "$a" "$b"; do ip -n "$h" route add default via 10.10.1.1; done
+ip -n "$a" -6 route add default via fd00:10:1::1
+
+# The wan: the server knows only its own subnet (so only masquerade can
+# bring lan traffic back) and, for IPv6, which is routed, the lan prefix.
+veth "$fw" wan0 "$wan" eth0
+ip -n "$wan" addr add 192.0.2.2/24 dev eth0
+ip -n "$wan" addr add 2001:db8:2::2/64 dev eth0 nodad
+ip -n "$wan" -6 route add fd00:10:1::/64 via 2001:db8:2::1
+
+cat >"$work/sluice.toml" <<'TOML'
+[[interface]]
+name = "lan0"
+zone = "lan"
+addresses = ["10.10.1.1/24", "fd00:10:1::1/64"]
+
+[[interface]]
+name = "wan0"
+addresses = ["192.0.2.1/24", "2001:db8:2::1/64"]
+
+[zones.lan]
+networks = ["10.10.1.0/24", "fd00:10:1::/64"]
+
+[router]
+forwarding = true
+
+[chains]
+input = "accept"
+forward = "drop"
+output = "accept"
+
+[[rule]]
+name = "lan-out"
+chain = "forward"
+from = "zone:lan"
+action = "accept"
+
+[[rule]]
+name = "web-in"
+chain = "forward"
+to = "10.10.1.10"
+proto = "tcp"
+port = 80
+action = "accept"
+
+[[nat]]
+masquerade = { out_interface = "wan0", from = "10.10.1.0/24" }
+
+[[nat]]
+port_forward = { in_interface = "wan0", proto = "tcp", port = 8080, to = "10.10.1.10", to_port = 80 }
+TOML
+
+log=$work/sluiced.log
+sock=$work/sluice.sock
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$sock"
+cleanup_add "kill $sluiced_pid"
+wait_for "sluiced to start" 20 grep -q "running with" "$log" || { cat "$log"; exit 1; }
+wait_for "the router's IPv6 addresses" 10 bash -c "! ip -n $fw -6 addr show tentative | grep -q inet6"
+ctl="nsenter --net=/run/netns/$fw $SLUICECTL --socket $sock"
+
+# Servers: an echo server on the wan that logs who connects, a web server
+# on lan host a that logs who asks.
+ip netns exec "$wan" "$here/peers.py" serve any 9000 "$work/wan-peers" &
+cleanup_add "kill $!"
+mkdir "$work/www" && echo "inside web" >"$work/www/index.html"
+ip netns exec "$a" python3 -m http.server 80 --directory "$work/www" 2>"$work/web.log" >/dev/null &
+cleanup_add "kill $!"
+wait_for "the wan server" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/192.0.2.2/9000"
+wait_for "the lan web server" 20 ip netns exec "$a" bash -c "exec 3<>/dev/tcp/10.10.1.10/80"
+: >"$work/wan-peers"
+
+echo "--- masquerade"
+check "a lan host reaches the wan server" \
+	bash -c "echo hello | ip netns exec $b timeout 3 nc -N 192.0.2.2 9000 | grep -q hello"
+check "the server sees the router's address, not the lan host's" \
+	bash -c "grep -q '^192.0.2.1 ' $work/wan-peers && ! grep -q '^10.10.1' $work/wan-peers"
+check "ping through the router" ip netns exec "$a" ping -c1 -W2 -q 192.0.2.2
+check "the router decrements the TTL (64 -> 63)" \
+	bash -c "ip netns exec $a ping -c1 -W2 192.0.2.2 | grep -q 'ttl=63'"
+check "a TTL that expires at the router gets time-exceeded" \
+	bash -c "ip netns exec $a ping -c1 -W2 -t1 192.0.2.2 | grep -qi 'time to live exceeded'"
+check "traceroute shows the router, then the server (its port unreachable translated back)" \
+	bash -c "ip netns exec $a traceroute -n -q1 -w2 -m3 192.0.2.2 | tee /dev/stderr | awk 'NR==2 && \$2==\"10.10.1.1\" {r=1} NR==3 && \$2==\"192.0.2.2\" {s=1} END {exit !(r && s)}'"
+check "a UDP port unreachable from the server reaches the masqueraded client" \
+	test "$(udp_result "$a" 192.0.2.2 9999)" = refused
+
+echo "--- port forward and hairpin"
+check "a wan client reaches the lan web server through the port forward" \
+	bash -c "ip netns exec $wan curl -sf --max-time 3 http://192.0.2.1:8080/ | grep -q 'inside web'"
+check "the web server sees the wan client's own address" grep -q "^192.0.2.2 " "$work/web.log"
+check "hairpin: lan host b reaches the web server by the public address" \
+	bash -c "ip netns exec $b curl -sf --max-time 3 http://192.0.2.1:8080/ | grep -q 'inside web'"
+check "and the web server saw the router (hairpin masquerade), so its answer came back through it" \
+	grep -q "^10.10.1.1 " "$work/web.log"
+check "hairpin from the web server's own host" \
+	bash -c "ip netns exec $a curl -sf --max-time 3 http://192.0.2.1:8080/ | grep -q 'inside web'"
+check_not "the wan cannot reach the lan host's other ports" \
+	ip netns exec "$wan" timeout 3 bash -c "exec 3<>/dev/tcp/192.0.2.1/22"
+
+echo "--- IPv6 forwarding (routed, no NAT)"
+check "ping6 through the router" ip netns exec "$a" ping -6 -c1 -W2 -q 2001:db8:2::2
+check "TCP over IPv6 through the router" \
+	bash -c "echo hi6 | ip netns exec $a timeout 3 nc -N 2001:db8:2::2 9000 | grep hi6"
+check "the server sees the lan host's own IPv6 address (masquerade is for the IPv4 lan)" \
+	grep "^fd00:10:1::10 " "$work/wan-peers"
+
+echo "--- visible in sluicectl"
+ip netns exec "$b" "$here/peers.py" hold 192.0.2.2 9000 41000 1 "$work/release-one" >/dev/null &
+wait_for "a held connection" 10 bash -c "$ctl conntrack --filter 10.10.1.11 | grep -q '10.10.1.11:41000 '"
+check "conntrack shows a masqueraded flow with its translation" \
+	bash -c "$ctl conntrack --filter 10.10.1.11; $ctl conntrack --filter 10.10.1.11 | grep -E '10.10.1.11:41000 +192.0.2.2:9000 +masq as 192.0.2.1:[0-9]+'"
+ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/192.0.2.1/8080; sleep 5" &
+wait_for "a port-forwarded flow" 10 bash -c "$ctl conntrack | grep -q 'fwd from 192.0.2.1:8080'"
+check "conntrack shows a port-forwarded flow with the address the client used" \
+	bash -c "$ctl conntrack | grep -E '192.0.2.2:[0-9]+ +10.10.1.10:80 +fwd from 192.0.2.1:8080'"
+touch "$work/release-one"
+$ctl counters | sed -n '/^NAT/,$p'
+check "NAT counters count masquerade, port forwards and hairpin" \
+	bash -c "$ctl counters | awk '/^new masquerade/ && \$3>0 {m=1} /^new port forward/ && \$4>0 {f=1} /^new hairpin/ && \$3>0 {h=1} END {exit !(m && f && h)}'"
+
+echo "--- 2,000 concurrent connections, two hosts, the same source ports"
+: >"$work/wan-peers"
+ip netns exec "$a" "$here/peers.py" hold 192.0.2.2 9000 20000 1000 "$work/release" >"$work/held-a" &
+holders=$!
+ip netns exec "$b" "$here/peers.py" hold 192.0.2.2 9000 20000 1000 "$work/release" >"$work/held-b" &
+holders="$holders $!"
+wait_for "both hosts to hold their connections" 60 bash -c "grep -q held $work/held-a && grep -q held $work/held-b"
+check "host a holds 1000 connections" grep -qx "held 1000" "$work/held-a"
+check "host b holds 1000 connections from the same ports" grep -qx "held 1000" "$work/held-b"
+check "the server saw 2000 connections, all from the router" \
+	bash -c "wc -l <$work/wan-peers; cut -d' ' -f1 $work/wan-peers | sort | uniq -c; test \$(grep -c '^192.0.2.1 ' $work/wan-peers) = 2000"
+check "with 2000 distinct translated source ports" \
+	bash -c "sort $work/wan-peers | uniq -d | head; test \$(sort -u $work/wan-peers | wc -l) = 2000"
+touch "$work/release"
+wait $holders
+
+kill -TERM "$sluiced_pid"
+wait "$sluiced_pid"
+grep -E "addresses|error|Error" "$log"
+finish
