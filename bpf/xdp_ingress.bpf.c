@@ -2,8 +2,11 @@
 /*
  * Attached at XDP on every managed interface: sees frames as the driver
  * hands them over, before an skb exists. Drops sources in the blocklist
- * (prefilter) and passes everything else to the tc programs.
+ * (prefilter), forwards packets of established forwarded flows straight to
+ * their egress interface (fast path), and passes everything else to the tc
+ * programs.
  */
+#include "lib/fastpath.h"
 #include "lib/parse.h"
 #include "lib/prefilter_maps.h"
 #include "lib/stats_maps.h"
@@ -36,7 +39,7 @@ int sluice_xdp_ingress(struct xdp_md *ctx)
 		count_drop(SLUICE_DROP_PREFILTER, data_end - data);
 		return XDP_DROP;
 	}
-	return XDP_PASS;
+	return fastpath_forward(ctx, &pkt);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

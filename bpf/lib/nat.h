@@ -39,11 +39,6 @@ enum nat_side {
 	NAT_DST = 1,
 };
 
-static __always_inline int is_icmp(__u8 proto)
-{
-	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
-}
-
 /* Offset of the transport checksum in its header, or -1. */
 static __always_inline int l4_csum_off(__u8 proto)
 {
@@ -145,18 +140,6 @@ static __always_inline int nat_rewrite(struct __sk_buff *skb, struct packet *pkt
 		pkt->sport = pkt->dport = port;
 	counter_add(&nat_counters, SLUICE_NAT_REWRITTEN, pkt->len);
 	return SLUICE_DROP_NONE;
-}
-
-static __always_inline void nat_key_of(struct sluice_nat_key *key, __u8 family, __u8 proto,
-				       const __u8 *src, __u16 sport, const __u8 *dst, __u16 dport)
-{
-	__builtin_memset(key, 0, sizeof(*key));
-	__builtin_memcpy(key->src, src, 16);
-	__builtin_memcpy(key->dst, dst, 16);
-	key->sport = sport;
-	key->dport = dport;
-	key->proto = proto;
-	key->family = family;
 }
 
 /* The translation for a tuple arriving from outside, if its flow lives. */
@@ -461,15 +444,21 @@ __noinline int nat_egress(struct __sk_buff *skb, struct packet *pkt)
 			return SLUICE_DROP_NONE;
 		return nat_rewrite(skb, pkt, NAT_SRC, ct->dnat_addr, ct->dnat_port);
 	}
-	if (!(ct->nat & SLUICE_NAT_SNAT)) {
-		if (!masquerade_wanted(skb->ifindex, pkt, ct))
-			return SLUICE_DROP_NONE;
-		if (nat_allocate(skb->ifindex, pkt, ct))
-			return SLUICE_DROP_NAT_FAILED;
-		counter_add(&nat_counters,
-			    (ct->nat & SLUICE_NAT_DNAT) ? SLUICE_NAT_NEW_HAIRPIN : SLUICE_NAT_NEW_MASQUERADE,
-			    pkt->len);
+	if (!(ct->nat & SLUICE_NAT_DECIDED) || ct->out_ifindex != skb->ifindex) {
+		/* First time out (or out another way after a route change). */
+		if (!(ct->nat & SLUICE_NAT_SNAT) && masquerade_wanted(skb->ifindex, pkt, ct)) {
+			if (nat_allocate(skb->ifindex, pkt, ct))
+				return SLUICE_DROP_NAT_FAILED;
+			counter_add(&nat_counters,
+				    (ct->nat & SLUICE_NAT_DNAT) ? SLUICE_NAT_NEW_HAIRPIN :
+								   SLUICE_NAT_NEW_MASQUERADE,
+				    pkt->len);
+		}
+		ct->out_ifindex = skb->ifindex;
+		ct->nat |= SLUICE_NAT_DECIDED;
 	}
+	if (!(ct->nat & SLUICE_NAT_SNAT))
+		return SLUICE_DROP_NONE;
 	return nat_rewrite(skb, pkt, NAT_SRC, ct->snat_addr, ct->snat_port);
 }
 

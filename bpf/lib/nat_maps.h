@@ -50,6 +50,19 @@ struct {
 	__type(value, struct sluice_counter);
 } nat_counters SEC(".maps");
 
+/* The key of a tuple as it arrives. */
+static __always_inline void nat_key_of(struct sluice_nat_key *key, __u8 family, __u8 proto,
+				       const __u8 *src, __u16 sport, const __u8 *dst, __u16 dport)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	__builtin_memcpy(key->src, src, 16);
+	__builtin_memcpy(key->dst, dst, 16);
+	key->sport = sport;
+	key->dport = dport;
+	key->proto = proto;
+	key->family = family;
+}
+
 /* Room for nat_allocate()'s keys: the BPF stack (512 bytes for all
  * frames together) is too small to hold them next to the filter's. */
 struct nat_scratch {

@@ -94,6 +94,11 @@ struct packet {
 #define TCP_FLAG_RST 0x04
 #define TCP_FLAG_ACK 0x10
 
+static __always_inline int is_icmp(__u8 proto)
+{
+	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
+
 static __always_inline int icmp_is_echo(__u8 proto, __u8 type)
 {
 	if (proto == IPPROTO_ICMP)

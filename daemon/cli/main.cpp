@@ -271,6 +271,10 @@ int run(const Options& o) {
     std::vector<std::vector<std::string>> nat = {{"NAT", "PACKETS", "BYTES"}};
     for (const auto& d : r["nat"]) nat.push_back({str(d["what"]), str(d["packets"]), str(d["bytes"])});
     table(nat);
+    std::cout << "\n";
+    std::vector<std::vector<std::string>> fast = {{"FAST PATH", "PACKETS", "BYTES"}};
+    for (const auto& d : r["fast_path"]) fast.push_back({str(d["what"]), str(d["packets"]), str(d["bytes"])});
+    table(fast);
   }
   return kOk;
 }

@@ -106,6 +106,11 @@ struct PortForward {
   Location where;
 };
 
+// Which interfaces the XDP fast path forwards to. A veth only receives
+// redirected frames when its peer has GRO on or an XDP program, which
+// sluice cannot see from its side: auto leaves veth to the kernel.
+enum class FastPath : std::uint8_t { Auto, On, Off };
+
 struct Prefilter {
   std::string drop_from_set;  // empty: no XDP blocklist
 };
@@ -122,6 +127,7 @@ struct Config {
   std::vector<Masquerade> masquerades;
   std::vector<PortForward> port_forwards;
   std::optional<bool> forwarding;  // [router] forwarding; unset: left as it is
+  FastPath fast_path = FastPath::Auto;
   std::string api_listen = "127.0.0.1:9090";
 };
 

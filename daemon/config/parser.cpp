@@ -383,7 +383,10 @@ class Parser {
   void parse_router(const toml::table& root) {
     const auto* router = table_at(root, "router", "router");
     if (!router) return;
-    check_keys(*router, "router", {"forwarding"});
+    check_keys(*router, "router", {"forwarding", "fast_path"});
+    enum_at<FastPath>(*router, "fast_path", "router", "a fast path setting",
+                      {{"auto", FastPath::Auto}, {"on", FastPath::On}, {"off", FastPath::Off}}, false,
+                      cfg_.fast_path);
     if (const auto* f = router->get("forwarding")) {
       if (auto b = f->value_exact<bool>()) cfg_.forwarding = *b;
       else error(*f, "router.forwarding", "must be true or false");

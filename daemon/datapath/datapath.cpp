@@ -176,6 +176,11 @@ struct Datapath::Impl {
     bpf_map* m;
     bpf_object__for_each_map(m, obj) {
       if (bpf_map__fd(m) >= 0) continue;  // reused from the owner object
+      // The kernel adds BPF_F_RDONLY_PROG to a devmap it creates, so libbpf
+      // would find a pinned one incompatible with the declaration. It holds
+      // nothing a restart needs: the service refills it.
+      auto type = bpf_map__type(m);
+      if (type == BPF_MAP_TYPE_DEVMAP || type == BPF_MAP_TYPE_DEVMAP_HASH) continue;
       std::string path = pin_dir + "/" + bpf_map__name(m);
       check(bpf_map__set_pin_path(m, path.c_str()), "pin path " + path);
     }
@@ -420,6 +425,16 @@ void Datapath::set_nat(const policy::NatTables& tables) {
   replace_contents(d.map(d.ingress->maps.masq_sources), sources, "masquerade source");
   replace_contents(d.map(d.ingress->maps.port_forwards), tables.port_forwards, "port forward");
   d.nat_entries = tables.iface_addrs.size() + sources.size() + tables.port_forwards.size();
+}
+
+void Datapath::set_fast_path_interfaces(const std::vector<std::uint32_t>& ifindexes) {
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> entries;
+  for (auto i : ifindexes) entries.push_back({i, i});
+  replace_contents(impl_->map(impl_->xdp->maps.fast_ports), entries, "fast path interface");
+}
+
+sluice_counter Datapath::fastpath_counter(sluice_fastpath_counter which) const {
+  return sum_percpu(impl_->map(impl_->xdp->maps.fastpath_counters), which);
 }
 
 sluice_counter Datapath::nat_counter(sluice_nat_counter which) const {

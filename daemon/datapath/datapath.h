@@ -65,6 +65,9 @@ class Datapath {
   // forwards); translations of live flows stay.
   void set_nat(const policy::NatTables& tables);
 
+  // The interfaces the XDP fast path may forward to (by ifindex).
+  void set_fast_path_interfaces(const std::vector<std::uint32_t>& ifindexes);
+
   // Replaces the XDP blocklist.
   void set_prefilter(const std::vector<config::Prefix>& prefixes);
 
@@ -74,6 +77,7 @@ class Datapath {
   sluice_counter drop_counter(sluice_drop_reason reason) const;
   sluice_counter audit_counter(sluice_audit_reason reason) const;
   sluice_counter nat_counter(sluice_nat_counter which) const;
+  sluice_counter fastpath_counter(sluice_fastpath_counter which) const;
 
   struct MapUsage {
     std::string name;

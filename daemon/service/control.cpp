@@ -188,7 +188,15 @@ json counters(Service& s) {
     auto c = s.datapath().nat_counter(static_cast<sluice_nat_counter>(n));
     nat.push_back({{"what", nat_names[n]}, {"packets", c.packets}, {"bytes", c.bytes}});
   }
-  return {{"ok", true}, {"drops", out}, {"audited", audited}, {"nat", nat}};
+  static const char* fast_names[] = {"forwarded by XDP", "to kernel: no neighbour", "to kernel: TTL",
+                                     "to kernel: MTU", "to kernel: route", "to kernel: other"};
+  static_assert(sizeof fast_names / sizeof *fast_names == SLUICE_FAST_COUNTER_COUNT);
+  json fast = json::array();
+  for (int n = 0; n < SLUICE_FAST_COUNTER_COUNT; ++n) {
+    auto c = s.datapath().fastpath_counter(static_cast<sluice_fastpath_counter>(n));
+    fast.push_back({{"what", fast_names[n]}, {"packets", c.packets}, {"bytes", c.bytes}});
+  }
+  return {{"ok", true}, {"drops", out}, {"audited", audited}, {"nat", nat}, {"fast_path", fast}};
 }
 
 json dispatch(Service& s, const json& req) {

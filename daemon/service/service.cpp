@@ -20,6 +20,7 @@
 #include "net/addresses.h"
 #include "net/foreign_firewalls.h"
 #include "net/interface_addresses.h"
+#include "net/link_kind.h"
 #include "net/routes.h"
 #include "service/log.h"
 
@@ -277,10 +278,25 @@ void Service::update_nat(const std::vector<datapath::LocalAddress>& addrs) {
     }
     interfaces.push_back(std::move(st));
   }
+  update_fast_path();
   auto tables = policy::compile_nat(live_->config, interfaces);
   if (nat_ && *nat_ == tables) return;
   datapath_->set_nat(tables);
   nat_ = std::move(tables);
+}
+
+void Service::update_fast_path() {
+  std::vector<std::uint32_t> fast;
+  auto mode = live_->config.fast_path;
+  for (const auto& [name, a] : attached_) {
+    if (mode == config::FastPath::Off) break;
+    if (mode == config::FastPath::Auto && net::link_kind(a->ifindex()) == "veth") continue;
+    fast.push_back(static_cast<std::uint32_t>(a->ifindex()));
+  }
+  if (fast_path_ && fast == *fast_path_) return;
+  datapath_->set_fast_path_interfaces(fast);
+  fast_path_ = fast;
+  log(Priority::Info, "XDP fast path forwards to " + std::to_string(fast.size()) + " interface(s)");
 }
 
 void Service::check_conntrack_fill() {

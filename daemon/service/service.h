@@ -105,6 +105,9 @@ class Service {
   // NAT tables for the live config and the interfaces' current addresses.
   void update_nat(const std::vector<datapath::LocalAddress>& addrs);
   std::optional<policy::NatTables> nat_;
+  // The egress interfaces of the XDP fast path, as [router] fast_path says.
+  void update_fast_path();
+  std::optional<std::vector<std::uint32_t>> fast_path_;
 
   // Audit events logged per second at most; the rest are counted and
   // summed up, so a flood cannot drown the journal.

@@ -3,8 +3,9 @@
 # the router, and a server on the wan side that has no route to the lan.
 # Masquerade (seen from the server), TTL and ICMP errors through the
 # router, a port forward from the wan, hairpin from the lan, IPv6
-# forwarding, and 2,000 concurrent masqueraded connections from two hosts
-# using the same source ports.
+# forwarding, the XDP fast path carrying established flows (counters), and
+# 2,000 concurrent masqueraded connections from two hosts using the same
+# source ports.
 #
 #   router_test.sh SLUICED SLUICECTL
 set -uo pipefail
@@ -41,6 +42,14 @@ ip -n "$wan" addr add 192.0.2.2/24 dev eth0
 ip -n "$wan" addr add 2001:db8:2::2/64 dev eth0 nodad
 ip -n "$wan" -6 route add fd00:10:1::/64 via 2001:db8:2::1
 
+# A veth receives frames redirected by XDP only when its peer has NAPI on:
+# GRO (or an XDP program) on the far ends of the router's interfaces.
+ip netns exec "$sw" ethtool -K pfw gro on >/dev/null
+ip netns exec "$wan" ethtool -K eth0 gro on >/dev/null
+# Hosts on a wire send complete checksums; veth would leave them to
+# "hardware" (CHECKSUM_PARTIAL), which a frame XDP redirects never meets.
+for h in "$a" "$b" "$wan"; do ip netns exec "$h" ethtool -K eth0 tx off >/dev/null; done
+
 cat >"$work/sluice.toml" <<'TOML'
 [[interface]]
 name = "lan0"
@@ -56,6 +65,7 @@ networks = ["10.10.1.0/24", "fd00:10:1::/64"]
 
 [router]
 forwarding = true
+fast_path = "on"
 
 [chains]
 input = "accept"
@@ -136,6 +146,75 @@ check "TCP over IPv6 through the router" \
 	bash -c "echo hi6 | ip netns exec $a timeout 3 nc -N 2001:db8:2::2 9000 | grep hi6"
 check "the server sees the lan host's own IPv6 address (masquerade is for the IPv4 lan)" \
 	grep "^fd00:10:1::10 " "$work/wan-peers"
+
+echo "--- XDP fast path: established flows by XDP, first packets and exceptions by the kernel"
+counter() { # SECTION WHAT: packets of one row of sluicectl counters
+	$ctl --json counters | python3 -c "import json,sys; print(next(x['packets'] for x in json.load(sys.stdin)[sys.argv[1]] if x['what']==sys.argv[2]))" "$1" "$2"
+}
+rule_hits() { # RULE
+	$ctl --json rules | python3 -c "import json,sys; print(next(r['packets'] for r in json.load(sys.stdin)['rules'] if r['name']==sys.argv[1]))" "$1"
+}
+head -c 3000000 /dev/urandom >"$work/www/big"
+want=$(sha256sum <"$work/www/big")
+xdp0=$(counter fast_path "forwarded by XDP") rule0=$(rule_hits lan-out)
+check "a 3 MB echo through masquerade comes back intact" \
+	bash -c "ip netns exec $a timeout 20 nc -N 192.0.2.2 9000 <$work/www/big | sha256sum | grep -q '${want%% *}'"
+xdp1=$(counter fast_path "forwarded by XDP") rule1=$(rule_hits lan-out)
+echo "     XDP forwarded $((xdp1 - xdp0)) packets; rule lan-out decided $((rule1 - rule0))"
+check "XDP forwarded the established flow (> 1000 packets)" test $((xdp1 - xdp0)) -gt 1000
+check "policy (tc) saw only the flow's first packet" test $((rule1 - rule0)) -le 2
+check "a 3 MB download through the port forward is intact, mostly by XDP" \
+	bash -c "ip netns exec $wan curl -sf --max-time 20 http://192.0.2.1:8080/big | sha256sum | grep -q '${want%% *}'"
+xdp2=$(counter fast_path "forwarded by XDP")
+check "XDP forwarded it (> 1000 packets)" test $((xdp2 - xdp1)) -gt 1000
+check "a 3 MB download by hairpin is intact" \
+	bash -c "ip netns exec $b curl -sf --max-time 20 http://192.0.2.1:8080/big | sha256sum | grep -q '${want%% *}'"
+xdp3=$(counter fast_path "forwarded by XDP")
+check "XDP forwarded the hairpin flow (> 1000 packets)" test $((xdp3 - xdp2)) -gt 1000
+check "a 3 MB echo over IPv6 is intact" \
+	bash -c "ip netns exec $a timeout 20 nc -N 2001:db8:2::2 9000 <$work/www/big | sha256sum | grep -q '${want%% *}'"
+xdp4=$(counter fast_path "forwarded by XDP")
+check "XDP forwarded the IPv6 flow (> 1000 packets)" test $((xdp4 - xdp3)) -gt 1000
+# A UDP flow: its later datagrams take the fast path, which must
+# decrement the TTL and keep the (checked) UDP checksum right; one whose
+# TTL expires at the router goes to the kernel, which answers
+# time-exceeded.
+ip netns exec "$wan" python3 - "$work/udp-seen" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, getattr(socket, "IP_RECVTTL", 12), 1)  # not in every Python
+s.bind(("192.0.2.2", 45001))
+s.settimeout(10)
+with open(sys.argv[1], "w", buffering=1) as out:
+    try:
+        while True:
+            data, anc, _, peer = s.recvmsg(100, socket.CMSG_SPACE(4))
+            ttl = int.from_bytes(anc[0][2][:4], sys.byteorder) if anc else -1
+            out.write(f"{peer[0]} ttl={ttl}\n")
+    except socket.timeout:
+        pass
+PY
+udp_sink=$!
+sleep 0.5
+ttl0=$(counter fast_path "to kernel: TTL") xdp0=$(counter fast_path "forwarded by XDP")
+exceeded0=$(ip netns exec "$fw" nstat -az IcmpOutTimeExcds | awk '/IcmpOutTimeExcds/ {print $2}')
+ip netns exec "$a" python3 - <<'PY'
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("", 45000))
+for ttl in (64, 64, 64, 64, 1):
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+    s.sendto(b"x" * 100, ("192.0.2.2", 45001))
+    time.sleep(0.2)
+PY
+ttl1=$(counter fast_path "to kernel: TTL") xdp1=$(counter fast_path "forwarded by XDP")
+exceeded1=$(ip netns exec "$fw" nstat -az IcmpOutTimeExcds | awk '/IcmpOutTimeExcds/ {print $2}')
+kill $udp_sink 2>/dev/null
+check "the server got the 4 datagrams with TTL 64, from the router, TTL 63" \
+	bash -c "cat $work/udp-seen; test \$(grep -c '^192.0.2.1 ttl=63$' $work/udp-seen) = 4"
+check "3 of them by XDP (the first went through the kernel)" test $((xdp1 - xdp0)) -eq 3
+check "the datagram whose TTL expires at the router is left to the kernel" test $((ttl1 - ttl0)) -eq 1
+check "which answered time-exceeded" test $((exceeded1 - exceeded0)) -ge 1
 
 echo "--- visible in sluicectl"
 ip netns exec "$b" "$here/peers.py" hold 192.0.2.2 9000 41000 1 "$work/release-one" >/dev/null &

@@ -272,6 +272,9 @@ enum sluice_ct_dir {
  */
 #define SLUICE_NAT_SNAT 0x01
 #define SLUICE_NAT_DNAT 0x02
+/* tc egress has seen the original direction leave (by out_ifindex) and
+ * decided its masquerade: from then on XDP may forward the flow. */
+#define SLUICE_NAT_DECIDED 0x04
 
 struct sluice_ct_entry {
 	__u64 created_ns;   /* bpf_ktime_get_ns() at the first packet */
@@ -284,6 +287,7 @@ struct sluice_ct_entry {
 	__u8 chain;         /* enum sluice_chain that admitted the flow */
 	__u8 fin_seen;      /* bit per direction */
 	__u32 in_ifindex;   /* where the first packet came in */
+	__u32 out_ifindex;  /* where the original direction leaves, once decided */
 	__u8 nat;           /* SLUICE_NAT_* */
 	__u8 pad[1];
 	__u16 snat_port;    /* network byte order */
@@ -380,6 +384,24 @@ struct sluice_port_forward {
 	__u16 port; /* network byte order */
 	__u8 pad[2];
 };
+
+/*
+ * The XDP forwarding fast path: packets of tracked, forwarded flows sent
+ * straight to the egress interface (bpf_fib_lookup + devmap). Counted per
+ * enum sluice_fastpath_counter; the "to the kernel" ones are packets of
+ * such flows the fast path left to the stack, and why.
+ */
+enum sluice_fastpath_counter {
+	SLUICE_FAST_FORWARDED = 0,
+	SLUICE_FAST_KERNEL_NO_NEIGHBOUR = 1, /* next hop not resolved yet */
+	SLUICE_FAST_KERNEL_TTL = 2,          /* TTL/hop limit expires here */
+	SLUICE_FAST_KERNEL_MTU = 3,          /* too big for the way out */
+	SLUICE_FAST_KERNEL_ROUTE = 4,        /* no route, or a different way out than the flow's */
+	SLUICE_FAST_KERNEL_OTHER = 5,        /* options, state changes, interface without fast path */
+	SLUICE_FAST_COUNTER_COUNT = 6,
+};
+
+#define SLUICE_MAX_FAST_INTERFACES 1024u
 
 /* Records the datapath sends to the daemon through the events ring buffer. */
 enum sluice_event_type {

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The XDP forwarding fast path (kernel side only). A packet of a flow
+ * conntrack already admitted to the forward chain is translated (the NAT
+ * its conntrack entry holds), its TTL decremented, its MACs set from
+ * bpf_fib_lookup, and it is sent straight to the egress interface through
+ * a devmap: no skb, no tc, no netfilter.
+ *
+ * Everything else goes to the kernel unchanged (XDP_PASS), where tc and
+ * the stack handle it as before: first packets (policy, conntrack entry,
+ * NAT port allocation), TCP SYN/FIN/RST (state changes), VLAN tags, IPv4
+ * options and IPv6 extension headers, fragments, a TTL that expires here,
+ * a packet too big for the way out, a next hop without a neighbour entry,
+ * a route that changed, an egress interface not in the devmap. The kernel
+ * then sends ICMP errors and resolves neighbours as usual; the next packet
+ * takes the fast path.
+ *
+ * Contract: fastpath_forward() returns XDP_REDIRECT having rewritten the
+ * frame, or XDP_PASS having left it untouched.
+ */
+#ifndef SLUICE_LIB_FASTPATH_H
+#define SLUICE_LIB_FASTPATH_H
+
+#include "parse.h"
+#include "conntrack.h"
+#include "nat_maps.h"
+#include "stats_maps.h"
+
+#define FAST_AF_INET 2
+#define FAST_AF_INET6 10
+#define FAST_IPV6_FLOWINFO_MASK bpf_htonl(0x0FFFFFFF)
+
+/* Egress interfaces the fast path may send to, by ifindex. Not pinned:
+ * the daemon fills it on every start (see Datapath::pin_all). */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, SLUICE_MAX_FAST_INTERFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+} fast_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_FAST_COUNTER_COUNT);
+	__type(key, __u32);
+	__type(value, struct sluice_counter);
+} fastpath_counters SEC(".maps");
+
+/* The transport header fields the fast path rewrites, in the frame. */
+struct fast_frame {
+	struct iphdr *ip4;
+	struct ipv6hdr *ip6;
+	__u16 *l4_csum;  /* NULL: UDP over IPv4 without a checksum */
+	__be32 *ports;   /* TCP/UDP: source and destination port; ICMP echo: id and sequence */
+	__u8 pseudo;     /* the transport checksum covers the addresses */
+	__u8 udp;
+};
+
+static __always_inline int fast_kernel(__u32 why, __u32 len)
+{
+	counter_add(&fastpath_counters, why, len);
+	return XDP_PASS;
+}
+
+static __always_inline __u16 fast_csum_fold(__s64 sum)
+{
+	__u32 s = (__u32)sum;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
+/* Incremental update (RFC 1624) of *csum for n bytes changing. */
+static __always_inline void fast_csum_update(__u16 *csum, __be32 *from, __be32 *to, __u32 n)
+{
+	__s64 sum = bpf_csum_diff(from, n, to, n, (__u16)~*csum);
+
+	*csum = fast_csum_fold(sum);
+}
+
+static __always_inline void fast_l4_csum_update(struct fast_frame *f, __be32 *from, __be32 *to,
+						__u32 n)
+{
+	if (!f->l4_csum)
+		return;
+	fast_csum_update(f->l4_csum, from, to, n);
+	/* UDP sends 0 as "no checksum"; a computed 0 is written as 0xffff. */
+	if (f->udp && *f->l4_csum == 0)
+		*f->l4_csum = 0xffff;
+}
+
+/* Replaces the source (side 0) or destination (side 1) address. Which IP
+ * header the frame has is read from the pointers themselves: the verifier
+ * follows those, not a family byte read twice. */
+static __always_inline void fast_set_addr(struct fast_frame *f, int side, const __u8 *to)
+{
+	__be32 old[4], new[4];
+
+	if (f->ip4) {
+		__be32 *field = side ? &f->ip4->daddr : &f->ip4->saddr;
+
+		old[0] = *field;
+		__builtin_memcpy(new, to, 4);
+		fast_csum_update(&f->ip4->check, old, new, 4);
+		if (f->pseudo)
+			fast_l4_csum_update(f, old, new, 4);
+		*field = new[0];
+	} else if (f->ip6) {
+		struct in6_addr *field = side ? &f->ip6->daddr : &f->ip6->saddr;
+
+		__builtin_memcpy(old, field, 16);
+		__builtin_memcpy(new, to, 16);
+		if (f->pseudo)
+			fast_l4_csum_update(f, old, new, 16);
+		__builtin_memcpy(field, new, 16);
+	}
+}
+
+/* Replaces the source (index 0) or destination (1) port; ICMP echo has one
+ * identifier, in the first half of the word. */
+static __always_inline void fast_set_port(struct fast_frame *f, __u8 proto, int index, __u16 to)
+{
+	union {
+		__be32 word;
+		__u16 port[2];
+	} old, new;
+
+	old.word = *f->ports;
+	new.word = old.word;
+	if (index == 0 || is_icmp(proto))
+		new.port[0] = to;
+	else
+		new.port[1] = to;
+	if (old.word == new.word)
+		return;
+	fast_l4_csum_update(f, &old.word, &new.word, 4);
+	*f->ports = new.word;
+}
+
+/* Finds the headers the fast path rewrites; only plain frames qualify. */
+static __always_inline int fast_frame_of(void *data, void *data_end, const struct packet *pkt,
+					 struct fast_frame *f)
+{
+	void *l4;
+
+	if (pkt->family == SLUICE_FAMILY_IPV4) {
+		f->ip4 = data + sizeof(struct ethhdr);
+		if ((void *)(f->ip4 + 1) > data_end || f->ip4->ihl != 5)
+			return -1;
+		l4 = (void *)(f->ip4 + 1);
+	} else {
+		f->ip6 = data + sizeof(struct ethhdr);
+		if ((void *)(f->ip6 + 1) > data_end || f->ip6->nexthdr != pkt->proto)
+			return -1;
+		l4 = (void *)(f->ip6 + 1);
+	}
+	f->pseudo = pkt->proto != IPPROTO_ICMP;
+	if (pkt->proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > data_end)
+			return -1;
+		f->l4_csum = (__u16 *)&th->check;
+		f->ports = l4;
+	} else if (pkt->proto == IPPROTO_UDP) {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > data_end)
+			return -1;
+		f->l4_csum = (pkt->family == SLUICE_FAMILY_IPV4 && uh->check == 0) ? NULL :
+										     (__u16 *)&uh->check;
+		f->ports = l4;
+		f->udp = 1;
+	} else {
+		struct icmphdr *ih = l4;
+
+		if ((void *)(ih + 1) > data_end)
+			return -1;
+		f->l4_csum = (__u16 *)&ih->checksum;
+		f->ports = (__be32 *)&ih->un.echo.id;
+	}
+	return 0;
+}
+
+static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct bpf_fib_lookup fib = {};
+	struct sluice_ct_entry *ct;
+	struct sluice_nat_entry *dnat;
+	struct sluice_nat_key nk;
+	struct sluice_ct_key key;
+	struct fast_frame f = {};
+	struct ethhdr *eth = data;
+	__u8 dst[16];
+	__u16 sport = pkt->sport, dport = pkt->dport;
+	__u32 out, len = pkt->len;
+	__u64 now;
+	int src_is_a, dir, rc;
+
+	if (pkt->later_fragment || pkt->l3_off != sizeof(struct ethhdr))
+		return XDP_PASS;
+	if (pkt->proto == IPPROTO_TCP) {
+		if (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST))
+			return XDP_PASS;
+	} else if (pkt->proto != IPPROTO_UDP &&
+		   !(is_icmp(pkt->proto) && icmp_is_echo(pkt->proto, pkt->icmp_type))) {
+		return XDP_PASS;
+	}
+
+	/* The flow as the inside sees it: replies to masquerade and port
+	 * forwards in their original direction get their destination back. */
+	__builtin_memcpy(dst, pkt->dst, 16);
+	nat_key_of(&nk, pkt->family, pkt->proto, pkt->src, sport, pkt->dst, dport);
+	dnat = bpf_map_lookup_elem(&nat, &nk);
+	if (dnat) {
+		__builtin_memcpy(dst, dnat->addr, 16);
+		dport = dnat->port;
+		if (is_icmp(pkt->proto))
+			sport = dport;
+	}
+	src_is_a = ct_make_key(&key, pkt->family, pkt->proto, pkt->src, sport, dst, dport);
+	ct = bpf_map_lookup_elem(&conntrack, &key);
+	if (!ct || ct->chain != SLUICE_CHAIN_FORWARD)
+		return XDP_PASS; /* not a forwarded flow we track: the kernel's */
+
+	dir = src_is_a == ct->originator_is_a ? SLUICE_DIR_ORIGINAL : SLUICE_DIR_REPLY;
+	now = bpf_ktime_get_ns();
+	if (now - ct->last_seen_ns > ct_timeout_ns(ct, pkt->proto) ||
+	    (pkt->proto == IPPROTO_TCP && ct->state != SLUICE_CT_ESTABLISHED) ||
+	    !(ct->nat & SLUICE_NAT_DECIDED))
+		return fast_kernel(SLUICE_FAST_KERNEL_OTHER, len);
+	if (pkt->ttl <= 1)
+		return fast_kernel(SLUICE_FAST_KERNEL_TTL, len);
+	if (fast_frame_of(data, data_end, pkt, &f))
+		return fast_kernel(SLUICE_FAST_KERNEL_OTHER, len);
+
+	fib.l4_protocol = pkt->proto;
+	fib.sport = sport;
+	fib.dport = dport;
+	fib.ifindex = ctx->ingress_ifindex;
+	if (f.ip4) {
+		fib.family = FAST_AF_INET;
+		fib.tos = f.ip4->tos;
+		fib.tot_len = bpf_ntohs(f.ip4->tot_len);
+		__builtin_memcpy(&fib.ipv4_src, pkt->src, 4);
+		__builtin_memcpy(&fib.ipv4_dst, dst, 4);
+	} else if (f.ip6) {
+		fib.family = FAST_AF_INET6;
+		fib.flowinfo = *(__be32 *)f.ip6 & FAST_IPV6_FLOWINFO_MASK;
+		fib.tot_len = bpf_ntohs(f.ip6->payload_len) + sizeof(struct ipv6hdr);
+		__builtin_memcpy(fib.ipv6_src, pkt->src, 16);
+		__builtin_memcpy(fib.ipv6_dst, dst, 16);
+	}
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		return fast_kernel(SLUICE_FAST_KERNEL_NO_NEIGHBOUR, len);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return fast_kernel(SLUICE_FAST_KERNEL_MTU, len);
+	out = dir == SLUICE_DIR_ORIGINAL ? ct->out_ifindex : ct->in_ifindex;
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib.ifindex != out)
+		return fast_kernel(SLUICE_FAST_KERNEL_ROUTE, len);
+	out = fib.ifindex;
+	if (!bpf_map_lookup_elem(&fast_ports, &out))
+		return fast_kernel(SLUICE_FAST_KERNEL_OTHER, len);
+
+	/* From here on the frame is rewritten and must leave by the devmap. */
+	if (dnat) {
+		fast_set_addr(&f, 1, dnat->addr);
+		fast_set_port(&f, pkt->proto, 1, dnat->port);
+	}
+	if ((dir == SLUICE_DIR_ORIGINAL && (ct->nat & SLUICE_NAT_SNAT)) ||
+	    (dir == SLUICE_DIR_REPLY && (ct->nat & SLUICE_NAT_DNAT))) {
+		const __u8 *addr = dir == SLUICE_DIR_ORIGINAL ? ct->snat_addr : ct->dnat_addr;
+		__u16 port = dir == SLUICE_DIR_ORIGINAL ? ct->snat_port : ct->dnat_port;
+
+		fast_set_addr(&f, 0, addr);
+		fast_set_port(&f, pkt->proto, 0, port);
+	}
+	if (f.ip4) {
+		/* TTL is the high byte of a checksummed 16-bit word. */
+		__u32 check = f.ip4->check;
+
+		check += bpf_htons(0x0100);
+		f.ip4->check = (__u16)(check + (check >= 0xffff));
+		f.ip4->ttl--;
+	} else if (f.ip6) {
+		f.ip6->hop_limit--;
+	}
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+
+	ct->last_seen_ns = now;
+	if (pkt->proto != IPPROTO_TCP && dir == SLUICE_DIR_REPLY)
+		ct->state = SLUICE_CT_ESTABLISHED;
+	__sync_fetch_and_add(&ct->packets[dir & 1], 1);
+	__sync_fetch_and_add(&ct->bytes[dir & 1], len);
+	counter_add(&fastpath_counters, SLUICE_FAST_FORWARDED, len);
+	return bpf_redirect_map(&fast_ports, out, 0);
+}
+
+#endif
