@@ -1,10 +1,11 @@
 // Small-packet generator for the forwarding benchmark: UDP/IPv4 frames, a
-// new 5-tuple in every packet (source address and port walk a range), sent
-// as fast as one core can through an AF_PACKET socket with sendmmsg,
-// bypassing the qdisc.
+// new 5-tuple in every packet (source address, source port and destination
+// address all walk ranges, so that neither conntrack nor masquerade runs
+// out of tuples), sent as fast as one core can through an AF_PACKET socket
+// with sendmmsg, bypassing the qdisc.
 //
-//   flood IFNAME DST_MAC SRC_NET DST_IP SECONDS
-//     SRC_NET: a /16 the source addresses are drawn from, e.g. 10.10.0.0
+//   flood IFNAME DST_MAC SRC_NET DST_NET SECONDS
+//     SRC_NET, DST_NET: /16s the addresses are drawn from, e.g. 10.10.0.0
 //   prints "sent N" when done.
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -49,7 +50,7 @@ bool parse_mac(const char* text, std::uint8_t* mac) {
 
 int main(int argc, char** argv) {
   if (argc != 6) {
-    std::fprintf(stderr, "usage: flood IFNAME DST_MAC SRC_NET DST_IP SECONDS\n");
+    std::fprintf(stderr, "usage: flood IFNAME DST_MAC SRC_NET DST_NET SECONDS\n");
     return 2;
   }
   unsigned ifindex = if_nametoindex(argv[1]);
@@ -109,9 +110,11 @@ int main(int argc, char** argv) {
     msgs[i].msg_hdr.msg_iovlen = 1;
   }
 
-  // Source address (the low 16 bits of SRC_NET's /16) and port change with
-  // every packet: 2^16 addresses x 60000 ports before a tuple repeats.
+  // Source address, destination address and source port change with every
+  // packet, each with its own (coprime) period: no tuple repeats within a
+  // run.
   std::uint32_t net = ntohl(src_net.s_addr) & 0xffff0000u;
+  std::uint32_t dnet = ntohl(dst.s_addr) & 0xffff0000u;
   std::uint64_t n = 0, sent = 0;
   auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   while (std::chrono::steady_clock::now() < end) {
@@ -119,9 +122,9 @@ int main(int argc, char** argv) {
       auto* f = frames[i].data();
       auto* ip = reinterpret_cast<iphdr*>(f + sizeof(ether_header));
       auto* udp = reinterpret_cast<udphdr*>(f + sizeof(ether_header) + sizeof(iphdr));
-      std::uint32_t host = static_cast<std::uint32_t>(n % 65534) + 1;
-      ip->saddr = htonl(net | host);
-      udp->source = htons(static_cast<std::uint16_t>(1024 + (n / 65534) % 60000));
+      ip->saddr = htonl(net | static_cast<std::uint32_t>(n % 65533 + 1));
+      ip->daddr = htonl(dnet | static_cast<std::uint32_t>(n % 65521 + 1));
+      udp->source = htons(static_cast<std::uint16_t>(1024 + n % 59999));
       ip->check = 0;
       ip->check = ip_checksum(ip, sizeof(iphdr));
     }
