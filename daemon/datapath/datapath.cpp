@@ -150,6 +150,10 @@ struct Datapath::Impl {
   XdpIngress xdp;
   std::string pin_dir;
   bool adopted = false;
+  std::string discarded_pins;  // why pinned maps could not be reused
+
+  // Opens and loads the three programs, the maps shared and pinned.
+  void load();
 
   // What each generation holds, so it can be emptied before reuse.
   struct Written {
@@ -301,6 +305,21 @@ struct Datapath::Impl {
   }
 };
 
+void Datapath::Impl::load() {
+  ingress.reset(open_skeleton(tc_ingress_bpf__open, "tc_ingress"));
+  pin_all(ingress->obj);
+  check(tc_ingress_bpf__load(ingress.get()), "loading tc_ingress");
+
+  egress.reset(open_skeleton(tc_egress_bpf__open, "tc_egress"));
+  share_maps(ingress->obj, egress->obj);
+  check(tc_egress_bpf__load(egress.get()), "loading tc_egress");
+
+  xdp.reset(open_skeleton(xdp_ingress_bpf__open, "xdp_ingress"));
+  share_maps(ingress->obj, xdp->obj);
+  pin_all(xdp->obj);  // the maps only it has
+  check(xdp_ingress_bpf__load(xdp.get()), "loading xdp_ingress");
+}
+
 Datapath::Datapath(const DatapathOptions& options) : impl_(std::make_unique<Impl>()) {
   auto& d = *impl_;
   d.pin_dir = options.pin_dir;
@@ -308,25 +327,28 @@ Datapath::Datapath(const DatapathOptions& options) : impl_(std::make_unique<Impl
     prepare_pin_dir(d.pin_dir);
     d.adopted = std::filesystem::exists(d.pin_dir + "/settings");
   }
-
-  d.ingress.reset(open_skeleton(tc_ingress_bpf__open, "tc_ingress"));
-  d.pin_all(d.ingress->obj);
-  check(tc_ingress_bpf__load(d.ingress.get()),
-        "loading tc_ingress" + std::string(d.adopted ? " with the maps pinned in " + d.pin_dir +
-                                                           " (remove them to start afresh)"
-                                                     : ""));
-
-  d.egress.reset(open_skeleton(tc_egress_bpf__open, "tc_egress"));
-  share_maps(d.ingress->obj, d.egress->obj);
-  check(tc_egress_bpf__load(d.egress.get()), "loading tc_egress");
-
-  d.xdp.reset(open_skeleton(xdp_ingress_bpf__open, "xdp_ingress"));
-  share_maps(d.ingress->obj, d.xdp->obj);
-  d.pin_all(d.xdp->obj);  // the prefilter maps only it has
-  check(xdp_ingress_bpf__load(d.xdp.get()), "loading xdp_ingress");
-
+  try {
+    d.load();
+  } catch (const BpfError& e) {
+    if (!d.adopted) throw;
+    // Pinned maps whose layout this build does not share (an upgrade that
+    // changed abi.h): start afresh rather than not at all. The programs
+    // still attached keep their maps, and so keep enforcing, until ours
+    // replace them; tracked flows are judged again by the rules.
+    d.discarded_pins = e.what();
+    d.xdp.reset();
+    d.egress.reset();
+    d.ingress.reset();
+    std::error_code ignored;
+    for (const auto& entry : std::filesystem::directory_iterator(d.pin_dir, ignored))
+      std::filesystem::remove(entry.path(), ignored);
+    d.adopted = false;
+    d.load();
+  }
   if (d.adopted) d.adopt();
 }
+
+const std::string& Datapath::discarded_pins() const { return impl_->discarded_pins; }
 
 bool Datapath::adopted() const { return impl_->adopted; }
 

@@ -101,6 +101,11 @@ class Datapath {
   // datapath enforcing, and its conntrack and ruleset were taken over.
   bool adopted() const;
 
+  // Non-empty when maps were pinned but not compatible with this build
+  // (their layout changed): they were removed and the datapath started
+  // afresh. Says why.
+  const std::string& discarded_pins() const;
+
   // Removes the pins (a clean stop): the maps go when the programs do.
   void unpin();
 

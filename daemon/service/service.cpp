@@ -48,6 +48,10 @@ Service::Service(ServiceOptions options) : config_path_(std::move(options.config
   auto loaded = load_ruleset(config_path_);
   if (!loaded.ruleset) throw std::runtime_error(config::format(loaded.diagnostics));
   datapath_ = std::make_unique<datapath::Datapath>(datapath::DatapathOptions{options.pin_dir});
+  if (!datapath_->discarded_pins().empty())
+    log(Priority::Warning, "the maps pinned in " + options.pin_dir +
+                               " do not fit this version's datapath; started afresh (tracked flows are "
+                               "judged again by the rules): " + datapath_->discarded_pins());
   if (datapath_->adopted())
     log(Priority::Notice, "took over the datapath pinned in " + options.pin_dir + " (" +
                               std::to_string(datapath_->conntrack().size()) + " tracked flows)");

@@ -93,6 +93,19 @@ kill -TERM "$sluiced_pid"
 wait "$sluiced_pid"
 check "and a clean stop leaves nothing" bash -c "[[ ! -e $pins ]] && ! ip -n $fw link show lan0 | grep -q xdp"
 
+# Maps pinned by a version whose layout differs (an upgrade that changed
+# the datapath's structures): sluiced starts afresh instead of not at all.
+mkdir -p "$pins"
+bpftool map create "$pins/settings" type array key 4 value 8 entries 1 name settings
+bpftool map create "$pins/conntrack" type lru_hash key 40 value 64 entries 1024 name conntrack
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock"
+wait_for "sluiced to start" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 6 ]]"
+check "maps of another layout are replaced, with a warning" grep -q "do not fit this version's datapath" "$log"
+check "and the rules are enforced (81 dropped)" dropped81
+check "this version's maps are pinned in their place" bash -c "bpftool map show pinned $pins/conntrack | grep -q 'lru_hash' && ! bpftool map show pinned $pins/conntrack | grep -q 'value 64 '"
+kill -TERM "$sluiced_pid"
+wait "$sluiced_pid"
+
 echo "--- sluiced log"
 cat "$log"
 finish
