@@ -25,21 +25,34 @@ static __always_inline int source_blocked(const struct packet *pkt)
 	return bpf_map_lookup_elem(&prefilter6, &key) != NULL;
 }
 
+/* The parsed packet lives here, not on the stack: the fast path's frame
+ * and policy_decide()'s must fit in 512 bytes together. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct packet);
+} xdp_packet SEC(".maps");
+
 SEC("xdp")
 int sluice_xdp_ingress(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct packet pkt = {};
+	__u32 zero = 0;
+	struct packet *pkt = bpf_map_lookup_elem(&xdp_packet, &zero);
 
-	/* Malformed frames are left to tc, which counts them once. */
-	if (parse_packet(data, data_end, &pkt) != SLUICE_DROP_NONE || !pkt.family)
+	if (!pkt)
 		return XDP_PASS;
-	if (source_blocked(&pkt)) {
+	__builtin_memset(pkt, 0, sizeof(*pkt));
+	/* Malformed frames are left to tc, which counts them once. */
+	if (parse_packet(data, data_end, pkt) != SLUICE_DROP_NONE || !pkt->family)
+		return XDP_PASS;
+	if (source_blocked(pkt)) {
 		count_drop(SLUICE_DROP_PREFILTER, data_end - data);
 		return XDP_DROP;
 	}
-	return fastpath_forward(ctx, &pkt);
+	return fastpath_forward(ctx, pkt);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

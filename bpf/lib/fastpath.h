@@ -6,9 +6,16 @@
  * bpf_fib_lookup, and it is sent straight to the egress interface through
  * a devmap: no skb, no tc, no netfilter.
  *
+ * The first packet of a forwarded flow is decided here too when nothing
+ * but forwarding awaits it in the kernel: policy accepts it (enforced, not
+ * audited), it is addressed through this host (not to it, so no port
+ * forward), the route and neighbour are known. It then gets its conntrack
+ * entry and masquerade port here, exactly as tc would give them.
+ *
  * Everything else goes to the kernel unchanged (XDP_PASS), where tc and
- * the stack handle it as before: first packets (policy, conntrack entry,
- * NAT port allocation), TCP SYN/FIN/RST (state changes), VLAN tags, IPv4
+ * the stack handle it as before: first packets policy does not simply
+ * accept (tc decides again and drops, rejects or audits), port forwards,
+ * TCP FIN/RST and handshake replies (state changes), VLAN tags, IPv4
  * options and IPv6 extension headers, fragments, a TTL that expires here,
  * a packet too big for the way out, a next hop without a neighbour entry,
  * a route that changed, an egress interface not in the devmap. The kernel
@@ -23,7 +30,8 @@
 
 #include "parse.h"
 #include "conntrack.h"
-#include "nat_maps.h"
+#include "nat.h"
+#include "policy.h"
 #include "stats_maps.h"
 
 #define FAST_AF_INET 2
@@ -45,6 +53,23 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sluice_counter);
 } fastpath_counters SEC(".maps");
+
+/* The fast path's larger locals: its stack frame and policy_decide()'s
+ * must fit in 512 bytes together. */
+struct fast_scratch {
+	struct bpf_fib_lookup fib;
+	struct sluice_nat_key nk;
+	struct sluice_ct_key key;
+	__u8 dst[16];       /* the destination as the inside sees it */
+	__be32 old[4], new[4]; /* an address being replaced, for checksums */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fast_scratch);
+} fast_scratch SEC(".maps");
 
 /* The transport header fields the fast path rewrites, in the frame. */
 struct fast_frame {
@@ -93,9 +118,10 @@ static __always_inline void fast_l4_csum_update(struct fast_frame *f, __be32 *fr
 /* Replaces the source (side 0) or destination (side 1) address. Which IP
  * header the frame has is read from the pointers themselves: the verifier
  * follows those, not a family byte read twice. */
-static __always_inline void fast_set_addr(struct fast_frame *f, int side, const __u8 *to)
+static __always_inline void fast_set_addr(struct fast_frame *f, struct fast_scratch *sc, int side,
+					  const __u8 *to)
 {
-	__be32 old[4], new[4];
+	__be32 *old = sc->old, *new = sc->new;
 
 	if (f->ip4) {
 		__be32 *field = side ? &f->ip4->daddr : &f->ip4->saddr;
@@ -183,92 +209,164 @@ static __always_inline int fast_frame_of(void *data, void *data_end, const struc
 	return 0;
 }
 
+/* fast_new_flow()'s "accepted, but no masquerade port was free": drop. */
+#define FAST_NAT_FAILED ((struct sluice_ct_entry *)1)
+
+/*
+ * Policy, conntrack entry and masquerade for the first packet of a flow
+ * that leaves by out. Returns its new conntrack entry; NULL when the
+ * kernel (tc) should judge the packet instead, which it then does from
+ * scratch: nothing was counted or created.
+ */
+static __always_inline struct sluice_ct_entry *fast_new_flow(struct xdp_md *ctx,
+							     const struct packet *pkt,
+							     const struct sluice_ct_key *key,
+							     __u32 out, __u64 now)
+{
+	struct sluice_decision decision;
+	struct sluice_settings *cfg;
+	struct sluice_ct_entry *ct;
+	__u32 zero = 0, gen;
+	int matched;
+
+	cfg = bpf_map_lookup_elem(&settings, &zero);
+	if (!cfg)
+		return NULL;
+	gen = cfg->active_gen & 1;
+	matched = policy_decide(pkt, SLUICE_CHAIN_FORWARD, gen, &decision);
+	if (matched ? decision.action != SLUICE_ACTION_ACCEPT :
+		      cfg->chain_default[gen][SLUICE_CHAIN_FORWARD] != SLUICE_ACTION_ACCEPT)
+		return NULL; /* dropped, rejected or audited: tc does it, and counts */
+	if (matched)
+		count_rule(gen, decision.rule_index, pkt->len);
+	else
+		count_default(gen, SLUICE_CHAIN_FORWARD, pkt->len);
+	if (ct_create(pkt, now, SLUICE_CHAIN_FORWARD,
+		      matched ? decision.rule_index : SLUICE_RULE_INDEX_DEFAULT, ctx->ingress_ifindex))
+		return NULL;
+	ct = bpf_map_lookup_elem(&conntrack, key);
+	if (!ct)
+		return NULL;
+	if (masquerade_wanted(out, pkt, ct)) {
+		if (nat_allocate(out, pkt, ct)) {
+			count_drop(SLUICE_DROP_NAT_FAILED, pkt->len);
+			return FAST_NAT_FAILED;
+		}
+		counter_add(&nat_counters, SLUICE_NAT_NEW_MASQUERADE, pkt->len);
+	}
+	ct->out_ifindex = out;
+	ct->nat |= SLUICE_NAT_DECIDED;
+	return ct;
+}
+
 static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct packet *pkt)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct bpf_fib_lookup fib = {};
 	struct sluice_ct_entry *ct;
 	struct sluice_nat_entry *dnat;
-	struct sluice_nat_key nk;
-	struct sluice_ct_key key;
+	struct fast_scratch *scratch;
 	struct fast_frame f = {};
+	__u32 zero = 0;
 	struct ethhdr *eth = data;
-	__u8 dst[16];
+	__u8 *dst;
 	__u16 sport = pkt->sport, dport = pkt->dport;
 	__u32 out, len = pkt->len;
 	__u64 now;
-	int src_is_a, dir, rc;
+	int src_is_a, dir, rc, fresh = 0;
 
 	if (pkt->later_fragment || pkt->l3_off != sizeof(struct ethhdr))
 		return XDP_PASS;
 	if (pkt->proto == IPPROTO_TCP) {
-		if (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST))
+		if ((pkt->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) ||
+		    ((pkt->tcp_flags & TCP_FLAG_SYN) && !tcp_opens_flow(pkt->tcp_flags)))
 			return XDP_PASS;
 	} else if (pkt->proto != IPPROTO_UDP &&
 		   !(is_icmp(pkt->proto) && icmp_is_echo(pkt->proto, pkt->icmp_type))) {
 		return XDP_PASS;
 	}
 
+	scratch = bpf_map_lookup_elem(&fast_scratch, &zero);
+	if (!scratch)
+		return XDP_PASS;
 	/* The flow as the inside sees it: replies to masquerade and port
 	 * forwards in their original direction get their destination back. */
+	dst = scratch->dst;
 	__builtin_memcpy(dst, pkt->dst, 16);
-	nat_key_of(&nk, pkt->family, pkt->proto, pkt->src, sport, pkt->dst, dport);
-	dnat = bpf_map_lookup_elem(&nat, &nk);
+	nat_key_of(&scratch->nk, pkt->family, pkt->proto, pkt->src, sport, pkt->dst, dport);
+	dnat = bpf_map_lookup_elem(&nat, &scratch->nk);
 	if (dnat) {
 		__builtin_memcpy(dst, dnat->addr, 16);
 		dport = dnat->port;
 		if (is_icmp(pkt->proto))
 			sport = dport;
 	}
-	src_is_a = ct_make_key(&key, pkt->family, pkt->proto, pkt->src, sport, dst, dport);
-	ct = bpf_map_lookup_elem(&conntrack, &key);
-	if (!ct || ct->chain != SLUICE_CHAIN_FORWARD)
-		return XDP_PASS; /* not a forwarded flow we track: the kernel's */
-
-	dir = src_is_a == ct->originator_is_a ? SLUICE_DIR_ORIGINAL : SLUICE_DIR_REPLY;
+	src_is_a = ct_make_key(&scratch->key, pkt->family, pkt->proto, pkt->src, sport, dst, dport);
+	ct = bpf_map_lookup_elem(&conntrack, &scratch->key);
 	now = bpf_ktime_get_ns();
-	if (now - ct->last_seen_ns > ct_timeout_ns(ct, pkt->proto) ||
-	    (pkt->proto == IPPROTO_TCP && ct->state != SLUICE_CT_ESTABLISHED) ||
-	    !(ct->nat & SLUICE_NAT_DECIDED))
-		return fast_kernel(SLUICE_FAST_KERNEL_OTHER, len);
+	if (!ct) {
+		/* A first packet: only an opening one, to an address that is
+		 * not ours, and not one a stale translation rewrote. */
+		if (dnat || (pkt->proto == IPPROTO_TCP && !tcp_opens_flow(pkt->tcp_flags)) ||
+		    is_local(pkt->family, pkt->dst) || is_local(pkt->family, pkt->src))
+			return XDP_PASS;
+		fresh = 1;
+	} else {
+		if (ct->chain != SLUICE_CHAIN_FORWARD)
+			return XDP_PASS; /* to or from this host: the kernel's */
+		if (now - ct->last_seen_ns > ct_timeout_ns(ct, pkt->proto) ||
+		    (pkt->proto == IPPROTO_TCP && ct->state != SLUICE_CT_ESTABLISHED) ||
+		    !(ct->nat & SLUICE_NAT_DECIDED))
+			return fast_kernel(SLUICE_FAST_KERNEL_OTHER, len);
+	}
 	if (pkt->ttl <= 1)
 		return fast_kernel(SLUICE_FAST_KERNEL_TTL, len);
 	if (fast_frame_of(data, data_end, pkt, &f))
 		return fast_kernel(SLUICE_FAST_KERNEL_OTHER, len);
 
-	fib.l4_protocol = pkt->proto;
-	fib.sport = sport;
-	fib.dport = dport;
-	fib.ifindex = ctx->ingress_ifindex;
+	scratch->fib.l4_protocol = pkt->proto;
+	scratch->fib.sport = sport;
+	scratch->fib.dport = dport;
+	scratch->fib.ifindex = ctx->ingress_ifindex;
 	if (f.ip4) {
-		fib.family = FAST_AF_INET;
-		fib.tos = f.ip4->tos;
-		fib.tot_len = bpf_ntohs(f.ip4->tot_len);
-		__builtin_memcpy(&fib.ipv4_src, pkt->src, 4);
-		__builtin_memcpy(&fib.ipv4_dst, dst, 4);
+		scratch->fib.family = FAST_AF_INET;
+		scratch->fib.tos = f.ip4->tos;
+		scratch->fib.tot_len = bpf_ntohs(f.ip4->tot_len);
+		__builtin_memcpy(&scratch->fib.ipv4_src, pkt->src, 4);
+		__builtin_memcpy(&scratch->fib.ipv4_dst, dst, 4);
 	} else if (f.ip6) {
-		fib.family = FAST_AF_INET6;
-		fib.flowinfo = *(__be32 *)f.ip6 & FAST_IPV6_FLOWINFO_MASK;
-		fib.tot_len = bpf_ntohs(f.ip6->payload_len) + sizeof(struct ipv6hdr);
-		__builtin_memcpy(fib.ipv6_src, pkt->src, 16);
-		__builtin_memcpy(fib.ipv6_dst, dst, 16);
+		scratch->fib.family = FAST_AF_INET6;
+		scratch->fib.flowinfo = *(__be32 *)f.ip6 & FAST_IPV6_FLOWINFO_MASK;
+		scratch->fib.tot_len = bpf_ntohs(f.ip6->payload_len) + sizeof(struct ipv6hdr);
+		__builtin_memcpy(scratch->fib.ipv6_src, pkt->src, 16);
+		__builtin_memcpy(scratch->fib.ipv6_dst, dst, 16);
 	}
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	rc = bpf_fib_lookup(ctx, &scratch->fib, sizeof(scratch->fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return fast_kernel(SLUICE_FAST_KERNEL_NO_NEIGHBOUR, len);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return fast_kernel(SLUICE_FAST_KERNEL_MTU, len);
-	out = dir == SLUICE_DIR_ORIGINAL ? ct->out_ifindex : ct->in_ifindex;
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib.ifindex != out)
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return fast_kernel(SLUICE_FAST_KERNEL_ROUTE, len);
-	out = fib.ifindex;
+	out = scratch->fib.ifindex;
 	if (!bpf_map_lookup_elem(&fast_ports, &out))
 		return fast_kernel(SLUICE_FAST_KERNEL_OTHER, len);
+	if (fresh) {
+		ct = fast_new_flow(ctx, pkt, &scratch->key, out, now);
+		if (!ct)
+			return XDP_PASS;
+		if (ct == FAST_NAT_FAILED)
+			return XDP_DROP;
+		dir = SLUICE_DIR_ORIGINAL;
+	} else {
+		dir = src_is_a == ct->originator_is_a ? SLUICE_DIR_ORIGINAL : SLUICE_DIR_REPLY;
+		if (out != (dir == SLUICE_DIR_ORIGINAL ? ct->out_ifindex : ct->in_ifindex))
+			return fast_kernel(SLUICE_FAST_KERNEL_ROUTE, len);
+	}
 
 	/* From here on the frame is rewritten and must leave by the devmap. */
 	if (dnat) {
-		fast_set_addr(&f, 1, dnat->addr);
+		fast_set_addr(&f, scratch, 1, dnat->addr);
 		fast_set_port(&f, pkt->proto, 1, dnat->port);
 	}
 	if ((dir == SLUICE_DIR_ORIGINAL && (ct->nat & SLUICE_NAT_SNAT)) ||
@@ -276,7 +374,7 @@ static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct pac
 		const __u8 *addr = dir == SLUICE_DIR_ORIGINAL ? ct->snat_addr : ct->dnat_addr;
 		__u16 port = dir == SLUICE_DIR_ORIGINAL ? ct->snat_port : ct->dnat_port;
 
-		fast_set_addr(&f, 0, addr);
+		fast_set_addr(&f, scratch, 0, addr);
 		fast_set_port(&f, pkt->proto, 0, port);
 	}
 	if (f.ip4) {
@@ -289,15 +387,17 @@ static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct pac
 	} else if (f.ip6) {
 		f.ip6->hop_limit--;
 	}
-	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, scratch->fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, scratch->fib.smac, ETH_ALEN);
 
-	ct->last_seen_ns = now;
-	if (pkt->proto != IPPROTO_TCP && dir == SLUICE_DIR_REPLY)
-		ct->state = SLUICE_CT_ESTABLISHED;
-	__sync_fetch_and_add(&ct->packets[dir & 1], 1);
-	__sync_fetch_and_add(&ct->bytes[dir & 1], len);
-	counter_add(&fastpath_counters, SLUICE_FAST_FORWARDED, len);
+	if (!fresh) { /* a new entry has its first packet counted already */
+		ct->last_seen_ns = now;
+		if (pkt->proto != IPPROTO_TCP && dir == SLUICE_DIR_REPLY)
+			ct->state = SLUICE_CT_ESTABLISHED;
+		__sync_fetch_and_add(&ct->packets[dir & 1], 1);
+		__sync_fetch_and_add(&ct->bytes[dir & 1], len);
+	}
+	counter_add(&fastpath_counters, fresh ? SLUICE_FAST_NEW_FLOW : SLUICE_FAST_FORWARDED, len);
 	return bpf_redirect_map(&fast_ports, out, 0);
 }
 

@@ -189,7 +189,8 @@ json counters(Service& s) {
     nat.push_back({{"what", nat_names[n]}, {"packets", c.packets}, {"bytes", c.bytes}});
   }
   static const char* fast_names[] = {"forwarded by XDP", "to kernel: no neighbour", "to kernel: TTL",
-                                     "to kernel: MTU", "to kernel: route", "to kernel: other"};
+                                     "to kernel: MTU", "to kernel: route", "to kernel: other",
+                                     "new flows by XDP"};
   static_assert(sizeof fast_names / sizeof *fast_names == SLUICE_FAST_COUNTER_COUNT);
   json fast = json::array();
   for (int n = 0; n < SLUICE_FAST_COUNTER_COUNT; ++n) {

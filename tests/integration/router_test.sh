@@ -73,6 +73,22 @@ forward = "drop"
 output = "accept"
 
 [[rule]]
+name = "no-9001"
+chain = "forward"
+to = "192.0.2.2"
+proto = "tcp"
+port = 9001
+action = "drop"
+
+[[rule]]
+name = "reject-9002"
+chain = "forward"
+to = "192.0.2.2"
+proto = "tcp"
+port = 9002
+action = "reject"
+
+[[rule]]
 name = "lan-out"
 chain = "forward"
 from = "zone:lan"
@@ -147,9 +163,9 @@ check "TCP over IPv6 through the router" \
 check "the server sees the lan host's own IPv6 address (masquerade is for the IPv4 lan)" \
 	grep "^fd00:10:1::10 " "$work/wan-peers"
 
-echo "--- XDP fast path: established flows by XDP, first packets and exceptions by the kernel"
+echo "--- XDP fast path: flows by XDP, exceptions and what policy refuses by the kernel"
 counter() { # SECTION WHAT: packets of one row of sluicectl counters
-	$ctl --json counters | python3 -c "import json,sys; print(next(x['packets'] for x in json.load(sys.stdin)[sys.argv[1]] if x['what']==sys.argv[2]))" "$1" "$2"
+	$ctl --json counters | python3 -c "import json,sys; print(next(x['packets'] for x in json.load(sys.stdin)[sys.argv[1]] if x.get('what', x.get('reason'))==sys.argv[2]))" "$1" "$2"
 }
 rule_hits() { # RULE
 	$ctl --json rules | python3 -c "import json,sys; print(next(r['packets'] for r in json.load(sys.stdin)['rules'] if r['name']==sys.argv[1]))" "$1"
@@ -197,6 +213,7 @@ PY
 udp_sink=$!
 sleep 0.5
 ttl0=$(counter fast_path "to kernel: TTL") xdp0=$(counter fast_path "forwarded by XDP")
+new0=$(counter fast_path "new flows by XDP")
 exceeded0=$(ip netns exec "$fw" nstat -az IcmpOutTimeExcds | awk '/IcmpOutTimeExcds/ {print $2}')
 ip netns exec "$a" python3 - <<'PY'
 import socket, time
@@ -208,13 +225,24 @@ for ttl in (64, 64, 64, 64, 1):
     time.sleep(0.2)
 PY
 ttl1=$(counter fast_path "to kernel: TTL") xdp1=$(counter fast_path "forwarded by XDP")
+new1=$(counter fast_path "new flows by XDP")
 exceeded1=$(ip netns exec "$fw" nstat -az IcmpOutTimeExcds | awk '/IcmpOutTimeExcds/ {print $2}')
 kill $udp_sink 2>/dev/null
 check "the server got the 4 datagrams with TTL 64, from the router, TTL 63" \
 	bash -c "cat $work/udp-seen; test \$(grep -c '^192.0.2.1 ttl=63$' $work/udp-seen) = 4"
-check "3 of them by XDP (the first went through the kernel)" test $((xdp1 - xdp0)) -eq 3
+check "the first was decided by XDP (policy, conntrack, masquerade), the other 3 forwarded by it" \
+	test "$((new1 - new0)) $((xdp1 - xdp0))" = "1 3"
 check "the datagram whose TTL expires at the router is left to the kernel" test $((ttl1 - ttl0)) -eq 1
 check "which answered time-exceeded" test $((exceeded1 - exceeded0)) -ge 1
+
+# First packets policy does not simply accept are left to tc, which
+# drops or rejects them as before.
+new0=$(counter fast_path "new flows by XDP") drops0=$(counter drops policy-rule)
+check "a forwarded connection a rule drops times out" test "$(tcp_result "$b" 192.0.2.2 9001)" = timeout
+check "one a rule rejects is refused" test "$(tcp_result "$b" 192.0.2.2 9002)" = refused
+new1=$(counter fast_path "new flows by XDP") drops1=$(counter drops policy-rule)
+check "XDP left them to tc" test $((new1 - new0)) -eq 0
+check "which counted the drops" test $((drops1 - drops0)) -ge 2
 
 echo "--- visible in sluicectl"
 ip netns exec "$b" "$here/peers.py" hold 192.0.2.2 9000 41000 1 "$work/release-one" >/dev/null &

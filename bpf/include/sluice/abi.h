@@ -398,7 +398,8 @@ enum sluice_fastpath_counter {
 	SLUICE_FAST_KERNEL_MTU = 3,          /* too big for the way out */
 	SLUICE_FAST_KERNEL_ROUTE = 4,        /* no route, or a different way out than the flow's */
 	SLUICE_FAST_KERNEL_OTHER = 5,        /* options, state changes, interface without fast path */
-	SLUICE_FAST_COUNTER_COUNT = 6,
+	SLUICE_FAST_NEW_FLOW = 6,            /* first packets accepted and forwarded by XDP */
+	SLUICE_FAST_COUNTER_COUNT = 7,
 };
 
 #define SLUICE_MAX_FAST_INTERFACES 1024u
