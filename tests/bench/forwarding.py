@@ -241,6 +241,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--counts", default="0,1000,10000,100000")
+    ap.add_argument("--variants", default="kernel,iptables,nftables,sluice",
+                    help="which variants to run (kernel always runs: it is the baseline)")
     ap.add_argument("--report")
     args = ap.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
@@ -252,6 +254,8 @@ def main():
     for c in counts:
         variants.append(Variant("sluice", f"(d) sluice, conntrack, masquerade: {c:,} rules", c))
 
+    wanted = set(args.variants.split(",")) | {"kernel"}
+    variants = [v for v in variants if v.name in wanted]
     work = tempfile.mkdtemp()
     results = {v.label: [] for v in variants}
     try:
