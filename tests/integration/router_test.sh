@@ -235,6 +235,30 @@ check "the first was decided by XDP (policy, conntrack, masquerade), the other 3
 check "the datagram whose TTL expires at the router is left to the kernel" test $((ttl1 - ttl0)) -eq 1
 check "which answered time-exceeded" test $((exceeded1 - exceeded0)) -ge 1
 
+# Too big for the way out: a datagram of an established flow larger than
+# wan0's MTU, with DF set, is left to the kernel, which answers
+# fragmentation-needed.
+ip -n "$fw" link set wan0 mtu 1400
+mtu0=$(counter fast_path "to kernel: MTU")
+unreach0=$(ip netns exec "$fw" nstat -az IcmpOutDestUnreachs | awk '/IcmpOutDestUnreachs/ {print $2}')
+ip netns exec "$a" python3 - <<'PY'
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("", 45100))
+s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER = IP_PMTUDISC_DO: DF set
+for size in (100, 100, 1450):
+    try:
+        s.sendto(b"x" * size, ("192.0.2.2", 45101))
+    except OSError:
+        pass
+    time.sleep(0.2)
+PY
+mtu1=$(counter fast_path "to kernel: MTU")
+unreach1=$(ip netns exec "$fw" nstat -az IcmpOutDestUnreachs | awk '/IcmpOutDestUnreachs/ {print $2}')
+ip -n "$fw" link set wan0 mtu 1500
+check "a packet too big for the way out is left to the kernel" test $((mtu1 - mtu0)) -eq 1
+check "which answered fragmentation-needed" test $((unreach1 - unreach0)) -ge 1
+
 # First packets policy does not simply accept are left to tc, which
 # drops or rejects them as before.
 new0=$(counter fast_path "new flows by XDP") drops0=$(counter drops policy-rule)
