@@ -273,7 +273,7 @@ static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct pac
 	__u16 sport = pkt->sport, dport = pkt->dport;
 	__u32 out, len = pkt->len;
 	__u64 now;
-	int src_is_a, dir, rc, fresh = 0;
+	int src_is_a, dir, rc, fresh = 0, dst_local;
 
 	if (pkt->later_fragment || pkt->l3_off != sizeof(struct ethhdr))
 		return XDP_PASS;
@@ -293,8 +293,14 @@ static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct pac
 	 * forwards in their original direction get their destination back. */
 	dst = scratch->dst;
 	__builtin_memcpy(dst, pkt->dst, 16);
-	nat_key_of(&scratch->nk, pkt->family, pkt->proto, pkt->src, sport, pkt->dst, dport);
-	dnat = bpf_map_lookup_elem(&nat, &scratch->nk);
+	/* Translations are keyed by this host's addresses: only a packet to
+	 * one of them needs the (large) NAT map. */
+	dst_local = is_local(pkt->family, pkt->dst);
+	dnat = NULL;
+	if (dst_local) {
+		nat_key_of(&scratch->nk, pkt->family, pkt->proto, pkt->src, sport, pkt->dst, dport);
+		dnat = bpf_map_lookup_elem(&nat, &scratch->nk);
+	}
 	if (dnat) {
 		__builtin_memcpy(dst, dnat->addr, 16);
 		dport = dnat->port;
@@ -308,7 +314,7 @@ static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct pac
 		/* A first packet: only an opening one, to an address that is
 		 * not ours, and not one a stale translation rewrote. */
 		if (dnat || (pkt->proto == IPPROTO_TCP && !tcp_opens_flow(pkt->tcp_flags)) ||
-		    is_local(pkt->family, pkt->dst) || is_local(pkt->family, pkt->src))
+		    dst_local || is_local(pkt->family, pkt->src))
 			return XDP_PASS;
 		fresh = 1;
 	} else {

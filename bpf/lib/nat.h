@@ -250,6 +250,11 @@ __noinline int nat_ingress(struct __sk_buff *skb, struct packet *pkt)
 	if (is_icmp(pkt->proto) && icmp_is_error(pkt->proto, pkt->icmp_type))
 		return nat_icmp_error_in(skb, pkt);
 
+	/* Both tables below are keyed by addresses of this host (masquerade
+	 * and public addresses): anything else needs no lookup in them. */
+	if (!is_local(pkt->family, pkt->dst))
+		return SLUICE_DROP_NONE;
+
 	/* A packet of a translated flow: replies to masquerade, and the
 	 * original direction of a port forward (which keeps its inside host
 	 * even when the forward changes). */
