@@ -260,6 +260,7 @@ void Service::refresh() {
     auto addrs = net::local_addresses();
     datapath_->set_local_addresses(addrs);
     update_nat(addrs);
+    update_fast_path();
   } catch (const std::system_error& e) {
     log(Priority::Error, std::string("reading local addresses: ") + e.what());
   } catch (const datapath::BpfError& e) {
@@ -282,7 +283,6 @@ void Service::update_nat(const std::vector<datapath::LocalAddress>& addrs) {
     }
     interfaces.push_back(std::move(st));
   }
-  update_fast_path();
   auto tables = policy::compile_nat(live_->config, interfaces);
   if (nat_ && *nat_ == tables) return;
   datapath_->set_nat(tables);
