@@ -97,8 +97,8 @@ std::string describe(const config::Prefix& p, int ifindex) {
 
 }  // namespace
 
-AddressChanges reconcile_interface_addresses(const std::vector<config::Interface>& interfaces) {
-  AddressChanges out;
+Changes reconcile_interface_addresses(const std::vector<config::Interface>& interfaces) {
+  Changes out;
   std::map<Key, bool> wanted;  // -> present already
   for (const auto& itf : interfaces) {
     int ifindex = static_cast<int>(if_nametoindex(itf.name.c_str()));

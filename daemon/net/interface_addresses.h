@@ -8,16 +8,12 @@
 #include <vector>
 
 #include "config/model.h"
+#include "net/changes.h"
 
 namespace sluice::net {
 
 // IFA_PROTO of sluice's addresses; the same number as its routes.
 inline constexpr int kAddressProtocol = 83;
-
-struct AddressChanges {
-  int added = 0, removed = 0, kept = 0;
-  std::vector<std::string> problems;  // addresses that could not be set, and why
-};
 
 // Makes sluice's addresses exactly the configured ones on the interfaces
 // that exist: adds the missing, removes sluice's addresses no longer
@@ -25,6 +21,6 @@ struct AddressChanges {
 // is already there but not sluice's is left as it is and counted as kept.
 // Interfaces that do not exist yet are skipped; call again when they
 // appear.
-AddressChanges reconcile_interface_addresses(const std::vector<config::Interface>& interfaces);
+Changes reconcile_interface_addresses(const std::vector<config::Interface>& interfaces);
 
 }  // namespace sluice::net

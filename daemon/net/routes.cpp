@@ -54,8 +54,8 @@ std::string text(nl_addr* a) {
 
 }  // namespace
 
-RouteChanges reconcile_routes(const std::vector<config::Route>& routes) {
-  RouteChanges out;
+Changes reconcile_routes(const std::vector<config::Route>& routes) {
+  Changes out;
   NetlinkSocket sock;
   try {
     sock = route_socket();

@@ -7,22 +7,18 @@
 #include <vector>
 
 #include "config/model.h"
+#include "net/changes.h"
 
 namespace sluice::net {
 
 // rtm_protocol of sluice's routes (`ip route show proto 83`).
 inline constexpr int kRouteProtocol = 83;
 
-struct RouteChanges {
-  int added = 0, removed = 0, kept = 0;
-  std::vector<std::string> problems;  // routes that could not be installed, and why
-};
-
 // Makes the main table's sluice routes exactly `routes`: adds the missing,
 // replaces sluice's own routes that changed, removes sluice's routes no
 // longer configured. A destination someone else already routes is left
 // alone and reported.
-RouteChanges reconcile_routes(const std::vector<config::Route>& routes);
+Changes reconcile_routes(const std::vector<config::Route>& routes);
 
 // Sets IPv4 and IPv6 forwarding for this network namespace. Returns an
 // error message, empty on success.

@@ -89,24 +89,25 @@ void Service::apply(const Ruleset& ruleset) {
                             " map entries, generation " + std::to_string(stats.generation));
 }
 
+namespace {
+
+void log_changes(const std::string& what, const net::Changes& c) {
+  if (c.added || c.removed)
+    log(Priority::Notice, what + ": " + std::to_string(c.added) + " added, " + std::to_string(c.removed) +
+                              " removed, " + std::to_string(c.kept) + " kept");
+  for (const auto& p : c.problems) log(Priority::Error, what + ": " + p);
+}
+
+}  // namespace
+
 void Service::apply_routing(const config::Config& cfg) {
   // Addresses first: a route's next hop must be on a connected subnet.
-  auto addrs = net::reconcile_interface_addresses(cfg.interfaces);
-  if (addrs.added || addrs.removed)
-    log(Priority::Notice, "addresses: " + std::to_string(addrs.added) + " added, " +
-                              std::to_string(addrs.removed) + " removed, " + std::to_string(addrs.kept) +
-                              " kept");
-  for (const auto& p : addrs.problems) log(Priority::Error, "addresses: " + p);
+  log_changes("addresses", net::reconcile_interface_addresses(cfg.interfaces));
   if (cfg.forwarding) {
     auto problem = net::set_forwarding(*cfg.forwarding);
     if (!problem.empty()) log(Priority::Error, problem);
   }
-  auto routes = net::reconcile_routes(cfg.routes);
-  if (routes.added || routes.removed)
-    log(Priority::Notice, "routes: " + std::to_string(routes.added) + " added, " +
-                              std::to_string(routes.removed) + " removed, " + std::to_string(routes.kept) +
-                              " kept");
-  for (const auto& p : routes.problems) log(Priority::Error, "routes: " + p);
+  log_changes("routes", net::reconcile_routes(cfg.routes));
 }
 
 config::Diagnostics Service::reload() { return apply_file(std::nullopt).diagnostics; }
