@@ -60,7 +60,6 @@ struct fast_scratch {
 	struct bpf_fib_lookup fib;
 	struct sluice_nat_key nk;
 	struct sluice_ct_key key;
-	__u8 dst[16];       /* the destination as the inside sees it */
 	__be32 old[4], new[4]; /* an address being replaced, for checksums */
 };
 
@@ -223,39 +222,30 @@ static __always_inline struct sluice_ct_entry *fast_new_flow(struct xdp_md *ctx,
 							     const struct sluice_ct_key *key,
 							     __u32 out, __u64 now)
 {
-	struct sluice_decision decision;
 	struct sluice_settings *cfg;
 	struct sluice_ct_entry *ct;
+	struct policy_verdict v;
 	__u32 zero = 0, gen;
-	int matched;
 
 	cfg = bpf_map_lookup_elem(&settings, &zero);
 	if (!cfg)
 		return NULL;
 	gen = cfg->active_gen & 1;
-	matched = policy_decide(pkt, SLUICE_CHAIN_FORWARD, gen, &decision);
-	if (matched ? decision.action != SLUICE_ACTION_ACCEPT :
-		      cfg->chain_default[gen][SLUICE_CHAIN_FORWARD] != SLUICE_ACTION_ACCEPT)
-		return NULL; /* dropped, rejected or audited: tc does it, and counts */
-	if (matched)
-		count_rule(gen, decision.rule_index, pkt->len);
-	else
-		count_default(gen, SLUICE_CHAIN_FORWARD, pkt->len);
-	if (ct_create(pkt, now, SLUICE_CHAIN_FORWARD,
-		      matched ? decision.rule_index : SLUICE_RULE_INDEX_DEFAULT, ctx->ingress_ifindex))
+	policy_verdict(pkt, SLUICE_CHAIN_FORWARD, gen, cfg, &v);
+	/* An audited accept is an accept; anything else is tc's to do, and
+	 * to count. */
+	if (v.action != SLUICE_ACTION_ACCEPT)
+		return NULL;
+	count_verdict(&v, SLUICE_CHAIN_FORWARD, gen, pkt->len);
+	if (ct_create(pkt, now, SLUICE_CHAIN_FORWARD, v.rule_index, ctx->ingress_ifindex))
 		return NULL;
 	ct = bpf_map_lookup_elem(&conntrack, key);
 	if (!ct)
 		return NULL;
-	if (masquerade_wanted(out, pkt, ct)) {
-		if (nat_allocate(out, pkt, ct)) {
-			count_drop(SLUICE_DROP_NAT_FAILED, pkt->len);
-			return FAST_NAT_FAILED;
-		}
-		counter_add(&nat_counters, SLUICE_NAT_NEW_MASQUERADE, pkt->len);
+	if (nat_decide_source(out, pkt, ct)) {
+		count_drop(SLUICE_DROP_NAT_FAILED, pkt->len);
+		return FAST_NAT_FAILED;
 	}
-	ct->out_ifindex = out;
-	ct->nat |= SLUICE_NAT_DECIDED;
 	return ct;
 }
 
@@ -269,7 +259,8 @@ static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct pac
 	struct fast_frame f = {};
 	__u32 zero = 0;
 	struct ethhdr *eth = data;
-	__u8 *dst;
+	const __u8 *dst, *src_to;
+	__u16 sport_to;
 	__u16 sport = pkt->sport, dport = pkt->dport;
 	__u32 out, len = pkt->len;
 	__u64 now;
@@ -290,11 +281,10 @@ static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct pac
 	if (!scratch)
 		return XDP_PASS;
 	/* The flow as the inside sees it: replies to masquerade and port
-	 * forwards in their original direction get their destination back. */
-	dst = scratch->dst;
-	__builtin_memcpy(dst, pkt->dst, 16);
-	/* Translations are keyed by this host's addresses: only a packet to
+	 * forwards in their original direction get their destination back.
+	 * Translations are keyed by this host's addresses: only a packet to
 	 * one of them needs the (large) NAT map. */
+	dst = pkt->dst;
 	dst_local = is_local(pkt->family, pkt->dst);
 	dnat = NULL;
 	if (dst_local) {
@@ -302,7 +292,7 @@ static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct pac
 		dnat = bpf_map_lookup_elem(&nat, &scratch->nk);
 	}
 	if (dnat) {
-		__builtin_memcpy(dst, dnat->addr, 16);
+		dst = dnat->addr;
 		dport = dnat->port;
 		if (is_icmp(pkt->proto))
 			sport = dport;
@@ -330,6 +320,7 @@ static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct pac
 	if (fast_frame_of(data, data_end, pkt, &f))
 		return fast_kernel(SLUICE_FAST_KERNEL_OTHER, len);
 
+	__builtin_memset(&scratch->fib, 0, sizeof(scratch->fib));
 	scratch->fib.l4_protocol = pkt->proto;
 	scratch->fib.sport = sport;
 	scratch->fib.dport = dport;
@@ -375,13 +366,9 @@ static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct pac
 		fast_set_addr(&f, scratch, 1, dnat->addr);
 		fast_set_port(&f, pkt->proto, 1, dnat->port);
 	}
-	if ((dir == SLUICE_DIR_ORIGINAL && (ct->nat & SLUICE_NAT_SNAT)) ||
-	    (dir == SLUICE_DIR_REPLY && (ct->nat & SLUICE_NAT_DNAT))) {
-		const __u8 *addr = dir == SLUICE_DIR_ORIGINAL ? ct->snat_addr : ct->dnat_addr;
-		__u16 port = dir == SLUICE_DIR_ORIGINAL ? ct->snat_port : ct->dnat_port;
-
-		fast_set_addr(&f, scratch, 0, addr);
-		fast_set_port(&f, pkt->proto, 0, port);
+	if (ct_source_translation(ct, dir, &src_to, &sport_to)) {
+		fast_set_addr(&f, scratch, 0, src_to);
+		fast_set_port(&f, pkt->proto, 0, sport_to);
 	}
 	if (f.ip4) {
 		/* TTL is the high byte of a checksummed 16-bit word. */

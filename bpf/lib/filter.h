@@ -78,10 +78,9 @@ static __always_inline void emit_audit(const struct packet *pkt, struct __sk_buf
 static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *pkt,
 					 enum filter_hook hook, __u8 chain)
 {
-	struct sluice_decision decision;
+	struct policy_verdict v;
 	struct sluice_settings *cfg;
 	__u32 zero = 0, gen, reason;
-	__u8 action, audit;
 	__u64 now;
 
 	if (pkt->proto == IPPROTO_TCP && tcp_flags_invalid(pkt->tcp_flags))
@@ -99,40 +98,32 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 		return TC_ACT_SHOT;
 	gen = cfg->active_gen & 1;
 
-	if (policy_decide(pkt, chain, gen, &decision)) {
-		count_rule(gen, decision.rule_index, pkt->len);
-		action = decision.action;
-		audit = decision.flags & SLUICE_RULE_AUDIT;
-		reason = SLUICE_DROP_POLICY_RULE;
-	} else {
-		count_default(gen, chain, pkt->len);
-		action = cfg->chain_default[gen][chain];
-		audit = cfg->chain_audit[gen][chain];
-		decision.rule_index = SLUICE_RULE_INDEX_DEFAULT;
-		reason = SLUICE_DROP_POLICY_DEFAULT;
-	}
+	policy_verdict(pkt, chain, gen, cfg, &v);
+	count_verdict(&v, chain, gen, pkt->len);
+	reason = v.rule_index == SLUICE_RULE_INDEX_DEFAULT ? SLUICE_DROP_POLICY_DEFAULT :
+							     SLUICE_DROP_POLICY_RULE;
 
 	/* Audit mode: the verdict is counted, the packet goes through and its
 	 * flow is tracked as if accepted. */
-	if (audit && action != SLUICE_ACTION_ACCEPT) {
+	if (v.audit && v.action != SLUICE_ACTION_ACCEPT) {
 		counter_add(&audit_counters,
-			    decision.rule_index == SLUICE_RULE_INDEX_DEFAULT ? SLUICE_AUDIT_DEFAULT_DROP :
-			    action == SLUICE_ACTION_REJECT		   ? SLUICE_AUDIT_RULE_REJECT :
-									     SLUICE_AUDIT_RULE_DROP,
+			    v.rule_index == SLUICE_RULE_INDEX_DEFAULT ? SLUICE_AUDIT_DEFAULT_DROP :
+			    v.action == SLUICE_ACTION_REJECT	     ? SLUICE_AUDIT_RULE_REJECT :
+								       SLUICE_AUDIT_RULE_DROP,
 			    pkt->len);
-		emit_audit(pkt, skb, chain, decision.rule_index, action, now);
-		action = SLUICE_ACTION_ACCEPT;
+		emit_audit(pkt, skb, chain, v.rule_index, v.action, now);
+		v.action = SLUICE_ACTION_ACCEPT;
 	}
 
-	if (action == SLUICE_ACTION_ACCEPT) {
+	if (v.action == SLUICE_ACTION_ACCEPT) {
 		/* Errors and resets are answers, not the start of a flow. */
 		if (!(pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & TCP_FLAG_RST)) &&
 		    !(is_icmp(pkt->proto) && icmp_is_error(pkt->proto, pkt->icmp_type)) &&
-		    ct_create(pkt, now, chain, decision.rule_index, skb->ifindex) == 0)
+		    ct_create(pkt, now, chain, v.rule_index, skb->ifindex) == 0)
 			nat_remember_port_forward(pkt);
 		return TC_ACT_OK;
 	}
-	if (action == SLUICE_ACTION_REJECT)
+	if (v.action == SLUICE_ACTION_REJECT)
 		return filter_reject(skb, pkt, hook, reason);
 	return filter_drop(reason, pkt->len);
 }

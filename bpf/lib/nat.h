@@ -382,6 +382,51 @@ __noinline int nat_allocate(__u32 ifindex, const struct packet *pkt, struct slui
 }
 
 /*
+ * The source a packet of ct leaves with when going in dir, if translated:
+ * the originator's public address on the way out (masquerade), the
+ * address the originator used on the way back (port forward). Returns 0
+ * when that direction is not translated.
+ */
+static __always_inline int ct_source_translation(const struct sluice_ct_entry *ct, int dir,
+						 const __u8 **addr, __u16 *port)
+{
+	if (dir == SLUICE_DIR_ORIGINAL && (ct->nat & SLUICE_NAT_SNAT)) {
+		*addr = ct->snat_addr;
+		*port = ct->snat_port;
+		return 1;
+	}
+	if (dir == SLUICE_DIR_REPLY && (ct->nat & SLUICE_NAT_DNAT)) {
+		*addr = ct->dnat_addr;
+		*port = ct->dnat_port;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The first time a flow's original direction leaves (by ifindex, or by
+ * another interface after a route change): decides its masquerade and
+ * claims its port. After this, the flow may take the XDP fast path.
+ * Returns -1 when no port was free.
+ */
+static __always_inline int nat_decide_source(__u32 ifindex, const struct packet *pkt,
+					     struct sluice_ct_entry *ct)
+{
+	if ((ct->nat & SLUICE_NAT_DECIDED) && ct->out_ifindex == ifindex)
+		return 0;
+	if (!(ct->nat & SLUICE_NAT_SNAT) && masquerade_wanted(ifindex, pkt, ct)) {
+		if (nat_allocate(ifindex, pkt, ct))
+			return -1;
+		counter_add(&nat_counters,
+			    (ct->nat & SLUICE_NAT_DNAT) ? SLUICE_NAT_NEW_HAIRPIN : SLUICE_NAT_NEW_MASQUERADE,
+			    pkt->len);
+	}
+	ct->out_ifindex = ifindex;
+	ct->nat |= SLUICE_NAT_DECIDED;
+	return 0;
+}
+
+/*
  * An ICMP error leaving about a packet of a translated flow: the far side
  * must see the addresses it knows. A quote in the original direction is
  * shown with the address the originator used (port forward); a quote in
@@ -392,7 +437,7 @@ static __always_inline int nat_icmp_error_out(struct __sk_buff *skb, struct pack
 	struct sluice_ct_entry *ct;
 	struct sluice_ct_key key;
 	struct packet inner = {};
-	__u8 to[16];
+	const __u8 *to;
 	__u16 port;
 	int src_is_a;
 
@@ -401,17 +446,11 @@ static __always_inline int nat_icmp_error_out(struct __sk_buff *skb, struct pack
 	src_is_a = ct_make_key(&key, inner.family, inner.proto, inner.src, inner.sport, inner.dst,
 			       inner.dport);
 	ct = bpf_map_lookup_elem(&conntrack, &key);
-	if (!ct)
+	/* The error travels against the quoted packet's direction. */
+	if (!ct || !ct_source_translation(ct, src_is_a == ct->originator_is_a ? SLUICE_DIR_REPLY :
+										   SLUICE_DIR_ORIGINAL,
+					  &to, &port))
 		return SLUICE_DROP_NONE;
-	if (src_is_a == ct->originator_is_a && (ct->nat & SLUICE_NAT_DNAT)) {
-		__builtin_memcpy(to, ct->dnat_addr, 16);
-		port = ct->dnat_port;
-	} else if (src_is_a != ct->originator_is_a && (ct->nat & SLUICE_NAT_SNAT)) {
-		__builtin_memcpy(to, ct->snat_addr, 16);
-		port = ct->snat_port;
-	} else {
-		return SLUICE_DROP_NONE;
-	}
 	if (rewrite_quoted(skb, pkt, &inner, NAT_DST, to, port))
 		return SLUICE_DROP_NAT_FAILED;
 	if (same_addr(pkt->src, inner.dst)) {
@@ -432,39 +471,25 @@ __noinline int nat_egress(struct __sk_buff *skb, struct packet *pkt)
 {
 	struct sluice_ct_entry *ct;
 	struct sluice_ct_key key;
-	int src_is_a;
+	const __u8 *addr;
+	__u16 port;
+	int dir;
 
 	if (!skb || !pkt)
 		return SLUICE_DROP_NONE;
 	if (is_icmp(pkt->proto) && icmp_is_error(pkt->proto, pkt->icmp_type))
 		return nat_icmp_error_out(skb, pkt);
 
-	src_is_a = ct_make_key(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst,
-			       pkt->dport);
+	dir = ct_make_key(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst, pkt->dport);
 	ct = bpf_map_lookup_elem(&conntrack, &key);
 	if (!ct)
 		return SLUICE_DROP_NONE;
-	if (src_is_a != ct->originator_is_a) {
-		if (!(ct->nat & SLUICE_NAT_DNAT))
-			return SLUICE_DROP_NONE;
-		return nat_rewrite(skb, pkt, NAT_SRC, ct->dnat_addr, ct->dnat_port);
-	}
-	if (!(ct->nat & SLUICE_NAT_DECIDED) || ct->out_ifindex != skb->ifindex) {
-		/* First time out (or out another way after a route change). */
-		if (!(ct->nat & SLUICE_NAT_SNAT) && masquerade_wanted(skb->ifindex, pkt, ct)) {
-			if (nat_allocate(skb->ifindex, pkt, ct))
-				return SLUICE_DROP_NAT_FAILED;
-			counter_add(&nat_counters,
-				    (ct->nat & SLUICE_NAT_DNAT) ? SLUICE_NAT_NEW_HAIRPIN :
-								   SLUICE_NAT_NEW_MASQUERADE,
-				    pkt->len);
-		}
-		ct->out_ifindex = skb->ifindex;
-		ct->nat |= SLUICE_NAT_DECIDED;
-	}
-	if (!(ct->nat & SLUICE_NAT_SNAT))
+	dir = dir == ct->originator_is_a ? SLUICE_DIR_ORIGINAL : SLUICE_DIR_REPLY;
+	if (dir == SLUICE_DIR_ORIGINAL && nat_decide_source(skb->ifindex, pkt, ct))
+		return SLUICE_DROP_NAT_FAILED;
+	if (!ct_source_translation(ct, dir, &addr, &port))
 		return SLUICE_DROP_NONE;
-	return nat_rewrite(skb, pkt, NAT_SRC, ct->snat_addr, ct->snat_port);
+	return nat_rewrite(skb, pkt, NAT_SRC, addr, port);
 }
 
 #endif

@@ -212,14 +212,39 @@ __noinline int policy_decide(const struct packet *pkt, __u32 chain, __u32 gen,
 	return s.best.rule_index != SLUICE_RULE_INDEX_DEFAULT;
 }
 
-static __always_inline void count_rule(__u32 gen, __u32 rule_index, __u32 len)
+/* What policy says about a packet that starts a flow: the first rule that
+ * matches, or the chain default. */
+struct policy_verdict {
+	__u32 rule_index; /* SLUICE_RULE_INDEX_DEFAULT for the chain default */
+	__u8 action;      /* enum sluice_action */
+	__u8 audit;       /* only count the action, let the packet through */
+};
+
+static __always_inline void policy_verdict(const struct packet *pkt, __u8 chain, __u32 gen,
+					   const struct sluice_settings *cfg,
+					   struct policy_verdict *v)
 {
-	counter_add(&rule_counters, gen * SLUICE_MAX_RULES + rule_index, len);
+	struct sluice_decision decision;
+
+	if (policy_decide(pkt, chain, gen, &decision)) {
+		v->rule_index = decision.rule_index;
+		v->action = decision.action;
+		v->audit = decision.flags & SLUICE_RULE_AUDIT;
+	} else {
+		v->rule_index = SLUICE_RULE_INDEX_DEFAULT;
+		v->action = cfg->chain_default[gen][chain];
+		v->audit = cfg->chain_audit[gen][chain];
+	}
 }
 
-static __always_inline void count_default(__u32 gen, __u8 chain, __u32 len)
+/* Counts a verdict under its rule or its chain's default. */
+static __always_inline void count_verdict(const struct policy_verdict *v, __u8 chain, __u32 gen,
+					  __u32 len)
 {
-	counter_add(&default_counters, gen * SLUICE_CHAIN_COUNT + chain, len);
+	if (v->rule_index == SLUICE_RULE_INDEX_DEFAULT)
+		counter_add(&default_counters, gen * SLUICE_CHAIN_COUNT + chain, len);
+	else
+		counter_add(&rule_counters, gen * SLUICE_MAX_RULES + v->rule_index, len);
 }
 
 static __always_inline int is_local(__u8 family, const __u8 *addr)

@@ -168,7 +168,6 @@ struct Datapath::Impl {
   std::array<Written, SLUICE_GENERATIONS> written;
   std::vector<LocalAddress> local;
   std::vector<config::Prefix> prefilter;
-  std::size_t nat_entries = 0;
 
   int map(bpf_map* m) const { return bpf_map__fd(m); }
 
@@ -446,7 +445,6 @@ void Datapath::set_nat(const policy::NatTables& tables) {
   for (const auto& k : tables.masq_sources) sources.push_back({k, 1});
   replace_contents(d.map(d.ingress->maps.masq_sources), sources, "masquerade source");
   replace_contents(d.map(d.ingress->maps.port_forwards), tables.port_forwards, "port forward");
-  d.nat_entries = tables.iface_addrs.size() + sources.size() + tables.port_forwards.size();
 }
 
 void Datapath::set_fast_path_interfaces(const std::vector<std::uint32_t>& ifindexes) {

@@ -244,13 +244,13 @@ void Service::refresh() {
   bool appeared = false;
   for (const auto& itf : live_->config.interfaces) {
     if (attached_.count(itf.name) || if_nametoindex(itf.name.c_str()) == 0) continue;
-    appeared = true;
     try {
       auto a = std::make_unique<datapath::Attachment>(*datapath_, itf.name);
       log(Priority::Notice, "attached to " + itf.name + " (XDP " +
                                 (a->xdp_mode() == datapath::XdpMode::Native ? "native" : "generic") +
                                 ", tc ingress and egress)");
       attached_[itf.name] = std::move(a);
+      appeared = true;
     } catch (const datapath::BpfError& e) {
       log(Priority::Error, e.what());
     }

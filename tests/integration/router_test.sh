@@ -107,6 +107,18 @@ masquerade = { out_interface = "wan0", from = "10.10.1.0/24" }
 
 [[nat]]
 port_forward = { in_interface = "wan0", proto = "tcp", port = 8080, to = "10.10.1.10", to_port = 80 }
+
+# Nothing listens there: the inside host answers port unreachable.
+[[rule]]
+name = "udp-in"
+chain = "forward"
+to = "10.10.1.10"
+proto = "udp"
+port = 5353
+action = "accept"
+
+[[nat]]
+port_forward = { in_interface = "wan0", proto = "udp", port = 5353, to = "10.10.1.10" }
 TOML
 
 log=$work/sluiced.log
@@ -153,6 +165,8 @@ check "and the web server saw the router (hairpin masquerade), so its answer cam
 	grep -q "^10.10.1.1 " "$work/web.log"
 check "hairpin from the web server's own host" \
 	bash -c "ip netns exec $a curl -sf --max-time 3 http://192.0.2.1:8080/ | grep -q 'inside web'"
+check "an inside host's port unreachable reaches the wan client as from the public address" \
+	test "$(udp_result "$wan" 192.0.2.1 5353)" = refused
 check_not "the wan cannot reach the lan host's other ports" \
 	ip netns exec "$wan" timeout 3 bash -c "exec 3<>/dev/tcp/192.0.2.1/22"
 
