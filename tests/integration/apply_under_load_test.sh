@@ -10,6 +10,11 @@
 # three applies caused about 160. At 1 Gbit/s there is CPU to spare and the
 # count measures the datapath, not the scheduler.
 #
+# Even so, a CI machine once retransmitted 8 segments of about 700,000
+# during the applies (0 without). A spike is more than 40 on top of twice
+# the baseline: dropping the forwarded traffic for 10 ms in the middle of
+# the transfer (iptables DROP, inserted and deleted) costs about 200.
+#
 #   apply_under_load_test.sh SLUICED SLUICECTL
 set -uo pipefail
 SLUICED=$1
@@ -61,7 +66,8 @@ ip netns exec "$lan" iperf3 -c 10.10.2.2 -p 5201 -t 4 -b 1G -J >"$work/baseline.
 baseline=$(retransmits "$work/baseline.json")
 
 # The same transfer while 100,000-rule rulesets are applied.
-ip netns exec "$lan" iperf3 -c 10.10.2.2 -p 5201 -t 8 -b 1G -J >"$work/loaded.json" &
+# Long enough to outlast the three applies (about 3 s each with the probes).
+ip netns exec "$lan" iperf3 -c 10.10.2.2 -p 5201 -t 15 -b 1G -J >"$work/loaded.json" &
 iperf=$!
 sleep 1
 config yes
@@ -72,11 +78,13 @@ check "apply (allows 81) succeeds mid-transfer" "$SLUICECTL" --socket "$work/slu
 check "right after the apply, port 81 is reachable" reach81
 config yes
 check "a third apply succeeds mid-transfer" "$SLUICECTL" --socket "$work/sluice.sock" apply
+check "the transfer was still running after the third apply" kill -0 "$iperf"
 wait "$iperf"
 check "the transfer survived every apply" test $? -eq 0
 loaded=$(retransmits "$work/loaded.json")
-echo "retransmits: $baseline without applies, $loaded with three applies"
-check "no retransmission spike" test "$loaded" -le $((baseline * 2 + 5))
+allowance=40
+echo "retransmits: $baseline without applies, $loaded with three applies (allowed: $((baseline * 2 + allowance)))"
+check "no retransmission spike" test "$loaded" -le $((baseline * 2 + allowance))
 check "the transfer moved data" python3 -c "import json,sys; assert json.load(open(sys.argv[1]))['end']['sum_received']['bytes'] > 10**6" "$work/loaded.json"
 
 kill -TERM "$sluiced_pid"
