@@ -6,6 +6,7 @@
  * their egress interface (fast path), and passes everything else to the tc
  * programs.
  */
+#include "lib/events.h"
 #include "lib/fastpath.h"
 #include "lib/parse.h"
 #include "lib/prefilter_maps.h"
@@ -49,7 +50,8 @@ int sluice_xdp_ingress(struct xdp_md *ctx)
 	if (parse_packet(data, data_end, pkt) != SLUICE_DROP_NONE || !pkt->family)
 		return XDP_PASS;
 	if (source_blocked(pkt)) {
-		count_drop(SLUICE_DROP_PREFILTER, data_end - data);
+		report_unjudged_drop(pkt, ctx->ingress_ifindex, data_end - data,
+				     SLUICE_DROP_PREFILTER);
 		return XDP_DROP;
 	}
 	return fastpath_forward(ctx, pkt);

@@ -239,11 +239,13 @@ static __always_inline struct sluice_ct_entry *fast_new_flow(struct xdp_md *ctx,
 	count_verdict(&v, SLUICE_CHAIN_FORWARD, gen, pkt->len);
 	if (ct_create(pkt, now, SLUICE_CHAIN_FORWARD, v.rule_index, ctx->ingress_ifindex))
 		return NULL;
+	report_verdict(SLUICE_EVENT_NEW_FLOW, pkt, ctx->ingress_ifindex, SLUICE_CHAIN_FORWARD,
+		       v.rule_index, gen, SLUICE_ACTION_ACCEPT, now);
 	ct = bpf_map_lookup_elem(&conntrack, key);
 	if (!ct)
 		return NULL;
 	if (nat_decide_source(out, pkt, ct)) {
-		count_drop(SLUICE_DROP_NAT_FAILED, pkt->len);
+		report_unjudged_drop(pkt, ctx->ingress_ifindex, pkt->len, SLUICE_DROP_NAT_FAILED);
 		return FAST_NAT_FAILED;
 	}
 	return ct;

@@ -13,6 +13,7 @@
 #include "nat.h"
 #include "reject.h"
 #include "stats_maps.h"
+#include "events.h"
 
 /* Bytes of headers we want linear before parsing: room for an ICMP error
  * quoting a packet with options. */
@@ -23,52 +24,32 @@ enum filter_hook {
 	FILTER_TC_EGRESS = 1,
 };
 
-static __always_inline int filter_drop(__u32 reason, __u32 len)
+/* A drop before policy: counted and reported. */
+static __always_inline int filter_drop(struct __sk_buff *skb, const struct packet *pkt,
+				       __u32 reason, __u32 len)
 {
-	count_drop(reason, len);
+	report_unjudged_drop(pkt, skb->ifindex, len, reason);
 	return TC_ACT_SHOT;
 }
 
-/* The packet is dropped either way; it is counted once, under the policy
- * reason when answered, under REJECT_FAILED when no answer could be built. */
-static __always_inline int filter_reject(struct __sk_buff *skb, const struct packet *pkt,
-					 enum filter_hook hook, __u32 reason)
+/* Policy's drop or reject. A reject is counted once: under the policy
+ * reason when answered, under REJECT_FAILED (as a drop) when no answer
+ * could be built. */
+static __always_inline int filter_deny(struct __sk_buff *skb, const struct packet *pkt,
+				       enum filter_hook hook, __u32 reason, struct drop_origin *origin)
 {
-	if (reject_rewrite(skb, pkt))
-		return filter_drop(SLUICE_DROP_REJECT_FAILED, pkt->len);
-	count_drop(reason, pkt->len);
-	/* The answer goes back the way the packet came. */
-	return bpf_redirect(skb->ifindex, hook == FILTER_TC_EGRESS ? BPF_F_INGRESS : 0);
-}
-
-/* Reports a verdict audit mode did not enforce. */
-static __always_inline void emit_audit(const struct packet *pkt, struct __sk_buff *skb, __u8 chain,
-				       __u32 rule_index, __u8 action, __u64 now)
-{
-	struct sluice_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	__u32 zero = 0;
-
-	if (!e) {
-		__u64 *lost = bpf_map_lookup_elem(&events_lost, &zero);
-
-		if (lost)
-			(*lost)++;
-		return;
+	if (origin->action == SLUICE_ACTION_REJECT) {
+		if (reject_rewrite(skb, pkt)) {
+			origin->action = SLUICE_ACTION_DROP;
+			reason = SLUICE_DROP_REJECT_FAILED;
+		} else {
+			report_drop(pkt, skb->ifindex, pkt->len, reason, origin);
+			/* The answer goes back the way the packet came. */
+			return bpf_redirect(skb->ifindex, hook == FILTER_TC_EGRESS ? BPF_F_INGRESS : 0);
+		}
 	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = now;
-	e->rule_index = rule_index;
-	e->ifindex = skb->ifindex;
-	e->type = SLUICE_EVENT_AUDIT;
-	e->family = pkt->family;
-	e->proto = pkt->proto;
-	e->chain = chain;
-	e->action = action;
-	e->sport = pkt->sport;
-	e->dport = pkt->dport;
-	__builtin_memcpy(e->src, pkt->src, 16);
-	__builtin_memcpy(e->dst, pkt->dst, 16);
-	bpf_ringbuf_submit(e, 0);
+	report_drop(pkt, skb->ifindex, pkt->len, reason, origin);
+	return TC_ACT_SHOT;
 }
 
 /*
@@ -79,12 +60,13 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 					 enum filter_hook hook, __u8 chain)
 {
 	struct policy_verdict v;
+	struct drop_origin origin;
 	struct sluice_settings *cfg;
 	__u32 zero = 0, gen, reason;
 	__u64 now;
 
 	if (pkt->proto == IPPROTO_TCP && tcp_flags_invalid(pkt->tcp_flags))
-		return filter_drop(SLUICE_DROP_CT_INVALID, pkt->len);
+		return filter_drop(skb, pkt, SLUICE_DROP_CT_INVALID, pkt->len);
 
 	now = bpf_ktime_get_ns();
 	if (ct_track(pkt, now))
@@ -111,7 +93,8 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 			    v.action == SLUICE_ACTION_REJECT	     ? SLUICE_AUDIT_RULE_REJECT :
 								       SLUICE_AUDIT_RULE_DROP,
 			    pkt->len);
-		emit_audit(pkt, skb, chain, v.rule_index, v.action, now);
+		report_verdict(SLUICE_EVENT_AUDIT, pkt, skb->ifindex, chain, v.rule_index, gen,
+			       v.action, now);
 		v.action = SLUICE_ACTION_ACCEPT;
 	}
 
@@ -119,13 +102,19 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 		/* Errors and resets are answers, not the start of a flow. */
 		if (!(pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & TCP_FLAG_RST)) &&
 		    !(is_icmp(pkt->proto) && icmp_is_error(pkt->proto, pkt->icmp_type)) &&
-		    ct_create(pkt, now, chain, v.rule_index, skb->ifindex) == 0)
+		    ct_create(pkt, now, chain, v.rule_index, skb->ifindex) == 0) {
 			nat_remember_port_forward(pkt);
+			if (!v.audit)
+				report_verdict(SLUICE_EVENT_NEW_FLOW, pkt, skb->ifindex, chain,
+					       v.rule_index, gen, SLUICE_ACTION_ACCEPT, now);
+		}
 		return TC_ACT_OK;
 	}
-	if (v.action == SLUICE_ACTION_REJECT)
-		return filter_reject(skb, pkt, hook, reason);
-	return filter_drop(reason, pkt->len);
+	origin.rule_index = v.rule_index;
+	origin.chain = chain;
+	origin.generation = gen;
+	origin.action = v.action;
+	return filter_deny(skb, pkt, hook, reason, &origin);
 }
 
 static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook hook)
@@ -142,7 +131,7 @@ static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook
 
 	reason = parse_packet(data, data_end, &pkt);
 	if (reason != SLUICE_DROP_NONE)
-		return filter_drop(reason, skb->len);
+		return filter_drop(skb, &pkt, reason, skb->len);
 	if (!pkt.family)
 		return TC_ACT_OK;
 	/* Like ARP for IPv4, neighbour discovery is not ours to judge: without
@@ -151,12 +140,12 @@ static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook
 		return TC_ACT_OK;
 	pkt.len = skb->len;
 	if (pkt.later_fragment)
-		return filter_drop(SLUICE_DROP_FRAGMENT, pkt.len);
+		return filter_drop(skb, &pkt, SLUICE_DROP_FRAGMENT, pkt.len);
 
 	if (hook == FILTER_TC_INGRESS) {
 		reason = nat_ingress(skb, &pkt);
 		if (reason != SLUICE_DROP_NONE)
-			return filter_drop(reason, pkt.len);
+			return filter_drop(skb, &pkt, reason, pkt.len);
 		return filter_decide(skb, &pkt, hook,
 				     is_local(pkt.family, pkt.dst) ? SLUICE_CHAIN_INPUT :
 								     SLUICE_CHAIN_FORWARD);
@@ -166,14 +155,14 @@ static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook
 	 * get their source translated. */
 	if (!is_local(pkt.family, pkt.src)) {
 		reason = nat_egress(skb, &pkt);
-		return reason == SLUICE_DROP_NONE ? TC_ACT_OK : filter_drop(reason, pkt.len);
+		return reason == SLUICE_DROP_NONE ? TC_ACT_OK : filter_drop(skb, &pkt, reason, pkt.len);
 	}
 	verdict = filter_decide(skb, &pkt, hook, SLUICE_CHAIN_OUTPUT);
 	/* This host's own ICMP errors about translated flows. */
 	if (verdict == TC_ACT_OK && is_icmp(pkt.proto) && icmp_is_error(pkt.proto, pkt.icmp_type)) {
 		reason = nat_egress(skb, &pkt);
 		if (reason != SLUICE_DROP_NONE)
-			return filter_drop(reason, pkt.len);
+			return filter_drop(skb, &pkt, reason, pkt.len);
 	}
 	return verdict;
 }

@@ -25,6 +25,7 @@
 #include "nat_maps.h"
 #include "policy.h"
 #include "stats_maps.h"
+#include "events.h"
 
 #define IPV4_CSUM_OFF 10
 #define IPV4_SADDR_OFF 12
@@ -420,6 +421,7 @@ static __always_inline int nat_decide_source(__u32 ifindex, const struct packet 
 		counter_add(&nat_counters,
 			    (ct->nat & SLUICE_NAT_DNAT) ? SLUICE_NAT_NEW_HAIRPIN : SLUICE_NAT_NEW_MASQUERADE,
 			    pkt->len);
+		report_source_nat(pkt, ifindex, ct->snat_addr, ct->snat_port);
 	}
 	ct->out_ifindex = ifindex;
 	ct->nat |= SLUICE_NAT_DECIDED;

@@ -23,20 +23,6 @@ struct {
 	__type(value, struct sluice_counter);
 } audit_counters SEC(".maps");
 
-/* Event records for the daemon (struct sluice_event). */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, SLUICE_EVENT_RING_BYTES);
-} events SEC(".maps");
-
-/* Events that did not fit in the ring buffer: never lost silently. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} events_lost SEC(".maps");
-
 /* Adds one packet of len bytes to entry index of a per-CPU counter map. */
 static __always_inline void counter_add(void *map, __u32 index, __u32 len)
 {

@@ -586,11 +586,11 @@ int Datapath::xdp_ingress_fd() const { return bpf_program__fd(impl_->xdp->progs.
 int Datapath::conntrack_fd() const { return impl_->map(impl_->ingress->maps.conntrack); }
 int Datapath::events_fd() const { return impl_->map(impl_->ingress->maps.events); }
 
-std::uint64_t Datapath::events_lost() const {
+std::uint64_t Datapath::events_lost(sluice_event_loss why) const {
   auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());
   std::vector<std::uint64_t> per_cpu(ncpu);
-  std::uint32_t zero = 0;
-  if (bpf_map_lookup_elem(impl_->map(impl_->ingress->maps.events_lost), &zero, per_cpu.data()) != 0)
+  std::uint32_t key = why;
+  if (bpf_map_lookup_elem(impl_->map(impl_->ingress->maps.event_losses), &key, per_cpu.data()) != 0)
     throw BpfError("reading lost events", errno);
   std::uint64_t total = 0;
   for (auto v : per_cpu) total += v;

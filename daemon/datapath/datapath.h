@@ -114,7 +114,7 @@ class Datapath {
   int xdp_ingress_fd() const;
   int conntrack_fd() const;
   int events_fd() const;            // the ring buffer of struct sluice_event
-  std::uint64_t events_lost() const;  // records that found the ring full
+  std::uint64_t events_lost(sluice_event_loss why) const;  // events not delivered, and why
 
  private:
   struct Impl;

@@ -70,7 +70,7 @@ json status(Service& s) {
               {"conntrack_entries", conntrack_entries},
               {"conntrack_capacity", SLUICE_MAX_CONNTRACK},
               {"conntrack_high_events", s.conntrack_high_events()},
-              {"events_lost", s.datapath().events_lost()},
+              {"events_lost", s.datapath().events_lost(SLUICE_EVENT_LOST_RING_FULL) + s.datapath().events_lost(SLUICE_EVENT_LOST_RATE_LIMITED)},
               {"maps", maps}};
   if (auto deadline = s.confirm_deadline()) {
     auto left = std::chrono::duration_cast<std::chrono::seconds>(*deadline - Service::Clock::now());

@@ -404,28 +404,58 @@ enum sluice_fastpath_counter {
 
 #define SLUICE_MAX_FAST_INTERFACES 1024u
 
-/* Records the datapath sends to the daemon through the events ring buffer. */
+/*
+ * Records the datapath sends to the daemon through the events ring buffer:
+ * one per flow decision, so "why was this flow dropped?" has an answer.
+ */
 enum sluice_event_type {
-	SLUICE_EVENT_AUDIT = 1, /* audit mode let a packet through that would have been dropped */
+	SLUICE_EVENT_AUDIT = 1,    /* audit mode let a packet through that would have been dropped */
+	SLUICE_EVENT_NEW_FLOW = 2, /* first packet of a flow accepted; conntrack created */
+	SLUICE_EVENT_DROP = 3,     /* a packet dropped (reason, and the rule when policy did it) */
+	SLUICE_EVENT_REJECT = 4,   /* a packet dropped and answered (reset / unreachable) */
+	SLUICE_EVENT_NAT = 5,      /* a flow's source translation decided (masquerade) */
 };
 
-#define SLUICE_EVENT_RING_BYTES (1u << 20)
+#define SLUICE_EVENT_RING_BYTES (4u << 20)
+
+/* Drop and reject events per source address per second; the rest are
+ * counted as SLUICE_EVENT_LOST_RATE_LIMITED. A flood from one source then
+ * cannot starve the ring of everyone else's events. */
+#define SLUICE_DROP_EVENTS_PER_SOURCE 20u
+#define SLUICE_MAX_EVENT_SOURCES 65536u
+
+/* Why an event was not delivered, counted per CPU: none goes missing
+ * silently. */
+enum sluice_event_loss {
+	SLUICE_EVENT_LOST_RING_FULL = 0,    /* the daemon did not keep up */
+	SLUICE_EVENT_LOST_RATE_LIMITED = 1, /* over the per-source drop event budget */
+	SLUICE_EVENT_LOSS_COUNT = 2,
+};
+
+/* The chain of a drop that happened before policy (malformed, prefilter,
+ * conntrack, NAT). */
+#define SLUICE_EVENT_NO_CHAIN 0xffu
 
 struct sluice_event {
 	__u64 ts_ns;      /* bpf_ktime_get_ns() */
 	__u32 rule_index; /* or SLUICE_RULE_INDEX_DEFAULT */
-	__u32 ifindex;
+	__u32 ifindex;    /* where the packet was seen */
 	__u8 type;        /* enum sluice_event_type */
-	__u8 family;      /* enum sluice_family */
+	__u8 family;      /* enum sluice_family; 0 for packets too broken to parse */
 	__u8 proto;
-	__u8 chain;       /* enum sluice_chain */
-	__u8 action;      /* the verdict that was not enforced */
-	__u8 pad[1];
+	__u8 chain;       /* enum sluice_chain, or SLUICE_EVENT_NO_CHAIN */
+	__u8 action;      /* the verdict: taken, or for audit the one not enforced */
+	__u8 reason;      /* enum sluice_drop_reason, for drops and rejects */
+	__u8 generation;  /* ruleset generation rule_index belongs to */
+	__u8 nat;         /* SLUICE_NAT_SNAT (nat_* = translated source) or
+			   * SLUICE_NAT_DNAT (nat_* = the destination the client used) */
 	__u16 sport;      /* network byte order */
 	__u16 dport;      /* network byte order */
-	__u8 pad2[2];
-	__u8 src[16];
+	__u16 nat_port;   /* network byte order */
+	__u8 pad[2];
+	__u8 src[16];     /* as the inside sees the flow */
 	__u8 dst[16];
+	__u8 nat_addr[16];
 };
 
 /* Conntrack timeouts in seconds, per state and protocol. */

@@ -1,0 +1,140 @@
+// The flow events the tc programs send: one per decision, with the rule
+// and generation that decided it, drops rate-limited per source, and every
+// drop accounted for as delivered, rate limited or lost.
+#include <arpa/inet.h>
+#include <linux/pkt_cls.h>
+
+#include "datapath/fixture.h"
+#include "flows/event_reader.h"
+
+namespace sluice::testkit {
+namespace {
+
+constexpr std::uint32_t kOk = TC_ACT_OK, kShot = TC_ACT_SHOT, kRedirect = TC_ACT_REDIRECT;
+
+const char* kRuleset = R"(
+[chains]
+input = "drop"
+forward = "drop"
+output = "accept"
+
+[[rule]]
+name = "web"
+chain = "forward"
+proto = "tcp"
+port = 80
+action = "accept"
+
+[[rule]]
+name = "telnet"
+chain = "forward"
+proto = "tcp"
+port = 23
+action = "reject"
+
+[[rule]]
+name = "smb"
+chain = "forward"
+proto = "tcp"
+port = 445
+action = "drop"
+)";
+
+class Events : public DatapathTest {
+ protected:
+  std::vector<sluice_event> events;
+  flows::EventReader reader{dp.events_fd(), [this](const sluice_event& e) { events.push_back(e); }};
+
+  void SetUp() override {
+    DatapathTest::SetUp();
+    apply(kRuleset);
+    reader.consume();  // whatever earlier tests left
+    events.clear();
+  }
+  std::vector<sluice_event> take() {
+    reader.consume();
+    return std::exchange(events, {});
+  }
+  std::uint64_t all_drops() {
+    std::uint64_t n = 0;
+    for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r) n += drops(static_cast<sluice_drop_reason>(r));
+    return n;
+  }
+  std::uint64_t lost() {
+    return dp.events_lost(SLUICE_EVENT_LOST_RATE_LIMITED) + dp.events_lost(SLUICE_EVENT_LOST_RING_FULL);
+  }
+};
+
+TEST_F(Events, AnAcceptedFlowReportsItsRuleOnceNotPerPacket) {
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.1", "10.4.0.1").tcp(40000, 80, kSyn).build()), kOk);
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.4.0.1", "10.3.0.1").tcp(80, 40000, kSyn | kAck).build()), kOk);
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.1", "10.4.0.1").tcp(40000, 80, kAck).build()), kOk);
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].type, SLUICE_EVENT_NEW_FLOW);
+  EXPECT_EQ(got[0].rule_index, 0u);
+  EXPECT_EQ(got[0].generation, dp.active_generation());
+  EXPECT_EQ(got[0].chain, SLUICE_CHAIN_FORWARD);
+  EXPECT_EQ(got[0].action, SLUICE_ACTION_ACCEPT);
+  EXPECT_EQ(got[0].proto, IPPROTO_TCP);
+  EXPECT_EQ(ntohs(got[0].sport), 40000);
+  EXPECT_EQ(ntohs(got[0].dport), 80);
+  EXPECT_EQ(got[0].src[3], 1);
+  EXPECT_EQ(got[0].dst[1], 4);
+  EXPECT_EQ(got[0].nat, 0);
+}
+
+TEST_F(Events, DropsAndRejectsNameTheirRuleOrTheDefault) {
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.2", "10.4.0.1").tcp(40000, 445, kSyn).build()), kShot);
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.2", "10.4.0.1").tcp(40001, 23, kSyn).build()), kRedirect);
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.2", "10.4.0.1").udp(5000, 9999).build()), kShot);
+  auto got = take();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].type, SLUICE_EVENT_DROP);
+  EXPECT_EQ(got[0].rule_index, 2u);
+  EXPECT_EQ(got[0].reason, SLUICE_DROP_POLICY_RULE);
+  EXPECT_EQ(got[1].type, SLUICE_EVENT_REJECT);
+  EXPECT_EQ(got[1].rule_index, 1u);
+  EXPECT_EQ(got[1].action, SLUICE_ACTION_REJECT);
+  EXPECT_EQ(ntohs(got[1].dport), 23) << "the event shows the rejected packet, not the answer";
+  EXPECT_EQ(got[2].type, SLUICE_EVENT_DROP);
+  EXPECT_EQ(got[2].rule_index, SLUICE_RULE_INDEX_DEFAULT);
+  EXPECT_EQ(got[2].reason, SLUICE_DROP_POLICY_DEFAULT);
+  EXPECT_EQ(got[2].proto, IPPROTO_UDP);
+  for (const auto& e : got) EXPECT_EQ(e.chain, SLUICE_CHAIN_FORWARD);
+}
+
+TEST_F(Events, DropsBeforePolicyCarryTheirReasonAndNoChain) {
+  auto bad = PacketBuilder::ipv4("10.3.0.3", "10.4.0.1").tcp(40000, 80, kSyn | kFin).build();
+  ASSERT_EQ(ingress(bad), kShot);
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].type, SLUICE_EVENT_DROP);
+  EXPECT_EQ(got[0].reason, SLUICE_DROP_CT_INVALID);
+  EXPECT_EQ(got[0].chain, SLUICE_EVENT_NO_CHAIN);
+  EXPECT_EQ(got[0].src[3], 3);
+}
+
+TEST_F(Events, EachSourceGetsItsOwnDropBudgetAndEveryDropIsAccountedFor) {
+  auto drops_before = all_drops();
+  auto lost_before = lost();
+  auto limited_before = dp.events_lost(SLUICE_EVENT_LOST_RATE_LIMITED);
+  constexpr unsigned kFlood = SLUICE_DROP_EVENTS_PER_SOURCE * 3;
+  for (unsigned i = 0; i < kFlood; ++i)
+    ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.4", "10.4.0.1").tcp(1000 + i, 445, kSyn).build()), kShot);
+  // A second source dropping within the same second still gets reported.
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.5", "10.4.0.1").tcp(1000, 445, kSyn).build()), kShot);
+  auto got = take();
+  std::size_t from_flooder = 0, from_other = 0;
+  for (const auto& e : got) (e.src[3] == 4 ? from_flooder : from_other)++;
+  EXPECT_EQ(from_other, 1u);
+  // The flood may straddle a second boundary: one or two budgets' worth.
+  EXPECT_GE(from_flooder, SLUICE_DROP_EVENTS_PER_SOURCE);
+  EXPECT_LE(from_flooder, 2 * SLUICE_DROP_EVENTS_PER_SOURCE);
+  EXPECT_EQ(dp.events_lost(SLUICE_EVENT_LOST_RATE_LIMITED) - limited_before, kFlood - from_flooder);
+  EXPECT_EQ(all_drops() - drops_before, got.size() + (lost() - lost_before))
+      << "drops = events delivered + events rate limited or lost";
+}
+
+}  // namespace
+}  // namespace sluice::testkit
