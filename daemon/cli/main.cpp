@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -42,6 +43,12 @@ constexpr const char* kUsageText =
     "  rules                           the rules in evaluation order, with hit counters\n"
     "  conntrack [--filter ADDRESS]    tracked flows\n"
     "  counters                        dropped packets by reason\n"
+    "  flows [FILTERS] [--limit N] [--follow]\n"
+    "                                  recent flow decisions, newest last; --follow keeps\n"
+    "                                  printing new ones. FILTERS: --from ADDR, --to ADDR,\n"
+    "                                  --address ADDR, --port N, --verdict allowed|dropped|\n"
+    "                                  rejected|audit|translated|closed, --rule NAME,\n"
+    "                                  --since T, --until T (T: 15m, 2h, 7d, or epoch seconds)\n"
     "\n"
     "exit codes: 0 ok, 1 refused or failed, 2 usage error, 3 sluiced unreachable\n";
 
@@ -151,6 +158,107 @@ int validate(const std::string& path) {
   return kOk;
 }
 
+// One flow per line: time, verdict, rule, the flow, where.
+std::string flow_line(const json& f) {
+  std::time_t secs = f["time_ms"].get<std::int64_t>() / 1000;
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char when[32];
+  std::strftime(when, sizeof when, "%H:%M:%S", &tm);
+  char ms[8];
+  std::snprintf(ms, sizeof ms, ".%03d", static_cast<int>(f["time_ms"].get<std::int64_t>() % 1000));
+  auto endpoint = [](const json& addr, const json& port) {
+    std::string a = str(addr);
+    if (a.find(':') != std::string::npos) a = "[" + a + "]";
+    return port.get<int>() ? a + ":" + str(port) : a;
+  };
+  std::string rule = str(f["rule"]);
+  if (f.contains("rule_at")) rule += " (line " + str(f["rule_at"]["line"]) + ")";
+  if (rule.empty()) rule = "-";
+  std::string why = f.contains("reason") ? str(f["reason"]) : f.contains("action") ? "would " + str(f["action"]) : "";
+  std::string nat;
+  if (f.contains("nat")) {
+    const auto& n = f["nat"];
+    nat = (str(n["kind"]) == "masquerade" ? " masq as " : " fwd from ") + endpoint(n["addr"], n["port"]);
+  }
+  std::string counts;
+  if (f.contains("duration_ms"))
+    counts = " " + str(f["packets"][0]) + "/" + str(f["packets"][1]) + " pkts " + str(f["bytes"][0]) + "/" +
+             str(f["bytes"][1]) + " bytes " + str(f["duration_ms"]) + " ms";
+  char line[512];
+  std::snprintf(line, sizeof line, "%s%s %-10s %-7s %-24s %-6s %s -> %s%s on %s%s%s", when, ms,
+                str(f["verdict"]).c_str(), str(f["chain"]).empty() ? "-" : str(f["chain"]).c_str(),
+                rule.c_str(), str(f["proto"]).c_str(), endpoint(f["src"], f["sport"]).c_str(),
+                endpoint(f["dst"], f["dport"]).c_str(), nat.c_str(), str(f["interface"]).c_str(),
+                why.empty() ? "" : (" (" + why + ")").c_str(), counts.c_str());
+  return line;
+}
+
+// `sluicectl flows`: one page, or with --follow a page then every new
+// matching flow (asked for four times a second) until interrupted.
+int flows(const Options& o) {
+  json request = {{"command", "flows"}, {"filter", json::object()}, {"newest", true}};
+  bool follow = false;
+  const auto& a = o.args;
+  for (std::size_t i = 1; i < a.size(); ++i) {
+    static const char* terms[] = {"from", "to", "address", "port", "verdict", "rule", "since", "until"};
+    std::string flag = a[i];
+    if (flag == "--follow" || flag == "-f") {
+      follow = true;
+      continue;
+    }
+    if (flag.rfind("--", 0) != 0) return usage("flows: unexpected argument '" + flag + "'");
+    std::string name = flag.substr(2);
+    if (i + 1 == a.size()) return usage("flows: " + flag + " needs a value");
+    std::string value = a[++i];
+    if (name == "limit") {
+      try {
+        request["limit"] = std::stoul(value);
+      } catch (const std::logic_error&) {
+        return usage("flows: --limit takes a number");
+      }
+    } else if (std::find(std::begin(terms), std::end(terms), name) != std::end(terms)) {
+      request["filter"][name] = value;
+    } else {
+      return usage("flows: unknown option '" + flag + "'");
+    }
+  }
+  bool header = false;
+  for (;;) {
+    auto answer = ask(o, request);
+    if (!answer) return kUnreachable;
+    if (!answer->value("ok", false)) {
+      std::cerr << "sluicectl flows: " << answer->value("error", "failed") << "\n";
+      return kFailed;
+    }
+    const auto& got = (*answer)["flows"];
+    if (o.json && !follow) {
+      std::cout << answer->dump(2) << "\n";
+      return kOk;
+    }
+    for (const auto& f : got) {
+      if (o.json) {
+        std::cout << f.dump() << "\n";
+        continue;
+      }
+      if (!header) {
+        std::cout << "TIME         VERDICT    CHAIN   RULE                     PROTO  FLOW\n";
+        header = true;
+      }
+      std::cout << flow_line(f) << "\n";
+    }
+    std::cout.flush();
+    if (!follow) return kOk;
+    // Next time: only what came after, oldest first, none skipped.
+    std::uint64_t limit = request.value("limit", 100);
+    request["after"] = got.size() == limit ? got.back()["id"].get<std::uint64_t>()
+                                           : (*answer)["last_id"].get<std::uint64_t>();
+    request["newest"] = false;
+    if (!got.empty() && got.size() == limit) continue;
+    usleep(250 * 1000);
+  }
+}
+
 int run(const Options& o) {
   const auto& a = o.args;
   const std::string& cmd = a[0];
@@ -159,6 +267,8 @@ int run(const Options& o) {
   if (cmd == "validate") {
     if (a.size() != 2) return usage("validate expects exactly one FILE");
     return validate(a[1]);
+  } else if (cmd == "flows") {
+    return flows(o);
   } else if (cmd == "status" || cmd == "confirm" || cmd == "rollback" || cmd == "rules" ||
              cmd == "counters") {
     if (a.size() != 1) return usage(cmd + " takes no arguments");

@@ -15,6 +15,9 @@
 
 #include "config/describe.h"
 #include "datapath/datapath.h"
+#include "flows/event_decoder.h"
+#include "flows/flow_json.h"
+#include "flows/flow_ring.h"
 #include "service/log.h"
 #include "service/service.h"
 
@@ -164,14 +167,10 @@ json conntrack(Service& s, const std::string& filter) {
 }
 
 json counters(Service& s) {
-  static const char* names[] = {"none",       "malformed",      "truncated",     "unsupported",
-                                "fragment",   "prefilter",      "policy-rule",   "policy-default",
-                                "ct-invalid", "reject-failed",  "nat-failed"};
-  static_assert(sizeof names / sizeof *names == SLUICE_DROP_REASON_COUNT);
   json out = json::array();
   for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r) {
     auto c = s.datapath().drop_counter(static_cast<sluice_drop_reason>(r));
-    out.push_back({{"reason", names[r]}, {"packets", c.packets}, {"bytes", c.bytes}});
+    out.push_back({{"reason", flows::drop_reason_name(r)}, {"packets", c.packets}, {"bytes", c.bytes}});
   }
   static const char* audit_names[] = {"rule-drop", "rule-reject", "default-drop"};
   static_assert(sizeof audit_names / sizeof *audit_names == SLUICE_AUDIT_REASON_COUNT);
@@ -200,6 +199,40 @@ json counters(Service& s) {
   return {{"ok", true}, {"drops", out}, {"audited", audited}, {"nat", nat}, {"fast_path", fast}};
 }
 
+// Flows are answered in pages; a follower asks again with the last id.
+constexpr std::size_t kMaxFlowsPerAnswer = 1000;
+
+std::int64_t wall_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+}
+
+json flows(Service& s, const json& req) {
+  flows::FlowFilter filter;
+  if (auto err = flows::filter_from_json(req.value("filter", json()), filter, wall_ms()); !err.empty())
+    return error(err);
+  std::uint64_t after = 0;
+  std::size_t limit = 100;
+  if (req.contains("after")) {
+    if (!req["after"].is_number_unsigned()) return error("after must be a flow id (a non-negative integer)");
+    after = req["after"].get<std::uint64_t>();
+  }
+  if (req.contains("limit")) {
+    const auto& v = req["limit"];
+    if (!v.is_number_unsigned() || v.get<std::uint64_t>() == 0 || v.get<std::uint64_t>() > kMaxFlowsPerAnswer)
+      return error("limit must be 1 to " + std::to_string(kMaxFlowsPerAnswer));
+    limit = v.get<std::size_t>();
+  }
+  if (req.contains("newest") && !req["newest"].is_boolean()) return error("newest must be true or false");
+  bool newest = req.contains("newest") && req["newest"].get<bool>();
+  const auto& ring = *s.flows();
+  std::uint64_t last = ring.last_id();
+  json out = json::array();
+  for (const auto& r : ring.query(filter, after, limit, newest)) out.push_back(flows::to_json(r));
+  return {{"ok", true}, {"flows", out}, {"last_id", last}};
+}
+
 json dispatch(Service& s, const json& req) {
   if (!req.is_object() || !req.contains("command") || !req["command"].is_string())
     return error("a request is a JSON object with a \"command\" string");
@@ -207,6 +240,7 @@ json dispatch(Service& s, const json& req) {
   if (cmd == "status") return status(s);
   if (cmd == "rules") return rules(s);
   if (cmd == "counters") return counters(s);
+  if (cmd == "flows") return flows(s, req);
   if (cmd == "conntrack") {
     std::string filter = req.value("filter", "");
     return conntrack(s, filter);

@@ -16,7 +16,9 @@
 #include "datapath/attachment.h"
 #include "datapath/bpf_error.h"
 #include "datapath/datapath.h"
+#include "flows/event_decoder.h"
 #include "flows/event_reader.h"
+#include "flows/flow_ring.h"
 #include "net/addresses.h"
 #include "net/foreign_firewalls.h"
 #include "net/interface_addresses.h"
@@ -43,7 +45,10 @@ int libbpf_to_log(libbpf_print_level level, const char* format, va_list args) {
 
 }  // namespace
 
-Service::Service(ServiceOptions options) : config_path_(std::move(options.config_path)) {
+Service::Service(ServiceOptions options)
+    : flows_(std::make_shared<flows::FlowRing>(kFlowsInMemory)),
+      decoder_(std::make_unique<flows::EventDecoder>()),
+      config_path_(std::move(options.config_path)) {
   libbpf_set_print(libbpf_to_log);
   auto loaded = load_ruleset(config_path_);
   if (!loaded.ruleset) throw std::runtime_error(config::format(loaded.diagnostics));
@@ -57,7 +62,7 @@ Service::Service(ServiceOptions options) : config_path_(std::move(options.config
                               std::to_string(datapath_->conntrack().size()) + " tracked flows)");
   apply(*loaded.ruleset);
   events_ = std::make_unique<flows::EventReader>(datapath_->events_fd(),
-                                                 [this](const sluice_event& e) { log_event(e); });
+                                                 [this](const sluice_event& e) { on_event(e); });
   refresh();
   for (const auto& finding : net::foreign_firewalls())
     log(Priority::Warning, "another packet filter may judge the same traffic: " + finding);
@@ -78,6 +83,10 @@ Service::~Service() {
 void Service::apply(const Ruleset& ruleset) {
   auto stats = datapath_->apply(ruleset.compiled);
   datapath_->release_idle_generation();
+  auto table = std::make_shared<flows::RuleTable>();
+  table->config_file = config_path_;
+  for (const auto& r : ruleset.config.rules) table->rules.push_back({r.name, static_cast<std::uint32_t>(r.where.line)});
+  decoder_->set_rules(stats.generation, std::move(table));
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);  // the clock bpf_ktime_get_ns() reads
   applied_at_ns_ = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
@@ -177,6 +186,11 @@ int Service::events_fd() const { return events_->fd(); }
 
 void Service::handle_events() { events_->consume(); }
 
+void Service::on_event(const sluice_event& e) {
+  log_event(e);
+  flows_->add(decoder_->decode(e));
+}
+
 namespace {
 
 std::string endpoint(const std::uint8_t* addr, std::uint8_t family, std::uint16_t port_be) {
@@ -228,6 +242,7 @@ std::vector<std::pair<std::string, std::string>> Service::interfaces() const {
 }
 
 void Service::refresh() {
+  decoder_->forget_interfaces();  // an ifindex may have been reused
   // Forget interfaces that are gone or no longer configured.
   for (auto it = attached_.begin(); it != attached_.end();) {
     const auto& itfs = live_->config.interfaces;

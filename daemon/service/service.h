@@ -21,7 +21,9 @@ struct LocalAddress;
 }  // namespace sluice::datapath
 
 namespace sluice::flows {
+class EventDecoder;
 class EventReader;
+class FlowRing;
 }  // namespace sluice::flows
 
 struct sluice_event;
@@ -73,9 +75,13 @@ class Service {
   // current second of event logging. Called often.
   void tick();
 
-  // Readable when the datapath has events; handle_events() then logs them.
+  // Readable when the datapath has events; handle_events() then records
+  // them as flows (and logs audit verdicts).
   int events_fd() const;
   void handle_events();
+  // The recent flows, shared with readers on other threads.
+  std::shared_ptr<flows::FlowRing> flows() const { return flows_; }
+  static constexpr std::size_t kFlowsInMemory = 10000;
 
   using Clock = std::chrono::steady_clock;
   std::optional<Clock::time_point> confirm_deadline() const {
@@ -101,7 +107,10 @@ class Service {
   // Forwarding and static routes as the config says (routing is the
   // kernel's; sluice only installs what the config names).
   void apply_routing(const config::Config& cfg);
+  void on_event(const sluice_event& e);
   void log_event(const sluice_event& e);
+  std::shared_ptr<flows::FlowRing> flows_;
+  std::unique_ptr<flows::EventDecoder> decoder_;
   // NAT tables for the live config and the interfaces' current addresses.
   void update_nat(const std::vector<datapath::LocalAddress>& addrs);
   std::optional<policy::NatTables> nat_;

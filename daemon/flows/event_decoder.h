@@ -1,0 +1,55 @@
+// Turns the datapath's struct sluice_event into a FlowRecord: rule index
+// and generation into the rule's name and line, ifindex into a name,
+// kernel time into wall-clock time.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flows/flow_record.h"
+
+struct sluice_event;
+
+namespace sluice::flows {
+
+struct RuleRef {
+  std::string name;
+  std::uint32_t line = 0;
+};
+
+// The rules of one applied ruleset, by rule index.
+struct RuleTable {
+  std::string config_file;
+  std::vector<RuleRef> rules;
+};
+
+// The name sluicectl and the API use for enum sluice_drop_reason values.
+const char* drop_reason_name(unsigned reason);
+// "tcp", "udp", "icmp", "icmpv6", or the number.
+std::string proto_name(unsigned proto);
+// Milliseconds since the epoch for a bpf_ktime_get_ns() time.
+std::int64_t wall_clock_ms(std::uint64_t ktime_ns);
+
+class EventDecoder {
+ public:
+  // The ruleset now live in generation (0 or 1). Events carry the
+  // generation their rule index belongs to, so events decided by the
+  // previous ruleset, still in the ring during an apply, keep their names.
+  void set_rules(std::uint32_t generation, std::shared_ptr<const RuleTable> rules);
+  // Interface names are cached; call when interfaces may have changed.
+  void forget_interfaces() { interfaces_.clear(); }
+
+  FlowRecord decode(const sluice_event& e);
+
+ private:
+  const std::string& interface_name(std::uint32_t ifindex);
+
+  std::array<std::shared_ptr<const RuleTable>, 2> rules_;
+  std::map<std::uint32_t, std::string> interfaces_;
+};
+
+}  // namespace sluice::flows

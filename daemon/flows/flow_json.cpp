@@ -1,0 +1,40 @@
+#include "flows/flow_json.h"
+
+#include <nlohmann/json.hpp>
+
+namespace sluice::flows {
+
+nlohmann::json to_json(const FlowRecord& r) {
+  nlohmann::json out = {{"id", r.id},     {"time_ms", r.time_ms}, {"verdict", to_string(r.verdict)},
+                        {"chain", r.chain}, {"rule", r.rule},     {"interface", r.interface},
+                        {"proto", r.proto}, {"src", r.src},       {"sport", r.sport},
+                        {"dst", r.dst},     {"dport", r.dport}};
+  if (r.rule_line) out["rule_at"] = {{"file", r.config_file}, {"line", r.rule_line}};
+  if (!r.action.empty()) out["action"] = r.action;
+  if (!r.reason.empty()) out["reason"] = r.reason;
+  if (!r.nat.empty()) out["nat"] = {{"kind", r.nat}, {"addr", r.nat_addr}, {"port", r.nat_port}};
+  if (r.verdict == Verdict::Closed) {
+    out["packets"] = {r.packets[0], r.packets[1]};
+    out["bytes"] = {r.bytes[0], r.bytes[1]};
+    out["duration_ms"] = r.duration_ms;
+  }
+  return out;
+}
+
+std::string filter_from_json(const nlohmann::json& terms, FlowFilter& filter, std::int64_t now_ms) {
+  if (terms.is_null()) return {};
+  if (!terms.is_object()) return "the filter is a JSON object of terms";
+  for (const auto& [key, value] : terms.items()) {
+    std::string text;
+    if (value.is_string())
+      text = value.get<std::string>();
+    else if (value.is_number_integer())
+      text = std::to_string(value.get<std::int64_t>());
+    else
+      return key + ": expected a string or an integer";
+    if (auto err = set_filter_term(filter, key, text, now_ms); !err.empty()) return err;
+  }
+  return {};
+}
+
+}  // namespace sluice::flows

@@ -1,0 +1,19 @@
+// Flow records and filters as JSON: one shape for the control socket,
+// the REST API and the history store.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+#include "flows/flow_filter.h"
+#include "flows/flow_record.h"
+
+namespace sluice::flows {
+
+nlohmann::json to_json(const FlowRecord& r);
+
+// Reads {"from": "...", "port": 80, ...} (values as strings or numbers)
+// into filter. Returns an error message, or empty.
+std::string filter_from_json(const nlohmann::json& terms, FlowFilter& filter, std::int64_t now_ms);
+
+}  // namespace sluice::flows

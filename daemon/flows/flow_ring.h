@@ -1,0 +1,51 @@
+// The last N flow records in memory, shared by the daemon loop (which
+// records) and API/CLI readers (which query and follow). Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "flows/flow_filter.h"
+#include "flows/flow_record.h"
+
+namespace sluice::flows {
+
+class FlowRing {
+ public:
+  explicit FlowRing(std::size_t capacity);
+
+  // Stores r with the next id (returned); the oldest record goes when full.
+  std::uint64_t add(FlowRecord r);
+
+  // Up to limit records matching filter with an id above after_id, oldest
+  // first. With newest_first, the newest matches instead (still returned
+  // oldest first): what `sluicectl flows` shows by default.
+  std::vector<FlowRecord> query(const FlowFilter& filter, std::uint64_t after_id, std::size_t limit,
+                                bool newest_first = false) const;
+
+  // Waits until a record with an id above after_id exists, the timeout
+  // passes or close() is called. Returns the newest id.
+  std::uint64_t wait_after(std::uint64_t after_id, std::chrono::milliseconds timeout) const;
+
+  // Wakes every waiter for good (daemon shutdown).
+  void close();
+  bool closed() const;
+
+  std::uint64_t last_id() const;
+  std::size_t size() const;
+  std::size_t capacity() const { return capacity_; }
+
+ private:
+  const std::size_t capacity_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  std::deque<FlowRecord> records_;
+  std::uint64_t next_id_ = 1;
+  bool closed_ = false;
+};
+
+}  // namespace sluice::flows

@@ -1,0 +1,208 @@
+// The flow log's pure parts: filter terms, matching (translated flows by
+// either address), the in-memory ring and the event decoder's naming.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "flows/event_decoder.h"
+#include "flows/flow_filter.h"
+#include "flows/flow_ring.h"
+#include "sluice/abi.h"
+
+namespace sluice::flows {
+namespace {
+
+constexpr std::int64_t kNow = 1'800'000'000'000;
+
+FlowRecord flow(std::string src, std::uint16_t sport, std::string dst, std::uint16_t dport,
+                Verdict v = Verdict::Allowed, std::string rule = "web") {
+  FlowRecord r;
+  r.src = std::move(src);
+  r.sport = sport;
+  r.dst = std::move(dst);
+  r.dport = dport;
+  r.verdict = v;
+  r.rule = std::move(rule);
+  r.time_ms = kNow;
+  return r;
+}
+
+FlowFilter filter(std::initializer_list<std::pair<const char*, const char*>> terms) {
+  FlowFilter f;
+  for (const auto& [k, v] : terms) {
+    auto err = set_filter_term(f, k, v, kNow);
+    EXPECT_EQ(err, "") << k << "=" << v;
+  }
+  return f;
+}
+
+TEST(FlowFilter, BadTermsSayWhatIsWrong) {
+  struct Case {
+    const char* key;
+    const char* value;
+    const char* expect;
+  } cases[] = {
+      {"from", "10.0.0", "from: '10.0.0' is not an IPv4 or IPv6 address"},
+      {"to", "", "to: '' is not an IPv4 or IPv6 address"},
+      {"port", "0", "port: '0' is not a port (1-65535)"},
+      {"port", "65536", "port: '65536' is not a port (1-65535)"},
+      {"port", "80x", "port: '80x' is not a port (1-65535)"},
+      {"verdict", "denied", "verdict: 'denied' is not one of allowed, dropped, rejected, audit, translated, closed"},
+      {"since", "yesterday", "since: 'yesterday' is neither seconds since the epoch nor a duration like 15m, 2h, 7d"},
+      {"since", "-5m", "since: '-5m' is neither seconds since the epoch nor a duration like 15m, 2h, 7d"},
+      {"colour", "red", "unknown filter 'colour' (from, to, address, port, verdict, rule, since, until)"},
+  };
+  for (const auto& c : cases) {
+    FlowFilter f;
+    EXPECT_EQ(set_filter_term(f, c.key, c.value, kNow), c.expect);
+  }
+}
+
+TEST(FlowFilter, EveryTermMustMatch) {
+  auto r = flow("10.0.0.1", 40000, "192.0.2.9", 443, Verdict::Dropped, "no-https");
+  EXPECT_TRUE(filter({}).matches(r));
+  EXPECT_TRUE(filter({{"from", "10.0.0.1"}, {"port", "443"}, {"verdict", "dropped"}}).matches(r));
+  EXPECT_TRUE(filter({{"address", "192.0.2.9"}, {"rule", "no-https"}}).matches(r));
+  EXPECT_FALSE(filter({{"from", "192.0.2.9"}}).matches(r)) << "from is the source only";
+  EXPECT_FALSE(filter({{"from", "10.0.0.1"}, {"verdict", "allowed"}}).matches(r));
+  EXPECT_FALSE(filter({{"port", "80"}}).matches(r));
+  EXPECT_FALSE(filter({{"rule", "web"}}).matches(r));
+}
+
+TEST(FlowFilter, TranslatedFlowsMatchByTheirOutsideAddressToo) {
+  auto r = flow("10.0.0.1", 40000, "192.0.2.9", 80);
+  r.nat = "masquerade";
+  r.nat_addr = "198.51.100.1";
+  r.nat_port = 1500;
+  EXPECT_TRUE(filter({{"from", "198.51.100.1"}}).matches(r));
+  EXPECT_TRUE(filter({{"port", "1500"}}).matches(r));
+  EXPECT_FALSE(filter({{"to", "198.51.100.1"}}).matches(r));
+  r.nat = "port-forward";
+  EXPECT_TRUE(filter({{"to", "198.51.100.1"}}).matches(r));
+}
+
+TEST(FlowFilter, SinceTakesDurationsAndEpochSeconds) {
+  auto r = flow("10.0.0.1", 1, "10.0.0.2", 2);
+  r.time_ms = kNow - 10 * 60 * 1000;  // ten minutes ago
+  EXPECT_TRUE(filter({{"since", "15m"}}).matches(r));
+  EXPECT_FALSE(filter({{"since", "5m"}}).matches(r));
+  EXPECT_TRUE(filter({{"since", "1h"}, {"until", "5m"}}).matches(r));
+  EXPECT_FALSE(filter({{"until", "15m"}}).matches(r));
+  EXPECT_TRUE(filter({{"since", std::to_string(kNow / 1000 - 3600).c_str()}}).matches(r));
+}
+
+TEST(FlowRing, KeepsTheNewestAndNumbersThemInOrder) {
+  FlowRing ring(3);
+  for (int i = 0; i < 5; ++i) ring.add(flow("10.0.0.1", static_cast<std::uint16_t>(i), "10.0.0.2", 80));
+  EXPECT_EQ(ring.size(), 3u);
+  EXPECT_EQ(ring.last_id(), 5u);
+  auto all = ring.query({}, 0, 100);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].id, 3u);
+  EXPECT_EQ(all[2].id, 5u);
+  EXPECT_EQ(all[2].sport, 4);
+  auto after = ring.query({}, 4, 100);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].id, 5u);
+}
+
+TEST(FlowRing, LimitTakesTheOldestOrTheNewestMatches) {
+  FlowRing ring(100);
+  for (int i = 0; i < 10; ++i)
+    ring.add(flow("10.0.0.1", static_cast<std::uint16_t>(i), "10.0.0.2", i % 2 ? 80 : 443));
+  auto oldest = ring.query(filter({{"port", "80"}}), 0, 2);
+  ASSERT_EQ(oldest.size(), 2u);
+  EXPECT_EQ(oldest[0].sport, 1);
+  EXPECT_EQ(oldest[1].sport, 3);
+  auto newest = ring.query(filter({{"port", "80"}}), 0, 2, /*newest_first=*/true);
+  ASSERT_EQ(newest.size(), 2u);
+  EXPECT_EQ(newest[0].sport, 7) << "returned oldest first";
+  EXPECT_EQ(newest[1].sport, 9);
+}
+
+TEST(FlowRing, AWaiterWakesForANewRecordOrClose) {
+  FlowRing ring(10);
+  ring.add(flow("10.0.0.1", 1, "10.0.0.2", 2));
+  EXPECT_EQ(ring.wait_after(0, std::chrono::milliseconds(0)), 1u) << "already there: no wait";
+  std::thread writer([&] { ring.add(flow("10.0.0.1", 2, "10.0.0.2", 2)); });
+  EXPECT_EQ(ring.wait_after(1, std::chrono::hours(1)), 2u);
+  writer.join();
+  std::thread closer([&] { ring.close(); });
+  EXPECT_EQ(ring.wait_after(2, std::chrono::hours(1)), 2u);
+  EXPECT_TRUE(ring.closed());
+  closer.join();
+}
+
+sluice_event event(std::uint8_t type, std::uint32_t rule_index, std::uint8_t generation) {
+  sluice_event e{};
+  e.type = type;
+  e.rule_index = rule_index;
+  e.generation = generation;
+  e.family = SLUICE_FAMILY_IPV4;
+  e.proto = 6;
+  e.chain = SLUICE_CHAIN_FORWARD;
+  e.ifindex = 1;  // lo
+  std::uint8_t src[] = {10, 0, 0, 1}, dst[] = {192, 0, 2, 9};
+  std::copy(std::begin(src), std::end(src), e.src);
+  std::copy(std::begin(dst), std::end(dst), e.dst);
+  e.sport = htons(40000);
+  e.dport = htons(443);
+  return e;
+}
+
+TEST(EventDecoder, NamesTheRuleOfTheGenerationThatDecided) {
+  EventDecoder d;
+  d.set_rules(0, std::make_shared<RuleTable>(RuleTable{"/etc/sluice/sluice.toml", {{"old-web", 10}}}));
+  d.set_rules(1, std::make_shared<RuleTable>(RuleTable{"/etc/sluice/sluice.toml", {{"new-web", 20}}}));
+  auto old_one = d.decode(event(SLUICE_EVENT_NEW_FLOW, 0, 0));
+  EXPECT_EQ(old_one.rule, "old-web");
+  EXPECT_EQ(old_one.rule_line, 10u);
+  auto new_one = d.decode(event(SLUICE_EVENT_NEW_FLOW, 0, 1));
+  EXPECT_EQ(new_one.rule, "new-web");
+  EXPECT_EQ(new_one.config_file, "/etc/sluice/sluice.toml");
+  EXPECT_EQ(new_one.verdict, Verdict::Allowed);
+  EXPECT_EQ(new_one.chain, "forward");
+  EXPECT_EQ(new_one.interface, "lo");
+  EXPECT_EQ(new_one.src, "10.0.0.1");
+  EXPECT_EQ(new_one.dst, "192.0.2.9");
+  EXPECT_EQ(new_one.sport, 40000);
+  EXPECT_EQ(new_one.dport, 443);
+  EXPECT_EQ(new_one.proto, "tcp");
+  EXPECT_EQ(d.decode(event(SLUICE_EVENT_NEW_FLOW, 5, 1)).rule, "#5") << "unknown index shown as such";
+}
+
+TEST(EventDecoder, DropsCarryReasonAndDefault) {
+  EventDecoder d;
+  auto e = event(SLUICE_EVENT_DROP, SLUICE_RULE_INDEX_DEFAULT, 0);
+  e.reason = SLUICE_DROP_POLICY_DEFAULT;
+  auto r = d.decode(e);
+  EXPECT_EQ(r.verdict, Verdict::Dropped);
+  EXPECT_EQ(r.rule, "default");
+  EXPECT_EQ(r.reason, "policy-default");
+  auto before = event(SLUICE_EVENT_DROP, SLUICE_RULE_INDEX_DEFAULT, 0);
+  before.chain = SLUICE_EVENT_NO_CHAIN;
+  before.reason = SLUICE_DROP_CT_INVALID;
+  auto r2 = d.decode(before);
+  EXPECT_EQ(r2.chain, "");
+  EXPECT_EQ(r2.rule, "") << "no rule decided a drop before policy";
+  EXPECT_EQ(r2.reason, "ct-invalid");
+}
+
+TEST(EventDecoder, TranslationsShowTheOtherAddress) {
+  EventDecoder d;
+  auto e = event(SLUICE_EVENT_NAT, SLUICE_RULE_INDEX_DEFAULT, 0);
+  e.nat = SLUICE_NAT_SNAT;
+  std::uint8_t pub[] = {198, 51, 100, 1};
+  std::copy(std::begin(pub), std::end(pub), e.nat_addr);
+  e.nat_port = htons(1500);
+  auto r = d.decode(e);
+  EXPECT_EQ(r.verdict, Verdict::Translated);
+  EXPECT_EQ(r.nat, "masquerade");
+  EXPECT_EQ(r.nat_addr, "198.51.100.1");
+  EXPECT_EQ(r.nat_port, 1500);
+  EXPECT_EQ(r.rule, "");
+}
+
+}  // namespace
+}  // namespace sluice::flows
