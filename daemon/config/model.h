@@ -115,6 +115,14 @@ struct Prefilter {
   std::string drop_from_set;  // empty: no XDP blocklist
 };
 
+// [flows]: the flow log in memory and its sqlite history.
+struct FlowLog {
+  std::size_t memory = 10000;                 // records kept in memory
+  bool history = true;                        // write the sqlite history
+  std::uint64_t history_max_age_seconds = 7 * 86400;
+  std::uint64_t history_max_mb = 256;         // the oldest records go beyond this
+};
+
 struct Config {
   std::vector<Interface> interfaces;
   std::map<std::string, Zone> zones;
@@ -128,6 +136,7 @@ struct Config {
   std::vector<PortForward> port_forwards;
   std::optional<bool> forwarding;  // [router] forwarding; unset: left as it is
   FastPath fast_path = FastPath::Auto;
+  FlowLog flows;
   std::string api_listen = "127.0.0.1:9090";
 };
 

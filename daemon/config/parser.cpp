@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -63,7 +64,7 @@ class Parser {
       return finish();
     }
     check_keys(root, "",
-               {"api", "interface", "zones", "sets", "chains", "rule", "prefilter", "router", "route", "nat"});
+               {"api", "interface", "zones", "sets", "chains", "rule", "prefilter", "router", "route", "nat", "flows"});
     parse_zones(root);
     parse_interfaces(root);
     parse_sets(root);
@@ -74,6 +75,7 @@ class Parser {
     parse_router(root);
     parse_routes(root);
     parse_nat(root);
+    parse_flows(root);
     return finish();
   }
 
@@ -391,6 +393,48 @@ class Parser {
       if (auto b = f->value_exact<bool>()) cfg_.forwarding = *b;
       else error(*f, "router.forwarding", "must be true or false");
     }
+  }
+
+  // [flows] memory = 10000, history = true, history_max_age = "7d",
+  // history_max_mb = 256
+  void parse_flows(const toml::table& root) {
+    const auto* flows = table_at(root, "flows", "flows");
+    if (!flows) return;
+    check_keys(*flows, "flows", {"memory", "history", "history_max_age", "history_max_mb"});
+    auto& out = cfg_.flows;
+    if (const auto* n = flows->get("memory")) {
+      auto v = n->value_exact<std::int64_t>();
+      if (v && *v >= 100 && *v <= 10'000'000) out.memory = static_cast<std::size_t>(*v);
+      else error(*n, "flows.memory", "must be a number of flow records from 100 to 10000000");
+    }
+    if (const auto* n = flows->get("history")) {
+      if (auto b = n->value_exact<bool>()) out.history = *b;
+      else error(*n, "flows.history", "must be true or false");
+    }
+    if (const auto* n = flows->get("history_max_age")) {
+      auto text = n->value_exact<std::string>();
+      auto secs = text ? parse_age(*text) : std::nullopt;
+      if (secs) out.history_max_age_seconds = *secs;
+      else error(*n, "flows.history_max_age", "must be a duration like \"90s\", \"30m\", \"12h\" or \"7d\"");
+    }
+    if (const auto* n = flows->get("history_max_mb")) {
+      auto v = n->value_exact<std::int64_t>();
+      if (v && *v >= 1 && *v <= 1'000'000) out.history_max_mb = static_cast<std::uint64_t>(*v);
+      else error(*n, "flows.history_max_mb", "must be a size in MiB from 1 to 1000000");
+    }
+  }
+
+  // "90s", "30m", "12h", "7d" -> seconds.
+  static std::optional<std::uint64_t> parse_age(const std::string& text) {
+    if (text.size() < 2) return std::nullopt;
+    std::uint64_t unit = text.back() == 's' ? 1 : text.back() == 'm' ? 60 : text.back() == 'h' ? 3600
+                       : text.back() == 'd' ? 86400 : 0;
+    std::uint64_t n = 0;
+    auto digits = std::string_view(text).substr(0, text.size() - 1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (unit == 0 || ec != std::errc() || end != digits.data() + digits.size() || n == 0 || n > 36500 * 86400ull / unit)
+      return std::nullopt;
+    return n * unit;
   }
 
   // [[route]] to = "10.20.0.0/16", via = "10.10.1.254", dev = "eth1"

@@ -230,6 +230,22 @@ port_forward = { in_interface = "wan0", proto = "udp", port = 53, to = "192.168.
   EXPECT_EQ(c.port_forwards[1].proto, Protocol::Udp);
 }
 
+TEST(ConfigParse, FlowLogSettings) {
+  auto defaults = parse_string("", "t.toml");
+  ASSERT_TRUE(defaults.config);
+  EXPECT_EQ(defaults.config->flows.memory, 10000u);
+  EXPECT_TRUE(defaults.config->flows.history);
+  EXPECT_EQ(defaults.config->flows.history_max_age_seconds, 7 * 86400u);
+  EXPECT_EQ(defaults.config->flows.history_max_mb, 256u);
+  auto r = parse_string("[flows]\nmemory = 500\nhistory = false\nhistory_max_age = \"90m\"\nhistory_max_mb = 64\n",
+                        "t.toml");
+  ASSERT_TRUE(r.config);
+  EXPECT_EQ(r.config->flows.memory, 500u);
+  EXPECT_FALSE(r.config->flows.history);
+  EXPECT_EQ(r.config->flows.history_max_age_seconds, 90 * 60u);
+  EXPECT_EQ(r.config->flows.history_max_mb, 64u);
+}
+
 TEST(ConfigParse, EmptyFileAcceptsEverything) {
   auto r = parse_string("", "empty.toml");
   ASSERT_TRUE(r.config);

@@ -1,0 +1,281 @@
+#include "store/flow_history.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "store/database.h"
+
+namespace sluice::store {
+
+namespace {
+
+using flows::FlowRecord;
+
+constexpr auto kWriteEvery = std::chrono::milliseconds(500);
+constexpr std::size_t kWriteAtOnce = 5000;  // a batch this big is written without waiting
+constexpr auto kRetentionEvery = std::chrono::seconds(10);
+
+constexpr const char* kColumns =
+    "id, time_ms, verdict, chain, rule, rule_line, config_file, action, reason, interface, proto, src, sport, "
+    "dst, dport, nat, nat_addr, nat_port, packets_original, packets_reply, bytes_original, bytes_reply, "
+    "duration_ms";
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+FlowRecord read_row(const Statement& s) {
+  FlowRecord r;
+  int c = 0;
+  r.id = static_cast<std::uint64_t>(s.int_at(c++));
+  r.time_ms = s.int_at(c++);
+  r.verdict = flows::parse_verdict(s.text_at(c++)).value_or(flows::Verdict::Allowed);
+  r.chain = s.text_at(c++);
+  r.rule = s.text_at(c++);
+  r.rule_line = static_cast<std::uint32_t>(s.int_at(c++));
+  r.config_file = s.text_at(c++);
+  r.action = s.text_at(c++);
+  r.reason = s.text_at(c++);
+  r.interface = s.text_at(c++);
+  r.proto = s.text_at(c++);
+  r.src = s.text_at(c++);
+  r.sport = static_cast<std::uint16_t>(s.int_at(c++));
+  r.dst = s.text_at(c++);
+  r.dport = static_cast<std::uint16_t>(s.int_at(c++));
+  r.nat = s.text_at(c++);
+  r.nat_addr = s.text_at(c++);
+  r.nat_port = static_cast<std::uint16_t>(s.int_at(c++));
+  r.packets[0] = static_cast<std::uint64_t>(s.int_at(c++));
+  r.packets[1] = static_cast<std::uint64_t>(s.int_at(c++));
+  r.bytes[0] = static_cast<std::uint64_t>(s.int_at(c++));
+  r.bytes[1] = static_cast<std::uint64_t>(s.int_at(c++));
+  r.duration_ms = static_cast<std::uint64_t>(s.int_at(c++));
+  return r;
+}
+
+// The WHERE clause for filter, mirroring FlowFilter::matches (the unit
+// tests hold the two to the same answers), and its parameters in order.
+struct Where {
+  std::string sql = "1";
+  std::vector<std::string> texts;  // bound as ?1.. in order; numbers are inlined
+};
+
+Where where_of(const flows::FlowFilter& f) {
+  Where w;
+  auto param = [&](const std::string& v) {
+    w.texts.push_back(v);
+    return "?" + std::to_string(w.texts.size());
+  };
+  if (f.from) {
+    auto p = param(*f.from);
+    w.sql += " AND (src = " + p + " OR (nat = 'masquerade' AND nat_addr = " + p + "))";
+  }
+  if (f.to) {
+    auto p = param(*f.to);
+    w.sql += " AND (dst = " + p + " OR (nat = 'port-forward' AND nat_addr = " + p + "))";
+  }
+  if (f.address) {
+    auto p = param(*f.address);
+    w.sql += " AND (src = " + p + " OR dst = " + p + " OR (nat <> '' AND nat_addr = " + p + "))";
+  }
+  if (f.port) {
+    auto p = std::to_string(*f.port);
+    w.sql += " AND (sport = " + p + " OR dport = " + p + " OR (nat <> '' AND nat_port = " + p + "))";
+  }
+  if (f.verdict) w.sql += " AND verdict = " + param(flows::to_string(*f.verdict));
+  if (f.rule) w.sql += " AND rule = " + param(*f.rule);
+  if (f.since_ms) w.sql += " AND time_ms >= " + std::to_string(*f.since_ms);
+  if (f.until_ms) w.sql += " AND time_ms < " + std::to_string(*f.until_ms);
+  return w;
+}
+
+}  // namespace
+
+FlowHistory::FlowHistory(const std::string& path, Retention retention)
+    : path_(path),
+      writer_db_(std::make_unique<Database>(path)),
+      reader_db_(std::make_unique<Database>(path, Database::Mode::ReadOnly)),
+      retention_(retention) {
+  apply_retention();  // a daemon that was down for long starts trimmed
+  writer_ = std::thread([this] { writer_loop(); });
+}
+
+FlowHistory::~FlowHistory() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  writer_.join();
+}
+
+void FlowHistory::set_retention(Retention r) {
+  std::lock_guard lock(mutex_);
+  retention_ = r;
+}
+
+void FlowHistory::add(const FlowRecord& r) {
+  {
+    std::lock_guard lock(mutex_);
+    ++queued_total_;
+    if (queue_.size() >= kMaxQueued) {
+      ++stats_.lost;
+      ++done_total_;
+      return;
+    }
+    queue_.push_back(r);
+    if (queue_.size() < kWriteAtOnce) return;
+  }
+  wake_.notify_all();
+}
+
+void FlowHistory::flush() {
+  std::unique_lock lock(mutex_);
+  std::uint64_t target = queued_total_;
+  flush_requested_ = true;
+  wake_.notify_all();
+  flushed_.wait(lock, [&] { return done_total_ >= target || stopping_; });
+}
+
+void FlowHistory::writer_loop() {
+  auto next_retention = std::chrono::steady_clock::now() + kRetentionEvery;
+  std::vector<FlowRecord> batch;
+  for (;;) {
+    bool stop;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, kWriteEvery,
+                     [&] { return stopping_ || flush_requested_ || queue_.size() >= kWriteAtOnce; });
+      flush_requested_ = false;
+      stop = stopping_;
+      batch.swap(queue_);
+    }
+    if (!batch.empty()) write_batch(batch);
+    {
+      std::lock_guard lock(mutex_);
+      done_total_ += batch.size();
+    }
+    flushed_.notify_all();
+    batch.clear();
+    if (stop) return;
+    if (std::chrono::steady_clock::now() >= next_retention) {
+      apply_retention();
+      next_retention = std::chrono::steady_clock::now() + kRetentionEvery;
+    }
+  }
+}
+
+void FlowHistory::write_batch(std::vector<FlowRecord>& batch) {
+  std::lock_guard lock(write_mutex_);
+  try {
+    Transaction t(*writer_db_);
+    Statement insert(*writer_db_, std::string("INSERT OR REPLACE INTO flows (") + kColumns +
+                                      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                                      "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)");
+    for (const auto& r : batch) {
+      int c = 0;
+      auto number = [&](auto v) { insert.bind(++c, static_cast<std::int64_t>(v)); };
+      auto text = [&](const std::string& v) { insert.bind(++c, v); };
+      number(r.id);
+      number(r.time_ms);
+      text(flows::to_string(r.verdict));
+      text(r.chain);
+      text(r.rule);
+      number(r.rule_line);
+      text(r.config_file);
+      text(r.action);
+      text(r.reason);
+      text(r.interface);
+      text(r.proto);
+      text(r.src);
+      number(r.sport);
+      text(r.dst);
+      number(r.dport);
+      text(r.nat);
+      text(r.nat_addr);
+      number(r.nat_port);
+      for (auto v : {r.packets[0], r.packets[1], r.bytes[0], r.bytes[1], r.duration_ms}) number(v);
+      insert.step();
+      insert.reset();
+    }
+    t.commit();
+    std::lock_guard slock(mutex_);
+    stats_.written += batch.size();
+    stats_.last_error.clear();
+  } catch (const Error& e) {
+    std::lock_guard slock(mutex_);
+    stats_.lost += batch.size();
+    ++stats_.write_errors;
+    stats_.last_error = e.what();
+  }
+}
+
+std::uint64_t FlowHistory::apply_retention() {
+  Retention r;
+  {
+    std::lock_guard lock(mutex_);
+    r = retention_;
+  }
+  std::lock_guard lock(write_mutex_);
+  std::uint64_t removed = 0;
+  try {
+    Statement old(*writer_db_, "DELETE FROM flows WHERE time_ms < ?1");
+    old.bind(1, now_ms() - static_cast<std::int64_t>(r.max_age_seconds) * 1000);
+    old.step();
+    removed += static_cast<std::uint64_t>(sqlite3_changes(writer_db_->handle()));
+    // Over the size: the oldest tenth at a time, until it fits.
+    while (writer_db_->used_bytes() > r.max_bytes) {
+      Statement count(*writer_db_, "SELECT count(*) FROM flows");
+      count.step();
+      std::int64_t rows = count.int_at(0);
+      if (rows == 0) break;
+      Statement trim(*writer_db_,
+                     "DELETE FROM flows WHERE id IN (SELECT id FROM flows ORDER BY id LIMIT ?1)");
+      trim.bind(1, std::max<std::int64_t>(1, rows / 10));
+      trim.step();
+      removed += static_cast<std::uint64_t>(sqlite3_changes(writer_db_->handle()));
+    }
+    if (removed) writer_db_->exec("PRAGMA incremental_vacuum");
+    std::lock_guard slock(mutex_);
+    stats_.removed += removed;
+  } catch (const Error& e) {
+    std::lock_guard slock(mutex_);
+    ++stats_.write_errors;
+    stats_.last_error = e.what();
+  }
+  return removed;
+}
+
+std::vector<FlowRecord> FlowHistory::query(const flows::FlowFilter& filter, std::uint64_t after_id,
+                                           std::uint64_t before_id, std::size_t limit, bool newest_first) const {
+  Where w = where_of(filter);
+  std::string sql = std::string("SELECT ") + kColumns + " FROM flows WHERE " + w.sql + " AND id > " +
+                    std::to_string(after_id);
+  if (before_id) sql += " AND id < " + std::to_string(before_id);
+  sql += newest_first ? " ORDER BY id DESC" : " ORDER BY id";
+  sql += " LIMIT " + std::to_string(limit);
+  std::vector<FlowRecord> out;
+  std::lock_guard lock(read_mutex_);
+  Statement s(*reader_db_, sql);
+  for (std::size_t i = 0; i < w.texts.size(); ++i) s.bind(static_cast<int>(i + 1), w.texts[i]);
+  while (s.step()) out.push_back(read_row(s));
+  if (newest_first) std::reverse(out.begin(), out.end());
+  return out;
+}
+
+std::uint64_t FlowHistory::last_id() const {
+  std::lock_guard lock(read_mutex_);
+  Statement s(*reader_db_, "SELECT coalesce(max(id), 0) FROM flows");
+  s.step();
+  return static_cast<std::uint64_t>(s.int_at(0));
+}
+
+FlowHistory::Stats FlowHistory::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+}  // namespace sluice::store

@@ -1,0 +1,90 @@
+// The flow log's history in sqlite: records queued by the daemon loop,
+// written in batches by a thread of its own (the loop never waits for the
+// disk), read by queries on a second connection, trimmed by age and size.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "flows/flow_filter.h"
+#include "flows/flow_record.h"
+
+namespace sluice::store {
+
+class Database;
+
+struct Retention {
+  std::uint64_t max_age_seconds = 7 * 86400;
+  std::uint64_t max_bytes = 256ull << 20;
+};
+
+class FlowHistory {
+ public:
+  // Opens (creating) the database at path. Throws store::Error.
+  FlowHistory(const std::string& path, Retention retention);
+  // Writes what is queued, then stops the writer.
+  ~FlowHistory();
+  FlowHistory(const FlowHistory&) = delete;
+  FlowHistory& operator=(const FlowHistory&) = delete;
+
+  void set_retention(Retention r);
+
+  // Queues a record (with its id set) for writing. When the writer is
+  // that far behind, the record is not kept and counted as lost.
+  void add(const flows::FlowRecord& r);
+  // Writes everything queued so far before returning.
+  void flush();
+
+  // Records matching filter with after_id < id < before_id (0: no upper
+  // bound), at most limit, oldest first; with newest_first the newest
+  // such records (still returned oldest first).
+  std::vector<flows::FlowRecord> query(const flows::FlowFilter& filter, std::uint64_t after_id,
+                                       std::uint64_t before_id, std::size_t limit, bool newest_first) const;
+
+  std::uint64_t last_id() const;  // the highest id stored, 0 when empty
+
+  // Removes rows older than the retention age, then the oldest rows until
+  // the tables use no more than the retention size. Returns rows removed.
+  std::uint64_t apply_retention();
+
+  struct Stats {
+    std::uint64_t written = 0;
+    std::uint64_t lost = 0;          // queue full, or a write that failed
+    std::uint64_t write_errors = 0;
+    std::uint64_t removed = 0;       // by retention
+    std::string last_error;          // empty when the last write worked
+  };
+  Stats stats() const;
+  const std::string& path() const { return path_; }
+
+  static constexpr std::size_t kMaxQueued = 200000;
+
+ private:
+  void writer_loop();
+  void write_batch(std::vector<flows::FlowRecord>& batch);
+
+  std::string path_;
+  std::unique_ptr<Database> writer_db_;  // used by the writer thread only (and retention)
+  std::unique_ptr<Database> reader_db_;  // queries, under read_mutex_
+  mutable std::mutex read_mutex_;
+  std::mutex write_mutex_;               // writer_db_: the thread vs apply_retention()
+
+  mutable std::mutex mutex_;             // everything below
+  std::condition_variable wake_;
+  std::condition_variable flushed_;
+  std::vector<flows::FlowRecord> queue_;
+  std::uint64_t queued_total_ = 0;       // records ever queued
+  std::uint64_t done_total_ = 0;         // records written or lost by the writer
+  Retention retention_;
+  Stats stats_;
+  bool stopping_ = false;
+  bool flush_requested_ = false;
+  std::thread writer_;
+};
+
+}  // namespace sluice::store

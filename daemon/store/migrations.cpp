@@ -1,0 +1,65 @@
+#include "store/migrations.h"
+
+namespace sluice::store {
+
+const std::vector<std::string_view>& migrations() {
+  static const std::vector<std::string_view> steps = {
+      // 1: flow history, config history, audit log.
+      R"(
+CREATE TABLE flows (
+  id INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  verdict TEXT NOT NULL,
+  chain TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  rule_line INTEGER NOT NULL,
+  config_file TEXT NOT NULL,
+  action TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  interface TEXT NOT NULL,
+  proto TEXT NOT NULL,
+  src TEXT NOT NULL,
+  sport INTEGER NOT NULL,
+  dst TEXT NOT NULL,
+  dport INTEGER NOT NULL,
+  nat TEXT NOT NULL,
+  nat_addr TEXT NOT NULL,
+  nat_port INTEGER NOT NULL,
+  packets_original INTEGER NOT NULL,
+  packets_reply INTEGER NOT NULL,
+  bytes_original INTEGER NOT NULL,
+  bytes_reply INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL
+);
+CREATE INDEX flows_by_time ON flows (time_ms);
+CREATE INDEX flows_by_src ON flows (src);
+CREATE INDEX flows_by_dst ON flows (dst);
+CREATE INDEX flows_by_nat_addr ON flows (nat_addr);
+CREATE INDEX flows_by_sport ON flows (sport);
+CREATE INDEX flows_by_dport ON flows (dport);
+CREATE INDEX flows_by_verdict ON flows (verdict, id);
+CREATE INDEX flows_by_rule ON flows (rule, id);
+
+CREATE TABLE config_versions (
+  id INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  author TEXT NOT NULL,
+  path TEXT NOT NULL,
+  text TEXT NOT NULL,
+  diff TEXT NOT NULL
+);
+
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  who TEXT NOT NULL,
+  what TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_time ON audit_log (time_ms);
+)",
+  };
+  return steps;
+}
+
+}  // namespace sluice::store

@@ -1,0 +1,256 @@
+// The sqlite store on real files in a temporary directory: migrations,
+// refusals (corrupt file, newer schema, unwritable place), the flow
+// history against the in-memory ring as oracle, persistence, retention.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "flows/flow_ring.h"
+#include "store/database.h"
+#include "store/flow_history.h"
+
+namespace sluice::store {
+namespace {
+
+namespace fs = std::filesystem;
+using flows::FlowFilter;
+using flows::FlowRecord;
+using flows::Verdict;
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/sluice-store-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST(Database, ANewFileGetsTheCurrentSchemaInWalMode) {
+  TempDir dir;
+  Database db(dir.file("s.db"));
+  EXPECT_EQ(db.schema_version(), current_schema_version());
+  Statement mode(db, "PRAGMA journal_mode");
+  ASSERT_TRUE(mode.step());
+  EXPECT_EQ(mode.text_at(0), "wal");
+  Statement idx(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'flows'");
+  ASSERT_TRUE(idx.step());
+  EXPECT_GE(idx.int_at(0), 5) << "time, address, port, verdict and rule are indexed";
+}
+
+TEST(Database, ReopeningKeepsDataAndDoesNotMigrateAgain) {
+  TempDir dir;
+  {
+    Database db(dir.file("s.db"));
+    db.exec("INSERT INTO audit_log (time_ms, who, what, detail) VALUES (1, 'root', 'apply', 'x')");
+  }
+  Database db(dir.file("s.db"));
+  Statement n(db, "SELECT count(*) FROM audit_log");
+  ASSERT_TRUE(n.step());
+  EXPECT_EQ(n.int_at(0), 1);
+}
+
+TEST(Database, RefusesAFileThatIsNotADatabase) {
+  TempDir dir;
+  std::ofstream(dir.file("s.db")) << std::string(8192, 'x');
+  try {
+    Database db(dir.file("s.db"));
+    FAIL() << "opened a corrupt file";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(dir.file("s.db")), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not a database"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Database, RefusesASchemaFromALaterVersion) {
+  TempDir dir;
+  {
+    Database db(dir.file("s.db"));
+    db.exec("PRAGMA user_version = 999");
+  }
+  try {
+    Database db(dir.file("s.db"));
+    FAIL() << "opened a newer schema";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("schema version 999 is newer"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Database, SaysWhenTheDirectoryIsMissing) {
+  TempDir dir;
+  EXPECT_THROW(Database(dir.file("missing/s.db")), Error);
+}
+
+FlowRecord record(std::mt19937& rnd, std::int64_t time_ms) {
+  static const char* addrs[] = {"10.0.0.1", "10.0.0.2", "192.0.2.9", "198.51.100.1", "fd00::1"};
+  static const Verdict verdicts[] = {Verdict::Allowed, Verdict::Dropped, Verdict::Rejected, Verdict::Translated};
+  static const char* rules[] = {"web", "no-smb", "default", ""};
+  static const std::uint16_t ports[] = {80, 443, 445, 40000, 1500};
+  auto pick = [&](auto& arr) -> auto& { return arr[rnd() % std::size(arr)]; };
+  FlowRecord r;
+  r.time_ms = time_ms;
+  r.verdict = pick(verdicts);
+  r.chain = "forward";
+  r.rule = pick(rules);
+  r.rule_line = 12;
+  r.config_file = "/etc/sluice/sluice.toml";
+  r.interface = "lan0";
+  r.proto = "tcp";
+  r.src = pick(addrs);
+  r.dst = pick(addrs);
+  r.sport = pick(ports);
+  r.dport = pick(ports);
+  if (rnd() % 3 == 0) {
+    r.nat = rnd() % 2 ? "masquerade" : "port-forward";
+    r.nat_addr = pick(addrs);
+    r.nat_port = pick(ports);
+  }
+  if (r.verdict == Verdict::Dropped) r.reason = "policy-rule";
+  return r;
+}
+
+std::vector<std::uint64_t> ids(const std::vector<FlowRecord>& v) {
+  std::vector<std::uint64_t> out;
+  for (const auto& r : v) out.push_back(r.id);
+  return out;
+}
+
+TEST(FlowHistory, AnswersEveryFilterAsTheMemoryRingDoes) {
+  TempDir dir;
+  FlowHistory history(dir.file("s.db"), {});
+  flows::FlowRing ring(10000);
+  std::mt19937 rnd(5);
+  auto t0 = now_ms() - 3600 * 1000;
+  for (int i = 0; i < 2000; ++i) {
+    auto r = record(rnd, t0 + i * 1000);
+    ring.add(r);
+    r.id = ring.last_id();
+    history.add(r);
+  }
+  history.flush();
+  EXPECT_EQ(history.last_id(), 2000u);
+  std::vector<std::vector<std::pair<const char*, std::string>>> filters = {
+      {},
+      {{"from", "10.0.0.1"}},
+      {{"to", "198.51.100.1"}},
+      {{"address", "fd00::1"}},
+      {{"port", "1500"}},
+      {{"verdict", "dropped"}},
+      {{"rule", "default"}},
+      {{"from", "198.51.100.1"}, {"port", "80"}},
+      {{"since", std::to_string((t0 + 500 * 1000) / 1000)}, {"until", std::to_string((t0 + 900 * 1000) / 1000)}},
+      {{"verdict", "translated"}, {"address", "10.0.0.2"}},
+  };
+  for (const auto& terms : filters) {
+    FlowFilter f;
+    std::string label;
+    for (const auto& [k, v] : terms) {
+      ASSERT_EQ(flows::set_filter_term(f, k, v, now_ms()), "");
+      label += std::string(k) + "=" + v + " ";
+    }
+    EXPECT_EQ(ids(history.query(f, 0, 0, 5000, false)), ids(ring.query(f, 0, 5000))) << label;
+    EXPECT_EQ(ids(history.query(f, 100, 0, 7, false)), ids(ring.query(f, 100, 7))) << label;
+    EXPECT_EQ(ids(history.query(f, 0, 0, 7, true)), ids(ring.query(f, 0, 7, true))) << label;
+  }
+  auto below = history.query({}, 0, 11, 100, false);
+  EXPECT_EQ(below.size(), 10u) << "before_id bounds from above";
+}
+
+TEST(FlowHistory, RecordsComeBackWhole) {
+  TempDir dir;
+  FlowRecord r;
+  r.id = 42;
+  r.time_ms = now_ms();
+  r.verdict = Verdict::Closed;
+  r.chain = "input";
+  r.rule = "ssh";
+  r.rule_line = 7;
+  r.config_file = "/etc/sluice/sluice.toml";
+  r.action = "drop";
+  r.reason = "";
+  r.interface = "eth0";
+  r.proto = "udp";
+  r.src = "fd00::1";
+  r.sport = 5353;
+  r.dst = "fd00::2";
+  r.dport = 53;
+  r.nat = "masquerade";
+  r.nat_addr = "2001:db8::1";
+  r.nat_port = 1024;
+  r.packets[0] = 3;
+  r.packets[1] = 4;
+  r.bytes[0] = 300;
+  r.bytes[1] = 4000000000ull;
+  r.duration_ms = 1234;
+  {
+    FlowHistory history(dir.file("s.db"), {});
+    history.add(r);
+  }  // closing writes what is queued
+  FlowHistory reopened(dir.file("s.db"), {});
+  auto got = reopened.query({}, 0, 0, 10, false);
+  ASSERT_EQ(got.size(), 1u);
+  const auto& g = got[0];
+  EXPECT_EQ(g.id, 42u);
+  EXPECT_EQ(g.time_ms, r.time_ms);
+  EXPECT_EQ(g.verdict, Verdict::Closed);
+  EXPECT_EQ(g.chain + g.rule + g.config_file + g.action + g.interface + g.proto,
+            r.chain + r.rule + r.config_file + r.action + r.interface + r.proto);
+  EXPECT_EQ(g.rule_line, 7u);
+  EXPECT_EQ(g.src + g.dst + g.nat + g.nat_addr, r.src + r.dst + r.nat + r.nat_addr);
+  EXPECT_EQ(g.sport + g.dport + g.nat_port, r.sport + r.dport + r.nat_port);
+  EXPECT_EQ(g.packets[1], 4u);
+  EXPECT_EQ(g.bytes[1], 4000000000ull);
+  EXPECT_EQ(g.duration_ms, 1234u);
+}
+
+TEST(FlowHistory, RetentionRemovesWhatIsTooOld) {
+  TempDir dir;
+  FlowHistory history(dir.file("s.db"), {3600, 1ull << 30});
+  std::mt19937 rnd(1);
+  for (std::uint64_t i = 1; i <= 100; ++i) {
+    auto r = record(rnd, now_ms() - (i <= 40 ? 2 * 3600 * 1000 : 60 * 1000));
+    r.id = i;
+    history.add(r);
+  }
+  history.flush();
+  EXPECT_EQ(history.apply_retention(), 40u);
+  auto left = history.query({}, 0, 0, 1000, false);
+  ASSERT_EQ(left.size(), 60u);
+  EXPECT_EQ(left.front().id, 41u);
+  EXPECT_EQ(history.stats().removed, 40u);
+}
+
+TEST(FlowHistory, RetentionKeepsTheFileUnderItsSize) {
+  TempDir dir;
+  constexpr std::uint64_t kMax = 1 << 20;
+  FlowHistory history(dir.file("s.db"), {86400, kMax});
+  std::mt19937 rnd(2);
+  for (std::uint64_t i = 1; i <= 20000; ++i) {
+    auto r = record(rnd, now_ms());
+    r.id = i;
+    history.add(r);
+  }
+  history.flush();
+  EXPECT_GT(history.apply_retention(), 0u);
+  Database db(dir.file("s.db"));
+  EXPECT_LE(db.used_bytes(), kMax);
+  auto left = history.query({}, 0, 0, 100000, false);
+  ASSERT_FALSE(left.empty());
+  EXPECT_EQ(left.back().id, 20000u) << "the newest records stay";
+  EXPECT_LE(fs::file_size(dir.file("s.db")), 2 * kMax) << "deleted pages are given back";
+}
+
+}  // namespace
+}  // namespace sluice::store
