@@ -40,7 +40,9 @@ int main(int argc, char** argv) {
        "bpffs directory for the maps that outlive the daemon (conntrack, rules)")
       ("keep-datapath", "on SIGTERM leave the datapath attached and enforcing (for upgrades)")
       ("socket", po::value<std::string>()->default_value("/run/sluice/sluice.sock"),
-       "control socket for sluicectl (root only)");
+       "control socket for sluicectl (root only)")
+      ("database", po::value<std::string>()->default_value("/var/lib/sluice/sluice.db"),
+       "sqlite file for the flow history, config history and audit log (\"\" for none)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -61,7 +63,7 @@ int main(int argc, char** argv) {
   if (vm.count("check")) return check(path);
   try {
     sluice::service::DaemonOptions options;
-    options.service = {path, vm["pin-dir"].as<std::string>()};
+    options.service = {path, vm["pin-dir"].as<std::string>(), vm["database"].as<std::string>()};
     options.socket_path = vm["socket"].as<std::string>();
     options.keep_datapath = vm.count("keep-datapath") > 0;
     return sluice::service::run_daemon(options);

@@ -313,6 +313,16 @@ int run(const Options& o) {
       itfs += (itfs.empty() ? "" : ", ") + str(i["name"]) + " (XDP " + str(i["xdp"]) + ")";
     std::cout << "interfaces: " << (itfs.empty() ? "none attached" : itfs) << "\n";
     std::cout << "conntrack: " << r["conntrack_entries"] << " of " << r["conntrack_capacity"] << " entries\n";
+    const auto& fl = r["flows"];
+    const auto& h = fl["history"];
+    std::cout << "flows: " << fl["in_memory"] << " in memory (of " << fl["memory_capacity"] << "), history "
+              << (h.contains("error") ? "FAILING: " + str(h["error"])
+                  : h["enabled"].get<bool>() ? str(h["path"]) + " (" + str(h["written"]) + " written)"
+                                            : std::string("off"))
+              << "\n";
+    std::cout << "events lost: " << r["events_lost"]["ring_full"] << " (ring full), "
+              << r["events_lost"]["rate_limited"] << " (drop events over the per-source rate), "
+              << h["lost"] << " (history behind or failing)\n";
     if (r.contains("confirm_within_seconds"))
       std::cout << "waiting for confirmation: rolls back in " << r["confirm_within_seconds"]
                 << " s unless `sluicectl confirm`\n";

@@ -11,7 +11,7 @@ std::uint64_t FlowRing::add(FlowRecord r) {
   {
     std::lock_guard lock(mutex_);
     id = r.id = next_id_++;
-    if (records_.size() == capacity_) records_.pop_front();
+    while (records_.size() >= capacity_) records_.pop_front();
     records_.push_back(std::move(r));
   }
   changed_.notify_all();
@@ -60,6 +60,27 @@ bool FlowRing::closed() const {
 std::uint64_t FlowRing::last_id() const {
   std::lock_guard lock(mutex_);
   return next_id_ - 1;
+}
+
+std::size_t FlowRing::capacity() const {
+  std::lock_guard lock(mutex_);
+  return capacity_;
+}
+
+std::uint64_t FlowRing::first_id() const {
+  std::lock_guard lock(mutex_);
+  return records_.empty() ? next_id_ : records_.front().id;
+}
+
+void FlowRing::set_capacity(std::size_t capacity) {
+  std::lock_guard lock(mutex_);
+  capacity_ = std::max<std::size_t>(capacity, 1);
+  while (records_.size() > capacity_) records_.pop_front();
+}
+
+void FlowRing::continue_after(std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  next_id_ = std::max(next_id_, id + 1);
 }
 
 std::size_t FlowRing::size() const {

@@ -37,10 +37,18 @@ class FlowRing {
 
   std::uint64_t last_id() const;
   std::size_t size() const;
-  std::size_t capacity() const { return capacity_; }
+  std::size_t capacity() const;
+  // The oldest id still held; last_id() + 1 when empty.
+  std::uint64_t first_id() const;
+
+  // Keeps at most capacity records from now on (the oldest go first).
+  void set_capacity(std::size_t capacity);
+  // Numbers new records after id (ids stay unique across restarts when
+  // the history's last id is given). Only moves forward.
+  void continue_after(std::uint64_t id);
 
  private:
-  const std::size_t capacity_;
+  std::size_t capacity_;
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
   std::deque<FlowRecord> records_;

@@ -17,7 +17,7 @@
 #include "datapath/datapath.h"
 #include "flows/event_decoder.h"
 #include "flows/flow_json.h"
-#include "flows/flow_ring.h"
+#include "service/flow_log.h"
 #include "service/log.h"
 #include "service/service.h"
 
@@ -54,6 +54,16 @@ std::uint64_t monotonic_ns() {
   return static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
 }
 
+json flows_status(Service& s) {
+  const auto& log = *s.flows();
+  auto h = log.history_status();
+  json history = {{"enabled", h.enabled}, {"path", h.path}, {"written", h.written}, {"lost", h.lost},
+                  {"removed_by_retention", h.removed}};
+  if (!h.error.empty()) history["error"] = h.error;
+  return {{"in_memory", log.ring().size()}, {"memory_capacity", log.ring().capacity()},
+          {"last_id", log.ring().last_id()}, {"history", history}};
+}
+
 json status(Service& s) {
   json itfs = json::array();
   for (const auto& [name, mode] : s.interfaces()) itfs.push_back({{"name", name}, {"xdp", mode}});
@@ -73,7 +83,9 @@ json status(Service& s) {
               {"conntrack_entries", conntrack_entries},
               {"conntrack_capacity", SLUICE_MAX_CONNTRACK},
               {"conntrack_high_events", s.conntrack_high_events()},
-              {"events_lost", s.datapath().events_lost(SLUICE_EVENT_LOST_RING_FULL) + s.datapath().events_lost(SLUICE_EVENT_LOST_RATE_LIMITED)},
+              {"events_lost", {{"ring_full", s.datapath().events_lost(SLUICE_EVENT_LOST_RING_FULL)},
+                               {"rate_limited", s.datapath().events_lost(SLUICE_EVENT_LOST_RATE_LIMITED)}}},
+              {"flows", flows_status(s)},
               {"maps", maps}};
   if (auto deadline = s.confirm_deadline()) {
     auto left = std::chrono::duration_cast<std::chrono::seconds>(*deadline - Service::Clock::now());
@@ -226,10 +238,10 @@ json flows(Service& s, const json& req) {
   }
   if (req.contains("newest") && !req["newest"].is_boolean()) return error("newest must be true or false");
   bool newest = req.contains("newest") && req["newest"].get<bool>();
-  const auto& ring = *s.flows();
-  std::uint64_t last = ring.last_id();
+  const auto& log = *s.flows();
+  std::uint64_t last = log.ring().last_id();
   json out = json::array();
-  for (const auto& r : ring.query(filter, after, limit, newest)) out.push_back(flows::to_json(r));
+  for (const auto& r : log.query(filter, after, limit, newest)) out.push_back(flows::to_json(r));
   return {{"ok", true}, {"flows", out}, {"last_id", last}};
 }
 

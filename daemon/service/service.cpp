@@ -18,7 +18,7 @@
 #include "datapath/datapath.h"
 #include "flows/event_decoder.h"
 #include "flows/event_reader.h"
-#include "flows/flow_ring.h"
+#include "service/flow_log.h"
 #include "net/addresses.h"
 #include "net/foreign_firewalls.h"
 #include "net/interface_addresses.h"
@@ -46,7 +46,7 @@ int libbpf_to_log(libbpf_print_level level, const char* format, va_list args) {
 }  // namespace
 
 Service::Service(ServiceOptions options)
-    : flows_(std::make_shared<flows::FlowRing>(kFlowsInMemory)),
+    : flows_(std::make_shared<FlowLog>(options.database_path)),
       decoder_(std::make_unique<flows::EventDecoder>()),
       config_path_(std::move(options.config_path)) {
   libbpf_set_print(libbpf_to_log);
@@ -87,6 +87,7 @@ void Service::apply(const Ruleset& ruleset) {
   table->config_file = config_path_;
   for (const auto& r : ruleset.config.rules) table->rules.push_back({r.name, static_cast<std::uint32_t>(r.where.line)});
   decoder_->set_rules(stats.generation, std::move(table));
+  flows_->configure(ruleset.config.flows);
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);  // the clock bpf_ktime_get_ns() reads
   applied_at_ns_ = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
@@ -188,7 +189,7 @@ void Service::handle_events() { events_->consume(); }
 
 void Service::on_event(const sluice_event& e) {
   log_event(e);
-  flows_->add(decoder_->decode(e));
+  flows_->record(decoder_->decode(e));
 }
 
 namespace {

@@ -23,7 +23,6 @@ struct LocalAddress;
 namespace sluice::flows {
 class EventDecoder;
 class EventReader;
-class FlowRing;
 }  // namespace sluice::flows
 
 struct sluice_event;
@@ -33,7 +32,10 @@ namespace sluice::service {
 struct ServiceOptions {
   std::string config_path = "/etc/sluice/sluice.toml";
   std::string pin_dir = "/sys/fs/bpf/sluice";  // empty: nothing pinned
+  std::string database_path = "/var/lib/sluice/sluice.db";  // empty: no sqlite state
 };
+
+class FlowLog;
 
 class Service {
  public:
@@ -79,9 +81,8 @@ class Service {
   // them as flows (and logs audit verdicts).
   int events_fd() const;
   void handle_events();
-  // The recent flows, shared with readers on other threads.
-  std::shared_ptr<flows::FlowRing> flows() const { return flows_; }
-  static constexpr std::size_t kFlowsInMemory = 10000;
+  // The flow log, shared with readers on other threads.
+  std::shared_ptr<FlowLog> flows() const { return flows_; }
 
   using Clock = std::chrono::steady_clock;
   std::optional<Clock::time_point> confirm_deadline() const {
@@ -109,7 +110,7 @@ class Service {
   void apply_routing(const config::Config& cfg);
   void on_event(const sluice_event& e);
   void log_event(const sluice_event& e);
-  std::shared_ptr<flows::FlowRing> flows_;
+  std::shared_ptr<FlowLog> flows_;
   std::unique_ptr<flows::EventDecoder> decoder_;
   // NAT tables for the live config and the interfaces' current addresses.
   void update_nat(const std::vector<datapath::LocalAddress>& addrs);

@@ -113,8 +113,12 @@ FlowHistory::~FlowHistory() {
 }
 
 void FlowHistory::set_retention(Retention r) {
-  std::lock_guard lock(mutex_);
-  retention_ = r;
+  {
+    std::lock_guard lock(mutex_);
+    retention_ = r;
+    retention_due_ = true;  // a shorter retention applies now, not in a while
+  }
+  wake_.notify_all();
 }
 
 void FlowHistory::add(const FlowRecord& r) {
@@ -148,9 +152,13 @@ void FlowHistory::writer_loop() {
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, kWriteEvery,
-                     [&] { return stopping_ || flush_requested_ || queue_.size() >= kWriteAtOnce; });
+                     [&] { return stopping_ || flush_requested_ || retention_due_ || queue_.size() >= kWriteAtOnce; });
       flush_requested_ = false;
       stop = stopping_;
+      if (retention_due_) {
+        retention_due_ = false;
+        next_retention = std::chrono::steady_clock::now();
+      }
       batch.swap(queue_);
     }
     if (!batch.empty()) write_batch(batch);

@@ -84,6 +84,7 @@ class FlowHistory {
   Stats stats_;
   bool stopping_ = false;
   bool flush_requested_ = false;
+  bool retention_due_ = false;
   std::thread writer_;
 };
 

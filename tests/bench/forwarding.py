@@ -196,7 +196,8 @@ class Variant:
             log = open(log_path, "w")
             self.proc = subprocess.Popen(
                 ["nsenter", f"--net=/run/netns/{RTR}", args.sluiced, "--config", path,
-                 "--pin-dir", f"/sys/fs/bpf/{P}", "--socket", os.path.join(work, "sluice.sock")],
+                 "--pin-dir", f"/sys/fs/bpf/{P}", "--socket", os.path.join(work, "sluice.sock"),
+                 "--database", os.path.join(work, "sluice.db")],
                 stdout=log, stderr=log)
             deadline = time.time() + 120
             while "running with" not in open(log_path).read():

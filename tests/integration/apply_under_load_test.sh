@@ -55,7 +55,7 @@ retransmits() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[
 
 config no
 log=$work/sluiced.log
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock"
 cleanup_add "kill $sluiced_pid"
 wait_for "sluiced to start" 60 grep -q "running with" "$log" || cat "$log"
 check "100,000 rules applied at start" grep -q "100000 rules" "$log"

@@ -103,7 +103,7 @@ check "without sluiced, port 81 is open" test "$(tcp_result "$lan" 10.10.2.2 81)
 ip netns exec "$fw" nft add table inet other
 ip netns exec "$fw" nft add chain inet other input '{ type filter hook input priority 0; policy accept; }'
 
-sluiced_in "$fw" "$work/sluiced.log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" \
+sluiced_in "$fw" "$work/sluiced.log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" \
 	--socket "$work/sluice.sock"
 sluiced=$sluiced_pid
 cleanup_add "kill $sluiced"

@@ -52,7 +52,7 @@ TOML
 } >"$work/sluice.toml"
 
 log=$work/sluiced.log
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock"
 cleanup_add "kill $sluiced_pid"
 wait_for "sluiced to start" 30 grep -q "running with" "$log" || cat "$log"
 ctl() { "$SLUICECTL" --socket "$work/sluice.sock" "$@"; }
@@ -135,6 +135,50 @@ lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 assert lines and all(8081 in (f['sport'], f['dport']) for f in lines), lines" "$work/follow.txt"
 kill $follower
 
+# History: the flows survive a restart (memory starts empty, sqlite has
+# them), and new flows are numbered after the old ones.
+last_before=$(ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["flows"]["last_id"])')
+kill -TERM "$sluiced_pid"
+wait "$sluiced_pid"
+check "the history was written" test -s "$work/sluice.db"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock"
+cleanup_add "kill $sluiced_pid"
+wait_for "sluiced to start again" 30 ctl status
+check "after a restart the smb flow comes from the history" flows_has <(ctl --json flows --rule no-smb) dropped no-smb 445 policy-rule
+check "allowed again after the restart: web" test "$(tcp_result "$lan" 10.10.2.2 80)" = connected
+ctl --json flows --limit 1000 >"$work/after.json"
+check "new flows are numbered after the old ones" python3 -c "
+import json, sys
+f = json.load(open(sys.argv[1]))['flows']
+ids = [x['id'] for x in f]
+assert ids == sorted(set(ids)), ids
+new = [x for x in f if x['id'] > int(sys.argv[2])]
+assert any(x['rule'] == 'web' for x in new), (sys.argv[2], f)
+assert any(x['id'] <= int(sys.argv[2]) for x in f), 'old flows missing'" "$work/after.json" "$last_before"
+
+# Retention: with a 2 s maximum age, the old rows go.
+printf '\n[flows]\nhistory_max_age = "2s"\n' >>"$work/sluice.toml"
+sleep 2.5
+check "apply with a 2 s history" ctl apply
+wait_for "old flows to be removed" 10 bash -c "sqlite3 '$work/sluice.db' 'SELECT count(*) FROM flows WHERE id <= $last_before' | grep -qx 0"
+check "retention removed the old rows" test "$(sqlite3 "$work/sluice.db" "SELECT count(*) FROM flows WHERE id <= $last_before")" = 0
+check "status counts what retention removed" python3 -c "
+import json, subprocess, sys
+s = json.loads(subprocess.check_output([sys.argv[1], '--socket', sys.argv[2], '--json', 'status']))
+assert s['flows']['history']['removed_by_retention'] > 0, s['flows']" "$SLUICECTL" "$work/sluice.sock"
+kill -TERM "$sluiced_pid"
+wait "$sluiced_pid"
+
+# A database that is not one: reported, and the firewall works regardless.
+head -c 65536 /dev/urandom >"$work/broken.db"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/broken.db" --socket "$work/sluice.sock"
+cleanup_add "kill $sluiced_pid"
+wait_for "sluiced to start with a broken database" 30 ctl status
+check "the broken database is logged" grep -q "flow history unavailable.*broken.db" "$log"
+check "status shows the history failing" bash -c "'$SLUICECTL' --socket '$work/sluice.sock' status | grep -q 'history FAILING: .*broken.db'"
+check "the firewall still allows web" test "$(tcp_result "$lan" 10.10.2.2 80)" = connected
+check "and still drops smb" test "$(tcp_result "$lan" 10.10.2.2 445)" = timeout
+check "flows still answer from memory" flows_has <(ctl --json flows --rule no-smb) dropped no-smb 445 policy-rule
 kill -TERM "$sluiced_pid"
 wait "$sluiced_pid"
 finish

@@ -37,7 +37,7 @@ cleanup_add "kill $!"
 wait_for "the port 81 server" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/10.10.2.2/81"
 
 log=$work/sluiced.log
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock"
 cleanup_add "kill -9 $sluiced_pid"
 wait_for "sluiced to start" 20 grep -q "running with" "$log" || cat "$log"
 
@@ -57,7 +57,7 @@ check "after kill -9 the rules are still enforced (81 dropped)" dropped81
 check "after kill -9 the maps stay pinned" test -e "$pins/conntrack"
 check "after kill -9 XDP stays attached" bash -c "ip -n $fw link show lan0 | grep -q xdp"
 
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock"
 wait_for "sluiced to restart" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 2 ]]"
 check "the new sluiced took over the pinned conntrack" grep -qE "took over the datapath pinned in $pins \([1-9][0-9]* tracked flows\)" "$log"
 check "after the restart the connection keeps flowing" flowing
@@ -70,7 +70,7 @@ check "a clean stop detaches XDP" bash -c "! ip -n $fw link show lan0 | grep -q 
 check "a clean stop detaches tc" bash -c "! tc -n $fw filter show dev lan0 ingress | grep -q bpf"
 
 # The upgrade flag file next to the control socket: one stop keeps the datapath.
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock"
 wait_for "sluiced to start" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 3 ]]"
 touch "$work/keep-datapath"
 kill -TERM "$sluiced_pid"
@@ -80,13 +80,13 @@ check "and is used up" test ! -e "$work/keep-datapath"
 check "the datapath stays enforcing (81 dropped)" dropped81
 
 # --keep-datapath: a stop for an upgrade.
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock" --keep-datapath
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock" --keep-datapath
 wait_for "sluiced to start" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 4 ]]"
 kill -TERM "$sluiced_pid"
 wait "$sluiced_pid"
 check "--keep-datapath leaves the rules enforcing after a stop" dropped81
 check "--keep-datapath leaves the maps pinned" test -e "$pins/settings"
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock"
 wait_for "sluiced to start" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 5 ]]"
 check "the next sluiced takes the kept datapath over" bash -c "[[ \$(grep -c 'took over the datapath' $log) -ge 3 ]]"
 kill -TERM "$sluiced_pid"
@@ -98,7 +98,7 @@ check "and a clean stop leaves nothing" bash -c "[[ ! -e $pins ]] && ! ip -n $fw
 mkdir -p "$pins"
 bpftool map create "$pins/settings" type array key 4 value 8 entries 1 name settings
 bpftool map create "$pins/conntrack" type lru_hash key 40 value 64 entries 1024 name conntrack
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock"
 wait_for "sluiced to start" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 6 ]]"
 check "maps of another layout are replaced, with a warning" grep -q "do not fit this version's datapath" "$log"
 check "and the rules are enforced (81 dropped)" dropped81

@@ -123,7 +123,7 @@ TOML
 
 log=$work/sluiced.log
 sock=$work/sluice.sock
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$sock"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$sock"
 cleanup_add "kill $sluiced_pid"
 wait_for "sluiced to start" 20 grep -q "running with" "$log" || { cat "$log"; exit 1; }
 wait_for "the router's IPv6 addresses" 10 bash -c "! ip -n $fw -6 addr show tentative | grep -q inet6"

@@ -28,7 +28,7 @@ to = "10.30.0.0/24"
 via = "10.10.2.2"'
 
 log=$work/sluiced.log
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock"
 cleanup_add "kill $sluiced_pid"
 wait_for "sluiced to start" 20 grep -q "running with" "$log" || cat "$log"
 

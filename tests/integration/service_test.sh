@@ -60,7 +60,7 @@ log=$work/sluiced.log
 # Only the unit's capabilities: the bounding set limits what root keeps.
 nsenter --net="/run/netns/$fw" env NOTIFY_SOCKET="$work/notify.sock" WATCHDOG_USEC=1000000 \
 	setpriv --bounding-set=-all,+bpf,+net_admin,+perfmon --inh-caps=-all \
-	"$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock" 2>>"$log" &
+	"$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock" 2>>"$log" &
 sluiced_pid=$!
 cleanup_add "kill $sluiced_pid"
 wait_for "READY=1" 20 grep -q "^READY=1" "$work/notify.log" || cat "$log"

@@ -34,7 +34,7 @@ json_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 config 80 81
 log=$work/sluiced.log
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --socket "$work/sluice.sock"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock"
 cleanup_add "kill $sluiced_pid"
 wait_for "sluiced to start" 20 grep -q "running with" "$log" || cat "$log"
 
