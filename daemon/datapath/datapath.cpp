@@ -572,6 +572,14 @@ std::vector<Datapath::ConntrackEntry> Datapath::conntrack() const {
   return out;
 }
 
+bool Datapath::remove_expired_conntrack(const ConntrackEntry& seen) {
+  int fd = conntrack_fd();
+  sluice_ct_entry now{};
+  if (bpf_map_lookup_elem(fd, &seen.key, &now) != 0) return false;
+  if (now.last_seen_ns != seen.value.last_seen_ns) return false;  // alive after all
+  return bpf_map_delete_elem(fd, &seen.key) == 0;
+}
+
 void Datapath::clear_conntrack() {
   int fd = conntrack_fd();
   sluice_ct_key next{};

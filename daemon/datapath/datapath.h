@@ -93,6 +93,9 @@ class Datapath {
     sluice_ct_entry value{};
   };
   std::vector<ConntrackEntry> conntrack() const;
+  // Removes an entry the daemon found expired, unless a packet refreshed
+  // it since it was read. True when removed.
+  bool remove_expired_conntrack(const ConntrackEntry& seen);
   void clear_conntrack();
 
   std::uint32_t active_generation() const;

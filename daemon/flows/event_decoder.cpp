@@ -77,6 +77,69 @@ const std::string& EventDecoder::interface_name(std::uint32_t ifindex) {
   return interfaces_.emplace(ifindex, name).first->second;
 }
 
+void EventDecoder::name_rule(FlowRecord& r, std::uint32_t rule_index, int generation) const {
+  const auto* table = generation >= 0 ? rules_[generation & 1].get() : nullptr;
+  if (rule_index == SLUICE_RULE_INDEX_DEFAULT) {
+    r.rule = "default";
+  } else if (table && rule_index < table->rules.size()) {
+    r.rule = table->rules[rule_index].name;
+    r.rule_line = table->rules[rule_index].line;
+    r.config_file = table->config_file;
+  } else {
+    r.rule = "#" + std::to_string(rule_index);
+  }
+}
+
+bool conntrack_expired(const sluice_ct_key& key, const sluice_ct_entry& entry, std::uint64_t now_ns) {
+  std::uint64_t s;
+  if (key.proto == 6) {
+    switch (entry.state) {
+      case SLUICE_CT_ESTABLISHED: s = SLUICE_CT_TIMEOUT_TCP_ESTABLISHED; break;
+      case SLUICE_CT_FIN_WAIT:
+      case SLUICE_CT_CLOSING: s = SLUICE_CT_TIMEOUT_TCP_CLOSING; break;
+      case SLUICE_CT_CLOSED: s = SLUICE_CT_TIMEOUT_TCP_CLOSED; break;
+      default: s = SLUICE_CT_TIMEOUT_TCP_SYN;
+    }
+  } else if (key.proto == 17) {
+    s = entry.state == SLUICE_CT_ESTABLISHED ? SLUICE_CT_TIMEOUT_UDP_ESTABLISHED : SLUICE_CT_TIMEOUT_UDP_NEW;
+  } else if (key.proto == 1 || key.proto == 58) {
+    s = SLUICE_CT_TIMEOUT_ICMP;
+  } else {
+    s = SLUICE_CT_TIMEOUT_UDP_NEW;
+  }
+  return now_ns > entry.last_seen_ns && now_ns - entry.last_seen_ns > s * 1000000000ull;
+}
+
+FlowRecord EventDecoder::closed(const sluice_ct_key& k, const sluice_ct_entry& v, int generation) {
+  FlowRecord r;
+  r.verdict = Verdict::Closed;
+  r.time_ms = wall_clock_ms(v.last_seen_ns);
+  r.chain = chain_name(v.chain);
+  name_rule(r, v.rule_index, generation);
+  r.interface = interface_name(v.in_ifindex);
+  r.proto = proto_name(k.proto);
+  bool a_first = v.originator_is_a;
+  r.src = address_text(a_first ? k.addr_a : k.addr_b, k.family);
+  r.dst = address_text(a_first ? k.addr_b : k.addr_a, k.family);
+  r.sport = ntohs(a_first ? k.port_a : k.port_b);
+  r.dport = ntohs(a_first ? k.port_b : k.port_a);
+  if (v.nat & SLUICE_NAT_SNAT) {
+    r.nat = "masquerade";
+    r.nat_addr = address_text(v.snat_addr, k.family);
+    r.nat_port = ntohs(v.snat_port);
+  } else if (v.nat & SLUICE_NAT_DNAT) {
+    r.nat = "port-forward";
+    r.nat_addr = address_text(v.dnat_addr, k.family);
+    r.nat_port = ntohs(v.dnat_port);
+  }
+  for (int d = 0; d < 2; ++d) {
+    r.packets[d] = v.packets[d];
+    r.bytes[d] = v.bytes[d];
+  }
+  r.duration_ms = v.last_seen_ns > v.created_ns ? (v.last_seen_ns - v.created_ns) / 1000000 : 0;
+  return r;
+}
+
 FlowRecord EventDecoder::decode(const sluice_event& e) {
   FlowRecord r;
   r.time_ms = wall_clock_ms(e.ts_ns);
@@ -90,18 +153,7 @@ FlowRecord EventDecoder::decode(const sluice_event& e) {
   r.chain = chain_name(e.chain);
   if (e.type == SLUICE_EVENT_AUDIT) r.action = action_name(e.action);
   if (e.type == SLUICE_EVENT_DROP || e.type == SLUICE_EVENT_REJECT) r.reason = drop_reason_name(e.reason);
-  if (!r.chain.empty() && e.type != SLUICE_EVENT_NAT) {
-    const auto& table = rules_[e.generation & 1];
-    if (e.rule_index == SLUICE_RULE_INDEX_DEFAULT) {
-      r.rule = "default";
-    } else if (table && e.rule_index < table->rules.size()) {
-      r.rule = table->rules[e.rule_index].name;
-      r.rule_line = table->rules[e.rule_index].line;
-      r.config_file = table->config_file;
-    } else {
-      r.rule = "#" + std::to_string(e.rule_index);
-    }
-  }
+  if (!r.chain.empty() && e.type != SLUICE_EVENT_NAT) name_rule(r, e.rule_index, e.generation & 1);
   r.interface = interface_name(e.ifindex);
   if (e.family == SLUICE_FAMILY_IPV4 || e.family == SLUICE_FAMILY_IPV6) {
     r.proto = proto_name(e.proto);

@@ -13,6 +13,8 @@
 #include "flows/flow_record.h"
 
 struct sluice_event;
+struct sluice_ct_key;
+struct sluice_ct_entry;
 
 namespace sluice::flows {
 
@@ -34,6 +36,10 @@ std::string proto_name(unsigned proto);
 // Milliseconds since the epoch for a bpf_ktime_get_ns() time.
 std::int64_t wall_clock_ms(std::uint64_t ktime_ns);
 
+// Whether a conntrack entry has been idle past its state's timeout at
+// now_ns (bpf_ktime_get_ns() time): the datapath's own rule, from abi.h.
+bool conntrack_expired(const sluice_ct_key& key, const sluice_ct_entry& entry, std::uint64_t now_ns);
+
 class EventDecoder {
  public:
   // The ruleset now live in generation (0 or 1). Events carry the
@@ -44,9 +50,14 @@ class EventDecoder {
   void forget_interfaces() { interfaces_.clear(); }
 
   FlowRecord decode(const sluice_event& e);
+  // The record of a tracked flow that ended: originator's view, counts
+  // each way, duration. generation: the ruleset whose rule_index the entry
+  // holds, when known (-1: from a ruleset no longer loaded).
+  FlowRecord closed(const sluice_ct_key& key, const sluice_ct_entry& entry, int generation);
 
  private:
   const std::string& interface_name(std::uint32_t ifindex);
+  void name_rule(FlowRecord& r, std::uint32_t rule_index, int generation) const;
 
   std::array<std::shared_ptr<const RuleTable>, 2> rules_;
   std::map<std::uint32_t, std::string> interfaces_;

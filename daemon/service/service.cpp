@@ -283,7 +283,10 @@ void Service::refresh() {
   } catch (const datapath::BpfError& e) {
     log(Priority::Error, std::string("updating addresses and NAT: ") + e.what());
   }
-  if (++refreshes_ % kConntrackCheckEvery == 0) check_conntrack_fill();
+  if (Clock::now() >= next_sweep_) {
+    sweep_conntrack();
+    next_sweep_ = Clock::now() + kConntrackSweepEvery;
+  }
 }
 
 void Service::update_nat(const std::vector<datapath::LocalAddress>& addrs) {
@@ -320,8 +323,19 @@ void Service::update_fast_path() {
   log(Priority::Info, "XDP fast path forwards to " + std::to_string(fast.size()) + " interface(s)");
 }
 
-void Service::check_conntrack_fill() {
-  std::size_t entries = datapath_->conntrack().size();
+void Service::sweep_conntrack() {
+  auto table = datapath_->conntrack();
+  std::size_t entries = table.size();
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  std::uint64_t now_ns = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
+  int live_generation = static_cast<int>(datapath_->active_generation());
+  for (const auto& e : table) {
+    if (!flows::conntrack_expired(e.key, e.value, now_ns) || !datapath_->remove_expired_conntrack(e)) continue;
+    --entries;
+    // Rule indexes name rules of the ruleset live when the flow started.
+    flows_->record(decoder_->closed(e.key, e.value, e.value.created_ns >= applied_at_ns_ ? live_generation : -1));
+  }
   // Warn once on the way up, again only after it has come down.
   if (!conntrack_high_ && entries * 100 >= SLUICE_MAX_CONNTRACK * kConntrackWarnPercent) {
     conntrack_high_ = true;

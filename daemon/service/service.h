@@ -104,7 +104,9 @@ class Service {
 
  private:
   void apply(const Ruleset& ruleset);
-  void check_conntrack_fill();
+  // Every kConntrackSweepEvery: records and removes flows that ended
+  // (idle past their timeout), and warns when the table fills up.
+  void sweep_conntrack();
   // Forwarding and static routes as the config says (routing is the
   // kernel's; sluice only installs what the config names).
   void apply_routing(const config::Config& cfg);
@@ -127,9 +129,10 @@ class Service {
   Clock::time_point event_second_{};
   std::unique_ptr<flows::EventReader> events_;
 
-  // Counting conntrack walks the table; every 10 s is enough to warn.
-  static constexpr unsigned kConntrackCheckEvery = 10;
-  unsigned refreshes_ = 0;
+  // The sweep walks the whole table: often enough that a closed flow is
+  // reported within seconds, rarely enough to cost nothing.
+  static constexpr auto kConntrackSweepEvery = std::chrono::seconds(5);
+  Clock::time_point next_sweep_{};
   bool conntrack_high_ = false;
   std::uint64_t conntrack_high_events_ = 0;
 

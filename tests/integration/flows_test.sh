@@ -58,6 +58,16 @@ wait_for "sluiced to start" 30 grep -q "running with" "$log" || cat "$log"
 ctl() { "$SLUICECTL" --socket "$work/sluice.sock" "$@"; }
 
 check "allowed: web" test "$(tcp_result "$lan" 10.10.2.2 80)" = connected
+# A connection that ends with a reset: reported closed once its conntrack
+# entry times out (10 s after the reset, found by the next sweep).
+ip netns exec "$lan" python3 - <<'PY'
+import socket, struct
+s = socket.create_connection(("10.10.2.2", 8081), timeout=3)
+s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+s.recv(100)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+PY
 check "rejected: telnet" test "$(tcp_result "$lan" 10.10.2.2 23)" = refused
 check "dropped: smb" test "$(tcp_result "$lan" 10.10.2.2 445)" = timeout
 ctl --json flows --limit 1000 >"$work/all.json"
@@ -88,7 +98,7 @@ f = [f for f in json.load(open(sys.argv[1]))['flows'] if f['rule'] == 'web'][0]
 assert f['rule_at'] == {'file': sys.argv[2], 'line': 12}, f" "$work/all.json" "$work/sluice.toml"
 check "the allowed flow is recorded once, not per packet" python3 -c "
 import json, sys
-assert len([f for f in json.load(open(sys.argv[1]))['flows'] if f['rule'] == 'web']) == 1" "$work/all.json"
+assert len([f for f in json.load(open(sys.argv[1]))['flows'] if f['rule'] == 'web' and f['dport'] == 80]) == 1" "$work/all.json"
 
 # Something the chain default drops: UDP to a port no rule names.
 check "dropped by the default: udp" test "$(udp_result "$lan" 10.10.2.2 5353)" = silent
@@ -134,6 +144,17 @@ import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 assert lines and all(8081 in (f['sport'], f['dport']) for f in lines), lines" "$work/follow.txt"
 kill $follower
+
+wait_for "the reset flow to be reported closed" 25 bash -c "'$SLUICECTL' --socket '$work/sluice.sock' --json flows --verdict closed --port 8081 | grep -q duration_ms"
+ctl --json flows --verdict closed --port 8081 >"$work/closed.json"
+check "a closed flow has its counts each way and its duration" python3 -c "
+import json, sys
+f = json.load(open(sys.argv[1]))['flows']
+c = [x for x in f if x['dport'] == 8081 and x['src'] == '10.10.1.10']
+assert len(c) == 1, f
+c = c[0]
+assert c['rule'] == 'web' and c['packets'][0] >= 3 and c['packets'][1] >= 2, c
+assert c['bytes'][1] > 100 and c['duration_ms'] >= 0, c" "$work/closed.json"
 
 # History: the flows survive a restart (memory starts empty, sqlite has
 # them), and new flows are numbered after the old ones.

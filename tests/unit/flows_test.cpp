@@ -204,5 +204,61 @@ TEST(EventDecoder, TranslationsShowTheOtherAddress) {
   EXPECT_EQ(r.rule, "");
 }
 
+TEST(EventDecoder, ConntrackExpiresAsTheDatapathSays) {
+  sluice_ct_key tcp{};
+  tcp.proto = 6;
+  sluice_ct_entry e{};
+  e.last_seen_ns = 1'000'000'000'000ull;
+  constexpr std::uint64_t kSecond = 1'000'000'000ull;
+  e.state = SLUICE_CT_CLOSED;
+  EXPECT_FALSE(conntrack_expired(tcp, e, e.last_seen_ns + SLUICE_CT_TIMEOUT_TCP_CLOSED * kSecond));
+  EXPECT_TRUE(conntrack_expired(tcp, e, e.last_seen_ns + SLUICE_CT_TIMEOUT_TCP_CLOSED * kSecond + 1));
+  e.state = SLUICE_CT_ESTABLISHED;
+  EXPECT_FALSE(conntrack_expired(tcp, e, e.last_seen_ns + 3600 * kSecond));
+  sluice_ct_key udp{};
+  udp.proto = 17;
+  e.state = SLUICE_CT_NEW;
+  EXPECT_TRUE(conntrack_expired(udp, e, e.last_seen_ns + (SLUICE_CT_TIMEOUT_UDP_NEW + 1) * kSecond));
+  e.state = SLUICE_CT_ESTABLISHED;
+  EXPECT_FALSE(conntrack_expired(udp, e, e.last_seen_ns + (SLUICE_CT_TIMEOUT_UDP_NEW + 1) * kSecond));
+  EXPECT_FALSE(conntrack_expired(udp, e, e.last_seen_ns - kSecond)) << "a clock read before the last packet";
+}
+
+TEST(EventDecoder, AClosedFlowIsShownFromItsOriginator) {
+  EventDecoder d;
+  d.set_rules(1, std::make_shared<RuleTable>(RuleTable{"/etc/sluice/sluice.toml", {{"web", 12}}}));
+  sluice_ct_key k{};
+  k.family = SLUICE_FAMILY_IPV4;
+  k.proto = 6;
+  std::uint8_t a[] = {10, 0, 0, 1}, b[] = {192, 0, 2, 9};
+  std::copy(std::begin(a), std::end(a), k.addr_a);
+  std::copy(std::begin(b), std::end(b), k.addr_b);
+  k.port_a = htons(80);
+  k.port_b = htons(40000);
+  sluice_ct_entry v{};
+  v.originator_is_a = 0;  // 192.0.2.9:40000 opened it
+  v.rule_index = 0;
+  v.chain = SLUICE_CHAIN_INPUT;
+  v.in_ifindex = 1;
+  v.created_ns = 5'000'000'000ull;
+  v.last_seen_ns = 7'500'000'000ull;
+  v.packets[0] = 10;
+  v.packets[1] = 8;
+  v.bytes[0] = 1000;
+  v.bytes[1] = 80000;
+  auto r = d.closed(k, v, 1);
+  EXPECT_EQ(r.verdict, Verdict::Closed);
+  EXPECT_EQ(r.src, "192.0.2.9");
+  EXPECT_EQ(r.sport, 40000);
+  EXPECT_EQ(r.dst, "10.0.0.1");
+  EXPECT_EQ(r.dport, 80);
+  EXPECT_EQ(r.rule, "web");
+  EXPECT_EQ(r.chain, "input");
+  EXPECT_EQ(r.packets[1], 8u);
+  EXPECT_EQ(r.bytes[1], 80000u);
+  EXPECT_EQ(r.duration_ms, 2500u);
+  EXPECT_EQ(d.closed(k, v, -1).rule, "#0") << "a rule of a ruleset no longer loaded";
+}
+
 }  // namespace
 }  // namespace sluice::flows
