@@ -4,6 +4,7 @@
 // the commands.
 #pragma once
 
+#include <mutex>
 #include <string>
 
 namespace sluice::service {
@@ -20,16 +21,13 @@ class ControlServer {
 
   int fd() const { return fd_; }
 
-  // Accepts one pending connection and answers it.
-  void serve_one(Service& service);
+  // Accepts one pending connection and answers it, holding service_lock
+  // while the service works on it.
+  void serve_one(Service& service, std::mutex& service_lock);
 
  private:
   std::string path_;
   int fd_ = -1;
 };
-
-// The answer to one request (a JSON text), without any socket: what
-// serve_one sends back.
-std::string handle_request(Service& service, const std::string& request);
 
 }  // namespace sluice::service

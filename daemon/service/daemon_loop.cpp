@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <system_error>
 
 #include "net/monitor.h"
@@ -57,6 +58,8 @@ int run_daemon(const DaemonOptions& options) {
   if (sfd.get() < 0) throw std::system_error(errno, std::generic_category(), "signalfd");
 
   Service service(options.service);
+  // The loop and the API's threads take turns with the service.
+  std::mutex service_lock;
   if (options.keep_datapath) service.keep_datapath_enforcing();
   ControlServer control(socket_path);
   net::LinkAddressMonitor netlink;
@@ -84,7 +87,10 @@ int run_daemon(const DaemonOptions& options) {
                     {service.events_fd(), POLLIN, 0},
                     {netlink.fd(), POLLIN, 0}};
     poll(fds, 4, wait_ms);
-    if (fds[2].revents & POLLIN) service.handle_events();
+    if (fds[2].revents & POLLIN) {
+      std::lock_guard lock(service_lock);
+      service.handle_events();
+    }
     // A link or address changed: attach and learn addresses now.
     if ((fds[3].revents & POLLIN) && netlink.drain()) next_refresh = std::chrono::steady_clock::now();
     if (fds[0].revents & POLLIN) {
@@ -93,7 +99,8 @@ int run_daemon(const DaemonOptions& options) {
         if (si.ssi_signo == SIGHUP) {
           log(Priority::Notice, "SIGHUP: reloading " + path);
           notify("RELOADING=1");
-          service.reload();
+          std::lock_guard lock(service_lock);
+          service.reload("SIGHUP");
           notify("READY=1\nSTATUS=enforcing " + std::to_string(service.live().config.rules.size()) + " rules");
         } else {
           // A package upgrade asks, through this file next to the socket,
@@ -111,7 +118,8 @@ int run_daemon(const DaemonOptions& options) {
         }
       }
     }
-    if (fds[1].revents & POLLIN) control.serve_one(service);
+    if (fds[1].revents & POLLIN) control.serve_one(service, service_lock);
+    std::lock_guard lock(service_lock);
     if (std::chrono::steady_clock::now() >= next_refresh) {
       service.refresh();
       next_refresh = std::chrono::steady_clock::now() + std::chrono::seconds(kRefreshSeconds);

@@ -14,6 +14,7 @@ namespace sluice::service {
 struct Ruleset {
   config::Config config;
   policy::CompiledPolicy compiled;
+  std::string text;  // the TOML it was read from
 };
 
 struct LoadResult {
@@ -22,5 +23,8 @@ struct LoadResult {
 };
 
 LoadResult load_ruleset(const std::string& path);
+// The same for TOML text that is (or is about to be) the file at path:
+// diagnostics name path, relative set files resolve next to it.
+LoadResult load_ruleset_text(const std::string& text, const std::string& path);
 
 }  // namespace sluice::service

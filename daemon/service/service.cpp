@@ -6,8 +6,14 @@
 
 #include <time.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 
 #include <algorithm>
 #include <stdexcept>
@@ -25,6 +31,8 @@
 #include "net/link_kind.h"
 #include "net/routes.h"
 #include "service/log.h"
+#include "store/database.h"
+#include "store/state_store.h"
 
 namespace sluice::service {
 
@@ -60,7 +68,28 @@ Service::Service(ServiceOptions options)
   if (datapath_->adopted())
     log(Priority::Notice, "took over the datapath pinned in " + options.pin_dir + " (" +
                               std::to_string(datapath_->conntrack().size()) + " tracked flows)");
+  if (!options.database_path.empty()) {
+    try {
+      state_ = std::make_unique<store::StateStore>(options.database_path);
+    } catch (const store::Error& e) {
+      state_error_ = e.what();
+      log(Priority::Error, std::string("config history, audit log and API users unavailable: ") + e.what());
+    }
+  } else {
+    state_error_ = "sluiced runs without a database (--database \"\")";
+  }
   apply(*loaded.ruleset);
+  // The history starts with the version sluiced started with, unless it
+  // is the one recorded last.
+  if (state_) {
+    try {
+      auto last = state_->config_versions(1);
+      auto same = !last.empty() && state_->config_version(last[0].id)->text == live_->text;
+      if (!same) record_version("sluiced (start)", "", "start");
+    } catch (const store::Error& e) {
+      log(Priority::Error, std::string("reading the config history: ") + e.what());
+    }
+  }
   events_ = std::make_unique<flows::EventReader>(datapath_->events_fd(),
                                                  [this](const sluice_event& e) { on_event(e); });
   refresh();
@@ -120,24 +149,76 @@ void Service::apply_routing(const config::Config& cfg) {
   log_changes("routes", net::reconcile_routes(cfg.routes));
 }
 
-config::Diagnostics Service::reload() { return apply_file(std::nullopt).diagnostics; }
+config::Diagnostics Service::reload(const std::string& who) { return apply_file(std::nullopt, who).diagnostics; }
 
-Service::ApplyOutcome Service::apply_file(std::optional<std::chrono::seconds> confirm_within) {
+Service::ApplyOutcome Service::apply_file(std::optional<std::chrono::seconds> confirm_within, const std::string& who) {
+  return apply_loaded(load_ruleset(config_path_), confirm_within, who, nullptr);
+}
+
+Service::ApplyOutcome Service::apply_text(const std::string& text, std::optional<std::chrono::seconds> confirm_within,
+                                          const std::string& who) {
+  auto loaded = load_ruleset_text(text, config_path_);
+  return apply_loaded(std::move(loaded), confirm_within, who, &text);
+}
+
+namespace {
+
+// Replaces the file at path with text in one step (a reader sees the old
+// file or the new one), keeping its permissions. Returns an error or "".
+std::string replace_file(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".sluice-new";
+  struct stat st{};
+  mode_t mode = stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0644;
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return "cannot write " + tmp + ": " + std::strerror(errno);
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
+  int err = errno;
+  close(fd);
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    if (ok) err = errno;
+    unlink(tmp.c_str());
+    return "cannot replace " + path + ": " + std::strerror(err);
+  }
+  return {};
+}
+
+std::string changes_text(const std::vector<config::Change>& changes) {
+  std::string out;
+  for (const auto& c : changes)
+    out += std::string(config::to_string(c.kind)) + " " + c.what + ": " + c.detail + "\n";
+  return out;
+}
+
+}  // namespace
+
+Service::ApplyOutcome Service::apply_loaded(LoadResult loaded, std::optional<std::chrono::seconds> confirm_within,
+                                            const std::string& who, const std::string* new_text) {
   ApplyOutcome out;
-  auto loaded = load_ruleset(config_path_);
   if (!loaded.ruleset) {
     for (const auto& d : loaded.diagnostics) log(Priority::Error, d.to_string());
-    log(Priority::Error, "reload refused: " + std::to_string(loaded.diagnostics.size()) +
+    log(Priority::Error, "apply by " + who + " refused: " + std::to_string(loaded.diagnostics.size()) +
                              " error(s); the running ruleset stays");
     out.diagnostics = std::move(loaded.diagnostics);
     return out;
+  }
+  // Text from the API becomes the config file first: the file stays the
+  // one source of truth (a restart or SIGHUP reads what was applied).
+  std::string old_text;
+  if (new_text) {
+    old_text = live_->text;
+    if (auto err = replace_file(config_path_, *new_text); !err.empty()) {
+      log(Priority::Error, "apply by " + who + " refused: " + err);
+      out.diagnostics = {{{config_path_, 0, 0}, "", err}};
+      return out;
+    }
   }
   out.changes = config::diff(live_->config, loaded.ruleset->config);
   Ruleset before = *live_;
   try {
     apply(*loaded.ruleset);
   } catch (const datapath::BpfError& e) {
-    log(Priority::Error, std::string("reload failed, the running ruleset stays: ") + e.what());
+    log(Priority::Error, std::string("apply failed, the running ruleset stays: ") + e.what());
+    if (new_text) replace_file(config_path_, old_text);
     out.diagnostics = {{{config_path_, 0, 0}, "", e.what()}};
     out.changes.clear();
     return out;
@@ -152,18 +233,43 @@ Service::ApplyOutcome Service::apply_file(std::optional<std::chrono::seconds> co
   } else {
     pending_.reset();
   }
+  out.version = record_version(who, changes_text(out.changes),
+                               confirm_within ? "apply, confirm within " + std::to_string(confirm_within->count()) + "s"
+                                              : "apply");
   refresh();
   return out;
 }
 
-bool Service::confirm() {
+std::uint64_t Service::record_version(const std::string& who, const std::string& diff, const std::string& what) {
+  if (!state_) return 0;
+  try {
+    auto id = state_->add_config_version(who, config_path_, live_->text, diff);
+    state_->audit(who, what, "config version " + std::to_string(id) + (diff.empty() ? " (no changes)" : ""));
+    return id;
+  } catch (const store::Error& e) {
+    log(Priority::Error, std::string("recording the config version: ") + e.what());
+    return 0;
+  }
+}
+
+void Service::audit(const std::string& who, const std::string& what, const std::string& detail) {
+  if (!state_) return;
+  try {
+    state_->audit(who, what, detail);
+  } catch (const store::Error& e) {
+    log(Priority::Error, std::string("writing the audit log: ") + e.what());
+  }
+}
+
+bool Service::confirm(const std::string& who) {
   if (!pending_) return false;
   pending_.reset();
-  log(Priority::Notice, "apply confirmed");
+  log(Priority::Notice, "apply confirmed by " + who);
+  audit(who, "confirm", "the last apply stays");
   return true;
 }
 
-bool Service::rollback(std::string& why) {
+bool Service::rollback(std::string& why, const std::string& who) {
   std::optional<Ruleset> target;
   if (pending_) target = pending_->restore;
   else if (previous_) target = previous_;
@@ -171,6 +277,7 @@ bool Service::rollback(std::string& why) {
     why = "there is no earlier ruleset to roll back to";
     return false;
   }
+  auto changes = config::diff(live_->config, target->config);
   try {
     apply(*target);
   } catch (const datapath::BpfError& e) {
@@ -178,7 +285,8 @@ bool Service::rollback(std::string& why) {
     return false;
   }
   pending_.reset();
-  log(Priority::Notice, "rolled back to the previous ruleset");
+  log(Priority::Notice, "rolled back to the previous ruleset (" + who + ")");
+  record_version(who, changes_text(changes), "rollback");
   refresh();
   return true;
 }
@@ -232,7 +340,7 @@ void Service::tick() {
   if (!pending_ || Clock::now() < pending_->deadline) return;
   log(Priority::Warning, "apply not confirmed in time: rolling back");
   std::string why;
-  if (!rollback(why)) log(Priority::Error, "rollback failed: " + why);
+  if (!rollback(why, "sluiced (confirm deadline passed)")) log(Priority::Error, "rollback failed: " + why);
 }
 
 std::vector<std::pair<std::string, std::string>> Service::interfaces() const {

@@ -20,6 +20,10 @@ class Datapath;
 struct LocalAddress;
 }  // namespace sluice::datapath
 
+namespace sluice::store {
+class StateStore;
+}  // namespace sluice::store
+
 namespace sluice::flows {
 class EventDecoder;
 class EventReader;
@@ -56,22 +60,33 @@ class Service {
   // Re-reads the config file and applies it atomically. A bad file changes
   // nothing: the running ruleset stays and the errors are returned (and
   // logged).
-  config::Diagnostics reload();
+  // who: recorded in the config history and audit log.
+  config::Diagnostics reload(const std::string& who);
 
   struct ApplyOutcome {
     config::Diagnostics diagnostics;     // non-empty: nothing was applied
     std::vector<config::Change> changes;  // what the apply changed
+    std::uint64_t version = 0;           // in the config history (0: not recorded)
   };
   // reload(), optionally with commit-confirm: unless confirm() arrives
   // within confirm_within, the previous ruleset comes back by itself.
-  ApplyOutcome apply_file(std::optional<std::chrono::seconds> confirm_within);
+  ApplyOutcome apply_file(std::optional<std::chrono::seconds> confirm_within, const std::string& who);
+  // The same for new config text (the API's editor): valid text replaces
+  // the config file, then applies; invalid text changes nothing.
+  ApplyOutcome apply_text(const std::string& text, std::optional<std::chrono::seconds> confirm_within,
+                          const std::string& who);
 
   // Keeps a ruleset applied with a confirm deadline. False when none waits.
-  bool confirm();
+  bool confirm(const std::string& who);
 
   // Applies the ruleset that was live before the last apply. False (and
   // why) when there is none or it fails.
-  bool rollback(std::string& why);
+  bool rollback(std::string& why, const std::string& who);
+
+  // Config history, audit log, API users; null when the database is
+  // unavailable (state_error() says why).
+  store::StateStore* state() const { return state_.get(); }
+  const std::string& state_error() const { return state_error_; }
 
   // Rolls back an unconfirmed apply whose deadline passed, and ends the
   // current second of event logging. Called often.
@@ -104,6 +119,13 @@ class Service {
 
  private:
   void apply(const Ruleset& ruleset);
+  ApplyOutcome apply_loaded(LoadResult loaded, std::optional<std::chrono::seconds> confirm_within,
+                            const std::string& who, const std::string* new_text);
+  // Records the live ruleset in the config history (and the audit log).
+  std::uint64_t record_version(const std::string& who, const std::string& diff, const std::string& what);
+  void audit(const std::string& who, const std::string& what, const std::string& detail);
+  std::unique_ptr<store::StateStore> state_;
+  std::string state_error_;
   // Every kConntrackSweepEvery: records and removes flows that ended
   // (idle past their timeout), and warns when the table fills up.
   void sweep_conntrack();

@@ -58,6 +58,20 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_by_time ON audit_log (time_ms);
 )",
+      // 2: who may use the API: users (argon2id password hashes) and
+      // read-only tokens (stored as hashes; the token itself is shown once).
+      R"(
+CREATE TABLE users (
+  name TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+CREATE TABLE api_tokens (
+  name TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_ms INTEGER NOT NULL
+);
+)",
   };
   return steps;
 }

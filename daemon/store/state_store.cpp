@@ -1,0 +1,134 @@
+#include "store/state_store.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+
+#include "store/database.h"
+
+namespace sluice::store {
+
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::vector<NamedSecret> named(Database& db, const char* sql) {
+  std::vector<NamedSecret> out;
+  Statement s(db, sql);
+  while (s.step()) out.push_back({s.text_at(0), s.int_at(1)});
+  return out;
+}
+
+}  // namespace
+
+StateStore::StateStore(const std::string& path) : db_(std::make_unique<Database>(path)) {}
+StateStore::~StateStore() = default;
+
+std::uint64_t StateStore::add_config_version(const std::string& author, const std::string& path,
+                                             const std::string& text, const std::string& diff) {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_, "INSERT INTO config_versions (time_ms, author, path, text, diff) VALUES (?1, ?2, ?3, ?4, ?5)");
+  s.bind(1, now_ms()).bind(2, author).bind(3, path).bind(4, text).bind(5, diff);
+  s.step();
+  return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(db_->handle()));
+}
+
+std::vector<ConfigVersion> StateStore::config_versions(std::size_t limit) const {
+  std::lock_guard lock(mutex_);
+  std::vector<ConfigVersion> out;
+  Statement s(*db_, "SELECT id, time_ms, author, path, diff FROM config_versions ORDER BY id DESC LIMIT ?1");
+  s.bind(1, static_cast<std::int64_t>(limit));
+  while (s.step())
+    out.push_back({static_cast<std::uint64_t>(s.int_at(0)), s.int_at(1), s.text_at(2), s.text_at(3), s.text_at(4), {}});
+  return out;
+}
+
+std::optional<ConfigVersion> StateStore::config_version(std::uint64_t id) const {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_, "SELECT id, time_ms, author, path, diff, text FROM config_versions WHERE id = ?1");
+  s.bind(1, static_cast<std::int64_t>(id));
+  if (!s.step()) return std::nullopt;
+  return ConfigVersion{static_cast<std::uint64_t>(s.int_at(0)), s.int_at(1), s.text_at(2), s.text_at(3),
+                       s.text_at(4), s.text_at(5)};
+}
+
+void StateStore::audit(const std::string& who, const std::string& what, const std::string& detail) {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_, "INSERT INTO audit_log (time_ms, who, what, detail) VALUES (?1, ?2, ?3, ?4)");
+  s.bind(1, now_ms()).bind(2, who).bind(3, what).bind(4, detail);
+  s.step();
+}
+
+std::vector<AuditEntry> StateStore::audit_entries(std::size_t limit) const {
+  std::lock_guard lock(mutex_);
+  std::vector<AuditEntry> out;
+  Statement s(*db_, "SELECT id, time_ms, who, what, detail FROM audit_log ORDER BY id DESC LIMIT ?1");
+  s.bind(1, static_cast<std::int64_t>(limit));
+  while (s.step())
+    out.push_back({static_cast<std::uint64_t>(s.int_at(0)), s.int_at(1), s.text_at(2), s.text_at(3), s.text_at(4)});
+  return out;
+}
+
+void StateStore::set_user(const std::string& name, const std::string& password_hash) {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_,
+              "INSERT INTO users (name, password_hash, created_ms) VALUES (?1, ?2, ?3) "
+              "ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash");
+  s.bind(1, name).bind(2, password_hash).bind(3, now_ms());
+  s.step();
+}
+
+bool StateStore::remove_user(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_, "DELETE FROM users WHERE name = ?1");
+  s.bind(1, name);
+  s.step();
+  return sqlite3_changes(db_->handle()) > 0;
+}
+
+std::optional<std::string> StateStore::password_hash(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_, "SELECT password_hash FROM users WHERE name = ?1");
+  s.bind(1, name);
+  if (!s.step()) return std::nullopt;
+  return s.text_at(0);
+}
+
+std::vector<NamedSecret> StateStore::users() const {
+  std::lock_guard lock(mutex_);
+  return named(*db_, "SELECT name, created_ms FROM users ORDER BY name");
+}
+
+bool StateStore::add_token(const std::string& name, const std::string& token_hash) {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_, "INSERT OR IGNORE INTO api_tokens (name, token_hash, created_ms) VALUES (?1, ?2, ?3)");
+  s.bind(1, name).bind(2, token_hash).bind(3, now_ms());
+  s.step();
+  return sqlite3_changes(db_->handle()) > 0;
+}
+
+bool StateStore::remove_token(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_, "DELETE FROM api_tokens WHERE name = ?1");
+  s.bind(1, name);
+  s.step();
+  return sqlite3_changes(db_->handle()) > 0;
+}
+
+std::optional<std::string> StateStore::token_name(const std::string& token_hash) const {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_, "SELECT name FROM api_tokens WHERE token_hash = ?1");
+  s.bind(1, token_hash);
+  if (!s.step()) return std::nullopt;
+  return s.text_at(0);
+}
+
+std::vector<NamedSecret> StateStore::tokens() const {
+  std::lock_guard lock(mutex_);
+  return named(*db_, "SELECT name, created_ms FROM api_tokens ORDER BY name");
+}
+
+}  // namespace sluice::store
