@@ -42,7 +42,9 @@ int main(int argc, char** argv) {
       ("socket", po::value<std::string>()->default_value("/run/sluice/sluice.sock"),
        "control socket for sluicectl (root only)")
       ("database", po::value<std::string>()->default_value("/var/lib/sluice/sluice.db"),
-       "sqlite file for the flow history, config history and audit log (\"\" for none)");
+       "sqlite file for the flow history, config history and audit log (\"\" for none)")
+      ("webui", po::value<std::string>()->default_value("/usr/share/sluice/webui"),
+       "directory of the web UI's files, served by the API");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
     options.service = {path, vm["pin-dir"].as<std::string>(), vm["database"].as<std::string>()};
     options.socket_path = vm["socket"].as<std::string>();
     options.keep_datapath = vm.count("keep-datapath") > 0;
+    options.webui_dir = vm["webui"].as<std::string>();
     return sluice::service::run_daemon(options);
   } catch (const std::exception& e) {
     log(Priority::Error, std::string("cannot start: ") + e.what());

@@ -6,6 +6,7 @@
 // 2 usage, 3 sluiced unreachable.
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -49,6 +51,13 @@ constexpr const char* kUsageText =
     "                                  --address ADDR, --port N, --verdict allowed|dropped|\n"
     "                                  rejected|audit|translated|closed, --rule NAME,\n"
     "                                  --since T, --until T (T: 15m, 2h, 7d, or epoch seconds)\n"
+    "  history [ID]                    applied config versions (who, when, what changed);\n"
+    "                                  with ID, that version's text\n"
+    "  audit [--limit N]               who changed what, newest first\n"
+    "  user add NAME                   add a web UI/API user (password read from stdin)\n"
+    "  user remove NAME | user list\n"
+    "  token add NAME                  a read-only API token for scripts (shown once)\n"
+    "  token remove NAME | token list\n"
     "\n"
     "exit codes: 0 ok, 1 refused or failed, 2 usage error, 3 sluiced unreachable\n";
 
@@ -145,6 +154,36 @@ std::optional<long> parse_duration(const std::string& s) {
   long scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : 0;
   if (scale == 0 || n <= 0) return std::nullopt;
   return n * scale;
+}
+
+// A password from the terminal (asked twice, not echoed) or, piped, the
+// first line of stdin.
+std::optional<std::string> read_password() {
+  if (!isatty(STDIN_FILENO)) {
+    std::string line;
+    if (!std::getline(std::cin, line)) {
+      std::cerr << "sluicectl: no password on stdin\n";
+      return std::nullopt;
+    }
+    return line;
+  }
+  termios old{};
+  tcgetattr(STDIN_FILENO, &old);
+  termios quiet = old;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  std::string first, second;
+  std::cerr << "password: ";
+  std::getline(std::cin, first);
+  std::cerr << "\nagain: ";
+  std::getline(std::cin, second);
+  std::cerr << "\n";
+  tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+  if (first != second) {
+    std::cerr << "sluicectl: the passwords differ\n";
+    return std::nullopt;
+  }
+  return first;
 }
 
 int validate(const std::string& path) {
@@ -269,6 +308,41 @@ int run(const Options& o) {
     return validate(a[1]);
   } else if (cmd == "flows") {
     return flows(o);
+  } else if (cmd == "user" || cmd == "token") {
+    if (a.size() == 2 && a[1] == "list") {
+      request["command"] = cmd + "s";
+    } else if (a.size() == 3 && (a[1] == "add" || a[1] == "remove")) {
+      request["command"] = cmd + "_" + a[1];
+      request["name"] = a[2];
+      if (cmd == "user" && a[1] == "add") {
+        auto password = read_password();
+        if (!password) return kFailed;
+        request["password"] = *password;
+      }
+    } else {
+      return usage(cmd + " takes add NAME, remove NAME or list");
+    }
+  } else if (cmd == "history") {
+    request["command"] = "config_history";
+    if (a.size() == 2) {
+      try {
+        request["id"] = std::stoull(a[1]);
+      } catch (const std::logic_error&) {
+        return usage("history takes a version number");
+      }
+    } else if (a.size() != 1) {
+      return usage("history takes at most a version number");
+    }
+  } else if (cmd == "audit") {
+    if (a.size() == 3 && a[1] == "--limit") {
+      try {
+        request["limit"] = std::stoull(a[2]);
+      } catch (const std::logic_error&) {
+        return usage("audit --limit takes a number");
+      }
+    } else if (a.size() != 1) {
+      return usage("audit takes only --limit N");
+    }
   } else if (cmd == "status" || cmd == "confirm" || cmd == "rollback" || cmd == "rules" ||
              cmd == "counters") {
     if (a.size() != 1) return usage(cmd + " takes no arguments");
@@ -304,7 +378,48 @@ int run(const Options& o) {
   }
 
   const json& r = *answer;
-  if (cmd == "status") {
+  auto when = [](const json& ms) {
+    std::time_t secs = ms.get<std::int64_t>() / 1000;
+    std::tm tm{};
+    localtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return std::string(buf);
+  };
+  if (cmd == "user" || cmd == "token") {
+    if (a[1] == "list") {
+      std::vector<std::vector<std::string>> rows = {{"NAME", "CREATED"}};
+      for (const auto& u : r[cmd + "s"]) rows.push_back({str(u["name"]), when(u["created_ms"])});
+      table(rows);
+    } else if (cmd == "token" && a[1] == "add") {
+      std::cout << str(r["token"]) << "\n";
+      std::cerr << "read-only token '" << a[2] << "': shown only now; send it as 'Authorization: Bearer TOKEN'\n";
+    } else {
+      std::cout << cmd << " " << a[2] << (a[1] == "add" ? " added" : " removed") << "\n";
+    }
+  } else if (cmd == "history") {
+    if (r.contains("version")) {
+      const auto& v = r["version"];
+      std::cout << "# version " << v["id"] << ", " << when(v["time_ms"]) << " by " << str(v["author"]) << "\n";
+      std::istringstream diff(str(v["diff"]));
+      for (std::string line; std::getline(diff, line);) std::cout << "#   " << line << "\n";
+      std::cout << str(v["text"]);
+    } else {
+      std::vector<std::vector<std::string>> rows = {{"VERSION", "WHEN", "BY", "CHANGES"}};
+      for (const auto& v : r["versions"]) {
+        std::string diff = str(v["diff"]);
+        auto lines = std::count(diff.begin(), diff.end(), '\n');
+        rows.push_back({str(v["id"]), when(v["time_ms"]), str(v["author"]),
+                        lines ? std::to_string(lines) + " change(s)" : "none"});
+      }
+      table(rows);
+    }
+  } else if (cmd == "audit") {
+    std::vector<std::vector<std::string>> rows = {{"WHEN", "WHO", "WHAT", "DETAIL"}};
+    for (const auto& e : r["entries"])
+      rows.push_back({when(e["time_ms"]), str(e["who"]), str(e["what"]), str(e["detail"])});
+    table(rows);
+  } else if (cmd == "status") {
     std::cout << "sluiced " << str(r["version"]) << ", config " << str(r["config"]) << " ("
               << r["rules"] << " rules, generation " << r["generation"] << ", applied "
               << r["applied_seconds_ago"] << " s ago)\n";

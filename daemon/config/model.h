@@ -137,7 +137,9 @@ struct Config {
   std::optional<bool> forwarding;  // [router] forwarding; unset: left as it is
   FastPath fast_path = FastPath::Auto;
   FlowLog flows;
-  std::string api_listen = "127.0.0.1:9090";
+  std::string api_listen = "127.0.0.1:9090";  // "" turns the API listener off
+  std::string api_tls_cert;                   // both set: HTTPS
+  std::string api_tls_key;
 };
 
 const char* to_string(Chain c);

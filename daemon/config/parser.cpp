@@ -112,6 +112,12 @@ class Parser {
     }
   }
 
+  // A path from the config, relative ones resolved next to the config file.
+  std::string resolve(const std::string& path) const {
+    std::filesystem::path p(path);
+    return (p.is_relative() ? std::filesystem::path(base_dir_) / p : p).string();
+  }
+
   const toml::table* table_at(const toml::table& parent, std::string_view key,
                               const std::string& path) {
     const toml::node* n = parent.get(key);
@@ -162,8 +168,25 @@ class Parser {
   void parse_api(const toml::table& root) {
     const auto* api = table_at(root, "api", "api");
     if (!api) return;
-    check_keys(*api, "api", {"listen", "management", "management_ports", "anti_lockout"});
-    if (auto listen = string_at(*api, "listen", "api.listen")) cfg_.api_listen = *listen;
+    check_keys(*api, "api", {"listen", "management", "management_ports", "anti_lockout", "tls_cert", "tls_key"});
+    if (auto listen = string_at(*api, "listen", "api.listen")) {
+      cfg_.api_listen = *listen;
+      auto colon = listen->rfind(':');
+      int port = colon == std::string::npos ? 0 : std::atoi(listen->c_str() + colon + 1);
+      if (!listen->empty() && (colon == std::string::npos || colon == 0 || port <= 0 || port > 65535))
+        error(*api->get("listen"), "api.listen", "must be ADDRESS:PORT, e.g. \"127.0.0.1:9090\" or \"[::1]:9090\" (\"\" turns the API off)");
+    }
+    auto cert = string_at(*api, "tls_cert", "api.tls_cert");
+    auto key = string_at(*api, "tls_key", "api.tls_key");
+    if (cert.has_value() != key.has_value()) {
+      error(*api, "api", "tls_cert and tls_key go together (a certificate and its private key)");
+    } else if (cert) {
+      for (const auto& [k, v] : {std::pair{"tls_cert", *cert}, std::pair{"tls_key", *key}})
+        if (!std::ifstream(resolve(v)))
+          error(*api->get(k), std::string("api.") + k, "cannot read '" + resolve(v) + "'");
+      cfg_.api_tls_cert = resolve(*cert);
+      cfg_.api_tls_key = resolve(*key);
+    }
 
     const toml::node* mgmt = api->get("management");
     bool enabled = true;

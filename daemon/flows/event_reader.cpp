@@ -16,13 +16,22 @@ EventReader::~EventReader() { ring_buffer__free(ring_); }
 
 int EventReader::fd() const { return ring_buffer__epoll_fd(ring_); }
 
-int EventReader::consume() { return ring_buffer__consume(ring_); }
+int EventReader::consume(std::size_t max) {
+  max_ = max;
+  taken_ = 0;
+  int rc = ring_buffer__consume(ring_);
+  // The callback stops the walk with -EAGAIN once max records are taken;
+  // the rest wait for the next call.
+  if (rc == -EAGAIN) return static_cast<int>(taken_);
+  return rc < 0 ? rc : static_cast<int>(taken_);
+}
 
 int EventReader::on_record(void* ctx, void* data, std::size_t size) {
+  auto* self = static_cast<EventReader*>(ctx);
   // Records of another size come from a datapath of another version.
-  if (size < sizeof(sluice_event)) return 0;
-  static_cast<EventReader*>(ctx)->callback_(*static_cast<const sluice_event*>(data));
-  return 0;
+  if (size >= sizeof(sluice_event)) self->callback_(*static_cast<const sluice_event*>(data));
+  // libbpf counts this record as consumed even when we stop here.
+  return ++self->taken_ >= self->max_ ? -EAGAIN : 0;
 }
 
 }  // namespace sluice::flows

@@ -3,6 +3,7 @@
 // record to the callback.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 
 #include "sluice/abi.h"
@@ -21,14 +22,18 @@ class EventReader {
   EventReader(const EventReader&) = delete;
   EventReader& operator=(const EventReader&) = delete;
 
-  int fd() const;      // readable when records wait
-  int consume();       // records handed over, or -errno
+  int fd() const;  // readable when records wait
+  // Hands at most max waiting records to the callback: records handed
+  // over, or -errno. Bounded so a flood cannot hold the caller for long.
+  int consume(std::size_t max = SIZE_MAX);
 
  private:
   static int on_record(void* ctx, void* data, std::size_t size);
 
   Callback callback_;
   ring_buffer* ring_ = nullptr;
+  std::size_t max_ = 0;
+  std::size_t taken_ = 0;
 };
 
 }  // namespace sluice::flows

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <system_error>
 
+#include "api/server.h"
 #include "net/monitor.h"
 #include "service/control.h"
 #include "service/log.h"
@@ -62,6 +63,19 @@ int run_daemon(const DaemonOptions& options) {
   std::mutex service_lock;
   if (options.keep_datapath) service.keep_datapath_enforcing();
   ControlServer control(socket_path);
+  // The API is a convenience: when it cannot start, the firewall runs on.
+  std::unique_ptr<api::ApiServer> api;
+  const auto& cfg = service.live().config;
+  if (!cfg.api_listen.empty()) {
+    try {
+      api = std::make_unique<api::ApiServer>(
+          service, service_lock, api::ApiOptions{cfg.api_listen, cfg.api_tls_cert, cfg.api_tls_key, options.webui_dir});
+      log(Priority::Notice, std::string("API listening on ") + (cfg.api_tls_cert.empty() ? "http://" : "https://") +
+                                cfg.api_listen);
+    } catch (const std::exception& e) {
+      log(Priority::Error, std::string("API not started: ") + e.what());
+    }
+  }
   net::LinkAddressMonitor netlink;
   log(Priority::Notice, "sluiced " + std::string(SLUICE_VERSION) + " running with " + path +
                             ", control socket " + socket_path);

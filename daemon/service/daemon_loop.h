@@ -12,6 +12,7 @@ struct DaemonOptions {
   ServiceOptions service;
   std::string socket_path = "/run/sluice/sluice.sock";
   bool keep_datapath = false;  // on stop, leave the datapath enforcing
+  std::string webui_dir = "/usr/share/sluice/webui";
 };
 
 // Runs until SIGTERM/SIGINT; returns the exit code. Throws when it cannot

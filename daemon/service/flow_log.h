@@ -49,6 +49,8 @@ class FlowLog {
 
   // Writes what is queued (stop, tests).
   void flush();
+  // Wakes and ends everyone following the log (shutdown).
+  void close() { ring_.close(); }
 
  private:
   std::shared_ptr<store::FlowHistory> history() const;

@@ -4,6 +4,8 @@
 #include <time.h>
 
 #include <cctype>
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -392,6 +394,30 @@ json accounts(Service& s, const std::string& cmd, const json& req, const Caller&
   return {{"ok", true}};
 }
 
+// A counter from /sys/class/net/NAME/statistics (of this network
+// namespace), or 0.
+std::uint64_t link_stat(const std::string& name, const char* what) {
+  std::ifstream in("/sys/class/net/" + name + "/statistics/" + what);
+  std::uint64_t v = 0;
+  in >> v;
+  return v;
+}
+
+json interfaces(Service& s) {
+  json out = json::array();
+  std::map<std::string, std::string> attached;
+  for (const auto& [name, mode] : s.interfaces()) attached[name] = mode;
+  for (const auto& itf : s.live().config.interfaces) {
+    auto it = attached.find(itf.name);
+    json entry = {{"name", itf.name}, {"zone", itf.zone}, {"attached", it != attached.end()},
+                  {"xdp", it != attached.end() ? it->second : ""}};
+    for (const char* stat : {"rx_packets", "rx_bytes", "rx_dropped", "tx_packets", "tx_bytes", "tx_dropped"})
+      entry[stat] = it != attached.end() ? link_stat(itf.name, stat) : 0;
+    out.push_back(entry);
+  }
+  return {{"ok", true}, {"interfaces", out}};
+}
+
 json dispatch(Service& s, const json& req, const Caller& caller) {
   if (!req.is_object() || !req.contains("command") || !req["command"].is_string())
     return error("a request is a JSON object with a \"command\" string");
@@ -401,10 +427,26 @@ json dispatch(Service& s, const json& req, const Caller& caller) {
   if (cmd == "rules") return rules(s);
   if (cmd == "counters") return counters(s);
   if (cmd == "flows") return flows(s, req);
+  if (cmd == "interfaces") return interfaces(s);
   if (cmd == "conntrack") {
     if (req.contains("filter") && !req["filter"].is_string()) return error("filter must be an address");
     std::string filter = req.value("filter", "");
-    return conntrack(s, filter);
+    auto limit = count_field(req, "limit", 1000000000, 1000000000);
+    if (!limit) return error("limit must be a positive number");
+    std::uint64_t offset = 0;
+    if (req.contains("offset")) {
+      if (!req["offset"].is_number_unsigned()) return error("offset must be a non-negative number");
+      offset = req["offset"].get<std::uint64_t>();
+    }
+    auto out = conntrack(s, filter);
+    auto& entries = out["entries"];
+    out["total"] = entries.size();
+    if (offset || *limit < entries.size()) {
+      json page = json::array();
+      for (std::size_t i = offset; i < entries.size() && page.size() < *limit; ++i) page.push_back(entries[i]);
+      entries = std::move(page);
+    }
+    return out;
   }
   if (cmd == "config") {
     return {{"ok", true}, {"path", s.config_path()}, {"text", s.live().text}};

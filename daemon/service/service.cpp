@@ -110,6 +110,7 @@ Service::~Service() {
 }
 
 void Service::apply(const Ruleset& ruleset) {
+  auto started = Clock::now();
   auto stats = datapath_->apply(ruleset.compiled);
   datapath_->release_idle_generation();
   auto table = std::make_shared<flows::RuleTable>();
@@ -117,6 +118,8 @@ void Service::apply(const Ruleset& ruleset) {
   for (const auto& r : ruleset.config.rules) table->rules.push_back({r.name, static_cast<std::uint32_t>(r.where.line)});
   decoder_->set_rules(stats.generation, std::move(table));
   flows_->configure(ruleset.config.flows);
+  ++apply_stats_.applied;
+  apply_stats_.last_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);  // the clock bpf_ktime_get_ns() reads
   applied_at_ns_ = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
@@ -199,6 +202,7 @@ Service::ApplyOutcome Service::apply_loaded(LoadResult loaded, std::optional<std
     log(Priority::Error, "apply by " + who + " refused: " + std::to_string(loaded.diagnostics.size()) +
                              " error(s); the running ruleset stays");
     out.diagnostics = std::move(loaded.diagnostics);
+    ++apply_stats_.failed;
     return out;
   }
   // Text from the API becomes the config file first: the file stays the
@@ -208,6 +212,7 @@ Service::ApplyOutcome Service::apply_loaded(LoadResult loaded, std::optional<std
     old_text = live_->text;
     if (auto err = replace_file(config_path_, *new_text); !err.empty()) {
       log(Priority::Error, "apply by " + who + " refused: " + err);
+      ++apply_stats_.failed;
       out.diagnostics = {{{config_path_, 0, 0}, "", err}};
       return out;
     }
@@ -219,6 +224,7 @@ Service::ApplyOutcome Service::apply_loaded(LoadResult loaded, std::optional<std
   } catch (const datapath::BpfError& e) {
     log(Priority::Error, std::string("apply failed, the running ruleset stays: ") + e.what());
     if (new_text) replace_file(config_path_, old_text);
+    ++apply_stats_.failed;
     out.diagnostics = {{{config_path_, 0, 0}, "", e.what()}};
     out.changes.clear();
     return out;
@@ -293,7 +299,7 @@ bool Service::rollback(std::string& why, const std::string& who) {
 
 int Service::events_fd() const { return events_->fd(); }
 
-void Service::handle_events() { events_->consume(); }
+void Service::handle_events() { events_->consume(kEventsPerTurn); }
 
 void Service::on_event(const sluice_event& e) {
   log_event(e);

@@ -86,6 +86,13 @@ class Service {
   // Config history, audit log, API users; null when the database is
   // unavailable (state_error() says why).
   store::StateStore* state() const { return state_.get(); }
+
+  struct ApplyStats {
+    std::uint64_t applied = 0;  // rulesets made live (start, applies, rollbacks)
+    std::uint64_t failed = 0;   // applies refused or failed
+    double last_seconds = 0;    // the last one: maps written until live
+  };
+  const ApplyStats& apply_stats() const { return apply_stats_; }
   const std::string& state_error() const { return state_error_; }
 
   // Rolls back an unconfirmed apply whose deadline passed, and ends the
@@ -96,6 +103,9 @@ class Service {
   // them as flows (and logs audit verdicts).
   int events_fd() const;
   void handle_events();
+  // Records handled per call: the loop (and the API waiting for the
+  // service) gets a turn in between.
+  static constexpr std::size_t kEventsPerTurn = 2048;
   // The flow log, shared with readers on other threads.
   std::shared_ptr<FlowLog> flows() const { return flows_; }
 
@@ -125,6 +135,7 @@ class Service {
   std::uint64_t record_version(const std::string& who, const std::string& diff, const std::string& what);
   void audit(const std::string& who, const std::string& what, const std::string& detail);
   std::unique_ptr<store::StateStore> state_;
+  ApplyStats apply_stats_;
   std::string state_error_;
   // Every kConntrackSweepEvery: records and removes flows that ended
   // (idle past their timeout), and warns when the table fills up.

@@ -1,0 +1,127 @@
+#include "api/metrics.h"
+
+#include <sstream>
+
+#include "config/model.h"
+#include "datapath/datapath.h"
+#include "flows/event_decoder.h"
+#include "service/flow_log.h"
+#include "service/service.h"
+
+namespace sluice::api {
+
+namespace {
+
+// A label value with \, " and newlines escaped as the format requires.
+std::string label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+class Writer {
+ public:
+  // Starts a metric family.
+  void family(const char* name, const char* type, const char* help) {
+    out_ << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+  }
+  template <typename V>
+  void sample(const char* name, const std::string& labels, V value) {
+    out_ << name;
+    if (!labels.empty()) out_ << "{" << labels << "}";
+    out_ << " " << value << "\n";
+  }
+  std::string str() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+};
+
+}  // namespace
+
+std::string metrics_text(const service::Service& s) {
+  Writer w;
+  const auto& dp = s.datapath();
+  const auto& cfg = s.live().config;
+
+  w.family("sluice_rule_packets_total", "counter", "Packets decided by each rule (first packets of flows).");
+  for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
+    const auto& r = cfg.rules[i];
+    auto c = dp.rule_counter(static_cast<std::uint32_t>(i));
+    w.sample("sluice_rule_packets_total",
+             "rule=\"" + label(r.name) + "\",index=\"" + std::to_string(i) + "\",chain=\"" +
+                 config::to_string(r.chain) + "\",action=\"" + config::to_string(r.action) + "\"",
+             c.packets);
+  }
+  for (int c = 0; c < config::kChainCount; ++c) {
+    auto chain = static_cast<config::Chain>(c);
+    w.sample("sluice_rule_packets_total",
+             std::string("rule=\"default\",index=\"default\",chain=\"") + config::to_string(chain) +
+                 "\",action=\"" + config::to_string(cfg.chain_defaults[c]) + "\"",
+             dp.default_counter(chain).packets);
+  }
+  w.family("sluice_rule_bytes_total", "counter", "Bytes of the packets each rule decided.");
+  for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
+    const auto& r = cfg.rules[i];
+    w.sample("sluice_rule_bytes_total",
+             "rule=\"" + label(r.name) + "\",index=\"" + std::to_string(i) + "\",chain=\"" +
+                 config::to_string(r.chain) + "\",action=\"" + config::to_string(r.action) + "\"",
+             dp.rule_counter(static_cast<std::uint32_t>(i)).bytes);
+  }
+  for (int c = 0; c < config::kChainCount; ++c) {
+    auto chain = static_cast<config::Chain>(c);
+    w.sample("sluice_rule_bytes_total",
+             std::string("rule=\"default\",index=\"default\",chain=\"") + config::to_string(chain) +
+                 "\",action=\"" + config::to_string(cfg.chain_defaults[c]) + "\"",
+             dp.default_counter(chain).bytes);
+  }
+
+  w.family("sluice_drops_total", "counter", "Dropped packets by reason.");
+  for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r)
+    w.sample("sluice_drops_total", std::string("reason=\"") + flows::drop_reason_name(r) + "\"",
+             dp.drop_counter(static_cast<sluice_drop_reason>(r)).packets);
+
+  std::size_t conntrack_entries = 0;
+  w.family("sluice_map_entries", "gauge", "Entries in each BPF map.");
+  auto maps = dp.map_usage();
+  for (const auto& m : maps) {
+    w.sample("sluice_map_entries", "map=\"" + label(m.name) + "\"", m.entries);
+    if (m.name == "conntrack") conntrack_entries = m.entries;
+  }
+  w.family("sluice_map_capacity", "gauge", "Maximum entries of each BPF map.");
+  for (const auto& m : maps) w.sample("sluice_map_capacity", "map=\"" + label(m.name) + "\"", m.capacity);
+  w.family("sluice_map_memory_bytes", "gauge", "Memory charged to each BPF map.");
+  for (const auto& m : maps) w.sample("sluice_map_memory_bytes", "map=\"" + label(m.name) + "\"", m.memory);
+
+  w.family("sluice_conntrack_entries", "gauge", "Tracked flows.");
+  w.sample("sluice_conntrack_entries", "", conntrack_entries);
+  w.family("sluice_conntrack_fill_ratio", "gauge", "Tracked flows over the table's capacity.");
+  w.sample("sluice_conntrack_fill_ratio", "", static_cast<double>(conntrack_entries) / SLUICE_MAX_CONNTRACK);
+
+  const auto& log = *s.flows();
+  auto history = log.history_status();
+  w.family("sluice_events_lost_total", "counter", "Flow events not delivered or not kept, by why.");
+  w.sample("sluice_events_lost_total", "why=\"ring_full\"", dp.events_lost(SLUICE_EVENT_LOST_RING_FULL));
+  w.sample("sluice_events_lost_total", "why=\"rate_limited\"", dp.events_lost(SLUICE_EVENT_LOST_RATE_LIMITED));
+  w.sample("sluice_events_lost_total", "why=\"history\"", history.lost);
+  w.family("sluice_flows_recorded_total", "counter", "Flow records kept (in memory; the history has them too).");
+  w.sample("sluice_flows_recorded_total", "", log.ring().last_id());
+
+  const auto& applies = s.apply_stats();
+  w.family("sluice_applies_total", "counter", "Rulesets applied.");
+  w.sample("sluice_applies_total", "", applies.applied);
+  w.family("sluice_apply_failures_total", "counter", "Applies refused (bad config) or failed.");
+  w.sample("sluice_apply_failures_total", "", applies.failed);
+  w.family("sluice_apply_duration_seconds", "gauge", "How long the last apply took to write the maps and go live.");
+  w.sample("sluice_apply_duration_seconds", "", applies.last_seconds);
+  w.family("sluice_ruleset_rules", "gauge", "Rules in the live ruleset.");
+  w.sample("sluice_ruleset_rules", "", cfg.rules.size());
+  return w.str();
+}
+
+}  // namespace sluice::api

@@ -1,0 +1,501 @@
+#include "api/server.h"
+
+#include <httplib.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include "api/credentials.h"
+#include "api/metrics.h"
+#include "api/sessions.h"
+#include "flows/flow_json.h"
+#include "service/flow_log.h"
+#include "service/log.h"
+#include "service/requests.h"
+#include "service/service.h"
+#include "store/state_store.h"
+
+namespace sluice::api {
+
+namespace {
+
+using nlohmann::json;
+using service::Caller;
+
+constexpr std::size_t kMaxBody = 17 << 20;  // a 16 MiB config plus its JSON quoting
+constexpr int kMaxJsonDepth = 32;
+constexpr std::size_t kStreamThreads = 64;  // each live-flow stream holds a thread
+constexpr auto kStreamKeepalive = std::chrono::seconds(15);
+constexpr const char* kSessionCookie = "sluice_session";
+
+// No inline script or style, nothing from elsewhere: the UI is files
+// served here.
+constexpr const char* kContentSecurityPolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+// Who made a request, once authenticated.
+struct Principal {
+  std::string who;
+  bool may_change = false;     // sessions may, tokens may not
+  std::string session_id;      // empty for tokens
+  std::string csrf;
+  std::string user;
+};
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+void reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(dump(body), "application/json");
+}
+
+void refuse(httplib::Response& res, int status, const std::string& message) {
+  reply(res, status, {{"ok", false}, {"code", status}, {"error", message}});
+}
+
+// An answer of service::handle(): 200, or its "code".
+void reply_answer(httplib::Response& res, json answer) {
+  int status = answer.value("ok", false) ? 200 : answer.value("code", 400);
+  reply(res, status, answer);
+}
+
+// Nesting depth of a JSON text, strings skipped; stops counting past max.
+bool json_depth_within(const std::string& text, int max) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '{' || c == '[') {
+      if (++depth > max) return false;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return true;
+}
+
+// The request's JSON object body ({} when empty), or nullopt with the
+// refusal already written.
+std::optional<json> body_object(const httplib::Request& req, httplib::Response& res) {
+  if (req.body.empty()) return json::object();
+  if (!json_depth_within(req.body, kMaxJsonDepth)) {
+    refuse(res, 400, "the JSON body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    return std::nullopt;
+  }
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    refuse(res, 400, "the body is not valid JSON (UTF-8)");
+    return std::nullopt;
+  }
+  if (!body.is_object()) {
+    refuse(res, 400, "the body must be a JSON object");
+    return std::nullopt;
+  }
+  return body;
+}
+
+std::string cookie(const httplib::Request& req, const std::string& name) {
+  auto header = req.get_header_value("Cookie");
+  std::size_t pos = 0;
+  while (pos < header.size()) {
+    auto end = header.find(';', pos);
+    if (end == std::string::npos) end = header.size();
+    auto part = header.substr(pos, end - pos);
+    auto start = part.find_first_not_of(' ');
+    if (start != std::string::npos) part = part.substr(start);
+    if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
+    pos = end + 1;
+  }
+  return {};
+}
+
+const char* content_type(const std::filesystem::path& p) {
+  auto ext = p.extension().string();
+  if (ext == ".html") return "text/html; charset=utf-8";
+  if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
+  if (ext == ".css") return "text/css; charset=utf-8";
+  if (ext == ".svg") return "image/svg+xml";
+  if (ext == ".png") return "image/png";
+  if (ext == ".json") return "application/json";
+  if (ext == ".ico") return "image/x-icon";
+  return nullptr;  // not something the UI serves
+}
+
+std::pair<std::string, int> split_listen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("[api] listen '" + listen + "' has no port");
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return {host, std::atoi(listen.c_str() + colon + 1)};
+}
+
+}  // namespace
+
+struct ApiServer::Impl {
+  service::Service& service;
+  std::mutex& service_lock;
+  ApiOptions options;
+  bool tls = false;
+  std::unique_ptr<httplib::Server> http;
+  std::thread thread;
+  SessionTable sessions;
+  LoginLimiter logins;
+
+  Impl(service::Service& s, std::mutex& lock, ApiOptions o) : service(s), service_lock(lock), options(std::move(o)) {}
+
+  store::StateStore* state() { return service.state(); }
+
+  // The principal behind a request, or nullopt.
+  std::optional<Principal> authenticate(const httplib::Request& req) {
+    auto auth = req.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) == 0) {
+      auto* st = state();
+      if (!st) return std::nullopt;
+      auto name = st->token_name(token_hash(auth.substr(7)));
+      if (!name) return std::nullopt;
+      return Principal{"token " + *name + " from " + req.remote_addr, false, {}, {}, {}};
+    }
+    auto id = cookie(req, kSessionCookie);
+    if (id.empty()) return std::nullopt;
+    auto session = sessions.use(id);
+    if (!session) return std::nullopt;
+    // A user removed, or given a new password, is signed out everywhere.
+    auto* st = state();
+    auto hash = st ? st->password_hash(session->user) : std::nullopt;
+    if (!hash || *hash != session->password_hash) {
+      sessions.close(id);
+      return std::nullopt;
+    }
+    return Principal{"user " + session->user + " from " + req.remote_addr, true, id, session->csrf, session->user};
+  }
+
+  enum class Access { Read, Change };
+
+  // Runs handler for an authenticated request; a change also needs a
+  // session and its CSRF token (header X-CSRF-Token).
+  template <typename Handler>
+  httplib::Server::Handler guarded(Access access, Handler handler) {
+    return [this, access, handler](const httplib::Request& req, httplib::Response& res) {
+      auto who = authenticate(req);
+      if (!who) return refuse(res, 401, "sign in (POST /api/v1/login) or send 'Authorization: Bearer TOKEN'");
+      if (access == Access::Change) {
+        if (!who->may_change) return refuse(res, 403, "API tokens may only read; changes need a signed-in user");
+        if (!same_secret(req.get_header_value("X-CSRF-Token"), who->csrf))
+          return refuse(res, 403, "missing or wrong X-CSRF-Token (GET /api/v1/session gives it)");
+      }
+      handler(req, res, *who);
+    };
+  }
+
+  // A request answered by service::handle() under the service lock.
+  void serve(httplib::Response& res, const json& request, const Principal& who) {
+    json answer;
+    {
+      std::lock_guard lock(service_lock);
+      answer = service::handle(service, request, Caller{who.who, who.may_change, false});
+    }
+    reply_answer(res, std::move(answer));
+  }
+
+  // GET routes that map straight to a command.
+  void read_route(const char* path, const char* command) {
+    http->Get(path, guarded(Access::Read, [this, command](const httplib::Request&, httplib::Response& res,
+                                                         const Principal& who) {
+                serve(res, {{"command", command}}, who);
+              }));
+  }
+
+  // POST routes that map to a command with the body's fields.
+  void change_route(const char* path, const char* command, Access access = Access::Change) {
+    http->Post(path, guarded(access, [this, command](const httplib::Request& req, httplib::Response& res,
+                                                    const Principal& who) {
+                 auto body = body_object(req, res);
+                 if (!body) return;
+                 json request = *body;
+                 request["command"] = command;
+                 serve(res, request, who);
+               }));
+  }
+
+  // ?limit=N style parameters as JSON numbers; false (refused) when bad.
+  bool number_param(const httplib::Request& req, httplib::Response& res, const char* name, json& request) {
+    if (!req.has_param(name)) return true;
+    auto text = req.get_param_value(name);
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+      refuse(res, 400, std::string(name) + ": '" + text + "' is not a number");
+      return false;
+    }
+    request[name] = v;
+    return true;
+  }
+
+  // Flow filter terms from the query string.
+  bool flow_filter(const httplib::Request& req, httplib::Response& res, json& filter) {
+    filter = json::object();
+    for (const char* term : {"from", "to", "address", "port", "verdict", "rule", "since", "until"})
+      if (req.has_param(term)) filter[term] = req.get_param_value(term);
+    for (const auto& [key, value] : req.params) {
+      static const std::set<std::string> known = {"from",  "to",    "address", "port",  "verdict", "rule",
+                                                  "since", "until", "after",   "limit", "newest"};
+      if (!known.count(key)) {
+        refuse(res, 400, "unknown parameter '" + key + "'");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void routes() {
+    http->set_payload_max_length(kMaxBody);
+    http->set_read_timeout(10);
+    http->set_write_timeout(10);
+    http->new_task_queue = [] { return new httplib::ThreadPool(kStreamThreads); };
+    http->set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      res.set_header("Content-Security-Policy", kContentSecurityPolicy);
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_header("X-Frame-Options", "DENY");
+      res.set_header("Referrer-Policy", "no-referrer");
+      if (req.path.rfind("/api/", 0) == 0 || req.path == "/metrics") res.set_header("Cache-Control", "no-store");
+      if (tls) res.set_header("Strict-Transport-Security", "max-age=31536000");
+    });
+    http->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "internal error";
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      }
+      service::log(service::Priority::Error, "API request failed: " + what);
+      refuse(res, 500, "internal error: " + what);
+    });
+    http->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      const char* message = res.status == 404   ? "no such resource"
+                            : res.status == 413 ? "the request body is too large"
+                            : res.status == 400 ? "malformed request"
+                                                : "request refused";
+      refuse(res, res.status, message);
+    });
+
+    http->Post("/api/v1/login", [this](const httplib::Request& req, httplib::Response& res) { login(req, res); });
+    http->Post("/api/v1/logout", guarded(Access::Change, [this](const httplib::Request&, httplib::Response& res,
+                                                                 const Principal& who) {
+                 sessions.close(who.session_id);
+                 if (auto* st = state()) st->audit(who.who, "sign out", "");
+                 res.set_header("Set-Cookie", std::string(kSessionCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+                 reply(res, 200, {{"ok", true}});
+               }));
+    http->Get("/api/v1/session", guarded(Access::Read, [](const httplib::Request&, httplib::Response& res,
+                                                          const Principal& who) {
+                json out = {{"ok", true}, {"who", who.who}, {"may_change", who.may_change}};
+                if (!who.user.empty()) {
+                  out["user"] = who.user;
+                  out["csrf"] = who.csrf;
+                }
+                reply(res, 200, out);
+              }));
+
+    read_route("/api/v1/status", "status");
+    read_route("/api/v1/interfaces", "interfaces");
+    read_route("/api/v1/rules", "rules");
+    read_route("/api/v1/counters", "counters");
+    read_route("/api/v1/config", "config");
+    change_route("/api/v1/config/validate", "validate", Access::Read);
+    change_route("/api/v1/config/diff", "diff", Access::Read);
+    change_route("/api/v1/config/apply", "apply");
+    change_route("/api/v1/config/confirm", "confirm");
+    change_route("/api/v1/config/rollback", "rollback");
+
+    http->Get("/api/v1/config/history", guarded(Access::Read, [this](const httplib::Request& req,
+                                                                     httplib::Response& res, const Principal& who) {
+                json request = {{"command", "config_history"}};
+                if (number_param(req, res, "limit", request)) serve(res, request, who);
+              }));
+    http->Get(R"(/api/v1/config/history/(\d{1,18}))",
+              guarded(Access::Read, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+                serve(res, {{"command", "config_history"}, {"id", std::stoull(req.matches[1].str())}}, who);
+              }));
+    http->Get("/api/v1/audit", guarded(Access::Read, [this](const httplib::Request& req, httplib::Response& res,
+                                                           const Principal& who) {
+                json request = {{"command", "audit"}};
+                if (number_param(req, res, "limit", request)) serve(res, request, who);
+              }));
+    http->Get("/api/v1/conntrack", guarded(Access::Read, [this](const httplib::Request& req,
+                                                               httplib::Response& res, const Principal& who) {
+                json request = {{"command", "conntrack"}};
+                if (req.has_param("filter")) request["filter"] = req.get_param_value("filter");
+                if (number_param(req, res, "limit", request) && number_param(req, res, "offset", request))
+                  serve(res, request, who);
+              }));
+    http->Get("/api/v1/flows", guarded(Access::Read, [this](const httplib::Request& req, httplib::Response& res,
+                                                           const Principal& who) {
+                json request = {{"command", "flows"}};
+                if (!flow_filter(req, res, request["filter"])) return;
+                if (!number_param(req, res, "after", request) || !number_param(req, res, "limit", request)) return;
+                if (req.has_param("newest")) {
+                  auto v = req.get_param_value("newest");
+                  if (v != "true" && v != "false") return refuse(res, 400, "newest: true or false");
+                  request["newest"] = v == "true";
+                }
+                serve(res, request, who);
+              }));
+    http->Get("/api/v1/flows/stream", guarded(Access::Read, [this](const httplib::Request& req,
+                                                                  httplib::Response& res, const Principal&) {
+                stream_flows(req, res);
+              }));
+    http->Get("/metrics", guarded(Access::Read, [this](const httplib::Request&, httplib::Response& res,
+                                                      const Principal&) {
+                std::string text;
+                {
+                  std::lock_guard lock(service_lock);
+                  text = metrics_text(service);
+                }
+                res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
+              }));
+
+    // Anything else under /api is unknown; the rest may be a UI file.
+    http->Get(R"(/api/.*)", [](const httplib::Request&, httplib::Response& res) {
+      refuse(res, 404, "no such API resource (see docs/api.md)");
+    });
+    http->Get(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) { static_file(req, res); });
+  }
+
+  void login(const httplib::Request& req, httplib::Response& res) {
+    auto address = req.remote_addr;
+    if (auto wait = logins.retry_after(address)) {
+      res.set_header("Retry-After", std::to_string(wait));
+      return refuse(res, 429, "too many failed sign-ins from " + address + "; try again in " +
+                                  std::to_string(wait) + " s");
+    }
+    auto body = body_object(req, res);
+    if (!body) return;
+    if (!body->contains("user") || !(*body)["user"].is_string() || !body->contains("password") ||
+        !(*body)["password"].is_string())
+      return refuse(res, 400, "sign in with {\"user\": \"...\", \"password\": \"...\"}");
+    auto user = (*body)["user"].get<std::string>();
+    auto password = (*body)["password"].get<std::string>();
+    auto* st = state();
+    if (!st) return refuse(res, 503, "the user database is unavailable: " + service.state_error());
+    auto hash = user.size() <= 64 ? st->password_hash(user) : std::nullopt;
+    if (!hash || password.size() > 1024 || !verify_password(*hash, password)) {
+      logins.failed(address);
+      st->audit("unknown from " + address, "sign-in refused", "user '" + user.substr(0, 64) + "'");
+      return refuse(res, 401, "wrong user or password");
+    }
+    logins.succeeded(address);
+    auto id = sessions.open(user, *hash);
+    auto session = sessions.use(id);
+    st->audit("user " + user + " from " + address, "sign in", "");
+    res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + id + "; Path=/; HttpOnly; SameSite=Strict" +
+                                     (tls ? "; Secure" : ""));
+    reply(res, 200, {{"ok", true}, {"user", user}, {"csrf", session->csrf}});
+  }
+
+  // Server-sent events: each new matching flow as `id: N` + `data: JSON`.
+  // A client reconnecting with Last-Event-ID continues where it was.
+  void stream_flows(const httplib::Request& req, httplib::Response& res) {
+    json terms;
+    if (!flow_filter(req, res, terms)) return;
+    flows::FlowFilter filter;
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    if (auto err = flows::filter_from_json(terms, filter, now); !err.empty()) return refuse(res, 400, err);
+    auto log = service.flows();
+    std::uint64_t after = log->ring().last_id();
+    auto last = req.get_header_value("Last-Event-ID");
+    if (!last.empty()) {
+      std::uint64_t id = 0;
+      auto [end, ec] = std::from_chars(last.data(), last.data() + last.size(), id);
+      if (ec == std::errc() && end == last.data() + last.size() && id <= after) after = id;
+    }
+    res.set_header("X-Accel-Buffering", "no");
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [log, filter, after](std::size_t, httplib::DataSink& sink) mutable {
+          // Say hello at once, so the client knows the stream is up.
+          std::string hello = ": sluice flows\n\n";
+          if (!sink.write(hello.data(), hello.size())) return false;
+          while (sink.is_writable()) {
+            auto newest = log->ring().wait_after(after, kStreamKeepalive);
+            if (log->ring().closed()) break;
+            std::string chunk;
+            if (newest <= after) {
+              chunk = ": keepalive\n\n";
+            } else {
+              for (const auto& r : log->query(filter, after, 1000, false)) {
+                chunk += "id: " + std::to_string(r.id) + "\ndata: " + dump(flows::to_json(r)) + "\n\n";
+                after = r.id;
+              }
+              if (chunk.empty()) after = newest;  // nothing matched
+            }
+            if (!chunk.empty() && !sink.write(chunk.data(), chunk.size())) break;
+          }
+          sink.done();
+          return false;
+        });
+  }
+
+  void static_file(const httplib::Request& req, httplib::Response& res) {
+    namespace fs = std::filesystem;
+    std::string path = req.path == "/" ? "/index.html" : req.path;
+    if (path.find('\0') != std::string::npos || path.find("..") != std::string::npos || path.find('\\') != std::string::npos)
+      return refuse(res, 400, "not a file of the web UI");
+    std::error_code ec;
+    auto root = fs::canonical(options.webui_dir, ec);
+    if (ec) return refuse(res, 404, "the web UI is not installed (" + options.webui_dir + ")");
+    auto file = fs::weakly_canonical(root / path.substr(1), ec);
+    auto rel = file.lexically_relative(root).string();
+    if (ec || rel.empty() || rel.rfind("..", 0) == 0 || !fs::is_regular_file(file, ec))
+      return refuse(res, 404, "no such file");
+    const char* type = content_type(file);
+    if (!type) return refuse(res, 404, "no such file");
+    std::ifstream in(file, std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    res.set_content(content, type);
+  }
+};
+
+ApiServer::ApiServer(service::Service& service, std::mutex& service_lock, ApiOptions options)
+    : impl_(std::make_unique<Impl>(service, service_lock, std::move(options))) {
+  auto& o = impl_->options;
+  if (!o.tls_cert.empty()) {
+    auto server = std::make_unique<httplib::SSLServer>(o.tls_cert.c_str(), o.tls_key.c_str());
+    if (!server->is_valid())
+      throw std::runtime_error("cannot use the TLS certificate " + o.tls_cert + " with key " + o.tls_key);
+    impl_->http = std::move(server);
+    impl_->tls = true;
+  } else {
+    impl_->http = std::make_unique<httplib::Server>();
+  }
+  impl_->routes();
+  auto [host, port] = split_listen(o.listen);
+  if (!impl_->http->bind_to_port(host, port))
+    throw std::runtime_error("cannot listen on " + o.listen + ": " + std::strerror(errno));
+  impl_->thread = std::thread([this] { impl_->http->listen_after_bind(); });
+}
+
+ApiServer::~ApiServer() {
+  impl_->service.flows()->close();  // ends the live streams
+  impl_->http->stop();
+  impl_->thread.join();
+}
+
+}  // namespace sluice::api
