@@ -109,6 +109,11 @@ std::string metrics_text(const service::Service& s) {
   w.sample("sluice_events_lost_total", "why=\"ring_full\"", dp.events_lost(SLUICE_EVENT_LOST_RING_FULL));
   w.sample("sluice_events_lost_total", "why=\"rate_limited\"", dp.events_lost(SLUICE_EVENT_LOST_RATE_LIMITED));
   w.sample("sluice_events_lost_total", "why=\"history\"", history.lost);
+  w.family("sluice_events_received_total", "counter", "Flow events received from the datapath, by type.");
+  for (auto [type, name] : {std::pair{SLUICE_EVENT_NEW_FLOW, "new_flow"}, std::pair{SLUICE_EVENT_DROP, "drop"},
+                            std::pair{SLUICE_EVENT_REJECT, "reject"}, std::pair{SLUICE_EVENT_AUDIT, "audit"},
+                            std::pair{SLUICE_EVENT_NAT, "nat"}})
+    w.sample("sluice_events_received_total", std::string("type=\"") + name + "\"", s.events_received(type));
   w.family("sluice_flows_recorded_total", "counter", "Flow records kept (in memory; the history has them too).");
   w.sample("sluice_flows_recorded_total", "", log.ring().last_id());
 

@@ -83,6 +83,11 @@ json status(Service& s) {
               {"conntrack_high_events", s.conntrack_high_events()},
               {"events_lost", {{"ring_full", s.datapath().events_lost(SLUICE_EVENT_LOST_RING_FULL)},
                                {"rate_limited", s.datapath().events_lost(SLUICE_EVENT_LOST_RATE_LIMITED)}}},
+              {"events_received", {{"new_flow", s.events_received(SLUICE_EVENT_NEW_FLOW)},
+                                   {"drop", s.events_received(SLUICE_EVENT_DROP)},
+                                   {"reject", s.events_received(SLUICE_EVENT_REJECT)},
+                                   {"audit", s.events_received(SLUICE_EVENT_AUDIT)},
+                                   {"nat", s.events_received(SLUICE_EVENT_NAT)}}},
               {"flows", flows_status(s)},
               {"maps", maps}};
   if (auto deadline = s.confirm_deadline()) {

@@ -302,6 +302,7 @@ int Service::events_fd() const { return events_->fd(); }
 void Service::handle_events() { events_->consume(kEventsPerTurn); }
 
 void Service::on_event(const sluice_event& e) {
+  if (e.type < events_received_.size()) ++events_received_[e.type];
   log_event(e);
   flows_->record(decoder_->decode(e));
 }

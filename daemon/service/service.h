@@ -2,6 +2,7 @@
 // enforcing the last valid ruleset, with the host's addresses current.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -106,6 +107,8 @@ class Service {
   // Records handled per call: the loop (and the API waiting for the
   // service) gets a turn in between.
   static constexpr std::size_t kEventsPerTurn = 2048;
+  // Events received from the datapath, by enum sluice_event_type.
+  std::uint64_t events_received(unsigned type) const { return type < events_received_.size() ? events_received_[type] : 0; }
   // The flow log, shared with readers on other threads.
   std::shared_ptr<FlowLog> flows() const { return flows_; }
 
@@ -146,6 +149,7 @@ class Service {
   void on_event(const sluice_event& e);
   void log_event(const sluice_event& e);
   std::shared_ptr<FlowLog> flows_;
+  std::array<std::uint64_t, 8> events_received_{};
   std::unique_ptr<flows::EventDecoder> decoder_;
   // NAT tables for the live config and the interfaces' current addresses.
   void update_nat(const std::vector<datapath::LocalAddress>& addrs);

@@ -62,7 +62,7 @@ class FlowHistory {
   Stats stats() const;
   const std::string& path() const { return path_; }
 
-  static constexpr std::size_t kMaxQueued = 200000;
+  static constexpr std::size_t kMaxQueued = 50000;  // about 15 MB of records
 
  private:
   void writer_loop();

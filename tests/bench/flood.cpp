@@ -4,8 +4,9 @@
 // out of tuples), sent as fast as one core can through an AF_PACKET socket
 // with sendmmsg, bypassing the qdisc.
 //
-//   flood IFNAME DST_MAC SRC_NET DST_NET SECONDS
+//   flood IFNAME DST_MAC SRC_NET DST_NET SECONDS [SOURCES]
 //     SRC_NET, DST_NET: /16s the addresses are drawn from, e.g. 10.10.0.0
+//     SOURCES: how many source addresses to use (default 65533, at most)
 //   prints "sent N" when done.
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -49,16 +50,17 @@ bool parse_mac(const char* text, std::uint8_t* mac) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 6) {
-    std::fprintf(stderr, "usage: flood IFNAME DST_MAC SRC_NET DST_NET SECONDS\n");
+  if (argc != 6 && argc != 7) {
+    std::fprintf(stderr, "usage: flood IFNAME DST_MAC SRC_NET DST_NET SECONDS [SOURCES]\n");
     return 2;
   }
+  long sources = argc == 7 ? std::atol(argv[6]) : 65533;
   unsigned ifindex = if_nametoindex(argv[1]);
   std::uint8_t dst_mac[6];
   in_addr src_net{}, dst{};
   double seconds = std::atof(argv[5]);
   if (!ifindex || !parse_mac(argv[2], dst_mac) || inet_pton(AF_INET, argv[3], &src_net) != 1 ||
-      inet_pton(AF_INET, argv[4], &dst) != 1 || seconds <= 0) {
+      inet_pton(AF_INET, argv[4], &dst) != 1 || seconds <= 0 || sources < 1 || sources > 65533) {
     std::fprintf(stderr, "flood: bad arguments\n");
     return 2;
   }
@@ -122,7 +124,7 @@ int main(int argc, char** argv) {
       auto* f = frames[i].data();
       auto* ip = reinterpret_cast<iphdr*>(f + sizeof(ether_header));
       auto* udp = reinterpret_cast<udphdr*>(f + sizeof(ether_header) + sizeof(iphdr));
-      ip->saddr = htonl(net | static_cast<std::uint32_t>(n % 65533 + 1));
+      ip->saddr = htonl(net | static_cast<std::uint32_t>(n % static_cast<std::uint64_t>(sources) + 1));
       ip->daddr = htonl(dnet | static_cast<std::uint32_t>(n % 65521 + 1));
       udp->source = htons(static_cast<std::uint16_t>(1024 + n % 59999));
       ip->check = 0;
