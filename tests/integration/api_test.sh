@@ -97,6 +97,8 @@ write_config "tls_cert = \"$work/cert.pem\"
 tls_key = \"$work/key.pem\""
 start_sluiced
 check "the API is listening over HTTPS" grep -q "API listening on https://127.0.0.1:9090" "$log"
+check "the config history survived the restart" bash -c "'$SLUICECTL' --socket '$work/sluice.sock' history | grep -q 'user alice from 127.0.0.1'"
+check "users survived the restart" bash -c "'$SLUICECTL' --socket '$work/sluice.sock' user list | grep -q alice"
 check "HTTPS serves the API" bash -c "ip netns exec '$fw' curl -sf --cacert '$work/cert.pem' -H 'Authorization: Bearer $token' https://127.0.0.1:9090/api/v1/status | grep -q '\"ok\":true'"
 check_not "plain HTTP is not served then" ip netns exec "$fw" curl -sf -m 3 -H "Authorization: Bearer $token" http://127.0.0.1:9090/api/v1/status
 ip netns exec "$fw" curl -s -i --cacert "$work/cert.pem" -X POST -d '{"user":"alice","password":"correct horse battery"}' \
