@@ -52,6 +52,13 @@ static __always_inline int filter_deny(struct __sk_buff *skb, const struct packe
 	return TC_ACT_SHOT;
 }
 
+/* A judged packet goes on: counted. */
+static __always_inline int filter_pass(__u32 len)
+{
+	counter_add(&passed, 0, len);
+	return TC_ACT_OK;
+}
+
 /*
  * Conntrack and policy for a packet in chain. NAT already gave it the
  * addresses the inside sees.
@@ -70,10 +77,10 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 
 	now = bpf_ktime_get_ns();
 	if (ct_track(pkt, now))
-		return TC_ACT_OK;
+		return filter_pass(pkt->len);
 	if (is_icmp(pkt->proto) && icmp_is_error(pkt->proto, pkt->icmp_type) &&
 	    ct_icmp_error_related(skb, pkt))
-		return TC_ACT_OK;
+		return filter_pass(pkt->len);
 
 	cfg = bpf_map_lookup_elem(&settings, &zero);
 	if (!cfg)
@@ -108,7 +115,7 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 				report_verdict(SLUICE_EVENT_NEW_FLOW, pkt, skb->ifindex, chain,
 					       v.rule_index, gen, SLUICE_ACTION_ACCEPT, now);
 		}
-		return TC_ACT_OK;
+		return filter_pass(pkt->len);
 	}
 	origin.rule_index = v.rule_index;
 	origin.chain = chain;

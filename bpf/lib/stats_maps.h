@@ -23,6 +23,15 @@ struct {
 	__type(value, struct sluice_counter);
 } audit_counters SEC(".maps");
 
+/* Packets tc let through after judging them: of tracked flows, related
+ * ICMP errors, and first packets policy accepted. Index 0. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sluice_counter);
+} passed SEC(".maps");
+
 /* Adds one packet of len bytes to entry index of a per-CPU counter map. */
 static __always_inline void counter_add(void *map, __u32 index, __u32 len)
 {

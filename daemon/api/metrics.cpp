@@ -81,6 +81,8 @@ std::string metrics_text(const service::Service& s) {
              dp.default_counter(chain).bytes);
   }
 
+  w.family("sluice_passed_packets_total", "counter", "Packets let through after judging them (tc).");
+  w.sample("sluice_passed_packets_total", "", dp.passed_counter().packets);
   w.family("sluice_drops_total", "counter", "Dropped packets by reason.");
   for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r)
     w.sample("sluice_drops_total", std::string("reason=\"") + flows::drop_reason_name(r) + "\"",

@@ -507,6 +507,8 @@ sluice_counter Datapath::drop_counter(sluice_drop_reason reason) const {
   return sum_percpu(impl_->map(impl_->ingress->maps.drop_reasons), reason);
 }
 
+sluice_counter Datapath::passed_counter() const { return sum_percpu(impl_->map(impl_->ingress->maps.passed), 0); }
+
 namespace {
 
 // The memory the kernel charges to a map, from /proc/self/fdinfo.

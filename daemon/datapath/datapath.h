@@ -74,6 +74,8 @@ class Datapath {
   // Counters summed over CPUs, for the live generation.
   sluice_counter rule_counter(std::uint32_t rule_index) const;
   sluice_counter default_counter(config::Chain chain) const;
+  // Packets tc let through after judging them (tracked, related, accepted).
+  sluice_counter passed_counter() const;
   sluice_counter drop_counter(sluice_drop_reason reason) const;
   sluice_counter audit_counter(sluice_audit_reason reason) const;
   sluice_counter nat_counter(sluice_nat_counter which) const;

@@ -4,7 +4,6 @@
 #include <time.h>
 
 #include <cctype>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,6 +13,7 @@
 #include "datapath/datapath.h"
 #include "flows/event_decoder.h"
 #include "flows/flow_json.h"
+#include "net/link_stats.h"
 #include "service/flow_log.h"
 #include "service/log.h"
 #include "service/ruleset.h"
@@ -62,6 +62,17 @@ json flows_status(Service& s) {
           {"last_id", log.ring().last_id()}, {"history", history}};
 }
 
+// Packets let through (by tc after judging them, or forwarded by the XDP
+// fast path) and dropped, since the datapath was loaded.
+json packets(Service& s) {
+  const auto& dp = s.datapath();
+  std::uint64_t allowed = dp.passed_counter().packets + dp.fastpath_counter(SLUICE_FAST_FORWARDED).packets +
+                          dp.fastpath_counter(SLUICE_FAST_NEW_FLOW).packets;
+  std::uint64_t dropped = 0;
+  for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r) dropped += dp.drop_counter(static_cast<sluice_drop_reason>(r)).packets;
+  return {{"allowed", allowed}, {"dropped", dropped}};
+}
+
 json status(Service& s) {
   json itfs = json::array();
   for (const auto& [name, mode] : s.interfaces()) itfs.push_back({{"name", name}, {"xdp", mode}});
@@ -89,6 +100,7 @@ json status(Service& s) {
                                    {"audit", s.events_received(SLUICE_EVENT_AUDIT)},
                                    {"nat", s.events_received(SLUICE_EVENT_NAT)}}},
               {"flows", flows_status(s)},
+              {"packets", packets(s)},
               {"maps", maps}};
   if (auto deadline = s.confirm_deadline()) {
     auto left = std::chrono::duration_cast<std::chrono::seconds>(*deadline - Service::Clock::now());
@@ -399,15 +411,6 @@ json accounts(Service& s, const std::string& cmd, const json& req, const Caller&
   return {{"ok", true}};
 }
 
-// A counter from /sys/class/net/NAME/statistics (of this network
-// namespace), or 0.
-std::uint64_t link_stat(const std::string& name, const char* what) {
-  std::ifstream in("/sys/class/net/" + name + "/statistics/" + what);
-  std::uint64_t v = 0;
-  in >> v;
-  return v;
-}
-
 json interfaces(Service& s) {
   json out = json::array();
   std::map<std::string, std::string> attached;
@@ -416,8 +419,14 @@ json interfaces(Service& s) {
     auto it = attached.find(itf.name);
     json entry = {{"name", itf.name}, {"zone", itf.zone}, {"attached", it != attached.end()},
                   {"xdp", it != attached.end() ? it->second : ""}};
-    for (const char* stat : {"rx_packets", "rx_bytes", "rx_dropped", "tx_packets", "tx_bytes", "tx_dropped"})
-      entry[stat] = it != attached.end() ? link_stat(itf.name, stat) : 0;
+    auto st = it != attached.end() ? net::link_stats(itf.name) : std::nullopt;
+    auto stats = st.value_or(net::LinkStats{});
+    entry["rx_packets"] = stats.rx_packets;
+    entry["rx_bytes"] = stats.rx_bytes;
+    entry["rx_dropped"] = stats.rx_dropped;
+    entry["tx_packets"] = stats.tx_packets;
+    entry["tx_bytes"] = stats.tx_bytes;
+    entry["tx_dropped"] = stats.tx_dropped;
     out.push_back(entry);
   }
   return {{"ok", true}, {"interfaces", out}};

@@ -1,0 +1,207 @@
+// The web UI in headless Chromium, against a real sluiced in the lab
+// (webui_test.sh starts it and runs this inside the firewall's namespace):
+// sign in with the keyboard, the overview, denied traffic appearing in
+// Live flows with its rule, the editor (a typo pinned to its line, the
+// fix, the diff, apply), traffic now dropped by the new rule, rollback,
+// connections, a phone-width screen, sign-out ending the session.
+//
+//   node ui_test.mjs BASE_URL LAN_NETNS USER PASSWORD SCREENSHOT_DIR
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import http from "node:http";
+import { chromium } from "playwright-core";
+
+const [base, lan, user, password, shots] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+let checks = 0, failures = 0;
+function check(what, ok, detail = "") {
+  checks++;
+  if (ok) console.log(`ok   - ${what}`);
+  else {
+    failures++;
+    console.log(`FAIL - ${what}`);
+    if (detail) console.log(`     | ${String(detail).slice(0, 1500).replaceAll("\n", "\n     | ")}`);
+  }
+}
+
+// tcp PORT: whether the lan client connects to the wan server.
+function tcp(port) {
+  try {
+    execFileSync("ip", ["netns", "exec", lan, "timeout", "3", "bash", "-c", `exec 3<>/dev/tcp/10.10.2.2/${port}`],
+      { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function soon(fn, ms = 5000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      if (await fn()) return true;
+    } catch { /* not yet */ }
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function get(path, cookie) {
+  return new Promise((resolve, reject) => {
+    http.get(base + path, { headers: { Cookie: cookie } }, (res) => { res.resume(); resolve(res.statusCode); })
+      .on("error", reject);
+  });
+}
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+const page = await context.newPage();
+const problems = [];
+// Script errors and CSP refusals; failed requests (a 401 before signing
+// in) are expected and not problems.
+page.on("console", (m) => { if (/Content Security Policy|Refused to/.test(m.text())) problems.push(m.text()); });
+page.on("pageerror", (e) => problems.push(String(e)));
+const posts = [];
+page.on("request", (r) => {
+  if (r.method() === "POST" && r.url().includes("/api/")) posts.push({ url: r.url(), csrf: r.headers()["x-csrf-token"] || "" });
+});
+
+try {
+  // --- sign in, with the keyboard only -------------------------------------
+  const first = await page.goto(base + "/");
+  const csp = first.headers()["content-security-policy"] || "";
+  check("the page is served with a CSP that forbids inline script", csp.includes("script-src 'self'") && !csp.includes("unsafe-inline"), csp);
+  await page.waitForSelector("form input[name=user]");
+  check("no inline script in the page", await page.evaluate(() => document.querySelectorAll("script:not([src])").length === 0));
+  await page.screenshot({ path: `${shots}/signin.png` });
+  await page.keyboard.type(user);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(password);
+  await page.keyboard.press("Enter");
+  check("signed in with the keyboard: the overview shows", await soon(() => page.isVisible("#overview-cards .card")));
+  check("the overview names the ruleset", (await page.textContent("#overview-cards")).includes("rules"));
+  check("the overview lists the interfaces", await soon(async () => (await page.textContent("#interfaces-table")).includes("lan0")));
+  // Some traffic for the graph: web requests (allowed), pings (dropped).
+  const traffic = spawn("ip", ["netns", "exec", lan, "bash", "-c",
+    "end=$((SECONDS + 10)); while ((SECONDS < end)); do curl -s -o /dev/null -m 1 http://10.10.2.2/; " +
+    "ping -q -c 20 -i 0.01 -W 0.1 10.10.2.2 >/dev/null; done"], { stdio: "ignore" });
+  const exited = new Promise((resolve) => traffic.on("exit", resolve));
+  check("the graph shows allowed and dropped packets per second", await soon(async () => {
+    const m = /now: ([\d,]+) allowed\/s, ([\d,]+) dropped\/s/.exec(await page.textContent("#rates"));
+    return m && m[1] !== "0" && m[2] !== "0";
+  }, 6000), await page.textContent("#rates"));
+  check("the interfaces show their rates", await soon(async () =>
+    (await page.$$eval("#interfaces-table tbody tr td:nth-child(4)", (tds) => tds.map((td) => td.textContent))).some((t) => t !== "0")));
+  await exited;  // a few seconds of traffic on the graph
+  await page.screenshot({ path: `${shots}/overview.png` });
+
+  // --- denied traffic shows up live with its rule -------------------------------
+  await page.click("nav a[href='#/flows']");
+  check("live flows connect", await soon(async () => (await page.textContent("#stream-state")) === "live"));
+  check("smb is dropped", !tcp(445));
+  const smb = "#flow-rows tr[data-verdict=dropped][data-rule=no-smb]";
+  check("the dropped smb flow appears live with rule 'no-smb'", await soon(() => page.isVisible(smb)));
+  check("dropped flows are coloured", await page.$eval(`${smb} td.verdict`, (td) => getComputedStyle(td).color) === "rgb(198, 40, 40)");
+  await page.screenshot({ path: `${shots}/flows.png` });
+  await page.click("nav a[href='#/flows']");
+  await page.fill("#flow-filters input[name=port]", "445");
+  await page.selectOption("#flow-filters select[name=verdict]", "dropped");
+  await page.click("#flow-filters button[type=submit]");
+  check("filters narrow the list", await soon(async () => {
+    const rules = await page.$$eval("#flow-rows tr", (rows) => rows.map((r) => r.dataset.verdict));
+    return rules.length > 0 && rules.every((v) => v === "dropped");
+  }));
+  await page.click("#pause");
+  check("pause holds new flows", (await page.textContent("#stream-state")).startsWith("paused"));
+  await page.click("#pause");
+  await page.click(`${smb} a.rule-link`);
+  check("the rule link leads to the rule, highlighted", await soon(() => page.isVisible("#rule-no-smb.highlight")));
+
+  // --- the editor: a typo pinned to its line, fixed, diffed, applied -------------
+  await page.waitForSelector("#config-text");
+  const original = await page.inputValue("#config-text");
+  const lines = original.split("\n");
+  const webAt = lines.indexOf('name = "web"');
+  const typoLines = [...lines.slice(0, webAt + 1), 'actoin = "drop"', ...lines.slice(webAt + 1)];
+  await page.fill("#config-text", typoLines.join("\n"));
+  const typoLine = webAt + 2;
+  check("a typo is reported at its line", await soon(() => page.isVisible(`#diagnostics button[data-line='${typoLine}'][data-column='1']`)),
+    await page.textContent("#diagnostics"));
+  check("the typo's line is marked in the gutter", await page.$$eval(".gutter .bad", (b) => b.map((x) => x.textContent.trim())).then((b) => b.includes(String(typoLine))));
+  check("apply is disabled while the text has errors", await page.isDisabled("#apply"));
+  await page.screenshot({ path: `${shots}/rules-error.png`, fullPage: true });
+  // The fix: a rule of its own, before "web", that drops the web.
+  const block = ["[[rule]]", 'name = "block-web"', 'chain = "forward"', 'proto = "tcp"', "port = 80", 'action = "drop"', ""];
+  const edited = [...lines.slice(0, webAt - 1), ...block, ...lines.slice(webAt - 1)].join("\n");
+  await page.fill("#config-text", edited);
+  check("the fixed text validates", await soon(async () => (await page.textContent("#validation")).startsWith("Valid")));
+  await page.click("#diff");
+  check("the diff shows the new rule", await soon(async () => (await page.textContent("#changes")).includes("block-web")));
+  await page.screenshot({ path: `${shots}/rules-diff.png`, fullPage: true });
+  await page.click("#apply");
+  check("applied", await soon(async () => (await page.textContent("#changes")).includes("Applied as version")));
+  check("the new rule is in the table", await soon(() => page.isVisible("#rule-block-web")));
+  check("the web is now dropped", !tcp(80));
+  await page.click("nav a[href='#/flows']");
+  check("... and shows up dropped by 'block-web'",
+    await soon(() => page.isVisible("#flow-rows tr[data-verdict=dropped][data-rule=block-web]")));
+  await page.screenshot({ path: `${shots}/flows-block-web.png` });
+
+  // --- roll back -----------------------------------------------------------------------
+  await page.click("nav a[href='#/rules']");
+  await page.waitForSelector("#rollback");
+  await page.click("#rollback");
+  check("rolled back: block-web is gone", await soon(async () => !(await page.isVisible("#rule-block-web"))));
+  check("the web is allowed again", tcp(80));
+  check("the history shows the versions", await soon(async () => (await page.$$("#history tbody tr")).length >= 3));
+  await page.screenshot({ path: `${shots}/rules.png`, fullPage: true });
+
+  // --- apply with a deadline: a visible countdown, then confirm -------------------------
+  await page.fill("#config-text", edited);
+  await soon(async () => (await page.textContent("#validation")).startsWith("Valid"));
+  await page.selectOption("#confirm-within", "120");
+  await page.click("#apply");
+  check("a confirm deadline shows a countdown", await soon(async () => /Rolls back in \d+ s/.test(await page.textContent("#countdown"))));
+  await page.click("#confirm");
+  check("confirmed", await soon(async () => (await page.textContent("#countdown")) === "Confirmed."));
+  await page.click("#rollback");
+  check("and rolled back again", await soon(async () => !(await page.isVisible("#rule-block-web"))));
+
+  // --- connections ---------------------------------------------------------------------
+  tcp(8081);
+  await page.click("nav a[href='#/connections']");
+  check("connections lists tracked flows", await soon(async () => (await page.$$("#conntrack-table tbody tr")).length > 0));
+  await page.screenshot({ path: `${shots}/connections.png` });
+
+  // --- a phone-width screen ----------------------------------------------------------------
+  await page.setViewportSize({ width: 375, height: 800 });
+  for (const view of ["overview", "rules", "flows"]) {
+    await page.click(`nav a[href='#/${view}']`);
+    await page.waitForTimeout(700);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(`${view} fits a phone-width screen (tables scroll inside)`, overflow <= 1, `${overflow}px too wide`);
+  }
+  await page.screenshot({ path: `${shots}/phone-overview.png` });
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // --- every change carried the CSRF token; sign-out ends the session ---------------------------
+  const cookie = (await context.cookies()).find((c) => c.name === "sluice_session");
+  await page.click("#signout");
+  check("signed out: the sign-in page shows", await soon(() => page.isVisible("form input[name=user]")));
+  const changes = posts.filter((p) => !p.url.endsWith("/api/v1/login"));
+  check("every state change carried the CSRF token", changes.length >= 5 && changes.every((p) => /^[0-9a-f]{64}$/.test(p.csrf)),
+    JSON.stringify(changes));
+  check("the old session cookie is refused by the server", (await get("/api/v1/status", `sluice_session=${cookie.value}`)) === 401);
+  check("no errors or CSP violations in the console", problems.length === 0, problems.join("\n"));
+} catch (e) {
+  check("the browser test ran to the end", false, e.stack);
+  await page.screenshot({ path: `${shots}/failure.png` }).catch(() => {});
+} finally {
+  await browser.close();
+}
+console.log(`${checks - failures} passed, ${failures} failed`);
+process.exit(failures ? 1 : 0);

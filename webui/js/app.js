@@ -1,0 +1,89 @@
+// The sluice web UI: a hash router over a few views, all talking to the
+// REST API with the session cookie and CSRF token. No framework, no build.
+import * as api from "./api.js";
+import { clear, h, notice } from "./dom.js";
+import { showLogin } from "./views/login.js";
+import { showOverview } from "./views/overview.js";
+import { showRules } from "./views/rules.js";
+import { showFlows } from "./views/flows.js";
+import { showConnections } from "./views/connections.js";
+
+const views = {
+  overview: { title: "Overview", show: showOverview },
+  rules: { title: "Rules", show: showRules },
+  flows: { title: "Live flows", show: showFlows },
+  connections: { title: "Connections", show: showConnections },
+};
+
+const main = document.getElementById("view");
+const nav = document.getElementById("nav");
+const who = document.getElementById("who");
+const signout = document.getElementById("signout");
+let current = null;  // the shown view's stop() (timers, streams)
+let signedIn = false;
+
+function stopCurrent() {
+  if (current) current();
+  current = null;
+}
+
+function setSignedIn(session) {
+  signedIn = !!session;
+  nav.hidden = !signedIn;
+  signout.hidden = !signedIn || !session.may_change;
+  who.textContent = signedIn ? (session.user ? `signed in as ${session.user}` : session.who) : "";
+}
+
+// "#/rules?rule=web" -> ["rules", URLSearchParams("rule=web")]
+function route() {
+  const [path, q] = location.hash.replace(/^#\/?/, "").split("?");
+  return [path || "overview", new URLSearchParams(q || "")];
+}
+
+async function render() {
+  stopCurrent();
+  if (!signedIn) {
+    document.title = "Sign in - sluice";
+    current = showLogin(main, async () => {
+      setSignedIn(await api.session());
+      if (route()[0] === "login") location.hash = "#/overview";
+      else render();
+    });
+    return;
+  }
+  const [name, params] = route();
+  const view = views[name] || views.overview;
+  for (const a of nav.querySelectorAll("a")) {
+    if (a.getAttribute("href") === `#/${name}`) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  document.title = `${view.title} - sluice`;
+  clear(main);
+  try {
+    current = await view.show(main, params);
+  } catch (e) {
+    clear(main, h("p", { class: "error" }, `Could not load ${view.title}: ${e.message}`));
+  }
+  main.focus({ preventScroll: true });
+}
+
+api.whenSignedOut(() => {
+  if (!signedIn) return;
+  setSignedIn(null);
+  notice("Your session ended; please sign in again.");
+  render();
+});
+
+signout.addEventListener("click", async () => {
+  try { await api.logout(); } catch { /* signed out either way */ }
+  setSignedIn(null);
+  location.hash = "#/login";
+  render();
+});
+
+window.addEventListener("hashchange", render);
+
+(async () => {
+  try { setSignedIn(await api.session()); } catch { setSignedIn(null); }
+  render();
+})();
