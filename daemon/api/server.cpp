@@ -155,6 +155,7 @@ struct ApiServer::Impl {
   std::thread thread;
   SessionTable sessions;
   LoginLimiter logins;
+  std::counting_semaphore<2> password_checks{2};
 
   Impl(service::Service& s, std::mutex& lock, ApiOptions o) : service(s), service_lock(lock), options(std::move(o)) {}
 
@@ -394,7 +395,21 @@ struct ApiServer::Impl {
     auto* st = state();
     if (!st) return refuse(res, 503, "the user database is unavailable: " + service.state_error());
     auto hash = user.size() <= 64 ? st->password_hash(user) : std::nullopt;
-    if (!hash || password.size() > 1024 || !verify_password(*hash, password)) {
+    bool good;
+    {
+      // argon2id takes 64 MiB and tens of milliseconds per check: a few at
+      // a time, whatever the number of requests. An unknown user costs the
+      // same as a known one, so timing does not tell which names exist.
+      password_checks.acquire();
+      struct Release {
+        std::counting_semaphore<2>& s;
+        ~Release() { s.release(); }
+      } turn{password_checks};
+      static const std::string unknown_user_hash = hash_password(random_hex());
+      good = verify_password(hash ? *hash : unknown_user_hash, password.substr(0, 1024)) && hash &&
+             password.size() <= 1024;
+    }
+    if (!good) {
       logins.failed(address);
       st->audit("unknown from " + address, "sign-in refused", "user '" + user.substr(0, 64) + "'");
       return refuse(res, 401, "wrong user or password");

@@ -131,6 +131,7 @@ export async function showRules(main, params) {
 
   let deadline = null, timer = null;
   function startCountdown(seconds) {
+    epoch++;
     deadline = Date.now() + seconds * 1000;
     confirmButton.hidden = false;
     clearInterval(timer);
@@ -143,6 +144,7 @@ export async function showRules(main, params) {
     timer = setInterval(tickDown, 250);
   }
   function stopCountdown(message) {
+    epoch++;
     clearInterval(timer);
     deadline = null;
     confirmButton.hidden = true;
@@ -197,10 +199,14 @@ export async function showRules(main, params) {
         h("div", {}, h("h4", {}, "Text"), h("pre", { class: "text" }, v.text))));
   }
 
+  // Bumped by every apply, confirm and rollback: a status read before one
+  // of them must not restart a countdown it ended.
+  let epoch = 0;
   async function refreshAll() {
+    const asked = epoch;
     await Promise.all([refreshRules(), refreshHistory()]);
     const s = await api.get("/api/v1/status");
-    if (s.confirm_within_seconds !== undefined && !deadline) startCountdown(s.confirm_within_seconds);
+    if (asked === epoch && s.confirm_within_seconds !== undefined && !deadline) startCountdown(s.confirm_within_seconds);
   }
 
   drawGutter();
