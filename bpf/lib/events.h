@@ -10,6 +10,7 @@
 
 #include "events_maps.h"
 #include "parse.h"
+#include "policy_maps.h"
 #include "stats_maps.h"
 
 static __always_inline void event_lost(__u32 why)
@@ -45,6 +46,20 @@ static __always_inline struct sluice_event *event_start(__u8 type, const struct 
 		__builtin_memcpy(e->dst, pkt->dst, 16);
 	}
 	return e;
+}
+
+/*
+ * Hands a record to the daemon without waking it, unless the ring is
+ * filling up: a wake-up per record costs more than the record at high
+ * rates. The daemon reads the ring at least every SLUICE_EVENT_POLL_MS
+ * anyway, so a lone event waits no longer than that.
+ */
+static __always_inline void event_submit(struct sluice_event *e)
+{
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(e, waiting >= SLUICE_EVENT_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP :
+								  BPF_RB_NO_WAKEUP);
 }
 
 /* Whether pkt's source may report one more drop this second. Racing CPUs
@@ -111,7 +126,7 @@ static __always_inline void report_drop(const struct packet *pkt, __u32 ifindex,
 	e->chain = origin->chain;
 	e->rule_index = origin->rule_index;
 	e->generation = origin->generation;
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e);
 }
 
 /* A drop before policy judged the packet. */
@@ -125,6 +140,15 @@ static __always_inline void report_unjudged_drop(const struct packet *pkt, __u32
 	};
 
 	report_drop(pkt, ifindex, len, reason, &origin);
+}
+
+/* Whether accepted flows and translations are reported ([flows] events). */
+static __always_inline int flow_events_all(void)
+{
+	__u32 zero = 0;
+	struct sluice_settings *cfg = bpf_map_lookup_elem(&settings, &zero);
+
+	return !cfg || cfg->flow_events == SLUICE_FLOW_EVENTS_ALL;
 }
 
 /* A flow policy accepted (or audit let through: type AUDIT, action the
@@ -147,22 +171,25 @@ static __always_inline void report_verdict(__u8 type, const struct packet *pkt, 
 		e->nat_port = pkt->orig_dport;
 		__builtin_memcpy(e->nat_addr, pkt->orig_dst, 16);
 	}
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e);
 }
 
 /* A flow leaving by ifindex was given source addr:port (masquerade). */
 static __always_inline void report_source_nat(const struct packet *pkt, __u32 ifindex,
 					      const __u8 *addr, __u16 port)
 {
-	struct sluice_event *e = event_start(SLUICE_EVENT_NAT, pkt, ifindex, bpf_ktime_get_ns());
+	struct sluice_event *e;
 
+	if (!flow_events_all())
+		return;
+	e = event_start(SLUICE_EVENT_NAT, pkt, ifindex, bpf_ktime_get_ns());
 	if (!e)
 		return;
 	e->chain = SLUICE_CHAIN_FORWARD;
 	e->nat = SLUICE_NAT_SNAT;
 	e->nat_port = port;
 	__builtin_memcpy(e->nat_addr, addr, 16);
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e);
 }
 
 #endif

@@ -239,8 +239,9 @@ static __always_inline struct sluice_ct_entry *fast_new_flow(struct xdp_md *ctx,
 	count_verdict(&v, SLUICE_CHAIN_FORWARD, gen, pkt->len);
 	if (ct_create(pkt, now, SLUICE_CHAIN_FORWARD, v.rule_index, ctx->ingress_ifindex))
 		return NULL;
-	report_verdict(SLUICE_EVENT_NEW_FLOW, pkt, ctx->ingress_ifindex, SLUICE_CHAIN_FORWARD,
-		       v.rule_index, gen, SLUICE_ACTION_ACCEPT, now);
+	if (cfg->flow_events == SLUICE_FLOW_EVENTS_ALL)
+		report_verdict(SLUICE_EVENT_NEW_FLOW, pkt, ctx->ingress_ifindex, SLUICE_CHAIN_FORWARD,
+			       v.rule_index, gen, SLUICE_ACTION_ACCEPT, now);
 	ct = bpf_map_lookup_elem(&conntrack, key);
 	if (!ct)
 		return NULL;

@@ -111,7 +111,7 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 		    !(is_icmp(pkt->proto) && icmp_is_error(pkt->proto, pkt->icmp_type)) &&
 		    ct_create(pkt, now, chain, v.rule_index, skb->ifindex) == 0) {
 			nat_remember_port_forward(pkt);
-			if (!v.audit)
+			if (!v.audit && cfg->flow_events == SLUICE_FLOW_EVENTS_ALL)
 				report_verdict(SLUICE_EVENT_NEW_FLOW, pkt, skb->ifindex, chain,
 					       v.rule_index, gen, SLUICE_ACTION_ACCEPT, now);
 		}

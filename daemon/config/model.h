@@ -115,8 +115,11 @@ struct Prefilter {
   std::string drop_from_set;  // empty: no XDP blocklist
 };
 
+enum class FlowEvents { All, Denied };
+
 // [flows]: the flow log in memory and its sqlite history.
 struct FlowLog {
+  FlowEvents events = FlowEvents::All;        // "denied": only drops, rejects, audit
   std::size_t memory = 10000;                 // records kept in memory
   bool history = true;                        // write the sqlite history
   std::uint64_t history_max_age_seconds = 7 * 86400;

@@ -423,8 +423,10 @@ class Parser {
   void parse_flows(const toml::table& root) {
     const auto* flows = table_at(root, "flows", "flows");
     if (!flows) return;
-    check_keys(*flows, "flows", {"memory", "history", "history_max_age", "history_max_mb"});
+    check_keys(*flows, "flows", {"events", "memory", "history", "history_max_age", "history_max_mb"});
     auto& out = cfg_.flows;
+    enum_at<FlowEvents>(*flows, "events", "flows", "a flow event setting",
+                        {{"all", FlowEvents::All}, {"denied", FlowEvents::Denied}}, false, out.events);
     if (const auto* n = flows->get("memory")) {
       auto v = n->value_exact<std::int64_t>();
       if (v && *v >= 100 && *v <= 10'000'000) out.memory = static_cast<std::size_t>(*v);

@@ -385,6 +385,7 @@ ApplyStats Datapath::apply(const policy::CompiledPolicy& policy) {
     throw;
   }
   s.active_gen = next;
+  s.flow_events = policy.flow_events;
   d.write_settings(s);  // the flip
   set_prefilter(policy.prefilter);
 

@@ -18,6 +18,20 @@ std::uint64_t FlowRing::add(FlowRecord r) {
   return id;
 }
 
+void FlowRing::add_batch(std::vector<FlowRecord>& batch, bool keep) {
+  if (batch.empty()) return;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& r : batch) {
+      r.id = next_id_++;
+      while (records_.size() >= capacity_) records_.pop_front();
+      if (keep) records_.push_back(r);
+      else records_.push_back(std::move(r));
+    }
+  }
+  changed_.notify_all();
+}
+
 std::vector<FlowRecord> FlowRing::query(const FlowFilter& filter, std::uint64_t after_id, std::size_t limit,
                                         bool newest_first) const {
   std::vector<FlowRecord> out;

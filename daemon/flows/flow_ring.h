@@ -20,6 +20,9 @@ class FlowRing {
 
   // Stores r with the next id (returned); the oldest record goes when full.
   std::uint64_t add(FlowRecord r);
+  // The same for many records under one lock: each gets its id in batch;
+  // they are copied in when keep is true, else moved.
+  void add_batch(std::vector<FlowRecord>& batch, bool keep);
 
   // Up to limit records matching filter with an id above after_id, oldest
   // first. With newest_first, the newest matches instead (still returned

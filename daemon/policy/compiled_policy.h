@@ -46,6 +46,7 @@ struct CompiledPolicy {
   std::vector<DecisionEntry> decisions;
   std::array<std::uint8_t, SLUICE_CHAIN_COUNT> chain_defaults{};  // enum sluice_action
   std::array<std::uint8_t, SLUICE_CHAIN_COUNT> chain_audit{};     // 1: default only counted
+  std::uint8_t flow_events = SLUICE_FLOW_EVENTS_ALL;              // enum sluice_flow_events
   std::vector<config::Prefix> prefilter;  // sources dropped at XDP
   std::vector<std::string> rule_names;    // by rule index
 };

@@ -236,6 +236,7 @@ CompiledPolicy compile(const config::Config& cfg) {
     out.chain_defaults[c] = static_cast<std::uint8_t>(cfg.chain_defaults[c]);
     out.chain_audit[c] = cfg.chain_audit[c] ? 1 : 0;
   }
+  out.flow_events = cfg.flows.events == config::FlowEvents::All ? SLUICE_FLOW_EVENTS_ALL : SLUICE_FLOW_EVENTS_DENIED;
   if (!cfg.prefilter.drop_from_set.empty())
     out.prefilter = cfg.sets.at(cfg.prefilter.drop_from_set).prefixes;
 

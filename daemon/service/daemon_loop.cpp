@@ -87,10 +87,12 @@ int run_daemon(const DaemonOptions& options) {
   auto watchdog = watchdog_interval();
   auto ping_every = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
                              : std::chrono::milliseconds(kRefreshSeconds * 1000);
-  auto wait_ms = static_cast<int>(std::min<long long>(ping_every.count(), kRefreshSeconds * 1000));
+  // The datapath does not wake us for every event (SLUICE_EVENT_POLL_MS).
+  auto wait_ms = static_cast<int>(std::min<long long>(ping_every.count(), SLUICE_EVENT_POLL_MS));
   auto next_ping = std::chrono::steady_clock::now();
 
   auto next_refresh = std::chrono::steady_clock::now();
+  bool more_events = false;
   for (;;) {
     if (watchdog && std::chrono::steady_clock::now() >= next_ping) {
       notify("WATCHDOG=1");
@@ -100,10 +102,12 @@ int run_daemon(const DaemonOptions& options) {
                     {control.fd(), POLLIN, 0},
                     {service.events_fd(), POLLIN, 0},
                     {netlink.fd(), POLLIN, 0}};
-    poll(fds, 4, wait_ms);
-    if (fds[2].revents & POLLIN) {
+    poll(fds, 4, more_events ? 0 : wait_ms);
+    // Every turn, woken or not: the datapath wakes us only when its ring
+    // fills up.
+    {
       std::lock_guard lock(service_lock);
-      service.handle_events();
+      more_events = service.handle_events();
     }
     // A link or address changed: attach and learn addresses now.
     if ((fds[3].revents & POLLIN) && netlink.drain()) next_refresh = std::chrono::steady_clock::now();

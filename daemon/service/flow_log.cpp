@@ -42,8 +42,15 @@ std::shared_ptr<store::FlowHistory> FlowLog::history() const {
 }
 
 void FlowLog::record(flows::FlowRecord r) {
-  r.id = ring_.add(r);
-  if (auto h = history()) h->add(r);
+  std::vector<flows::FlowRecord> one;
+  one.push_back(std::move(r));
+  record(std::move(one));
+}
+
+void FlowLog::record(std::vector<flows::FlowRecord>&& batch) {
+  auto h = history();
+  ring_.add_batch(batch, /*keep=*/h != nullptr);
+  if (h) h->add_batch(std::move(batch));
 }
 
 std::vector<flows::FlowRecord> FlowLog::query(const flows::FlowFilter& filter, std::uint64_t after_id,

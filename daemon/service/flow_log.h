@@ -32,6 +32,8 @@ class FlowLog {
   void configure(const config::FlowLog& settings);
 
   void record(flows::FlowRecord r);
+  // Many records at once (one lock each for memory and history).
+  void record(std::vector<flows::FlowRecord>&& batch);
 
   // Like FlowRing::query, over memory and history together.
   std::vector<flows::FlowRecord> query(const flows::FlowFilter& filter, std::uint64_t after_id, std::size_t limit,

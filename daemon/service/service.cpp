@@ -299,12 +299,17 @@ bool Service::rollback(std::string& why, const std::string& who) {
 
 int Service::events_fd() const { return events_->fd(); }
 
-void Service::handle_events() { events_->consume(kEventsPerTurn); }
+bool Service::handle_events() {
+  int taken = events_->consume(kEventsPerTurn);
+  flows_->record(std::move(decoded_));
+  decoded_.clear();
+  return taken >= static_cast<int>(kEventsPerTurn);
+}
 
 void Service::on_event(const sluice_event& e) {
   if (e.type < events_received_.size()) ++events_received_[e.type];
   log_event(e);
-  flows_->record(decoder_->decode(e));
+  decoded_.push_back(decoder_->decode(e));
 }
 
 namespace {
@@ -445,9 +450,11 @@ void Service::sweep_conntrack() {
   clock_gettime(CLOCK_MONOTONIC, &now);
   std::uint64_t now_ns = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
   int live_generation = static_cast<int>(datapath_->active_generation());
+  bool record_closes = live_->config.flows.events == config::FlowEvents::All;
   for (const auto& e : table) {
     if (!flows::conntrack_expired(e.key, e.value, now_ns) || !datapath_->remove_expired_conntrack(e)) continue;
     --entries;
+    if (!record_closes) continue;
     // Rule indexes name rules of the ruleset live when the flow started.
     flows_->record(decoder_->closed(e.key, e.value, e.value.created_ns >= applied_at_ns_ ? live_generation : -1));
   }

@@ -12,6 +12,7 @@
 
 #include "config/diagnostics.h"
 #include "config/diff.h"
+#include "flows/flow_record.h"
 #include "policy/nat_tables.h"
 #include "service/ruleset.h"
 
@@ -100,10 +101,11 @@ class Service {
   // current second of event logging. Called often.
   void tick();
 
-  // Readable when the datapath has events; handle_events() then records
-  // them as flows (and logs audit verdicts).
+  // Readable when the datapath's event ring fills up; handle_events()
+  // records waiting events as flows (and logs audit verdicts), at most
+  // kEventsPerTurn of them: true when more may be waiting.
   int events_fd() const;
-  void handle_events();
+  bool handle_events();
   // Records handled per call: the loop (and the API waiting for the
   // service) gets a turn in between.
   static constexpr std::size_t kEventsPerTurn = 2048;
@@ -150,6 +152,7 @@ class Service {
   void log_event(const sluice_event& e);
   std::shared_ptr<FlowLog> flows_;
   std::array<std::uint64_t, 8> events_received_{};
+  std::vector<flows::FlowRecord> decoded_;  // this turn's events, recorded together
   std::unique_ptr<flows::EventDecoder> decoder_;
   // NAT tables for the live config and the interfaces' current addresses.
   void update_nat(const std::vector<datapath::LocalAddress>& addrs);

@@ -136,6 +136,24 @@ void FlowHistory::add(const FlowRecord& r) {
   wake_.notify_all();
 }
 
+void FlowHistory::add_batch(std::vector<FlowRecord>&& batch) {
+  bool wake;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& r : batch) {
+      ++queued_total_;
+      if (queue_.size() >= kMaxQueued) {
+        ++stats_.lost;
+        ++done_total_;
+        continue;
+      }
+      queue_.push_back(std::move(r));
+    }
+    wake = queue_.size() >= kWriteAtOnce;
+  }
+  if (wake) wake_.notify_all();
+}
+
 void FlowHistory::flush() {
   std::unique_lock lock(mutex_);
   std::uint64_t target = queued_total_;

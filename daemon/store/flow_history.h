@@ -37,6 +37,7 @@ class FlowHistory {
   // Queues a record (with its id set) for writing. When the writer is
   // that far behind, the record is not kept and counted as lost.
   void add(const flows::FlowRecord& r);
+  void add_batch(std::vector<flows::FlowRecord>&& batch);
   // Writes everything queued so far before returning.
   void flush();
 

@@ -113,11 +113,14 @@ def ruleset(count, seed=7):
     return rules
 
 
-def sluice_config(rules):
+def sluice_config(rules, flow_events="all"):
     out = ['[[interface]]\nname = "lan0"\n\n[[interface]]\nname = "wan0"\n\n',
            '[chains]\ninput = "accept"\nforward = "drop"\noutput = "accept"\n\n',
            # The sink's veth end has GRO on (topology()), so XDP may send to wan0.
-           '[router]\nfast_path = "on"\n\n']
+           '[router]\nfast_path = "on"\n\n',
+           # "all": a flow record for every new flow (the default); "denied":
+           # only for what is dropped, as iptables and nftables log nothing here.
+           f'[flows]\nevents = "{flow_events}"\n\n']
     for i, (src, proto, ports) in enumerate(rules):
         out.append(f'[[rule]]\nname = "r{i}"\nchain = "forward"\nfrom = "{src}"\nproto = "{proto}"\n')
         if ports:
@@ -187,10 +190,10 @@ class Variant:
             with open(path, "w") as f:
                 f.write(nft_rules(rules))
             ns(RTR, f"nft -f {path}")
-        elif self.name == "sluice":
+        elif self.name in ("sluice", "sluice-denied"):
             path = os.path.join(work, "sluice.toml")
             with open(path, "w") as f:
-                f.write(sluice_config(rules))
+                f.write(sluice_config(rules, "denied" if self.name == "sluice-denied" else "all"))
             Variant.starts += 1
             log_path = os.path.join(work, f"sluiced-{Variant.starts}.log")
             log = open(log_path, "w")
@@ -212,7 +215,7 @@ class Variant:
             ns(RTR, "iptables -P FORWARD ACCEPT", check=False)
         elif self.name == "nftables":
             ns(RTR, "nft delete table ip bench", check=False)
-        elif self.name == "sluice":
+        elif self.name in ("sluice", "sluice-denied"):
             self.proc.terminate()
             self.proc.wait(timeout=30)
         # Every variant starts with an empty connection table.
@@ -242,7 +245,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--counts", default="0,1000,10000,100000")
-    ap.add_argument("--variants", default="kernel,iptables,nftables,sluice",
+    ap.add_argument("--variants", default="kernel,iptables,nftables,sluice,sluice-denied",
                     help="which variants to run (kernel always runs: it is the baseline)")
     ap.add_argument("--report")
     args = ap.parse_args()
@@ -254,6 +257,8 @@ def main():
         variants.append(Variant("nftables", f"(c) nftables sets, conntrack, masquerade: {c:,} rules", c))
     for c in counts:
         variants.append(Variant("sluice", f"(d) sluice, conntrack, masquerade: {c:,} rules", c))
+    for c in counts:
+        variants.append(Variant("sluice-denied", f"(e) sluice as (d), flow records for denied traffic only: {c:,} rules", c))
 
     wanted = set(args.variants.split(",")) | {"kernel"}
     variants = [v for v in variants if v.name in wanted]

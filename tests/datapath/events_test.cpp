@@ -84,6 +84,20 @@ TEST_F(Events, AnAcceptedFlowReportsItsRuleOnceNotPerPacket) {
   EXPECT_EQ(got[0].nat, 0);
 }
 
+TEST_F(Events, DeniedOnlyLeavesAcceptedFlowsUnreported) {
+  apply(std::string(kRuleset) + "[flows]\nevents = \"denied\"\n");
+  take();
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.6", "10.4.0.1").tcp(40000, 80, kSyn).build()), kOk);
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.6", "10.4.0.1").tcp(40001, 445, kSyn).build()), kShot);
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << "the accepted flow is not reported, the drop is";
+  EXPECT_EQ(got[0].type, SLUICE_EVENT_DROP);
+  apply(kRuleset);
+  take();
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.6", "10.4.0.1").tcp(40002, 80, kSyn).build()), kOk);
+  EXPECT_EQ(take().size(), 1u) << "back to all: reported again";
+}
+
 TEST_F(Events, DropsAndRejectsNameTheirRuleOrTheDefault) {
   ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.2", "10.4.0.1").tcp(40000, 445, kSyn).build()), kShot);
   ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.2", "10.4.0.1").tcp(40001, 23, kSyn).build()), kRedirect);

@@ -237,13 +237,15 @@ TEST(ConfigParse, FlowLogSettings) {
   EXPECT_TRUE(defaults.config->flows.history);
   EXPECT_EQ(defaults.config->flows.history_max_age_seconds, 7 * 86400u);
   EXPECT_EQ(defaults.config->flows.history_max_mb, 256u);
-  auto r = parse_string("[flows]\nmemory = 500\nhistory = false\nhistory_max_age = \"90m\"\nhistory_max_mb = 64\n",
+  EXPECT_EQ(defaults.config->flows.events, FlowEvents::All);
+  auto r = parse_string("[flows]\nevents = \"denied\"\nmemory = 500\nhistory = false\nhistory_max_age = \"90m\"\nhistory_max_mb = 64\n",
                         "t.toml");
   ASSERT_TRUE(r.config);
   EXPECT_EQ(r.config->flows.memory, 500u);
   EXPECT_FALSE(r.config->flows.history);
   EXPECT_EQ(r.config->flows.history_max_age_seconds, 90 * 60u);
   EXPECT_EQ(r.config->flows.history_max_mb, 64u);
+  EXPECT_EQ(r.config->flows.events, FlowEvents::Denied);
 }
 
 TEST(ConfigParse, EmptyFileAcceptsEverything) {

@@ -74,6 +74,15 @@ struct sluice_settings {
 	__u32 active_gen;
 	__u8 chain_default[SLUICE_GENERATIONS][SLUICE_CHAIN_COUNT]; /* enum sluice_action */
 	__u8 chain_audit[SLUICE_GENERATIONS][SLUICE_CHAIN_COUNT];   /* 1: default only audited */
+	__u8 flow_events; /* enum sluice_flow_events */
+	__u8 pad[3];
+};
+
+/* Which decisions become flow events ([flows] events). Drops, rejects and
+ * audit verdicts always do. */
+enum sluice_flow_events {
+	SLUICE_FLOW_EVENTS_ALL = 0,    /* also new flows and translations */
+	SLUICE_FLOW_EVENTS_DENIED = 1, /* only what was stopped (or would have been) */
 };
 
 /* Packets that audit mode let through, by what would have happened;
@@ -417,6 +426,10 @@ enum sluice_event_type {
 };
 
 #define SLUICE_EVENT_RING_BYTES (4u << 20)
+/* The datapath wakes the daemon only once this much waits in the ring;
+ * the daemon reads it every SLUICE_EVENT_POLL_MS regardless. */
+#define SLUICE_EVENT_WAKEUP_BYTES (SLUICE_EVENT_RING_BYTES / 8)
+#define SLUICE_EVENT_POLL_MS 100
 
 /* Drop and reject events per source address per second; the rest are
  * counted as SLUICE_EVENT_LOST_RATE_LIMITED. A flood from one source then
