@@ -13,44 +13,13 @@ source "$here/lib.sh"
 
 test_lab ap
 
-for port in 80 8081 23; do
-	ip netns exec "$wan" python3 -m http.server "$port" --bind 10.10.2.2 >/dev/null 2>&1 &
-	cleanup_add "kill $!"
-	wait_for "wan server on $port" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/10.10.2.2/$port"
-done
+web_servers 80 8081 23
 
 write_config() { # EXTRA_API_KEYS
 	{
 		printf '[api]\nlisten = "127.0.0.1:9090"\n%s\n' "${1:-}"
 		lab_interfaces
-		cat <<'TOML'
-[chains]
-input = "drop"
-forward = "drop"
-output = "accept"
-
-[[rule]]
-name = "web"
-chain = "forward"
-from = "10.10.1.0/24"
-proto = "tcp"
-port = [80, 8081]
-action = "accept"
-
-[[rule]]
-name = "no-telnet"
-chain = "forward"
-proto = "tcp"
-port = 23
-action = "reject"
-
-[[rule]]
-name = "no-smb"
-chain = "forward"
-proto = "tcp"
-port = 445
-action = "drop"
-TOML
+		decisions_rules
 	} >"$work/sluice.toml"
 }
 write_config

@@ -125,3 +125,51 @@ echoes_growing() {
 	after=$(cat "$1" 2>/dev/null)
 	[[ $before =~ ^[0-9]+$ && $after =~ ^[0-9]+$ && $after -gt $before ]]
 }
+
+# web_servers PORT...: python web servers on the wan host (10.10.2.2),
+# stopped at exit; returns once they answer.
+web_servers() {
+	local port
+	for port in "$@"; do
+		ip netns exec "$wan" python3 -m http.server "$port" --bind 10.10.2.2 >/dev/null 2>&1 &
+		cleanup_add "kill $!"
+	done
+	for port in "$@"; do
+		wait_for "wan server on $port" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/10.10.2.2/$port" || return 1
+	done
+}
+
+# decisions_rules: the rules of the flow, API and web UI tests (after the
+# lab's interfaces): web (80, 8081) accepted from the lan at line 12 of
+# the file, telnet rejected (line 20), smb dropped (line 27), everything
+# else forwarded dropped by the default.
+decisions_rules() {
+	cat <<'TOML'
+[chains]
+input = "drop"
+forward = "drop"
+output = "accept"
+
+[[rule]]
+name = "web"
+chain = "forward"
+from = "10.10.1.0/24"
+proto = "tcp"
+port = [80, 8081]
+action = "accept"
+
+[[rule]]
+name = "no-telnet"
+chain = "forward"
+proto = "tcp"
+port = 23
+action = "reject"
+
+[[rule]]
+name = "no-smb"
+chain = "forward"
+proto = "tcp"
+port = 445
+action = "drop"
+TOML
+}
