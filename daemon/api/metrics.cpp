@@ -1,6 +1,7 @@
 #include "api/metrics.h"
 
 #include <sstream>
+#include <vector>
 
 #include "config/model.h"
 #include "datapath/datapath.h"
@@ -49,37 +50,24 @@ std::string metrics_text(const service::Service& s) {
   const auto& dp = s.datapath();
   const auto& cfg = s.live().config;
 
+  // Each rule's (and chain default's) labels and counter, read once.
+  std::vector<std::pair<std::string, sluice_counter>> rules;
+  for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
+    const auto& r = cfg.rules[i];
+    rules.emplace_back("rule=\"" + label(r.name) + "\",index=\"" + std::to_string(i) + "\",chain=\"" +
+                           config::to_string(r.chain) + "\",action=\"" + config::to_string(r.action) + "\"",
+                       dp.rule_counter(static_cast<std::uint32_t>(i)));
+  }
+  for (int c = 0; c < config::kChainCount; ++c) {
+    auto chain = static_cast<config::Chain>(c);
+    rules.emplace_back(std::string("rule=\"default\",index=\"default\",chain=\"") + config::to_string(chain) +
+                           "\",action=\"" + config::to_string(cfg.chain_defaults[c]) + "\"",
+                       dp.default_counter(chain));
+  }
   w.family("sluice_rule_packets_total", "counter", "Packets decided by each rule (first packets of flows).");
-  for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
-    const auto& r = cfg.rules[i];
-    auto c = dp.rule_counter(static_cast<std::uint32_t>(i));
-    w.sample("sluice_rule_packets_total",
-             "rule=\"" + label(r.name) + "\",index=\"" + std::to_string(i) + "\",chain=\"" +
-                 config::to_string(r.chain) + "\",action=\"" + config::to_string(r.action) + "\"",
-             c.packets);
-  }
-  for (int c = 0; c < config::kChainCount; ++c) {
-    auto chain = static_cast<config::Chain>(c);
-    w.sample("sluice_rule_packets_total",
-             std::string("rule=\"default\",index=\"default\",chain=\"") + config::to_string(chain) +
-                 "\",action=\"" + config::to_string(cfg.chain_defaults[c]) + "\"",
-             dp.default_counter(chain).packets);
-  }
+  for (const auto& [labels, c] : rules) w.sample("sluice_rule_packets_total", labels, c.packets);
   w.family("sluice_rule_bytes_total", "counter", "Bytes of the packets each rule decided.");
-  for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
-    const auto& r = cfg.rules[i];
-    w.sample("sluice_rule_bytes_total",
-             "rule=\"" + label(r.name) + "\",index=\"" + std::to_string(i) + "\",chain=\"" +
-                 config::to_string(r.chain) + "\",action=\"" + config::to_string(r.action) + "\"",
-             dp.rule_counter(static_cast<std::uint32_t>(i)).bytes);
-  }
-  for (int c = 0; c < config::kChainCount; ++c) {
-    auto chain = static_cast<config::Chain>(c);
-    w.sample("sluice_rule_bytes_total",
-             std::string("rule=\"default\",index=\"default\",chain=\"") + config::to_string(chain) +
-                 "\",action=\"" + config::to_string(cfg.chain_defaults[c]) + "\"",
-             dp.default_counter(chain).bytes);
-  }
+  for (const auto& [labels, c] : rules) w.sample("sluice_rule_bytes_total", labels, c.bytes);
 
   w.family("sluice_passed_packets_total", "counter", "Packets let through after judging them (tc).");
   w.sample("sluice_passed_packets_total", "", dp.passed_counter().packets);
