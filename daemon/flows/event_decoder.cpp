@@ -90,6 +90,12 @@ void EventDecoder::name_rule(FlowRecord& r, std::uint32_t rule_index, int genera
   }
 }
 
+bool EventDecoder::logged(const sluice_event& e) const {
+  if (e.chain == SLUICE_EVENT_NO_CHAIN || e.type == SLUICE_EVENT_NAT) return false;
+  const auto* table = rules_[e.generation & 1].get();
+  return table && e.rule_index < table->rules.size() && table->rules[e.rule_index].log;
+}
+
 bool conntrack_expired(const sluice_ct_key& key, const sluice_ct_entry& entry, std::uint64_t now_ns) {
   std::uint64_t s;
   if (key.proto == 6) {

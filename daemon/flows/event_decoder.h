@@ -21,6 +21,7 @@ namespace sluice::flows {
 struct RuleRef {
   std::string name;
   std::uint32_t line = 0;
+  bool log = false;  // log = true: its decisions also go to the journal
 };
 
 // The rules of one applied ruleset, by rule index.
@@ -50,6 +51,8 @@ class EventDecoder {
   void forget_interfaces() { interfaces_.clear(); }
 
   FlowRecord decode(const sluice_event& e);
+  // Whether the rule that decided e asked for its decisions to be logged.
+  bool logged(const sluice_event& e) const;
   // The record of a tracked flow that ended: originator's view, counts
   // each way, duration. generation: the ruleset whose rule_index the entry
   // holds, when known (-1: from a ruleset no longer loaded).

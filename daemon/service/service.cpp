@@ -115,7 +115,8 @@ void Service::apply(const Ruleset& ruleset) {
   datapath_->release_idle_generation();
   auto table = std::make_shared<flows::RuleTable>();
   table->config_file = config_path_;
-  for (const auto& r : ruleset.config.rules) table->rules.push_back({r.name, static_cast<std::uint32_t>(r.where.line)});
+  for (const auto& r : ruleset.config.rules)
+    table->rules.push_back({r.name, static_cast<std::uint32_t>(r.where.line), r.log});
   decoder_->set_rules(stats.generation, std::move(table));
   flows_->configure(ruleset.config.flows);
   ++apply_stats_.applied;
@@ -308,43 +309,37 @@ bool Service::handle_events() {
 
 void Service::on_event(const sluice_event& e) {
   if (e.type < events_received_.size()) ++events_received_[e.type];
-  log_event(e);
   decoded_.push_back(decoder_->decode(e));
+  if (e.type == SLUICE_EVENT_AUDIT || decoder_->logged(e)) log_flow(decoded_.back());
 }
 
-namespace {
-
-std::string endpoint(const std::uint8_t* addr, std::uint8_t family, std::uint16_t port_be) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  inet_ntop(family == SLUICE_FAMILY_IPV4 ? AF_INET : AF_INET6, addr, buf, sizeof buf);
-  std::string s = family == SLUICE_FAMILY_IPV6 ? "[" + std::string(buf) + "]" : buf;
-  return s + ":" + std::to_string(ntohs(port_be));
-}
-
-}  // namespace
-
-void Service::log_event(const sluice_event& e) {
-  if (e.type != SLUICE_EVENT_AUDIT) return;
+// Audit verdicts, and decisions of rules with log = true, go to the
+// journal too, at most kEventLinesPerSecond lines a second.
+void Service::log_flow(const flows::FlowRecord& r) {
   if (event_lines_ >= kEventLinesPerSecond) {
     ++events_suppressed_;
     return;
   }
   ++event_lines_;
-  const auto& names = live_->compiled.rule_names;
-  std::string who = e.rule_index == SLUICE_RULE_INDEX_DEFAULT
-                        ? std::string(config::to_string(static_cast<config::Chain>(e.chain))) + " default"
-                        : e.rule_index < names.size() ? "rule '" + names[e.rule_index] + "'"
-                                                      : "rule #" + std::to_string(e.rule_index);
-  const char* proto = e.proto == 6 ? "tcp" : e.proto == 17 ? "udp" : e.proto == 1 ? "icmp" : e.proto == 58 ? "icmpv6" : "ip";
-  log(Priority::Notice, "audit: " + who + " would " + config::to_string(static_cast<config::Action>(e.action)) +
-                            " " + proto + " " + endpoint(e.src, e.family, e.sport) + " -> " +
-                            endpoint(e.dst, e.family, e.dport) + " (let through)");
+  auto end = [](const std::string& addr, std::uint16_t port) {
+    return (addr.find(':') != std::string::npos ? "[" + addr + "]" : addr) + ":" + std::to_string(port);
+  };
+  std::string who = r.rule == "default" ? r.chain + " default" : "rule '" + r.rule + "'";
+  std::string flow = (r.proto.empty() ? std::string("ip") : r.proto) + " " + end(r.src, r.sport) + " -> " +
+                     end(r.dst, r.dport);
+  if (r.verdict == flows::Verdict::Audit) {
+    log(Priority::Notice, "audit: " + who + " would " + r.action + " " + flow + " (let through)");
+    return;
+  }
+  log(Priority::Notice, std::string("flow ") + flows::to_string(r.verdict) + " by " + who +
+                            (r.rule_line ? " (line " + std::to_string(r.rule_line) + ")" : "") + ": " + flow +
+                            " on " + r.interface + (r.reason.empty() ? "" : " (" + r.reason + ")"));
 }
 
 void Service::tick() {
   if (Clock::now() >= event_second_ + std::chrono::seconds(1)) {
     if (events_suppressed_)
-      log(Priority::Notice, "audit: " + std::to_string(events_suppressed_) + " more audit events in the last second");
+      log(Priority::Notice, std::to_string(events_suppressed_) + " more audit or logged flow events in the last second");
     events_suppressed_ = 0;
     event_lines_ = 0;
     event_second_ = Clock::now();

@@ -149,7 +149,7 @@ class Service {
   // kernel's; sluice only installs what the config names).
   void apply_routing(const config::Config& cfg);
   void on_event(const sluice_event& e);
-  void log_event(const sluice_event& e);
+  void log_flow(const flows::FlowRecord& r);
   std::shared_ptr<FlowLog> flows_;
   std::array<std::uint64_t, 8> events_received_{};
   std::vector<flows::FlowRecord> decoded_;  // this turn's events, recorded together
@@ -161,7 +161,7 @@ class Service {
   void update_fast_path();
   std::optional<std::vector<std::uint32_t>> fast_path_;
 
-  // Audit events logged per second at most; the rest are counted and
+  // Audit and logged flow events written to the journal per second at most; the rest are counted and
   // summed up, so a flood cannot drown the journal.
   static constexpr unsigned kEventLinesPerSecond = 10;
   unsigned event_lines_ = 0;

@@ -64,6 +64,9 @@ check "a rule's flow links to its line in the config" python3 -c "
 import json, sys
 f = [f for f in json.load(open(sys.argv[1]))['flows'] if f['rule'] == 'web'][0]
 assert f['rule_at'] == {'file': sys.argv[2], 'line': 12}, f" "$work/all.json" "$work/sluice.toml"
+check "a rule with log = true also logs its decisions" \
+	grep -qE "flow dropped by rule 'no-smb' \(line 27\): tcp 10\.10\.1\.10:[0-9]+ -> 10\.10\.2\.2:445 on lan0 \(policy-rule\)" "$log"
+check_not "a rule without it does not" grep -q "flow allowed by rule 'web'" "$log"
 check "the allowed flow is recorded once, not per packet" python3 -c "
 import json, sys
 assert len([f for f in json.load(open(sys.argv[1]))['flows'] if f['rule'] == 'web' and f['dport'] == 80]) == 1" "$work/all.json"

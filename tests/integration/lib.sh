@@ -141,8 +141,8 @@ web_servers() {
 
 # decisions_rules: the rules of the flow, API and web UI tests (after the
 # lab's interfaces): web (80, 8081) accepted from the lan at line 12 of
-# the file, telnet rejected (line 20), smb dropped (line 27), everything
-# else forwarded dropped by the default.
+# the file, telnet rejected (line 20), smb dropped (line 27, and logged),
+# everything else forwarded dropped by the default.
 decisions_rules() {
 	cat <<'TOML'
 [chains]
@@ -171,5 +171,6 @@ chain = "forward"
 proto = "tcp"
 port = 445
 action = "drop"
+log = true
 TOML
 }

@@ -172,6 +172,18 @@ TEST(EventDecoder, NamesTheRuleOfTheGenerationThatDecided) {
   EXPECT_EQ(d.decode(event(SLUICE_EVENT_NEW_FLOW, 5, 1)).rule, "#5") << "unknown index shown as such";
 }
 
+TEST(EventDecoder, KnowsWhichRulesAreLogged) {
+  EventDecoder d;
+  d.set_rules(0, std::make_shared<RuleTable>(RuleTable{"f", {{"quiet", 1, false}, {"loud", 9, true}}}));
+  EXPECT_FALSE(d.logged(event(SLUICE_EVENT_DROP, 0, 0)));
+  EXPECT_TRUE(d.logged(event(SLUICE_EVENT_DROP, 1, 0)));
+  EXPECT_FALSE(d.logged(event(SLUICE_EVENT_DROP, SLUICE_RULE_INDEX_DEFAULT, 0)));
+  EXPECT_FALSE(d.logged(event(SLUICE_EVENT_DROP, 1, 1))) << "generation 1 has no rules loaded";
+  auto before_policy = event(SLUICE_EVENT_DROP, 1, 0);
+  before_policy.chain = SLUICE_EVENT_NO_CHAIN;
+  EXPECT_FALSE(d.logged(before_policy));
+}
+
 TEST(EventDecoder, DropsCarryReasonAndDefault) {
   EventDecoder d;
   auto e = event(SLUICE_EVENT_DROP, SLUICE_RULE_INDEX_DEFAULT, 0);
