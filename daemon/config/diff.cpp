@@ -98,6 +98,21 @@ std::vector<Change> diff(const Config& from, const Config& to) {
   };
   by_description(addresses(from), addresses(to), "address");
   by_description(nats(from), nats(to), "nat");
+
+  // Settings outside the rules, one line each when they change.
+  auto flows = [](const FlowLog& f) {
+    return std::string("events ") + (f.events == FlowEvents::All ? "all" : "denied") + ", memory " +
+           std::to_string(f.memory) + ", history " + (f.history ? "on" : "off") + ", max age " +
+           std::to_string(f.history_max_age_seconds) + " s, max " + std::to_string(f.history_max_mb) + " MiB";
+  };
+  if (flows(from.flows) != flows(to.flows))
+    out.push_back({Change::Kind::Changed, "flows", flows(from.flows) + " -> " + flows(to.flows)});
+  auto api = [](const Config& c) {
+    return "listen " + (c.api_listen.empty() ? std::string("off") : c.api_listen) +
+           (c.api_tls_cert.empty() ? "" : ", TLS " + c.api_tls_cert);
+  };
+  if (api(from) != api(to))
+    out.push_back({Change::Kind::Changed, "api", api(from) + " -> " + api(to) + " (takes effect at restart)"});
   return out;
 }
 

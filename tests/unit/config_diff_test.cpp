@@ -37,6 +37,16 @@ port = [80, 443]
 action = "accept"
 )";
 
+TEST(ConfigDiff, ReportsFlowAndApiSettings) {
+  auto a = parse(std::string(kBase));
+  auto b = parse(std::string(kBase) + "[flows]\nevents = \"denied\"\nhistory_max_age = \"1h\"\n[api]\nlisten = \"\"\n");
+  EXPECT_EQ(lines(diff(a, b)),
+            (std::vector<std::string>{
+                "changed flows: events all, memory 10000, history on, max age 604800 s, max 256 MiB -> events denied, "
+                "memory 10000, history on, max age 3600 s, max 256 MiB",
+                "changed api: listen 127.0.0.1:9090 -> listen off (takes effect at restart)"}));
+}
+
 TEST(ConfigDiff, IdenticalConfigsHaveNoChanges) {
   EXPECT_TRUE(diff(parse(kBase), parse(kBase)).empty());
 }
