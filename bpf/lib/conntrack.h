@@ -49,32 +49,7 @@ static __always_inline int ct_make_key(struct sluice_ct_key *key, __u8 family, _
 
 static __always_inline __u64 ct_timeout_ns(const struct sluice_ct_entry *ct, __u8 proto)
 {
-	__u64 s;
-
-	if (proto == IPPROTO_TCP) {
-		switch (ct->state) {
-		case SLUICE_CT_ESTABLISHED:
-			s = SLUICE_CT_TIMEOUT_TCP_ESTABLISHED;
-			break;
-		case SLUICE_CT_FIN_WAIT:
-		case SLUICE_CT_CLOSING:
-			s = SLUICE_CT_TIMEOUT_TCP_CLOSING;
-			break;
-		case SLUICE_CT_CLOSED:
-			s = SLUICE_CT_TIMEOUT_TCP_CLOSED;
-			break;
-		default:
-			s = SLUICE_CT_TIMEOUT_TCP_SYN;
-		}
-	} else if (proto == IPPROTO_UDP) {
-		s = ct->state == SLUICE_CT_ESTABLISHED ? SLUICE_CT_TIMEOUT_UDP_ESTABLISHED
-						       : SLUICE_CT_TIMEOUT_UDP_NEW;
-	} else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
-		s = SLUICE_CT_TIMEOUT_ICMP;
-	} else {
-		s = SLUICE_CT_TIMEOUT_UDP_NEW;
-	}
-	return s * 1000000000ull;
+	return sluice_ct_timeout_seconds(proto, ct->state) * 1000000000ull;
 }
 
 /* The state a TCP flow moves to when a packet with flags goes in dir. */

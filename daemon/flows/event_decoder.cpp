@@ -97,23 +97,8 @@ bool EventDecoder::logged(const sluice_event& e) const {
 }
 
 bool conntrack_expired(const sluice_ct_key& key, const sluice_ct_entry& entry, std::uint64_t now_ns) {
-  std::uint64_t s;
-  if (key.proto == 6) {
-    switch (entry.state) {
-      case SLUICE_CT_ESTABLISHED: s = SLUICE_CT_TIMEOUT_TCP_ESTABLISHED; break;
-      case SLUICE_CT_FIN_WAIT:
-      case SLUICE_CT_CLOSING: s = SLUICE_CT_TIMEOUT_TCP_CLOSING; break;
-      case SLUICE_CT_CLOSED: s = SLUICE_CT_TIMEOUT_TCP_CLOSED; break;
-      default: s = SLUICE_CT_TIMEOUT_TCP_SYN;
-    }
-  } else if (key.proto == 17) {
-    s = entry.state == SLUICE_CT_ESTABLISHED ? SLUICE_CT_TIMEOUT_UDP_ESTABLISHED : SLUICE_CT_TIMEOUT_UDP_NEW;
-  } else if (key.proto == 1 || key.proto == 58) {
-    s = SLUICE_CT_TIMEOUT_ICMP;
-  } else {
-    s = SLUICE_CT_TIMEOUT_UDP_NEW;
-  }
-  return now_ns > entry.last_seen_ns && now_ns - entry.last_seen_ns > s * 1000000000ull;
+  std::uint64_t limit = sluice_ct_timeout_seconds(key.proto, entry.state) * 1000000000ull;
+  return now_ns > entry.last_seen_ns && now_ns - entry.last_seen_ns > limit;
 }
 
 FlowRecord EventDecoder::closed(const sluice_ct_key& k, const sluice_ct_entry& v, int generation) {

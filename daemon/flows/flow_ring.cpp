@@ -7,15 +7,10 @@ namespace sluice::flows {
 FlowRing::FlowRing(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {}
 
 std::uint64_t FlowRing::add(FlowRecord r) {
-  std::uint64_t id;
-  {
-    std::lock_guard lock(mutex_);
-    id = r.id = next_id_++;
-    while (records_.size() >= capacity_) records_.pop_front();
-    records_.push_back(std::move(r));
-  }
-  changed_.notify_all();
-  return id;
+  std::vector<FlowRecord> one;
+  one.push_back(std::move(r));
+  add_batch(one, /*keep=*/true);
+  return one.front().id;
 }
 
 void FlowRing::add_batch(std::vector<FlowRecord>& batch, bool keep) {

@@ -41,12 +41,6 @@ std::shared_ptr<store::FlowHistory> FlowLog::history() const {
   return history_;
 }
 
-void FlowLog::record(flows::FlowRecord r) {
-  std::vector<flows::FlowRecord> one;
-  one.push_back(std::move(r));
-  record(std::move(one));
-}
-
 void FlowLog::record(std::vector<flows::FlowRecord>&& batch) {
   auto h = history();
   ring_.add_batch(batch, /*keep=*/h != nullptr);

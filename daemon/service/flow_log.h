@@ -31,8 +31,8 @@ class FlowLog {
   // history may fail: the error is kept (history_error()) and logged.
   void configure(const config::FlowLog& settings);
 
-  void record(flows::FlowRecord r);
-  // Many records at once (one lock each for memory and history).
+  // Records a batch (one lock each for memory and history): each gets
+  // its id here.
   void record(std::vector<flows::FlowRecord>&& batch);
 
   // Like FlowRing::query, over memory and history together.

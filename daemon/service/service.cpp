@@ -446,13 +446,15 @@ void Service::sweep_conntrack() {
   std::uint64_t now_ns = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
   int live_generation = static_cast<int>(datapath_->active_generation());
   bool record_closes = live_->config.flows.events == config::FlowEvents::All;
+  std::vector<flows::FlowRecord> closed;
   for (const auto& e : table) {
     if (!flows::conntrack_expired(e.key, e.value, now_ns) || !datapath_->remove_expired_conntrack(e)) continue;
     --entries;
     if (!record_closes) continue;
     // Rule indexes name rules of the ruleset live when the flow started.
-    flows_->record(decoder_->closed(e.key, e.value, e.value.created_ns >= applied_at_ns_ ? live_generation : -1));
+    closed.push_back(decoder_->closed(e.key, e.value, e.value.created_ns >= applied_at_ns_ ? live_generation : -1));
   }
+  flows_->record(std::move(closed));
   // Warn once on the way up, again only after it has come down.
   if (!conntrack_high_ && entries * 100 >= SLUICE_MAX_CONNTRACK * kConntrackWarnPercent) {
     conntrack_high_ = true;

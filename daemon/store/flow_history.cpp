@@ -121,20 +121,7 @@ void FlowHistory::set_retention(Retention r) {
   wake_.notify_all();
 }
 
-void FlowHistory::add(const FlowRecord& r) {
-  {
-    std::lock_guard lock(mutex_);
-    ++queued_total_;
-    if (queue_.size() >= kMaxQueued) {
-      ++stats_.lost;
-      ++done_total_;
-      return;
-    }
-    queue_.push_back(r);
-    if (queue_.size() < kWriteAtOnce) return;
-  }
-  wake_.notify_all();
-}
+void FlowHistory::add(const FlowRecord& r) { add_batch({r}); }
 
 void FlowHistory::add_batch(std::vector<FlowRecord>&& batch) {
   bool wake;

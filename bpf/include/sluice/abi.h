@@ -480,4 +480,30 @@ struct sluice_event {
 #define SLUICE_CT_TIMEOUT_UDP_ESTABLISHED 180u
 #define SLUICE_CT_TIMEOUT_ICMP 30u
 
+/* Seconds a tracked flow may idle in state before it has ended: the
+ * datapath's rule, and the daemon's when it sweeps ended flows. proto is
+ * IPPROTO_* (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6). */
+static inline __u32 sluice_ct_timeout_seconds(__u8 proto, __u8 state)
+{
+	if (proto == 6) {
+		switch (state) {
+		case SLUICE_CT_ESTABLISHED:
+			return SLUICE_CT_TIMEOUT_TCP_ESTABLISHED;
+		case SLUICE_CT_FIN_WAIT:
+		case SLUICE_CT_CLOSING:
+			return SLUICE_CT_TIMEOUT_TCP_CLOSING;
+		case SLUICE_CT_CLOSED:
+			return SLUICE_CT_TIMEOUT_TCP_CLOSED;
+		default:
+			return SLUICE_CT_TIMEOUT_TCP_SYN;
+		}
+	}
+	if (proto == 17)
+		return state == SLUICE_CT_ESTABLISHED ? SLUICE_CT_TIMEOUT_UDP_ESTABLISHED :
+							 SLUICE_CT_TIMEOUT_UDP_NEW;
+	if (proto == 1 || proto == 58)
+		return SLUICE_CT_TIMEOUT_ICMP;
+	return SLUICE_CT_TIMEOUT_UDP_NEW;
+}
+
 #endif /* SLUICE_ABI_H */
