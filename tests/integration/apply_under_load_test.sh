@@ -66,8 +66,9 @@ ip netns exec "$lan" iperf3 -c 10.10.2.2 -p 5201 -t 4 -b 1G -J >"$work/baseline.
 baseline=$(retransmits "$work/baseline.json")
 
 # The same transfer while 100,000-rule rulesets are applied.
-# Long enough to outlast the three applies (about 3 s each with the probes).
-ip netns exec "$lan" iperf3 -c 10.10.2.2 -p 5201 -t 15 -b 1G -J >"$work/loaded.json" &
+# Long enough to outlast the three applies (about 3 s each with the
+# probes, more on a busy machine: 15 s once fell short).
+ip netns exec "$lan" iperf3 -c 10.10.2.2 -p 5201 -t 25 -b 1G -J >"$work/loaded.json" &
 iperf=$!
 sleep 1
 config yes
