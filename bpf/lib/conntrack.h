@@ -128,37 +128,46 @@ __noinline int ct_track(const struct packet *pkt, __u64 now)
 	return 1;
 }
 
-/* Starts tracking a flow whose first packet policy accepted, which came in
- * by ifindex (a port forward's translation comes with the packet). A
- * global function: the verifier checks it once. */
+/* Fills ct (and key) for a flow whose first packet policy accepted, which
+ * came in by ifindex (a port forward's translation comes with the packet). */
+static __always_inline void ct_init(struct sluice_ct_entry *ct, struct sluice_ct_key *key,
+				    const struct packet *pkt, __u64 now, __u32 chain,
+				    __u32 rule_index, __u32 ifindex)
+{
+	__builtin_memset(ct, 0, sizeof(*ct));
+	ct->originator_is_a = ct_make_key(key, pkt->family, pkt->proto, pkt->src, pkt->sport,
+					  pkt->dst, pkt->dport);
+	ct->created_ns = now;
+	ct->last_seen_ns = now;
+	ct->packets[SLUICE_DIR_ORIGINAL] = 1;
+	ct->bytes[SLUICE_DIR_ORIGINAL] = pkt->len;
+	ct->rule_index = rule_index;
+	ct->chain = chain;
+	ct->in_ifindex = ifindex;
+	if (pkt->dnat) {
+		ct->nat = SLUICE_NAT_DNAT;
+		__builtin_memcpy(ct->dnat_addr, pkt->orig_dst, 16);
+		ct->dnat_port = pkt->orig_dport;
+	}
+	if (pkt->proto != IPPROTO_TCP)
+		ct->state = SLUICE_CT_NEW;
+	else if (tcp_opens_flow(pkt->tcp_flags))
+		ct->state = SLUICE_CT_SYN_SENT;
+	else
+		ct->state = SLUICE_CT_ESTABLISHED; /* picked up mid-stream */
+}
+
+/* Starts tracking a flow whose first packet policy accepted (see
+ * ct_init). A global function: the verifier checks it once. */
 __noinline int ct_create(const struct packet *pkt, __u64 now, __u32 chain, __u32 rule_index,
 			 __u32 ifindex)
 {
-	struct sluice_ct_entry ct = {};
+	struct sluice_ct_entry ct;
 	struct sluice_ct_key key;
 
 	if (!pkt)
 		return 0;
-	ct.originator_is_a = ct_make_key(&key, pkt->family, pkt->proto, pkt->src, pkt->sport,
-					 pkt->dst, pkt->dport);
-	ct.created_ns = now;
-	ct.last_seen_ns = now;
-	ct.packets[SLUICE_DIR_ORIGINAL] = 1;
-	ct.bytes[SLUICE_DIR_ORIGINAL] = pkt->len;
-	ct.rule_index = rule_index;
-	ct.chain = chain;
-	ct.in_ifindex = ifindex;
-	if (pkt->dnat) {
-		ct.nat = SLUICE_NAT_DNAT;
-		__builtin_memcpy(ct.dnat_addr, pkt->orig_dst, 16);
-		ct.dnat_port = pkt->orig_dport;
-	}
-	if (pkt->proto != IPPROTO_TCP)
-		ct.state = SLUICE_CT_NEW;
-	else if (tcp_opens_flow(pkt->tcp_flags))
-		ct.state = SLUICE_CT_SYN_SENT;
-	else
-		ct.state = SLUICE_CT_ESTABLISHED; /* picked up mid-stream */
+	ct_init(&ct, &key, pkt, now, chain, rule_index, ifindex);
 	return bpf_map_update_elem(&conntrack, &key, &ct, BPF_ANY);
 }
 

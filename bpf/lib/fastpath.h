@@ -60,6 +60,7 @@ struct fast_scratch {
 	struct bpf_fib_lookup fib;
 	struct sluice_nat_key nk;
 	struct sluice_ct_key key;
+	struct sluice_ct_entry ct; /* a new flow's entry, complete before it is inserted */
 	__be32 old[4], new[4]; /* an address being replaced, for checksums */
 };
 
@@ -213,17 +214,20 @@ static __always_inline int fast_frame_of(void *data, void *data_end, const struc
 
 /*
  * Policy, conntrack entry and masquerade for the first packet of a flow
- * that leaves by out. Returns its new conntrack entry; NULL when the
- * kernel (tc) should judge the packet instead, which it then does from
- * scratch: nothing was counted or created.
+ * that leaves by out. Returns its new conntrack entry (as inserted); NULL
+ * when the kernel (tc) should judge the packet instead, which it then does
+ * from scratch. The entry is made complete, masquerade port and all,
+ * before it goes into the table: one insert, no lookup after it. (Should
+ * that insert fail, the port claimed stays behind without a flow, which
+ * makes it free for the next one.)
  */
 static __always_inline struct sluice_ct_entry *fast_new_flow(struct xdp_md *ctx,
 							     const struct packet *pkt,
-							     const struct sluice_ct_key *key,
+							     struct fast_scratch *sc,
 							     __u32 out, __u64 now)
 {
 	struct sluice_settings *cfg;
-	struct sluice_ct_entry *ct;
+	struct sluice_ct_entry *ct = &sc->ct;
 	struct policy_verdict v;
 	__u32 zero = 0, gen;
 
@@ -236,19 +240,18 @@ static __always_inline struct sluice_ct_entry *fast_new_flow(struct xdp_md *ctx,
 	 * to count. */
 	if (v.action != SLUICE_ACTION_ACCEPT)
 		return NULL;
-	count_verdict(&v, SLUICE_CHAIN_FORWARD, gen, pkt->len);
-	if (ct_create(pkt, now, SLUICE_CHAIN_FORWARD, v.rule_index, ctx->ingress_ifindex))
-		return NULL;
-	if (cfg->flow_events == SLUICE_FLOW_EVENTS_ALL)
-		report_verdict(SLUICE_EVENT_NEW_FLOW, pkt, ctx->ingress_ifindex, SLUICE_CHAIN_FORWARD,
-			       v.rule_index, gen, SLUICE_ACTION_ACCEPT, now);
-	ct = bpf_map_lookup_elem(&conntrack, key);
-	if (!ct)
-		return NULL;
+	ct_init(ct, &sc->key, pkt, now, SLUICE_CHAIN_FORWARD, v.rule_index, ctx->ingress_ifindex);
 	if (nat_decide_source(out, pkt, ct)) {
+		count_verdict(&v, SLUICE_CHAIN_FORWARD, gen, pkt->len);
 		report_unjudged_drop(pkt, ctx->ingress_ifindex, pkt->len, SLUICE_DROP_NAT_FAILED);
 		return FAST_NAT_FAILED;
 	}
+	if (bpf_map_update_elem(&conntrack, &sc->key, ct, BPF_ANY))
+		return NULL;
+	count_verdict(&v, SLUICE_CHAIN_FORWARD, gen, pkt->len);
+	if (cfg->flow_events == SLUICE_FLOW_EVENTS_ALL)
+		report_verdict(SLUICE_EVENT_NEW_FLOW, pkt, ctx->ingress_ifindex, SLUICE_CHAIN_FORWARD,
+			       v.rule_index, gen, SLUICE_ACTION_ACCEPT, now);
 	return ct;
 }
 
@@ -352,7 +355,7 @@ static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct pac
 	if (!bpf_map_lookup_elem(&fast_ports, &out))
 		return fast_kernel(SLUICE_FAST_KERNEL_OTHER, len);
 	if (fresh) {
-		ct = fast_new_flow(ctx, pkt, &scratch->key, out, now);
+		ct = fast_new_flow(ctx, pkt, scratch, out, now);
 		if (!ct)
 			return XDP_PASS;
 		if (ct == FAST_NAT_FAILED)

@@ -4,9 +4,12 @@
 // out of tuples), sent as fast as one core can through an AF_PACKET socket
 // with sendmmsg, bypassing the qdisc.
 //
-//   flood IFNAME DST_MAC SRC_NET DST_NET SECONDS [SOURCES]
+//   flood IFNAME DST_MAC SRC_NET DST_NET SECONDS [SOURCES [FLOWS]]
 //     SRC_NET, DST_NET: /16s the addresses are drawn from, e.g. 10.10.0.0
 //     SOURCES: how many source addresses to use (default 65533, at most)
+//     FLOWS: 0 (default) for a new 5-tuple in every packet; N > 0 to cycle
+//       through N tuples, so that after the first N packets every packet
+//       belongs to an established flow
 //   prints "sent N" when done.
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -50,17 +53,19 @@ bool parse_mac(const char* text, std::uint8_t* mac) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 6 && argc != 7) {
-    std::fprintf(stderr, "usage: flood IFNAME DST_MAC SRC_NET DST_NET SECONDS [SOURCES]\n");
+  if (argc < 6 || argc > 8) {
+    std::fprintf(stderr, "usage: flood IFNAME DST_MAC SRC_NET DST_NET SECONDS [SOURCES [FLOWS]]\n");
     return 2;
   }
-  long sources = argc == 7 ? std::atol(argv[6]) : 65533;
+  long sources = argc >= 7 ? std::atol(argv[6]) : 65533;
+  long flows = argc == 8 ? std::atol(argv[7]) : 0;
   unsigned ifindex = if_nametoindex(argv[1]);
   std::uint8_t dst_mac[6];
   in_addr src_net{}, dst{};
   double seconds = std::atof(argv[5]);
   if (!ifindex || !parse_mac(argv[2], dst_mac) || inet_pton(AF_INET, argv[3], &src_net) != 1 ||
-      inet_pton(AF_INET, argv[4], &dst) != 1 || seconds <= 0 || sources < 1 || sources > 65533) {
+      inet_pton(AF_INET, argv[4], &dst) != 1 || seconds <= 0 || sources < 1 || sources > 65533 ||
+      flows < 0) {
     std::fprintf(stderr, "flood: bad arguments\n");
     return 2;
   }
@@ -114,19 +119,20 @@ int main(int argc, char** argv) {
 
   // Source address, destination address and source port change with every
   // packet, each with its own (coprime) period: no tuple repeats within a
-  // run.
+  // run, unless FLOWS makes the sequence start over every FLOWS packets.
   std::uint32_t net = ntohl(src_net.s_addr) & 0xffff0000u;
   std::uint32_t dnet = ntohl(dst.s_addr) & 0xffff0000u;
   std::uint64_t n = 0, sent = 0;
   auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   while (std::chrono::steady_clock::now() < end) {
     for (int i = 0; i < kBatch; ++i, ++n) {
+      std::uint64_t k = flows > 0 ? n % static_cast<std::uint64_t>(flows) : n;
       auto* f = frames[i].data();
       auto* ip = reinterpret_cast<iphdr*>(f + sizeof(ether_header));
       auto* udp = reinterpret_cast<udphdr*>(f + sizeof(ether_header) + sizeof(iphdr));
-      ip->saddr = htonl(net | static_cast<std::uint32_t>(n % static_cast<std::uint64_t>(sources) + 1));
-      ip->daddr = htonl(dnet | static_cast<std::uint32_t>(n % 65521 + 1));
-      udp->source = htons(static_cast<std::uint16_t>(1024 + n % 59999));
+      ip->saddr = htonl(net | static_cast<std::uint32_t>(k % static_cast<std::uint64_t>(sources) + 1));
+      ip->daddr = htonl(dnet | static_cast<std::uint32_t>(k % 65521 + 1));
+      udp->source = htons(static_cast<std::uint16_t>(1024 + k % 59999));
       ip->check = 0;
       ip->check = ip_checksum(ip, sizeof(iphdr));
     }

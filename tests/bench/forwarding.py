@@ -3,12 +3,15 @@
 
 A generator namespace floods UDP/IPv4 frames with a new 5-tuple in every
 packet (tests/bench/flood.cpp) through the router namespace to a sink
-namespace that counts what arrives (its interface's rx counter; the sink
-does not own the destination addresses and does not forward, so the frames
-are dropped right after being counted). Variants, interleaved round by
-round so that drift on the machine hits them all alike:
+namespace that counts what arrives (its interface's rx counter) and drops
+it at once in XDP (bench_sink.bpf.c), so that the sink costs every variant
+little, and alike. Variants, interleaved round by round so that drift on
+the machine hits them all alike:
 
   (a) kernel  plain kernel forwarding, no firewall
+  (x) xdp  XDP forwarding alone (bench_forward.bpf.c: route lookup, TTL,
+      redirect; no policy, conntrack or NAT): the ceiling of any XDP
+      datapath on this path
   (b) iptables  kernel forwarding, conntrack, MASQUERADE, a 10,000-rule
       FORWARD chain
   (c) nftables  the same rules as sets (interval sets, concatenations),
@@ -18,11 +21,15 @@ round so that drift on the machine hits them all alike:
 Rules mix /32, /24 and /16 sources, single ports, port ranges and any-port
 rules; none matches the generated traffic, which a last rule accepts, so
 every packet goes past all of them. Reports medians of packets per second
-and ratios to (a).
+and ratios to (a). By default every packet is a new flow (the new-flow
+path: policy, a conntrack entry and a masquerade port per packet); with
+--flows N the generator cycles through N flows, which measures established
+traffic instead.
 
   sudo tests/bench/forwarding.py --flood build/tests/bench/flood \\
-      --sluiced build/daemon/sluiced [--rounds 5] [--seconds 3] \\
-      [--counts 0,1000,10000,100000] [--report docs/benchmarks.md]
+      --sluiced build/daemon/sluiced [--bpf-dir build/tests/bench] \\
+      [--rounds 5] [--seconds 3] \\
+      [--counts 0,1000,10000,100000] [--flows N] [--report docs/benchmarks.md]
 """
 import argparse
 import os
@@ -48,7 +55,7 @@ def ns(name, cmd, check=True):
     return sh(f"ip netns exec {name} {cmd}", check=check)
 
 
-def topology():
+def topology(bpf_dir):
     for n in NAMESPACES:
         sh(f"ip netns add {n}")
         ns(n, "ip link set lo up")
@@ -63,11 +70,9 @@ def topology():
     sh(f"ip -n {GEN} addr add 10.10.0.1/16 dev eth0")
     sh(f"ip -n {RTR} addr add 10.10.255.254/16 dev lan0")
     sh(f"ip -n {RTR} addr add 192.0.2.1/24 dev wan0")
-    # The sink has another address than the one packets go to, and does
-    # not forward: frames are counted on arrival and dropped.
     sh(f"ip -n {SINK} addr add 192.0.2.3/24 dev eth0")
-    # A veth receives XDP-redirected frames only with NAPI on: GRO.
-    ns(SINK, "ethtool -K eth0 gro on")
+    # Frames are counted on arrival (rx_packets) and dropped by XDP.
+    sh(f"ip -n {SINK} link set eth0 xdpdrv obj {os.path.join(bpf_dir, 'bench_sink.bpf.o')} sec xdp")
     sink_mac = ns(SINK, "cat /sys/class/net/eth0/address").stdout.strip()
     sh(f"ip -n {RTR} neigh replace 192.0.2.2 lladdr {sink_mac} dev wan0 nud permanent")
     # Destinations: a /16 of the benchmarking range, behind the sink.
@@ -116,7 +121,7 @@ def ruleset(count, seed=7):
 def sluice_config(rules, flow_events="all"):
     out = ['[[interface]]\nname = "lan0"\n\n[[interface]]\nname = "wan0"\n\n',
            '[chains]\ninput = "accept"\nforward = "drop"\noutput = "accept"\n\n',
-           # The sink's veth end has GRO on (topology()), so XDP may send to wan0.
+           # The sink's veth end runs XDP (topology()), so XDP may send to wan0.
            '[router]\nfast_path = "on"\n\n',
            # "all": a flow record for every new flow (the default); "denied":
            # only for what is dropped, as iptables and nftables log nothing here.
@@ -190,6 +195,8 @@ class Variant:
             with open(path, "w") as f:
                 f.write(nft_rules(rules))
             ns(RTR, f"nft -f {path}")
+        elif self.name == "xdp":
+            ns(RTR, f"ip link set lan0 xdpdrv obj {os.path.join(args.bpf_dir, 'bench_forward.bpf.o')} sec xdp")
         elif self.name in ("sluice", "sluice-denied"):
             path = os.path.join(work, "sluice.toml")
             with open(path, "w") as f:
@@ -215,6 +222,8 @@ class Variant:
             ns(RTR, "iptables -P FORWARD ACCEPT", check=False)
         elif self.name == "nftables":
             ns(RTR, "nft delete table ip bench", check=False)
+        elif self.name == "xdp":
+            ns(RTR, "ip link set lan0 xdpdrv off", check=False)
         elif self.name in ("sluice", "sluice-denied"):
             self.proc.terminate()
             self.proc.wait(timeout=30)
@@ -230,7 +239,10 @@ def rx_packets():
 def measure(args):
     mac = ns(RTR, "cat /sys/class/net/lan0/address").stdout.strip()
     before = rx_packets()
-    r = ns(GEN, f"{args.flood} eth0 {mac} 10.10.0.0 198.18.0.0 {args.seconds}")
+    # One core does it all (generator, router, sink): the rate is the cost
+    # of the whole path, and the scheduler cannot split it differently from
+    # one run to the next.
+    r = ns(GEN, f"taskset -c 0 {args.flood} eth0 {mac} 10.10.0.0 198.18.0.0 {args.seconds} 65533 {args.flows}")
     after = rx_packets()
     sent = int(r.stdout.split()[1])
     return (after - before) / args.seconds, sent / args.seconds
@@ -242,16 +254,23 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--flood", required=True)
     ap.add_argument("--sluiced", required=True)
+    ap.add_argument("--bpf-dir", help="where bench_sink.bpf.o and bench_forward.bpf.o are "
+                    "(default: the directory of --flood)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--counts", default="0,1000,10000,100000")
-    ap.add_argument("--variants", default="kernel,iptables,nftables,sluice,sluice-denied",
+    ap.add_argument("--flows", type=int, default=0,
+                    help="0: a new flow in every packet (the default); N: cycle through N flows, "
+                    "so that (after the warm-up) every packet belongs to an established flow")
+    ap.add_argument("--variants", default="kernel,xdp,iptables,nftables,sluice,sluice-denied",
                     help="which variants to run (kernel always runs: it is the baseline)")
     ap.add_argument("--report")
     args = ap.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
+    args.bpf_dir = args.bpf_dir or os.path.dirname(os.path.abspath(args.flood))
 
     variants = [Variant("kernel", "(a) kernel forwarding, no firewall", 0),
+                Variant("xdp", "(x) XDP forwarding alone, no firewall: the ceiling", 0),
                 Variant("iptables", "(b) iptables: conntrack, MASQUERADE, 10,000-rule FORWARD chain", 10000)]
     for c in counts:
         variants.append(Variant("nftables", f"(c) nftables sets, conntrack, masquerade: {c:,} rules", c))
@@ -265,7 +284,7 @@ def main():
     work = tempfile.mkdtemp()
     results = {v.label: [] for v in variants}
     try:
-        topology()
+        topology(args.bpf_dir)
         for rnd in range(args.rounds):
             for v in variants:
                 v.up(work, args)
@@ -284,7 +303,9 @@ def main():
     base = statistics.median(results[variants[0].label])
     lines = [f"Generated by `{' '.join(['tests/bench/forwarding.py'] + sys.argv[1:])}` on "
              f"{time.strftime('%Y-%m-%d')}: {args.rounds} rounds of {args.seconds:g} s per variant, "
-             "interleaved; 60-byte UDP frames, a new 5-tuple in every packet.", "",
+             "interleaved; 60-byte UDP frames, " +
+             (f"{args.flows:,} flows cycled (after the warm-up, every packet is of an established flow)."
+              if args.flows else "a new 5-tuple in every packet."), "",
              "| variant | median pps | ratio to (a) |", "|---|---:|---:|"]
     for v in variants:
         m = statistics.median(results[v.label])
@@ -292,7 +313,8 @@ def main():
     table = "\n".join(lines)
     print(table)
     if args.report:
-        begin, end = "<!-- forwarding:begin -->", "<!-- forwarding:end -->"
+        marker = "forwarding-established" if args.flows else "forwarding"
+        begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
         text = open(args.report).read() if os.path.exists(args.report) else ""
         if begin in text and end in text:
             text = text[:text.index(begin) + len(begin)] + "\n" + table + "\n" + text[text.index(end):]
