@@ -151,17 +151,17 @@ static __always_inline int flow_events_all(void)
 	return !cfg || cfg->flow_events == SLUICE_FLOW_EVENTS_ALL;
 }
 
-/* A flow policy accepted (or audit let through: type AUDIT, action the
- * verdict not enforced). A port-forwarded flow carries the destination
- * its client used. */
-static __always_inline void report_verdict(__u8 type, const struct packet *pkt, __u32 ifindex,
-					   __u8 chain, __u32 rule_index, __u8 generation, __u8 action,
-					   __u64 now)
+/* The record of a flow policy accepted (or audit let through: type AUDIT,
+ * action the verdict not enforced), not yet submitted. A port-forwarded
+ * flow carries the destination its client used. */
+static __always_inline struct sluice_event *verdict_event(__u8 type, const struct packet *pkt,
+							  __u32 ifindex, __u8 chain, __u32 rule_index,
+							  __u8 generation, __u8 action, __u64 now)
 {
 	struct sluice_event *e = event_start(type, pkt, ifindex, now);
 
 	if (!e)
-		return;
+		return NULL;
 	e->chain = chain;
 	e->rule_index = rule_index;
 	e->generation = generation;
@@ -171,6 +171,37 @@ static __always_inline void report_verdict(__u8 type, const struct packet *pkt, 
 		e->nat_port = pkt->orig_dport;
 		__builtin_memcpy(e->nat_addr, pkt->orig_dst, 16);
 	}
+	return e;
+}
+
+static __always_inline void report_verdict(__u8 type, const struct packet *pkt, __u32 ifindex,
+					   __u8 chain, __u32 rule_index, __u8 generation, __u8 action,
+					   __u64 now)
+{
+	struct sluice_event *e = verdict_event(type, pkt, ifindex, chain, rule_index, generation,
+					       action, now);
+
+	if (e)
+		event_submit(e);
+}
+
+/* A forwarded flow accepted and masqueraded at once (the XDP fast path):
+ * one record for both, leaving by out_ifindex with source addr:port. */
+static __always_inline void report_masqueraded_flow(const struct packet *pkt, __u32 ifindex,
+						    __u32 rule_index, __u8 generation,
+						    __u32 out_ifindex, const __u8 *addr,
+						    __u16 port, __u64 now)
+{
+	struct sluice_event *e = verdict_event(SLUICE_EVENT_NEW_FLOW, pkt, ifindex,
+					       SLUICE_CHAIN_FORWARD, rule_index, generation,
+					       SLUICE_ACTION_ACCEPT, now);
+
+	if (!e)
+		return;
+	e->nat = SLUICE_NAT_SNAT;
+	e->nat_port = port;
+	__builtin_memcpy(e->nat_addr, addr, 16);
+	e->out_ifindex = out_ifindex;
 	event_submit(e);
 }
 

@@ -241,7 +241,7 @@ static __always_inline struct sluice_ct_entry *fast_new_flow(struct xdp_md *ctx,
 	if (v.action != SLUICE_ACTION_ACCEPT)
 		return NULL;
 	ct_init(ct, &sc->key, pkt, now, SLUICE_CHAIN_FORWARD, v.rule_index, ctx->ingress_ifindex);
-	if (nat_decide_source(out, pkt, ct)) {
+	if (nat_decide_source(out, pkt, ct, 0)) {
 		count_verdict(&v, SLUICE_CHAIN_FORWARD, gen, pkt->len);
 		report_unjudged_drop(pkt, ctx->ingress_ifindex, pkt->len, SLUICE_DROP_NAT_FAILED);
 		return FAST_NAT_FAILED;
@@ -249,7 +249,14 @@ static __always_inline struct sluice_ct_entry *fast_new_flow(struct xdp_md *ctx,
 	if (bpf_map_update_elem(&conntrack, &sc->key, ct, BPF_ANY))
 		return NULL;
 	count_verdict(&v, SLUICE_CHAIN_FORWARD, gen, pkt->len);
-	if (cfg->flow_events == SLUICE_FLOW_EVENTS_ALL)
+	/* One record for the flow and its masquerade: half the ring traffic
+	 * of reporting them apart, as tc does. */
+	if (cfg->flow_events != SLUICE_FLOW_EVENTS_ALL)
+		return ct;
+	if (ct->nat & SLUICE_NAT_SNAT)
+		report_masqueraded_flow(pkt, ctx->ingress_ifindex, v.rule_index, gen, out,
+					ct->snat_addr, ct->snat_port, now);
+	else
 		report_verdict(SLUICE_EVENT_NEW_FLOW, pkt, ctx->ingress_ifindex, SLUICE_CHAIN_FORWARD,
 			       v.rule_index, gen, SLUICE_ACTION_ACCEPT, now);
 	return ct;

@@ -408,10 +408,11 @@ static __always_inline int ct_source_translation(const struct sluice_ct_entry *c
  * The first time a flow's original direction leaves (by ifindex, or by
  * another interface after a route change): decides its masquerade and
  * claims its port. After this, the flow may take the XDP fast path.
- * Returns -1 when no port was free.
+ * report: whether to report the translation now (the fast path reports it
+ * with the new flow instead). Returns -1 when no port was free.
  */
 static __always_inline int nat_decide_source(__u32 ifindex, const struct packet *pkt,
-					     struct sluice_ct_entry *ct)
+					     struct sluice_ct_entry *ct, int report)
 {
 	if ((ct->nat & SLUICE_NAT_DECIDED) && ct->out_ifindex == ifindex)
 		return 0;
@@ -421,7 +422,8 @@ static __always_inline int nat_decide_source(__u32 ifindex, const struct packet 
 		counter_add(&nat_counters,
 			    (ct->nat & SLUICE_NAT_DNAT) ? SLUICE_NAT_NEW_HAIRPIN : SLUICE_NAT_NEW_MASQUERADE,
 			    pkt->len);
-		report_source_nat(pkt, ifindex, ct->snat_addr, ct->snat_port);
+		if (report)
+			report_source_nat(pkt, ifindex, ct->snat_addr, ct->snat_port);
 	}
 	ct->out_ifindex = ifindex;
 	ct->nat |= SLUICE_NAT_DECIDED;
@@ -487,7 +489,7 @@ __noinline int nat_egress(struct __sk_buff *skb, struct packet *pkt)
 	if (!ct)
 		return SLUICE_DROP_NONE;
 	dir = dir == ct->originator_is_a ? SLUICE_DIR_ORIGINAL : SLUICE_DIR_REPLY;
-	if (dir == SLUICE_DIR_ORIGINAL && nat_decide_source(skb->ifindex, pkt, ct))
+	if (dir == SLUICE_DIR_ORIGINAL && nat_decide_source(skb->ifindex, pkt, ct, 1))
 		return SLUICE_DROP_NAT_FAILED;
 	if (!ct_source_translation(ct, dir, &addr, &port))
 		return SLUICE_DROP_NONE;

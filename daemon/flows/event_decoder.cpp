@@ -4,6 +4,9 @@
 #include <net/if.h>
 #include <time.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "sluice/abi.h"
 
 namespace sluice::flows {
@@ -131,7 +134,28 @@ FlowRecord EventDecoder::closed(const sluice_ct_key& k, const sluice_ct_entry& v
   return r;
 }
 
-FlowRecord EventDecoder::decode(const sluice_event& e) {
+void EventDecoder::decode(const sluice_event& e, std::vector<FlowRecord>& out) {
+  if (e.type != SLUICE_EVENT_NEW_FLOW || !(e.nat & SLUICE_NAT_SNAT)) {
+    out.push_back(decode_one(e));
+    return;
+  }
+  sluice_event flow = e;
+  flow.nat = 0;
+  flow.nat_port = 0;
+  std::fill(std::begin(flow.nat_addr), std::end(flow.nat_addr), 0);
+  out.push_back(decode_one(flow));
+  // The translation as tc's own NAT event would carry it.
+  sluice_event nat = e;
+  nat.type = SLUICE_EVENT_NAT;
+  nat.ifindex = e.out_ifindex;
+  nat.rule_index = SLUICE_RULE_INDEX_DEFAULT;
+  nat.generation = 0;
+  nat.action = 0;
+  nat.out_ifindex = 0;
+  out.push_back(decode_one(nat));
+}
+
+FlowRecord EventDecoder::decode_one(const sluice_event& e) {
   FlowRecord r;
   r.time_ms = wall_clock_ms(e.ts_ns);
   switch (e.type) {

@@ -50,7 +50,10 @@ class EventDecoder {
   // Interface names are cached; call when interfaces may have changed.
   void forget_interfaces() { interfaces_.clear(); }
 
-  FlowRecord decode(const sluice_event& e);
+  // Appends the record(s) e stands for: one, or two for a new flow the
+  // fast path masqueraded at once (the flow, then its translation, as tc
+  // reports them in two events).
+  void decode(const sluice_event& e, std::vector<FlowRecord>& out);
   // Whether the rule that decided e asked for its decisions to be logged.
   bool logged(const sluice_event& e) const;
   // The record of a tracked flow that ended: originator's view, counts
@@ -59,6 +62,7 @@ class EventDecoder {
   FlowRecord closed(const sluice_ct_key& key, const sluice_ct_entry& entry, int generation);
 
  private:
+  FlowRecord decode_one(const sluice_event& e);
   const std::string& interface_name(std::uint32_t ifindex);
   void name_rule(FlowRecord& r, std::uint32_t rule_index, int generation) const;
 

@@ -309,8 +309,11 @@ bool Service::handle_events() {
 
 void Service::on_event(const sluice_event& e) {
   if (e.type < events_received_.size()) ++events_received_[e.type];
-  decoded_.push_back(decoder_->decode(e));
-  if (e.type == SLUICE_EVENT_AUDIT || decoder_->logged(e)) log_flow(decoded_.back());
+  // A fast-path new flow that carries its masquerade counts as both.
+  if (e.type == SLUICE_EVENT_NEW_FLOW && (e.nat & SLUICE_NAT_SNAT)) ++events_received_[SLUICE_EVENT_NAT];
+  std::size_t first = decoded_.size();
+  decoder_->decode(e, decoded_);
+  if (e.type == SLUICE_EVENT_AUDIT || decoder_->logged(e)) log_flow(decoded_[first]);
 }
 
 // Audit verdicts, and decisions of rules with log = true, go to the

@@ -248,6 +248,20 @@ check "the first was decided by XDP (policy, conntrack, masquerade), the other 3
 	test "$((new1 - new0)) $((xdp1 - xdp0))" = "1 3"
 check "the datagram whose TTL expires at the router is left to the kernel" test $((ttl1 - ttl0)) -eq 1
 check "which answered time-exceeded" test $((exceeded1 - exceeded0)) -ge 1
+# XDP reports the flow and its masquerade in one event; the records must
+# read as tc's two do.
+$ctl --json flows --port 45001 >"$work/xdp-flows.json"
+check "the XDP-decided flow has its records: allowed by lan-out on lan0, translated on wan0" \
+	python3 - "$work/xdp-flows.json" <<'PY'
+import json, sys
+flows = json.load(open(sys.argv[1]))["flows"]
+mine = [f for f in flows if f["src"] == "10.10.1.10" and f["sport"] == 45000 and f["dport"] == 45001]
+allowed = [f for f in mine if f["verdict"] == "allowed"]
+translated = [f for f in mine if f["verdict"] == "translated"]
+assert len(allowed) == 1 and allowed[0]["rule"] == "lan-out" and allowed[0]["interface"] == "lan0", mine
+assert len(translated) == 1 and translated[0]["interface"] == "wan0", mine
+assert translated[0]["nat"]["kind"] == "masquerade" and translated[0]["nat"]["addr"] == "192.0.2.1", mine
+PY
 
 # Too big for the way out: a datagram of an established flow larger than
 # wan0's MTU, with DF set, is left to the kernel, which answers

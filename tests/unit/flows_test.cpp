@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "flows/event_decoder.h"
 #include "flows/flow_filter.h"
+#include "flows/flow_json.h"
 #include "flows/flow_ring.h"
 #include "sluice/abi.h"
 
@@ -151,14 +153,22 @@ sluice_event event(std::uint8_t type, std::uint32_t rule_index, std::uint8_t gen
   return e;
 }
 
+// The one record an event stands for.
+FlowRecord decode(EventDecoder& d, const sluice_event& e) {
+  std::vector<FlowRecord> out;
+  d.decode(e, out);
+  EXPECT_EQ(out.size(), 1u);
+  return out.empty() ? FlowRecord{} : out.front();
+}
+
 TEST(EventDecoder, NamesTheRuleOfTheGenerationThatDecided) {
   EventDecoder d;
   d.set_rules(0, std::make_shared<RuleTable>(RuleTable{"/etc/sluice/sluice.toml", {{"old-web", 10}}}));
   d.set_rules(1, std::make_shared<RuleTable>(RuleTable{"/etc/sluice/sluice.toml", {{"new-web", 20}}}));
-  auto old_one = d.decode(event(SLUICE_EVENT_NEW_FLOW, 0, 0));
+  auto old_one = decode(d, event(SLUICE_EVENT_NEW_FLOW, 0, 0));
   EXPECT_EQ(old_one.rule, "old-web");
   EXPECT_EQ(old_one.rule_line, 10u);
-  auto new_one = d.decode(event(SLUICE_EVENT_NEW_FLOW, 0, 1));
+  auto new_one = decode(d, event(SLUICE_EVENT_NEW_FLOW, 0, 1));
   EXPECT_EQ(new_one.rule, "new-web");
   EXPECT_EQ(new_one.config_file, "/etc/sluice/sluice.toml");
   EXPECT_EQ(new_one.verdict, Verdict::Allowed);
@@ -169,7 +179,7 @@ TEST(EventDecoder, NamesTheRuleOfTheGenerationThatDecided) {
   EXPECT_EQ(new_one.sport, 40000);
   EXPECT_EQ(new_one.dport, 443);
   EXPECT_EQ(new_one.proto, "tcp");
-  EXPECT_EQ(d.decode(event(SLUICE_EVENT_NEW_FLOW, 5, 1)).rule, "#5") << "unknown index shown as such";
+  EXPECT_EQ(decode(d, event(SLUICE_EVENT_NEW_FLOW, 5, 1)).rule, "#5") << "unknown index shown as such";
 }
 
 TEST(EventDecoder, KnowsWhichRulesAreLogged) {
@@ -188,14 +198,14 @@ TEST(EventDecoder, DropsCarryReasonAndDefault) {
   EventDecoder d;
   auto e = event(SLUICE_EVENT_DROP, SLUICE_RULE_INDEX_DEFAULT, 0);
   e.reason = SLUICE_DROP_POLICY_DEFAULT;
-  auto r = d.decode(e);
+  auto r = decode(d, e);
   EXPECT_EQ(r.verdict, Verdict::Dropped);
   EXPECT_EQ(r.rule, "default");
   EXPECT_EQ(r.reason, "policy-default");
   auto before = event(SLUICE_EVENT_DROP, SLUICE_RULE_INDEX_DEFAULT, 0);
   before.chain = SLUICE_EVENT_NO_CHAIN;
   before.reason = SLUICE_DROP_CT_INVALID;
-  auto r2 = d.decode(before);
+  auto r2 = decode(d, before);
   EXPECT_EQ(r2.chain, "");
   EXPECT_EQ(r2.rule, "") << "no rule decided a drop before policy";
   EXPECT_EQ(r2.reason, "ct-invalid");
@@ -208,12 +218,52 @@ TEST(EventDecoder, TranslationsShowTheOtherAddress) {
   std::uint8_t pub[] = {198, 51, 100, 1};
   std::copy(std::begin(pub), std::end(pub), e.nat_addr);
   e.nat_port = htons(1500);
-  auto r = d.decode(e);
+  auto r = decode(d, e);
   EXPECT_EQ(r.verdict, Verdict::Translated);
   EXPECT_EQ(r.nat, "masquerade");
   EXPECT_EQ(r.nat_addr, "198.51.100.1");
   EXPECT_EQ(r.nat_port, 1500);
   EXPECT_EQ(r.rule, "");
+}
+
+// The fast path reports a new flow and its masquerade in one event; the
+// records must be those of tc's two events (the flow on the way in, the
+// translation on the way out).
+TEST(EventDecoder, AFastPathMasqueradedFlowGivesTheRecordsOfTcsTwoEvents) {
+  EventDecoder d;
+  d.set_rules(1, std::make_shared<RuleTable>(RuleTable{"f", {{"lan", 3}}}));
+  std::uint8_t pub[] = {198, 51, 100, 1};
+
+  auto tc_flow = event(SLUICE_EVENT_NEW_FLOW, 0, 1);
+  auto tc_nat = event(SLUICE_EVENT_NAT, SLUICE_RULE_INDEX_DEFAULT, 0);
+  tc_nat.nat = SLUICE_NAT_SNAT;
+  tc_nat.nat_port = htons(1500);
+  std::copy(std::begin(pub), std::end(pub), tc_nat.nat_addr);
+  tc_nat.ifindex = 0x7fff;  // no such interface: shown by number
+  std::vector<FlowRecord> from_tc;
+  d.decode(tc_flow, from_tc);
+  d.decode(tc_nat, from_tc);
+
+  auto fast = event(SLUICE_EVENT_NEW_FLOW, 0, 1);
+  fast.nat = SLUICE_NAT_SNAT;
+  fast.nat_port = htons(1500);
+  std::copy(std::begin(pub), std::end(pub), fast.nat_addr);
+  fast.out_ifindex = 0x7fff;
+  std::vector<FlowRecord> from_xdp;
+  d.decode(fast, from_xdp);
+
+  ASSERT_EQ(from_xdp.size(), 2u);
+  ASSERT_EQ(from_tc.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(to_json(from_xdp[i]).dump(), to_json(from_tc[i]).dump()) << "record " << i;
+  }
+  EXPECT_EQ(from_xdp[0].verdict, Verdict::Allowed);
+  EXPECT_EQ(from_xdp[0].rule, "lan");
+  EXPECT_EQ(from_xdp[0].nat, "");
+  EXPECT_EQ(from_xdp[1].verdict, Verdict::Translated);
+  EXPECT_EQ(from_xdp[1].interface, "if32767");
+  EXPECT_EQ(from_xdp[1].nat_addr, "198.51.100.1");
+  EXPECT_EQ(from_xdp[1].nat_port, 1500);
 }
 
 TEST(EventDecoder, ConntrackExpiresAsTheDatapathSays) {

@@ -461,7 +461,10 @@ struct sluice_event {
 	__u8 reason;      /* enum sluice_drop_reason, for drops and rejects */
 	__u8 generation;  /* ruleset generation rule_index belongs to */
 	__u8 nat;         /* SLUICE_NAT_SNAT (nat_* = translated source) or
-			   * SLUICE_NAT_DNAT (nat_* = the destination the client used) */
+			   * SLUICE_NAT_DNAT (nat_* = the destination the client used).
+			   * A NEW_FLOW with SNAT (from the XDP fast path) stands for
+			   * the flow and its masquerade: two records, the second
+			   * like a NAT event seen on out_ifindex. */
 	__u16 sport;      /* network byte order */
 	__u16 dport;      /* network byte order */
 	__u16 nat_port;   /* network byte order */
@@ -469,6 +472,8 @@ struct sluice_event {
 	__u8 src[16];     /* as the inside sees the flow */
 	__u8 dst[16];
 	__u8 nat_addr[16];
+	__u32 out_ifindex; /* NEW_FLOW with SNAT: the interface it leaves by */
+	__u32 pad2;
 };
 
 /* Conntrack timeouts in seconds, per state and protocol. */
