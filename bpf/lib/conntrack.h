@@ -10,6 +10,7 @@
 
 #include "parse.h"
 #include "conntrack_maps.h"
+#include "events.h"
 
 /* Lexicographic order of (address, port) endpoints; any total order works
  * as long as both directions of a flow agree on it. */
@@ -89,6 +90,37 @@ static __always_inline int tcp_opens_flow(__u8 flags)
 }
 
 /*
+ * Removes a flow whose tuple is about to start afresh, reporting it closed
+ * (with its counts) when flow records are on. The record is filled before
+ * the delete, which may free the entry, and sent only if this delete is
+ * the one that removed it: a flow ends once.
+ */
+static __always_inline void ct_end(const struct sluice_ct_key *key, const struct sluice_ct_entry *ct,
+				   __u64 now)
+{
+	struct sluice_event_closed *c = NULL;
+
+	if (flow_events_all()) {
+		c = bpf_ringbuf_reserve(&events, sizeof(*c), 0);
+		if (!c)
+			event_lost(SLUICE_EVENT_LOST_RING_FULL);
+	}
+	if (c) {
+		__builtin_memset(&c->event, 0, sizeof(c->event));
+		c->event.ts_ns = now;
+		c->event.type = SLUICE_EVENT_CLOSED;
+		__builtin_memcpy(&c->key, key, sizeof(c->key));
+		__builtin_memcpy(&c->entry, ct, sizeof(c->entry));
+	}
+	if (bpf_map_delete_elem(&conntrack, key) == 0) {
+		if (c)
+			event_submit(&c->event);
+	} else if (c) {
+		bpf_ringbuf_discard(c, 0);
+	}
+}
+
+/*
  * Looks the packet's flow up and, when found and still valid, accounts the
  * packet and advances its state. Returns 1 for a packet of a live flow, 0
  * when it belongs to none (expired entries and a fresh SYN on a closed flow
@@ -114,7 +146,7 @@ __noinline int ct_track(const struct packet *pkt, __u64 now)
 	if (now - ct->last_seen_ns > ct_timeout_ns(ct, pkt->proto) ||
 	    (pkt->proto == IPPROTO_TCP && tcp_opens_flow(pkt->tcp_flags) &&
 	     ct->state >= SLUICE_CT_CLOSING)) {
-		bpf_map_delete_elem(&conntrack, &key);
+		ct_end(&key, ct, now);
 		return 0;
 	}
 

@@ -102,7 +102,7 @@ std::string metrics_text(const service::Service& s) {
   w.family("sluice_events_received_total", "counter", "Flow events received from the datapath, by type.");
   for (auto [type, name] : {std::pair{SLUICE_EVENT_NEW_FLOW, "new_flow"}, std::pair{SLUICE_EVENT_DROP, "drop"},
                             std::pair{SLUICE_EVENT_REJECT, "reject"}, std::pair{SLUICE_EVENT_AUDIT, "audit"},
-                            std::pair{SLUICE_EVENT_NAT, "nat"}})
+                            std::pair{SLUICE_EVENT_NAT, "nat"}, std::pair{SLUICE_EVENT_CLOSED, "closed"}})
     w.sample("sluice_events_received_total", std::string("type=\"") + name + "\"", s.events_received(type));
   w.family("sluice_flows_recorded_total", "counter", "Flow records kept (in memory; the history has them too).");
   w.sample("sluice_flows_recorded_total", "", log.ring().last_id());

@@ -29,7 +29,9 @@ int EventReader::consume(std::size_t max) {
 int EventReader::on_record(void* ctx, void* data, std::size_t size) {
   auto* self = static_cast<EventReader*>(ctx);
   // Records of another size come from a datapath of another version.
-  if (size >= sizeof(sluice_event)) self->callback_(*static_cast<const sluice_event*>(data));
+  const auto* e = static_cast<const sluice_event*>(data);
+  if (size >= sizeof(sluice_event) && (e->type != SLUICE_EVENT_CLOSED || size >= sizeof(sluice_event_closed)))
+    self->callback_(*e);
   // libbpf counts this record as consumed even when we stop here.
   return ++self->taken_ >= self->max_ ? -EAGAIN : 0;
 }

@@ -14,6 +14,8 @@ namespace sluice::flows {
 
 class EventReader {
  public:
+  // A SLUICE_EVENT_CLOSED event is handed over only whole: the callback
+  // may read it as the struct sluice_event_closed it starts.
   using Callback = std::function<void(const sluice_event&)>;
 
   // Throws std::system_error when the ring buffer cannot be opened.

@@ -98,7 +98,8 @@ json status(Service& s) {
                                    {"drop", s.events_received(SLUICE_EVENT_DROP)},
                                    {"reject", s.events_received(SLUICE_EVENT_REJECT)},
                                    {"audit", s.events_received(SLUICE_EVENT_AUDIT)},
-                                   {"nat", s.events_received(SLUICE_EVENT_NAT)}}},
+                                   {"nat", s.events_received(SLUICE_EVENT_NAT)},
+                                   {"closed", s.events_received(SLUICE_EVENT_CLOSED)}}},
               {"flows", flows_status(s)},
               {"packets", packets(s)},
               {"maps", maps}};

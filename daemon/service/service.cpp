@@ -309,6 +309,11 @@ bool Service::handle_events() {
 
 void Service::on_event(const sluice_event& e) {
   if (e.type < events_received_.size()) ++events_received_[e.type];
+  if (e.type == SLUICE_EVENT_CLOSED) {  // the reader checked it is a whole sluice_event_closed
+    const auto& c = reinterpret_cast<const sluice_event_closed&>(e);
+    decoded_.push_back(closed_record(c.key, c.entry, static_cast<int>(datapath_->active_generation())));
+    return;
+  }
   // A fast-path new flow that carries its masquerade counts as both.
   if (e.type == SLUICE_EVENT_NEW_FLOW && (e.nat & SLUICE_NAT_SNAT)) ++events_received_[SLUICE_EVENT_NAT];
   std::size_t first = decoded_.size();
@@ -441,6 +446,12 @@ void Service::update_fast_path() {
   log(Priority::Info, "XDP fast path forwards to " + std::to_string(fast.size()) + " interface(s)");
 }
 
+flows::FlowRecord Service::closed_record(const sluice_ct_key& key, const sluice_ct_entry& entry,
+                                        int live_generation) {
+  // Rule indexes name rules of the ruleset live when the flow started.
+  return decoder_->closed(key, entry, entry.created_ns >= applied_at_ns_ ? live_generation : -1);
+}
+
 void Service::sweep_conntrack() {
   auto table = datapath_->conntrack();
   std::size_t entries = table.size();
@@ -454,8 +465,7 @@ void Service::sweep_conntrack() {
     if (!flows::conntrack_expired(e.key, e.value, now_ns) || !datapath_->remove_expired_conntrack(e)) continue;
     --entries;
     if (!record_closes) continue;
-    // Rule indexes name rules of the ruleset live when the flow started.
-    closed.push_back(decoder_->closed(e.key, e.value, e.value.created_ns >= applied_at_ns_ ? live_generation : -1));
+    closed.push_back(closed_record(e.key, e.value, live_generation));
   }
   flows_->record(std::move(closed));
   // Warn once on the way up, again only after it has come down.

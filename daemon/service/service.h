@@ -145,6 +145,9 @@ class Service {
   // Every kConntrackSweepEvery: records and removes flows that ended
   // (idle past their timeout), and warns when the table fills up.
   void sweep_conntrack();
+  // The record of a flow that ended, its rule named by the ruleset live
+  // when it started (when that is still known).
+  flows::FlowRecord closed_record(const sluice_ct_key& key, const sluice_ct_entry& entry, int live_generation);
   // Forwarding and static routes as the config says (routing is the
   // kernel's; sluice only installs what the config names).
   void apply_routing(const config::Config& cfg);

@@ -2,6 +2,7 @@
 // and generation that decided it, drops rate-limited per source, and every
 // drop accounted for as delivered, rate limited or lost.
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
 #include <linux/pkt_cls.h>
 
 #include "datapath/fixture.h"
@@ -43,13 +44,27 @@ action = "drop"
 class Events : public DatapathTest {
  protected:
   std::vector<sluice_event> events;
-  flows::EventReader reader{dp.events_fd(), [this](const sluice_event& e) { events.push_back(e); }};
+  std::vector<sluice_event_closed> closes;  // the whole records of SLUICE_EVENT_CLOSED events
+  flows::EventReader reader{dp.events_fd(), [this](const sluice_event& e) {
+                              events.push_back(e);
+                              if (e.type == SLUICE_EVENT_CLOSED)
+                                closes.push_back(reinterpret_cast<const sluice_event_closed&>(e));
+                            }};
 
   void SetUp() override {
     DatapathTest::SetUp();
     apply(kRuleset);
     reader.consume();  // whatever earlier tests left
     events.clear();
+    closes.clear();
+  }
+  // Makes the one tracked flow look idle for `seconds` longer than it is.
+  void age_the_flow(std::uint64_t seconds) {
+    auto table = dp.conntrack();
+    ASSERT_EQ(table.size(), 1u);
+    auto entry = table[0].value;
+    entry.last_seen_ns -= seconds * 1000000000ull;
+    ASSERT_EQ(bpf_map_update_elem(dp.conntrack_fd(), &table[0].key, &entry, BPF_EXIST), 0);
   }
   std::vector<sluice_event> take() {
     reader.consume();
@@ -82,6 +97,54 @@ TEST_F(Events, AnAcceptedFlowReportsItsRuleOnceNotPerPacket) {
   EXPECT_EQ(got[0].src[3], 1);
   EXPECT_EQ(got[0].dst[1], 4);
   EXPECT_EQ(got[0].nat, 0);
+}
+
+// A tuple that comes back after its flow timed out (before the daemon's
+// sweep found it) starts a new flow; the old one is reported closed, once,
+// with its counts.
+TEST_F(Events, AFlowWhoseTupleComesBackAfterItsTimeoutIsReportedClosed) {
+  auto syn = PacketBuilder::ipv4("10.3.0.7", "10.4.0.1").tcp(40000, 80, kSyn).build();
+  ASSERT_EQ(ingress(syn), kOk);
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.4.0.1", "10.3.0.7").tcp(80, 40000, kSyn | kAck).build()), kOk);
+  take();
+  age_the_flow(SLUICE_CT_TIMEOUT_TCP_SYN + 1);
+  ASSERT_EQ(ingress(syn), kOk) << "judged afresh, and accepted";
+  auto got = take();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].type, SLUICE_EVENT_CLOSED);
+  EXPECT_EQ(got[1].type, SLUICE_EVENT_NEW_FLOW);
+  ASSERT_EQ(closes.size(), 1u);
+  const auto& c = closes[0];
+  EXPECT_EQ(c.key.proto, IPPROTO_TCP);
+  EXPECT_EQ(c.entry.packets[SLUICE_DIR_ORIGINAL], 1u);
+  EXPECT_EQ(c.entry.packets[SLUICE_DIR_REPLY], 1u);
+  EXPECT_EQ(c.entry.rule_index, 0u) << "the rule that accepted it";
+  EXPECT_EQ(c.entry.chain, SLUICE_CHAIN_FORWARD);
+  ASSERT_EQ(dp.conntrack().size(), 1u);
+  EXPECT_EQ(dp.conntrack()[0].value.packets[SLUICE_DIR_REPLY], 0u) << "the tuple's new flow";
+}
+
+TEST_F(Events, ASynOnAResetFlowReportsItClosedExceptWhenOnlyDenialsAreRecorded) {
+  auto syn = PacketBuilder::ipv4("10.3.0.8", "10.4.0.1").tcp(40000, 80, kSyn).build();
+  auto rst = PacketBuilder::ipv4("10.3.0.8", "10.4.0.1").tcp(40000, 80, kRst).build();
+  ASSERT_EQ(ingress(syn), kOk);
+  ASSERT_EQ(ingress(rst), kOk);
+  ASSERT_EQ(ingress(syn), kOk);
+  auto got = take();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].type, SLUICE_EVENT_NEW_FLOW);
+  EXPECT_EQ(got[1].type, SLUICE_EVENT_CLOSED);
+  EXPECT_EQ(got[2].type, SLUICE_EVENT_NEW_FLOW);
+  ASSERT_EQ(closes.size(), 1u);
+  EXPECT_EQ(closes[0].entry.state, SLUICE_CT_CLOSED);
+  EXPECT_EQ(closes[0].entry.packets[SLUICE_DIR_ORIGINAL], 2u);
+
+  apply(std::string(kRuleset) + "[flows]\nevents = \"denied\"\n");
+  take();
+  ASSERT_EQ(ingress(rst), kOk);
+  ASSERT_EQ(ingress(syn), kOk);
+  EXPECT_TRUE(take().empty()) << "\"denied\": no records for the flow's end or the new one";
+  EXPECT_EQ(dp.conntrack().size(), 1u) << "the tuple still starts afresh";
 }
 
 TEST_F(Events, DeniedOnlyLeavesAcceptedFlowsUnreported) {

@@ -127,6 +127,33 @@ c = c[0]
 assert c['rule'] == 'web' and c['packets'][0] >= 3 and c['packets'][1] >= 2, c
 assert c['bytes'][1] > 100 and c['duration_ms'] >= 0, c" "$work/closed.json"
 
+# A tuple used again at once: the connection is reset, and the same client
+# port connects again. The datapath ends the old flow when the new SYN
+# finds it, and reports it closed right away (the sweep would take 15 s).
+ip netns exec "$lan" python3 - <<'PY'
+import socket, struct
+for attempt in range(2):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("", 47001))
+    s.settimeout(3)
+    s.connect(("10.10.2.2", 8081))
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    s.recv(100)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+PY
+wait_for "the first connection from port 47001 to be reported closed" 3 bash -c "'$SLUICECTL' --socket '$work/sluice.sock' --json flows --verdict closed --port 47001 | grep -q duration_ms"
+ctl --json flows --port 47001 >"$work/reused.json"
+check "it has its rule and counts, and the second connection its own allowed record" python3 -c "
+import json, sys
+f = [x for x in json.load(open(sys.argv[1]))['flows'] if x['sport'] == 47001]
+closed = [x for x in f if x['verdict'] == 'closed']
+allowed = [x for x in f if x['verdict'] == 'allowed']
+assert len(closed) == 1 and len(allowed) == 2, f
+c = closed[0]
+assert c['rule'] == 'web' and c['packets'][0] >= 3 and c['packets'][1] >= 2 and c['bytes'][1] > 100, c" "$work/reused.json"
+
 # History: the flows survive a restart (memory starts empty, sqlite has
 # them), and new flows are numbered after the old ones.
 last_before=$(ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["flows"]["last_id"])')

@@ -423,6 +423,8 @@ enum sluice_event_type {
 	SLUICE_EVENT_DROP = 3,     /* a packet dropped (reason, and the rule when policy did it) */
 	SLUICE_EVENT_REJECT = 4,   /* a packet dropped and answered (reset / unreachable) */
 	SLUICE_EVENT_NAT = 5,      /* a flow's source translation decided (masquerade) */
+	SLUICE_EVENT_CLOSED = 6,   /* a tracked flow ended when its tuple came back: a struct
+				    * sluice_event_closed (idle flows are the daemon's sweep's) */
 };
 
 #define SLUICE_EVENT_RING_BYTES (4u << 20)
@@ -474,6 +476,15 @@ struct sluice_event {
 	__u8 nat_addr[16];
 	__u32 out_ifindex; /* NEW_FLOW with SNAT: the interface it leaves by */
 	__u32 pad2;
+};
+
+/* A SLUICE_EVENT_CLOSED record: the flow's last conntrack entry, as it was
+ * when the datapath removed it (a packet of its tuple found it past its
+ * timeout, or a SYN found it closed) to start the tuple afresh. */
+struct sluice_event_closed {
+	struct sluice_event event; /* type, ts_ns; the rest zero */
+	struct sluice_ct_key key;
+	struct sluice_ct_entry entry;
 };
 
 /* Conntrack timeouts in seconds, per state and protocol. */
