@@ -34,6 +34,8 @@ struct RuleTable {
 const char* drop_reason_name(unsigned reason);
 // "tcp", "udp", "icmp", "icmpv6", or the number.
 std::string proto_name(unsigned proto);
+// An address of the datapath's (16 bytes; IPv4 in the first 4) as text.
+std::string address_text(const std::uint8_t* addr, std::uint8_t family);
 // Milliseconds since the epoch for a bpf_ktime_get_ns() time.
 std::int64_t wall_clock_ms(std::uint64_t ktime_ns);
 

@@ -1,6 +1,8 @@
 #include "store/flow_history.h"
 
 #include <sqlite3.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -16,6 +18,11 @@ using flows::FlowRecord;
 constexpr auto kWriteEvery = std::chrono::milliseconds(500);
 constexpr std::size_t kWriteAtOnce = 5000;  // a batch this big is written without waiting
 constexpr auto kRetentionEvery = std::chrono::seconds(10);
+// The writer's nice value. Writing history is background work: under a
+// flood of new flows it would take every cycle it can get (it falls behind
+// and drops records either way), so it yields to the event reader, the API
+// and whatever else the host runs.
+constexpr int kWriterNice = 10;
 
 constexpr const char* kColumns =
     "id, time_ms, verdict, chain, rule, rule_line, config_file, action, reason, interface, proto, src, sport, "
@@ -150,6 +157,8 @@ void FlowHistory::flush() {
 }
 
 void FlowHistory::writer_loop() {
+  // Lowering one's own priority is always allowed; failing it changes nothing.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kWriterNice);
   auto next_retention = std::chrono::steady_clock::now() + kRetentionEvery;
   std::vector<FlowRecord> batch;
   for (;;) {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -264,6 +265,26 @@ TEST(EventDecoder, AFastPathMasqueradedFlowGivesTheRecordsOfTcsTwoEvents) {
   EXPECT_EQ(from_xdp[1].interface, "if32767");
   EXPECT_EQ(from_xdp[1].nat_addr, "198.51.100.1");
   EXPECT_EQ(from_xdp[1].nat_port, 1500);
+}
+
+TEST(EventDecoder, AddressesReadAsInetNtopWritesThem) {
+  auto expect_same = [](std::uint32_t v4) {
+    std::uint8_t a[16] = {};
+    std::uint32_t n = htonl(v4);
+    std::memcpy(a, &n, 4);
+    char want[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, a, want, sizeof want);
+    EXPECT_EQ(address_text(a, SLUICE_FAMILY_IPV4), want);
+  };
+  for (std::uint32_t v : {0u, 0xffffffffu, 0x0a000001u, 0x64096405u, 0xc0000209u, 0x01020304u}) expect_same(v);
+  for (std::uint32_t v = 0; v < 256; ++v) expect_same(v * 0x01010101u);
+  std::uint32_t x = 2463534242u;  // xorshift: a spread of addresses
+  for (int i = 0; i < 10000; ++i) {
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+    expect_same(x);
+  }
+  std::uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  EXPECT_EQ(address_text(v6, SLUICE_FAMILY_IPV6), "2001:db8::1");
 }
 
 TEST(EventDecoder, ConntrackExpiresAsTheDatapathSays) {
