@@ -1,5 +1,6 @@
 #include "store/flow_history.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -157,7 +158,10 @@ void FlowHistory::flush() {
 }
 
 void FlowHistory::writer_loop() {
-  // Lowering one's own priority is always allowed; failing it changes nothing.
+  // Named for top -H and ps; lowering one's own priority is always
+  // allowed (the unit's seccomp filter lets setpriority through), and
+  // failing either changes nothing else.
+  pthread_setname_np(pthread_self(), "sluice-history");
   setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kWriterNice);
   auto next_retention = std::chrono::steady_clock::now() + kRetentionEvery;
   std::vector<FlowRecord> batch;
