@@ -157,7 +157,8 @@ struct ApiServer::Impl {
   LoginLimiter logins;
   std::counting_semaphore<2> password_checks{2};
 
-  Impl(service::Service& s, std::mutex& lock, ApiOptions o) : service(s), service_lock(lock), options(std::move(o)) {}
+  Impl(service::Service& s, std::mutex& lock, ApiOptions o)
+      : service(s), service_lock(lock), options(std::move(o)), sessions(s.state()) {}
 
   store::StateStore* state() { return service.state(); }
 

@@ -72,6 +72,17 @@ CREATE TABLE api_tokens (
   created_ms INTEGER NOT NULL
 );
 )",
+      // 3: web UI sign-ins survive a restart of the daemon. Only a hash of
+      // each session id is kept (the id is the browser's secret).
+      R"(
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY,
+  user TEXT NOT NULL,
+  csrf TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  last_used_ms INTEGER NOT NULL
+);
+)",
   };
   return steps;
 }

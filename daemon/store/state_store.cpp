@@ -131,4 +131,35 @@ std::vector<NamedSecret> StateStore::tokens() const {
   return named(*db_, "SELECT name, created_ms FROM api_tokens ORDER BY name");
 }
 
+void StateStore::save_session(const StoredSession& st) {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_,
+              "INSERT OR REPLACE INTO sessions (id_hash, user, csrf, password_hash, last_used_ms) "
+              "VALUES (?1, ?2, ?3, ?4, ?5)");
+  s.bind(1, st.id_hash).bind(2, st.user).bind(3, st.csrf).bind(4, st.password_hash).bind(5, st.last_used_ms);
+  s.step();
+}
+
+void StateStore::touch_session(const std::string& id_hash, std::int64_t last_used_ms) {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_, "UPDATE sessions SET last_used_ms = ?2 WHERE id_hash = ?1");
+  s.bind(1, id_hash).bind(2, last_used_ms);
+  s.step();
+}
+
+void StateStore::remove_session(const std::string& id_hash) {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_, "DELETE FROM sessions WHERE id_hash = ?1");
+  s.bind(1, id_hash);
+  s.step();
+}
+
+std::vector<StoredSession> StateStore::sessions() const {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_, "SELECT id_hash, user, csrf, password_hash, last_used_ms FROM sessions");
+  std::vector<StoredSession> out;
+  while (s.step()) out.push_back({s.text_at(0), s.text_at(1), s.text_at(2), s.text_at(3), s.int_at(4)});
+  return out;
+}
+
 }  // namespace sluice::store

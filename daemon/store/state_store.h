@@ -37,6 +37,15 @@ struct NamedSecret {
   std::int64_t created_ms = 0;
 };
 
+// A web UI sign-in as kept across restarts (see api::SessionTable).
+struct StoredSession {
+  std::string id_hash;
+  std::string user;
+  std::string csrf;
+  std::string password_hash;  // the user's at sign-in
+  std::int64_t last_used_ms = 0;
+};
+
 class StateStore {
  public:
   // Opens (creating, migrating) the database at path. Throws store::Error.
@@ -63,6 +72,13 @@ class StateStore {
   bool remove_token(const std::string& name);
   std::optional<std::string> token_name(const std::string& token_hash) const;
   std::vector<NamedSecret> tokens() const;
+
+  // Sessions: saved at sign-in, touched now and then, removed at sign-out
+  // or expiry.
+  void save_session(const StoredSession& s);
+  void touch_session(const std::string& id_hash, std::int64_t last_used_ms);
+  void remove_session(const std::string& id_hash);
+  std::vector<StoredSession> sessions() const;
 
  private:
   mutable std::mutex mutex_;
