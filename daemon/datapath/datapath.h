@@ -87,7 +87,8 @@ class Datapath {
     std::size_t capacity = 0;  // max_entries
     std::size_t memory = 0;    // bytes charged to the map (memlock)
   };
-  // Every map with its fill and memory. Counts conntrack by walking it.
+  // Every map with its fill and memory. Conntrack and NAT are counted in
+  // the kernel (see sluice_count_entries), the rest from what was written.
   std::vector<MapUsage> map_usage() const;
 
   struct ConntrackEntry {

@@ -130,6 +130,23 @@ TEST_F(Packets, TcpHandshakeAndTeardownWalkTheStateMachine) {
   EXPECT_EQ(only_flow().state, SLUICE_CT_CLOSED);
 }
 
+// Status counts conntrack in the kernel rather than copying it out: the
+// count must be what a walk of the table finds.
+TEST_F(Packets, TheKernelsCountOfConntrackIsWhatAWalkFinds) {
+  auto count = [&] {
+    for (const auto& m : dp.map_usage())
+      if (m.name == "conntrack") return m.entries;
+    return std::size_t{~0u};
+  };
+  EXPECT_EQ(count(), 0u);
+  for (std::uint16_t port = 40000; port < 40300; ++port)
+    ASSERT_EQ(ingress(PacketBuilder::ipv4("10.1.0.6", "10.2.0.9").tcp(port, 80, kSyn).build()), kOk);
+  EXPECT_EQ(dp.conntrack().size(), 300u);
+  EXPECT_EQ(count(), 300u);
+  dp.clear_conntrack();
+  EXPECT_EQ(count(), 0u);
+}
+
 TEST_F(Packets, ReplyTrafficIsAllowedOnlyAfterAnAllowedRequest) {
   auto reply = PacketBuilder::ipv4("10.2.0.9", "10.1.0.5").tcp(80, 40001, kSyn | kAck).build();
   auto drops = this->drops(SLUICE_DROP_POLICY_DEFAULT);

@@ -478,6 +478,14 @@ struct sluice_event {
 	__u32 pad2;
 };
 
+/* What sluice_count_entries (a syscall program the daemon runs) fills in:
+ * how many entries the two large tables hold, counted in the kernel, so
+ * that no table has to be copied out to be counted. */
+struct sluice_table_counts {
+	__u64 conntrack;
+	__u64 nat;
+};
+
 /* A SLUICE_EVENT_CLOSED record: the flow's last conntrack entry, as it was
  * when the datapath removed it (a packet of its tuple found it past its
  * timeout, or a SYN found it closed) to start the tuple afresh. */
