@@ -151,6 +151,14 @@ static __always_inline int flow_events_all(void)
 	return !cfg || cfg->flow_events == SLUICE_FLOW_EVENTS_ALL;
 }
 
+/* Marks e as carrying the source a flow leaves with (masquerade). */
+static __always_inline void event_set_source_nat(struct sluice_event *e, const __u8 *addr, __u16 port)
+{
+	e->nat = SLUICE_NAT_SNAT;
+	e->nat_port = port;
+	__builtin_memcpy(e->nat_addr, addr, 16);
+}
+
 /* The record of a flow policy accepted (or audit let through: type AUDIT,
  * action the verdict not enforced), not yet submitted. A port-forwarded
  * flow carries the destination its client used. */
@@ -198,9 +206,7 @@ static __always_inline void report_masqueraded_flow(const struct packet *pkt, __
 
 	if (!e)
 		return;
-	e->nat = SLUICE_NAT_SNAT;
-	e->nat_port = port;
-	__builtin_memcpy(e->nat_addr, addr, 16);
+	event_set_source_nat(e, addr, port);
 	e->out_ifindex = out_ifindex;
 	event_submit(e);
 }
@@ -217,9 +223,7 @@ static __always_inline void report_source_nat(const struct packet *pkt, __u32 if
 	if (!e)
 		return;
 	e->chain = SLUICE_CHAIN_FORWARD;
-	e->nat = SLUICE_NAT_SNAT;
-	e->nat_port = port;
-	__builtin_memcpy(e->nat_addr, addr, 16);
+	event_set_source_nat(e, addr, port);
 	event_submit(e);
 }
 

@@ -124,6 +124,7 @@ void Service::apply(const Ruleset& ruleset) {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);  // the clock bpf_ktime_get_ns() reads
   applied_at_ns_ = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
+  applied_generation_ = static_cast<int>(stats.generation & 1);
   if (live_) previous_ = std::move(live_);
   live_ = ruleset;
   apply_routing(ruleset.config);
@@ -311,7 +312,7 @@ void Service::on_event(const sluice_event& e) {
   if (e.type < events_received_.size()) ++events_received_[e.type];
   if (e.type == SLUICE_EVENT_CLOSED) {  // the reader checked it is a whole sluice_event_closed
     const auto& c = reinterpret_cast<const sluice_event_closed&>(e);
-    decoded_.push_back(closed_record(c.key, c.entry, static_cast<int>(datapath_->active_generation())));
+    decoded_.push_back(closed_record(c.key, c.entry));
     return;
   }
   // A fast-path new flow that carries its masquerade counts as both.
@@ -446,10 +447,9 @@ void Service::update_fast_path() {
   log(Priority::Info, "XDP fast path forwards to " + std::to_string(fast.size()) + " interface(s)");
 }
 
-flows::FlowRecord Service::closed_record(const sluice_ct_key& key, const sluice_ct_entry& entry,
-                                        int live_generation) {
+flows::FlowRecord Service::closed_record(const sluice_ct_key& key, const sluice_ct_entry& entry) {
   // Rule indexes name rules of the ruleset live when the flow started.
-  return decoder_->closed(key, entry, entry.created_ns >= applied_at_ns_ ? live_generation : -1);
+  return decoder_->closed(key, entry, entry.created_ns >= applied_at_ns_ ? applied_generation_ : -1);
 }
 
 void Service::sweep_conntrack() {
@@ -458,14 +458,13 @@ void Service::sweep_conntrack() {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
   std::uint64_t now_ns = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
-  int live_generation = static_cast<int>(datapath_->active_generation());
   bool record_closes = live_->config.flows.events == config::FlowEvents::All;
   std::vector<flows::FlowRecord> closed;
   for (const auto& e : table) {
     if (!flows::conntrack_expired(e.key, e.value, now_ns) || !datapath_->remove_expired_conntrack(e)) continue;
     --entries;
     if (!record_closes) continue;
-    closed.push_back(closed_record(e.key, e.value, live_generation));
+    closed.push_back(closed_record(e.key, e.value));
   }
   flows_->record(std::move(closed));
   // Warn once on the way up, again only after it has come down.

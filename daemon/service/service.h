@@ -147,7 +147,7 @@ class Service {
   void sweep_conntrack();
   // The record of a flow that ended, its rule named by the ruleset live
   // when it started (when that is still known).
-  flows::FlowRecord closed_record(const sluice_ct_key& key, const sluice_ct_entry& entry, int live_generation);
+  flows::FlowRecord closed_record(const sluice_ct_key& key, const sluice_ct_entry& entry);
   // Forwarding and static routes as the config says (routing is the
   // kernel's; sluice only installs what the config names).
   void apply_routing(const config::Config& cfg);
@@ -191,6 +191,7 @@ class Service {
   std::optional<Ruleset> previous_;
   std::optional<PendingConfirm> pending_;
   std::uint64_t applied_at_ns_ = 0;
+  int applied_generation_ = 0;  // the generation that apply made live (no map read per closed flow)
   std::map<std::string, std::unique_ptr<datapath::Attachment>> attached_;
 };
 
