@@ -17,8 +17,8 @@ namespace {
 
 constexpr const char* kVersion = SLUICE_VERSION;
 
-int check(const std::string& path) {
-  auto loaded = sluice::service::load_ruleset(path);
+int check(const std::string& path, const std::vector<std::string>& list_dirs) {
+  auto loaded = sluice::service::load_ruleset(path, list_dirs);
   if (!loaded.ruleset) {
     std::cerr << sluice::config::format(loaded.diagnostics);
     return 1;
@@ -44,7 +44,10 @@ int main(int argc, char** argv) {
       ("database", po::value<std::string>()->default_value("/var/lib/sluice/sluice.db"),
        "sqlite file for the flow history, config history and audit log (\"\" for none)")
       ("webui", po::value<std::string>()->default_value("/usr/share/sluice/webui"),
-       "directory of the web UI's files, served by the API");
+       "directory of the web UI's files, served by the API")
+      ("list-dir", po::value<std::vector<std::string>>()->default_value({}, ""),
+       "a directory address lists (sets with file = ...) may be read from, besides the config "
+       "file's own (repeatable)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -62,10 +65,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   const auto path = vm["config"].as<std::string>();
-  if (vm.count("check")) return check(path);
+  const auto list_dirs = vm["list-dir"].as<std::vector<std::string>>();
+  if (vm.count("check")) return check(path, list_dirs);
   try {
     sluice::service::DaemonOptions options;
-    options.service = {path, vm["pin-dir"].as<std::string>(), vm["database"].as<std::string>()};
+    options.service = {path, vm["pin-dir"].as<std::string>(), vm["database"].as<std::string>(), list_dirs};
     options.socket_path = vm["socket"].as<std::string>();
     options.keep_datapath = vm.count("keep-datapath") > 0;
     options.webui_dir = vm["webui"].as<std::string>();

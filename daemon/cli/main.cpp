@@ -36,7 +36,7 @@ constexpr const char* kUsageText =
     "\n"
     "commands:\n"
     "  status                          what sluiced runs, where, and since when\n"
-    "  validate FILE                   check a configuration file (no daemon needed)\n"
+    "  validate FILE [--list-dir DIR]  check a configuration file (no daemon needed)\n"
     "  apply [--confirm-within DUR]    apply the configuration file atomically; with a\n"
     "                                  deadline (30s, 5m), roll back unless confirmed\n"
     "  confirm                         keep a ruleset applied with --confirm-within\n"
@@ -186,8 +186,8 @@ std::optional<std::string> read_password() {
   return first;
 }
 
-int validate(const std::string& path) {
-  auto loaded = sluice::service::load_ruleset(path);
+int validate(const std::string& path, const std::vector<std::string>& list_dirs) {
+  auto loaded = sluice::service::load_ruleset(path, list_dirs);
   if (!loaded.ruleset) {
     std::cerr << sluice::config::format(loaded.diagnostics);
     std::cerr << path << ": " << loaded.diagnostics.size() << " error(s)\n";
@@ -304,8 +304,16 @@ int run(const Options& o) {
   json request = {{"command", cmd}};
 
   if (cmd == "validate") {
-    if (a.size() != 2) return usage("validate expects exactly one FILE");
-    return validate(a[1]);
+    // --list-dir as sluiced has it: where address lists may be read.
+    std::vector<std::string> list_dirs;
+    std::string file;
+    for (std::size_t i = 1; i < a.size(); ++i) {
+      if (a[i] == "--list-dir" && i + 1 < a.size()) list_dirs.push_back(a[++i]);
+      else if (file.empty() && a[i].rfind("--", 0) != 0) file = a[i];
+      else return usage("validate expects one FILE and optionally --list-dir DIR (repeatable)");
+    }
+    if (file.empty()) return usage("validate expects exactly one FILE");
+    return validate(file, list_dirs);
   } else if (cmd == "flows") {
     return flows(o);
   } else if (cmd == "user" || cmd == "token") {

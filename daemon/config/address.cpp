@@ -60,6 +60,7 @@ PrefixParse parse_address_and_length(std::string_view text) {
     p.family = Family::V6;
   } else {
     out.error = "'" + std::string(text) + "' is not an IPv4 or IPv6 address";
+    out.problem = PrefixParse::Problem::NotAnAddress;
     return out;
   }
   p.length = static_cast<std::uint8_t>(p.max_length());
@@ -71,6 +72,7 @@ PrefixParse parse_address_and_length(std::string_view text) {
         len > p.max_length()) {
       out.error = "prefix length in '" + std::string(text) + "' must be 0.." +
                   std::to_string(p.max_length());
+      out.problem = PrefixParse::Problem::BadLength;
       return out;
     }
     p.length = static_cast<std::uint8_t>(len);
@@ -87,6 +89,7 @@ PrefixParse parse_prefix(std::string_view text) {
   Prefix m = masked(*out.prefix);
   if (m.addr != out.prefix->addr) {
     out.error = "'" + std::string(text) + "' has host bits set; write " + m.to_string();
+    out.problem = PrefixParse::Problem::HostBits;
     out.prefix.reset();
   }
   return out;
@@ -101,6 +104,7 @@ PrefixParse parse_interface_address(std::string_view text) {
   if (unspecified || multicast) {
     out.error = "'" + std::string(text) + "' cannot be an interface address (" +
                 (unspecified ? "unspecified" : "multicast") + ")";
+    out.problem = PrefixParse::Problem::NotForInterface;
     out.prefix.reset();
   }
   return out;

@@ -28,10 +28,13 @@ struct Prefix {
   auto operator<=>(const Prefix&) const = default;
 };
 
-// Why a string is not a prefix; empty when it is one.
+// Why a string is not a prefix; empty when it is one. problem says the
+// same without quoting the text (for text the reader did not write).
 struct PrefixParse {
+  enum class Problem { None, NotAnAddress, BadLength, HostBits, NotForInterface };
   std::optional<Prefix> prefix;
   std::string error;
+  Problem problem = Problem::None;
 };
 
 // Parses "192.0.2.1", "192.0.2.0/24", "2001:db8::/32". Host bits set below

@@ -1,18 +1,18 @@
 #include "config/parser.h"
 
+#include <sys/stat.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <tuple>
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 
+#include "config/bounded_file.h"
 #include "config/set_file.h"
 
 namespace sluice::config {
@@ -46,12 +46,20 @@ std::string quoted_alternatives(std::initializer_list<Choice<E>> choices) {
   return s;
 }
 
+// Checked without opening: opening a FIFO would wait for a writer.
+bool readable_regular_file(const std::string& path) {
+  struct stat st{};
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), R_OK) == 0;
+}
+
 // Walks the TOML tree once, building the Config and collecting every
 // problem on the way; it never stops at the first one.
 class Parser {
  public:
-  Parser(std::string file, std::string base_dir)
-      : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
+  Parser(std::string file, std::string base_dir, std::vector<std::string> list_dirs)
+      : file_(std::move(file)), base_dir_(std::move(base_dir)), list_dirs_(std::move(list_dirs)) {
+    list_dirs_.insert(list_dirs_.begin(), base_dir_);
+  }
 
   ParseResult run(std::string_view text) {
     toml::table root;
@@ -182,8 +190,8 @@ class Parser {
       error(*api, "api", "tls_cert and tls_key go together (a certificate and its private key)");
     } else if (cert) {
       for (const auto& [k, v] : {std::pair{"tls_cert", *cert}, std::pair{"tls_key", *key}})
-        if (!std::ifstream(resolve(v)))
-          error(*api->get(k), std::string("api.") + k, "cannot read '" + resolve(v) + "'");
+        if (!readable_regular_file(resolve(v)))
+          error(*api->get(k), std::string("api.") + k, "cannot read '" + resolve(v) + "' (a readable regular file)");
       cfg_.api_tls_cert = resolve(*cert);
       cfg_.api_tls_key = resolve(*key);
     }
@@ -366,7 +374,7 @@ class Parser {
         if (p.is_relative()) p = std::filesystem::path(base_dir_) / p;
         size_t before = diags_.size();
         // An unreadable file is reported where the config names it.
-        if (auto failure = read_set_file(p.string(), path, set.prefixes, diags_)) {
+        if (auto failure = read_set_file(p.string(), list_dirs_, path, set.prefixes, diags_)) {
           error(*t.get("file"), path + ".file", *failure);
           continue;
         }
@@ -914,28 +922,27 @@ class Parser {
 
   std::string file_;
   std::string base_dir_;
+  std::vector<std::string> list_dirs_;  // where address lists may be read: base_dir_ first
   Config cfg_;
   Diagnostics diags_;
 };
 
 }  // namespace
 
-ParseResult parse_string(std::string_view text, const std::string& source_name,
-                         const std::string& base_dir) {
-  return Parser(source_name, base_dir).run(text);
+ParseResult parse_string(std::string_view text, const std::string& source_name, const std::string& base_dir,
+                         const std::vector<std::string>& list_dirs) {
+  return Parser(source_name, base_dir, list_dirs).run(text);
 }
 
-ParseResult parse_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+ParseResult parse_file(const std::string& path, const std::vector<std::string>& list_dirs) {
+  auto file = read_bounded_file(path, kMaxConfigBytes);
+  if (!file.text) {
     ParseResult r;
-    r.diagnostics.push_back({{path, 0, 0}, "", "cannot read config file: " + std::string(std::strerror(errno))});
+    r.diagnostics.push_back({{path, 0, 0}, "", "cannot read config file: " + file.error});
     return r;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
   auto dir = std::filesystem::path(path).parent_path().string();
-  return parse_string(ss.str(), path, dir.empty() ? "." : dir);
+  return parse_string(*file.text, path, dir.empty() ? "." : dir, list_dirs);
 }
 
 }  // namespace sluice::config

@@ -10,6 +10,7 @@
 
 #include "api/credentials.h"
 #include "config/describe.h"
+#include "config/parser.h"
 #include "datapath/datapath.h"
 #include "flows/event_decoder.h"
 #include "flows/flow_json.h"
@@ -283,7 +284,7 @@ std::optional<std::uint64_t> count_field(const json& req, const char* key, std::
   return v.get<std::uint64_t>();
 }
 
-constexpr std::size_t kMaxConfigBytes = 16 << 20;  // a 100,000-rule file is about 10 MB
+using config::kMaxConfigBytes;
 constexpr std::size_t kMaxNameBytes = 64;
 
 bool valid_name(const std::string& name) {
@@ -320,15 +321,17 @@ json apply(Service& s, const json& req, const Caller& caller) {
 
 // validate / diff: of the file at "path", or of "text" as if it were the
 // config file.
-json check_config(Service& s, const json& req, bool with_diff) {
+json check_config(Service& s, const json& req, const Caller& caller, bool with_diff) {
   LoadResult loaded;
   if (req.contains("text")) {
     std::string err;
     auto text = string_field(req, "text", kMaxConfigBytes, err);
     if (!text) return error(err);
-    loaded = load_ruleset_text(*text, s.config_path());
+    loaded = load_ruleset_text(*text, s.config_path(), s.list_dirs());
   } else if (req.contains("path") && req["path"].is_string()) {
-    loaded = load_ruleset(req["path"].get<std::string>());
+    // A path names a file on the host: only root, who could read it anyway.
+    if (!caller.root) return error("a file path is read only on the control socket; send the configuration as \"text\"", 403);
+    loaded = load_ruleset(req["path"].get<std::string>(), s.list_dirs());
   } else {
     return error("give the configuration as \"text\" (or, on the control socket, a \"path\")");
   }
@@ -476,8 +479,8 @@ json dispatch(Service& s, const json& req, const Caller& caller) {
     if (!s.rollback(why, caller.who)) return error(why, 409);
     return {{"ok", true}};
   }
-  if (cmd == "validate") return check_config(s, req, false);
-  if (cmd == "diff") return check_config(s, req, true);
+  if (cmd == "validate") return check_config(s, req, caller, false);
+  if (cmd == "diff") return check_config(s, req, caller, true);
   if (cmd == "config_history") return config_history(s, req);
   if (cmd == "audit") return audit_log(s, req);
   if (cmd == "users" || cmd == "tokens" || cmd == "user_add" || cmd == "user_remove" || cmd == "token_add" ||

@@ -1,20 +1,18 @@
 #include "service/ruleset.h"
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "config/bounded_file.h"
 #include "config/parser.h"
 #include "policy/compiler.h"
 
 namespace sluice::service {
 
-LoadResult load_ruleset_text(const std::string& text, const std::string& path) {
+LoadResult load_ruleset_text(const std::string& text, const std::string& path,
+                             const std::vector<std::string>& list_dirs) {
   LoadResult out;
   auto dir = std::filesystem::path(path).parent_path().string();
-  auto parsed = config::parse_string(text, path, dir.empty() ? "." : dir);
+  auto parsed = config::parse_string(text, path, dir.empty() ? "." : dir, list_dirs);
   if (!parsed.config) {
     out.diagnostics = std::move(parsed.diagnostics);
     return out;
@@ -29,16 +27,14 @@ LoadResult load_ruleset_text(const std::string& text, const std::string& path) {
   return out;
 }
 
-LoadResult load_ruleset(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+LoadResult load_ruleset(const std::string& path, const std::vector<std::string>& list_dirs) {
+  auto file = config::read_bounded_file(path, config::kMaxConfigBytes);
+  if (!file.text) {
     LoadResult r;
-    r.diagnostics.push_back({{path, 0, 0}, "", "cannot read config file: " + std::string(std::strerror(errno))});
+    r.diagnostics.push_back({{path, 0, 0}, "", "cannot read config file: " + file.error});
     return r;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return load_ruleset_text(text.str(), path);
+  return load_ruleset_text(*file.text, path, list_dirs);
 }
 
 }  // namespace sluice::service

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/diagnostics.h"
 #include "config/model.h"
@@ -22,9 +23,12 @@ struct LoadResult {
   config::Diagnostics diagnostics;
 };
 
-LoadResult load_ruleset(const std::string& path);
+// list_dirs: where address lists may be read besides the config file's
+// own directory (config::parse_file).
+LoadResult load_ruleset(const std::string& path, const std::vector<std::string>& list_dirs = {});
 // The same for TOML text that is (or is about to be) the file at path:
 // diagnostics name path, relative set files resolve next to it.
-LoadResult load_ruleset_text(const std::string& text, const std::string& path);
+LoadResult load_ruleset_text(const std::string& text, const std::string& path,
+                             const std::vector<std::string>& list_dirs = {});
 
 }  // namespace sluice::service

@@ -19,6 +19,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "config/bounded_file.h"
+#include "config/parser.h"
 #include "datapath/attachment.h"
 #include "datapath/bpf_error.h"
 #include "datapath/datapath.h"
@@ -56,9 +58,10 @@ int libbpf_to_log(libbpf_print_level level, const char* format, va_list args) {
 Service::Service(ServiceOptions options)
     : flows_(std::make_shared<FlowLog>(options.database_path)),
       decoder_(std::make_unique<flows::EventDecoder>()),
-      config_path_(std::move(options.config_path)) {
+      config_path_(std::move(options.config_path)),
+      list_dirs_(std::move(options.list_dirs)) {
   libbpf_set_print(libbpf_to_log);
-  auto loaded = load_ruleset(config_path_);
+  auto loaded = load_ruleset(config_path_, list_dirs_);
   if (!loaded.ruleset) throw std::runtime_error(config::format(loaded.diagnostics));
   datapath_ = std::make_unique<datapath::Datapath>(datapath::DatapathOptions{options.pin_dir});
   if (!datapath_->discarded_pins().empty())
@@ -78,6 +81,7 @@ Service::Service(ServiceOptions options)
   } else {
     state_error_ = "sluiced runs without a database (--database \"\")";
   }
+  if (auto restore = resume_pending_confirm()) loaded.ruleset = std::move(restore);
   apply(*loaded.ruleset);
   // The history starts with the version sluiced started with, unless it
   // is the one recorded last.
@@ -154,15 +158,18 @@ void Service::apply_routing(const config::Config& cfg) {
   log_changes("routes", net::reconcile_routes(cfg.routes));
 }
 
-config::Diagnostics Service::reload(const std::string& who) { return apply_file(std::nullopt, who).diagnostics; }
+config::Diagnostics Service::reload(const std::string& who) {
+  return apply_loaded(load_ruleset(config_path_, list_dirs_), std::nullopt, who, nullptr, /*keep_pending=*/true)
+      .diagnostics;
+}
 
 Service::ApplyOutcome Service::apply_file(std::optional<std::chrono::seconds> confirm_within, const std::string& who) {
-  return apply_loaded(load_ruleset(config_path_), confirm_within, who, nullptr);
+  return apply_loaded(load_ruleset(config_path_, list_dirs_), confirm_within, who, nullptr);
 }
 
 Service::ApplyOutcome Service::apply_text(const std::string& text, std::optional<std::chrono::seconds> confirm_within,
                                           const std::string& who) {
-  auto loaded = load_ruleset_text(text, config_path_);
+  auto loaded = load_ruleset_text(text, config_path_, list_dirs_);
   return apply_loaded(std::move(loaded), confirm_within, who, &text);
 }
 
@@ -197,7 +204,7 @@ std::string changes_text(const std::vector<config::Change>& changes) {
 }  // namespace
 
 Service::ApplyOutcome Service::apply_loaded(LoadResult loaded, std::optional<std::chrono::seconds> confirm_within,
-                                            const std::string& who, const std::string* new_text) {
+                                            const std::string& who, const std::string* new_text, bool keep_pending) {
   ApplyOutcome out;
   if (!loaded.ruleset) {
     for (const auto& d : loaded.diagnostics) log(Priority::Error, d.to_string());
@@ -235,11 +242,13 @@ Service::ApplyOutcome Service::apply_loaded(LoadResult loaded, std::optional<std
   // rolling back returns to the last confirmed ruleset.
   if (confirm_within) {
     Ruleset restore = pending_ ? std::move(pending_->restore) : std::move(before);
-    pending_ = PendingConfirm{Clock::now() + *confirm_within, std::move(restore)};
+    set_pending(PendingConfirm{Clock::now() + *confirm_within, std::move(restore)});
     log(Priority::Notice, "apply must be confirmed within " + std::to_string(confirm_within->count()) +
                               "s or it is rolled back");
-  } else {
-    pending_.reset();
+  } else if (pending_ && keep_pending) {
+    log(Priority::Notice, "the apply awaiting confirmation keeps its deadline");
+  } else if (pending_) {
+    set_pending(std::nullopt);
   }
   out.version = record_version(who, changes_text(out.changes),
                                confirm_within ? "apply, confirm within " + std::to_string(confirm_within->count()) + "s"
@@ -271,7 +280,7 @@ void Service::audit(const std::string& who, const std::string& what, const std::
 
 bool Service::confirm(const std::string& who) {
   if (!pending_) return false;
-  pending_.reset();
+  set_pending(std::nullopt);
   log(Priority::Notice, "apply confirmed by " + who);
   audit(who, "confirm", "the last apply stays");
   return true;
@@ -286,17 +295,83 @@ bool Service::rollback(std::string& why, const std::string& who) {
     return false;
   }
   auto changes = config::diff(live_->config, target->config);
+  // The file follows: a reload, restart, reboot or upgrade must not bring
+  // back what was rolled back. It is rewritten first and put back if the
+  // kernel refuses; when it cannot be written the rollback still happens
+  // (it may be what keeps the operator in).
+  auto before = config::read_bounded_file(config_path_, config::kMaxConfigBytes);
+  std::string file_problem = replace_file(config_path_, target->text);
   try {
     apply(*target);
   } catch (const datapath::BpfError& e) {
+    if (file_problem.empty() && before.text) replace_file(config_path_, *before.text);
     why = e.what();
     return false;
   }
-  pending_.reset();
+  set_pending(std::nullopt);
+  if (!file_problem.empty())
+    log(Priority::Error, "rolled back, but " + file_problem + "; a reload or restart would apply the file as it is");
   log(Priority::Notice, "rolled back to the previous ruleset (" + who + ")");
   record_version(who, changes_text(changes), "rollback");
   refresh();
   return true;
+}
+
+namespace {
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void Service::set_pending(std::optional<PendingConfirm> pending) {
+  pending_ = std::move(pending);
+  if (!state_) return;
+  try {
+    if (!pending_) {
+      state_->clear_pending_confirm();
+      return;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(pending_->deadline - Clock::now());
+    state_->save_pending_confirm({wall_ms() + left.count(), pending_->restore.text});
+  } catch (const store::Error& e) {
+    log(Priority::Error, std::string("keeping the confirm deadline across restarts: ") + e.what());
+  }
+}
+
+std::optional<Ruleset> Service::resume_pending_confirm() {
+  if (!state_) return std::nullopt;
+  std::optional<store::StoredPendingConfirm> stored;
+  try {
+    stored = state_->pending_confirm();
+  } catch (const store::Error& e) {
+    log(Priority::Error, std::string("reading a pending confirmation: ") + e.what());
+  }
+  if (!stored) return std::nullopt;
+  auto restore = load_ruleset_text(stored->restore_text, config_path_, list_dirs_);
+  if (!restore.ruleset) {
+    log(Priority::Error, "an apply awaited confirmation when sluiced stopped, but the ruleset to return to no longer "
+                         "loads; the config file's stays: " + config::format(restore.diagnostics));
+    set_pending(std::nullopt);
+    return std::nullopt;
+  }
+  auto left = std::chrono::milliseconds(stored->deadline_ms - wall_ms());
+  if (left.count() > 0) {
+    pending_ = PendingConfirm{Clock::now() + left, std::move(*restore.ruleset)};  // the database has it already
+    log(Priority::Notice, "an apply still awaits confirmation: rolled back in " +
+                              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(left).count() + 1) +
+                              "s unless confirmed");
+    return std::nullopt;
+  }
+  log(Priority::Warning, "an apply was not confirmed before its deadline passed (sluiced was stopped meanwhile): "
+                         "starting with the ruleset before it");
+  if (auto err = replace_file(config_path_, stored->restore_text); !err.empty())
+    log(Priority::Error, "rolled back, but " + err + "; a reload or restart would apply the file as it is");
+  set_pending(std::nullopt);
+  audit("sluiced (confirm deadline passed while stopped)", "rollback", "at start");
+  return std::move(restore.ruleset);
 }
 
 int Service::events_fd() const { return events_->fd(); }

@@ -39,6 +39,8 @@ struct ServiceOptions {
   std::string config_path = "/etc/sluice/sluice.toml";
   std::string pin_dir = "/sys/fs/bpf/sluice";  // empty: nothing pinned
   std::string database_path = "/var/lib/sluice/sluice.db";  // empty: no sqlite state
+  // Where address lists may be read besides the config file's directory.
+  std::vector<std::string> list_dirs;
 };
 
 class FlowLog;
@@ -61,7 +63,8 @@ class Service {
 
   // Re-reads the config file and applies it atomically. A bad file changes
   // nothing: the running ruleset stays and the errors are returned (and
-  // logged).
+  // logged). An apply awaiting confirmation keeps its deadline (the file
+  // it re-reads is the unconfirmed one).
   // who: recorded in the config history and audit log.
   config::Diagnostics reload(const std::string& who);
 
@@ -81,7 +84,9 @@ class Service {
   // Keeps a ruleset applied with a confirm deadline. False when none waits.
   bool confirm(const std::string& who);
 
-  // Applies the ruleset that was live before the last apply. False (and
+  // Applies the ruleset that was live before the last apply (the last
+  // confirmed one while an apply awaits confirmation) and writes its text
+  // back to the config file, so a reload or restart keeps it. False (and
   // why) when there is none or it fails.
   bool rollback(std::string& why, const std::string& who);
 
@@ -120,6 +125,7 @@ class Service {
   }
   const Ruleset& live() const { return *live_; }
   const std::string& config_path() const { return config_path_; }
+  const std::vector<std::string>& list_dirs() const { return list_dirs_; }
   // When the live ruleset was applied, in bpf_ktime_get_ns() time.
   std::uint64_t applied_at_ns() const { return applied_at_ns_; }
   const datapath::Datapath& datapath() const { return *datapath_; }
@@ -135,7 +141,7 @@ class Service {
  private:
   void apply(const Ruleset& ruleset);
   ApplyOutcome apply_loaded(LoadResult loaded, std::optional<std::chrono::seconds> confirm_within,
-                            const std::string& who, const std::string* new_text);
+                            const std::string& who, const std::string* new_text, bool keep_pending = false);
   // Records the live ruleset in the config history (and the audit log).
   std::uint64_t record_version(const std::string& who, const std::string& diff, const std::string& what);
   void audit(const std::string& who, const std::string& what, const std::string& detail);
@@ -183,8 +189,16 @@ class Service {
     Clock::time_point deadline;
     Ruleset restore;
   };
+  // pending_ and its copy in the database (which outlives a restart)
+  // change together.
+  void set_pending(std::optional<PendingConfirm> pending);
+  // At start: the ruleset to start with instead of the file's, when an
+  // apply awaited confirmation as sluiced stopped and its deadline has
+  // passed since (the file is rewritten); resumes the wait otherwise.
+  std::optional<Ruleset> resume_pending_confirm();
 
   std::string config_path_;
+  std::vector<std::string> list_dirs_;
   bool keep_ = false;
   std::unique_ptr<datapath::Datapath> datapath_;
   std::optional<Ruleset> live_;

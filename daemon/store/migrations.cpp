@@ -83,6 +83,15 @@ CREATE TABLE sessions (
   last_used_ms INTEGER NOT NULL
 );
 )",
+      // 4: an apply waiting for its confirmation survives a restart: the
+      // deadline (wall clock) and the text to return to. At most one row.
+      R"(
+CREATE TABLE pending_confirm (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  deadline_ms INTEGER NOT NULL,
+  restore_text TEXT NOT NULL
+);
+)",
   };
   return steps;
 }

@@ -162,4 +162,24 @@ std::vector<StoredSession> StateStore::sessions() const {
   return out;
 }
 
+void StateStore::save_pending_confirm(const StoredPendingConfirm& p) {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_, "INSERT OR REPLACE INTO pending_confirm (id, deadline_ms, restore_text) VALUES (1, ?1, ?2)");
+  s.bind(1, p.deadline_ms).bind(2, p.restore_text);
+  s.step();
+}
+
+void StateStore::clear_pending_confirm() {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_, "DELETE FROM pending_confirm");
+  s.step();
+}
+
+std::optional<StoredPendingConfirm> StateStore::pending_confirm() const {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_, "SELECT deadline_ms, restore_text FROM pending_confirm WHERE id = 1");
+  if (!s.step()) return std::nullopt;
+  return StoredPendingConfirm{s.int_at(0), s.text_at(1)};
+}
+
 }  // namespace sluice::store

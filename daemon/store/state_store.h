@@ -46,6 +46,13 @@ struct StoredSession {
   std::int64_t last_used_ms = 0;
 };
 
+// An apply that must be confirmed by deadline_ms (wall clock) or be rolled
+// back to restore_text.
+struct StoredPendingConfirm {
+  std::int64_t deadline_ms = 0;
+  std::string restore_text;
+};
+
 class StateStore {
  public:
   // Opens (creating, migrating) the database at path. Throws store::Error.
@@ -79,6 +86,11 @@ class StateStore {
   void touch_session(const std::string& id_hash, std::int64_t last_used_ms);
   void remove_session(const std::string& id_hash);
   std::vector<StoredSession> sessions() const;
+
+  // The apply awaiting confirmation, if any (replaced by the next).
+  void save_pending_confirm(const StoredPendingConfirm& p);
+  void clear_pending_confirm();
+  std::optional<StoredPendingConfirm> pending_confirm() const;
 
  private:
   mutable std::mutex mutex_;

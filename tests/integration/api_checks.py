@@ -13,10 +13,13 @@ audit log; logout; the login rate limit; 1,000 malformed requests.
 """
 import http.client
 import json
+import os
+import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -263,6 +266,36 @@ for path in changes:
         if not ok:
             check(f"POST {path}: refusals as documented", ok, why)
 
+# --- config text names files: none is read outside the config directory, none quoted
+secret_dir = tempfile.mkdtemp(prefix="sluice-secret-")
+secret = os.path.join(secret_dir, "shadow")
+with open(secret, "w") as f:
+    f.write("root:not-for-api-eyes-1:19000\ndaemon:not-for-api-eyes-2:19000\n")
+os.chmod(secret, 0o600)
+fifo = os.path.join(os.path.dirname(CONFIG), "list.fifo")
+os.mkfifo(fifo)
+for what, text in (("a root-only file", f'[sets.x]\nfile = "{secret}"\n'),
+                   ("/etc/shadow", '[sets.x]\nfile = "/etc/shadow"\n'),
+                   ("a relative path out", '[sets.x]\nfile = "../../../../../../etc/shadow"\n')):
+    for endpoint in ("/api/v1/config/validate", "/api/v1/config/diff"):
+        r = request("POST", endpoint, {"text": text}, headers=bearer())
+        check(f"{endpoint} with a token naming {what}: refused, nothing quoted",
+              r.status == 422 and "outside the directories" in r.body.decode() and "not-for-api-eyes" not in r.body.decode()
+              and "root:" not in r.body.decode(), r.body.decode())
+started = time.time()
+r = request("POST", "/api/v1/config/validate", {"text": '[sets.x]\nfile = "list.fifo"\n'}, headers=bearer())
+check("a FIFO in the config directory is refused at once", r.status == 422 and "not a regular file" in r.body.decode()
+      and time.time() - started < 2, r.body.decode())
+for endpoint in ("/api/v1/config/validate", "/api/v1/config/diff"):
+    r = request("POST", endpoint, {"path": secret}, headers=bearer())
+    check(f"{endpoint} with a path: 403 (the control socket only)", r.status == 403 and "not-for-api-eyes" not in r.body.decode(),
+          r.body.decode())
+    r = alice.post(endpoint, {"path": "/dev/zero"})
+    check(f"{endpoint} with a path, signed in: 403 too", r.status == 403, r.body.decode())
+check("the API still answers", alice.get("/api/v1/status").status == 200)
+os.unlink(fifo)
+shutil.rmtree(secret_dir)
+
 # --- config through the API --------------------------------------------------------
 current = alice.get("/api/v1/config").json()["text"]
 broken = current.replace('name = "no-smb"', 'name = "no-smb"\nprot = "tcp"')
@@ -296,6 +329,7 @@ check("a version keeps its text and diff", version["text"] == blocking and "no-w
 r = alice.post("/api/v1/config/rollback")
 check("rollback", r.status == 200, r.body)
 check("the web is allowed again", tcp(80) == 0)
+check("... and the config file holds the live text again", open(CONFIG).read() == current)
 r = alice.post("/api/v1/config/confirm")
 check("confirm with nothing waiting: 409", r.status == 409, r.body)
 r = alice.post("/api/v1/config/apply", {"text": current, "confirm_within_seconds": 60})

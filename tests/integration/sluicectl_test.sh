@@ -86,6 +86,8 @@ check "unconfirmed, the old rules are back (81 reachable)" reach 81
 check "the rollback is logged" grep -q "not confirmed in time: rolling back" "$log"
 check_not "confirm with nothing pending fails" sluicectl confirm
 
+check "the rollback put the old text back in the file" grep -q "web-81" "$work/sluice.toml"
+config 80
 check "apply with a longer deadline" sluicectl apply --confirm-within 30s
 check "confirm keeps it" sluicectl confirm
 sleep 1
