@@ -4,6 +4,7 @@
 //
 // Exit codes: 0 ok, 1 refused or failed (bad config, nothing to confirm),
 // 2 usage, 3 sluiced unreachable.
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -122,6 +123,17 @@ void table(const std::vector<std::vector<std::string>>& rows) {
 }
 
 std::string str(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+std::string protocol_name(int proto) {
+  switch (proto) {
+    case IPPROTO_ICMP: return "icmp";
+    case IPPROTO_TCP: return "tcp";
+    case IPPROTO_UDP: return "udp";
+    case IPPROTO_ICMPV6: return "icmpv6";
+    case IPPROTO_SCTP: return "sctp";
+    default: return "proto " + std::to_string(proto);
+  }
+}
 
 // "drop", or "drop (audit)" when the verdict is only counted.
 std::string action_text(const json& rule) {
@@ -494,8 +506,18 @@ int run(const Options& o) {
       if (n.contains("port_forward"))
         nat += (nat.empty() ? "" : ", ") + std::string("fwd from ") + str(n["port_forward"]["addr"]) + ":" +
                str(n["port_forward"]["port"]);
-      rows.push_back({str(e["proto"]), str(e["src"]) + ":" + str(e["sport"]),
-                      str(e["dst"]) + ":" + str(e["dport"]), nat.empty() ? "-" : nat, str(e["state"]),
+      int proto = e["proto"].get<int>();
+      bool icmp = proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+      // ICMP has no ports: the conntrack key carries the echo id in both.
+      std::string what = protocol_name(proto);
+      if (icmp && e["sport"].get<int>() != 0) what += " id " + str(e["sport"]);
+      auto end = [&](const json& addr, const json& port) {
+        std::string a = str(addr);
+        if (icmp) return a;
+        return (a.find(':') != std::string::npos ? "[" + a + "]" : a) + ":" + str(port);
+      };
+      rows.push_back({what, end(e["src"], e["sport"]), end(e["dst"], e["dport"]), nat.empty() ? "-" : nat,
+                      str(e["state"]),
                       str(e["packets"][0]) + "/" + str(e["packets"][1]),
                       str(e["bytes"][0]) + "/" + str(e["bytes"][1]), str(e["rule"]),
                       str(e["age_seconds"]) + "s"});

@@ -27,6 +27,7 @@ config() { # PORTS_ALLOWED...
 			printf '\n[[rule]]\nname = "web-%s"\nchain = "forward"\nfrom = "10.10.1.0/24"\n' "$port"
 			printf 'proto = "tcp"\nport = %s\naction = "accept"\n' "$port"
 		done
+		printf '\n[[rule]]\nname = "ping"\nchain = "forward"\nproto = "icmp"\naction = "accept"\n'
 	} >"$work/sluice.toml"
 }
 reach() { ip netns exec "$lan" curl -sf -m 2 -o /dev/null "http://10.10.2.2:$1/"; }
@@ -44,9 +45,9 @@ check "port 81 is reachable" reach 81
 # status
 out=$(sluicectl status)
 check "status exits 0" test $? -eq 0
-check "status names the config and its rules" grep -q "config $work/sluice.toml (2 rules" <<<"$out"
+check "status names the config and its rules" grep -q "config $work/sluice.toml (3 rules" <<<"$out"
 check "status lists the attached interfaces" grep -q "interfaces: lan0 (XDP native), wan0 (XDP native)" <<<"$out"
-check "status --json has the rule count" test "$(sluicectl --json status | json_get 'd["rules"]')" = 2
+check "status --json has the rule count" test "$(sluicectl --json status | json_get 'd["rules"]')" = 3
 
 # rules, with hit counters
 out=$(sluicectl rules)
@@ -57,7 +58,9 @@ check "rules --json counts the packets of web-81" \
 	test "$(sluicectl --json rules | json_get 'd["rules"][1]["packets"] >= 1')" = True
 
 # conntrack and counters
-check "conntrack lists the client's flows" bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' conntrack | grep -qE '^6 +10.10.1.10:[0-9]+ +10.10.2.2:80 '"
+check "conntrack lists the client's flows by protocol name" bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' conntrack | grep -qE '^tcp +10.10.1.10:[0-9]+ +10.10.2.2:80 '"
+ip netns exec "$lan" ping -c1 -W1 10.10.2.2 >/dev/null 2>&1
+check "an ICMP flow shows its echo id and no ports" bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' conntrack | grep -qE '^icmp id [0-9]+ +10.10.1.10 +10.10.2.2 '"
 check "conntrack --filter keeps matching flows" bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' conntrack --filter 10.10.2.2 | grep -q 10.10.2.2:81"
 check "conntrack --filter drops the others" test "$(sluicectl conntrack --filter 192.0.2.1 | wc -l)" = 1
 check "conntrack --json has the flow's rule" \
