@@ -1,6 +1,8 @@
 // sluiced: flags and wiring. The event loop is service/daemon_loop; everything
 // else lives in the subsystem libraries.
 
+#include <grp.h>
+
 #include <boost/program_options.hpp>
 #include <iostream>
 
@@ -45,6 +47,8 @@ int main(int argc, char** argv) {
        "sqlite file for the flow history, config history and audit log (\"\" for none)")
       ("webui", po::value<std::string>()->default_value("/usr/share/sluice/webui"),
        "directory of the web UI's files, served by the API")
+      ("socket-group", po::value<std::string>(),
+       "a group whose members may use the control socket's read-only commands (status, rules, flows...)")
       ("list-dir", po::value<std::vector<std::string>>()->default_value({}, ""),
        "a directory address lists (sets with file = ...) may be read from, besides the config "
        "file's own (repeatable)");
@@ -73,6 +77,15 @@ int main(int argc, char** argv) {
     options.socket_path = vm["socket"].as<std::string>();
     options.keep_datapath = vm.count("keep-datapath") > 0;
     options.webui_dir = vm["webui"].as<std::string>();
+    if (vm.count("socket-group")) {
+      auto name = vm["socket-group"].as<std::string>();
+      const group* g = getgrnam(name.c_str());
+      if (!g) {
+        std::cerr << "sluiced: --socket-group: no group named '" << name << "'\n";
+        return 2;
+      }
+      options.socket_group = g->gr_gid;
+    }
     return sluice::service::run_daemon(options);
   } catch (const std::exception& e) {
     log(Priority::Error, std::string("cannot start: ") + e.what());

@@ -22,14 +22,38 @@ namespace {
 constexpr std::size_t kMaxRequest = 64 * 1024;
 constexpr int kIoTimeoutSeconds = 2;
 
+// Who is at the other end, as the kernel says: root, a member of the
+// read-only group (only reads), or nobody we serve.
+std::optional<Caller> peer_caller(int fd, std::optional<gid_t> read_only_group) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return std::nullopt;
+  if (cred.uid == 0) return Caller{"root (control socket)", true, true};
+  if (!read_only_group) return std::nullopt;
+  bool member = cred.gid == *read_only_group;
+  gid_t groups[256];
+  socklen_t glen = sizeof groups;
+  if (!member && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
+    for (std::size_t i = 0; i < glen / sizeof(gid_t); ++i) member |= groups[i] == *read_only_group;
+  if (!member) return std::nullopt;
+  return Caller{"uid " + std::to_string(cred.uid) + " (read-only group, control socket)", false, false};
+}
+
 }  // namespace
 
-ControlServer::ControlServer(std::string path) : path_(std::move(path)) {
+ControlServer::ControlServer(std::string path, std::optional<gid_t> read_only_group)
+    : path_(std::move(path)), read_only_group_(read_only_group) {
   auto dir = std::filesystem::path(path_).parent_path();
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  // Only a directory sluiced makes is given its mode: an existing one (a
+  // test's, or /run shared with others) is the operator's to set.
+  bool made = std::filesystem::create_directories(dir, ec);
   if (ec) throw std::system_error(ec, "creating " + dir.string());
-  chmod(dir.c_str(), 0700);
+  if (made) {
+    chmod(dir.c_str(), read_only_group_ ? 0750 : 0700);
+    if (read_only_group_ && chown(dir.c_str(), 0, *read_only_group_) != 0)
+      throw std::system_error(errno, std::generic_category(), "giving " + dir.string() + " to the read-only group");
+  }
 
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -42,6 +66,9 @@ ControlServer::ControlServer(std::string path) : path_(std::move(path)) {
   mode_t old = umask(0177);
   int rc = bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   umask(old);
+  if (rc == 0 && read_only_group_ &&
+      (chown(path_.c_str(), 0, *read_only_group_) != 0 || chmod(path_.c_str(), 0660) != 0))
+    rc = -1;
   if (rc != 0 || listen(fd_, 16) != 0) {
     int err = errno;
     close(fd_);
@@ -70,11 +97,14 @@ void ControlServer::serve_one(Service& service, std::mutex& service_lock) {
     if (request.size() > kMaxRequest) break;
   }
   std::string answer;
-  if (request.size() > kMaxRequest) {
+  auto caller = peer_caller(c, read_only_group_);
+  if (!caller) {
+    answer = R"({"ok":false,"code":403,"error":"only root, or the read-only group sluiced was given with --socket-group, may use the control socket"})";
+  } else if (request.size() > kMaxRequest) {
     answer = R"({"ok":false,"code":413,"error":"request too large"})";
   } else {
     std::lock_guard lock(service_lock);
-    answer = handle_request(service, request, Caller{"root (control socket)", true, true});
+    answer = handle_request(service, request, *caller);
   }
   answer += "\n";
   for (std::size_t off = 0; off < answer.size();) {

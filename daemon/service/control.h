@@ -1,10 +1,16 @@
 // The local control socket: one JSON request per connection, one JSON
-// answer. Root-only (mode 0600 in a 0700 directory); whoever can connect
-// is trusted, as root is. sluicectl is its client; docs/control.md lists
-// the commands.
+// answer. sluicectl is its client; docs/daemon.md lists the commands.
+//
+// Who may use it is checked twice: by the file's mode (0600, or 0660 for
+// the read-only group) and by the peer's credentials (SO_PEERCRED): root
+// may do everything, members of the read-only group may only read, anyone
+// else is refused, whatever the file's mode says.
 #pragma once
 
+#include <sys/types.h>
+
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace sluice::service {
@@ -13,8 +19,10 @@ class Service;
 
 class ControlServer {
  public:
-  // Listens on path, replacing a stale socket file. Throws std::system_error.
-  explicit ControlServer(std::string path);
+  // Listens on path, replacing a stale socket file. read_only_group: a
+  // group whose members may use the read-only commands. Throws
+  // std::system_error.
+  explicit ControlServer(std::string path, std::optional<gid_t> read_only_group = std::nullopt);
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
@@ -27,6 +35,7 @@ class ControlServer {
 
  private:
   std::string path_;
+  std::optional<gid_t> read_only_group_;
   int fd_ = -1;
 };
 

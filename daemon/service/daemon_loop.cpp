@@ -62,7 +62,7 @@ int run_daemon(const DaemonOptions& options) {
   // The loop and the API's threads take turns with the service.
   std::mutex service_lock;
   if (options.keep_datapath) service.keep_datapath_enforcing();
-  ControlServer control(socket_path);
+  ControlServer control(socket_path, options.socket_group);
   // The API is a convenience: when it cannot start, the firewall runs on.
   std::unique_ptr<api::ApiServer> api;
   const auto& cfg = service.live().config;

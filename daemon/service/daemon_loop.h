@@ -2,6 +2,9 @@
 // netlink notifications, the periodic refresh and the systemd watchdog.
 #pragma once
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 
 #include "service/service.h"
@@ -13,6 +16,8 @@ struct DaemonOptions {
   std::string socket_path = "/run/sluice/sluice.sock";
   bool keep_datapath = false;  // on stop, leave the datapath enforcing
   std::string webui_dir = "/usr/share/sluice/webui";
+  // Members of this group may use the control socket's read-only commands.
+  std::optional<gid_t> socket_group;
 };
 
 // Runs until SIGTERM/SIGINT; returns the exit code. Throws when it cannot

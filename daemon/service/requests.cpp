@@ -330,7 +330,7 @@ json check_config(Service& s, const json& req, const Caller& caller, bool with_d
     loaded = load_ruleset_text(*text, s.config_path(), s.list_dirs());
   } else if (req.contains("path") && req["path"].is_string()) {
     // A path names a file on the host: only root, who could read it anyway.
-    if (!caller.root) return error("a file path is read only on the control socket; send the configuration as \"text\"", 403);
+    if (!caller.root) return error("only root on the control socket may have sluiced read a file by path; send the configuration as \"text\"", 403);
     loaded = load_ruleset(req["path"].get<std::string>(), s.list_dirs());
   } else {
     return error("give the configuration as \"text\" (or, on the control socket, a \"path\")");
@@ -440,7 +440,7 @@ json dispatch(Service& s, const json& req, const Caller& caller) {
   if (!req.is_object() || !req.contains("command") || !req["command"].is_string())
     return error("a request is a JSON object with a \"command\" string");
   const std::string cmd = req["command"];
-  if (is_state_changing(cmd) && !caller.may_change) return error("this token may only read", 403);
+  if (is_state_changing(cmd) && !caller.may_change) return error("this caller may only read (" + caller.who + ")", 403);
   if (cmd == "status") return status(s);
   if (cmd == "rules") return rules(s);
   if (cmd == "counters") return counters(s);

@@ -155,7 +155,36 @@ check "validate of a missing file exits 1" test $? -eq 1
 check "validate of a good file exits 0" "$SLUICECTL_BIN" validate "$work/only80.toml"
 check "--version prints the version" bash -c "'$SLUICECTL_BIN' --version | grep -q '^sluicectl [0-9]'"
 
+# Who may use the socket is the kernel's word (SO_PEERCRED), not only the
+# file's mode: loosen the mode and a user other than root is still refused.
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+chmod 0711 "$work"
+chmod 0666 "$work/sluice.sock"
+out=$(as_nobody "$SLUICECTL_BIN" --socket "$work/sluice.sock" status 2>&1)
+check "a user other than root is refused even on a loosened socket" grep -q "only root, or the read-only group" <<<"$out"
+check "root still is served" sluicectl status
+
 kill -TERM "$sluiced_pid"
 wait "$sluiced_pid"
 check "the control socket is removed on stop" test ! -e "$work/sluice.sock"
+
+# A read-only group: its members read, and change nothing.
+ctl=$work/ctl/sluice.sock
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" \
+	--socket "$ctl" --socket-group nogroup
+cleanup_add "kill $sluiced_pid"
+wait_for "sluiced to start with a read-only group" 20 "$SLUICECTL_BIN" --socket "$ctl" status
+check "the socket is the group's, read and write (to connect)" test "$(stat -c '%a %G' "$ctl")" = "660 nogroup"
+check "the directory sluiced made is the group's to enter" test "$(stat -c '%a %G' "$work/ctl")" = "750 nogroup"
+check "a member of the group reads the status" as_nobody "$SLUICECTL_BIN" --socket "$ctl" status
+out=$(as_nobody "$SLUICECTL_BIN" --socket "$ctl" apply 2>&1)
+check "... but may not apply" grep -q "this caller may only read (uid 65534 (read-only group" <<<"$out"
+out=$(as_nobody "$SLUICECTL_BIN" --socket "$ctl" diff "$work/only80.toml" 2>&1)
+check "... nor have the daemon read a file by path" grep -q "only root on the control socket may have sluiced read a file by path" <<<"$out"
+chmod 0666 "$ctl"
+chmod 0755 "$work/ctl"  # loosened too: only the credentials check is left
+out=$(setpriv --reuid=65534 --regid=1 --clear-groups "$SLUICECTL_BIN" --socket "$ctl" status 2>&1)
+check "a user outside the group is refused" grep -q "only root, or the read-only group" <<<"$out"
+kill -TERM "$sluiced_pid"
+wait "$sluiced_pid"
 finish
