@@ -52,6 +52,16 @@ bool readable_regular_file(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), R_OK) == 0;
 }
 
+// Whether an [api] listen address (ADDRESS:PORT) is on loopback only.
+bool loopback_listen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon == std::string::npos ? listen.size() : colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost" || host == "::1") return true;
+  auto parsed = parse_prefix(host);
+  return parsed.prefix && parsed.prefix->family == Family::V4 && parsed.prefix->addr[0] == 127;
+}
+
 // Walks the TOML tree once, building the Config and collecting every
 // problem on the way; it never stops at the first one.
 class Parser {
@@ -176,7 +186,8 @@ class Parser {
   void parse_api(const toml::table& root) {
     const auto* api = table_at(root, "api", "api");
     if (!api) return;
-    check_keys(*api, "api", {"listen", "management", "management_ports", "anti_lockout", "tls_cert", "tls_key"});
+    check_keys(*api, "api",
+               {"listen", "management", "management_ports", "anti_lockout", "tls_cert", "tls_key", "insecure_plaintext"});
     if (auto listen = string_at(*api, "listen", "api.listen")) {
       cfg_.api_listen = *listen;
       auto colon = listen->rfind(':');
@@ -195,6 +206,19 @@ class Parser {
       cfg_.api_tls_cert = resolve(*cert);
       cfg_.api_tls_key = resolve(*key);
     }
+    // Passwords and session cookies in the clear beyond this host: only
+    // when the operator says so in as many words.
+    bool plaintext_ok = false;
+    if (const auto* flag = api->get("insecure_plaintext")) {
+      if (auto b = flag->value_exact<bool>()) plaintext_ok = *b;
+      else error(*flag, "api.insecure_plaintext", "must be true or false");
+    }
+    if (const auto* listen = api->get("listen"); listen && !cert && !plaintext_ok && !cfg_.api_listen.empty() &&
+                                                 !loopback_listen(cfg_.api_listen))
+      error(*listen, "api.listen",
+            "'" + cfg_.api_listen + "' is reachable from other hosts, and without TLS passwords and session "
+            "cookies would cross the network in the clear; set tls_cert and tls_key, listen on 127.0.0.1, or "
+            "set insecure_plaintext = true to accept that");
 
     const toml::node* mgmt = api->get("management");
     bool enabled = true;

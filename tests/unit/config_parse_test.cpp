@@ -264,3 +264,17 @@ TEST(ConfigParse, ShippedExamplesAreValid) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ConfigParse, APlaintextApiBeyondLoopbackIsAcceptedOnlyWhenSaidOutright) {
+  for (const char* listen : {"127.0.0.1:9090", "127.1.2.3:80", "[::1]:9090", "localhost:9090", ""}) {
+    auto r = sluice::config::parse_string(std::string("[api]\nlisten = \"") + listen + "\"\n", "t.toml");
+    EXPECT_TRUE(r.config) << listen;
+  }
+  auto r = sluice::config::parse_string("[api]\nlisten = \"192.0.2.1:9090\"\ninsecure_plaintext = true\n", "t.toml");
+  ASSERT_TRUE(r.config);
+  EXPECT_EQ(r.config->api_listen, "192.0.2.1:9090");
+}
+
+}  // namespace
