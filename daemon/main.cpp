@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "config/diagnostics.h"
+#include "datapath/bpf_error.h"
 #include "service/daemon_loop.h"
 #include "service/log.h"
 #include "service/ruleset.h"
@@ -87,6 +88,9 @@ int main(int argc, char** argv) {
       options.socket_group = g->gr_gid;
     }
     return sluice::service::run_daemon(options);
+  } catch (const sluice::datapath::UnfitEnvironment& e) {
+    log(Priority::Error, std::string("cannot start: ") + e.what());
+    return sluice::datapath::kExitUnfitEnvironment;
   } catch (const std::exception& e) {
     log(Priority::Error, std::string("cannot start: ") + e.what());
     return 1;

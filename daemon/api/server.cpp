@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "api/admission.h"
 #include "api/credentials.h"
 #include "api/metrics.h"
 #include "api/sessions.h"
@@ -31,10 +32,23 @@ using nlohmann::json;
 using service::Caller;
 
 constexpr std::size_t kMaxBody = 17 << 20;  // a 16 MiB config plus its JSON quoting
+// What is read of a body before its sender is known: a sign-in, or any
+// small request (refused later if unauthenticated).
+constexpr std::size_t kMaxUnauthenticatedBody = 4 << 10;
 constexpr int kMaxJsonDepth = 32;
-constexpr std::size_t kStreamThreads = 64;  // each live-flow stream holds a thread
+constexpr std::size_t kThreads = 64;  // every request and each live-flow stream holds one
+// Live streams leave half the threads to everything else, and one
+// principal cannot take all the streams.
+constexpr std::size_t kMaxStreams = kThreads / 2;
+constexpr std::size_t kMaxStreamsPerPrincipal = 4;
+// Requests in flight from one address (IPv6: one /64).
+constexpr std::size_t kMaxRequestsPerAddress = 16;
 constexpr auto kStreamKeepalive = std::chrono::seconds(15);
+// How soon a live stream notices that its principal was signed out,
+// removed or expired.
+constexpr auto kStreamRecheck = std::chrono::seconds(2);
 constexpr const char* kSessionCookie = "sluice_session";
+constexpr const char* kDeviceCookie = "sluice_device";
 
 // No inline script or style, nothing from elsewhere: the UI is files
 // served here.
@@ -49,7 +63,15 @@ struct Principal {
   std::string session_id;      // empty for tokens
   std::string csrf;
   std::string user;
+  std::string token_hash;      // empty for sessions
+  std::string password_hash;   // the session's, at sign-in
+  // Whose live streams count together: "user NAME" or "token NAME".
+  std::string principal;
 };
+
+// The request counted in by this thread's pre-routing, until its
+// post-routing counts it out (see Impl::routes).
+thread_local std::optional<std::string> counted_address;
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -155,6 +177,8 @@ struct ApiServer::Impl {
   std::thread thread;
   SessionTable sessions;
   LoginLimiter logins;
+  TrustedDevices devices;
+  Admission admission{kMaxStreams, kMaxStreamsPerPrincipal, kMaxRequestsPerAddress};
   std::counting_semaphore<2> password_checks{2};
 
   Impl(service::Service& s, std::mutex& lock, ApiOptions o)
@@ -168,9 +192,10 @@ struct ApiServer::Impl {
     if (auth.rfind("Bearer ", 0) == 0) {
       auto* st = state();
       if (!st) return std::nullopt;
-      auto name = st->token_name(token_hash(auth.substr(7)));
+      auto hash = token_hash(auth.substr(7));
+      auto name = st->token_name(hash);
       if (!name) return std::nullopt;
-      return Principal{"token " + *name + " from " + req.remote_addr, false, {}, {}, {}};
+      return Principal{"token " + *name + " from " + req.remote_addr, false, {}, {}, {}, hash, {}, "token " + *name};
     }
     auto id = cookie(req, kSessionCookie);
     if (id.empty()) return std::nullopt;
@@ -183,7 +208,50 @@ struct ApiServer::Impl {
       sessions.close(id);
       return std::nullopt;
     }
-    return Principal{"user " + session->user + " from " + req.remote_addr, true, id, session->csrf, session->user};
+    return Principal{"user " + session->user + " from " + req.remote_addr, true, id, session->csrf, session->user,
+                     {}, session->password_hash, "user " + session->user};
+  }
+
+  // Whether a principal authenticated earlier still is: its token not
+  // removed; its session not signed out, expired or its password changed.
+  // Does not count as use of the session.
+  bool still_valid(const Principal& p) {
+    auto* st = state();
+    if (!st) return false;
+    if (!p.token_hash.empty()) return st->token_name(p.token_hash).has_value();
+    auto session = sessions.peek(p.session_id);
+    auto hash = st->password_hash(p.user);
+    return session && hash && *hash == p.password_hash;
+  }
+
+  // Before the body is read (pre-routing): a request from an address with
+  // too many in flight is refused, and so is a body beyond a few KiB from
+  // someone not signed in; only then does cpp-httplib read the body.
+  httplib::Server::HandlerResponse admit(const httplib::Request& req, httplib::Response& res) {
+    if (counted_address) admission.request_ends(*counted_address);  // a post-routing that did not come
+    counted_address.reset();
+    if (!admission.request_begins(req.remote_addr)) {
+      res.set_header("Retry-After", "1");
+      res.set_header("Connection", "close");
+      refuse(res, 429, "too many requests in flight from " + address_group(req.remote_addr));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    counted_address = req.remote_addr;
+    if (req.method != "POST" && req.method != "PUT" && req.method != "PATCH") return httplib::Server::HandlerResponse::Unhandled;
+    bool chunked = req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+    std::size_t length = 0;
+    auto text = req.get_header_value("Content-Length");
+    std::from_chars(text.data(), text.data() + text.size(), length);
+    if (!chunked && length <= kMaxUnauthenticatedBody) return httplib::Server::HandlerResponse::Unhandled;
+    if (req.path == "/api/v1/login") {
+      res.set_header("Connection", "close");
+      refuse(res, 413, "a sign-in is at most " + std::to_string(kMaxUnauthenticatedBody) + " bytes");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (authenticate(req)) return httplib::Server::HandlerResponse::Unhandled;
+    res.set_header("Connection", "close");
+    refuse(res, 401, "sign in (POST /api/v1/login) or send 'Authorization: Bearer TOKEN' before sending a body");
+    return httplib::Server::HandlerResponse::Handled;
   }
 
   enum class Access { Read, Change };
@@ -266,10 +334,14 @@ struct ApiServer::Impl {
 
   void routes() {
     http->set_payload_max_length(kMaxBody);
-    http->set_read_timeout(10);
+    http->set_read_timeout(5);
     http->set_write_timeout(10);
-    http->new_task_queue = [] { return new httplib::ThreadPool(kStreamThreads); };
+    http->set_keep_alive_timeout(5);
+    http->new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
+    http->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) { return admit(req, res); });
     http->set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (counted_address) admission.request_ends(*counted_address);
+      counted_address.reset();
       res.set_header("Content-Security-Policy", kContentSecurityPolicy);
       res.set_header("X-Content-Type-Options", "nosniff");
       res.set_header("X-Frame-Options", "DENY");
@@ -359,8 +431,8 @@ struct ApiServer::Impl {
                 serve(res, request, who);
               }));
     http->Get("/api/v1/flows/stream", guarded(Access::Read, [this](const httplib::Request& req,
-                                                                  httplib::Response& res, const Principal&) {
-                stream_flows(req, res);
+                                                                  httplib::Response& res, const Principal& who) {
+                stream_flows(req, res, who);
               }));
     http->Get("/metrics", guarded(Access::Read, [this](const httplib::Request&, httplib::Response& res,
                                                       const Principal&) {
@@ -381,11 +453,6 @@ struct ApiServer::Impl {
 
   void login(const httplib::Request& req, httplib::Response& res) {
     auto address = req.remote_addr;
-    if (auto wait = logins.retry_after(address)) {
-      res.set_header("Retry-After", std::to_string(wait));
-      return refuse(res, 429, "too many failed sign-ins from " + address + "; try again in " +
-                                  std::to_string(wait) + " s");
-    }
     auto body = body_object(req, res);
     if (!body) return;
     if (!body->contains("user") || !(*body)["user"].is_string() || !body->contains("password") ||
@@ -395,38 +462,59 @@ struct ApiServer::Impl {
     auto password = (*body)["password"].get<std::string>();
     auto* st = state();
     if (!st) return refuse(res, 503, "the user database is unavailable: " + service.state_error());
-    auto hash = user.size() <= 64 ? st->password_hash(user) : std::nullopt;
-    bool good;
-    {
-      // argon2id takes 64 MiB and tens of milliseconds per check: a few at
-      // a time, whatever the number of requests. An unknown user costs the
-      // same as a known one, so timing does not tell which names exist.
-      password_checks.acquire();
-      struct Release {
-        std::counting_semaphore<2>& s;
-        ~Release() { s.release(); }
-      } turn{password_checks};
-      static const std::string unknown_user_hash = hash_password(random_hex());
-      good = verify_password(hash ? *hash : unknown_user_hash, password.substr(0, 1024)) && hash &&
-             password.size() <= 1024;
+    // A browser that signed in as this user before is limited on its own;
+    // anyone else by address (and all of them together).
+    auto device = cookie(req, kDeviceCookie);
+    bool trusted = devices.trusted(device, user);
+    std::string source = trusted ? "device " + token_hash(device) : address_group(address);
+    // argon2id takes 64 MiB and tens of milliseconds per check: a few at
+    // a time, whatever the number of requests; the rest are told to come
+    // back rather than queue behind an attacker's.
+    if (!password_checks.try_acquire()) {
+      res.set_header("Retry-After", "1");
+      return refuse(res, 503, "sign-ins are busy; try again in a second");
     }
+    struct Release {
+      std::counting_semaphore<2>& s;
+      ~Release() { s.release(); }
+    } turn{password_checks};
+    if (auto wait = logins.begin(source, trusted)) {
+      res.set_header("Retry-After", std::to_string(wait));
+      return refuse(res, 429, "too many sign-ins tried from " + (trusted ? std::string("this browser") : source) +
+                                  (trusted ? "" : " (or from everywhere together)") + "; try again in " +
+                                  std::to_string(wait) + " s");
+    }
+    auto hash = user.size() <= 64 ? st->password_hash(user) : std::nullopt;
+    // An unknown user costs the same as a known one, so timing does not
+    // tell which names exist.
+    static const std::string unknown_user_hash = hash_password(random_hex());
+    bool good = verify_password(hash ? *hash : unknown_user_hash, password.substr(0, 1024)) && hash &&
+                password.size() <= 1024;
     if (!good) {
-      logins.failed(address);
       st->audit("unknown from " + address, "sign-in refused", "user '" + user.substr(0, 64) + "'");
       return refuse(res, 401, "wrong user or password");
     }
-    logins.succeeded(address);
+    logins.succeeded(source);
     auto id = sessions.open(user, *hash);
     auto session = sessions.use(id);
     st->audit("user " + user + " from " + address, "sign in", "");
-    res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + id + "; Path=/; HttpOnly; SameSite=Strict" +
-                                     (tls ? "; Secure" : ""));
+    std::string secure = tls ? "; Secure" : "";
+    res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + id + "; Path=/; HttpOnly; SameSite=Strict" + secure);
+    if (!trusted)
+      res.set_header("Set-Cookie", std::string(kDeviceCookie) + "=" + devices.issue(user) +
+                                       "; Path=/api/v1/login; HttpOnly; SameSite=Strict; Max-Age=" +
+                                       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                          TrustedDevices::kLifetime)
+                                                          .count()) +
+                                       secure);
     reply(res, 200, {{"ok", true}, {"user", user}, {"csrf", session->csrf}});
   }
 
   // Server-sent events: each new matching flow as `id: N` + `data: JSON`.
   // A client reconnecting with Last-Event-ID continues where it was.
-  void stream_flows(const httplib::Request& req, httplib::Response& res) {
+  // Streams are capped (Admission) and end within kStreamRecheck of their
+  // principal's sign-out, removal or expiry.
+  void stream_flows(const httplib::Request& req, httplib::Response& res, const Principal& who) {
     json terms;
     if (!flow_filter(req, res, terms)) return;
     flows::FlowFilter filter;
@@ -442,19 +530,30 @@ struct ApiServer::Impl {
       auto [end, ec] = std::from_chars(last.data(), last.data() + last.size(), id);
       if (ec == std::errc() && end == last.data() + last.size() && id <= after) after = id;
     }
+    // The slot is given back when the provider is destroyed: after the
+    // stream, or when the connection ends before it began.
+    auto slot = admission.stream(who.principal);
+    if (!slot) {
+      res.set_header("Retry-After", "5");
+      return refuse(res, 503, "too many live streams (" + std::to_string(kMaxStreamsPerPrincipal) + " per user or token, " +
+                                  std::to_string(kMaxStreams) + " in all); close one first");
+    }
     res.set_header("X-Accel-Buffering", "no");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [log, filter, after](std::size_t, httplib::DataSink& sink) mutable {
+        [this, who, slot, log, filter, after](std::size_t, httplib::DataSink& sink) mutable {
           // Say hello at once, so the client knows the stream is up.
           std::string hello = ": sluice flows\n\n";
           if (!sink.write(hello.data(), hello.size())) return false;
+          auto quiet_since = std::chrono::steady_clock::now();
           while (sink.is_writable()) {
-            auto newest = log->ring().wait_after(after, kStreamKeepalive);
-            if (log->ring().closed()) break;
+            auto newest = log->ring().wait_after(after, kStreamRecheck);
+            if (log->ring().closed() || !still_valid(who)) break;
             std::string chunk;
             if (newest <= after) {
+              if (std::chrono::steady_clock::now() - quiet_since < kStreamKeepalive) continue;
               chunk = ": keepalive\n\n";
+              quiet_since = std::chrono::steady_clock::now();
             } else {
               for (const auto& r : log->query(filter, after, 1000, false)) {
                 chunk += "id: " + std::to_string(r.id) + "\ndata: " + dump(flows::to_json(r)) + "\n\n";
@@ -463,6 +562,7 @@ struct ApiServer::Impl {
               if (chunk.empty()) after = newest;  // nothing matched
             }
             if (!chunk.empty() && !sink.write(chunk.data(), chunk.size())) break;
+            if (!chunk.empty()) quiet_since = std::chrono::steady_clock::now();
           }
           sink.done();
           return false;

@@ -32,11 +32,13 @@ SessionTable::SessionTable(store::StateStore* store) : store_(store) {
   try {
     for (const auto& st : store_->sessions()) {
       WallClock::time_point used{std::chrono::milliseconds(st.last_used_ms)};
-      if (now - used > kIdleLimit) {
+      WallClock::time_point created{std::chrono::milliseconds(st.created_ms)};
+      Session session{st.user, st.csrf, st.password_hash, used, used, created};
+      if (expired(session, now)) {
         store_->remove_session(st.id_hash);
         continue;
       }
-      sessions_[st.id_hash] = Session{st.user, st.csrf, st.password_hash, used, used};
+      sessions_[st.id_hash] = std::move(session);
     }
   } catch (const store::Error&) {
   }
@@ -55,7 +57,7 @@ std::string SessionTable::open(const std::string& user, const std::string& passw
   if (sessions_.size() >= kMaxSessions) {
     for (auto it = sessions_.begin(); it != sessions_.end();) {
       auto next = std::next(it);
-      if (now - it->second.last_used > kIdleLimit) forget(it);
+      if (expired(it->second, now)) forget(it);
       it = next;
     }
     if (sessions_.size() >= kMaxSessions) {
@@ -66,23 +68,38 @@ std::string SessionTable::open(const std::string& user, const std::string& passw
     }
   }
   auto key = token_hash(id);
-  Session session{user, random_hex(), password_hash, now, now};
+  Session session{user, random_hex(), password_hash, now, now, now};
   keep(store_, [&](store::StateStore& s) {
-    s.save_session({key, session.user, session.csrf, session.password_hash, ms_of(now)});
+    s.save_session({key, session.user, session.csrf, session.password_hash, ms_of(now), ms_of(now)});
   });
   sessions_[key] = std::move(session);
   return id;
 }
 
+bool SessionTable::expired(const Session& s, WallClock::time_point now) {
+  return now - s.last_used > kIdleLimit || now - s.created > kAbsoluteLimit;
+}
+
+std::map<std::string, Session>::iterator SessionTable::find_live(const std::string& id) {
+  auto it = sessions_.find(token_hash(id));
+  if (it == sessions_.end()) return it;
+  if (!expired(it->second, WallClock::now())) return it;
+  forget(it);
+  return sessions_.end();
+}
+
+std::optional<Session> SessionTable::peek(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto it = find_live(id);
+  if (it == sessions_.end()) return std::nullopt;
+  return it->second;
+}
+
 std::optional<Session> SessionTable::use(const std::string& id) {
   std::lock_guard lock(mutex_);
-  auto it = sessions_.find(token_hash(id));
+  auto it = find_live(id);
   if (it == sessions_.end()) return std::nullopt;
   auto now = WallClock::now();
-  if (now - it->second.last_used > kIdleLimit) {
-    forget(it);
-    return std::nullopt;
-  }
   it->second.last_used = now;
   if (now - it->second.last_saved > kSaveEvery) {
     keep(store_, [&](store::StateStore& s) { s.touch_session(it->first, ms_of(now)); });
@@ -97,33 +114,72 @@ void SessionTable::close(const std::string& id) {
   if (it != sessions_.end()) forget(it);
 }
 
-long LoginLimiter::retry_after(const std::string& address) {
-  std::lock_guard lock(mutex_);
-  auto it = records_.find(address);
-  if (it == records_.end() || it->second.failures < kFailures) return 0;
-  auto left = kWindow - (Clock::now() - it->second.window_start);
-  if (left <= Clock::duration::zero()) {
-    records_.erase(it);
-    return 0;
-  }
-  return std::chrono::duration_cast<std::chrono::seconds>(left).count() + 1;
-}
-
-void LoginLimiter::failed(const std::string& address) {
-  std::lock_guard lock(mutex_);
-  auto now = Clock::now();
-  auto& r = records_[address];
+void LoginLimiter::count(Record& r, Clock::time_point now) {
   if (r.failures == 0 || now - r.window_start > kWindow) r = Record{0, now};
   ++r.failures;
-  // Keep the table small: forget addresses whose window has passed.
-  if (records_.size() > 100000)
-    for (auto it = records_.begin(); it != records_.end();)
-      it = now - it->second.window_start > kWindow ? records_.erase(it) : std::next(it);
 }
 
-void LoginLimiter::succeeded(const std::string& address) {
+long LoginLimiter::begin(const std::string& source, bool trusted_device) {
   std::lock_guard lock(mutex_);
-  records_.erase(address);
+  auto now = Clock::now();
+  auto wait = [&](const Record& r, int limit) -> long {
+    if (r.failures < limit || now - r.window_start > kWindow) return 0;
+    return std::chrono::duration_cast<std::chrono::seconds>(kWindow - (now - r.window_start)).count() + 1;
+  };
+  auto it = records_.find(source);
+  if (it != records_.end())
+    if (long w = wait(it->second, kFailures)) return w;
+  if (!trusted_device)
+    if (long w = wait(global_, kGlobalFailures)) return w;
+  count(records_[source], now);
+  if (!trusted_device) count(global_, now);
+  // Keep the table small: forget sources whose window has passed.
+  if (records_.size() > 100000)
+    for (auto r = records_.begin(); r != records_.end();)
+      r = now - r->second.window_start > kWindow ? records_.erase(r) : std::next(r);
+  return 0;
+}
+
+void LoginLimiter::abandon(const std::string& source, bool trusted_device) {
+  std::lock_guard lock(mutex_);
+  auto it = records_.find(source);
+  if (it != records_.end() && it->second.failures > 0) --it->second.failures;
+  if (!trusted_device && global_.failures > 0) --global_.failures;
+}
+
+void LoginLimiter::succeeded(const std::string& source) {
+  std::lock_guard lock(mutex_);
+  auto it = records_.find(source);
+  if (it == records_.end()) return;
+  // The success's own attempt leaves the global budget too.
+  if (global_.failures > 0 && source.rfind("device ", 0) != 0) --global_.failures;
+  records_.erase(it);
+}
+
+std::string TrustedDevices::issue(const std::string& user) {
+  auto id = random_hex();
+  std::lock_guard lock(mutex_);
+  auto now = WallClock::now();
+  if (devices_.size() >= kMax) {
+    auto oldest = devices_.begin();
+    for (auto it = devices_.begin(); it != devices_.end(); ++it)
+      if (it->second.issued < oldest->second.issued) oldest = it;
+    devices_.erase(oldest);
+  }
+  devices_[token_hash(id)] = Device{user, now};
+  return id;
+}
+
+bool TrustedDevices::trusted(const std::string& id, const std::string& user) {
+  if (id.empty()) return false;
+  std::lock_guard lock(mutex_);
+  auto it = devices_.find(token_hash(id));
+  if (it == devices_.end()) return false;
+  if (WallClock::now() - it->second.issued > kLifetime) {
+    devices_.erase(it);
+    return false;
+  }
+  return it->second.user == user;
 }
 
 }  // namespace sluice::api

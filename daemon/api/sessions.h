@@ -23,11 +23,14 @@ struct Session {
   std::string password_hash;  // at sign-in: a changed or removed password ends the session
   std::chrono::system_clock::time_point last_used;
   std::chrono::system_clock::time_point last_saved;  // last_used as the database has it
+  std::chrono::system_clock::time_point created;     // the sign-in
 };
 
 class SessionTable {
  public:
   static constexpr auto kIdleLimit = std::chrono::hours(8);
+  // However active, a session ends this long after its sign-in.
+  static constexpr auto kAbsoluteLimit = std::chrono::hours(24);
   static constexpr std::size_t kMaxSessions = 10000;
   // How stale the database's last_used may get: a write per request would
   // be a write per click; a restart may then shorten an idle limit by this.
@@ -39,38 +42,77 @@ class SessionTable {
 
   // A new session; returns its id.
   std::string open(const std::string& user, const std::string& password_hash);
-  // The session with this id, refreshed, unless it is unknown or idle too long.
+  // The session with this id, refreshed, unless it is unknown, idle too
+  // long or too old.
   std::optional<Session> use(const std::string& id);
+  // The same without refreshing it: whether a live stream may go on.
+  std::optional<Session> peek(const std::string& id);
   void close(const std::string& id);
 
  private:
   // Forgets a session, here and in the store.
   void forget(std::map<std::string, Session>::iterator it);
+  // The live session under this id hash (expired ones are forgotten).
+  std::map<std::string, Session>::iterator find_live(const std::string& id);
+  static bool expired(const Session& s, std::chrono::system_clock::time_point now);
 
   store::StateStore* store_;
   std::mutex mutex_;
   std::map<std::string, Session> sessions_;  // by the hash of the id
 };
 
-// At most kFailures failed sign-ins per address within kWindow; then
-// refused until the window has passed.
+// Sign-in attempts, counted as they begin (so attempts still being checked
+// count too) and forgiven when one succeeds: at most kFailures per source
+// within kWindow, then refused until the window has passed. A source is a
+// client address group (api::address_group) or a trusted device (below).
+// Sources that are not trusted devices also share a global budget of
+// kGlobalFailures per kWindow, so many addresses cannot guess faster.
 class LoginLimiter {
  public:
   static constexpr int kFailures = 5;
+  static constexpr int kGlobalFailures = 100;
   static constexpr auto kWindow = std::chrono::seconds(60);
 
-  // Seconds to wait before trying again; 0 when a try is allowed.
-  long retry_after(const std::string& address);
-  void failed(const std::string& address);
-  void succeeded(const std::string& address);
+  // Seconds to wait before trying again, or 0: go ahead, the attempt is
+  // counted now.
+  long begin(const std::string& source, bool trusted_device);
+  // An attempt that was counted but not checked (the server was busy).
+  void abandon(const std::string& source, bool trusted_device);
+  void succeeded(const std::string& source);
 
  private:
   struct Record {
     int failures = 0;
     std::chrono::steady_clock::time_point window_start;
   };
+  static void count(Record& r, std::chrono::steady_clock::time_point now);
   std::mutex mutex_;
   std::map<std::string, Record> records_;
+  Record global_;
+};
+
+// Browsers that signed in before, by a long-lived cookie naming a user
+// (only its hash is kept, in memory): their sign-ins are limited on their
+// own and not by their address, so a neighbour on the same address (or
+// another local user of 127.0.0.1) cannot lock the admin out by failing
+// on purpose.
+class TrustedDevices {
+ public:
+  static constexpr std::size_t kMax = 10000;
+  static constexpr auto kLifetime = std::chrono::hours(24 * 30);
+
+  // A new device id for this user (the cookie's value).
+  std::string issue(const std::string& user);
+  // Whether id is a live device of user.
+  bool trusted(const std::string& id, const std::string& user);
+
+ private:
+  struct Device {
+    std::string user;
+    std::chrono::system_clock::time_point issued;
+  };
+  std::mutex mutex_;
+  std::map<std::string, Device> devices_;  // by the hash of the id
 };
 
 }  // namespace sluice::api

@@ -16,6 +16,15 @@ class BpfError : public std::runtime_error {
   int err_;
 };
 
+// The machine lacks what the datapath needs (no bpf filesystem for the
+// pins, say) and no retry will help: sluiced exits with
+// kExitUnfitEnvironment, which its systemd unit does not restart on.
+class UnfitEnvironment : public BpfError {
+ public:
+  using BpfError::BpfError;
+};
+constexpr int kExitUnfitEnvironment = 78;  // EX_CONFIG
+
 // Throws BpfError(what, -rc) when a libbpf call returned a negative rc.
 void check(int rc, const std::string& what);
 

@@ -124,22 +124,27 @@ sluice_class_key class_key(const policy::ClassEntry& c, std::uint32_t gen) {
 }
 
 // The pin directory must be on a bpffs; /sys/fs/bpf is mounted when it is
-// not yet (a fresh boot).
+// not yet (a fresh boot) and sluiced may (not under its systemd unit,
+// which leaves mounting to systemd: then it says what to do).
 void prepare_pin_dir(const std::string& dir) {
   constexpr long kBpfFsMagic = 0xcafe4a11;
+  const std::string what_to_do =
+      "; mount one (mount -t bpf bpf /sys/fs/bpf: systemd does at boot; a container needs the host's bound "
+      "in, e.g. systemd-nspawn --bind=/sys/fs/bpf), or run sluiced with --pin-dir \"\" (nothing outlives it)";
   struct statfs fs {};
   std::string bpffs = "/sys/fs/bpf";
   if (dir.rfind(bpffs + "/", 0) == 0 && statfs(bpffs.c_str(), &fs) == 0 &&
       static_cast<long>(fs.f_type) != kBpfFsMagic) {
     if (mount("bpf", bpffs.c_str(), "bpf", 0, nullptr) != 0)
-      throw BpfError("mounting bpffs on " + bpffs, errno);
+      throw UnfitEnvironment("there is no bpf filesystem on " + bpffs + " and mounting one failed" + what_to_do,
+                             errno);
   }
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) throw BpfError("creating pin directory " + dir, ec.value());
-  if (statfs(dir.c_str(), &fs) != 0) throw BpfError("pin directory " + dir, errno);
+  if (ec) throw UnfitEnvironment("creating the pin directory " + dir + what_to_do, ec.value());
+  if (statfs(dir.c_str(), &fs) != 0) throw UnfitEnvironment("pin directory " + dir + what_to_do, errno);
   if (static_cast<long>(fs.f_type) != kBpfFsMagic)
-    throw BpfError("pin directory " + dir + " is not on a bpf filesystem", EINVAL);
+    throw UnfitEnvironment("pin directory " + dir + " is not on a bpf filesystem" + what_to_do, EINVAL);
 }
 
 }  // namespace

@@ -92,6 +92,12 @@ CREATE TABLE pending_confirm (
   restore_text TEXT NOT NULL
 );
 )",
+      // 5: sessions end a fixed time after sign-in, however busy: when each
+      // began (sessions from before this step count from their last use).
+      R"(
+ALTER TABLE sessions ADD COLUMN created_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE sessions SET created_ms = last_used_ms;
+)",
   };
   return steps;
 }

@@ -134,9 +134,10 @@ std::vector<NamedSecret> StateStore::tokens() const {
 void StateStore::save_session(const StoredSession& st) {
   std::lock_guard lock(mutex_);
   Statement s(*db_,
-              "INSERT OR REPLACE INTO sessions (id_hash, user, csrf, password_hash, last_used_ms) "
-              "VALUES (?1, ?2, ?3, ?4, ?5)");
+              "INSERT OR REPLACE INTO sessions (id_hash, user, csrf, password_hash, last_used_ms, created_ms) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   s.bind(1, st.id_hash).bind(2, st.user).bind(3, st.csrf).bind(4, st.password_hash).bind(5, st.last_used_ms);
+  s.bind(6, st.created_ms);
   s.step();
 }
 
@@ -156,9 +157,10 @@ void StateStore::remove_session(const std::string& id_hash) {
 
 std::vector<StoredSession> StateStore::sessions() const {
   std::lock_guard lock(mutex_);
-  Statement s(*db_, "SELECT id_hash, user, csrf, password_hash, last_used_ms FROM sessions");
+  Statement s(*db_, "SELECT id_hash, user, csrf, password_hash, last_used_ms, created_ms FROM sessions");
   std::vector<StoredSession> out;
-  while (s.step()) out.push_back({s.text_at(0), s.text_at(1), s.text_at(2), s.text_at(3), s.int_at(4)});
+  while (s.step())
+    out.push_back({s.text_at(0), s.text_at(1), s.text_at(2), s.text_at(3), s.int_at(4), s.int_at(5)});
   return out;
 }
 

@@ -44,6 +44,7 @@ struct StoredSession {
   std::string csrf;
   std::string password_hash;  // the user's at sign-in
   std::int64_t last_used_ms = 0;
+  std::int64_t created_ms = 0;  // the sign-in
 };
 
 // An apply that must be confirmed by deadline_ms (wall clock) or be rolled

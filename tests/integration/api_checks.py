@@ -45,8 +45,9 @@ def check(what, ok, detail=""):
 
 
 class Response:
-    def __init__(self, status, headers, body):
+    def __init__(self, status, headers, body, cookies=()):
         self.status, self.headers, self.body = status, headers, body
+        self.cookies = list(cookies)  # every Set-Cookie, in order
 
     def json(self):
         return json.loads(self.body)
@@ -61,7 +62,8 @@ def request(method, path, body=None, headers=None, raw=None, timeout=10):
         h["Content-Type"] = "application/json"
     conn.request(method, path, body=data, headers=h)
     r = conn.getresponse()
-    out = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    out = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read(),
+                   [v for k, v in r.getheaders() if k.lower() == "set-cookie"])
     conn.close()
     return out
 
@@ -72,7 +74,7 @@ class Client:
     def __init__(self, user, password):
         r = request("POST", "/api/v1/login", {"user": user, "password": password})
         check(f"{user} signs in", r.status == 200, r.body)
-        self.cookie = r.headers.get("set-cookie", "").split(";")[0]
+        self.cookie = next((c.split(";")[0] for c in r.cookies if c.startswith("sluice_session=")), "")
         self.csrf = r.json().get("csrf", "") if r.status == 200 else ""
         self.login_response = r
 
@@ -144,9 +146,12 @@ check("every answer carries a CSP that forbids inline script",
       and "unsafe-inline" not in r.headers.get("content-security-policy", ""))
 
 alice = Client(USER, PASSWORD)
-cookie_attrs = alice.login_response.headers.get("set-cookie", "")
-check("the session cookie is HttpOnly and SameSite=Strict",
-      "HttpOnly" in cookie_attrs and "SameSite=Strict" in cookie_attrs, cookie_attrs)
+for cookie_attrs in alice.login_response.cookies:
+    check(f"the cookie {cookie_attrs.split('=')[0]} is HttpOnly and SameSite=Strict",
+          "HttpOnly" in cookie_attrs and "SameSite=Strict" in cookie_attrs, cookie_attrs)
+check("a sign-in sets the session and the trusted-device cookie",
+      sorted(c.split("=")[0] for c in alice.login_response.cookies) == ["sluice_device", "sluice_session"],
+      alice.login_response.cookies)
 check("a wrong password is refused", request("POST", "/api/v1/login", {"user": USER, "password": "nope-nope"}).status == 401)
 r = request("GET", "/api/v1/status", headers=bearer())
 check("a read-only token reads", r.status == 200, r.body)

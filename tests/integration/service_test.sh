@@ -83,5 +83,18 @@ wait "$sluiced_pid"
 check "a stop exits 0" test $? -eq 0
 check "STOPPING=1 is sent" grep -q "^STOPPING=1" "$work/notify.log"
 check "nothing is left pinned" test ! -e "$pins"
+
+# Without a bpf filesystem (a container without the host's bound in) it
+# stops at once with what to do, and an exit status the unit does not
+# restart on.
+mkdir -p "$work/not-bpffs"
+nsenter --net="/run/netns/$fw" setpriv --bounding-set=-all,+bpf,+net_admin,+perfmon --inh-caps=-all \
+	"$SLUICED" --config "$work/sluice.toml" --pin-dir "$work/not-bpffs/sluice" --database "" \
+	--socket "$work/nobpf.sock" 2>"$work/nobpf.log"
+rc=$?
+check "no bpffs: exit 78" test "$rc" -eq 78
+check "... saying what to do" grep -q "is not on a bpf filesystem; mount one (mount -t bpf bpf /sys/fs/bpf" "$work/nobpf.log"
+check "the unit does not restart on it" grep -q "^RestartPreventExitStatus=78" "$UNIT"
+check "the unit starts where /sys/fs/bpf is missing (no 226/NAMESPACE)" grep -q "^ReadWritePaths=-/sys/fs/bpf" "$UNIT"
 cat "$log"
 finish

@@ -73,14 +73,83 @@ TEST_F(Sessions, SessionsIdlePastTheLimitAreNotTakenUpAndAreRemoved) {
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
   auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(SessionTable::kIdleLimit).count();
-  store.save_session({token_hash("stale"), "alice", "c1", "h", now - limit - 1000});
-  store.save_session({token_hash("fresh"), "bob", "c2", "h", now - limit + 60000});
+  store.save_session({token_hash("stale"), "alice", "c1", "h", now - limit - 1000, now - limit - 1000});
+  store.save_session({token_hash("fresh"), "bob", "c2", "h", now - limit + 60000, now - limit + 60000});
   SessionTable table(&store);
   EXPECT_FALSE(table.use("stale"));
   EXPECT_TRUE(table.use("fresh"));
   auto left = store.sessions();
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left[0].user, "bob");
+}
+
+TEST_F(Sessions, ASessionEndsAFixedTimeAfterSignInHoweverBusy) {
+  store::StateStore store(db());
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(SessionTable::kAbsoluteLimit).count();
+  // Used a second ago, but signed in longer ago than the limit.
+  store.save_session({token_hash("old"), "alice", "c1", "h", now - 1000, now - limit - 1000});
+  store.save_session({token_hash("young"), "bob", "c2", "h", now - 1000, now - limit + 60000});
+  SessionTable table(&store);
+  EXPECT_FALSE(table.peek("old"));
+  EXPECT_FALSE(table.use("old"));
+  EXPECT_TRUE(table.peek("young"));
+  EXPECT_TRUE(table.use("young"));
+  ASSERT_EQ(store.sessions().size(), 1u);
+}
+
+TEST_F(Sessions, PeekingDoesNotKeepASessionAlive) {
+  SessionTable table(nullptr);
+  auto id = table.open("alice", "hash-1");
+  auto before = table.peek(id)->last_used;
+  auto again = table.peek(id)->last_used;
+  EXPECT_EQ(before, again);
+  table.close(id);
+  EXPECT_FALSE(table.peek(id));
+}
+
+TEST(LoginLimiter, AttemptsCountAsTheyBeginSoParallelOnesCannotSlipThrough) {
+  LoginLimiter limiter;
+  for (int i = 0; i < LoginLimiter::kFailures; ++i) EXPECT_EQ(limiter.begin("192.0.2.1", false), 0) << i;
+  // None of them has failed yet (all still being checked): the next waits all the same.
+  EXPECT_GT(limiter.begin("192.0.2.1", false), 0);
+  EXPECT_EQ(limiter.begin("192.0.2.2", false), 0) << "another source is not held up";
+}
+
+TEST(LoginLimiter, ASuccessForgivesTheSource) {
+  LoginLimiter limiter;
+  for (int i = 0; i < LoginLimiter::kFailures - 1; ++i) limiter.begin("192.0.2.1", false);
+  limiter.succeeded("192.0.2.1");
+  for (int i = 0; i < LoginLimiter::kFailures; ++i) EXPECT_EQ(limiter.begin("192.0.2.1", false), 0) << i;
+}
+
+TEST(LoginLimiter, AnAbandonedAttemptIsNotCounted) {
+  LoginLimiter limiter;
+  for (int i = 0; i < 3 * LoginLimiter::kFailures; ++i) {
+    ASSERT_EQ(limiter.begin("192.0.2.1", false), 0) << i;
+    limiter.abandon("192.0.2.1", false);
+  }
+}
+
+TEST(LoginLimiter, ManySourcesShareAGlobalBudgetThatTrustedDevicesAreOutside) {
+  LoginLimiter limiter;
+  int allowed = 0;
+  for (int i = 0; i < 2 * LoginLimiter::kGlobalFailures; ++i)
+    if (limiter.begin("198.51.100." + std::to_string(i % 250) + "-" + std::to_string(i), false) == 0) ++allowed;
+  EXPECT_EQ(allowed, LoginLimiter::kGlobalFailures);
+  EXPECT_GT(limiter.begin("203.0.113.9", false), 0) << "a fresh address waits too";
+  EXPECT_EQ(limiter.begin("device abc", true), 0) << "a browser that signed in before does not";
+}
+
+TEST(TrustedDevices, ADeviceIsTrustedForItsUserOnly) {
+  TrustedDevices devices;
+  auto id = devices.issue("alice");
+  EXPECT_TRUE(devices.trusted(id, "alice"));
+  EXPECT_FALSE(devices.trusted(id, "bob"));
+  EXPECT_FALSE(devices.trusted(id + "0", "alice"));
+  EXPECT_FALSE(devices.trusted("", "alice"));
 }
 
 TEST_F(Sessions, WithoutAStoreSessionsLiveInMemory) {
