@@ -12,18 +12,23 @@
 #include "lib/prefilter_maps.h"
 #include "lib/stats_maps.h"
 
+/* Whether the longest blocklist prefix holding the source says drop. */
 static __always_inline int source_blocked(const struct packet *pkt)
 {
+	__u8 *verdict;
+
 	if (pkt->family == SLUICE_FAMILY_IPV4) {
 		struct sluice_prefilter_key4 key = { .prefixlen = 32 };
 
 		__builtin_memcpy(key.addr, pkt->src, 4);
-		return bpf_map_lookup_elem(&prefilter4, &key) != NULL;
-	}
-	struct sluice_prefilter_key6 key = { .prefixlen = 128 };
+		verdict = bpf_map_lookup_elem(&prefilter4, &key);
+	} else {
+		struct sluice_prefilter_key6 key = { .prefixlen = 128 };
 
-	__builtin_memcpy(key.addr, pkt->src, 16);
-	return bpf_map_lookup_elem(&prefilter6, &key) != NULL;
+		__builtin_memcpy(key.addr, pkt->src, 16);
+		verdict = bpf_map_lookup_elem(&prefilter6, &key);
+	}
+	return verdict && *verdict == SLUICE_PREFILTER_DROP;
 }
 
 /* The parsed packet lives here, not on the stack: the fast path's frame

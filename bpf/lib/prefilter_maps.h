@@ -7,7 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include "sluice/abi.h"
 
-/* Blocked IPv4 source prefixes; the value is unused. */
+/* Blocked IPv4 source prefixes -> enum sluice_prefilter_verdict. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, SLUICE_MAX_PREFILTER);
@@ -16,7 +16,7 @@ struct {
 	__type(value, __u8);
 } prefilter4 SEC(".maps");
 
-/* Blocked IPv6 source prefixes; the value is unused. */
+/* Blocked IPv6 source prefixes -> enum sluice_prefilter_verdict. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, SLUICE_MAX_PREFILTER);

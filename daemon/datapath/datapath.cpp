@@ -7,6 +7,7 @@
 #include <sys/statfs.h>
 
 #include <algorithm>
+#include <iterator>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -392,7 +393,7 @@ ApplyStats Datapath::apply(const policy::CompiledPolicy& policy) {
   s.active_gen = next;
   s.flow_events = policy.flow_events;
   d.write_settings(s);  // the flip
-  set_prefilter(policy.prefilter);
+  set_prefilter(policy.prefilter, policy.prefilter_exempt);
 
   ApplyStats stats;
   stats.class_entries = d.written[next].classes.size();
@@ -467,7 +468,7 @@ sluice_counter Datapath::nat_counter(sluice_nat_counter which) const {
   return sum_percpu(impl_->map(impl_->ingress->maps.nat_counters), which);
 }
 
-void Datapath::set_prefilter(const std::vector<config::Prefix>& prefixes) {
+void Datapath::set_prefilter(const std::vector<config::Prefix>& prefixes, const std::vector<config::Prefix>& exempt) {
   auto& d = *impl_;
   int fd4 = d.map(d.xdp->maps.prefilter4), fd6 = d.map(d.xdp->maps.prefilter6);
   auto each = [&](const std::vector<config::Prefix>& list, auto&& fn) {
@@ -485,14 +486,19 @@ void Datapath::set_prefilter(const std::vector<config::Prefix>& prefixes) {
       }
     }
   };
-  std::uint8_t one = 1;
-  // Add first, then remove what is gone: no moment without the blocklist.
-  each(prefixes, [&](int fd, const void* k) { update(fd, k, &one, "prefilter prefix"); });
+  std::uint8_t drop = SLUICE_PREFILTER_DROP, pass = SLUICE_PREFILTER_EXEMPT;
+  // Exemptions first, then drops, then remove what is gone: no moment
+  // without the blocklist, nor one where a management source is dropped.
+  each(exempt, [&](int fd, const void* k) { update(fd, k, &pass, "prefilter exemption"); });
+  each(prefixes, [&](int fd, const void* k) { update(fd, k, &drop, "prefilter prefix"); });
+  std::vector<config::Prefix> now = prefixes;
+  now.insert(now.end(), exempt.begin(), exempt.end());
+  std::sort(now.begin(), now.end());
+  std::sort(d.prefilter.begin(), d.prefilter.end());
   std::vector<config::Prefix> gone;
-  for (const auto& p : d.prefilter)
-    if (std::find(prefixes.begin(), prefixes.end(), p) == prefixes.end()) gone.push_back(p);
+  std::set_difference(d.prefilter.begin(), d.prefilter.end(), now.begin(), now.end(), std::back_inserter(gone));
   each(gone, [&](int fd, const void* k) { bpf_map_delete_elem(fd, k); });
-  d.prefilter = prefixes;
+  d.prefilter = std::move(now);
 }
 
 sluice_counter Datapath::rule_counter(std::uint32_t rule_index) const {

@@ -69,7 +69,9 @@ class Datapath {
   void set_fast_path_interfaces(const std::vector<std::uint32_t>& ifindexes);
 
   // Replaces the XDP blocklist.
-  void set_prefilter(const std::vector<config::Prefix>& prefixes);
+  // exempt: prefixes inside blocked ones that are let through all the
+  // same (the longest match decides).
+  void set_prefilter(const std::vector<config::Prefix>& prefixes, const std::vector<config::Prefix>& exempt = {});
 
   // Counters summed over CPUs, for the live generation.
   sluice_counter rule_counter(std::uint32_t rule_index) const;

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "policy/port_prefixes.h"
+#include "policy/prefilter.h"
 
 namespace sluice::policy {
 
@@ -237,8 +238,7 @@ CompiledPolicy compile(const config::Config& cfg) {
     out.chain_audit[c] = cfg.chain_audit[c] ? 1 : 0;
   }
   out.flow_events = cfg.flows.events == config::FlowEvents::All ? SLUICE_FLOW_EVENTS_ALL : SLUICE_FLOW_EVENTS_DENIED;
-  if (!cfg.prefilter.drop_from_set.empty())
-    out.prefilter = cfg.sets.at(cfg.prefilter.drop_from_set).prefixes;
+  compile_prefilter(cfg, out);
 
   AddressClasses src_classes(cfg.rules, &config::Rule::from, "from");
   AddressClasses dst_classes(cfg.rules, &config::Rule::to, "to");

@@ -132,6 +132,12 @@ void Service::apply(const Ruleset& ruleset) {
   if (live_) previous_ = std::move(live_);
   live_ = ruleset;
   apply_routing(ruleset.config);
+  const auto& c = ruleset.compiled;
+  if (!c.prefilter_exempt.empty() || c.prefilter_left_out)
+    log(Priority::Notice, "prefilter: " + std::to_string(c.prefilter_exempt.size()) +
+                              " management source(s) exempt from the blocklist, " +
+                              std::to_string(c.prefilter_left_out) +
+                              " blocked prefix(es) left out as wholly inside the management sources");
   log(Priority::Notice, "applied " + config_path_ + ": " + std::to_string(ruleset.config.rules.size()) +
                             " rules, " + std::to_string(stats.class_entries + stats.group_entries + stats.decision_entries) +
                             " map entries, generation " + std::to_string(stats.generation));

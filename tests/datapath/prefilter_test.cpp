@@ -28,6 +28,20 @@ TEST_F(Prefilter, DropsBlocklistedSourcesAtXdp) {
   dp.set_prefilter({});
 }
 
+TEST_F(Prefilter, AManagementSourceInsideABlockedPrefixIsLetThrough) {
+  dp.set_prefilter({prefix("203.0.113.0/24"), prefix("2001:db8:bad::/48")},
+                   {prefix("203.0.113.7/32"), prefix("2001:db8:bad:1::/64")});
+  auto run = [&](const std::vector<std::uint8_t>& f) { return datapath::test_run(dp.xdp_ingress_fd(), f).retval; };
+  EXPECT_EQ(run(PacketBuilder::ipv4("203.0.113.7", "10.0.0.1").tcp(40000, 22, kSyn).build()), XDP_PASS);
+  EXPECT_EQ(run(PacketBuilder::ipv4("203.0.113.8", "10.0.0.1").tcp(40000, 22, kSyn).build()), XDP_DROP);
+  EXPECT_EQ(run(PacketBuilder::ipv6("2001:db8:bad:1::9", "fd00::1").udp(1, 2).build()), XDP_PASS);
+  EXPECT_EQ(run(PacketBuilder::ipv6("2001:db8:bad:2::9", "fd00::1").udp(1, 2).build()), XDP_DROP);
+  // The exemption goes with the next blocklist that does not carry it.
+  dp.set_prefilter({prefix("203.0.113.0/24")});
+  EXPECT_EQ(run(PacketBuilder::ipv4("203.0.113.7", "10.0.0.1").tcp(40000, 22, kSyn).build()), XDP_DROP);
+  dp.set_prefilter({});
+}
+
 TEST_F(Prefilter, HoldsAMillionPrefixes) {
   std::vector<config::Prefix> many;
   many.reserve(1'000'000);

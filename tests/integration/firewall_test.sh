@@ -155,6 +155,30 @@ wait_for "the reload" 10 bash -c "[[ \$(grep -c 'applied ' '$work/sluiced.log') 
 check "after the good reload, port 81 connects" test "$(tcp_result "$lan" 10.10.2.2 81)" = connected
 check "after the good reload, port 80 is dropped" test "$(tcp_result "$lan" 10.10.2.2 80)" = timeout
 
+# A blocklist that holds the admin's own address does not lock the admin
+# out: the prefilter runs before the anti-lockout rule, so management
+# sources are exempt from it (everyone else in the prefix is dropped).
+ip netns exec "$fw" python3 -m http.server 2222 --bind 0.0.0.0 >/dev/null 2>&1 &
+cleanup_add "kill $!"
+write_config '[api]
+listen = ""
+management = "10.10.1.10"
+management_ports = [2222]
+
+[sets]
+blocked = ["10.10.1.0/24", "10.10.2.0/24"]
+
+[prefilter]
+drop_from = "set:blocked"'
+applied_before=$(grep -c "applied " "$work/sluiced.log")
+kill -HUP "$sluiced"
+wait_for "the reload" 10 bash -c "[[ \$(grep -c 'applied ' '$work/sluiced.log') -gt $applied_before ]]"
+check "the admin in a blocked prefix still reaches the management port" \
+	test "$(tcp_result "$lan" 10.10.1.1 2222)" = connected
+check "the rest of the blocked prefix is dropped at XDP" test "$(tcp_result "$wan" 10.10.2.1 2222)" = timeout
+check "the exemption is logged" grep -q "prefilter: 1 management source(s) exempt from the blocklist" "$work/sluiced.log"
+check "the drops are the prefilter's" bash -c "'$SLUICECTL' --socket '$work/sluice.sock' counters | grep -qE '^prefilter +[1-9]'"
+
 kill -TERM "$sluiced"
 wait "$sluiced"
 check "sluiced exits cleanly on SIGTERM" test $? -eq 0

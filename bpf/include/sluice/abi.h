@@ -221,7 +221,14 @@ struct sluice_counter {
 	__u64 bytes;
 };
 
-/* Blocklist prefixes dropped at XDP, per family. */
+/* Blocklist prefixes dropped at XDP, per family. The value says what the
+ * longest matching prefix means: drop, or exempt (a management source
+ * inside a blocked prefix: the anti-lockout rule must still see it). */
+enum sluice_prefilter_verdict {
+	SLUICE_PREFILTER_DROP = 1,
+	SLUICE_PREFILTER_EXEMPT = 2,
+};
+
 struct sluice_prefilter_key4 {
 	__u32 prefixlen;
 	__u8 addr[4];
