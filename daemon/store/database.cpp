@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <vector>
+
 #include "store/migrations.h"
 
 namespace sluice::store {
@@ -67,6 +69,28 @@ std::uint64_t Database::used_bytes() {
   size.step();
   return static_cast<std::uint64_t>(pages.int_at(0) - free_pages.int_at(0)) *
          static_cast<std::uint64_t>(size.int_at(0));
+}
+
+std::optional<std::uint64_t> Database::bytes_besides(const std::string& table) {
+  std::vector<std::string> others = {"sqlite_schema"};
+  {
+    Statement names(*this, "SELECT name FROM sqlite_schema WHERE type IN ('table', 'index') AND tbl_name <> ?1");
+    names.bind(1, table);
+    while (names.step()) others.push_back(names.text_at(0));
+  }
+  std::uint64_t total = 0;
+  try {
+    // One b-tree at a time: dbstat then walks only that one.
+    for (const auto& name : others) {
+      Statement size(*this, "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = ?1");
+      size.bind(1, name);
+      size.step();
+      total += static_cast<std::uint64_t>(size.int_at(0));
+    }
+  } catch (const Error&) {
+    return std::nullopt;  // built without SQLITE_ENABLE_DBSTAT_VTAB
+  }
+  return total;
 }
 
 void Database::migrate() {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,9 @@ class Database {
   int schema_version();  // PRAGMA user_version
   // Bytes the tables and indexes use (pages in use, not free ones).
   std::uint64_t used_bytes();
+  // Bytes the tables and indexes other than table's (and its indexes')
+  // use, by the dbstat table; nullopt where sqlite lacks it.
+  std::optional<std::uint64_t> bytes_besides(const std::string& table);
 
   [[noreturn]] void fail(const std::string& what) const;
 

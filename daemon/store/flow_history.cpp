@@ -252,8 +252,15 @@ std::uint64_t FlowHistory::apply_retention() {
     old.bind(1, now_ms() - static_cast<std::int64_t>(r.max_age_seconds) * 1000);
     old.step();
     removed += static_cast<std::uint64_t>(sqlite3_changes(writer_db_->handle()));
-    // Over the size: the oldest tenth at a time, until it fits.
-    while (writer_db_->used_bytes() > r.max_bytes) {
+    // Over the size: the oldest tenth at a time, until it fits. Only the
+    // flows count: the config history and audit log in the same file
+    // have limits of their own (StateStore) and must not push flows out.
+    auto flow_bytes = [&] {
+      auto used = writer_db_->used_bytes();
+      auto others = writer_db_->bytes_besides("flows").value_or(0);
+      return used > others ? used - others : 0;
+    };
+    while (flow_bytes() > r.max_bytes) {
       Statement count(*writer_db_, "SELECT count(*) FROM flows");
       count.step();
       std::int64_t rows = count.int_at(0);

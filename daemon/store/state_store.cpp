@@ -24,7 +24,32 @@ std::vector<NamedSecret> named(Database& db, const char* sql) {
 
 }  // namespace
 
-StateStore::StateStore(const std::string& path) : db_(std::make_unique<Database>(path)) {}
+StateStore::StateStore(const std::string& path, StateLimits limits)
+    : limits_(limits), db_(std::make_unique<Database>(path)) {}
+
+void StateStore::trim_config_versions() {
+  // The newest first, until either limit is reached; the newest one (the
+  // live ruleset) always stays.
+  std::int64_t keep_from = 0;
+  std::uint64_t bytes = 0;
+  std::size_t n = 0;
+  Statement s(*db_, "SELECT id, length(CAST(text AS BLOB)) + length(CAST(diff AS BLOB)) FROM config_versions ORDER BY id DESC");
+  while (s.step()) {
+    bytes += static_cast<std::uint64_t>(s.int_at(1));
+    if (n > 0 && (n >= limits_.max_config_versions || bytes > limits_.max_config_bytes)) break;
+    keep_from = s.int_at(0);
+    ++n;
+  }
+  Statement del(*db_, "DELETE FROM config_versions WHERE id < ?1");
+  del.bind(1, keep_from);
+  del.step();
+}
+
+void StateStore::trim_audit_log() {
+  Statement del(*db_, "DELETE FROM audit_log WHERE id <= (SELECT max(id) FROM audit_log) - ?1");
+  del.bind(1, static_cast<std::int64_t>(limits_.max_audit_entries));
+  del.step();
+}
 StateStore::~StateStore() = default;
 
 std::uint64_t StateStore::add_config_version(const std::string& author, const std::string& path,
@@ -33,7 +58,9 @@ std::uint64_t StateStore::add_config_version(const std::string& author, const st
   Statement s(*db_, "INSERT INTO config_versions (time_ms, author, path, text, diff) VALUES (?1, ?2, ?3, ?4, ?5)");
   s.bind(1, now_ms()).bind(2, author).bind(3, path).bind(4, text).bind(5, diff);
   s.step();
-  return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(db_->handle()));
+  auto id = static_cast<std::uint64_t>(sqlite3_last_insert_rowid(db_->handle()));
+  trim_config_versions();
+  return id;
 }
 
 std::vector<ConfigVersion> StateStore::config_versions(std::size_t limit) const {
@@ -60,6 +87,7 @@ void StateStore::audit(const std::string& who, const std::string& what, const st
   Statement s(*db_, "INSERT INTO audit_log (time_ms, who, what, detail) VALUES (?1, ?2, ?3, ?4)");
   s.bind(1, now_ms()).bind(2, who).bind(3, what).bind(4, detail);
   s.step();
+  trim_audit_log();
 }
 
 std::vector<AuditEntry> StateStore::audit_entries(std::size_t limit) const {

@@ -54,10 +54,18 @@ struct StoredPendingConfirm {
   std::string restore_text;
 };
 
+// How much history is kept, each on its own (the flow history in the same
+// file has its own size limit and counts only flows).
+struct StateLimits {
+  std::size_t max_config_versions = 500;
+  std::uint64_t max_config_bytes = 128ull << 20;  // texts and diffs together
+  std::size_t max_audit_entries = 100000;
+};
+
 class StateStore {
  public:
   // Opens (creating, migrating) the database at path. Throws store::Error.
-  explicit StateStore(const std::string& path);
+  explicit StateStore(const std::string& path, StateLimits limits = {});
   ~StateStore();
 
   std::uint64_t add_config_version(const std::string& author, const std::string& path, const std::string& text,
@@ -94,6 +102,10 @@ class StateStore {
   std::optional<StoredPendingConfirm> pending_confirm() const;
 
  private:
+  // Drops the oldest versions and audit entries beyond the limits.
+  void trim_config_versions();
+  void trim_audit_log();
+  StateLimits limits_;
   mutable std::mutex mutex_;
   std::unique_ptr<Database> db_;
 };

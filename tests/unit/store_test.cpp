@@ -11,6 +11,7 @@
 #include "flows/flow_ring.h"
 #include "store/database.h"
 #include "store/flow_history.h"
+#include "store/state_store.h"
 
 namespace sluice::store {
 namespace {
@@ -245,11 +246,61 @@ TEST(FlowHistory, RetentionKeepsTheFileUnderItsSize) {
   history.flush();
   EXPECT_GT(history.apply_retention(), 0u);
   Database db(dir.file("s.db"));
-  EXPECT_LE(db.used_bytes(), kMax);
+  ASSERT_TRUE(db.bytes_besides("flows")) << "this sqlite has dbstat";
+  EXPECT_LE(db.used_bytes() - *db.bytes_besides("flows"), kMax) << "the flows fit";
+  EXPECT_LE(db.used_bytes(), kMax + (64 << 10)) << "the rest is the empty tables and the schema";
   auto left = history.query({}, 0, 0, 100000, false);
   ASSERT_FALSE(left.empty());
   EXPECT_EQ(left.back().id, 20000u) << "the newest records stay";
   EXPECT_LE(fs::file_size(dir.file("s.db")), 2 * kMax) << "deleted pages are given back";
+}
+
+TEST(StateStore, ConfigHistoryIsBoundedByCountAndSizeKeepingTheNewest) {
+  TempDir dir;
+  StateStore store(dir.file("s.db"), {/*max_config_versions=*/5, /*max_config_bytes=*/10000, 1000});
+  for (int i = 1; i <= 8; ++i) store.add_config_version("t", "/x", "version " + std::to_string(i), "");
+  auto versions = store.config_versions(100);
+  ASSERT_EQ(versions.size(), 5u);
+  EXPECT_EQ(store.config_version(versions.front().id)->text, "version 8");
+  EXPECT_EQ(store.config_version(versions.back().id)->text, "version 4");
+  // By size: three 4,000-byte texts do not fit in 10,000 bytes.
+  for (int i = 0; i < 3; ++i) store.add_config_version("t", "/x", std::string(4000, 'a' + i), "");
+  versions = store.config_versions(100);
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(store.config_version(versions.front().id)->text, std::string(4000, 'c'));
+  // One version larger than the whole limit is still kept: it is the live one.
+  store.add_config_version("t", "/x", std::string(20000, 'z'), "");
+  EXPECT_EQ(store.config_versions(100).size(), 1u);
+}
+
+TEST(StateStore, AuditLogIsBounded) {
+  TempDir dir;
+  StateStore store(dir.file("s.db"), {500, 1 << 20, /*max_audit_entries=*/10});
+  for (int i = 1; i <= 25; ++i) store.audit("t", "what " + std::to_string(i), "");
+  auto entries = store.audit_entries(100);
+  ASSERT_EQ(entries.size(), 10u);
+  EXPECT_EQ(entries.front().what, "what 25");
+  EXPECT_EQ(entries.back().what, "what 16");
+}
+
+TEST(FlowHistory, ALargeConfigHistoryDoesNotPushTheFlowsOut) {
+  TempDir dir;
+  constexpr std::uint64_t kMax = 1 << 20;
+  {
+    // 4 MB of config history in the same file, four times the flows' limit.
+    StateStore store(dir.file("s.db"));
+    for (int i = 0; i < 4; ++i) store.add_config_version("t", "/x", std::string(1 << 20, 'a' + i), "");
+  }
+  FlowHistory history(dir.file("s.db"), {86400, kMax});
+  std::mt19937 rnd(3);
+  for (std::uint64_t i = 1; i <= 1000; ++i) {
+    auto r = record(rnd, now_ms());
+    r.id = i;
+    history.add(r);
+  }
+  history.flush();
+  EXPECT_EQ(history.apply_retention(), 0u) << "1,000 flows fit in 1 MiB";
+  EXPECT_EQ(history.query({}, 0, 0, 100000, false).size(), 1000u);
 }
 
 }  // namespace
