@@ -591,6 +591,11 @@ std::vector<Datapath::ConntrackEntry> Datapath::conntrack() const {
   return out;
 }
 
+void Datapath::for_each_conntrack(const std::function<void(const ConntrackEntry&)>& fn) const {
+  for_each_entry<sluice_ct_key, sluice_ct_entry>(
+      conntrack_fd(), [&](const sluice_ct_key& k, const sluice_ct_entry& v) { fn(ConntrackEntry{k, v}); });
+}
+
 bool Datapath::remove_expired_conntrack(const ConntrackEntry& seen) {
   int fd = conntrack_fd();
   sluice_ct_entry now{};

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -97,9 +98,13 @@ class Datapath {
     sluice_ct_key key{};
     sluice_ct_entry value{};
   };
+  // The whole table (a few hundred thousand entries at most). Reads the
+  // map only: safe beside other threads' use of the Datapath.
   std::vector<ConntrackEntry> conntrack() const;
+  // Walks the table without copying it, a few thousand entries at a time.
+  void for_each_conntrack(const std::function<void(const ConntrackEntry&)>& fn) const;
   // Removes an entry the daemon found expired, unless a packet refreshed
-  // it since it was read. True when removed.
+  // it since it was read. True when removed. Safe beside other threads.
   bool remove_expired_conntrack(const ConntrackEntry& seen);
   void clear_conntrack();
 

@@ -137,6 +137,11 @@ int run_daemon(const DaemonOptions& options) {
       }
     }
     if (fds[1].revents & POLLIN) control.serve_one(service, service_lock);
+    if (service.sweep_due()) {
+      auto swept = service.sweep_walk();  // no lock: the API goes on meanwhile
+      std::lock_guard lock(service_lock);
+      service.sweep_record(std::move(swept));
+    }
     std::lock_guard lock(service_lock);
     if (std::chrono::steady_clock::now() >= next_refresh) {
       service.refresh();

@@ -153,11 +153,14 @@ std::string address(const std::uint8_t* a, std::uint8_t family) {
   return buf;
 }
 
-json conntrack(Service& s, const std::string& filter) {
+// One page of the table, built while walking it: only the page becomes
+// JSON, whatever the table's size; total counts every match.
+json conntrack(Service& s, const std::string& filter, std::uint64_t offset, std::uint64_t limit) {
   json out = json::array();
+  std::uint64_t matched = 0;
   const auto& names = s.live().compiled.rule_names;
   std::uint64_t now = monotonic_ns();
-  for (const auto& e : s.datapath().conntrack()) {
+  s.datapath().for_each_conntrack([&](const datapath::Datapath::ConntrackEntry& e) {
     const auto& k = e.key;
     const auto& v = e.value;
     bool a_first = v.originator_is_a;
@@ -167,7 +170,8 @@ json conntrack(Service& s, const std::string& filter) {
     // connected to (port forward) and what it appears as (masquerade).
     std::string snat = v.nat & SLUICE_NAT_SNAT ? address(v.snat_addr, k.family) : "";
     std::string dnat = v.nat & SLUICE_NAT_DNAT ? address(v.dnat_addr, k.family) : "";
-    if (!filter.empty() && filter != src && filter != dst && filter != snat && filter != dnat) continue;
+    if (!filter.empty() && filter != src && filter != dst && filter != snat && filter != dnat) return;
+    if (matched++ < offset || out.size() >= limit) return;
     json nat = json::object();
     if (!snat.empty()) nat["masquerade"] = {{"addr", snat}, {"port", ntohs(v.snat_port)}};
     if (!dnat.empty()) nat["port_forward"] = {{"addr", dnat}, {"port", ntohs(v.dnat_port)}};
@@ -191,8 +195,8 @@ json conntrack(Service& s, const std::string& filter) {
                    {"bytes", {v.bytes[0], v.bytes[1]}},
                    {"age_seconds", now > v.created_ns ? (now - v.created_ns) / 1000000000ull : 0},
                    {"idle_seconds", now > v.last_seen_ns ? (now - v.last_seen_ns) / 1000000000ull : 0}});
-  }
-  return {{"ok", true}, {"entries", out}};
+  });
+  return {{"ok", true}, {"entries", out}, {"total", matched}};
 }
 
 json counters(Service& s) {
@@ -456,15 +460,7 @@ json dispatch(Service& s, const json& req, const Caller& caller) {
       if (!req["offset"].is_number_unsigned()) return error("offset must be a non-negative number");
       offset = req["offset"].get<std::uint64_t>();
     }
-    auto out = conntrack(s, filter);
-    auto& entries = out["entries"];
-    out["total"] = entries.size();
-    if (offset || *limit < entries.size()) {
-      json page = json::array();
-      for (std::size_t i = offset; i < entries.size() && page.size() < *limit; ++i) page.push_back(entries[i]);
-      entries = std::move(page);
-    }
-    return out;
+    return conntrack(s, filter, offset, *limit);
   }
   if (cmd == "config") {
     return {{"ok", true}, {"path", s.config_path()}, {"text", s.live().text}};

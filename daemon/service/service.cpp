@@ -488,10 +488,6 @@ void Service::refresh() {
   } catch (const datapath::BpfError& e) {
     log(Priority::Error, std::string("updating addresses and NAT: ") + e.what());
   }
-  if (Clock::now() >= next_sweep_) {
-    sweep_conntrack();
-    next_sweep_ = Clock::now() + kConntrackSweepEvery;
-  }
 }
 
 void Service::update_nat(const std::vector<datapath::LocalAddress>& addrs) {
@@ -533,21 +529,33 @@ flows::FlowRecord Service::closed_record(const sluice_ct_key& key, const sluice_
   return decoder_->closed(key, entry, entry.created_ns >= applied_at_ns_ ? applied_generation_ : -1);
 }
 
-void Service::sweep_conntrack() {
-  auto table = datapath_->conntrack();
-  std::size_t entries = table.size();
+Service::SweepResult Service::sweep_walk() {
+  SweepResult out;
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
   std::uint64_t now_ns = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
-  bool record_closes = live_->config.flows.events == config::FlowEvents::All;
-  std::vector<flows::FlowRecord> closed;
-  for (const auto& e : table) {
-    if (!flows::conntrack_expired(e.key, e.value, now_ns) || !datapath_->remove_expired_conntrack(e)) continue;
-    --entries;
-    if (!record_closes) continue;
-    closed.push_back(closed_record(e.key, e.value));
+  std::vector<datapath::Datapath::ConntrackEntry> expired;
+  datapath_->for_each_conntrack([&](const datapath::Datapath::ConntrackEntry& e) {
+    ++out.entries_left;
+    if (flows::conntrack_expired(e.key, e.value, now_ns)) expired.push_back(e);
+  });
+  for (const auto& e : expired) {
+    if (!datapath_->remove_expired_conntrack(e)) continue;
+    --out.entries_left;
+    out.removed.emplace_back(e.key, e.value);
   }
-  flows_->record(std::move(closed));
+  next_sweep_ = Clock::now() + kConntrackSweepEvery;
+  return out;
+}
+
+void Service::sweep_record(SweepResult swept) {
+  if (live_->config.flows.events == config::FlowEvents::All) {
+    std::vector<flows::FlowRecord> closed;
+    closed.reserve(swept.removed.size());
+    for (const auto& [key, entry] : swept.removed) closed.push_back(closed_record(key, entry));
+    flows_->record(std::move(closed));
+  }
+  std::size_t entries = swept.entries_left;
   // Warn once on the way up, again only after it has come down.
   if (!conntrack_high_ && entries * 100 >= SLUICE_MAX_CONNTRACK * kConntrackWarnPercent) {
     conntrack_high_ = true;

@@ -15,6 +15,7 @@
 #include "flows/flow_record.h"
 #include "policy/nat_tables.h"
 #include "service/ruleset.h"
+#include "sluice/abi.h"
 
 namespace sluice::datapath {
 class Attachment;
@@ -138,6 +139,20 @@ class Service {
   // that vanished, and reloads the host's addresses. Cheap; called often.
   void refresh();
 
+  // The conntrack sweep, every kConntrackSweepEvery: flows idle past their
+  // timeout are removed and recorded as closed, and a filling table is
+  // warned about. In two steps so that the walk (about 0.2 s for a full
+  // table) holds no lock: sweep_due() and sweep_walk() touch only the
+  // loop thread's own state and the datapath's maps (safe beside the API's
+  // threads); sweep_record() needs the service lock.
+  struct SweepResult {
+    std::vector<std::pair<sluice_ct_key, sluice_ct_entry>> removed;
+    std::size_t entries_left = 0;
+  };
+  bool sweep_due() const { return Clock::now() >= next_sweep_; }
+  SweepResult sweep_walk();
+  void sweep_record(SweepResult swept);
+
  private:
   void apply(const Ruleset& ruleset);
   ApplyOutcome apply_loaded(LoadResult loaded, std::optional<std::chrono::seconds> confirm_within,
@@ -148,9 +163,6 @@ class Service {
   std::unique_ptr<store::StateStore> state_;
   ApplyStats apply_stats_;
   std::string state_error_;
-  // Every kConntrackSweepEvery: records and removes flows that ended
-  // (idle past their timeout), and warns when the table fills up.
-  void sweep_conntrack();
   // The record of a flow that ended, its rule named by the ruleset live
   // when it started (when that is still known).
   flows::FlowRecord closed_record(const sluice_ct_key& key, const sluice_ct_entry& entry);
