@@ -15,6 +15,7 @@
 
 #include "api/admission.h"
 #include "api/credentials.h"
+#include "api/http_input.h"
 #include "api/metrics.h"
 #include "api/sessions.h"
 #include "flows/flow_json.h"
@@ -35,7 +36,6 @@ constexpr std::size_t kMaxBody = 17 << 20;  // a 16 MiB config plus its JSON quo
 // What is read of a body before its sender is known: a sign-in, or any
 // small request (refused later if unauthenticated).
 constexpr std::size_t kMaxUnauthenticatedBody = 4 << 10;
-constexpr int kMaxJsonDepth = 32;
 constexpr std::size_t kThreads = 64;  // every request and each live-flow stream holds one
 // Live streams leave half the threads to everything else, and one
 // principal cannot take all the streams.
@@ -90,60 +90,17 @@ void reply_answer(httplib::Response& res, json answer) {
   reply(res, status, answer);
 }
 
-// Nesting depth of a JSON text, strings skipped; stops counting past max.
-bool json_depth_within(const std::string& text, int max) {
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') {
-      if (++depth > max) return false;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return true;
-}
-
 // The request's JSON object body ({} when empty), or nullopt with the
 // refusal already written.
 std::optional<json> body_object(const httplib::Request& req, httplib::Response& res) {
-  if (req.body.empty()) return json::object();
-  if (!json_depth_within(req.body, kMaxJsonDepth)) {
-    refuse(res, 400, "the JSON body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-    return std::nullopt;
-  }
-  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    refuse(res, 400, "the body is not valid JSON (UTF-8)");
-    return std::nullopt;
-  }
-  if (!body.is_object()) {
-    refuse(res, 400, "the body must be a JSON object");
-    return std::nullopt;
-  }
+  std::string error;
+  auto body = api::body_object(req.body, error);
+  if (!body) refuse(res, 400, error);
   return body;
 }
 
 std::string cookie(const httplib::Request& req, const std::string& name) {
-  auto header = req.get_header_value("Cookie");
-  std::size_t pos = 0;
-  while (pos < header.size()) {
-    auto end = header.find(';', pos);
-    if (end == std::string::npos) end = header.size();
-    auto part = header.substr(pos, end - pos);
-    auto start = part.find_first_not_of(' ');
-    if (start != std::string::npos) part = part.substr(start);
-    if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
-    pos = end + 1;
-  }
-  return {};
+  return cookie_value(req.get_header_value("Cookie"), name);
 }
 
 const char* content_type(const std::filesystem::path& p) {

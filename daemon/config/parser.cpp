@@ -920,12 +920,17 @@ class Parser {
       for (const auto& p : ep.prefixes) f.insert(p.family);
       return f;
     };
+    // A side with no addresses names a set whose entries were all wrong:
+    // those are reported already, and "can never match" would mislead.
+    if ((!r.from.any && r.from.prefixes.empty()) || (!r.to.any && r.to.prefixes.empty())) return true;
     std::set<Family> both;
     auto from = families(r.from), to = families(r.to);
     std::set_intersection(from.begin(), from.end(), to.begin(), to.end(),
                           std::inserter(both, both.begin()));
     if (both.empty()) {
-      error(*t.get("to"), path + ".to",
+      // "to" may be absent: from names only addresses that failed to parse.
+      const toml::node* where = t.get("to") ? t.get("to") : t.get("from") ? t.get("from") : &t;
+      error(*where, path + (t.get("to") ? ".to" : ".from"),
             std::string("can never match: from has only ") +
                 (from.count(Family::V4) ? "IPv4" : "IPv6") + " addresses and to only " +
                 (to.count(Family::V4) ? "IPv4" : "IPv6") + " ones; split the rule by family");

@@ -21,11 +21,8 @@ const char* problem_text(PrefixParse::Problem p) {
 
 }  // namespace
 
-std::optional<std::string> read_set_file(const std::string& path, const std::vector<std::string>& allowed_dirs,
-                                         const std::string& key, std::vector<Prefix>& out, Diagnostics& diags) {
-  auto file = read_bounded_file_inside(path, allowed_dirs, kMaxSetFileBytes);
-  if (!file.text) return "cannot read address list '" + path + "': " + file.error;
-  std::string_view text = *file.text;
+void parse_set_list(std::string_view text, const std::string& path, const std::string& key,
+                    std::vector<Prefix>& out, Diagnostics& diags) {
   // A list of junk must not become millions of diagnostics.
   constexpr int kMaxProblems = 20;
   int problems = 0;
@@ -52,6 +49,13 @@ std::optional<std::string> read_set_file(const std::string& path, const std::vec
     }
     out.push_back(*parsed.prefix);
   }
+}
+
+std::optional<std::string> read_set_file(const std::string& path, const std::vector<std::string>& allowed_dirs,
+                                         const std::string& key, std::vector<Prefix>& out, Diagnostics& diags) {
+  auto file = read_bounded_file_inside(path, allowed_dirs, kMaxSetFileBytes);
+  if (!file.text) return "cannot read address list '" + path + "': " + file.error;
+  parse_set_list(*file.text, path, key, out, diags);
   return std::nullopt;
 }
 

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/diagnostics.h"
@@ -19,6 +20,12 @@ namespace sluice::config {
 
 // A million prefixes (the prefilter's size) fit with room to spare.
 constexpr std::size_t kMaxSetFileBytes = 64u << 20;
+
+// Appends the prefixes of a list's text to out and problems with its
+// lines (at path:line:col, never quoting the line) to diags; key names the
+// set.
+void parse_set_list(std::string_view text, const std::string& path, const std::string& key,
+                    std::vector<Prefix>& out, Diagnostics& diags);
 
 // Appends the file's prefixes to out and problems with its lines (at the
 // list file's own line:col) to diags; key names the set. Returns why the

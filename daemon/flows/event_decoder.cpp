@@ -79,8 +79,9 @@ std::string proto_name(unsigned proto) {
 
 std::int64_t wall_clock_ms(std::uint64_t ktime_ns) {
   // bpf_ktime_get_ns() is CLOCK_MONOTONIC.
-  std::int64_t offset = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
-  return (static_cast<std::int64_t>(ktime_ns) + offset) / 1000000;
+  // In milliseconds: a kernel time of any value (a corrupt record) cannot overflow.
+  std::int64_t offset_ms = (clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC)) / 1000000;
+  return static_cast<std::int64_t>(ktime_ns / 1000000) + offset_ms;
 }
 
 void EventDecoder::set_rules(std::uint32_t generation, std::shared_ptr<const RuleTable> rules) {
