@@ -22,26 +22,34 @@ namespace {
 constexpr __u32 kTcHandle = 1;
 constexpr __u32 kTcPriority = 1;
 
-// sluice's programs are named sluice_* (the kernel keeps 15 characters).
-bool is_ours(__u32 prog_id) {
+enum class Owner { Sluice, Other, Unknown };
+
+// Whose an attached XDP program is. The pinned id answers without
+// privileges; failing that, the program's name (sluice's are sluice_*),
+// which needs CAP_SYS_ADMIN to look up by id: without it, Unknown.
+Owner owner(const Datapath& dp, __u32 prog_id) {
+  if (dp.owns_xdp_program(prog_id)) return Owner::Sluice;
   int fd = bpf_prog_get_fd_by_id(prog_id);
-  if (fd < 0) return false;
+  if (fd < 0) return errno == EPERM ? Owner::Unknown : Owner::Other;
   bpf_prog_info info{};
   __u32 len = sizeof info;
   bool ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
               std::string_view(info.name).rfind("sluice_", 0) == 0;
   close(fd);
-  return ours;
+  return ours ? Owner::Sluice : Owner::Other;
 }
 
 // The flags for attaching XDP in mode. Replacing is allowed only when what
 // is attached now is sluice's own (a restart); otherwise attach only where
-// nothing is.
-int xdp_flags(int ifindex, XdpMode mode, const std::string& ifname) {
+// nothing is. A program that cannot be told apart (a sluice from before
+// programs were pinned, running under the unit without CAP_SYS_ADMIN) is
+// taken for sluice's only when a previous sluiced's pins were found.
+int xdp_flags(const Datapath& dp, int ifindex, XdpMode mode, const std::string& ifname) {
   int mode_flag = mode == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
   __u32 current = 0;
   if (bpf_xdp_query_id(ifindex, mode_flag, &current) == 0 && current != 0) {
-    if (!is_ours(current))
+    auto who = owner(dp, current);
+    if (who == Owner::Other || (who == Owner::Unknown && !dp.found_previous()))
       throw BpfError(ifname + " already has an XDP program (id " + std::to_string(current) +
                          ") that is not sluice's; refusing to replace it",
                      EBUSY);
@@ -56,11 +64,11 @@ Attachment::Attachment(const Datapath& dp, const std::string& ifname) : ifname_(
   ifindex_ = static_cast<int>(if_nametoindex(ifname.c_str()));
   if (ifindex_ == 0) throw BpfError("interface " + ifname, errno);
   try {
-    if (bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(), xdp_flags(ifindex_, XdpMode::Native, ifname),
+    if (bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(), xdp_flags(dp, ifindex_, XdpMode::Native, ifname),
                        nullptr) == 0) {
       xdp_mode_ = XdpMode::Native;
     } else {
-      check(bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(), xdp_flags(ifindex_, XdpMode::Generic, ifname),
+      check(bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(), xdp_flags(dp, ifindex_, XdpMode::Generic, ifname),
                            nullptr),
             "attaching XDP to " + ifname);
       xdp_mode_ = XdpMode::Generic;

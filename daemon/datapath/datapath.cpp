@@ -5,6 +5,7 @@
 
 #include <sys/mount.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <iterator>
@@ -156,7 +157,13 @@ struct Datapath::Impl {
   XdpIngress xdp;
   std::string pin_dir;
   bool adopted = false;
+  bool found_previous = false;
   std::string discarded_pins;  // why pinned maps could not be reused
+  std::vector<std::uint32_t> own_xdp_ids;  // ours, and the previous sluiced's
+
+  // Pins our XDP program at pin_dir/xdp_program, after learning the id of
+  // the one a previous sluiced pinned there.
+  void pin_xdp_program();
 
   // Opens and loads the three programs, the maps shared and pinned.
   void load();
@@ -331,6 +338,7 @@ Datapath::Datapath(const DatapathOptions& options) : impl_(std::make_unique<Impl
   if (!d.pin_dir.empty()) {
     prepare_pin_dir(d.pin_dir);
     d.adopted = std::filesystem::exists(d.pin_dir + "/settings");
+    d.found_previous = d.adopted;
   }
   try {
     d.load();
@@ -346,12 +354,45 @@ Datapath::Datapath(const DatapathOptions& options) : impl_(std::make_unique<Impl
     d.ingress.reset();
     std::error_code ignored;
     for (const auto& entry : std::filesystem::directory_iterator(d.pin_dir, ignored))
-      std::filesystem::remove(entry.path(), ignored);
+      if (entry.path().filename() != "xdp_program")  // still says which program is the previous sluice's
+        std::filesystem::remove(entry.path(), ignored);
     d.adopted = false;
     d.load();
   }
   if (d.adopted) d.adopt();
+  d.pin_xdp_program();
 }
+
+namespace {
+
+std::uint32_t prog_id(int fd) {
+  bpf_prog_info info{};
+  __u32 len = sizeof info;
+  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+}  // namespace
+
+void Datapath::Impl::pin_xdp_program() {
+  int ours = bpf_program__fd(xdp->progs.sluice_xdp_ingress);
+  own_xdp_ids.push_back(prog_id(ours));
+  if (pin_dir.empty()) return;
+  std::string path = pin_dir + "/xdp_program";
+  int previous = bpf_obj_get(path.c_str());
+  if (previous >= 0) {
+    own_xdp_ids.push_back(prog_id(previous));
+    close(previous);
+  }
+  unlink(path.c_str());
+  check(bpf_obj_pin(ours, path.c_str()), "pinning the XDP program at " + path);
+}
+
+bool Datapath::owns_xdp_program(std::uint32_t id) const {
+  const auto& ids = impl_->own_xdp_ids;
+  return id != 0 && std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+bool Datapath::found_previous() const { return impl_->found_previous; }
 
 const std::string& Datapath::discarded_pins() const { return impl_->discarded_pins; }
 
@@ -366,6 +407,7 @@ void Datapath::unpin() {
       if (bpf_map__is_pinned(map)) bpf_map__unpin(map, nullptr);
     }
   }
+  unlink((d.pin_dir + "/xdp_program").c_str());
   std::error_code ignored;
   std::filesystem::remove(d.pin_dir, ignored);
 }

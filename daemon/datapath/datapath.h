@@ -114,6 +114,14 @@ class Datapath {
   // datapath enforcing, and its conntrack and ruleset were taken over.
   bool adopted() const;
 
+  // Whether an XDP program id is sluice's: this one's, or the one the
+  // previous sluiced pinned (pin_dir/xdp_program) before it left the
+  // datapath enforcing. Needs no CAP_SYS_ADMIN (which looking a program up
+  // by id would). found_previous(): a previous sluiced's pins were there
+  // (taken over or, with another layout, discarded).
+  bool owns_xdp_program(std::uint32_t prog_id) const;
+  bool found_previous() const;
+
   // Non-empty when maps were pinned but not compatible with this build
   // (their layout changed): they were removed and the datapath started
   // afresh. Says why.

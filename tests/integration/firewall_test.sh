@@ -160,6 +160,7 @@ check "after the good reload, port 80 is dropped" test "$(tcp_result "$lan" 10.1
 # sources are exempt from it (everyone else in the prefix is dropped).
 ip netns exec "$fw" python3 -m http.server 2222 --bind 0.0.0.0 >/dev/null 2>&1 &
 cleanup_add "kill $!"
+wait_for "the management port's server" 20 ip netns exec "$fw" bash -c "exec 3<>/dev/tcp/127.0.0.1/2222"
 write_config '[api]
 listen = ""
 management = "10.10.1.10"

@@ -75,14 +75,32 @@ check "the effective capabilities are exactly the unit's" \
 	grep -q "^CapEff:[[:space:]]*000000c000001000$" "/proc/$sluiced_pid/status"
 wait_for "watchdog pings" 5 bash -c "[[ \$(grep -c '^WATCHDOG=1' $work/notify.log) -ge 2 ]]"
 check "the watchdog is pinged at half its interval" bash -c "[[ \$(grep -c '^WATCHDOG=1' $work/notify.log) -ge 2 ]]"
+# An upgrade under the unit's capabilities: the old daemon leaves the
+# datapath enforcing, the new one must recognise the XDP program as
+# sluice's without CAP_SYS_ADMIN (looking a program up by id needs it),
+# replace it and detach it when it stops.
+touch "$work/keep-datapath"
+kill -TERM "$sluiced_pid"
+wait "$sluiced_pid"
+nsenter --net="/run/netns/$fw" env NOTIFY_SOCKET="$work/notify.sock" WATCHDOG_USEC=1000000 \
+	setpriv --bounding-set=-all,+bpf,+net_admin,+perfmon --inh-caps=-all \
+	"$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock" 2>>"$log" &
+sluiced_pid=$!
+cleanup_add "kill $sluiced_pid"
+wait_for "the second sluiced" 20 bash -c "[[ \$(grep -c 'running with' '$log') -ge 2 ]]"
+check "the new daemon took the datapath over" grep -q "took over the datapath pinned in $pins" "$log"
+check "and replaced the XDP programs, with the unit's capabilities only" \
+	bash -c "[[ \$(grep -c 'attached to lan0' '$log') -ge 2 ]] && ! grep -q 'refusing to replace' '$log'"
+check "the rules are still enforced" ip netns exec "$lan" curl -sf -m 3 -o /dev/null http://10.10.2.2/
 kill -HUP "$sluiced_pid"
-wait_for "reload" 10 bash -c "grep -q '^RELOADING=1' $work/notify.log && [[ \$(grep -c '^READY=1' $work/notify.log) -ge 2 ]]"
-check "a reload is announced and followed by READY=1" bash -c "[[ \$(grep -c '^READY=1' $work/notify.log) -ge 2 ]]"
+wait_for "reload" 10 bash -c "grep -q '^RELOADING=1' $work/notify.log && [[ \$(grep -c '^READY=1' $work/notify.log) -ge 3 ]]"
+check "a reload is announced and followed by READY=1" bash -c "[[ \$(grep -c '^READY=1' $work/notify.log) -ge 3 ]]"
 kill -TERM "$sluiced_pid"
 wait "$sluiced_pid"
 check "a stop exits 0" test $? -eq 0
 check "STOPPING=1 is sent" grep -q "^STOPPING=1" "$work/notify.log"
 check "nothing is left pinned" test ! -e "$pins"
+check_not "no XDP program is left on lan0" bash -c "ip -n $fw link show lan0 | grep -q xdp"
 
 # Without a bpf filesystem (a container without the host's bound in) it
 # stops at once with what to do, and an exit status the unit does not
