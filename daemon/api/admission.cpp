@@ -40,6 +40,21 @@ void Admission::release_stream(const std::string& principal) {
   if (it != streams_by_principal_.end() && --it->second == 0) streams_by_principal_.erase(it);
 }
 
+Admission::Slot Admission::connection(const std::string& address) {
+  auto group = address_group(address);
+  std::lock_guard lock(mutex_);
+  auto& n = connections_by_address_[group];
+  if (n >= max_connections_per_address_) return nullptr;
+  ++n;
+  return Slot(static_cast<void*>(this), [this, group](void*) { release_connection(group); });
+}
+
+void Admission::release_connection(const std::string& group) {
+  std::lock_guard lock(mutex_);
+  auto it = connections_by_address_.find(group);
+  if (it != connections_by_address_.end() && --it->second == 0) connections_by_address_.erase(it);
+}
+
 std::size_t Admission::streams() const {
   std::lock_guard lock(mutex_);
   return streams_;

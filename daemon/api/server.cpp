@@ -15,6 +15,7 @@
 
 #include "api/admission.h"
 #include "api/credentials.h"
+#include "api/guarded_server.h"
 #include "api/http_input.h"
 #include "api/metrics.h"
 #include "api/sessions.h"
@@ -41,9 +42,12 @@ constexpr std::size_t kThreads = 64;  // every request and each live-flow stream
 // principal cannot take all the streams.
 constexpr std::size_t kMaxStreams = kThreads / 2;
 constexpr std::size_t kMaxStreamsPerPrincipal = 4;
-// Requests in flight from one address (IPv6: one /64).
+// Requests in flight from one address (IPv6: one /64), and connections
+// open from it (idle or sending slowly, each holds a thread).
 constexpr std::size_t kMaxRequestsPerAddress = 16;
-constexpr auto kStreamKeepalive = std::chrono::seconds(15);
+constexpr std::size_t kMaxConnectionsPerAddress = 24;
+// Also how soon a stream whose client went away is noticed (a write fails).
+constexpr auto kStreamKeepalive = std::chrono::seconds(5);
 // How soon a live stream notices that its principal was signed out,
 // removed or expired.
 constexpr auto kStreamRecheck = std::chrono::seconds(2);
@@ -135,7 +139,7 @@ struct ApiServer::Impl {
   SessionTable sessions;
   LoginLimiter logins;
   TrustedDevices devices;
-  Admission admission{kMaxStreams, kMaxStreamsPerPrincipal, kMaxRequestsPerAddress};
+  Admission admission{kMaxStreams, kMaxStreamsPerPrincipal, kMaxRequestsPerAddress, kMaxConnectionsPerAddress};
   std::counting_semaphore<2> password_checks{2};
 
   Impl(service::Service& s, std::mutex& lock, ApiOptions o)
@@ -549,14 +553,14 @@ struct ApiServer::Impl {
 ApiServer::ApiServer(service::Service& service, std::mutex& service_lock, ApiOptions options)
     : impl_(std::make_unique<Impl>(service, service_lock, std::move(options))) {
   auto& o = impl_->options;
+  ConnectionGate gate = [impl = impl_.get()](const std::string& address) {
+    return impl->admission.connection(address);
+  };
   if (!o.tls_cert.empty()) {
-    auto server = std::make_unique<httplib::SSLServer>(o.tls_cert.c_str(), o.tls_key.c_str());
-    if (!server->is_valid())
-      throw std::runtime_error("cannot use the TLS certificate " + o.tls_cert + " with key " + o.tls_key);
-    impl_->http = std::move(server);
+    impl_->http = make_guarded_tls_server(o.tls_cert, o.tls_key, std::move(gate));
     impl_->tls = true;
   } else {
-    impl_->http = std::make_unique<httplib::Server>();
+    impl_->http = make_guarded_server(std::move(gate));
   }
   impl_->routes();
   auto [host, port] = split_listen(o.listen);

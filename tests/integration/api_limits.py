@@ -7,7 +7,7 @@ namespace by api_test.sh before api_checks.py:
 - bodies are not read before their sender is known (4 KiB at most);
 - live streams are capped per principal, and end when their principal is
   signed out or its token removed;
-- requests in flight from one address are capped;
+- requests in flight and connections open from one address are capped;
 - sign-ins: no more guesses than the limit however they are sent, 503
   rather than a queue when the password checks are busy, and a browser
   that signed in before is not locked out by someone else's failures
@@ -160,6 +160,40 @@ for s in held:
     s.close()
 time.sleep(0.5)
 check("... and served again once they are done", request("GET", "/api/v1/status", headers=bearer)[0] == 200)
+
+# --- connections open from one address ---------------------------------------
+# Idle ones (nothing sent: the start of a slow-headers attack) each hold a
+# thread; 24 per address, the rest refused at once, and another address
+# is still served.
+opened = [raw_connection() for _ in range(60)]  # all at once: an idle one is closed after 5 s
+time.sleep(0.5)
+idle, refused = [], 0
+for s in opened:
+    s.setblocking(False)
+    try:
+        answer = s.recv(200)
+    except BlockingIOError:
+        answer = None  # admitted: waiting for a request
+    if answer and answer.startswith(b"HTTP/1.1 503"):
+        refused += 1
+        s.close()
+    else:
+        idle.append(s)
+# (Streams this script closed earlier may still hold a slot or two until
+# their next keep-alive write finds the client gone.)
+check("one address holds at most 24 open connections; the rest get 503 at once",
+      16 <= len(idle) <= 24 and refused == 60 - len(idle), (len(idle), refused))
+other = http.client.HTTPConnection(URL.hostname, URL.port, timeout=5, source_address=("127.0.0.2", 0))
+started = time.time()
+other.request("GET", "/api/v1/status", headers=bearer)
+status = other.getresponse().status
+other.close()
+check("meanwhile another address is served at once", status == 200 and time.time() - started < 2, status)
+for s in idle:
+    s.close()
+time.sleep(0.5)
+check("... and the first again once its connections are closed",
+      request("GET", "/api/v1/status", headers=bearer)[0] == 200)
 
 # --- sign-ins ----------------------------------------------------------------
 # A browser that signed in before keeps its own budget: alice signs in

@@ -72,6 +72,7 @@ def call(method, path, body=None, headers={}):
     return r, data
 r, data = call("POST", "/api/v1/login", json.dumps({"user": "admin", "password": "a long enough password"}))
 cookie = r.getheader("Set-Cookie").split(";")[0]
+open(sys.argv[1] + ".signed-in", "w").close()
 slowest, probes, bad = 0.0, 0, 0
 end = time.time() + 60
 while time.time() < end:
@@ -92,6 +93,7 @@ print(probes, bad, f"{slowest:.3f}")
 PY
 prober=$!
 cleanup_add "kill $prober 2>/dev/null"
+wait_for "the prober to sign in" 20 test -e "$work/stop.signed-in" || head -12 "$work/api.txt"
 
 mgmt0=$(cat "$work/mgmt.count") fwd0=$(cat "$work/fwd.count")
 mac=$(ip netns exec "$fw" cat /sys/class/net/lan0/address)
@@ -107,7 +109,8 @@ done
 sleep 6
 touch "$work/stop"
 wait "$prober"
-read -r probes bad slowest <"$work/api.txt"
+head -12 "$work/api.txt" | sed "s/^/     | /"
+read -r probes bad slowest < <(tail -1 "$work/api.txt")
 mgmt1=$(cat "$work/mgmt.count") fwd1=$(cat "$work/fwd.count")
 capacity=$(json_of status 'd["conntrack_capacity"]')
 echo "API: $probes probes, $bad failed, slowest ${slowest}s"

@@ -43,5 +43,16 @@ TEST(Admission, RequestsInFlightAreCappedPerAddressGroup) {
   EXPECT_TRUE(a.request_begins("2001:db8::3"));
 }
 
+TEST(Admission, ConnectionsAreCappedPerAddressGroupWhileTheirSlotsLive) {
+  Admission a(1, 1, 1, /*max_connections_per_address=*/2);
+  auto c1 = a.connection("2001:db8:1::1");
+  auto c2 = a.connection("2001:db8:1::2");
+  EXPECT_TRUE(c1 && c2);
+  EXPECT_FALSE(a.connection("2001:db8:1::3")) << "the same /64";
+  EXPECT_TRUE(a.connection("2001:db8:2::1")) << "another /64";
+  c1.reset();  // that connection closed
+  EXPECT_TRUE(a.connection("2001:db8:1::3"));
+}
+
 }  // namespace
 }  // namespace sluice::api

@@ -1,0 +1,33 @@
+// cpp-httplib servers (plain and TLS) that admit connections before
+// serving them: at most a number of open connections per client address
+// (IPv6: per /64), so that one address cannot hold every thread of the
+// pool with idle or slowly sent connections. Past the limit a connection
+// gets "503" and is closed at once, before any of its request is read.
+//
+// cpp-httplib 0.11 has no hook at accept time; its per-connection step
+// (process_and_close_socket) is a virtual it lets subclasses replace, and
+// the request handling (process_request) is theirs to call. So each class
+// here serves the connection itself: the keep-alive loop and a stream over
+// the socket (or its TLS session), then cpp-httplib handles each request.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace httplib {
+class Server;
+}
+
+namespace sluice::api {
+
+// Decides whether a connection from address may be served now; the
+// returned guard is held while it is (null: refused).
+using ConnectionGate = std::function<std::shared_ptr<void>(const std::string& address)>;
+
+std::unique_ptr<httplib::Server> make_guarded_server(ConnectionGate gate);
+// Throws std::runtime_error when the certificate or key cannot be used.
+std::unique_ptr<httplib::Server> make_guarded_tls_server(const std::string& cert, const std::string& key,
+                                                         ConnectionGate gate);
+
+}  // namespace sluice::api
