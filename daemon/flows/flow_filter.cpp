@@ -22,7 +22,8 @@ bool parse_int(const std::string& text, Int& out) {
 // "1700000000" (epoch seconds) or "90s"/"15m"/"2h"/"7d" back from now.
 std::optional<std::int64_t> parse_time(const std::string& text, std::int64_t now_ms) {
   std::int64_t n = 0;
-  if (parse_int(text, n)) return n < 0 ? std::nullopt : std::optional(n * 1000);
+  // Epoch seconds up to the year 9999 (beyond, milliseconds would overflow).
+  if (parse_int(text, n)) return n < 0 || n > 253402300799 ? std::nullopt : std::optional(n * 1000);
   if (text.size() < 2) return std::nullopt;
   std::int64_t unit = 0;
   switch (text.back()) {

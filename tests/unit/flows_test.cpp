@@ -54,6 +54,8 @@ TEST(FlowFilter, BadTermsSayWhatIsWrong) {
       {"verdict", "denied", "verdict: 'denied' is not one of allowed, dropped, rejected, audit, translated, closed"},
       {"since", "yesterday", "since: 'yesterday' is neither seconds since the epoch nor a duration like 15m, 2h, 7d"},
       {"since", "-5m", "since: '-5m' is neither seconds since the epoch nor a duration like 15m, 2h, 7d"},
+      // found by fuzz.request: epoch seconds whose milliseconds overflow
+      {"since", "0001664882416446009070", "since: '0001664882416446009070' is neither seconds since the epoch nor a duration like 15m, 2h, 7d"},
       {"colour", "red", "unknown filter 'colour' (from, to, address, port, verdict, rule, since, until)"},
   };
   for (const auto& c : cases) {
