@@ -139,6 +139,17 @@ web_servers() {
 	done
 }
 
+# web_port_rules PORT...: chains that drop what is not allowed, and a
+# rule web-PORT letting the lan reach each PORT of the wan.
+web_port_rules() {
+	local port
+	printf '[chains]\ninput = "drop"\nforward = "drop"\noutput = "accept"\n'
+	for port in "$@"; do
+		printf '\n[[rule]]\nname = "web-%s"\nchain = "forward"\nfrom = "10.10.1.0/24"\n' "$port"
+		printf 'proto = "tcp"\nport = %s\naction = "accept"\n' "$port"
+	done
+}
+
 # decisions_rules: the rules of the flow, API and web UI tests (after the
 # lab's interfaces): web (80, 8081) accepted from the lan at line 12 of
 # the file, telnet rejected (line 20), smb dropped (line 27, and logged),

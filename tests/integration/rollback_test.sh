@@ -15,19 +15,11 @@ source "$here/lib.sh"
 test_lab rb
 sluicectl() { "$SLUICECTL_BIN" --socket "$work/sluice.sock" "$@"; }
 
-for port in 80 81; do
-	ip netns exec "$wan" python3 -m http.server "$port" --bind 10.10.2.2 >/dev/null 2>&1 &
-	cleanup_add "kill $!"
-	wait_for "wan server on $port" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/10.10.2.2/$port"
-done
+web_servers 80 81
 
 config() { # PORTS_ALLOWED...
 	lab_interfaces
-	printf '[chains]\ninput = "drop"\nforward = "drop"\noutput = "accept"\n'
-	for port in "$@"; do
-		printf '\n[[rule]]\nname = "web-%s"\nchain = "forward"\nfrom = "10.10.1.0/24"\n' "$port"
-		printf 'proto = "tcp"\nport = %s\naction = "accept"\n' "$port"
-	done
+	web_port_rules "$@"
 }
 reach() { ip netns exec "$lan" curl -sf -m 2 -o /dev/null "http://10.10.2.2:$1/"; }
 same_file() { cmp -s "$1" "$2"; }
