@@ -53,6 +53,21 @@ static __always_inline __u64 ct_timeout_ns(const struct sluice_ct_entry *ct, __u
 	return sluice_ct_timeout_seconds(proto, ct->state) * 1000000000ull;
 }
 
+/*
+ * Whether the flow has been idle past its state's timeout at now. The two
+ * directions of a flow are handled on different CPUs at once, so another
+ * CPU may have stamped last_seen after this packet read its clock: such a
+ * flow is fresh, not (by unsigned wrap-around) idle for centuries. Ending
+ * it there cut live flows mid-stream (the next packet was picked up as a
+ * new flow with another masquerade port, and the server reset it).
+ */
+static __always_inline int ct_expired(const struct sluice_ct_entry *ct, __u8 proto, __u64 now)
+{
+	__u64 last_seen = ct->last_seen_ns;
+
+	return now > last_seen && now - last_seen > ct_timeout_ns(ct, proto);
+}
+
 /* The state a TCP flow moves to when a packet with flags goes in dir. */
 static __always_inline __u8 ct_tcp_next_state(struct sluice_ct_entry *ct, __u8 dir, __u8 flags)
 {
@@ -143,7 +158,7 @@ __noinline int ct_track(const struct packet *pkt, __u64 now)
 		return 0;
 
 	dir = (src_is_a == ct->originator_is_a) ? SLUICE_DIR_ORIGINAL : SLUICE_DIR_REPLY;
-	if (now - ct->last_seen_ns > ct_timeout_ns(ct, pkt->proto) ||
+	if (ct_expired(ct, pkt->proto, now) ||
 	    (pkt->proto == IPPROTO_TCP && tcp_opens_flow(pkt->tcp_flags) &&
 	     ct->state >= SLUICE_CT_CLOSING)) {
 		ct_end(&key, ct, now);

@@ -323,7 +323,7 @@ static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct pac
 	} else {
 		if (ct->chain != SLUICE_CHAIN_FORWARD)
 			return XDP_PASS; /* to or from this host: the kernel's */
-		if (now - ct->last_seen_ns > ct_timeout_ns(ct, pkt->proto) ||
+		if (ct_expired(ct, pkt->proto, now) ||
 		    (pkt->proto == IPPROTO_TCP && ct->state != SLUICE_CT_ESTABLISHED) ||
 		    !(ct->nat & SLUICE_NAT_DECIDED))
 			return fast_kernel(SLUICE_FAST_KERNEL_OTHER, len);

@@ -124,6 +124,30 @@ TEST_F(Events, AFlowWhoseTupleComesBackAfterItsTimeoutIsReportedClosed) {
   EXPECT_EQ(dp.conntrack()[0].value.packets[SLUICE_DIR_REPLY], 0u) << "the tuple's new flow";
 }
 
+// The two directions of a flow run on different CPUs at once: a packet
+// may find last_seen stamped by the other CPU after it read its own clock.
+// That flow is fresh; it used to look idle for centuries (unsigned
+// wrap-around) and was ended mid-stream, the next packet picked up as a new
+// flow (with a new masquerade port, which the server then reset).
+TEST_F(Events, AFlowStampedLaterThanThePacketsClockIsNotEnded) {
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.9", "10.4.0.1").tcp(40000, 80, kSyn).build()), kOk);
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.4.0.1", "10.3.0.9").tcp(80, 40000, kSyn | kAck).build()), kOk);
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.9", "10.4.0.1").tcp(40000, 80, kAck).build()), kOk);
+  take();
+  ASSERT_EQ(dp.conntrack().size(), 1u);
+  {
+    auto table = dp.conntrack();
+    auto entry = table[0].value;
+    entry.last_seen_ns += 30ull * 1000000000ull;  // "later" than any clock read below
+    ASSERT_EQ(bpf_map_update_elem(dp.conntrack_fd(), &table[0].key, &entry, BPF_EXIST), 0);
+  }
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.9", "10.4.0.1").tcp(40000, 80, kAck).build()), kOk);
+  EXPECT_TRUE(take().empty()) << "neither closed nor decided again";
+  ASSERT_EQ(dp.conntrack().size(), 1u);
+  EXPECT_EQ(dp.conntrack()[0].value.state, SLUICE_CT_ESTABLISHED);
+  EXPECT_EQ(dp.conntrack()[0].value.packets[SLUICE_DIR_ORIGINAL], 3u) << "the same flow, counted on";
+}
+
 TEST_F(Events, ASynOnAResetFlowReportsItClosedExceptWhenOnlyDenialsAreRecorded) {
   auto syn = PacketBuilder::ipv4("10.3.0.8", "10.4.0.1").tcp(40000, 80, kSyn).build();
   auto rst = PacketBuilder::ipv4("10.3.0.8", "10.4.0.1").tcp(40000, 80, kRst).build();
