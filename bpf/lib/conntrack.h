@@ -48,6 +48,16 @@ static __always_inline int ct_make_key(struct sluice_ct_key *key, __u8 family, _
 	return src_is_a;
 }
 
+static __always_inline int ct_key_equal(const struct sluice_ct_key *x, const struct sluice_ct_key *y)
+{
+	const __u8 *a = (const __u8 *)x, *b = (const __u8 *)y;
+	__u8 diff = 0;
+
+	for (int i = 0; i < (int)sizeof(*x); i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
 static __always_inline __u64 ct_timeout_ns(const struct sluice_ct_entry *ct, __u8 proto)
 {
 	return sluice_ct_timeout_seconds(proto, ct->state) * 1000000000ull;

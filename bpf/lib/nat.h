@@ -323,8 +323,10 @@ static __always_inline int masquerade_wanted(__u32 ifindex, const struct packet 
  * Finds a port on the egress address no other flow uses towards this
  * destination and claims it: the NAT entry is inserted with BPF_NOEXIST,
  * so two flows can never hold the same translation; an entry whose flow is
- * gone is taken over. The flow's own port is kept when it is free and in
- * range. A global function: the verifier checks the loop once.
+ * gone is taken over, and so is one an earlier flow of this very tuple
+ * left (its conntrack entry is this flow's now). The flow's own port is
+ * kept when it is free and in range. A global function: the verifier
+ * checks the loop once.
  */
 __noinline int nat_allocate(__u32 ifindex, const struct packet *pkt, struct sluice_ct_entry *ct)
 {
@@ -368,7 +370,8 @@ __noinline int nat_allocate(__u32 ifindex, const struct packet *pkt, struct slui
 			break;
 		}
 		old = bpf_map_lookup_elem(&nat, &s->key);
-		if (old && !bpf_map_lookup_elem(&conntrack, &old->ct) &&
+		if (old &&
+		    (ct_key_equal(&old->ct, &s->entry.ct) || !bpf_map_lookup_elem(&conntrack, &old->ct)) &&
 		    bpf_map_update_elem(&nat, &s->key, &s->entry, BPF_EXIST) == 0) {
 			found = 1;
 			break;

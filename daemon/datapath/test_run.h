@@ -18,4 +18,14 @@ struct TestRunResult {
 TestRunResult test_run(int prog_fd, std::span<const std::uint8_t> packet,
                        std::uint32_t repeat = 1);
 
+// The program's kind decides the context the kernel builds for it.
+enum class TestHook { Tc, Xdp };
+
+// As test_run, with the packet on the interface ifindex of the calling
+// thread's network namespace: XDP sees it arrive there (ingress_ifindex,
+// and the routes of that namespace for bpf_fib_lookup), tc sees it on
+// that device (skb->ifindex). Throws BpfError.
+TestRunResult test_run_on(int prog_fd, TestHook hook, std::uint32_t ifindex,
+                          std::span<const std::uint8_t> packet);
+
 }  // namespace sluice::datapath

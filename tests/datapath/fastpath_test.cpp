@@ -1,0 +1,125 @@
+// The XDP fast path by packet tables: established and new flows forwarded
+// with their translation, TTL and MACs (frames checked byte for byte,
+// checksums included), and each case it leaves to the kernel untouched
+// and counted: TTL 1, too big for the way out, no route, no neighbour, a
+// packet of no tracked flow.
+#include <linux/bpf.h>
+
+#include "datapath/router_fixture.h"
+
+namespace sluice::testkit {
+namespace {
+
+constexpr std::uint32_t kOk = TC_ACT_OK;
+constexpr std::uint32_t kRedirect = XDP_REDIRECT, kPass = XDP_PASS;
+const std::vector<std::uint8_t> kData = {'d', 'a', 't', 'a'};
+
+Frame tcp4(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport, std::uint8_t flags,
+           std::uint8_t ttl = 64) {
+  return PacketBuilder::ipv4(src, dst).ttl(ttl).tcp(sport, dport, flags).payload(kData).build();
+}
+Frame udp4(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport, std::uint8_t ttl = 64,
+           std::size_t size = 4) {
+  return PacketBuilder::ipv4(src, dst).ttl(ttl).udp(sport, dport).payload(Frame(size, 'u')).build();
+}
+Frame to_wan(Frame f) { return with_macs(std::move(f), LabNetns::kServerMac, LabNetns::kWanMac); }
+Frame to_host10(Frame f) { return with_macs(std::move(f), LabNetns::kHost10Mac, LabNetns::kLanMac); }
+
+class FastPath : public RouterTest {
+ protected:
+  // A masqueraded TCP flow 10.10.1.10:20000 -> 192.0.2.2:9000 (port kept),
+  // through its handshake by tc as the kernel would hand it over.
+  void establish() {
+    run({
+        {"SYN in", Hook::TcIngress, "lan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk},
+        {"SYN out", Hook::TcEgress, "wan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk,
+         tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
+        {"SYN-ACK in", Hook::TcIngress, "wan0", tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
+         tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck)},
+        {"ACK in", Hook::TcIngress, "lan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck), kOk},
+    });
+  }
+  std::uint64_t kernel(sluice_fastpath_counter why) { return dp.fastpath_counter(why).packets; }
+};
+
+TEST_F(FastPath, AnEstablishedFlowIsForwardedTranslatedBothWays) {
+  establish();
+  auto forwarded = kernel(SLUICE_FAST_FORWARDED);
+  run({
+      {"data out: masqueraded, TTL 63, MACs of the wan way", Hook::Xdp, "lan0",
+       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck | kPsh), kRedirect,
+       to_wan(tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kAck | kPsh, 63))},
+      {"data back: the lan host's address again, TTL 63, MACs of the lan way", Hook::Xdp, "wan0",
+       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kAck | kPsh), kRedirect,
+       to_host10(tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kAck | kPsh, 63))},
+      {"a FIN is a state change: the kernel's", Hook::Xdp, "lan0",
+       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck | kFin), kPass},
+  });
+  EXPECT_EQ(kernel(SLUICE_FAST_FORWARDED), forwarded + 2);
+  auto flows = dp.conntrack();
+  ASSERT_EQ(flows.size(), 1u);
+  EXPECT_EQ(flows[0].value.packets[SLUICE_DIR_ORIGINAL], 3u) << "SYN, ACK and the data counted";
+  EXPECT_EQ(flows[0].value.packets[SLUICE_DIR_REPLY], 2u);
+}
+
+TEST_F(FastPath, ANewFlowIsDecidedTrackedAndMasqueradedInXdp) {
+  auto fresh = kernel(SLUICE_FAST_NEW_FLOW);
+  run({
+      {"a first UDP datagram: accepted by lan-out, masqueraded, to the gateway's MAC", Hook::Xdp, "lan0",
+       udp4("10.10.1.10", 20001, "203.0.113.5", 53), kRedirect,
+       to_wan(udp4("192.0.2.1", 20001, "203.0.113.5", 53, 63))},
+      {"its answer comes back by the fast path too", Hook::Xdp, "wan0", udp4("203.0.113.5", 53, "192.0.2.1", 20001),
+       kRedirect, to_host10(udp4("203.0.113.5", 53, "10.10.1.10", 20001, 63))},
+      {"IPv6 is routed as it is, hop limit 63", Hook::Xdp, "lan0",
+       PacketBuilder::ipv6("fd00:10:1::10", "2001:db8:2::2").udp(20002, 53).build(), kRedirect,
+       to_wan(PacketBuilder::ipv6("fd00:10:1::10", "2001:db8:2::2").ttl(63).udp(20002, 53).build())},
+  });
+  EXPECT_EQ(kernel(SLUICE_FAST_NEW_FLOW), fresh + 2);
+  EXPECT_EQ(dp.conntrack().size(), 2u);
+}
+
+// A source port outside the masquerade range gets another one: the reply
+// must get the original back (address and port), checksum and all.
+TEST_F(FastPath, ARepliesPortIsTranslatedBackWhenMasqueradeChangedIt) {
+  std::uint16_t port = 0;
+  run({
+      {"out from port 40000 (beyond the range): another port", Hook::Xdp, "lan0",
+       udp4("10.10.1.10", 40000, "192.0.2.2", 53), kRedirect, {},
+       [&](const Frame& f) {
+         port = static_cast<std::uint16_t>(f[34] << 8 | f[35]);
+         EXPECT_GE(port, SLUICE_NAT_PORT_MIN);
+         EXPECT_LE(port, SLUICE_NAT_PORT_MAX);
+         EXPECT_EQ(f, to_wan(udp4("192.0.2.1", port, "192.0.2.2", 53, 63)));
+       }},
+  });
+  ASSERT_NE(port, 0);
+  run({
+      {"the reply to that port reaches port 40000", Hook::Xdp, "wan0", udp4("192.0.2.2", 53, "192.0.2.1", port),
+       kRedirect, to_host10(udp4("192.0.2.2", 53, "10.10.1.10", 40000, 63))},
+  });
+}
+
+TEST_F(FastPath, WhatItCannotForwardGoesToTheKernelUntouchedAndCounted) {
+  establish();
+  auto ttl = kernel(SLUICE_FAST_KERNEL_TTL), mtu = kernel(SLUICE_FAST_KERNEL_MTU),
+       route = kernel(SLUICE_FAST_KERNEL_ROUTE), neigh = kernel(SLUICE_FAST_KERNEL_NO_NEIGHBOUR);
+  run({
+      {"TTL 1: the kernel answers time exceeded", Hook::Xdp, "lan0",
+       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck | kPsh, 1), kPass},
+      {"too big for the 1280-byte route: the kernel answers frag needed", Hook::Xdp, "lan0",
+       udp4("10.10.1.10", 20003, "203.0.113.5", 53, 64, 1300), kPass},
+      {"no route at all", Hook::Xdp, "lan0", udp4("10.10.1.10", 20004, "198.51.100.7", 53), kPass},
+      {"an on-link address without a neighbour entry: the kernel resolves it", Hook::Xdp, "lan0",
+       udp4("10.10.1.10", 20005, "192.0.2.3", 53), kPass},
+      {"a TCP packet of no tracked flow (not a SYN): the kernel's, and tc's", Hook::Xdp, "lan0",
+       tcp4("10.10.1.10", 20006, "192.0.2.2", 9000, kAck), kPass},
+  });
+  EXPECT_EQ(kernel(SLUICE_FAST_KERNEL_TTL), ttl + 1);
+  EXPECT_EQ(kernel(SLUICE_FAST_KERNEL_MTU), mtu + 1);
+  EXPECT_EQ(kernel(SLUICE_FAST_KERNEL_ROUTE), route + 1);
+  EXPECT_EQ(kernel(SLUICE_FAST_KERNEL_NO_NEIGHBOUR), neigh + 1);
+  EXPECT_EQ(dp.conntrack().size(), 1u) << "nothing the kernel got was tracked in XDP";
+}
+
+}  // namespace
+}  // namespace sluice::testkit
