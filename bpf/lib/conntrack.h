@@ -78,6 +78,31 @@ static __always_inline int ct_expired(const struct sluice_ct_entry *ct, __u8 pro
 	return now > last_seen && now - last_seen > ct_timeout_ns(ct, proto);
 }
 
+/* The direction of a packet in its flow, from ct_make_key()'s answer for
+ * the packet's own tuple. */
+static __always_inline __u8 ct_direction(const struct sluice_ct_entry *ct, int src_is_a)
+{
+	return src_is_a == ct->originator_is_a ? SLUICE_DIR_ORIGINAL : SLUICE_DIR_REPLY;
+}
+
+static __always_inline __u8 ct_opposite(__u8 dir)
+{
+	return dir == SLUICE_DIR_ORIGINAL ? SLUICE_DIR_REPLY : SLUICE_DIR_ORIGINAL;
+}
+
+/* Counts a packet of len bytes going in dir and marks the flow seen at
+ * now. A reply establishes a UDP or ICMP flow; TCP states move in
+ * ct_tcp_next_state(), on the packets tc sees. */
+static __always_inline void ct_account(struct sluice_ct_entry *ct, __u8 proto, __u8 dir, __u32 len,
+				       __u64 now)
+{
+	if (proto != IPPROTO_TCP && dir == SLUICE_DIR_REPLY)
+		ct->state = SLUICE_CT_ESTABLISHED;
+	ct->last_seen_ns = now;
+	__sync_fetch_and_add(&ct->packets[dir & 1], 1);
+	__sync_fetch_and_add(&ct->bytes[dir & 1], len);
+}
+
 /* The state a TCP flow moves to when a packet with flags goes in dir. */
 static __always_inline __u8 ct_tcp_next_state(struct sluice_ct_entry *ct, __u8 dir, __u8 flags)
 {
@@ -167,7 +192,7 @@ __noinline int ct_track(const struct packet *pkt, __u64 now)
 	if (!ct)
 		return 0;
 
-	dir = (src_is_a == ct->originator_is_a) ? SLUICE_DIR_ORIGINAL : SLUICE_DIR_REPLY;
+	dir = ct_direction(ct, src_is_a);
 	if (ct_expired(ct, pkt->proto, now) ||
 	    (pkt->proto == IPPROTO_TCP && tcp_opens_flow(pkt->tcp_flags) &&
 	     ct->state >= SLUICE_CT_CLOSING)) {
@@ -177,11 +202,7 @@ __noinline int ct_track(const struct packet *pkt, __u64 now)
 
 	if (pkt->proto == IPPROTO_TCP)
 		ct->state = ct_tcp_next_state(ct, dir, pkt->tcp_flags);
-	else if (dir == SLUICE_DIR_REPLY)
-		ct->state = SLUICE_CT_ESTABLISHED;
-	ct->last_seen_ns = now;
-	__sync_fetch_and_add(&ct->packets[dir & 1], 1);
-	__sync_fetch_and_add(&ct->bytes[dir & 1], pkt->len);
+	ct_account(ct, pkt->proto, dir, pkt->len, now);
 	return 1;
 }
 

@@ -28,9 +28,12 @@
 #ifndef SLUICE_LIB_FASTPATH_H
 #define SLUICE_LIB_FASTPATH_H
 
-#include "parse.h"
+#include "checksum.h"
 #include "conntrack.h"
+#include "fastpath_maps.h"
+#include "local.h"
 #include "nat.h"
+#include "parse.h"
 #include "policy.h"
 #include "stats_maps.h"
 
@@ -38,38 +41,8 @@
 #define FAST_AF_INET6 10
 #define FAST_IPV6_FLOWINFO_MASK bpf_htonl(0x0FFFFFFF)
 
-/* Egress interfaces the fast path may send to, by ifindex. Not pinned:
- * the daemon fills it on every start (see Datapath::pin_all). */
-struct {
-	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
-	__uint(max_entries, SLUICE_MAX_FAST_INTERFACES);
-	__type(key, __u32);
-	__type(value, __u32);
-} fast_ports SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SLUICE_FAST_COUNTER_COUNT);
-	__type(key, __u32);
-	__type(value, struct sluice_counter);
-} fastpath_counters SEC(".maps");
-
-/* The fast path's larger locals: its stack frame and policy_decide()'s
- * must fit in 512 bytes together. */
-struct fast_scratch {
-	struct bpf_fib_lookup fib;
-	struct sluice_nat_key nk;
-	struct sluice_ct_key key;
-	struct sluice_ct_entry ct; /* a new flow's entry, complete before it is inserted */
-	__be32 old[4], new[4]; /* an address being replaced, for checksums */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct fast_scratch);
-} fast_scratch SEC(".maps");
+/* A step's "not decided yet: go on" (any other value is the XDP verdict). */
+#define FAST_CONTINUE -1
 
 /* The transport header fields the fast path rewrites, in the frame. */
 struct fast_frame {
@@ -87,29 +60,12 @@ static __always_inline int fast_kernel(__u32 why, __u32 len)
 	return XDP_PASS;
 }
 
-static __always_inline __u16 fast_csum_fold(__s64 sum)
-{
-	__u32 s = (__u32)sum;
-
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (__u16)~s;
-}
-
-/* Incremental update (RFC 1624) of *csum for n bytes changing. */
-static __always_inline void fast_csum_update(__u16 *csum, __be32 *from, __be32 *to, __u32 n)
-{
-	__s64 sum = bpf_csum_diff(from, n, to, n, (__u16)~*csum);
-
-	*csum = fast_csum_fold(sum);
-}
-
 static __always_inline void fast_l4_csum_update(struct fast_frame *f, __be32 *from, __be32 *to,
 						__u32 n)
 {
 	if (!f->l4_csum)
 		return;
-	fast_csum_update(f->l4_csum, from, to, n);
+	csum_update(f->l4_csum, from, to, n);
 	/* UDP sends 0 as "no checksum"; a computed 0 is written as 0xffff. */
 	if (f->udp && *f->l4_csum == 0)
 		*f->l4_csum = 0xffff;
@@ -128,7 +84,7 @@ static __always_inline void fast_set_addr(struct fast_frame *f, struct fast_scra
 
 		old[0] = *field;
 		__builtin_memcpy(new, to, 4);
-		fast_csum_update(&f->ip4->check, old, new, 4);
+		csum_update(&f->ip4->check, old, new, 4);
 		if (f->pseudo)
 			fast_l4_csum_update(f, old, new, 4);
 		*field = new[0];
@@ -262,148 +218,196 @@ static __always_inline struct sluice_ct_entry *fast_new_flow(struct xdp_md *ctx,
 	return ct;
 }
 
-static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct packet *pkt)
+/* The flow a packet belongs to, as the inside sees it. */
+struct fast_flow {
+	const __u8 *dst;		/* the destination with a translation undone */
+	struct sluice_nat_entry *dnat;	/* that translation, if any */
+	struct sluice_ct_entry *ct;	/* NULL: none yet */
+	__u16 sport, dport;		/* as the inside sees them */
+	int src_is_a;			/* ct_make_key()'s answer for the packet */
+	int dst_local;
+};
+
+/* Only packets that change no conntrack state qualify: TCP FIN, RST and
+ * handshake replies go to tc, and so do non-echo ICMP and other protocols,
+ * fragments and frames with VLAN tags. */
+static __always_inline int fast_candidate(const struct packet *pkt)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct sluice_ct_entry *ct;
-	struct sluice_nat_entry *dnat;
-	struct fast_scratch *scratch;
-	struct fast_frame f = {};
-	__u32 zero = 0;
-	struct ethhdr *eth = data;
-	const __u8 *dst, *src_to;
-	__u16 sport_to;
-	__u16 sport = pkt->sport, dport = pkt->dport;
-	__u32 out, len = pkt->len;
-	__u64 now;
-	int src_is_a, dir, rc, fresh = 0, dst_local;
-
 	if (pkt->later_fragment || pkt->l3_off != sizeof(struct ethhdr))
-		return XDP_PASS;
-	if (pkt->proto == IPPROTO_TCP) {
-		if ((pkt->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) ||
-		    ((pkt->tcp_flags & TCP_FLAG_SYN) && !tcp_opens_flow(pkt->tcp_flags)))
-			return XDP_PASS;
-	} else if (pkt->proto != IPPROTO_UDP &&
-		   !(is_icmp(pkt->proto) && icmp_is_echo(pkt->proto, pkt->icmp_type))) {
-		return XDP_PASS;
-	}
+		return 0;
+	if (pkt->proto == IPPROTO_TCP)
+		return !(pkt->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) &&
+		       !((pkt->tcp_flags & TCP_FLAG_SYN) && !tcp_opens_flow(pkt->tcp_flags));
+	return pkt->proto == IPPROTO_UDP || (is_icmp(pkt->proto) && icmp_is_echo(pkt->proto, pkt->icmp_type));
+}
 
-	scratch = bpf_map_lookup_elem(&fast_scratch, &zero);
-	if (!scratch)
-		return XDP_PASS;
-	/* The flow as the inside sees it: replies to masquerade and port
-	 * forwards in their original direction get their destination back.
-	 * Translations are keyed by this host's addresses: only a packet to
-	 * one of them needs the (large) NAT map. */
-	dst = pkt->dst;
-	dst_local = is_local(pkt->family, pkt->dst);
-	dnat = NULL;
-	if (dst_local) {
-		nat_key_of(&scratch->nk, pkt->family, pkt->proto, pkt->src, sport, pkt->dst, dport);
-		dnat = bpf_map_lookup_elem(&nat, &scratch->nk);
+/* Finds the packet's flow: replies to masquerade and port forwards in
+ * their original direction get their destination back first.
+ * Translations are keyed by this host's addresses: only a packet to one
+ * of them needs the (large) NAT map. */
+static __always_inline void fast_find_flow(const struct packet *pkt, struct fast_scratch *sc,
+					   struct fast_flow *fl)
+{
+	fl->dst = pkt->dst;
+	fl->sport = pkt->sport;
+	fl->dport = pkt->dport;
+	fl->dst_local = is_local(pkt->family, pkt->dst);
+	fl->dnat = NULL;
+	if (fl->dst_local) {
+		nat_key_of(&sc->nk, pkt->family, pkt->proto, pkt->src, fl->sport, pkt->dst, fl->dport);
+		fl->dnat = bpf_map_lookup_elem(&nat, &sc->nk);
 	}
-	if (dnat) {
-		dst = dnat->addr;
-		dport = dnat->port;
+	if (fl->dnat) {
+		fl->dst = fl->dnat->addr;
+		fl->dport = fl->dnat->port;
 		if (is_icmp(pkt->proto))
-			sport = dport;
+			fl->sport = fl->dport;
 	}
-	src_is_a = ct_make_key(&scratch->key, pkt->family, pkt->proto, pkt->src, sport, dst, dport);
-	ct = bpf_map_lookup_elem(&conntrack, &scratch->key);
-	now = bpf_ktime_get_ns();
-	if (!ct) {
-		/* A first packet: only an opening one, to an address that is
-		 * not ours, and not one a stale translation rewrote. */
-		if (dnat || (pkt->proto == IPPROTO_TCP && !tcp_opens_flow(pkt->tcp_flags)) ||
-		    dst_local || is_local(pkt->family, pkt->src))
-			return XDP_PASS;
-		fresh = 1;
-	} else {
-		if (ct->chain != SLUICE_CHAIN_FORWARD)
-			return XDP_PASS; /* to or from this host: the kernel's */
-		if (ct_expired(ct, pkt->proto, now) ||
-		    (pkt->proto == IPPROTO_TCP && ct->state != SLUICE_CT_ESTABLISHED) ||
-		    !(ct->nat & SLUICE_NAT_DECIDED))
-			return fast_kernel(SLUICE_FAST_KERNEL_OTHER, len);
-	}
-	if (pkt->ttl <= 1)
-		return fast_kernel(SLUICE_FAST_KERNEL_TTL, len);
-	if (fast_frame_of(data, data_end, pkt, &f))
-		return fast_kernel(SLUICE_FAST_KERNEL_OTHER, len);
+	fl->src_is_a = ct_make_key(&sc->key, pkt->family, pkt->proto, pkt->src, fl->sport, fl->dst,
+				   fl->dport);
+	fl->ct = bpf_map_lookup_elem(&conntrack, &sc->key);
+}
 
-	__builtin_memset(&scratch->fib, 0, sizeof(scratch->fib));
-	scratch->fib.l4_protocol = pkt->proto;
-	scratch->fib.sport = sport;
-	scratch->fib.dport = dport;
-	scratch->fib.ifindex = ctx->ingress_ifindex;
-	if (f.ip4) {
-		scratch->fib.family = FAST_AF_INET;
-		scratch->fib.tos = f.ip4->tos;
-		scratch->fib.tot_len = bpf_ntohs(f.ip4->tot_len);
-		__builtin_memcpy(&scratch->fib.ipv4_src, pkt->src, 4);
-		__builtin_memcpy(&scratch->fib.ipv4_dst, dst, 4);
-	} else if (f.ip6) {
-		scratch->fib.family = FAST_AF_INET6;
-		scratch->fib.flowinfo = *(__be32 *)f.ip6 & FAST_IPV6_FLOWINFO_MASK;
-		scratch->fib.tot_len = bpf_ntohs(f.ip6->payload_len) + sizeof(struct ipv6hdr);
-		__builtin_memcpy(scratch->fib.ipv6_src, pkt->src, 16);
-		__builtin_memcpy(scratch->fib.ipv6_dst, dst, 16);
+/* Whether the flow may go on: a first packet only when it opens a flow
+ * through this host (not to or from it, not one a stale translation
+ * rewrote); a known flow only when forwarded, live, established and its
+ * masquerade decided. */
+static __always_inline int fast_check_flow(const struct packet *pkt, const struct fast_flow *fl,
+					   __u64 now, __u32 len)
+{
+	const struct sluice_ct_entry *ct = fl->ct;
+
+	if (!ct) {
+		if (fl->dnat || (pkt->proto == IPPROTO_TCP && !tcp_opens_flow(pkt->tcp_flags)) ||
+		    fl->dst_local || is_local(pkt->family, pkt->src))
+			return XDP_PASS;
+		return FAST_CONTINUE;
 	}
-	rc = bpf_fib_lookup(ctx, &scratch->fib, sizeof(scratch->fib), 0);
+	if (ct->chain != SLUICE_CHAIN_FORWARD)
+		return XDP_PASS; /* to or from this host: the kernel's */
+	if (ct_expired(ct, pkt->proto, now) ||
+	    (pkt->proto == IPPROTO_TCP && ct->state != SLUICE_CT_ESTABLISHED) ||
+	    !(ct->nat & SLUICE_NAT_DECIDED))
+		return fast_kernel(SLUICE_FAST_KERNEL_OTHER, len);
+	return FAST_CONTINUE;
+}
+
+/* The route and neighbour for the way out; *out is the egress ifindex. */
+static __always_inline int fast_route(struct xdp_md *ctx, const struct packet *pkt,
+				      const struct fast_frame *f, const struct fast_flow *fl,
+				      struct fast_scratch *sc, __u32 len, __u32 *out)
+{
+	int rc;
+
+	__builtin_memset(&sc->fib, 0, sizeof(sc->fib));
+	sc->fib.l4_protocol = pkt->proto;
+	sc->fib.sport = fl->sport;
+	sc->fib.dport = fl->dport;
+	sc->fib.ifindex = ctx->ingress_ifindex;
+	if (f->ip4) {
+		sc->fib.family = FAST_AF_INET;
+		sc->fib.tos = f->ip4->tos;
+		sc->fib.tot_len = bpf_ntohs(f->ip4->tot_len);
+		__builtin_memcpy(&sc->fib.ipv4_src, pkt->src, 4);
+		__builtin_memcpy(&sc->fib.ipv4_dst, fl->dst, 4);
+	} else if (f->ip6) {
+		sc->fib.family = FAST_AF_INET6;
+		sc->fib.flowinfo = *(__be32 *)f->ip6 & FAST_IPV6_FLOWINFO_MASK;
+		sc->fib.tot_len = bpf_ntohs(f->ip6->payload_len) + sizeof(struct ipv6hdr);
+		__builtin_memcpy(sc->fib.ipv6_src, pkt->src, 16);
+		__builtin_memcpy(sc->fib.ipv6_dst, fl->dst, 16);
+	}
+	rc = bpf_fib_lookup(ctx, &sc->fib, sizeof(sc->fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return fast_kernel(SLUICE_FAST_KERNEL_NO_NEIGHBOUR, len);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return fast_kernel(SLUICE_FAST_KERNEL_MTU, len);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return fast_kernel(SLUICE_FAST_KERNEL_ROUTE, len);
-	out = scratch->fib.ifindex;
-	if (!bpf_map_lookup_elem(&fast_ports, &out))
+	*out = sc->fib.ifindex;
+	if (!bpf_map_lookup_elem(&fast_ports, out))
 		return fast_kernel(SLUICE_FAST_KERNEL_OTHER, len);
-	if (fresh) {
-		ct = fast_new_flow(ctx, pkt, scratch, out, now);
+	return FAST_CONTINUE;
+}
+
+/* Rewrites the frame for the way out: the flow's translations, the TTL
+ * (or hop limit) and the MACs bpf_fib_lookup found. */
+static __always_inline void fast_rewrite(void *data, struct fast_frame *f, struct fast_scratch *sc,
+					 const struct packet *pkt, const struct fast_flow *fl,
+					 const struct sluice_ct_entry *ct, __u8 dir)
+{
+	struct ethhdr *eth = data;
+	const __u8 *src_to;
+	__u16 sport_to;
+
+	if (fl->dnat) {
+		fast_set_addr(f, sc, 1, fl->dnat->addr);
+		fast_set_port(f, pkt->proto, 1, fl->dnat->port);
+	}
+	if (ct_source_translation(ct, dir, &src_to, &sport_to)) {
+		fast_set_addr(f, sc, 0, src_to);
+		fast_set_port(f, pkt->proto, 0, sport_to);
+	}
+	if (f->ip4) {
+		f->ip4->check = csum_after_ttl_decrement(f->ip4->check);
+		f->ip4->ttl--;
+	} else if (f->ip6) {
+		f->ip6->hop_limit--;
+	}
+	__builtin_memcpy(eth->h_dest, sc->fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, sc->fib.smac, ETH_ALEN);
+}
+
+static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct fast_scratch *sc;
+	struct fast_frame f = {};
+	struct fast_flow fl;
+	struct sluice_ct_entry *ct;
+	__u32 zero = 0, out = 0, len = pkt->len;
+	__u64 now;
+	__u8 dir;
+	int rc;
+
+	if (!fast_candidate(pkt))
+		return XDP_PASS;
+	sc = bpf_map_lookup_elem(&fast_scratch, &zero);
+	if (!sc)
+		return XDP_PASS;
+	fast_find_flow(pkt, sc, &fl);
+	now = bpf_ktime_get_ns();
+	rc = fast_check_flow(pkt, &fl, now, len);
+	if (rc != FAST_CONTINUE)
+		return rc;
+	if (pkt->ttl <= 1)
+		return fast_kernel(SLUICE_FAST_KERNEL_TTL, len);
+	if (fast_frame_of(data, data_end, pkt, &f))
+		return fast_kernel(SLUICE_FAST_KERNEL_OTHER, len);
+	rc = fast_route(ctx, pkt, &f, &fl, sc, len, &out);
+	if (rc != FAST_CONTINUE)
+		return rc;
+
+	ct = fl.ct;
+	if (!ct) {
+		ct = fast_new_flow(ctx, pkt, sc, out, now);
 		if (!ct)
 			return XDP_PASS;
 		if (ct == FAST_NAT_FAILED)
 			return XDP_DROP;
 		dir = SLUICE_DIR_ORIGINAL;
 	} else {
-		dir = src_is_a == ct->originator_is_a ? SLUICE_DIR_ORIGINAL : SLUICE_DIR_REPLY;
+		dir = ct_direction(ct, fl.src_is_a);
 		if (out != (dir == SLUICE_DIR_ORIGINAL ? ct->out_ifindex : ct->in_ifindex))
 			return fast_kernel(SLUICE_FAST_KERNEL_ROUTE, len);
 	}
 
 	/* From here on the frame is rewritten and must leave by the devmap. */
-	if (dnat) {
-		fast_set_addr(&f, scratch, 1, dnat->addr);
-		fast_set_port(&f, pkt->proto, 1, dnat->port);
-	}
-	if (ct_source_translation(ct, dir, &src_to, &sport_to)) {
-		fast_set_addr(&f, scratch, 0, src_to);
-		fast_set_port(&f, pkt->proto, 0, sport_to);
-	}
-	if (f.ip4) {
-		/* TTL is the high byte of a checksummed 16-bit word. */
-		__u32 check = f.ip4->check;
-
-		check += bpf_htons(0x0100);
-		f.ip4->check = (__u16)(check + (check >= 0xffff));
-		f.ip4->ttl--;
-	} else if (f.ip6) {
-		f.ip6->hop_limit--;
-	}
-	__builtin_memcpy(eth->h_dest, scratch->fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, scratch->fib.smac, ETH_ALEN);
-
-	if (!fresh) { /* a new entry has its first packet counted already */
-		ct->last_seen_ns = now;
-		if (pkt->proto != IPPROTO_TCP && dir == SLUICE_DIR_REPLY)
-			ct->state = SLUICE_CT_ESTABLISHED;
-		__sync_fetch_and_add(&ct->packets[dir & 1], 1);
-		__sync_fetch_and_add(&ct->bytes[dir & 1], len);
-	}
-	counter_add(&fastpath_counters, fresh ? SLUICE_FAST_NEW_FLOW : SLUICE_FAST_FORWARDED, len);
+	fast_rewrite(data, &f, sc, pkt, &fl, ct, dir);
+	if (fl.ct) /* a new entry has its first packet counted already */
+		ct_account(ct, pkt->proto, dir, len, now);
+	counter_add(&fastpath_counters, fl.ct ? SLUICE_FAST_FORWARDED : SLUICE_FAST_NEW_FLOW, len);
 	return bpf_redirect_map(&fast_ports, out, 0);
 }
 

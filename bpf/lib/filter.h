@@ -9,6 +9,7 @@
 #include <linux/pkt_cls.h>
 #include "parse.h"
 #include "conntrack.h"
+#include "local.h"
 #include "policy.h"
 #include "nat.h"
 #include "reject.h"

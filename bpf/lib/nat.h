@@ -22,8 +22,8 @@
 
 #include "parse.h"
 #include "conntrack.h"
+#include "local.h"
 #include "nat_maps.h"
-#include "policy.h"
 #include "stats_maps.h"
 #include "events.h"
 
@@ -454,9 +454,7 @@ static __always_inline int nat_icmp_error_out(struct __sk_buff *skb, struct pack
 			       inner.dport);
 	ct = bpf_map_lookup_elem(&conntrack, &key);
 	/* The error travels against the quoted packet's direction. */
-	if (!ct || !ct_source_translation(ct, src_is_a == ct->originator_is_a ? SLUICE_DIR_REPLY :
-										   SLUICE_DIR_ORIGINAL,
-					  &to, &port))
+	if (!ct || !ct_source_translation(ct, ct_opposite(ct_direction(ct, src_is_a)), &to, &port))
 		return SLUICE_DROP_NONE;
 	if (rewrite_quoted(skb, pkt, &inner, NAT_DST, to, port))
 		return SLUICE_DROP_NAT_FAILED;
@@ -480,18 +478,19 @@ __noinline int nat_egress(struct __sk_buff *skb, struct packet *pkt)
 	struct sluice_ct_key key;
 	const __u8 *addr;
 	__u16 port;
-	int dir;
+	int src_is_a, dir;
 
 	if (!skb || !pkt)
 		return SLUICE_DROP_NONE;
 	if (is_icmp(pkt->proto) && icmp_is_error(pkt->proto, pkt->icmp_type))
 		return nat_icmp_error_out(skb, pkt);
 
-	dir = ct_make_key(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst, pkt->dport);
+	src_is_a = ct_make_key(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst,
+			       pkt->dport);
 	ct = bpf_map_lookup_elem(&conntrack, &key);
 	if (!ct)
 		return SLUICE_DROP_NONE;
-	dir = dir == ct->originator_is_a ? SLUICE_DIR_ORIGINAL : SLUICE_DIR_REPLY;
+	dir = ct_direction(ct, src_is_a);
 	if (dir == SLUICE_DIR_ORIGINAL && nat_decide_source(skb->ifindex, pkt, ct, 1))
 		return SLUICE_DROP_NAT_FAILED;
 	if (!ct_source_translation(ct, dir, &addr, &port))

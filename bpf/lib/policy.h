@@ -242,17 +242,9 @@ static __always_inline void count_verdict(const struct policy_verdict *v, __u8 c
 					  __u32 len)
 {
 	if (v->rule_index == SLUICE_RULE_INDEX_DEFAULT)
-		counter_add(&default_counters, gen * SLUICE_CHAIN_COUNT + chain, len);
+		counter_add(&default_counters, sluice_default_counter_index(gen, chain), len);
 	else
-		counter_add(&rule_counters, gen * SLUICE_MAX_RULES + v->rule_index, len);
-}
-
-static __always_inline int is_local(__u8 family, const __u8 *addr)
-{
-	struct sluice_local_key key = { .family = family };
-
-	__builtin_memcpy(key.addr, addr, 16);
-	return bpf_map_lookup_elem(&local_addrs, &key) != NULL;
+		counter_add(&rule_counters, sluice_rule_counter_index(gen, v->rule_index), len);
 }
 
 #endif

@@ -51,7 +51,7 @@ struct {
 	__type(value, struct sluice_decision);
 } decisions SEC(".maps");
 
-/* Packets/bytes per rule, index gen * SLUICE_MAX_RULES + rule_index. */
+/* Packets/bytes per rule, index sluice_rule_counter_index(). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SLUICE_GENERATIONS * SLUICE_MAX_RULES);
@@ -59,20 +59,13 @@ struct {
 	__type(value, struct sluice_counter);
 } rule_counters SEC(".maps");
 
-/* Packets/bytes decided by a chain default, index gen * 3 + chain. */
+/* Packets/bytes decided by a chain default, index
+ * sluice_default_counter_index(). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SLUICE_GENERATIONS * SLUICE_CHAIN_COUNT);
 	__type(key, __u32);
 	__type(value, struct sluice_counter);
 } default_counters SEC(".maps");
-
-/* Addresses owned by this host; present = local. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SLUICE_MAX_LOCAL_ADDRS);
-	__type(key, struct sluice_local_key);
-	__type(value, __u8);
-} local_addrs SEC(".maps");
 
 #endif

@@ -11,17 +11,11 @@
 #ifndef SLUICE_LIB_REJECT_H
 #define SLUICE_LIB_REJECT_H
 
+#include "checksum.h"
 #include "parse.h"
 
 #define REJECT_TTL 64
 #define ICMP_QUOTE6_LEN 48 /* IPv6 header + 8 bytes of what follows */
-
-static __always_inline __u16 csum_fold(__u32 sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
 
 static __always_inline int swap_macs(struct __sk_buff *skb)
 {

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "datapath/bpf_error.h"
+#include "policy/abi_values.h"
 #include "tc_egress.skel.h"
 #include "tc_ingress.skel.h"
 #include "xdp_ingress.skel.h"
@@ -119,7 +120,7 @@ sluice_class_key class_key(const policy::ClassEntry& c, std::uint32_t gen) {
   sluice_class_key k{};
   k.gen = static_cast<std::uint8_t>(gen);
   k.side = c.side;
-  k.family = static_cast<std::uint8_t>(c.prefix.family);
+  k.family = policy::abi_family(c.prefix.family);
   k.prefixlen = c.prefix.length;
   std::memcpy(k.addr, c.prefix.addr.data(), 16);
   return k;
@@ -268,8 +269,8 @@ struct Datapath::Impl {
     delete_all(map(ingress->maps.decisions), w.decisions);
     delete_all(map(ingress->maps.addr_classes), w.classes);
     if (w.counters_dirty) {
-      zero_percpu(map(ingress->maps.rule_counters), gen * SLUICE_MAX_RULES, w.rule_count);
-      zero_percpu(map(ingress->maps.default_counters), gen * SLUICE_CHAIN_COUNT, SLUICE_CHAIN_COUNT);
+      zero_percpu(map(ingress->maps.rule_counters), sluice_rule_counter_index(gen, 0), w.rule_count);
+      zero_percpu(map(ingress->maps.default_counters), sluice_default_counter_index(gen, 0), SLUICE_CHAIN_COUNT);
     }
     w = Written{};
     w.counters_dirty = false;
@@ -479,7 +480,7 @@ void Datapath::set_local_addresses(const std::vector<LocalAddress>& addrs) {
   std::vector<std::pair<sluice_local_key, std::uint8_t>> entries;
   for (const auto& a : addrs) {
     sluice_local_key k{};
-    k.family = static_cast<std::uint8_t>(a.family);
+    k.family = policy::abi_family(a.family);
     std::memcpy(k.addr, a.addr.data(), 16);
     entries.push_back({k, 1});
   }
@@ -545,12 +546,12 @@ void Datapath::set_prefilter(const std::vector<config::Prefix>& prefixes, const 
 
 sluice_counter Datapath::rule_counter(std::uint32_t rule_index) const {
   return sum_percpu(impl_->map(impl_->ingress->maps.rule_counters),
-                    active_generation() * SLUICE_MAX_RULES + rule_index);
+                    sluice_rule_counter_index(active_generation(), rule_index));
 }
 
 sluice_counter Datapath::default_counter(config::Chain chain) const {
   return sum_percpu(impl_->map(impl_->ingress->maps.default_counters),
-                    active_generation() * SLUICE_CHAIN_COUNT + static_cast<std::uint32_t>(chain));
+                    sluice_default_counter_index(active_generation(), static_cast<std::uint32_t>(chain)));
 }
 
 sluice_counter Datapath::audit_counter(sluice_audit_reason reason) const {

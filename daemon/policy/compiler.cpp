@@ -6,6 +6,7 @@
 #include <cstring>
 #include <tuple>
 
+#include "policy/abi_values.h"
 #include "policy/port_prefixes.h"
 #include "policy/prefilter.h"
 
@@ -113,10 +114,10 @@ struct Item {
 // The items of one rule, before classes are attached.
 std::vector<Item> rule_items(const config::Rule& r, const sluice_decision& d) {
   Item it;
-  it.chain = static_cast<std::uint8_t>(r.chain);
+  it.chain = abi_chain(r.chain);
   it.decision = d;
   if (r.proto == config::Protocol::Any) return {it};
-  it.proto = static_cast<std::uint8_t>(r.proto);
+  it.proto = abi_proto(r.proto);
   if (r.icmp_type) {
     it.first = static_cast<std::uint16_t>(*r.icmp_type << 8);
     it.last = static_cast<std::uint16_t>(it.first | 0xff);
@@ -234,7 +235,7 @@ CompiledPolicy compile(const config::Config& cfg) {
 
   CompiledPolicy out;
   for (int c = 0; c < config::kChainCount; ++c) {
-    out.chain_defaults[c] = static_cast<std::uint8_t>(cfg.chain_defaults[c]);
+    out.chain_defaults[c] = abi_action(cfg.chain_defaults[c]);
     out.chain_audit[c] = cfg.chain_audit[c] ? 1 : 0;
   }
   out.flow_events = cfg.flows.events == config::FlowEvents::All ? SLUICE_FLOW_EVENTS_ALL : SLUICE_FLOW_EVENTS_DENIED;
@@ -264,7 +265,7 @@ CompiledPolicy compile(const config::Config& cfg) {
     out.rule_names.push_back(r.name);
     sluice_decision d{};
     d.rule_index = static_cast<std::uint32_t>(i);
-    d.action = static_cast<std::uint8_t>(r.action);
+    d.action = abi_action(r.action);
     d.flags = static_cast<std::uint8_t>((r.log ? SLUICE_RULE_LOG : 0) | (r.audit ? SLUICE_RULE_AUDIT : 0));
     auto mine = rule_items(r, d);
     for (auto src : src_classes.classes_of(r.from))

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "policy/abi_values.h"
+
 namespace sluice::policy {
 
 namespace {
@@ -23,7 +25,7 @@ sluice_masq_source_key masq_key(std::uint32_t ifindex, const config::Prefix& p) 
   sluice_masq_source_key k{};
   k.prefixlen = SLUICE_MASQ_KEY_FIXED_BITS + p.length;
   k.ifindex = ifindex;
-  k.family = static_cast<std::uint8_t>(p.family);
+  k.family = abi_family(p.family);
   std::memcpy(k.addr, p.addr.data(), 16);
   return k;
 }
@@ -56,7 +58,7 @@ NatTables compile_nat(const config::Config& cfg, const std::vector<InterfaceStat
         if (a.family != family || link_local(a)) continue;
         sluice_iface_addr_key k{};
         k.ifindex = itf.ifindex;
-        k.family = static_cast<std::uint8_t>(family);
+        k.family = abi_family(family);
         sluice_iface_addr v{};
         std::memcpy(v.addr, a.addr.data(), 16);
         out.iface_addrs.push_back({k, v});
@@ -84,8 +86,8 @@ NatTables compile_nat(const config::Config& cfg, const std::vector<InterfaceStat
     for (const auto& a : itf->addresses) {
       if (a.family != f.to.family) continue;
       sluice_port_forward_key k{};
-      k.family = static_cast<std::uint8_t>(a.family);
-      k.proto = static_cast<std::uint8_t>(f.proto);
+      k.family = abi_family(a.family);
+      k.proto = abi_proto(f.proto);
       k.port = htons(f.port);
       std::memcpy(k.addr, a.addr.data(), 16);
       sluice_port_forward v{};

@@ -15,6 +15,7 @@
 #include "flows/event_decoder.h"
 #include "flows/flow_json.h"
 #include "net/link_stats.h"
+#include "policy/abi_values.h"
 #include "service/flow_log.h"
 #include "service/log.h"
 #include "service/ruleset.h"
@@ -177,7 +178,7 @@ json conntrack(Service& s, const std::string& filter, std::uint64_t offset, std:
     if (!dnat.empty()) nat["port_forward"] = {{"addr", dnat}, {"port", ntohs(v.dnat_port)}};
     std::string rule;
     if (v.rule_index == SLUICE_RULE_INDEX_DEFAULT)
-      rule = std::string("default (") + config::to_string(static_cast<config::Chain>(v.chain)) + ")";
+      rule = std::string("default (") + config::to_string(policy::config_chain(v.chain)) + ")";
     else if (v.created_ns >= s.applied_at_ns() && v.rule_index < names.size())
       rule = names[v.rule_index];
     else
@@ -188,7 +189,7 @@ json conntrack(Service& s, const std::string& filter, std::uint64_t offset, std:
                    {"dst", dst},
                    {"dport", ntohs(a_first ? k.port_b : k.port_a)},
                    {"state", state_name(v.state)},
-                   {"chain", config::to_string(static_cast<config::Chain>(v.chain))},
+                   {"chain", config::to_string(policy::config_chain(v.chain))},
                    {"rule", rule},
                    {"nat", nat},
                    {"packets", {v.packets[0], v.packets[1]}},

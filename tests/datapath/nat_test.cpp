@@ -176,11 +176,11 @@ TEST_F(Nat, HairpinMasqueradesTheFlowBackOutOfTheLan) {
 // checksum is left alone (receivers do not check it), so the expected
 // quote is the original one with addresses, ports and IPv4 header
 // checksum edited.
-Frame quote_of(Frame sent_frame, const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport,
+Frame quote_of(Frame f, const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport,
                std::uint16_t keep_transport_checksum) {
-  Frame ip(sent_frame.begin() + 14, sent_frame.end());
-  inet_pton(AF_INET, src, &ip[12]);
-  inet_pton(AF_INET, dst, &ip[16]);
+  std::uint8_t* ip = f.data() + 14;
+  inet_pton(AF_INET, src, ip + 12);
+  inet_pton(AF_INET, dst, ip + 16);
   ip[20] = sport >> 8, ip[21] = sport & 0xff, ip[22] = dport >> 8, ip[23] = dport & 0xff;
   ip[26] = keep_transport_checksum >> 8, ip[27] = keep_transport_checksum & 0xff;
   ip[10] = ip[11] = 0;
@@ -188,8 +188,6 @@ Frame quote_of(Frame sent_frame, const char* src, std::uint16_t sport, const cha
   for (int i = 0; i < 20; i += 2) sum += ip[i] << 8 | ip[i + 1];
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   ip[10] = static_cast<std::uint8_t>(~sum >> 8), ip[11] = static_cast<std::uint8_t>(~sum & 0xff);
-  Frame f(14, 0);
-  f.insert(f.end(), ip.begin(), ip.end());
   return f;
 }
 

@@ -213,13 +213,22 @@ struct sluice_group {
 #define SLUICE_RULE_LOG 0x01
 #define SLUICE_RULE_AUDIT 0x02 /* count the verdict, let the packet through */
 
-/* Per-CPU counters of packets and bytes. Rule counters are indexed by
- * gen * SLUICE_MAX_RULES + rule_index; chain default counters by
- * gen * SLUICE_CHAIN_COUNT + chain. */
+/* Per-CPU counters of packets and bytes, per rule and per chain default
+ * of each generation (indexes below). */
 struct sluice_counter {
 	__u64 packets;
 	__u64 bytes;
 };
+
+static inline __u32 sluice_rule_counter_index(__u32 gen, __u32 rule_index)
+{
+	return gen * SLUICE_MAX_RULES + rule_index;
+}
+
+static inline __u32 sluice_default_counter_index(__u32 gen, __u32 chain)
+{
+	return gen * SLUICE_CHAIN_COUNT + chain;
+}
 
 /* Blocklist prefixes dropped at XDP, per family. The value says what the
  * longest matching prefix means: drop, or exempt (a management source
