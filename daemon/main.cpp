@@ -10,7 +10,7 @@
 #include "datapath/bpf_error.h"
 #include "service/daemon_loop.h"
 #include "service/log.h"
-#include "service/ruleset.h"
+#include "policy/ruleset.h"
 
 namespace po = boost::program_options;
 using sluice::service::log;
@@ -21,7 +21,7 @@ namespace {
 constexpr const char* kVersion = SLUICE_VERSION;
 
 int check(const std::string& path, const std::vector<std::string>& list_dirs) {
-  auto loaded = sluice::service::load_ruleset(path, list_dirs);
+  auto loaded = sluice::policy::load_ruleset(path, list_dirs);
   if (!loaded.ruleset) {
     std::cerr << sluice::config::format(loaded.diagnostics);
     return 1;

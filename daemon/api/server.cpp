@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -19,6 +20,7 @@
 #include "api/http_input.h"
 #include "api/metrics.h"
 #include "api/sessions.h"
+#include "commands/catalog.h"
 #include "flows/flow_json.h"
 #include "service/flow_log.h"
 #include "service/log.h"
@@ -243,38 +245,69 @@ struct ApiServer::Impl {
     reply_answer(res, std::move(answer));
   }
 
-  // GET routes that map straight to a command.
-  void read_route(const char* path, const char* command) {
-    http->Get(path, guarded(Access::Read, [this, command](const httplib::Request&, httplib::Response& res,
-                                                         const Principal& who) {
-                serve(res, {{"command", command}}, who);
-              }));
-  }
-
-  // POST routes that map to a command with the body's fields.
-  void change_route(const char* path, const char* command, Access access = Access::Change) {
-    http->Post(path, guarded(access, [this, command](const httplib::Request& req, httplib::Response& res,
-                                                    const Principal& who) {
-                 auto body = body_object(req, res);
-                 if (!body) return;
-                 json request = *body;
-                 request["command"] = command;
-                 serve(res, request, who);
-               }));
-  }
-
-  // ?limit=N style parameters as JSON numbers; false (refused) when bad.
-  bool number_param(const httplib::Request& req, httplib::Response& res, const char* name, json& request) {
-    if (!req.has_param(name)) return true;
-    auto text = req.get_param_value(name);
-    std::uint64_t v = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
-      refuse(res, 400, std::string(name) + ": '" + text + "' is not a number");
-      return false;
+  // The query string as request fields, as the command declares them;
+  // false (refused) for a parameter it does not know or a bad value.
+  bool query_fields(const httplib::Request& req, httplib::Response& res, const commands::Command& c, json& request) {
+    using Kind = commands::QueryParam::Kind;
+    for (const auto& p : c.query)
+      if (p.in_filter) request["filter"] = json::object();
+    for (const auto& [key, text] : req.params) {
+      auto p = std::find_if(c.query.begin(), c.query.end(), [&](const auto& q) { return q.name == key; });
+      if (p == c.query.end()) {
+        refuse(res, 400, "unknown parameter '" + key + "'");
+        return false;
+      }
+      json& field = p->in_filter ? request["filter"][key] : request[key];
+      if (p->kind == Kind::String) {
+        field = text;
+      } else if (p->kind == Kind::Boolean) {
+        if (text != "true" && text != "false") {
+          refuse(res, 400, key + ": true or false");
+          return false;
+        }
+        field = text == "true";
+      } else {
+        std::uint64_t v = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+          refuse(res, 400, key + ": '" + text + "' is not a number");
+          return false;
+        }
+        field = v;
+      }
     }
-    request[name] = v;
     return true;
+  }
+
+  // A command of the catalog over HTTP: GET with its query parameters (and
+  // an optional last path segment "id"), POST with the body's fields.
+  void command_route(const commands::Command& c) {
+    Access access = c.access == commands::Access::Read ? Access::Read : Access::Change;
+    std::string command(c.name);
+    if (c.http_method == "POST") {
+      http->Post(std::string(c.http_path), guarded(access, [this, command](const httplib::Request& req,
+                                                                          httplib::Response& res, const Principal& who) {
+                   auto body = body_object(req, res);
+                   if (!body) return;
+                   json request = *body;
+                   request["command"] = command;
+                   serve(res, request, who);
+                 }));
+      return;
+    }
+    auto get = [this, command, &c](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+      json request = {{"command", command}};
+      if (!query_fields(req, res, c, request)) return;
+      if (req.matches.size() > 1) request["id"] = std::stoull(req.matches[1].str());
+      serve(res, request, who);
+    };
+    std::string path(c.http_path);
+    constexpr std::string_view kOptionalId = "[/{id}]";
+    if (path.ends_with(kOptionalId)) {
+      path.resize(path.size() - kOptionalId.size());
+      http->Get(path + R"(/(\d{1,18}))", guarded(access, get));
+    }
+    http->Get(path, guarded(access, get));
   }
 
   // Flow filter terms from the query string.
@@ -347,50 +380,8 @@ struct ApiServer::Impl {
                 reply(res, 200, out);
               }));
 
-    read_route("/api/v1/status", "status");
-    read_route("/api/v1/interfaces", "interfaces");
-    read_route("/api/v1/rules", "rules");
-    read_route("/api/v1/counters", "counters");
-    read_route("/api/v1/config", "config");
-    change_route("/api/v1/config/validate", "validate", Access::Read);
-    change_route("/api/v1/config/diff", "diff", Access::Read);
-    change_route("/api/v1/config/apply", "apply");
-    change_route("/api/v1/config/confirm", "confirm");
-    change_route("/api/v1/config/rollback", "rollback");
-
-    http->Get("/api/v1/config/history", guarded(Access::Read, [this](const httplib::Request& req,
-                                                                     httplib::Response& res, const Principal& who) {
-                json request = {{"command", "config_history"}};
-                if (number_param(req, res, "limit", request)) serve(res, request, who);
-              }));
-    http->Get(R"(/api/v1/config/history/(\d{1,18}))",
-              guarded(Access::Read, [this](const httplib::Request& req, httplib::Response& res, const Principal& who) {
-                serve(res, {{"command", "config_history"}, {"id", std::stoull(req.matches[1].str())}}, who);
-              }));
-    http->Get("/api/v1/audit", guarded(Access::Read, [this](const httplib::Request& req, httplib::Response& res,
-                                                           const Principal& who) {
-                json request = {{"command", "audit"}};
-                if (number_param(req, res, "limit", request)) serve(res, request, who);
-              }));
-    http->Get("/api/v1/conntrack", guarded(Access::Read, [this](const httplib::Request& req,
-                                                               httplib::Response& res, const Principal& who) {
-                json request = {{"command", "conntrack"}};
-                if (req.has_param("filter")) request["filter"] = req.get_param_value("filter");
-                if (number_param(req, res, "limit", request) && number_param(req, res, "offset", request))
-                  serve(res, request, who);
-              }));
-    http->Get("/api/v1/flows", guarded(Access::Read, [this](const httplib::Request& req, httplib::Response& res,
-                                                           const Principal& who) {
-                json request = {{"command", "flows"}};
-                if (!flow_filter(req, res, request["filter"])) return;
-                if (!number_param(req, res, "after", request) || !number_param(req, res, "limit", request)) return;
-                if (req.has_param("newest")) {
-                  auto v = req.get_param_value("newest");
-                  if (v != "true" && v != "false") return refuse(res, 400, "newest: true or false");
-                  request["newest"] = v == "true";
-                }
-                serve(res, request, who);
-              }));
+    for (const auto& c : commands::catalog())
+      if (!c.http_method.empty()) command_route(c);
     http->Get("/api/v1/flows/stream", guarded(Access::Read, [this](const httplib::Request& req,
                                                                   httplib::Response& res, const Principal& who) {
                 stream_flows(req, res, who);

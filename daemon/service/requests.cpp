@@ -1,27 +1,12 @@
 #include "service/requests.h"
 
-#include <arpa/inet.h>
-#include <time.h>
-
-#include <cctype>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "api/credentials.h"
-#include "config/describe.h"
-#include "config/parser.h"
-#include "datapath/datapath.h"
-#include "flows/event_decoder.h"
-#include "flows/flow_json.h"
-#include "net/link_stats.h"
-#include "policy/abi_values.h"
-#include "service/flow_log.h"
+#include "commands/catalog.h"
+#include "service/command_handlers.h"
 #include "service/log.h"
-#include "service/ruleset.h"
-#include "service/service.h"
 #include "store/database.h"
-#include "store/state_store.h"
 
 namespace sluice::service {
 
@@ -29,468 +14,31 @@ namespace {
 
 using nlohmann::json;
 
-json error(const std::string& message, int code = 400) {
-  return {{"ok", false}, {"error", message}, {"code", code}};
-}
-
-json diagnostics_json(const config::Diagnostics& diags) {
-  json out = json::array();
-  for (const auto& d : diags)
-    out.push_back({{"file", d.where.file}, {"line", d.where.line}, {"column", d.where.column},
-                   {"key", d.key}, {"message", d.message}, {"text", d.to_string()}});
-  return out;
-}
-
-json changes_json(const std::vector<config::Change>& changes) {
-  json out = json::array();
-  for (const auto& c : changes)
-    out.push_back({{"kind", config::to_string(c.kind)}, {"what", c.what}, {"detail", c.detail}});
-  return out;
-}
-
-std::uint64_t monotonic_ns() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
-}
-
-json flows_status(Service& s) {
-  const auto& log = *s.flows();
-  auto h = log.history_status();
-  json history = {{"enabled", h.enabled}, {"path", h.path}, {"written", h.written}, {"lost", h.lost},
-                  {"removed_by_retention", h.removed}};
-  if (!h.error.empty()) history["error"] = h.error;
-  return {{"in_memory", log.ring().size()}, {"memory_capacity", log.ring().capacity()},
-          {"last_id", log.ring().last_id()}, {"history", history}};
-}
-
-// Packets let through (by tc after judging them, or forwarded by the XDP
-// fast path) and dropped, since the datapath was loaded.
-json packets(Service& s) {
-  const auto& dp = s.datapath();
-  std::uint64_t allowed = dp.passed_counter().packets + dp.fastpath_counter(SLUICE_FAST_FORWARDED).packets +
-                          dp.fastpath_counter(SLUICE_FAST_NEW_FLOW).packets;
-  std::uint64_t dropped = 0;
-  for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r) dropped += dp.drop_counter(static_cast<sluice_drop_reason>(r)).packets;
-  return {{"allowed", allowed}, {"dropped", dropped}};
-}
-
-json status(Service& s) {
-  json itfs = json::array();
-  for (const auto& [name, mode] : s.interfaces()) itfs.push_back({{"name", name}, {"xdp", mode}});
-  json maps = json::array();
-  std::size_t conntrack_entries = 0;
-  for (const auto& m : s.datapath().map_usage()) {
-    maps.push_back({{"name", m.name}, {"entries", m.entries}, {"capacity", m.capacity}, {"memory_bytes", m.memory}});
-    if (m.name == "conntrack") conntrack_entries = m.entries;
-  }
-  json out = {{"ok", true},
-              {"version", SLUICE_VERSION},
-              {"config", s.config_path()},
-              {"generation", s.datapath().active_generation()},
-              {"rules", s.live().config.rules.size()},
-              {"applied_seconds_ago", (monotonic_ns() - s.applied_at_ns()) / 1000000000ull},
-              {"interfaces", itfs},
-              {"conntrack_entries", conntrack_entries},
-              {"conntrack_capacity", SLUICE_MAX_CONNTRACK},
-              {"conntrack_high_events", s.conntrack_high_events()},
-              {"events_lost", {{"ring_full", s.datapath().events_lost(SLUICE_EVENT_LOST_RING_FULL)},
-                               {"rate_limited", s.datapath().events_lost(SLUICE_EVENT_LOST_RATE_LIMITED)}}},
-              {"events_received", {{"new_flow", s.events_received(SLUICE_EVENT_NEW_FLOW)},
-                                   {"drop", s.events_received(SLUICE_EVENT_DROP)},
-                                   {"reject", s.events_received(SLUICE_EVENT_REJECT)},
-                                   {"audit", s.events_received(SLUICE_EVENT_AUDIT)},
-                                   {"nat", s.events_received(SLUICE_EVENT_NAT)},
-                                   {"closed", s.events_received(SLUICE_EVENT_CLOSED)}}},
-              {"flows", flows_status(s)},
-              {"packets", packets(s)},
-              {"maps", maps}};
-  if (auto deadline = s.confirm_deadline()) {
-    auto left = std::chrono::duration_cast<std::chrono::seconds>(*deadline - Service::Clock::now());
-    out["confirm_within_seconds"] = std::max<long>(0, left.count());
-  }
-  return out;
-}
-
-json rules(Service& s) {
-  json out = json::array();
-  const auto& cfg = s.live().config;
-  for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
-    const auto& r = cfg.rules[i];
-    auto c = s.datapath().rule_counter(static_cast<std::uint32_t>(i));
-    out.push_back({{"index", i},
-                   {"name", r.name},
-                   {"chain", config::to_string(r.chain)},
-                   {"from", config::describe_endpoint(r.from)},
-                   {"to", config::describe_endpoint(r.to)},
-                   {"match", config::describe_match(r)},
-                   {"action", config::to_string(r.action)},
-                   {"mode", r.audit ? "audit" : "enforce"},
-                   {"line", r.where.line},
-                   {"packets", c.packets},
-                   {"bytes", c.bytes}});
-  }
-  json defaults = json::array();
-  for (int c = 0; c < config::kChainCount; ++c) {
-    auto chain = static_cast<config::Chain>(c);
-    auto counter = s.datapath().default_counter(chain);
-    defaults.push_back({{"chain", config::to_string(chain)},
-                        {"action", config::to_string(cfg.chain_defaults[c])},
-                        {"mode", cfg.chain_audit[c] ? "audit" : "enforce"},
-                        {"packets", counter.packets},
-                        {"bytes", counter.bytes}});
-  }
-  return {{"ok", true}, {"rules", out}, {"defaults", defaults}};
-}
-
-const char* state_name(std::uint8_t state) {
-  static const char* names[] = {"new", "syn-sent", "syn-recv", "established", "fin-wait", "closing", "closed"};
-  return state < SLUICE_CT_STATE_COUNT ? names[state] : "?";
-}
-
-std::string address(const std::uint8_t* a, std::uint8_t family) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  inet_ntop(family == SLUICE_FAMILY_IPV4 ? AF_INET : AF_INET6, a, buf, sizeof buf);
-  return buf;
-}
-
-// One page of the table, built while walking it: only the page becomes
-// JSON, whatever the table's size; total counts every match.
-json conntrack(Service& s, const std::string& filter, std::uint64_t offset, std::uint64_t limit) {
-  json out = json::array();
-  std::uint64_t matched = 0;
-  const auto& names = s.live().compiled.rule_names;
-  std::uint64_t now = monotonic_ns();
-  s.datapath().for_each_conntrack([&](const datapath::Datapath::ConntrackEntry& e) {
-    const auto& k = e.key;
-    const auto& v = e.value;
-    bool a_first = v.originator_is_a;
-    std::string src = address(a_first ? k.addr_a : k.addr_b, k.family);
-    std::string dst = address(a_first ? k.addr_b : k.addr_a, k.family);
-    // The addresses the outside sees, when translated: what the originator
-    // connected to (port forward) and what it appears as (masquerade).
-    std::string snat = v.nat & SLUICE_NAT_SNAT ? address(v.snat_addr, k.family) : "";
-    std::string dnat = v.nat & SLUICE_NAT_DNAT ? address(v.dnat_addr, k.family) : "";
-    if (!filter.empty() && filter != src && filter != dst && filter != snat && filter != dnat) return;
-    if (matched++ < offset || out.size() >= limit) return;
-    json nat = json::object();
-    if (!snat.empty()) nat["masquerade"] = {{"addr", snat}, {"port", ntohs(v.snat_port)}};
-    if (!dnat.empty()) nat["port_forward"] = {{"addr", dnat}, {"port", ntohs(v.dnat_port)}};
-    std::string rule;
-    if (v.rule_index == SLUICE_RULE_INDEX_DEFAULT)
-      rule = std::string("default (") + config::to_string(policy::config_chain(v.chain)) + ")";
-    else if (v.created_ns >= s.applied_at_ns() && v.rule_index < names.size())
-      rule = names[v.rule_index];
-    else
-      rule = "#" + std::to_string(v.rule_index) + " of an earlier ruleset";
-    out.push_back({{"proto", k.proto},
-                   {"src", src},
-                   {"sport", ntohs(a_first ? k.port_a : k.port_b)},
-                   {"dst", dst},
-                   {"dport", ntohs(a_first ? k.port_b : k.port_a)},
-                   {"state", state_name(v.state)},
-                   {"chain", config::to_string(policy::config_chain(v.chain))},
-                   {"rule", rule},
-                   {"nat", nat},
-                   {"packets", {v.packets[0], v.packets[1]}},
-                   {"bytes", {v.bytes[0], v.bytes[1]}},
-                   {"age_seconds", now > v.created_ns ? (now - v.created_ns) / 1000000000ull : 0},
-                   {"idle_seconds", now > v.last_seen_ns ? (now - v.last_seen_ns) / 1000000000ull : 0}});
-  });
-  return {{"ok", true}, {"entries", out}, {"total", matched}};
-}
-
-json counters(Service& s) {
-  json out = json::array();
-  for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r) {
-    auto c = s.datapath().drop_counter(static_cast<sluice_drop_reason>(r));
-    out.push_back({{"reason", flows::drop_reason_name(r)}, {"packets", c.packets}, {"bytes", c.bytes}});
-  }
-  static const char* audit_names[] = {"rule-drop", "rule-reject", "default-drop"};
-  static_assert(sizeof audit_names / sizeof *audit_names == SLUICE_AUDIT_REASON_COUNT);
-  json audited = json::array();
-  for (int r = 0; r < SLUICE_AUDIT_REASON_COUNT; ++r) {
-    auto c = s.datapath().audit_counter(static_cast<sluice_audit_reason>(r));
-    audited.push_back({{"would", audit_names[r]}, {"packets", c.packets}, {"bytes", c.bytes}});
-  }
-  static const char* nat_names[] = {"new masquerade", "new port forward", "new hairpin", "rewritten",
-                                    "icmp error translated"};
-  static_assert(sizeof nat_names / sizeof *nat_names == SLUICE_NAT_COUNTER_COUNT);
-  json nat = json::array();
-  for (int n = 0; n < SLUICE_NAT_COUNTER_COUNT; ++n) {
-    auto c = s.datapath().nat_counter(static_cast<sluice_nat_counter>(n));
-    nat.push_back({{"what", nat_names[n]}, {"packets", c.packets}, {"bytes", c.bytes}});
-  }
-  static const char* fast_names[] = {"forwarded by XDP", "to kernel: no neighbour", "to kernel: TTL",
-                                     "to kernel: MTU", "to kernel: route", "to kernel: other",
-                                     "new flows by XDP"};
-  static_assert(sizeof fast_names / sizeof *fast_names == SLUICE_FAST_COUNTER_COUNT);
-  json fast = json::array();
-  for (int n = 0; n < SLUICE_FAST_COUNTER_COUNT; ++n) {
-    auto c = s.datapath().fastpath_counter(static_cast<sluice_fastpath_counter>(n));
-    fast.push_back({{"what", fast_names[n]}, {"packets", c.packets}, {"bytes", c.bytes}});
-  }
-  return {{"ok", true}, {"drops", out}, {"audited", audited}, {"nat", nat}, {"fast_path", fast}};
-}
-
-// Flows are answered in pages; a follower asks again with the last id.
-constexpr std::size_t kMaxFlowsPerAnswer = 1000;
-
-std::int64_t wall_ms() {
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  return static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
-}
-
-json flows(Service& s, const json& req) {
-  flows::FlowFilter filter;
-  if (auto err = flows::filter_from_json(req.value("filter", json()), filter, wall_ms()); !err.empty())
-    return error(err);
-  std::uint64_t after = 0;
-  std::size_t limit = 100;
-  if (req.contains("after")) {
-    if (!req["after"].is_number_unsigned()) return error("after must be a flow id (a non-negative integer)");
-    after = req["after"].get<std::uint64_t>();
-  }
-  if (req.contains("limit")) {
-    const auto& v = req["limit"];
-    if (!v.is_number_unsigned() || v.get<std::uint64_t>() == 0 || v.get<std::uint64_t>() > kMaxFlowsPerAnswer)
-      return error("limit must be 1 to " + std::to_string(kMaxFlowsPerAnswer));
-    limit = v.get<std::size_t>();
-  }
-  if (req.contains("newest") && !req["newest"].is_boolean()) return error("newest must be true or false");
-  bool newest = req.contains("newest") && req["newest"].get<bool>();
-  const auto& log = *s.flows();
-  std::uint64_t last = log.ring().last_id();
-  json out = json::array();
-  for (const auto& r : log.query(filter, after, limit, newest)) out.push_back(flows::to_json(r));
-  return {{"ok", true}, {"flows", out}, {"last_id", last}};
-}
-
-// A string field of a request, or nullopt (and why in err).
-std::optional<std::string> string_field(const json& req, const char* key, std::size_t max, std::string& err) {
-  if (!req.contains(key) || !req[key].is_string()) {
-    err = std::string("\"") + key + "\" is required and must be a string";
-    return std::nullopt;
-  }
-  auto v = req[key].get<std::string>();
-  if (v.size() > max) {
-    err = std::string("\"") + key + "\" is longer than " + std::to_string(max) + " bytes";
-    return std::nullopt;
-  }
-  return v;
-}
-
-// A positive integer field up to max, default when absent; nullopt when bad.
-std::optional<std::uint64_t> count_field(const json& req, const char* key, std::uint64_t fallback, std::uint64_t max) {
-  if (!req.contains(key)) return fallback;
-  const auto& v = req[key];
-  if (!v.is_number_unsigned() || v.get<std::uint64_t>() == 0 || v.get<std::uint64_t>() > max) return std::nullopt;
-  return v.get<std::uint64_t>();
-}
-
-using config::kMaxConfigBytes;
-constexpr std::size_t kMaxNameBytes = 64;
-
-bool valid_name(const std::string& name) {
-  if (name.empty() || name.size() > kMaxNameBytes) return false;
-  for (unsigned char c : name)
-    if (!std::isalnum(c) && c != '-' && c != '_' && c != '.') return false;
-  return true;
-}
-
-json apply(Service& s, const json& req, const Caller& caller) {
-  std::optional<std::chrono::seconds> confirm;
-  if (req.contains("confirm_within_seconds")) {
-    auto secs = count_field(req, "confirm_within_seconds", 0, 86400);
-    if (!secs) return error("confirm_within_seconds must be 1 to 86400");
-    confirm = std::chrono::seconds(*secs);
-  }
-  std::optional<std::string> text;
-  if (req.contains("text")) {
-    std::string err;
-    text = string_field(req, "text", kMaxConfigBytes, err);
-    if (!text) return error(err);
-  }
-  auto outcome = text ? s.apply_text(*text, confirm, caller.who) : s.apply_file(confirm, caller.who);
-  if (!outcome.diagnostics.empty())
-    return {{"ok", false},
-            {"code", 422},
-            {"error", "the configuration has errors; the running ruleset stays"},
-            {"diagnostics", diagnostics_json(outcome.diagnostics)}};
-  json out = {{"ok", true}, {"changes", changes_json(outcome.changes)}};
-  if (confirm) out["confirm_within_seconds"] = confirm->count();
-  if (outcome.version) out["version"] = outcome.version;
-  return out;
-}
-
-// validate / diff: of the file at "path", or of "text" as if it were the
-// config file.
-json check_config(Service& s, const json& req, const Caller& caller, bool with_diff) {
-  LoadResult loaded;
-  if (req.contains("text")) {
-    std::string err;
-    auto text = string_field(req, "text", kMaxConfigBytes, err);
-    if (!text) return error(err);
-    loaded = load_ruleset_text(*text, s.config_path(), s.list_dirs());
-  } else if (req.contains("path") && req["path"].is_string()) {
-    // A path names a file on the host: only root, who could read it anyway.
-    if (!caller.root) return error("only root on the control socket may have sluiced read a file by path; send the configuration as \"text\"", 403);
-    loaded = load_ruleset(req["path"].get<std::string>(), s.list_dirs());
-  } else {
-    return error("give the configuration as \"text\" (or, on the control socket, a \"path\")");
-  }
-  if (!loaded.ruleset)
-    return {{"ok", false},
-            {"code", 422},
-            {"error", "the configuration has errors"},
-            {"diagnostics", diagnostics_json(loaded.diagnostics)}};
-  json out = {{"ok", true}, {"rules", loaded.ruleset->config.rules.size()}};
-  if (with_diff) out["changes"] = changes_json(config::diff(s.live().config, loaded.ruleset->config));
-  return out;
-}
-
-json config_history(Service& s, const json& req) {
-  auto* state = s.state();
-  if (!state) return error("the config history is unavailable: " + s.state_error(), 503);
-  if (req.contains("id")) {
-    if (!req["id"].is_number_unsigned()) return error("id must be a version number");
-    auto v = state->config_version(req["id"].get<std::uint64_t>());
-    if (!v) return error("no config version " + req["id"].dump(), 404);
-    return {{"ok", true},
-            {"version", {{"id", v->id}, {"time_ms", v->time_ms}, {"author", v->author}, {"path", v->path},
-                         {"diff", v->diff}, {"text", v->text}}}};
-  }
-  auto limit = count_field(req, "limit", 50, 1000);
-  if (!limit) return error("limit must be 1 to 1000");
-  json out = json::array();
-  for (const auto& v : state->config_versions(*limit))
-    out.push_back({{"id", v.id}, {"time_ms", v.time_ms}, {"author", v.author}, {"path", v.path}, {"diff", v.diff}});
-  return {{"ok", true}, {"versions", out}};
-}
-
-json audit_log(Service& s, const json& req) {
-  auto* state = s.state();
-  if (!state) return error("the audit log is unavailable: " + s.state_error(), 503);
-  auto limit = count_field(req, "limit", 100, 10000);
-  if (!limit) return error("limit must be 1 to 10000");
-  json out = json::array();
-  for (const auto& e : state->audit_entries(*limit))
-    out.push_back({{"id", e.id}, {"time_ms", e.time_ms}, {"who", e.who}, {"what", e.what}, {"detail", e.detail}});
-  return {{"ok", true}, {"entries", out}};
-}
-
-// Users and tokens: root on the control socket only.
-json accounts(Service& s, const std::string& cmd, const json& req, const Caller& caller) {
-  if (!caller.root) return error("users and tokens are managed with sluicectl on the host", 403);
-  auto* state = s.state();
-  if (!state) return error("the user database is unavailable: " + s.state_error(), 503);
-  if (cmd == "users" || cmd == "tokens") {
-    json out = json::array();
-    for (const auto& u : cmd == "users" ? state->users() : state->tokens())
-      out.push_back({{"name", u.name}, {"created_ms", u.created_ms}});
-    return {{"ok", true}, {cmd, out}};
-  }
-  std::string err;
-  auto name = string_field(req, "name", kMaxNameBytes, err);
-  if (!name) return error(err);
-  if (!valid_name(*name)) return error("a name is 1 to 64 letters, digits, '-', '_' or '.'");
-  if (cmd == "user_add") {
-    auto password = string_field(req, "password", 1024, err);
-    if (!password) return error(err);
-    if (password->size() < 8) return error("a password has at least 8 characters");
-    state->set_user(*name, api::hash_password(*password));
-    state->audit(caller.who, "user set", *name);
-    return {{"ok", true}};
-  }
-  if (cmd == "user_remove") {
-    if (!state->remove_user(*name)) return error("no user '" + *name + "'", 404);
-    state->audit(caller.who, "user removed", *name);
-    return {{"ok", true}};
-  }
-  if (cmd == "token_add") {
-    auto token = api::new_token();
-    if (!state->add_token(*name, api::token_hash(token))) return error("a token named '" + *name + "' exists", 409);
-    state->audit(caller.who, "token added", *name);
-    return {{"ok", true}, {"name", *name}, {"token", token}};
-  }
-  // token_remove
-  if (!state->remove_token(*name)) return error("no token '" + *name + "'", 404);
-  state->audit(caller.who, "token removed", *name);
-  return {{"ok", true}};
-}
-
-json interfaces(Service& s) {
-  json out = json::array();
-  std::map<std::string, std::string> attached;
-  for (const auto& [name, mode] : s.interfaces()) attached[name] = mode;
-  for (const auto& itf : s.live().config.interfaces) {
-    auto it = attached.find(itf.name);
-    json entry = {{"name", itf.name}, {"zone", itf.zone}, {"attached", it != attached.end()},
-                  {"xdp", it != attached.end() ? it->second : ""}};
-    auto st = it != attached.end() ? net::link_stats(itf.name) : std::nullopt;
-    auto stats = st.value_or(net::LinkStats{});
-    entry["rx_packets"] = stats.rx_packets;
-    entry["rx_bytes"] = stats.rx_bytes;
-    entry["rx_dropped"] = stats.rx_dropped;
-    entry["tx_packets"] = stats.tx_packets;
-    entry["tx_bytes"] = stats.tx_bytes;
-    entry["tx_dropped"] = stats.tx_dropped;
-    out.push_back(entry);
-  }
-  return {{"ok", true}, {"interfaces", out}};
+// Whether the caller may run c, or the refusal.
+std::optional<json> refused(const commands::Command& c, const Caller& caller) {
+  if (c.access == commands::Access::Root && !caller.root)
+    return refusal(std::string(c.no_http), 403);
+  if (c.access == commands::Access::Change && !caller.may_change)
+    return refusal("this caller may only read (" + caller.who + ")", 403);
+  return std::nullopt;
 }
 
 json dispatch(Service& s, const json& req, const Caller& caller) {
   if (!req.is_object() || !req.contains("command") || !req["command"].is_string())
-    return error("a request is a JSON object with a \"command\" string");
-  const std::string cmd = req["command"];
-  if (is_state_changing(cmd) && !caller.may_change) return error("this caller may only read (" + caller.who + ")", 403);
-  if (cmd == "status") return status(s);
-  if (cmd == "rules") return rules(s);
-  if (cmd == "counters") return counters(s);
-  if (cmd == "flows") return flows(s, req);
-  if (cmd == "interfaces") return interfaces(s);
-  if (cmd == "conntrack") {
-    if (req.contains("filter") && !req["filter"].is_string()) return error("filter must be an address");
-    std::string filter = req.value("filter", "");
-    auto limit = count_field(req, "limit", 1000000000, 1000000000);
-    if (!limit) return error("limit must be a positive number");
-    std::uint64_t offset = 0;
-    if (req.contains("offset")) {
-      if (!req["offset"].is_number_unsigned()) return error("offset must be a non-negative number");
-      offset = req["offset"].get<std::uint64_t>();
-    }
-    return conntrack(s, filter, offset, *limit);
-  }
-  if (cmd == "config") {
-    return {{"ok", true}, {"path", s.config_path()}, {"text", s.live().text}};
-  }
-  if (cmd == "apply") return apply(s, req, caller);
-  if (cmd == "confirm") {
-    if (!s.confirm(caller.who)) return error("no apply is waiting for confirmation", 409);
-    return {{"ok", true}};
-  }
-  if (cmd == "rollback") {
-    std::string why;
-    if (!s.rollback(why, caller.who)) return error(why, 409);
-    return {{"ok", true}};
-  }
-  if (cmd == "validate") return check_config(s, req, caller, false);
-  if (cmd == "diff") return check_config(s, req, caller, true);
-  if (cmd == "config_history") return config_history(s, req);
-  if (cmd == "audit") return audit_log(s, req);
-  if (cmd == "users" || cmd == "tokens" || cmd == "user_add" || cmd == "user_remove" || cmd == "token_add" ||
-      cmd == "token_remove")
-    return accounts(s, cmd, req, caller);
-  return error("unknown command '" + cmd + "'", 404);
+    return refusal("a request is a JSON object with a \"command\" string");
+  const std::string name = req["command"];
+  const auto* command = commands::find(name);
+  auto handler = handler_for(name);
+  if (!command || !handler) return refusal("unknown command '" + name + "'", 404);
+  if (auto no = refused(*command, caller)) return *no;
+  return handler(s, req, caller);
 }
 
 }  // namespace
 
-bool is_state_changing(const std::string& cmd) {
-  return cmd == "apply" || cmd == "confirm" || cmd == "rollback" || cmd == "user_add" || cmd == "user_remove" ||
-         cmd == "token_add" || cmd == "token_remove";
+bool is_state_changing(const std::string& name) {
+  const auto* command = commands::find(name);
+  return command && command->access != commands::Access::Read;
 }
 
 json handle(Service& service, const json& request, const Caller& caller) {
@@ -498,15 +46,15 @@ json handle(Service& service, const json& request, const Caller& caller) {
     return dispatch(service, request, caller);
   } catch (const store::Error& e) {
     log(Priority::Error, std::string("state database: ") + e.what());
-    return error(std::string("the state database failed: ") + e.what(), 503);
+    return refusal(std::string("the state database failed: ") + e.what(), 503);
   } catch (const json::exception& e) {
-    return error(std::string("malformed request: ") + e.what());
+    return refusal(std::string("malformed request: ") + e.what());
   }
 }
 
 std::string handle_request(Service& service, const std::string& request, const Caller& caller) {
   json req = json::parse(request, nullptr, /*allow_exceptions=*/false);
-  if (req.is_discarded()) return error("the request is not valid JSON").dump();
+  if (req.is_discarded()) return refusal("the request is not valid JSON").dump();
   return handle(service, req, caller).dump();
 }
 

@@ -1,7 +1,9 @@
 // The operations sluiced offers, one JSON request in, one JSON answer out:
 // what the control socket and the REST API both serve, so each exists
-// once. docs/control.md lists them. An answer has "ok"; a refusal also
-// "error" (what is wrong) and "code" (the HTTP status it maps to).
+// once. The commands are those of commands/catalog.h, whose access level
+// is checked here before command_handlers.cpp serves them; docs/daemon.md
+// lists them. An answer has "ok"; a refusal also "error" (what is wrong)
+// and "code" (the HTTP status it maps to).
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>

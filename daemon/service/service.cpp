@@ -61,7 +61,7 @@ Service::Service(ServiceOptions options)
       config_path_(std::move(options.config_path)),
       list_dirs_(std::move(options.list_dirs)) {
   libbpf_set_print(libbpf_to_log);
-  auto loaded = load_ruleset(config_path_, list_dirs_);
+  auto loaded = policy::load_ruleset(config_path_, list_dirs_);
   if (!loaded.ruleset) throw std::runtime_error(config::format(loaded.diagnostics));
   datapath_ = std::make_unique<datapath::Datapath>(datapath::DatapathOptions{options.pin_dir});
   if (!datapath_->discarded_pins().empty())
@@ -113,7 +113,7 @@ Service::~Service() {
   log(Priority::Notice, "detached from every interface");
 }
 
-void Service::apply(const Ruleset& ruleset) {
+void Service::apply(const policy::Ruleset& ruleset) {
   auto started = Clock::now();
   auto stats = datapath_->apply(ruleset.compiled);
   datapath_->release_idle_generation();
@@ -165,17 +165,17 @@ void Service::apply_routing(const config::Config& cfg) {
 }
 
 config::Diagnostics Service::reload(const std::string& who) {
-  return apply_loaded(load_ruleset(config_path_, list_dirs_), std::nullopt, who, nullptr, /*keep_pending=*/true)
+  return apply_loaded(policy::load_ruleset(config_path_, list_dirs_), std::nullopt, who, nullptr, /*keep_pending=*/true)
       .diagnostics;
 }
 
 Service::ApplyOutcome Service::apply_file(std::optional<std::chrono::seconds> confirm_within, const std::string& who) {
-  return apply_loaded(load_ruleset(config_path_, list_dirs_), confirm_within, who, nullptr);
+  return apply_loaded(policy::load_ruleset(config_path_, list_dirs_), confirm_within, who, nullptr);
 }
 
 Service::ApplyOutcome Service::apply_text(const std::string& text, std::optional<std::chrono::seconds> confirm_within,
                                           const std::string& who) {
-  auto loaded = load_ruleset_text(text, config_path_, list_dirs_);
+  auto loaded = policy::load_ruleset_text(text, config_path_, list_dirs_);
   return apply_loaded(std::move(loaded), confirm_within, who, &text);
 }
 
@@ -209,7 +209,7 @@ std::string changes_text(const std::vector<config::Change>& changes) {
 
 }  // namespace
 
-Service::ApplyOutcome Service::apply_loaded(LoadResult loaded, std::optional<std::chrono::seconds> confirm_within,
+Service::ApplyOutcome Service::apply_loaded(policy::LoadResult loaded, std::optional<std::chrono::seconds> confirm_within,
                                             const std::string& who, const std::string* new_text, bool keep_pending) {
   ApplyOutcome out;
   if (!loaded.ruleset) {
@@ -233,7 +233,7 @@ Service::ApplyOutcome Service::apply_loaded(LoadResult loaded, std::optional<std
     }
   }
   out.changes = config::diff(live_->config, loaded.ruleset->config);
-  Ruleset before = *live_;
+  policy::Ruleset before = *live_;
   try {
     apply(*loaded.ruleset);
   } catch (const datapath::BpfError& e) {
@@ -247,7 +247,7 @@ Service::ApplyOutcome Service::apply_loaded(LoadResult loaded, std::optional<std
   // A newer apply replaces an older pending one but keeps its way back:
   // rolling back returns to the last confirmed ruleset.
   if (confirm_within) {
-    Ruleset restore = pending_ ? std::move(pending_->restore) : std::move(before);
+    policy::Ruleset restore = pending_ ? std::move(pending_->restore) : std::move(before);
     set_pending(PendingConfirm{Clock::now() + *confirm_within, std::move(restore)});
     log(Priority::Notice, "apply must be confirmed within " + std::to_string(confirm_within->count()) +
                               "s or it is rolled back");
@@ -293,7 +293,7 @@ bool Service::confirm(const std::string& who) {
 }
 
 bool Service::rollback(std::string& why, const std::string& who) {
-  std::optional<Ruleset> target;
+  std::optional<policy::Ruleset> target;
   if (pending_) target = pending_->restore;
   else if (previous_) target = previous_;
   if (!target) {
@@ -347,7 +347,7 @@ void Service::set_pending(std::optional<PendingConfirm> pending) {
   }
 }
 
-std::optional<Ruleset> Service::resume_pending_confirm() {
+std::optional<policy::Ruleset> Service::resume_pending_confirm() {
   if (!state_) return std::nullopt;
   std::optional<store::StoredPendingConfirm> stored;
   try {
@@ -356,7 +356,7 @@ std::optional<Ruleset> Service::resume_pending_confirm() {
     log(Priority::Error, std::string("reading a pending confirmation: ") + e.what());
   }
   if (!stored) return std::nullopt;
-  auto restore = load_ruleset_text(stored->restore_text, config_path_, list_dirs_);
+  auto restore = policy::load_ruleset_text(stored->restore_text, config_path_, list_dirs_);
   if (!restore.ruleset) {
     log(Priority::Error, "an apply awaited confirmation when sluiced stopped, but the ruleset to return to no longer "
                          "loads; the config file's stays: " + config::format(restore.diagnostics));

@@ -14,7 +14,7 @@
 #include "config/diff.h"
 #include "flows/flow_record.h"
 #include "policy/nat_tables.h"
-#include "service/ruleset.h"
+#include "policy/ruleset.h"
 #include "sluice/abi.h"
 
 namespace sluice::datapath {
@@ -124,7 +124,7 @@ class Service {
   std::optional<Clock::time_point> confirm_deadline() const {
     return pending_ ? std::optional(pending_->deadline) : std::nullopt;
   }
-  const Ruleset& live() const { return *live_; }
+  const policy::Ruleset& live() const { return *live_; }
   const std::string& config_path() const { return config_path_; }
   const std::vector<std::string>& list_dirs() const { return list_dirs_; }
   // When the live ruleset was applied, in bpf_ktime_get_ns() time.
@@ -154,8 +154,8 @@ class Service {
   void sweep_record(SweepResult swept);
 
  private:
-  void apply(const Ruleset& ruleset);
-  ApplyOutcome apply_loaded(LoadResult loaded, std::optional<std::chrono::seconds> confirm_within,
+  void apply(const policy::Ruleset& ruleset);
+  ApplyOutcome apply_loaded(policy::LoadResult loaded, std::optional<std::chrono::seconds> confirm_within,
                             const std::string& who, const std::string* new_text, bool keep_pending = false);
   // Records the live ruleset in the config history (and the audit log).
   std::uint64_t record_version(const std::string& who, const std::string& diff, const std::string& what);
@@ -199,7 +199,7 @@ class Service {
 
   struct PendingConfirm {
     Clock::time_point deadline;
-    Ruleset restore;
+    policy::Ruleset restore;
   };
   // pending_ and its copy in the database (which outlives a restart)
   // change together.
@@ -207,14 +207,14 @@ class Service {
   // At start: the ruleset to start with instead of the file's, when an
   // apply awaited confirmation as sluiced stopped and its deadline has
   // passed since (the file is rewritten); resumes the wait otherwise.
-  std::optional<Ruleset> resume_pending_confirm();
+  std::optional<policy::Ruleset> resume_pending_confirm();
 
   std::string config_path_;
   std::vector<std::string> list_dirs_;
   bool keep_ = false;
   std::unique_ptr<datapath::Datapath> datapath_;
-  std::optional<Ruleset> live_;
-  std::optional<Ruleset> previous_;
+  std::optional<policy::Ruleset> live_;
+  std::optional<policy::Ruleset> previous_;
   std::optional<PendingConfirm> pending_;
   std::uint64_t applied_at_ns_ = 0;
   int applied_generation_ = 0;  // the generation that apply made live (no map read per closed flow)

@@ -166,6 +166,7 @@ check("password hashes are argon2id", hashes and all(h.startswith("$argon2id$") 
 reads = {
     "/api/v1/session": "/api/v1/session",
     "/api/v1/status": "/api/v1/status",
+    "/api/v1/version": "/api/v1/version",
     "/api/v1/interfaces": "/api/v1/interfaces",
     "/api/v1/rules": "/api/v1/rules",
     "/api/v1/counters": "/api/v1/counters",

@@ -41,6 +41,17 @@ check "status names the config and its rules" grep -q "config $work/sluice.toml 
 check "status lists the attached interfaces" grep -q "interfaces: lan0 (XDP native), wan0 (XDP native)" <<<"$out"
 check "status --json has the rule count" test "$(sluicectl --json status | json_get 'd["rules"]')" = 3
 
+# version: the daemon's and its BPF objects', which are the ones this
+# build compiled.
+out=$(sluicectl version)
+check "version names the daemon" grep -q "^sluiced [0-9]" <<<"$out"
+bpf_dir=$(dirname "$SLUICED")/../bpf
+for obj in xdp_ingress tc_ingress tc_egress; do
+	sum=$(sha256sum <"$bpf_dir/$obj.bpf.o")
+	check "version shows the sha256 of $obj.bpf.o as built" grep -q "$obj.bpf.o sha256 ${sum%% *}" <<<"$out"
+done
+check_not "version takes no arguments" sluicectl version --verbose
+
 # rules, with hit counters
 out=$(sluicectl rules)
 check "rules shows each rule in order with its counters" \

@@ -1,4 +1,4 @@
-#include "service/ruleset.h"
+#include "policy/ruleset.h"
 
 #include <filesystem>
 
@@ -6,7 +6,7 @@
 #include "config/parser.h"
 #include "policy/compiler.h"
 
-namespace sluice::service {
+namespace sluice::policy {
 
 LoadResult load_ruleset_text(const std::string& text, const std::string& path,
                              const std::vector<std::string>& list_dirs) {
@@ -18,9 +18,9 @@ LoadResult load_ruleset_text(const std::string& text, const std::string& path,
     return out;
   }
   try {
-    auto compiled = policy::compile(*parsed.config);
+    auto compiled = compile(*parsed.config);
     out.ruleset = Ruleset{std::move(*parsed.config), std::move(compiled), text};
-  } catch (const policy::CapacityError& e) {
+  } catch (const CapacityError& e) {
     // The config is valid TOML and valid policy, but too big for the maps.
     out.diagnostics.push_back({{path, 1, 1}, "", e.what()});
   }
@@ -37,4 +37,4 @@ LoadResult load_ruleset(const std::string& path, const std::vector<std::string>&
   return load_ruleset_text(*file.text, path, list_dirs);
 }
 
-}  // namespace sluice::service
+}  // namespace sluice::policy

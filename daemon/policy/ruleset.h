@@ -10,7 +10,7 @@
 #include "config/model.h"
 #include "policy/compiled_policy.h"
 
-namespace sluice::service {
+namespace sluice::policy {
 
 struct Ruleset {
   config::Config config;
@@ -31,4 +31,4 @@ LoadResult load_ruleset(const std::string& path, const std::vector<std::string>&
 LoadResult load_ruleset_text(const std::string& text, const std::string& path,
                              const std::vector<std::string>& list_dirs = {});
 
-}  // namespace sluice::service
+}  // namespace sluice::policy
