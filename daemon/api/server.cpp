@@ -15,11 +15,12 @@
 #include <thread>
 
 #include "api/admission.h"
-#include "api/credentials.h"
 #include "api/guarded_server.h"
 #include "api/http_input.h"
 #include "api/metrics.h"
-#include "api/sessions.h"
+#include "auth/credentials.h"
+#include "auth/sessions.h"
+#include "auth/sign_in_limits.h"
 #include "commands/catalog.h"
 #include "flows/flow_json.h"
 #include "service/flow_log.h"
@@ -34,6 +35,8 @@ namespace {
 
 using nlohmann::json;
 using service::Caller;
+using auth::hash_password, auth::verify_password, auth::token_hash, auth::random_hex, auth::same_secret;
+using auth::SessionTable, auth::LoginLimiter, auth::TrustedDevices;
 
 constexpr std::size_t kMaxBody = 17 << 20;  // a 16 MiB config plus its JSON quoting
 // What is read of a body before its sender is known: a sign-in, or any

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "api/credentials.h"
+#include "auth/credentials.h"
 #include "config/describe.h"
 #include "config/parser.h"
 #include "datapath/datapath.h"
@@ -404,7 +404,7 @@ json accounts(Service& s, const std::string& cmd, const json& req, const Caller&
     auto password = string_field(req, "password", 1024, err);
     if (!password) return error(err);
     if (password->size() < 8) return error("a password has at least 8 characters");
-    state->set_user(*name, api::hash_password(*password));
+    state->set_user(*name, auth::hash_password(*password));
     state->audit(caller.who, "user set", *name);
     return {{"ok", true}};
   }
@@ -414,8 +414,8 @@ json accounts(Service& s, const std::string& cmd, const json& req, const Caller&
     return {{"ok", true}};
   }
   if (cmd == "token_add") {
-    auto token = api::new_token();
-    if (!state->add_token(*name, api::token_hash(token))) return error("a token named '" + *name + "' exists", 409);
+    auto token = auth::new_token();
+    if (!state->add_token(*name, auth::token_hash(token))) return error("a token named '" + *name + "' exists", 409);
     state->audit(caller.who, "token added", *name);
     return {{"ok", true}, {"name", *name}, {"token", token}};
   }

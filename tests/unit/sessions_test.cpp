@@ -7,11 +7,12 @@
 #include <chrono>
 #include <filesystem>
 
-#include "api/credentials.h"
-#include "api/sessions.h"
+#include "auth/credentials.h"
+#include "auth/sessions.h"
+#include "auth/sign_in_limits.h"
 #include "store/state_store.h"
 
-namespace sluice::api {
+namespace sluice::auth {
 namespace {
 
 class Sessions : public ::testing::Test {
@@ -161,4 +162,4 @@ TEST_F(Sessions, WithoutAStoreSessionsLiveInMemory) {
 }
 
 }  // namespace
-}  // namespace sluice::api
+}  // namespace sluice::auth

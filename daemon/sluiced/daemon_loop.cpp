@@ -1,4 +1,4 @@
-#include "service/daemon_loop.h"
+#include "sluiced/daemon_loop.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -14,11 +14,15 @@
 
 #include "api/server.h"
 #include "net/monitor.h"
-#include "service/control.h"
+#include "sluiced/control.h"
 #include "service/log.h"
-#include "service/notify.h"
+#include "sluiced/notify.h"
 
-namespace sluice::service {
+namespace sluice::sluiced {
+
+using service::log;
+using service::Priority;
+using service::Service;
 
 namespace {
 
@@ -151,4 +155,4 @@ int run_daemon(const DaemonOptions& options) {
   }
 }
 
-}  // namespace sluice::service
+}  // namespace sluice::sluiced

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-namespace sluice::service {
+namespace sluice::sluiced {
 
 // Sends state ("READY=1", "RELOADING=1", "WATCHDOG=1", "STATUS=...").
 void notify(const std::string& state);
@@ -15,4 +15,4 @@ void notify(const std::string& state);
 // How often systemd expects "WATCHDOG=1" ($WATCHDOG_USEC, for this pid).
 std::optional<std::chrono::microseconds> watchdog_interval();
 
-}  // namespace sluice::service
+}  // namespace sluice::sluiced

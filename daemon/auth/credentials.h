@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace sluice::api {
+namespace sluice::auth {
 
 // An argon2id hash in libsodium's self-describing string form.
 std::string hash_password(const std::string& password);
@@ -20,4 +20,4 @@ std::string random_hex(std::size_t bytes = 32);
 // Constant-time comparison for secrets of equal length.
 bool same_secret(const std::string& a, const std::string& b);
 
-}  // namespace sluice::api
+}  // namespace sluice::auth

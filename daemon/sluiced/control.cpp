@@ -1,4 +1,4 @@
-#include "service/control.h"
+#include "sluiced/control.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,7 +14,10 @@
 
 #include "service/requests.h"
 
-namespace sluice::service {
+namespace sluice::sluiced {
+
+using service::Caller;
+using service::Service;
 
 namespace {
 
@@ -115,4 +118,4 @@ void ControlServer::serve_one(Service& service, std::mutex& service_lock) {
   close(c);
 }
 
-}  // namespace sluice::service
+}  // namespace sluice::sluiced

@@ -8,7 +8,7 @@
 
 #include "config/diagnostics.h"
 #include "datapath/bpf_error.h"
-#include "service/daemon_loop.h"
+#include "sluiced/daemon_loop.h"
 #include "service/log.h"
 #include "policy/ruleset.h"
 
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   const auto list_dirs = vm["list-dir"].as<std::vector<std::string>>();
   if (vm.count("check")) return check(path, list_dirs);
   try {
-    sluice::service::DaemonOptions options;
+    sluice::sluiced::DaemonOptions options;
     options.service = {path, vm["pin-dir"].as<std::string>(), vm["database"].as<std::string>(), list_dirs};
     options.socket_path = vm["socket"].as<std::string>();
     options.keep_datapath = vm.count("keep-datapath") > 0;
@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
       }
       options.socket_group = g->gr_gid;
     }
-    return sluice::service::run_daemon(options);
+    return sluice::sluiced::run_daemon(options);
   } catch (const sluice::datapath::UnfitEnvironment& e) {
     log(Priority::Error, std::string("cannot start: ") + e.what());
     return sluice::datapath::kExitUnfitEnvironment;

@@ -1,11 +1,11 @@
-#include "api/credentials.h"
+#include "auth/credentials.h"
 
 #include <sodium.h>
 
 #include <stdexcept>
 #include <vector>
 
-namespace sluice::api {
+namespace sluice::auth {
 
 namespace {
 
@@ -57,4 +57,4 @@ bool same_secret(const std::string& a, const std::string& b) {
   return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-}  // namespace sluice::api
+}  // namespace sluice::auth

@@ -9,10 +9,10 @@
 
 #include "service/service.h"
 
-namespace sluice::service {
+namespace sluice::sluiced {
 
 struct DaemonOptions {
-  ServiceOptions service;
+  service::ServiceOptions service;
   std::string socket_path = "/run/sluice/sluice.sock";
   bool keep_datapath = false;  // on stop, leave the datapath enforcing
   std::string webui_dir = "/usr/share/sluice/webui";
@@ -24,4 +24,4 @@ struct DaemonOptions {
 // start (the message says why).
 int run_daemon(const DaemonOptions& options);
 
-}  // namespace sluice::service
+}  // namespace sluice::sluiced

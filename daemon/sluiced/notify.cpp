@@ -1,4 +1,4 @@
-#include "service/notify.h"
+#include "sluiced/notify.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace sluice::service {
+namespace sluice::sluiced {
 
 void notify(const std::string& state) {
   const char* path = std::getenv("NOTIFY_SOCKET");
@@ -34,4 +34,4 @@ std::optional<std::chrono::microseconds> watchdog_interval() {
   return std::chrono::microseconds(v);
 }
 
-}  // namespace sluice::service
+}  // namespace sluice::sluiced

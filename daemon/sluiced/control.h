@@ -14,8 +14,10 @@
 #include <string>
 
 namespace sluice::service {
-
 class Service;
+}
+
+namespace sluice::sluiced {
 
 class ControlServer {
  public:
@@ -31,7 +33,7 @@ class ControlServer {
 
   // Accepts one pending connection and answers it, holding service_lock
   // while the service works on it.
-  void serve_one(Service& service, std::mutex& service_lock);
+  void serve_one(service::Service& service, std::mutex& service_lock);
 
  private:
   std::string path_;
@@ -39,4 +41,4 @@ class ControlServer {
   int fd_ = -1;
 };
 
-}  // namespace sluice::service
+}  // namespace sluice::sluiced
