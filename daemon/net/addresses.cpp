@@ -22,18 +22,18 @@ namespace {
 
 }  // namespace
 
-std::vector<datapath::LocalAddress> local_addresses() {
+std::vector<HostAddress> local_addresses() {
   NetlinkSocket sock = route_socket();
   nl_cache* raw = nullptr;
   if (int err = rtnl_addr_alloc_cache(sock.get(), &raw); err < 0) fail(err, "reading addresses");
   NetlinkCache cache(raw);
 
-  std::vector<datapath::LocalAddress> out;
+  std::vector<HostAddress> out;
   for (nl_object* obj = nl_cache_get_first(cache.get()); obj; obj = nl_cache_get_next(obj)) {
     auto* addr = reinterpret_cast<rtnl_addr*>(obj);
     nl_addr* local = rtnl_addr_get_local(addr);
     if (!local) continue;
-    datapath::LocalAddress a;
+    HostAddress a;
     int family = nl_addr_get_family(local);
     unsigned len = nl_addr_get_len(local);
     if (family == AF_INET && len == 4) {

@@ -479,7 +479,8 @@ void Service::refresh() {
   // An interface that came after the apply gets its addresses and routes now.
   if (appeared) apply_routing(live_->config);
   try {
-    auto addrs = net::local_addresses();
+    std::vector<datapath::LocalAddress> addrs;
+    for (const auto& a : net::local_addresses()) addrs.push_back({a.family, a.addr, a.ifindex, a.prefix_length});
     datapath_->set_local_addresses(addrs);
     update_nat(addrs);
     update_fast_path();
