@@ -47,7 +47,7 @@ class Writer {
 
 std::string metrics_text(const service::Service& s) {
   Writer w;
-  const auto& dp = s.datapath();
+  const auto dp = s.readings();
   const auto& cfg = s.live().config;
 
   // Each rule's (and chain default's) labels and counter, read once.
@@ -56,13 +56,13 @@ std::string metrics_text(const service::Service& s) {
     const auto& r = cfg.rules[i];
     rules.emplace_back("rule=\"" + label(r.name) + "\",index=\"" + std::to_string(i) + "\",chain=\"" +
                            config::to_string(r.chain) + "\",action=\"" + config::to_string(r.action) + "\"",
-                       dp.rule_counter(static_cast<std::uint32_t>(i)));
+                       dp.rule(static_cast<std::uint32_t>(i)));
   }
   for (int c = 0; c < config::kChainCount; ++c) {
     auto chain = static_cast<config::Chain>(c);
     rules.emplace_back(std::string("rule=\"default\",index=\"default\",chain=\"") + config::to_string(chain) +
                            "\",action=\"" + config::to_string(cfg.chain_defaults[c]) + "\"",
-                       dp.default_counter(chain));
+                       dp.chain_default(chain));
   }
   w.family("sluice_rule_packets_total", "counter", "Packets decided by each rule (first packets of flows).");
   for (const auto& [labels, c] : rules) w.sample("sluice_rule_packets_total", labels, c.packets);
@@ -70,11 +70,11 @@ std::string metrics_text(const service::Service& s) {
   for (const auto& [labels, c] : rules) w.sample("sluice_rule_bytes_total", labels, c.bytes);
 
   w.family("sluice_passed_packets_total", "counter", "Packets let through after judging them (tc).");
-  w.sample("sluice_passed_packets_total", "", dp.passed_counter().packets);
+  w.sample("sluice_passed_packets_total", "", dp.passed().packets);
   w.family("sluice_drops_total", "counter", "Dropped packets by reason.");
   for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r)
     w.sample("sluice_drops_total", std::string("reason=\"") + flows::drop_reason_name(r) + "\"",
-             dp.drop_counter(static_cast<sluice_drop_reason>(r)).packets);
+             dp.drops(static_cast<sluice_drop_reason>(r)).packets);
 
   std::size_t conntrack_entries = 0;
   w.family("sluice_map_entries", "gauge", "Entries in each BPF map.");

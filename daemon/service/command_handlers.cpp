@@ -67,11 +67,11 @@ json flows_status(Service& s) {
 // Packets let through (by tc after judging them, or forwarded by the XDP
 // fast path) and dropped, since the datapath was loaded.
 json packets(Service& s) {
-  const auto& dp = s.datapath();
-  std::uint64_t allowed = dp.passed_counter().packets + dp.fastpath_counter(SLUICE_FAST_FORWARDED).packets +
-                          dp.fastpath_counter(SLUICE_FAST_NEW_FLOW).packets;
+  const auto dp = s.readings();
+  std::uint64_t allowed = dp.passed().packets + dp.fast_path(SLUICE_FAST_FORWARDED).packets +
+                          dp.fast_path(SLUICE_FAST_NEW_FLOW).packets;
   std::uint64_t dropped = 0;
-  for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r) dropped += dp.drop_counter(static_cast<sluice_drop_reason>(r)).packets;
+  for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r) dropped += dp.drops(static_cast<sluice_drop_reason>(r)).packets;
   return {{"allowed", allowed}, {"dropped", dropped}};
 }
 
@@ -80,22 +80,22 @@ json status(Service& s, const json&, const Caller&) {
   for (const auto& [name, mode] : s.interfaces()) itfs.push_back({{"name", name}, {"xdp", mode}});
   json maps = json::array();
   std::size_t conntrack_entries = 0;
-  for (const auto& m : s.datapath().map_usage()) {
+  for (const auto& m : s.readings().map_usage()) {
     maps.push_back({{"name", m.name}, {"entries", m.entries}, {"capacity", m.capacity}, {"memory_bytes", m.memory}});
     if (m.name == "conntrack") conntrack_entries = m.entries;
   }
   json out = {{"ok", true},
               {"version", SLUICE_VERSION},
               {"config", s.config_path()},
-              {"generation", s.datapath().active_generation()},
+              {"generation", s.readings().generation()},
               {"rules", s.live().config.rules.size()},
               {"applied_seconds_ago", (monotonic_ns() - s.applied_at_ns()) / 1000000000ull},
               {"interfaces", itfs},
               {"conntrack_entries", conntrack_entries},
               {"conntrack_capacity", SLUICE_MAX_CONNTRACK},
               {"conntrack_high_events", s.conntrack_high_events()},
-              {"events_lost", {{"ring_full", s.datapath().events_lost(SLUICE_EVENT_LOST_RING_FULL)},
-                               {"rate_limited", s.datapath().events_lost(SLUICE_EVENT_LOST_RATE_LIMITED)}}},
+              {"events_lost", {{"ring_full", s.readings().events_lost(SLUICE_EVENT_LOST_RING_FULL)},
+                               {"rate_limited", s.readings().events_lost(SLUICE_EVENT_LOST_RATE_LIMITED)}}},
               {"events_received", {{"new_flow", s.events_received(SLUICE_EVENT_NEW_FLOW)},
                                    {"drop", s.events_received(SLUICE_EVENT_DROP)},
                                    {"reject", s.events_received(SLUICE_EVENT_REJECT)},
@@ -123,7 +123,7 @@ json rules(Service& s, const json&, const Caller&) {
   const auto& cfg = s.live().config;
   for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
     const auto& r = cfg.rules[i];
-    auto c = s.datapath().rule_counter(static_cast<std::uint32_t>(i));
+    auto c = s.readings().rule(static_cast<std::uint32_t>(i));
     out.push_back({{"index", i},
                    {"name", r.name},
                    {"chain", config::to_string(r.chain)},
@@ -139,7 +139,7 @@ json rules(Service& s, const json&, const Caller&) {
   json defaults = json::array();
   for (int c = 0; c < config::kChainCount; ++c) {
     auto chain = static_cast<config::Chain>(c);
-    auto counter = s.datapath().default_counter(chain);
+    auto counter = s.readings().chain_default(chain);
     defaults.push_back({{"chain", config::to_string(chain)},
                         {"action", config::to_string(cfg.chain_defaults[c])},
                         {"mode", cfg.chain_audit[c] ? "audit" : "enforce"},
@@ -167,7 +167,7 @@ json conntrack_page(Service& s, const std::string& filter, std::uint64_t offset,
   std::uint64_t matched = 0;
   const auto& names = s.live().compiled.rule_names;
   std::uint64_t now = monotonic_ns();
-  s.datapath().for_each_conntrack([&](const datapath::Datapath::ConntrackEntry& e) {
+  s.readings().for_each_flow([&](const datapath::Datapath::ConntrackEntry& e) {
     const auto& k = e.key;
     const auto& v = e.value;
     bool a_first = v.originator_is_a;
@@ -209,14 +209,14 @@ json conntrack_page(Service& s, const std::string& filter, std::uint64_t offset,
 json counters(Service& s, const json&, const Caller&) {
   json out = json::array();
   for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r) {
-    auto c = s.datapath().drop_counter(static_cast<sluice_drop_reason>(r));
+    auto c = s.readings().drops(static_cast<sluice_drop_reason>(r));
     out.push_back({{"reason", flows::drop_reason_name(r)}, {"packets", c.packets}, {"bytes", c.bytes}});
   }
   static const char* audit_names[] = {"rule-drop", "rule-reject", "default-drop"};
   static_assert(sizeof audit_names / sizeof *audit_names == SLUICE_AUDIT_REASON_COUNT);
   json audited = json::array();
   for (int r = 0; r < SLUICE_AUDIT_REASON_COUNT; ++r) {
-    auto c = s.datapath().audit_counter(static_cast<sluice_audit_reason>(r));
+    auto c = s.readings().audited(static_cast<sluice_audit_reason>(r));
     audited.push_back({{"would", audit_names[r]}, {"packets", c.packets}, {"bytes", c.bytes}});
   }
   static const char* nat_names[] = {"new masquerade", "new port forward", "new hairpin", "rewritten",
@@ -224,7 +224,7 @@ json counters(Service& s, const json&, const Caller&) {
   static_assert(sizeof nat_names / sizeof *nat_names == SLUICE_NAT_COUNTER_COUNT);
   json nat = json::array();
   for (int n = 0; n < SLUICE_NAT_COUNTER_COUNT; ++n) {
-    auto c = s.datapath().nat_counter(static_cast<sluice_nat_counter>(n));
+    auto c = s.readings().nat(static_cast<sluice_nat_counter>(n));
     nat.push_back({{"what", nat_names[n]}, {"packets", c.packets}, {"bytes", c.bytes}});
   }
   static const char* fast_names[] = {"forwarded by XDP", "to kernel: no neighbour", "to kernel: TTL",
@@ -233,7 +233,7 @@ json counters(Service& s, const json&, const Caller&) {
   static_assert(sizeof fast_names / sizeof *fast_names == SLUICE_FAST_COUNTER_COUNT);
   json fast = json::array();
   for (int n = 0; n < SLUICE_FAST_COUNTER_COUNT; ++n) {
-    auto c = s.datapath().fastpath_counter(static_cast<sluice_fastpath_counter>(n));
+    auto c = s.readings().fast_path(static_cast<sluice_fastpath_counter>(n));
     fast.push_back({{"what", fast_names[n]}, {"packets", c.packets}, {"bytes", c.bytes}});
   }
   return {{"ok", true}, {"drops", out}, {"audited", audited}, {"nat", nat}, {"fast_path", fast}};

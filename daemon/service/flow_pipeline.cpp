@@ -1,0 +1,133 @@
+#include "service/flow_pipeline.h"
+
+#include <time.h>
+
+#include "datapath/datapath.h"
+#include "flows/event_decoder.h"
+#include "flows/event_reader.h"
+#include "service/flow_log.h"
+#include "service/log.h"
+
+namespace sluice::service {
+
+FlowPipeline::FlowPipeline(datapath::Datapath& datapath, std::shared_ptr<FlowLog> log)
+    : datapath_(datapath), log_(std::move(log)), decoder_(std::make_unique<flows::EventDecoder>()) {
+  events_ = std::make_unique<flows::EventReader>(datapath_.events_fd(), [this](const sluice_event& e) { on_event(e); });
+}
+
+FlowPipeline::~FlowPipeline() = default;
+
+void FlowPipeline::ruleset_applied(const config::Config& cfg, const std::string& config_file, std::uint32_t generation,
+                                   std::uint64_t applied_at_ns) {
+  auto table = std::make_shared<flows::RuleTable>();
+  table->config_file = config_file;
+  for (const auto& r : cfg.rules) table->rules.push_back({r.name, static_cast<std::uint32_t>(r.where.line), r.log});
+  decoder_->set_rules(generation, std::move(table));
+  log_->configure(cfg.flows);
+  applied_at_ns_ = applied_at_ns;
+  applied_generation_ = static_cast<int>(generation & 1);
+}
+
+void FlowPipeline::forget_interfaces() { decoder_->forget_interfaces(); }
+
+int FlowPipeline::events_fd() const { return events_->fd(); }
+
+bool FlowPipeline::handle_events() {
+  int taken = events_->consume(kEventsPerTurn);
+  log_->record(std::move(decoded_));
+  decoded_.clear();
+  return taken >= static_cast<int>(kEventsPerTurn);
+}
+
+void FlowPipeline::on_event(const sluice_event& e) {
+  if (e.type < events_received_.size()) ++events_received_[e.type];
+  if (e.type == SLUICE_EVENT_CLOSED) {  // the reader checked it is a whole sluice_event_closed
+    const auto& c = reinterpret_cast<const sluice_event_closed&>(e);
+    decoded_.push_back(closed_record(c.key, c.entry));
+    return;
+  }
+  // A fast-path new flow that carries its masquerade counts as both.
+  if (e.type == SLUICE_EVENT_NEW_FLOW && (e.nat & SLUICE_NAT_SNAT)) ++events_received_[SLUICE_EVENT_NAT];
+  std::size_t first = decoded_.size();
+  decoder_->decode(e, decoded_);
+  if (e.type == SLUICE_EVENT_AUDIT || decoder_->logged(e)) log_flow(decoded_[first]);
+}
+
+// Audit verdicts, and decisions of rules with log = true, go to the
+// journal too, at most kEventLinesPerSecond lines a second.
+void FlowPipeline::log_flow(const flows::FlowRecord& r) {
+  if (event_lines_ >= kEventLinesPerSecond) {
+    ++events_suppressed_;
+    return;
+  }
+  ++event_lines_;
+  auto end = [](const std::string& addr, std::uint16_t port) {
+    return (addr.find(':') != std::string::npos ? "[" + addr + "]" : addr) + ":" + std::to_string(port);
+  };
+  std::string who = r.rule == "default" ? r.chain + " default" : "rule '" + r.rule + "'";
+  std::string flow =
+      (r.proto.empty() ? std::string("ip") : r.proto) + " " + end(r.src, r.sport) + " -> " + end(r.dst, r.dport);
+  if (r.verdict == flows::Verdict::Audit) {
+    log(Priority::Notice, "audit: " + who + " would " + r.action + " " + flow + " (let through)");
+    return;
+  }
+  log(Priority::Notice, std::string("flow ") + flows::to_string(r.verdict) + " by " + who +
+                            (r.rule_line ? " (line " + std::to_string(r.rule_line) + ")" : "") + ": " + flow + " on " +
+                            r.interface + (r.reason.empty() ? "" : " (" + r.reason + ")"));
+}
+
+void FlowPipeline::tick() {
+  if (Clock::now() < event_second_ + std::chrono::seconds(1)) return;
+  if (events_suppressed_)
+    log(Priority::Notice, std::to_string(events_suppressed_) + " more audit or logged flow events in the last second");
+  events_suppressed_ = 0;
+  event_lines_ = 0;
+  event_second_ = Clock::now();
+}
+
+flows::FlowRecord FlowPipeline::closed_record(const sluice_ct_key& key, const sluice_ct_entry& entry) {
+  // Rule indexes name rules of the ruleset live when the flow started.
+  return decoder_->closed(key, entry, entry.created_ns >= applied_at_ns_ ? applied_generation_ : -1);
+}
+
+FlowPipeline::SweepResult FlowPipeline::sweep_walk() {
+  SweepResult out;
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  std::uint64_t now_ns = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
+  std::vector<datapath::Datapath::ConntrackEntry> expired;
+  datapath_.for_each_conntrack([&](const datapath::Datapath::ConntrackEntry& e) {
+    ++out.entries_left;
+    if (flows::conntrack_expired(e.key, e.value, now_ns)) expired.push_back(e);
+  });
+  for (const auto& e : expired) {
+    if (!datapath_.remove_expired_conntrack(e)) continue;
+    --out.entries_left;
+    out.removed.emplace_back(e.key, e.value);
+  }
+  next_sweep_ = Clock::now() + kSweepEvery;
+  return out;
+}
+
+void FlowPipeline::sweep_record(SweepResult swept, config::FlowEvents recorded) {
+  if (recorded == config::FlowEvents::All) {
+    std::vector<flows::FlowRecord> closed;
+    closed.reserve(swept.removed.size());
+    for (const auto& [key, entry] : swept.removed) closed.push_back(closed_record(key, entry));
+    log_->record(std::move(closed));
+  }
+  std::size_t entries = swept.entries_left;
+  // Warn once on the way up, again only after it has come down.
+  if (!conntrack_high_ && entries * 100 >= SLUICE_MAX_CONNTRACK * kConntrackWarnPercent) {
+    conntrack_high_ = true;
+    ++conntrack_high_events_;
+    log(Priority::Warning, "conntrack table " + std::to_string(entries * 100 / SLUICE_MAX_CONNTRACK) + "% full (" +
+                               std::to_string(entries) + " of " + std::to_string(SLUICE_MAX_CONNTRACK) +
+                               "); when full, the least recently used flows are evicted");
+  } else if (conntrack_high_ && entries * 100 < SLUICE_MAX_CONNTRACK * (kConntrackWarnPercent - 10)) {
+    conntrack_high_ = false;
+    log(Priority::Notice, "conntrack table below " + std::to_string(kConntrackWarnPercent - 10) + "% again");
+  }
+}
+
+}  // namespace sluice::service

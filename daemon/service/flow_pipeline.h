@@ -1,0 +1,109 @@
+// From the datapath's events and its conntrack table to flow records: the
+// event ring read in turns, records decoded with the names of the rules
+// live when each flow started, audit and logged verdicts written to the
+// journal (at most kEventLinesPerSecond a second), and the conntrack
+// sweep that reports flows ended by their timeout.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "config/model.h"
+#include "flows/flow_record.h"
+#include "sluice/abi.h"
+
+namespace sluice::datapath {
+class Datapath;
+}  // namespace sluice::datapath
+
+namespace sluice::flows {
+class EventDecoder;
+class EventReader;
+}  // namespace sluice::flows
+
+namespace sluice::service {
+
+class FlowLog;
+
+class FlowPipeline {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  FlowPipeline(datapath::Datapath& datapath, std::shared_ptr<FlowLog> log);
+  ~FlowPipeline();
+  FlowPipeline(const FlowPipeline&) = delete;
+  FlowPipeline& operator=(const FlowPipeline&) = delete;
+
+  // A ruleset went live as generation at applied_at_ns (the datapath's
+  // clock): its rule names decode the flows it decides from now on.
+  void ruleset_applied(const config::Config& cfg, const std::string& config_file, std::uint32_t generation,
+                       std::uint64_t applied_at_ns);
+  // Interface indexes may have been reused: forget their names.
+  void forget_interfaces();
+
+  // Readable when the event ring fills up; handle_events() records what
+  // waits, at most kEventsPerTurn events: true when more may be waiting.
+  int events_fd() const;
+  bool handle_events();
+  static constexpr std::size_t kEventsPerTurn = 2048;
+  // Events received, by enum sluice_event_type.
+  std::uint64_t events_received(unsigned type) const {
+    return type < events_received_.size() ? events_received_[type] : 0;
+  }
+
+  // Ends the current second of journal lines (called often).
+  void tick();
+
+  // The conntrack sweep, every kSweepEvery: flows idle past their timeout
+  // are removed and recorded as closed, a filling table is warned about.
+  // sweep_due() and sweep_walk() touch only this object's loop-side state
+  // and the datapath's maps (no lock, the walk of a full table takes about
+  // 0.2 s); sweep_record() runs under the service lock.
+  struct SweepResult {
+    std::vector<std::pair<sluice_ct_key, sluice_ct_entry>> removed;
+    std::size_t entries_left = 0;
+  };
+  bool sweep_due() const { return Clock::now() >= next_sweep_; }
+  SweepResult sweep_walk();
+  void sweep_record(SweepResult swept, config::FlowEvents recorded);
+
+  // Times the conntrack table went past kConntrackWarnPercent full.
+  std::uint64_t conntrack_high_events() const { return conntrack_high_events_; }
+  static constexpr std::size_t kConntrackWarnPercent = 90;
+
+ private:
+  void on_event(const sluice_event& e);
+  void log_flow(const flows::FlowRecord& r);
+  // The record of a flow that ended, its rule named by the ruleset live
+  // when it started (when that is still known).
+  flows::FlowRecord closed_record(const sluice_ct_key& key, const sluice_ct_entry& entry);
+
+  datapath::Datapath& datapath_;
+  std::shared_ptr<FlowLog> log_;
+  std::unique_ptr<flows::EventDecoder> decoder_;
+  std::unique_ptr<flows::EventReader> events_;
+  std::array<std::uint64_t, 8> events_received_{};
+  std::vector<flows::FlowRecord> decoded_;  // this turn's events, recorded together
+  std::uint64_t applied_at_ns_ = 0;
+  int applied_generation_ = 0;  // no map read per closed flow
+
+  // The journal gets at most this many event lines a second; the rest are
+  // counted and summed up, so a flood cannot drown it.
+  static constexpr unsigned kEventLinesPerSecond = 10;
+  unsigned event_lines_ = 0;
+  std::uint64_t events_suppressed_ = 0;
+  Clock::time_point event_second_{};
+
+  // Often enough that a closed flow is reported within seconds, rarely
+  // enough to cost nothing.
+  static constexpr auto kSweepEvery = std::chrono::seconds(5);
+  Clock::time_point next_sweep_{};
+  bool conntrack_high_ = false;
+  std::uint64_t conntrack_high_events_ = 0;
+};
+
+}  // namespace sluice::service

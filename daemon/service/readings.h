@@ -1,0 +1,37 @@
+// What the datapath counts and holds, read-only, for the command handlers
+// and /metrics: they get this view, never the datapath itself.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "config/model.h"
+#include "datapath/datapath.h"
+
+namespace sluice::service {
+
+class Readings {
+ public:
+  explicit Readings(const datapath::Datapath& datapath) : dp_(datapath) {}
+
+  sluice_counter rule(std::uint32_t rule_index) const { return dp_.rule_counter(rule_index); }
+  sluice_counter chain_default(config::Chain chain) const { return dp_.default_counter(chain); }
+  sluice_counter passed() const { return dp_.passed_counter(); }
+  sluice_counter drops(sluice_drop_reason reason) const { return dp_.drop_counter(reason); }
+  sluice_counter audited(sluice_audit_reason reason) const { return dp_.audit_counter(reason); }
+  sluice_counter nat(sluice_nat_counter which) const { return dp_.nat_counter(which); }
+  sluice_counter fast_path(sluice_fastpath_counter which) const { return dp_.fastpath_counter(which); }
+  std::uint64_t events_lost(sluice_event_loss why) const { return dp_.events_lost(why); }
+  std::uint32_t generation() const { return dp_.active_generation(); }
+  std::vector<datapath::Datapath::MapUsage> map_usage() const { return dp_.map_usage(); }
+  // Walks the conntrack table a few thousand entries at a time.
+  void for_each_flow(const std::function<void(const datapath::Datapath::ConntrackEntry&)>& fn) const {
+    dp_.for_each_conntrack(fn);
+  }
+
+ private:
+  const datapath::Datapath& dp_;
+};
+
+}  // namespace sluice::service

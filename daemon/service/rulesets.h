@@ -1,0 +1,113 @@
+// The ruleset's life: the one live (and the one before it), applies from
+// the config file or from new text (which becomes the file), commit-confirm
+// with its deadline kept across restarts, rollbacks that rewrite the file,
+// and the config history and audit entries each change leaves.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/diagnostics.h"
+#include "config/diff.h"
+#include "policy/ruleset.h"
+
+namespace sluice::datapath {
+class Datapath;
+}  // namespace sluice::datapath
+
+namespace sluice::store {
+class StateStore;
+}  // namespace sluice::store
+
+namespace sluice::service {
+
+class FlowPipeline;
+class Interfaces;
+
+class Rulesets {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // state: the config history and audit log (nullptr: none). The parts
+  // that follow the live ruleset: flows (rule names), interfaces
+  // (routing, NAT, fast path).
+  Rulesets(std::string config_path, std::vector<std::string> list_dirs, datapath::Datapath& datapath,
+           store::StateStore* state, FlowPipeline& flows, Interfaces& interfaces);
+
+  // Makes the first ruleset live: the file's, or the one before an apply
+  // whose confirmation deadline passed while sluiced was stopped.
+  void start(policy::Ruleset from_file);
+
+  struct ApplyOutcome {
+    config::Diagnostics diagnostics;      // non-empty: nothing was applied
+    std::vector<config::Change> changes;  // what the apply changed
+    std::uint64_t version = 0;            // in the config history (0: not recorded)
+  };
+  // Re-reads the config file; an apply awaiting confirmation keeps its
+  // deadline (the file it re-reads is the unconfirmed one).
+  config::Diagnostics reload(const std::string& who);
+  ApplyOutcome apply_file(std::optional<std::chrono::seconds> confirm_within, const std::string& who);
+  // Valid text replaces the config file, then applies; invalid text
+  // changes nothing.
+  ApplyOutcome apply_text(const std::string& text, std::optional<std::chrono::seconds> confirm_within,
+                          const std::string& who);
+  bool confirm(const std::string& who);
+  // Back to the ruleset before the last apply (the last confirmed one
+  // while an apply awaits confirmation), its text written back to the file.
+  bool rollback(std::string& why, const std::string& who);
+  // Rolls back an unconfirmed apply whose deadline passed.
+  void tick();
+
+  const policy::Ruleset& live() const { return *live_; }
+  const std::string& config_path() const { return config_path_; }
+  const std::vector<std::string>& list_dirs() const { return list_dirs_; }
+  std::optional<Clock::time_point> confirm_deadline() const {
+    return pending_ ? std::optional(pending_->deadline) : std::nullopt;
+  }
+  // When the live ruleset was applied, in bpf_ktime_get_ns() time.
+  std::uint64_t applied_at_ns() const { return applied_at_ns_; }
+
+  struct ApplyStats {
+    std::uint64_t applied = 0;  // rulesets made live (start, applies, rollbacks)
+    std::uint64_t failed = 0;   // applies refused or failed
+    double last_seconds = 0;    // the last one: maps written until live
+  };
+  const ApplyStats& apply_stats() const { return apply_stats_; }
+
+ private:
+  struct PendingConfirm {
+    Clock::time_point deadline;
+    policy::Ruleset restore;
+  };
+  void apply(const policy::Ruleset& ruleset);
+  ApplyOutcome apply_loaded(policy::LoadResult loaded, std::optional<std::chrono::seconds> confirm_within,
+                            const std::string& who, const std::string* new_text, bool keep_pending = false);
+  // The live ruleset into the config history (and the audit log).
+  std::uint64_t record_version(const std::string& who, const std::string& diff, const std::string& what);
+  void audit(const std::string& who, const std::string& what, const std::string& detail);
+  // pending_ and its copy in the database (which outlives a restart)
+  // change together.
+  void set_pending(std::optional<PendingConfirm> pending);
+  // At start: the ruleset to start with instead of the file's, when an
+  // apply awaited confirmation as sluiced stopped and its deadline has
+  // passed since (the file is rewritten); resumes the wait otherwise.
+  std::optional<policy::Ruleset> resume_pending_confirm();
+  void refresh();
+
+  std::string config_path_;
+  std::vector<std::string> list_dirs_;
+  datapath::Datapath& datapath_;
+  store::StateStore* state_;
+  FlowPipeline& flows_;
+  Interfaces& interfaces_;
+  std::optional<policy::Ruleset> live_;
+  std::optional<policy::Ruleset> previous_;
+  std::optional<PendingConfirm> pending_;
+  std::uint64_t applied_at_ns_ = 0;
+  ApplyStats apply_stats_;
+};
+
+}  // namespace sluice::service
