@@ -6,7 +6,7 @@
 #include "config/model.h"
 #include "datapath/datapath.h"
 #include "flows/event_decoder.h"
-#include "service/flow_log.h"
+#include "store/flow_log.h"
 #include "service/service.h"
 
 namespace sluice::api {

@@ -23,8 +23,8 @@
 #include "auth/sign_in_limits.h"
 #include "commands/catalog.h"
 #include "flows/flow_json.h"
-#include "service/flow_log.h"
-#include "service/log.h"
+#include "store/flow_log.h"
+#include "common/log.h"
 #include "service/requests.h"
 #include "service/service.h"
 #include "store/state_store.h"
@@ -353,7 +353,7 @@ struct ApiServer::Impl {
       } catch (const std::exception& e) {
         what = e.what();
       }
-      service::log(service::Priority::Error, "API request failed: " + what);
+      log(Priority::Error, "API request failed: " + what);
       refuse(res, 500, "internal error: " + what);
     });
     http->set_error_handler([](const httplib::Request&, httplib::Response& res) {

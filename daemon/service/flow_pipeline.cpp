@@ -5,12 +5,12 @@
 #include "datapath/datapath.h"
 #include "flows/event_decoder.h"
 #include "flows/event_reader.h"
-#include "service/flow_log.h"
-#include "service/log.h"
+#include "store/flow_log.h"
+#include "common/log.h"
 
 namespace sluice::service {
 
-FlowPipeline::FlowPipeline(datapath::Datapath& datapath, std::shared_ptr<FlowLog> log)
+FlowPipeline::FlowPipeline(datapath::Datapath& datapath, std::shared_ptr<store::FlowLog> log)
     : datapath_(datapath), log_(std::move(log)), decoder_(std::make_unique<flows::EventDecoder>()) {
   events_ = std::make_unique<flows::EventReader>(datapath_.events_fd(), [this](const sluice_event& e) { on_event(e); });
 }

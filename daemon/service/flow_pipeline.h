@@ -25,15 +25,18 @@ class EventDecoder;
 class EventReader;
 }  // namespace sluice::flows
 
+namespace sluice::store {
+class FlowLog;
+}  // namespace sluice::store
+
 namespace sluice::service {
 
-class FlowLog;
 
 class FlowPipeline {
  public:
   using Clock = std::chrono::steady_clock;
 
-  FlowPipeline(datapath::Datapath& datapath, std::shared_ptr<FlowLog> log);
+  FlowPipeline(datapath::Datapath& datapath, std::shared_ptr<store::FlowLog> log);
   ~FlowPipeline();
   FlowPipeline(const FlowPipeline&) = delete;
   FlowPipeline& operator=(const FlowPipeline&) = delete;
@@ -83,7 +86,7 @@ class FlowPipeline {
   flows::FlowRecord closed_record(const sluice_ct_key& key, const sluice_ct_entry& entry);
 
   datapath::Datapath& datapath_;
-  std::shared_ptr<FlowLog> log_;
+  std::shared_ptr<store::FlowLog> log_;
   std::unique_ptr<flows::EventDecoder> decoder_;
   std::unique_ptr<flows::EventReader> events_;
   std::array<std::uint64_t, 8> events_received_{};

@@ -12,7 +12,7 @@
 #include "net/interface_addresses.h"
 #include "net/link_kind.h"
 #include "net/routes.h"
-#include "service/log.h"
+#include "common/log.h"
 
 namespace sluice::service {
 

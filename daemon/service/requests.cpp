@@ -5,7 +5,7 @@
 
 #include "commands/catalog.h"
 #include "service/command_handlers.h"
-#include "service/log.h"
+#include "common/log.h"
 #include "store/database.h"
 
 namespace sluice::service {

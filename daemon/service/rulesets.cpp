@@ -14,7 +14,7 @@
 #include "datapath/datapath.h"
 #include "service/flow_pipeline.h"
 #include "service/interfaces.h"
-#include "service/log.h"
+#include "common/log.h"
 #include "store/database.h"
 #include "store/state_store.h"
 

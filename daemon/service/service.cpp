@@ -8,9 +8,9 @@
 
 #include "datapath/datapath.h"
 #include "net/foreign_firewalls.h"
-#include "service/flow_log.h"
+#include "store/flow_log.h"
 #include "service/interfaces.h"
-#include "service/log.h"
+#include "common/log.h"
 #include "store/database.h"
 #include "store/state_store.h"
 
@@ -33,7 +33,7 @@ int libbpf_to_log(libbpf_print_level level, const char* format, va_list args) {
 
 }  // namespace
 
-Service::Service(ServiceOptions options) : flows_(std::make_shared<FlowLog>(options.database_path)) {
+Service::Service(ServiceOptions options) : flows_(std::make_shared<store::FlowLog>(options.database_path)) {
   libbpf_set_print(libbpf_to_log);
   auto loaded = policy::load_ruleset(options.config_path, options.list_dirs);
   if (!loaded.ruleset) throw std::runtime_error(config::format(loaded.diagnostics));

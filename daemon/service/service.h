@@ -24,6 +24,7 @@ class Datapath;
 }  // namespace sluice::datapath
 
 namespace sluice::store {
+class FlowLog;
 class StateStore;
 }  // namespace sluice::store
 
@@ -37,7 +38,6 @@ struct ServiceOptions {
   std::vector<std::string> list_dirs;
 };
 
-class FlowLog;
 class Interfaces;
 
 class Service {
@@ -98,7 +98,7 @@ class Service {
   SweepResult sweep_walk() { return pipeline_->sweep_walk(); }
   void sweep_record(SweepResult swept) { pipeline_->sweep_record(std::move(swept), live().config.flows.events); }
   // The flow log, shared with readers on other threads.
-  std::shared_ptr<FlowLog> flows() const { return flows_; }
+  std::shared_ptr<store::FlowLog> flows() const { return flows_; }
 
   // Counters and tables of the datapath, read-only.
   Readings readings() const;
@@ -109,7 +109,7 @@ class Service {
   void refresh();
 
  private:
-  std::shared_ptr<FlowLog> flows_;
+  std::shared_ptr<store::FlowLog> flows_;
   std::unique_ptr<datapath::Datapath> datapath_;
   std::unique_ptr<store::StateStore> state_;
   std::string state_error_;

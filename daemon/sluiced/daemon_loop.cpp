@@ -15,13 +15,11 @@
 #include "api/server.h"
 #include "net/monitor.h"
 #include "sluiced/control.h"
-#include "service/log.h"
+#include "common/log.h"
 #include "sluiced/notify.h"
 
 namespace sluice::sluiced {
 
-using service::log;
-using service::Priority;
 using service::Service;
 
 namespace {

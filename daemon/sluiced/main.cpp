@@ -9,12 +9,12 @@
 #include "config/diagnostics.h"
 #include "datapath/bpf_error.h"
 #include "sluiced/daemon_loop.h"
-#include "service/log.h"
+#include "common/log.h"
 #include "policy/ruleset.h"
 
 namespace po = boost::program_options;
-using sluice::service::log;
-using sluice::service::Priority;
+using sluice::log;
+using sluice::Priority;
 
 namespace {
 

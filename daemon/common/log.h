@@ -4,10 +4,10 @@
 
 #include <string>
 
-namespace sluice::service {
+namespace sluice {
 
 enum class Priority { Error = 3, Warning = 4, Notice = 5, Info = 6, Debug = 7 };
 
 void log(Priority p, const std::string& message);
 
-}  // namespace sluice::service
+}  // namespace sluice

@@ -1,8 +1,8 @@
-#include "service/log.h"
+#include "common/log.h"
 
 #include <cstdio>
 
-namespace sluice::service {
+namespace sluice {
 
 void log(Priority p, const std::string& message) {
   std::string line = "<" + std::to_string(static_cast<int>(p)) + ">";
@@ -13,4 +13,4 @@ void log(Priority p, const std::string& message) {
   std::fflush(stderr);
 }
 
-}  // namespace sluice::service
+}  // namespace sluice

@@ -1,12 +1,12 @@
-#include "service/flow_log.h"
+#include "store/flow_log.h"
 
 #include <algorithm>
 
-#include "service/log.h"
+#include "common/log.h"
 #include "store/database.h"
 #include "store/flow_history.h"
 
-namespace sluice::service {
+namespace sluice::store {
 
 FlowLog::FlowLog(std::string database_path)
     : ring_(config::FlowLog{}.memory), database_path_(std::move(database_path)) {}
@@ -95,4 +95,4 @@ void FlowLog::flush() {
   if (auto h = history()) h->flush();
 }
 
-}  // namespace sluice::service
+}  // namespace sluice::store

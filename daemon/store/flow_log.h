@@ -16,10 +16,8 @@
 #include "flows/flow_ring.h"
 
 namespace sluice::store {
-class FlowHistory;
-}  // namespace sluice::store
 
-namespace sluice::service {
+class FlowHistory;
 
 class FlowLog {
  public:
@@ -55,13 +53,13 @@ class FlowLog {
   void close() { ring_.close(); }
 
  private:
-  std::shared_ptr<store::FlowHistory> history() const;
+  std::shared_ptr<FlowHistory> history() const;
 
   flows::FlowRing ring_;
   std::string database_path_;
   mutable std::mutex mutex_;  // history_ and error_
-  std::shared_ptr<store::FlowHistory> history_;
+  std::shared_ptr<FlowHistory> history_;
   std::string error_;
 };
 
-}  // namespace sluice::service
+}  // namespace sluice::store
