@@ -1,0 +1,299 @@
+// The config sections of [chains] and [[rule]]: endpoints, ports, and rules
+// that could never match.
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "config/parser_sections.h"
+
+namespace sluice::config::detail {
+
+void Parser::parse_chains(const toml::table& root) {
+  const auto* chains = table_at(root, "chains", "chains");
+  if (!chains) return;
+  check_keys(*chains, "chains", {"input", "forward", "output"});
+  const std::pair<std::string_view, Chain> names[] = {
+      {"input", Chain::Input}, {"forward", Chain::Forward}, {"output", Chain::Output}};
+  for (auto [key, chain] : names) {
+    int c = static_cast<int>(chain);
+    // input = "drop", or input = { default = "drop", mode = "audit" }
+    if (const auto* t = chains->get(key); t && t->is_table()) {
+      std::string path = "chains." + std::string(key);
+      check_keys(*t->as_table(), path, {"default", "mode"});
+      enum_at<Action>(*t->as_table(), "default", path, "a chain default",
+                      {{"accept", Action::Accept}, {"drop", Action::Drop}}, true, cfg_.chain_defaults[c]);
+      enum_at<bool>(*t->as_table(), "mode", path, "a mode", {{"enforce", false}, {"audit", true}}, false,
+                    cfg_.chain_audit[c]);
+      continue;
+    }
+    enum_at<Action>(*chains, key, "chains", "a chain default",
+                    {{"accept", Action::Accept}, {"drop", Action::Drop}}, false, cfg_.chain_defaults[c]);
+  }
+}
+
+// from/to: "any", an address or CIDR, "set:NAME", "zone:NAME", or an
+// array of those. Returns false when the endpoint is unusable.
+bool Parser::parse_endpoint(const toml::node& n, const std::string& path, Endpoint& ep) {
+  std::vector<const toml::node*> items;
+  if (n.is_string()) {
+    items.push_back(&n);
+  } else if (const auto* arr = n.as_array()) {
+    if (arr->empty()) {
+      error(n, path, "empty list matches nothing; remove the key to match any address");
+      return false;
+    }
+    for (const auto& item : *arr) items.push_back(&item);
+  } else if (n.is_table() && n.as_table()->get("labels")) {
+    error(n, path,
+          "label selectors need workload identities from the CNI plugin, which this "
+          "version does not have yet; use addresses, \"set:NAME\" or \"zone:NAME\"");
+    return false;
+  } else {
+    error(n, path,
+          "must be \"any\", an address or CIDR, \"set:NAME\", \"zone:NAME\", or an array of those");
+    return false;
+  }
+  bool ok = true;
+  ep.any = false;
+  for (const auto* item : items) {
+    if (!item->is_string()) {
+      error(*item, path, "list items must be strings");
+      ok = false;
+      continue;
+    }
+    std::string s = *item->value<std::string>();
+    ep.spelling.push_back(s);
+    if (s == "any") {
+      if (items.size() > 1) {
+        error(*item, path, "\"any\" in a list with other addresses; keep only \"any\"");
+        ok = false;
+      }
+      ep.any = true;
+    } else if (s.rfind("set:", 0) == 0) {
+      auto it = cfg_.sets.find(s.substr(4));
+      if (it == cfg_.sets.end()) {
+        error(*item, path, "set '" + s.substr(4) + "' is not defined; define it under [sets]");
+        ok = false;
+        continue;
+      }
+      ep.prefixes.insert(ep.prefixes.end(), it->second.prefixes.begin(), it->second.prefixes.end());
+    } else if (s.rfind("zone:", 0) == 0) {
+      auto it = cfg_.zones.find(s.substr(5));
+      if (it == cfg_.zones.end()) {
+        error(*item, path,
+              "zone '" + s.substr(5) + "' is not defined; name it on an [[interface]] or under [zones]");
+        ok = false;
+        continue;
+      }
+      if (it->second.networks.empty()) {
+        error(*item, path,
+              "zone '" + s.substr(5) + "' has no networks; add networks = [...] under [zones." +
+                  s.substr(5) + "]");
+        ok = false;
+        continue;
+      }
+      ep.prefixes.insert(ep.prefixes.end(), it->second.networks.begin(), it->second.networks.end());
+    } else {
+      auto parsed = parse_prefix(s);
+      if (!parsed.prefix) {
+        error(*item, path, parsed.error + " (nor \"any\", \"set:NAME\" or \"zone:NAME\")");
+        ok = false;
+        continue;
+      }
+      ep.prefixes.push_back(*parsed.prefix);
+    }
+  }
+  if (ep.any) ep.prefixes.clear();
+  return ok;
+}
+
+// port = 80 | "8000-8100" | [22, "8000-8100"]
+bool Parser::parse_ports(const toml::node& n, const std::string& path, std::vector<PortRange>& out) {
+  std::vector<const toml::node*> items;
+  if (const auto* arr = n.as_array()) {
+    if (arr->empty()) {
+      error(n, path, "empty port list matches nothing; remove the key to match any port");
+      return false;
+    }
+    for (const auto& item : *arr) items.push_back(&item);
+  } else {
+    items.push_back(&n);
+  }
+  bool ok = true;
+  for (const auto* item : items) {
+    PortRange r;
+    if (auto i = item->value_exact<int64_t>()) {
+      if (*i < 1 || *i > 65535) {
+        error(*item, path, "port " + std::to_string(*i) + " is out of range 1-65535");
+        ok = false;
+        continue;
+      }
+      r.first = r.last = static_cast<uint16_t>(*i);
+    } else if (auto s = item->value_exact<std::string>()) {
+      long a = -1, b = -1;
+      char dash = 0, extra = 0;
+      std::istringstream in(*s);
+      if (!(in >> a >> dash >> b) || dash != '-' || (in >> extra)) {
+        error(*item, path, "'" + *s + "' is not a port range; write \"FIRST-LAST\", e.g. \"8000-8100\"");
+        ok = false;
+        continue;
+      }
+      if (a < 1 || a > 65535 || b < 1 || b > 65535) {
+        error(*item, path, "port range '" + *s + "' is out of range 1-65535");
+        ok = false;
+        continue;
+      }
+      if (a > b) {
+        error(*item, path, "port range '" + *s + "' is reversed; write \"" + std::to_string(b) +
+                               "-" + std::to_string(a) + "\"");
+        ok = false;
+        continue;
+      }
+      r.first = static_cast<uint16_t>(a);
+      r.last = static_cast<uint16_t>(b);
+    } else {
+      error(*item, path, "must be a port number, a \"FIRST-LAST\" range, or an array of those");
+      ok = false;
+      continue;
+    }
+    out.push_back(r);
+  }
+  return ok;
+}
+
+void Parser::parse_rules(const toml::table& root) {
+  const toml::node* n = root.get("rule");
+  if (!n) return;
+  const auto* arr = n->as_array();
+  if (!arr || !arr->is_array_of_tables()) {
+    error(*n, "rule", "must be an array of tables, written [[rule]]");
+    return;
+  }
+  std::map<std::string, int> names;  // name -> line of first definition
+  for (const auto& implicit : cfg_.rules) names[implicit.name] = implicit.where.line;
+  for (size_t i = 0; i < arr->size(); ++i) {
+    const auto& t = *arr->get(i)->as_table();
+    std::string path = "rule[" + std::to_string(i) + "]";
+    check_keys(t, path,
+               {"name", "chain", "from", "to", "proto", "port", "icmp_type", "action", "mode", "log",
+                "comment"});
+    Rule r;
+    r.where = loc(t);
+    bool ok = true;
+
+    if (auto name = string_at(t, "name", path + ".name")) {
+      if (name->empty()) {
+        error(*t.get("name"), path + ".name", "rule name must not be empty");
+        ok = false;
+      } else if (*name == kAntiLockoutRule) {
+        error(*t.get("name"), path + ".name",
+              "'" + *name + "' is reserved for the rule [api] management makes; choose another name");
+        ok = false;
+      } else if (auto prev = names.find(*name); prev != names.end()) {
+        error(*t.get("name"), path + ".name",
+              "duplicate rule name '" + *name + "' (first used at line " +
+                  std::to_string(prev->second) + "); names must be unique");
+        ok = false;
+      } else {
+        names[*name] = loc(*t.get("name")).line;
+      }
+      r.name = *name;
+    } else {
+      if (!t.get("name")) error(t, path, "missing key 'name'; every rule needs a unique name");
+      ok = false;
+    }
+    if (!r.name.empty()) path = "rule '" + r.name + "'";
+
+    ok &= enum_at<Chain>(t, "chain", path, "a chain",
+                         {{"input", Chain::Input}, {"forward", Chain::Forward}, {"output", Chain::Output}},
+                         true, r.chain);
+    ok &= enum_at<Action>(t, "action", path, "an action",
+                          {{"accept", Action::Accept}, {"drop", Action::Drop}, {"reject", Action::Reject}},
+                          true, r.action);
+    ok &= enum_at<bool>(t, "mode", path, "a mode", {{"enforce", false}, {"audit", true}}, false,
+                        r.audit);
+    ok &= enum_at<Protocol>(t, "proto", path, "a protocol",
+                            {{"tcp", Protocol::Tcp}, {"udp", Protocol::Udp}, {"icmp", Protocol::Icmp},
+                             {"icmpv6", Protocol::Icmpv6}, {"any", Protocol::Any}},
+                            false, r.proto);
+
+    if (const auto* port = t.get("port")) {
+      if (r.proto != Protocol::Tcp && r.proto != Protocol::Udp) {
+        error(*port, path + ".port",
+              "ports need proto = \"tcp\" or \"udp\" (this rule's proto is " +
+                  std::string(to_string(r.proto)) + ")");
+        ok = false;
+      } else {
+        ok &= parse_ports(*port, path + ".port", r.ports);
+      }
+    }
+
+    if (const auto* icmp = t.get("icmp_type")) {
+      auto v = icmp->value_exact<int64_t>();
+      if (r.proto != Protocol::Icmp && r.proto != Protocol::Icmpv6) {
+        error(*icmp, path + ".icmp_type", "icmp_type needs proto = \"icmp\" or \"icmpv6\"");
+        ok = false;
+      } else if (!v || *v < 0 || *v > 255) {
+        error(*icmp, path + ".icmp_type", "must be an ICMP type number 0-255");
+        ok = false;
+      } else {
+        r.icmp_type = static_cast<uint8_t>(*v);
+      }
+    }
+
+    if (const auto* log = t.get("log")) {
+      if (auto b = log->value_exact<bool>()) r.log = *b;
+      else {
+        error(*log, path + ".log", "must be true or false");
+        ok = false;
+      }
+    }
+    string_at(t, "comment", path + ".comment");
+
+    if (const auto* from = t.get("from")) ok &= parse_endpoint(*from, path + ".from", r.from);
+    if (const auto* to = t.get("to")) ok &= parse_endpoint(*to, path + ".to", r.to);
+
+    if (ok) ok = check_can_match(t, path, r);
+    if (ok) cfg_.rules.push_back(std::move(r));
+  }
+}
+
+// Rules whose parts exclude each other would silently never fire.
+bool Parser::check_can_match(const toml::table& t, const std::string& path, const Rule& r) {
+  auto families = [](const Endpoint& ep) {
+    std::set<Family> f;
+    if (ep.any) return std::set<Family>{Family::V4, Family::V6};
+    for (const auto& p : ep.prefixes) f.insert(p.family);
+    return f;
+  };
+  // A side with no addresses names a set whose entries were all wrong:
+  // those are reported already, and "can never match" would mislead.
+  if ((!r.from.any && r.from.prefixes.empty()) || (!r.to.any && r.to.prefixes.empty())) return true;
+  std::set<Family> both;
+  auto from = families(r.from), to = families(r.to);
+  std::set_intersection(from.begin(), from.end(), to.begin(), to.end(),
+                        std::inserter(both, both.begin()));
+  if (both.empty()) {
+    // "to" may be absent: from names only addresses that failed to parse.
+    const toml::node* where = t.get("to") ? t.get("to") : t.get("from") ? t.get("from") : &t;
+    error(*where, path + (t.get("to") ? ".to" : ".from"),
+          std::string("can never match: from has only ") +
+              (from.count(Family::V4) ? "IPv4" : "IPv6") + " addresses and to only " +
+              (to.count(Family::V4) ? "IPv4" : "IPv6") + " ones; split the rule by family");
+    return false;
+  }
+  if (r.proto == Protocol::Icmp && !both.count(Family::V4)) {
+    error(*t.get("proto"), path + ".proto",
+          "can never match: icmp is IPv4 but the addresses are IPv6; use \"icmpv6\"");
+    return false;
+  }
+  if (r.proto == Protocol::Icmpv6 && !both.count(Family::V6)) {
+    error(*t.get("proto"), path + ".proto",
+          "can never match: icmpv6 is IPv6 but the addresses are IPv4; use \"icmp\"");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace sluice::config::detail
