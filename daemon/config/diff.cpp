@@ -27,17 +27,17 @@ std::map<std::string, int> positions(const Config& c) {
   return pos;
 }
 
-}  // namespace
-
-std::vector<Change> diff(const Config& from, const Config& to) {
-  std::vector<Change> out;
+void diff_chains(const Config& from, const Config& to, std::vector<Change>& out) {
   for (int c = 0; c < kChainCount; ++c) {
     if (from.chain_defaults[c] != to.chain_defaults[c])
       out.push_back({Change::Kind::Changed, std::string("chain ") + to_string(static_cast<Chain>(c)),
                      std::string("default ") + to_string(from.chain_defaults[c]) + " -> " +
                          to_string(to.chain_defaults[c])});
   }
+}
 
+// Rules by name: removed, added (with their position), changed, moved.
+void diff_rules(const Config& from, const Config& to, std::vector<Change>& out) {
   std::map<std::string, const Rule*> old_rules, new_rules;
   for (const auto& r : from.rules) old_rules[r.name] = &r;
   for (const auto& r : to.rules) new_rules[r.name] = &r;
@@ -61,7 +61,9 @@ std::vector<Change> diff(const Config& from, const Config& to) {
                      "position " + std::to_string(old_pos[r.name] + 1) + " -> " +
                          std::to_string(new_pos[r.name] + 1)});
   }
+}
 
+void diff_interfaces(const Config& from, const Config& to, std::vector<Change>& out) {
   std::map<std::string, std::string> old_itf, new_itf;
   for (const auto& i : from.interfaces) old_itf[i.name] = i.zone;
   for (const auto& i : to.interfaces) new_itf[i.name] = i.zone;
@@ -74,7 +76,9 @@ std::vector<Change> diff(const Config& from, const Config& to) {
     else if (it->second != zone)
       out.push_back({Change::Kind::Changed, "interface " + name, "zone " + it->second + " -> " + zone});
   }
+}
 
+void diff_unnamed(const Config& from, const Config& to, std::vector<Change>& out) {
   // Addresses and NAT entries have no names: they are what they say.
   auto by_description = [&](const std::vector<std::string>& before, const std::vector<std::string>& after,
                             const std::string& what) {
@@ -98,7 +102,9 @@ std::vector<Change> diff(const Config& from, const Config& to) {
   };
   by_description(addresses(from), addresses(to), "address");
   by_description(nats(from), nats(to), "nat");
+}
 
+void diff_settings(const Config& from, const Config& to, std::vector<Change>& out) {
   // Settings outside the rules, one line each when they change.
   auto flows = [](const FlowLog& f) {
     return std::string("events ") + (f.events == FlowEvents::All ? "all" : "denied") + ", memory " +
@@ -113,6 +119,17 @@ std::vector<Change> diff(const Config& from, const Config& to) {
   };
   if (api(from) != api(to))
     out.push_back({Change::Kind::Changed, "api", api(from) + " -> " + api(to) + " (takes effect at restart)"});
+}
+
+}  // namespace
+
+std::vector<Change> diff(const Config& from, const Config& to) {
+  std::vector<Change> out;
+  diff_chains(from, to, out);
+  diff_rules(from, to, out);
+  diff_interfaces(from, to, out);
+  diff_unnamed(from, to, out);
+  diff_settings(from, to, out);
   return out;
 }
 

@@ -288,69 +288,81 @@ void Parser::parse_nat(const toml::table& root) {
       continue;
     }
     if (masq) {
-      std::string mpath = path + ".masquerade";
-      if (!masq->is_table()) {
-        error(*masq, mpath, "must be a table, e.g. { out_interface = \"wan0\", from = \"zone:lan\" }");
-        continue;
-      }
-      const auto& m = *masq->as_table();
-      check_keys(m, mpath, {"out_interface", "from"});
-      Masquerade out;
-      out.where = loc(*masq);
-      auto itf = nat_interface(m, "out_interface", mpath);
-      bool ok = itf.has_value();
-      if (const auto* from = m.get("from")) ok &= parse_endpoint(*from, mpath + ".from", out.from);
-      if (!ok) continue;
-      out.out_interface = *itf;
-      cfg_.masquerades.push_back(std::move(out));
+      parse_masquerade(*masq, path + ".masquerade");
       continue;
     }
-    std::string fpath = path + ".port_forward";
-    if (!fwd->is_table()) {
-      error(*fwd, fpath,
-            "must be a table, e.g. { in_interface = \"wan0\", proto = \"tcp\", port = 80, to = \"192.168.1.10\" }");
+    auto out = parse_port_forward(*fwd, path + ".port_forward");
+    if (!out) continue;
+    auto key = std::make_tuple(out->in_interface, out->proto, out->port);
+    if (auto prev = forwarded.find(key); prev != forwarded.end()) {
+      error(*fwd->as_table()->get("port"), path + ".port_forward.port",
+            std::string(to_string(out->proto)) + " port " + std::to_string(out->port) + " on " + out->in_interface +
+                " is already forwarded at line " + std::to_string(prev->second));
       continue;
     }
-    const auto& f = *fwd->as_table();
-    check_keys(f, fpath, {"in_interface", "proto", "port", "to", "to_port"});
-    PortForward out;
-    out.where = loc(*fwd);
-    auto itf = nat_interface(f, "in_interface", fpath);
-    bool ok = itf.has_value();
-    ok &= enum_at<Protocol>(f, "proto", fpath, "a protocol that has ports",
-                            {{"tcp", Protocol::Tcp}, {"udp", Protocol::Udp}}, true, out.proto);
-    auto port = port_at(f, "port", fpath);
-    if (!port && !f.get("port")) error(f, fpath, "missing key 'port' (the public port)");
-    ok &= port.has_value();
-    auto to = string_at(f, "to", fpath + ".to");
-    if (!to) {
-      if (!f.get("to")) error(f, fpath, "missing key 'to' (the inside host's address)");
+    forwarded[key] = out->where.line;
+    cfg_.port_forwards.push_back(std::move(*out));
+  }
+}
+
+// masquerade = { out_interface = "wan0", from = "zone:lan" }
+void Parser::parse_masquerade(const toml::node& masq, const std::string& mpath) {
+  if (!masq.is_table()) {
+    error(masq, mpath, "must be a table, e.g. { out_interface = \"wan0\", from = \"zone:lan\" }");
+    return;
+  }
+  const auto& m = *masq.as_table();
+  check_keys(m, mpath, {"out_interface", "from"});
+  Masquerade out;
+  out.where = loc(masq);
+  auto itf = nat_interface(m, "out_interface", mpath);
+  bool ok = itf.has_value();
+  if (const auto* from = m.get("from")) ok &= parse_endpoint(*from, mpath + ".from", out.from);
+  if (!ok) return;
+  out.out_interface = *itf;
+  cfg_.masquerades.push_back(std::move(out));
+}
+
+// port_forward = { in_interface = "wan0", proto = "tcp", port = 80,
+//                  to = "192.168.1.10", to_port = 8080 }; nullopt when bad
+// (reported).
+std::optional<PortForward> Parser::parse_port_forward(const toml::node& fwd, const std::string& fpath) {
+  if (!fwd.is_table()) {
+    error(fwd, fpath,
+          "must be a table, e.g. { in_interface = \"wan0\", proto = \"tcp\", port = 80, to = \"192.168.1.10\" }");
+    return std::nullopt;
+  }
+  const auto& f = *fwd.as_table();
+  check_keys(f, fpath, {"in_interface", "proto", "port", "to", "to_port"});
+  PortForward out;
+  out.where = loc(fwd);
+  auto itf = nat_interface(f, "in_interface", fpath);
+  bool ok = itf.has_value();
+  ok &= enum_at<Protocol>(f, "proto", fpath, "a protocol that has ports", {{"tcp", Protocol::Tcp}, {"udp", Protocol::Udp}},
+                          true, out.proto);
+  auto port = port_at(f, "port", fpath);
+  if (!port && !f.get("port")) error(f, fpath, "missing key 'port' (the public port)");
+  ok &= port.has_value();
+  auto to = string_at(f, "to", fpath + ".to");
+  if (!to) {
+    if (!f.get("to")) error(f, fpath, "missing key 'to' (the inside host's address)");
+    ok = false;
+  } else {
+    auto host = parse_prefix(*to);
+    if (!host.prefix || host.prefix->length != host.prefix->max_length()) {
+      error(*f.get("to"), fpath + ".to", "'" + *to + "' is not a host address");
       ok = false;
     } else {
-      auto host = parse_prefix(*to);
-      if (!host.prefix || host.prefix->length != host.prefix->max_length()) {
-        error(*f.get("to"), fpath + ".to", "'" + *to + "' is not a host address");
-        ok = false;
-      } else {
-        out.to = *host.prefix;
-      }
+      out.to = *host.prefix;
     }
-    auto to_port = port_at(f, "to_port", fpath);
-    if (f.get("to_port") && !to_port) ok = false;
-    if (!ok) continue;
-    out.in_interface = *itf;
-    out.port = *port;
-    out.to_port = to_port.value_or(*port);
-    auto key = std::make_tuple(out.in_interface, out.proto, out.port);
-    if (auto prev = forwarded.find(key); prev != forwarded.end()) {
-      error(*f.get("port"), fpath + ".port",
-            std::string(to_string(out.proto)) + " port " + std::to_string(out.port) + " on " +
-                out.in_interface + " is already forwarded at line " + std::to_string(prev->second));
-      continue;
-    }
-    forwarded[key] = out.where.line;
-    cfg_.port_forwards.push_back(std::move(out));
   }
+  auto to_port = port_at(f, "to_port", fpath);
+  if (f.get("to_port") && !to_port) ok = false;
+  if (!ok) return std::nullopt;
+  out.in_interface = *itf;
+  out.port = *port;
+  out.to_port = to_port.value_or(*port);
+  return out;
 }
 
 void Parser::parse_prefilter(const toml::table& root) {

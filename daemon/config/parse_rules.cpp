@@ -176,87 +176,92 @@ void Parser::parse_rules(const toml::table& root) {
     const auto& t = *arr->get(i)->as_table();
     std::string path = "rule[" + std::to_string(i) + "]";
     check_keys(t, path,
-               {"name", "chain", "from", "to", "proto", "port", "icmp_type", "action", "mode", "log",
-                "comment"});
+               {"name", "chain", "from", "to", "proto", "port", "icmp_type", "action", "mode", "log", "comment"});
     Rule r;
     r.where = loc(t);
-    bool ok = true;
-
-    if (auto name = string_at(t, "name", path + ".name")) {
-      if (name->empty()) {
-        error(*t.get("name"), path + ".name", "rule name must not be empty");
-        ok = false;
-      } else if (*name == kAntiLockoutRule) {
-        error(*t.get("name"), path + ".name",
-              "'" + *name + "' is reserved for the rule [api] management makes; choose another name");
-        ok = false;
-      } else if (auto prev = names.find(*name); prev != names.end()) {
-        error(*t.get("name"), path + ".name",
-              "duplicate rule name '" + *name + "' (first used at line " +
-                  std::to_string(prev->second) + "); names must be unique");
-        ok = false;
-      } else {
-        names[*name] = loc(*t.get("name")).line;
-      }
-      r.name = *name;
-    } else {
-      if (!t.get("name")) error(t, path, "missing key 'name'; every rule needs a unique name");
-      ok = false;
-    }
+    bool ok = rule_name(t, path, names, r);
     if (!r.name.empty()) path = "rule '" + r.name + "'";
-
     ok &= enum_at<Chain>(t, "chain", path, "a chain",
-                         {{"input", Chain::Input}, {"forward", Chain::Forward}, {"output", Chain::Output}},
-                         true, r.chain);
+                         {{"input", Chain::Input}, {"forward", Chain::Forward}, {"output", Chain::Output}}, true,
+                         r.chain);
     ok &= enum_at<Action>(t, "action", path, "an action",
-                          {{"accept", Action::Accept}, {"drop", Action::Drop}, {"reject", Action::Reject}},
-                          true, r.action);
-    ok &= enum_at<bool>(t, "mode", path, "a mode", {{"enforce", false}, {"audit", true}}, false,
-                        r.audit);
+                          {{"accept", Action::Accept}, {"drop", Action::Drop}, {"reject", Action::Reject}}, true,
+                          r.action);
+    ok &= enum_at<bool>(t, "mode", path, "a mode", {{"enforce", false}, {"audit", true}}, false, r.audit);
     ok &= enum_at<Protocol>(t, "proto", path, "a protocol",
                             {{"tcp", Protocol::Tcp}, {"udp", Protocol::Udp}, {"icmp", Protocol::Icmp},
                              {"icmpv6", Protocol::Icmpv6}, {"any", Protocol::Any}},
                             false, r.proto);
-
-    if (const auto* port = t.get("port")) {
-      if (r.proto != Protocol::Tcp && r.proto != Protocol::Udp) {
-        error(*port, path + ".port",
-              "ports need proto = \"tcp\" or \"udp\" (this rule's proto is " +
-                  std::string(to_string(r.proto)) + ")");
-        ok = false;
-      } else {
-        ok &= parse_ports(*port, path + ".port", r.ports);
-      }
-    }
-
-    if (const auto* icmp = t.get("icmp_type")) {
-      auto v = icmp->value_exact<int64_t>();
-      if (r.proto != Protocol::Icmp && r.proto != Protocol::Icmpv6) {
-        error(*icmp, path + ".icmp_type", "icmp_type needs proto = \"icmp\" or \"icmpv6\"");
-        ok = false;
-      } else if (!v || *v < 0 || *v > 255) {
-        error(*icmp, path + ".icmp_type", "must be an ICMP type number 0-255");
-        ok = false;
-      } else {
-        r.icmp_type = static_cast<uint8_t>(*v);
-      }
-    }
-
-    if (const auto* log = t.get("log")) {
-      if (auto b = log->value_exact<bool>()) r.log = *b;
-      else {
-        error(*log, path + ".log", "must be true or false");
-        ok = false;
-      }
-    }
-    string_at(t, "comment", path + ".comment");
-
-    if (const auto* from = t.get("from")) ok &= parse_endpoint(*from, path + ".from", r.from);
-    if (const auto* to = t.get("to")) ok &= parse_endpoint(*to, path + ".to", r.to);
-
+    ok &= rule_match(t, path, r);
     if (ok) ok = check_can_match(t, path, r);
     if (ok) cfg_.rules.push_back(std::move(r));
   }
+}
+
+// A rule's name: present, not the reserved one, not used before.
+bool Parser::rule_name(const toml::table& t, const std::string& path, std::map<std::string, int>& names, Rule& r) {
+  auto name = string_at(t, "name", path + ".name");
+  if (!name) {
+    if (!t.get("name")) error(t, path, "missing key 'name'; every rule needs a unique name");
+    return false;
+  }
+  r.name = *name;
+  if (name->empty()) {
+    error(*t.get("name"), path + ".name", "rule name must not be empty");
+    return false;
+  }
+  if (*name == kAntiLockoutRule) {
+    error(*t.get("name"), path + ".name",
+          "'" + *name + "' is reserved for the rule [api] management makes; choose another name");
+    return false;
+  }
+  if (auto prev = names.find(*name); prev != names.end()) {
+    error(*t.get("name"), path + ".name",
+          "duplicate rule name '" + *name + "' (first used at line " + std::to_string(prev->second) +
+              "); names must be unique");
+    return false;
+  }
+  names[*name] = loc(*t.get("name")).line;
+  return true;
+}
+
+// What a rule matches besides chain and protocol: ports, ICMP type,
+// endpoints; and its log flag and comment.
+bool Parser::rule_match(const toml::table& t, const std::string& path, Rule& r) {
+  bool ok = true;
+  if (const auto* port = t.get("port")) {
+    if (r.proto != Protocol::Tcp && r.proto != Protocol::Udp) {
+      error(*port, path + ".port",
+            "ports need proto = \"tcp\" or \"udp\" (this rule's proto is " + std::string(to_string(r.proto)) + ")");
+      ok = false;
+    } else {
+      ok &= parse_ports(*port, path + ".port", r.ports);
+    }
+  }
+  if (const auto* icmp = t.get("icmp_type")) {
+    auto v = icmp->value_exact<int64_t>();
+    if (r.proto != Protocol::Icmp && r.proto != Protocol::Icmpv6) {
+      error(*icmp, path + ".icmp_type", "icmp_type needs proto = \"icmp\" or \"icmpv6\"");
+      ok = false;
+    } else if (!v || *v < 0 || *v > 255) {
+      error(*icmp, path + ".icmp_type", "must be an ICMP type number 0-255");
+      ok = false;
+    } else {
+      r.icmp_type = static_cast<uint8_t>(*v);
+    }
+  }
+  if (const auto* log = t.get("log")) {
+    if (auto b = log->value_exact<bool>()) {
+      r.log = *b;
+    } else {
+      error(*log, path + ".log", "must be true or false");
+      ok = false;
+    }
+  }
+  string_at(t, "comment", path + ".comment");
+  if (const auto* from = t.get("from")) ok &= parse_endpoint(*from, path + ".from", r.from);
+  if (const auto* to = t.get("to")) ok &= parse_endpoint(*to, path + ".to", r.to);
+  return ok;
 }
 
 // Rules whose parts exclude each other would silently never fire.

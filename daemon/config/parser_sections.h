@@ -190,6 +190,8 @@ class Parser {
   std::optional<std::uint16_t> port_at(const toml::table& t, std::string_view key,
                                        const std::string& path);
   void parse_nat(const toml::table& root);
+  void parse_masquerade(const toml::node& masq, const std::string& path);
+  std::optional<PortForward> parse_port_forward(const toml::node& fwd, const std::string& path);
   void parse_prefilter(const toml::table& root);
 
   // The rules (parse_rules.cpp): chains, endpoints, ports, rules.
@@ -197,6 +199,8 @@ class Parser {
   bool parse_endpoint(const toml::node& n, const std::string& path, Endpoint& ep);
   bool parse_ports(const toml::node& n, const std::string& path, std::vector<PortRange>& out);
   void parse_rules(const toml::table& root);
+  bool rule_name(const toml::table& t, const std::string& path, std::map<std::string, int>& names, Rule& r);
+  bool rule_match(const toml::table& t, const std::string& path, Rule& r);
   bool check_can_match(const toml::table& t, const std::string& path, const Rule& r);
 
   // The daemon's own sections (parse_service.cpp): [api] and [flows].

@@ -17,26 +17,13 @@
 #include <cstring>
 
 #include "datapath/bpf_error.h"
+#include "datapath/datapath_impl.h"
 #include "policy/abi_values.h"
-#include "tc_egress.skel.h"
-#include "tc_ingress.skel.h"
-#include "xdp_ingress.skel.h"
 
 namespace sluice::datapath {
 
 namespace {
 
-// Owns one skeleton; destroying it unloads programs and drops map refs.
-template <typename Skel, void (*Destroy)(Skel*)>
-struct SkeletonDeleter {
-  void operator()(Skel* s) const { Destroy(s); }
-};
-template <typename Skel, void (*Destroy)(Skel*)>
-using Skeleton = std::unique_ptr<Skel, SkeletonDeleter<Skel, Destroy>>;
-
-using TcIngress = Skeleton<tc_ingress_bpf, tc_ingress_bpf__destroy>;
-using TcEgress = Skeleton<tc_egress_bpf, tc_egress_bpf__destroy>;
-using XdpIngress = Skeleton<xdp_ingress_bpf, xdp_ingress_bpf__destroy>;
 
 // The three objects are built separately (one entry file per hook) but
 // must share maps. Before `into` is loaded, each of its maps that `from`
@@ -92,18 +79,6 @@ void delete_all(int fd, const std::vector<Key>& keys) {
   for (std::size_t i = count; i < keys.size(); ++i) bpf_map_delete_elem(fd, &keys[i]);
 }
 
-sluice_counter sum_percpu(int fd, std::uint32_t index) {
-  int ncpu = libbpf_num_possible_cpus();
-  std::vector<sluice_counter> per_cpu(static_cast<std::size_t>(ncpu));
-  if (bpf_map_lookup_elem(fd, &index, per_cpu.data()) != 0)
-    throw BpfError("reading counter " + std::to_string(index), errno);
-  sluice_counter total{};
-  for (const auto& c : per_cpu) {
-    total.packets += c.packets;
-    total.bytes += c.bytes;
-  }
-  return total;
-}
 
 // Sets count per-CPU counters starting at first to zero, in one syscall.
 void zero_percpu(int fd, std::uint32_t first, std::uint32_t count) {
@@ -152,171 +127,130 @@ void prepare_pin_dir(const std::string& dir) {
 
 }  // namespace
 
-struct Datapath::Impl {
-  TcIngress ingress;
-  TcEgress egress;
-  XdpIngress xdp;
-  std::string pin_dir;
-  bool adopted = false;
-  bool found_previous = false;
-  std::string discarded_pins;  // why pinned maps could not be reused
-  std::vector<std::uint32_t> own_xdp_ids;  // ours, and the previous sluiced's
+void Datapath::Impl::pin_all(bpf_object* obj) {
+  if (pin_dir.empty()) return;
+  bpf_map* m;
+  bpf_object__for_each_map(m, obj) {
+    if (bpf_map__fd(m) >= 0) continue;  // reused from the owner object
+    // The kernel adds BPF_F_RDONLY_PROG to a devmap it creates, so libbpf
+    // would find a pinned one incompatible with the declaration. It holds
+    // nothing a restart needs: the service refills it.
+    auto type = bpf_map__type(m);
+    if (type == BPF_MAP_TYPE_DEVMAP || type == BPF_MAP_TYPE_DEVMAP_HASH) continue;
+    std::string path = pin_dir + "/" + bpf_map__name(m);
+    check(bpf_map__set_pin_path(m, path.c_str()), "pin path " + path);
+  }
+}
 
-  // Pins our XDP program at pin_dir/xdp_program, after learning the id of
-  // the one a previous sluiced pinned there.
-  void pin_xdp_program();
-
-  // Opens and loads the three programs, the maps shared and pinned.
-  void load();
-
-  // What each generation holds, so it can be emptied before reuse.
-  struct Written {
-    std::vector<sluice_class_key> classes;
-    std::vector<sluice_group_key> groups;
-    std::vector<sluice_decision_key> decisions;
-    std::uint32_t rule_count = 0;
-    // Counters of rule_count rules still hold the counts of a ruleset that
-    // is no longer live.
-    bool counters_dirty = true;
+void Datapath::Impl::adopt() {
+  std::uint32_t live = read_settings().active_gen & 1;
+  auto take = [&](int fd, auto& live_keys, auto& idle_keys) {
+    using Key = typename std::remove_reference_t<decltype(live_keys)>::value_type;
+    Key key{}, next{};
+    const void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+      (next.gen == live ? live_keys : idle_keys).push_back(next);
+      key = next;
+      prev = &key;
+    }
   };
-  std::array<Written, SLUICE_GENERATIONS> written;
-  std::vector<LocalAddress> local;
-  std::vector<config::Prefix> prefilter;
+  Written idle;
+  take(map(ingress->maps.addr_classes), written[live].classes, idle.classes);
+  take(map(ingress->maps.groups), written[live].groups, idle.groups);
+  take(map(ingress->maps.decisions), written[live].decisions, idle.decisions);
+  // How many rules each generation counted is not recorded: zero them all.
+  written[live].rule_count = idle.rule_count = SLUICE_MAX_RULES;
+  written[live].counters_dirty = idle.counters_dirty = true;
+  written[live ^ 1] = std::move(idle);
+  clear_generation(live ^ 1);
 
-  int map(bpf_map* m) const { return bpf_map__fd(m); }
+  read_prefilter();
+}
 
-  // Every map of obj that is not already shared gets a pin path: libbpf
-  // reuses the pinned map when it exists (refusing an incompatible one) and
-  // pins the new one otherwise. Maps are matched by name, their pin file.
-  void pin_all(bpf_object* obj) {
-    if (pin_dir.empty()) return;
-    bpf_map* m;
-    bpf_object__for_each_map(m, obj) {
-      if (bpf_map__fd(m) >= 0) continue;  // reused from the owner object
-      // The kernel adds BPF_F_RDONLY_PROG to a devmap it creates, so libbpf
-      // would find a pinned one incompatible with the declaration. It holds
-      // nothing a restart needs: the service refills it.
-      auto type = bpf_map__type(m);
-      if (type == BPF_MAP_TYPE_DEVMAP || type == BPF_MAP_TYPE_DEVMAP_HASH) continue;
-      std::string path = pin_dir + "/" + bpf_map__name(m);
-      check(bpf_map__set_pin_path(m, path.c_str()), "pin path " + path);
+void Datapath::Impl::read_prefilter() {
+  auto read = [&](int fd, auto key, config::Family family) {
+    decltype(key) next{};
+    const void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+      config::Prefix p;
+      p.family = family;
+      p.length = static_cast<std::uint8_t>(next.prefixlen);
+      std::memcpy(p.addr.data(), next.addr, sizeof next.addr);
+      prefilter.push_back(p);
+      key = next;
+      prev = &key;
+    }
+  };
+  read(map(xdp->maps.prefilter4), sluice_prefilter_key4{}, config::Family::V4);
+  read(map(xdp->maps.prefilter6), sluice_prefilter_key6{}, config::Family::V6);
+}
+
+sluice_settings Datapath::Impl::read_settings() const {
+  std::uint32_t zero = 0;
+  sluice_settings s{};
+  if (bpf_map_lookup_elem(map(ingress->maps.settings), &zero, &s) != 0)
+    throw BpfError("reading settings", errno);
+  return s;
+}
+
+void Datapath::Impl::write_settings(const sluice_settings& s) {
+  std::uint32_t zero = 0;
+  update(map(ingress->maps.settings), &zero, &s, "settings");
+}
+
+void Datapath::Impl::clear_generation(std::uint32_t gen) {
+  auto& w = written[gen];
+  delete_all(map(ingress->maps.groups), w.groups);
+  delete_all(map(ingress->maps.decisions), w.decisions);
+  delete_all(map(ingress->maps.addr_classes), w.classes);
+  if (w.counters_dirty) {
+    zero_percpu(map(ingress->maps.rule_counters), sluice_rule_counter_index(gen, 0), w.rule_count);
+    zero_percpu(map(ingress->maps.default_counters), sluice_default_counter_index(gen, 0), SLUICE_CHAIN_COUNT);
+  }
+  w = Written{};
+  w.counters_dirty = false;
+}
+
+void Datapath::Impl::write_prefix_lengths(std::uint32_t gen, const policy::CompiledPolicy& policy) {
+  for (std::uint8_t side : {SLUICE_SIDE_SRC, SLUICE_SIDE_DST}) {
+    for (auto family : {config::Family::V4, config::Family::V6}) {
+      const auto& lengths = policy.prefix_lengths[policy::prefix_lengths_slot(side, family)];
+      sluice_prefix_lengths v{};
+      v.count = static_cast<std::uint32_t>(lengths.size());
+      std::copy(lengths.begin(), lengths.end(), v.len);
+      std::uint32_t slot =
+          sluice_prefix_lengths_index(gen, side, static_cast<std::uint32_t>(family));
+      update(map(ingress->maps.prefix_lengths), &slot, &v, "prefix lengths");
     }
   }
+}
 
-  // After a restart: work out what each generation holds, drop the idle
-  // one, and forget state the service sets again (local addresses).
-  void adopt() {
-    std::uint32_t live = read_settings().active_gen & 1;
-    auto take = [&](int fd, auto& live_keys, auto& idle_keys) {
-      using Key = typename std::remove_reference_t<decltype(live_keys)>::value_type;
-      Key key{}, next{};
-      const void* prev = nullptr;
-      while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-        (next.gen == live ? live_keys : idle_keys).push_back(next);
-        key = next;
-        prev = &key;
-      }
-    };
-    Written idle;
-    take(map(ingress->maps.addr_classes), written[live].classes, idle.classes);
-    take(map(ingress->maps.groups), written[live].groups, idle.groups);
-    take(map(ingress->maps.decisions), written[live].decisions, idle.decisions);
-    // How many rules each generation counted is not recorded: zero them all.
-    written[live].rule_count = idle.rule_count = SLUICE_MAX_RULES;
-    written[live].counters_dirty = idle.counters_dirty = true;
-    written[live ^ 1] = std::move(idle);
-    clear_generation(live ^ 1);
-
-    read_prefilter();
+void Datapath::Impl::write_generation(std::uint32_t gen, const policy::CompiledPolicy& policy) {
+  auto& w = written[gen];
+  std::vector<sluice_class_chain> chains;
+  for (const auto& c : policy.classes) {
+    w.classes.push_back(class_key(c, gen));
+    chains.push_back(c.chain);
   }
-
-  // The blocklist as pinned, so that the next set_prefilter() diffs against it.
-  void read_prefilter() {
-    auto read = [&](int fd, auto key, config::Family family) {
-      decltype(key) next{};
-      const void* prev = nullptr;
-      while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-        config::Prefix p;
-        p.family = family;
-        p.length = static_cast<std::uint8_t>(next.prefixlen);
-        std::memcpy(p.addr.data(), next.addr, sizeof next.addr);
-        prefilter.push_back(p);
-        key = next;
-        prev = &key;
-      }
-    };
-    read(map(xdp->maps.prefilter4), sluice_prefilter_key4{}, config::Family::V4);
-    read(map(xdp->maps.prefilter6), sluice_prefilter_key6{}, config::Family::V6);
+  std::vector<sluice_group> group_values;
+  for (const auto& g : policy.groups) {
+    w.groups.push_back(g.key);
+    w.groups.back().gen = static_cast<std::uint8_t>(gen);
+    group_values.push_back(g.value);
   }
-
-  sluice_settings read_settings() const {
-    std::uint32_t zero = 0;
-    sluice_settings s{};
-    if (bpf_map_lookup_elem(map(ingress->maps.settings), &zero, &s) != 0)
-      throw BpfError("reading settings", errno);
-    return s;
+  std::vector<sluice_decision> decision_values;
+  for (const auto& d : policy.decisions) {
+    w.decisions.push_back(d.key);
+    w.decisions.back().gen = static_cast<std::uint8_t>(gen);
+    decision_values.push_back(d.value);
   }
-
-  void write_settings(const sluice_settings& s) {
-    std::uint32_t zero = 0;
-    update(map(ingress->maps.settings), &zero, &s, "settings");
-  }
-
-  // Deletes every entry a generation holds; tolerant of entries already gone.
-  void clear_generation(std::uint32_t gen) {
-    auto& w = written[gen];
-    delete_all(map(ingress->maps.groups), w.groups);
-    delete_all(map(ingress->maps.decisions), w.decisions);
-    delete_all(map(ingress->maps.addr_classes), w.classes);
-    if (w.counters_dirty) {
-      zero_percpu(map(ingress->maps.rule_counters), sluice_rule_counter_index(gen, 0), w.rule_count);
-      zero_percpu(map(ingress->maps.default_counters), sluice_default_counter_index(gen, 0), SLUICE_CHAIN_COUNT);
-    }
-    w = Written{};
-    w.counters_dirty = false;
-  }
-
-  void write_prefix_lengths(std::uint32_t gen, const policy::CompiledPolicy& policy) {
-    for (std::uint8_t side : {SLUICE_SIDE_SRC, SLUICE_SIDE_DST}) {
-      for (auto family : {config::Family::V4, config::Family::V6}) {
-        const auto& lengths = policy.prefix_lengths[policy::prefix_lengths_slot(side, family)];
-        sluice_prefix_lengths v{};
-        v.count = static_cast<std::uint32_t>(lengths.size());
-        std::copy(lengths.begin(), lengths.end(), v.len);
-        std::uint32_t slot =
-            sluice_prefix_lengths_index(gen, side, static_cast<std::uint32_t>(family));
-        update(map(ingress->maps.prefix_lengths), &slot, &v, "prefix lengths");
-      }
-    }
-  }
-
-  void write_generation(std::uint32_t gen, const policy::CompiledPolicy& policy) {
-    auto& w = written[gen];
-    std::vector<sluice_class_chain> chains;
-    for (const auto& c : policy.classes) {
-      w.classes.push_back(class_key(c, gen));
-      chains.push_back(c.chain);
-    }
-    std::vector<sluice_group> group_values;
-    for (const auto& g : policy.groups) {
-      w.groups.push_back(g.key);
-      w.groups.back().gen = static_cast<std::uint8_t>(gen);
-      group_values.push_back(g.value);
-    }
-    std::vector<sluice_decision> decision_values;
-    for (const auto& d : policy.decisions) {
-      w.decisions.push_back(d.key);
-      w.decisions.back().gen = static_cast<std::uint8_t>(gen);
-      decision_values.push_back(d.value);
-    }
-    update_all(map(ingress->maps.addr_classes), w.classes, chains, "address classes");
-    write_prefix_lengths(gen, policy);
-    update_all(map(ingress->maps.groups), w.groups, group_values, "rule groups");
-    update_all(map(ingress->maps.decisions), w.decisions, decision_values, "policy decisions");
-    w.rule_count = static_cast<std::uint32_t>(policy.rule_names.size());
-    w.counters_dirty = true;
-  }
-};
+  update_all(map(ingress->maps.addr_classes), w.classes, chains, "address classes");
+  write_prefix_lengths(gen, policy);
+  update_all(map(ingress->maps.groups), w.groups, group_values, "rule groups");
+  update_all(map(ingress->maps.decisions), w.decisions, decision_values, "policy decisions");
+  w.rule_count = static_cast<std::uint32_t>(policy.rule_names.size());
+  w.counters_dirty = true;
+}
 
 void Datapath::Impl::load() {
   ingress.reset(open_skeleton(tc_ingress_bpf__open, "tc_ingress"));
@@ -503,14 +437,6 @@ void Datapath::set_fast_path_interfaces(const std::vector<std::uint32_t>& ifinde
   replace_contents(impl_->map(impl_->xdp->maps.fast_ports), entries, "fast path interface");
 }
 
-sluice_counter Datapath::fastpath_counter(sluice_fastpath_counter which) const {
-  return sum_percpu(impl_->map(impl_->xdp->maps.fastpath_counters), which);
-}
-
-sluice_counter Datapath::nat_counter(sluice_nat_counter which) const {
-  return sum_percpu(impl_->map(impl_->ingress->maps.nat_counters), which);
-}
-
 void Datapath::set_prefilter(const std::vector<config::Prefix>& prefixes, const std::vector<config::Prefix>& exempt) {
   auto& d = *impl_;
   int fd4 = d.map(d.xdp->maps.prefilter4), fd6 = d.map(d.xdp->maps.prefilter6);
@@ -542,134 +468,6 @@ void Datapath::set_prefilter(const std::vector<config::Prefix>& prefixes, const 
   std::set_difference(d.prefilter.begin(), d.prefilter.end(), now.begin(), now.end(), std::back_inserter(gone));
   each(gone, [&](int fd, const void* k) { bpf_map_delete_elem(fd, k); });
   d.prefilter = std::move(now);
-}
-
-sluice_counter Datapath::rule_counter(std::uint32_t rule_index) const {
-  return sum_percpu(impl_->map(impl_->ingress->maps.rule_counters),
-                    sluice_rule_counter_index(active_generation(), rule_index));
-}
-
-sluice_counter Datapath::default_counter(config::Chain chain) const {
-  return sum_percpu(impl_->map(impl_->ingress->maps.default_counters),
-                    sluice_default_counter_index(active_generation(), static_cast<std::uint32_t>(chain)));
-}
-
-sluice_counter Datapath::audit_counter(sluice_audit_reason reason) const {
-  return sum_percpu(impl_->map(impl_->ingress->maps.audit_counters), reason);
-}
-
-sluice_counter Datapath::drop_counter(sluice_drop_reason reason) const {
-  return sum_percpu(impl_->map(impl_->ingress->maps.drop_reasons), reason);
-}
-
-sluice_counter Datapath::passed_counter() const { return sum_percpu(impl_->map(impl_->ingress->maps.passed), 0); }
-
-namespace {
-
-// The memory the kernel charges to a map, from /proc/self/fdinfo.
-std::size_t map_memory(int fd) {
-  std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
-  std::string key;
-  std::size_t value = 0;
-  while (in >> key) {
-    if (key == "memlock:") {
-      in >> value;
-      return value;
-    }
-  }
-  return 0;
-}
-
-// Calls fn(key, value) for every entry of a (non-per-CPU) hash map, read
-// a few thousand at a time: one syscall per chunk instead of two per
-// entry, which matters for a conntrack table of a quarter million flows.
-template <typename Key, typename Value, typename Fn>
-void for_each_entry(int fd, Fn&& fn) {
-  constexpr std::uint32_t kChunk = 4096;
-  std::vector<Key> keys(kChunk);
-  std::vector<Value> values(kChunk);
-  std::uint32_t token = 0;  // hash maps resume by bucket number
-  bool first = true;
-  for (;;) {
-    std::uint32_t count = kChunk;
-    int rc = bpf_map_lookup_batch(fd, first ? nullptr : &token, &token, keys.data(), values.data(), &count, nullptr);
-    for (std::uint32_t i = 0; i < count && (rc == 0 || rc == -ENOENT); ++i) fn(keys[i], values[i]);
-    if (rc == -ENOENT) return;  // the last chunk
-    if (rc != 0) throw BpfError("reading a map in batches", -rc);
-    first = false;
-  }
-}
-
-}  // namespace
-
-std::vector<Datapath::MapUsage> Datapath::map_usage() const {
-  const auto& d = *impl_;
-  std::vector<MapUsage> out;
-  auto add = [&](bpf_map* m, std::size_t entries) {
-    out.push_back({bpf_map__name(m), entries, bpf_map__max_entries(m), map_memory(bpf_map__fd(m))});
-  };
-  // Counted in the kernel: copying the large tables out only to count
-  // them took a quarter of a second when they were full.
-  sluice_table_counts counts{};
-  LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &counts, .ctx_size_in = sizeof counts);
-  if (bpf_prog_test_run_opts(bpf_program__fd(d.ingress->progs.sluice_count_entries), &run) != 0)
-    throw BpfError("counting conntrack and NAT entries", errno);
-  add(d.ingress->maps.conntrack, counts.conntrack);
-  add(d.ingress->maps.addr_classes, d.written[0].classes.size() + d.written[1].classes.size());
-  add(d.ingress->maps.groups, d.written[0].groups.size() + d.written[1].groups.size());
-  add(d.ingress->maps.decisions, d.written[0].decisions.size() + d.written[1].decisions.size());
-  add(d.ingress->maps.local_addrs, d.local.size());
-  add(d.ingress->maps.nat, counts.nat);
-  std::size_t v4 = 0, v6 = 0;
-  for (const auto& p : d.prefilter) (p.family == config::Family::V4 ? v4 : v6)++;
-  add(d.xdp->maps.prefilter4, v4);
-  add(d.xdp->maps.prefilter6, v6);
-  return out;
-}
-
-std::vector<Datapath::ConntrackEntry> Datapath::conntrack() const {
-  std::vector<ConntrackEntry> out;
-  for_each_entry<sluice_ct_key, sluice_ct_entry>(
-      conntrack_fd(), [&](const sluice_ct_key& k, const sluice_ct_entry& v) { out.push_back({k, v}); });
-  return out;
-}
-
-void Datapath::for_each_conntrack(const std::function<void(const ConntrackEntry&)>& fn) const {
-  for_each_entry<sluice_ct_key, sluice_ct_entry>(
-      conntrack_fd(), [&](const sluice_ct_key& k, const sluice_ct_entry& v) { fn(ConntrackEntry{k, v}); });
-}
-
-bool Datapath::remove_expired_conntrack(const ConntrackEntry& seen) {
-  int fd = conntrack_fd();
-  sluice_ct_entry now{};
-  if (bpf_map_lookup_elem(fd, &seen.key, &now) != 0) return false;
-  if (now.last_seen_ns != seen.value.last_seen_ns) return false;  // alive after all
-  return bpf_map_delete_elem(fd, &seen.key) == 0;
-}
-
-void Datapath::clear_conntrack() {
-  int fd = conntrack_fd();
-  sluice_ct_key next{};
-  while (bpf_map_get_next_key(fd, nullptr, &next) == 0) bpf_map_delete_elem(fd, &next);
-}
-
-std::uint32_t Datapath::active_generation() const { return impl_->read_settings().active_gen & 1; }
-
-int Datapath::tc_ingress_fd() const { return bpf_program__fd(impl_->ingress->progs.sluice_tc_ingress); }
-int Datapath::tc_egress_fd() const { return bpf_program__fd(impl_->egress->progs.sluice_tc_egress); }
-int Datapath::xdp_ingress_fd() const { return bpf_program__fd(impl_->xdp->progs.sluice_xdp_ingress); }
-int Datapath::conntrack_fd() const { return impl_->map(impl_->ingress->maps.conntrack); }
-int Datapath::events_fd() const { return impl_->map(impl_->ingress->maps.events); }
-
-std::uint64_t Datapath::events_lost(sluice_event_loss why) const {
-  auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());
-  std::vector<std::uint64_t> per_cpu(ncpu);
-  std::uint32_t key = why;
-  if (bpf_map_lookup_elem(impl_->map(impl_->ingress->maps.event_losses), &key, per_cpu.data()) != 0)
-    throw BpfError("reading lost events", errno);
-  std::uint64_t total = 0;
-  for (auto v : per_cpu) total += v;
-  return total;
 }
 
 }  // namespace sluice::datapath

@@ -11,11 +11,12 @@
 #include <filesystem>
 #include <mutex>
 #include <system_error>
+#include <utility>
 
 #include "api/server.h"
+#include "common/log.h"
 #include "net/monitor.h"
 #include "sluiced/control.h"
-#include "common/log.h"
 #include "sluiced/notify.h"
 
 namespace sluice::sluiced {
@@ -35,6 +36,7 @@ class Fd {
   ~Fd() {
     if (fd_ >= 0) close(fd_);
   }
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
@@ -43,11 +45,8 @@ class Fd {
   int fd_;
 };
 
-}  // namespace
-
-int run_daemon(const DaemonOptions& options) {
-  const auto& path = options.service.config_path;
-  const auto& socket_path = options.socket_path;
+// SIGHUP, SIGTERM and SIGINT as a file descriptor the loop polls.
+Fd signal_fd() {
   sigset_t signals;
   sigemptyset(&signals);
   for (int s : {SIGHUP, SIGTERM, SIGINT}) {
@@ -59,30 +58,69 @@ int run_daemon(const DaemonOptions& options) {
   sigprocmask(SIG_BLOCK, &signals, nullptr);
   Fd sfd(signalfd(-1, &signals, SFD_CLOEXEC));
   if (sfd.get() < 0) throw std::system_error(errno, std::generic_category(), "signalfd");
+  return sfd;
+}
 
+// The API is a convenience: when it cannot start, the firewall runs on.
+std::unique_ptr<api::ApiServer> start_api(Service& service, std::mutex& service_lock, const DaemonOptions& options) {
+  const auto& cfg = service.live().config;
+  if (cfg.api_listen.empty()) return nullptr;
+  try {
+    auto api = std::make_unique<api::ApiServer>(
+        service, service_lock, api::ApiOptions{cfg.api_listen, cfg.api_tls_cert, cfg.api_tls_key, options.webui_dir});
+    log(Priority::Notice,
+        std::string("API listening on ") + (cfg.api_tls_cert.empty() ? "http://" : "https://") + cfg.api_listen);
+    return api;
+  } catch (const std::exception& e) {
+    log(Priority::Error, std::string("API not started: ") + e.what());
+    return nullptr;
+  }
+}
+
+void notify_ready(const Service& service) {
+  notify("READY=1\nSTATUS=enforcing " + std::to_string(service.live().config.rules.size()) + " rules");
+}
+
+// A signal that arrived: SIGHUP reloads; the others stop (true). A package
+// upgrade asks, through a file next to the socket, that the datapath stay
+// enforcing for the new version.
+bool handle_signal(int sfd, Service& service, std::mutex& service_lock, const DaemonOptions& options) {
+  signalfd_siginfo si{};
+  if (read(sfd, &si, sizeof si) != sizeof si) return false;
+  if (si.ssi_signo == SIGHUP) {
+    log(Priority::Notice, "SIGHUP: reloading " + options.service.config_path);
+    notify("RELOADING=1");
+    std::lock_guard lock(service_lock);
+    service.reload("SIGHUP");
+    notify_ready(service);
+    return false;
+  }
+  auto flag = std::filesystem::path(options.socket_path).parent_path() / "keep-datapath";
+  std::error_code ec;
+  if (std::filesystem::remove(flag, ec)) {
+    log(Priority::Notice, "stopping for an upgrade (" + flag.string() + ")");
+    service.keep_datapath_enforcing();
+  } else {
+    log(Priority::Notice, "stopping");
+  }
+  notify("STOPPING=1");
+  return true;
+}
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options) {
+  Fd sfd = signal_fd();
   Service service(options.service);
   // The loop and the API's threads take turns with the service.
   std::mutex service_lock;
   if (options.keep_datapath) service.keep_datapath_enforcing();
-  ControlServer control(socket_path, options.socket_group);
-  // The API is a convenience: when it cannot start, the firewall runs on.
-  std::unique_ptr<api::ApiServer> api;
-  const auto& cfg = service.live().config;
-  if (!cfg.api_listen.empty()) {
-    try {
-      api = std::make_unique<api::ApiServer>(
-          service, service_lock, api::ApiOptions{cfg.api_listen, cfg.api_tls_cert, cfg.api_tls_key, options.webui_dir});
-      log(Priority::Notice, std::string("API listening on ") + (cfg.api_tls_cert.empty() ? "http://" : "https://") +
-                                cfg.api_listen);
-    } catch (const std::exception& e) {
-      log(Priority::Error, std::string("API not started: ") + e.what());
-    }
-  }
+  ControlServer control(options.socket_path, options.socket_group);
+  auto api = start_api(service, service_lock, options);
   net::LinkAddressMonitor netlink;
-  log(Priority::Notice, "sluiced " + std::string(SLUICE_VERSION) + " running with " + path +
-                            ", control socket " + socket_path);
-  // Ready: the datapath is attached and enforcing.
-  notify("READY=1\nSTATUS=enforcing " + std::to_string(service.live().config.rules.size()) + " rules");
+  log(Priority::Notice, "sluiced " + std::string(SLUICE_VERSION) + " running with " + options.service.config_path +
+                            ", control socket " + options.socket_path);
+  notify_ready(service);  // the datapath is attached and enforcing
 
   // systemd restarts a sluiced that stops answering; ping at half the
   // interval it asked for.
@@ -92,7 +130,6 @@ int run_daemon(const DaemonOptions& options) {
   // The datapath does not wake us for every event (SLUICE_EVENT_POLL_MS).
   auto wait_ms = static_cast<int>(std::min<long long>(ping_every.count(), SLUICE_EVENT_POLL_MS));
   auto next_ping = std::chrono::steady_clock::now();
-
   auto next_refresh = std::chrono::steady_clock::now();
   bool more_events = false;
   for (;;) {
@@ -100,10 +137,8 @@ int run_daemon(const DaemonOptions& options) {
       notify("WATCHDOG=1");
       next_ping = std::chrono::steady_clock::now() + ping_every;
     }
-    pollfd fds[] = {{sfd.get(), POLLIN, 0},
-                    {control.fd(), POLLIN, 0},
-                    {service.events_fd(), POLLIN, 0},
-                    {netlink.fd(), POLLIN, 0}};
+    pollfd fds[] = {
+        {sfd.get(), POLLIN, 0}, {control.fd(), POLLIN, 0}, {service.events_fd(), POLLIN, 0}, {netlink.fd(), POLLIN, 0}};
     poll(fds, 4, more_events ? 0 : wait_ms);
     // Every turn, woken or not: the datapath wakes us only when its ring
     // fills up.
@@ -113,31 +148,7 @@ int run_daemon(const DaemonOptions& options) {
     }
     // A link or address changed: attach and learn addresses now.
     if ((fds[3].revents & POLLIN) && netlink.drain()) next_refresh = std::chrono::steady_clock::now();
-    if (fds[0].revents & POLLIN) {
-      signalfd_siginfo si{};
-      if (read(sfd.get(), &si, sizeof si) == sizeof si) {
-        if (si.ssi_signo == SIGHUP) {
-          log(Priority::Notice, "SIGHUP: reloading " + path);
-          notify("RELOADING=1");
-          std::lock_guard lock(service_lock);
-          service.reload("SIGHUP");
-          notify("READY=1\nSTATUS=enforcing " + std::to_string(service.live().config.rules.size()) + " rules");
-        } else {
-          // A package upgrade asks, through this file next to the socket,
-          // that the datapath stay enforcing for the new version.
-          auto flag = std::filesystem::path(socket_path).parent_path() / "keep-datapath";
-          std::error_code ec;
-          if (std::filesystem::remove(flag, ec)) {
-            log(Priority::Notice, "stopping for an upgrade (" + flag.string() + ")");
-            service.keep_datapath_enforcing();
-          } else {
-            log(Priority::Notice, "stopping");
-          }
-          notify("STOPPING=1");
-          return 0;
-        }
-      }
-    }
+    if ((fds[0].revents & POLLIN) && handle_signal(sfd.get(), service, service_lock, options)) return 0;
     if (fds[1].revents & POLLIN) control.serve_one(service, service_lock);
     if (service.sweep_due()) {
       auto swept = service.sweep_walk();  // no lock: the API goes on meanwhile

@@ -1,3 +1,6 @@
+// The schema's history as data: one SQL step per version, never edited
+// once released. Over the function limit: migrations (the list grows with
+// every schema change; each step is a string, not logic).
 #include "store/migrations.h"
 
 namespace sluice::store {

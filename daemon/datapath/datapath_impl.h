@@ -1,0 +1,94 @@
+// The inside of Datapath (datapath.h), shared by the files that implement
+// it: datapath.cpp (loading, pinning, applying rulesets, the tables it
+// writes) and datapath_reads.cpp (counters and tables read back). Not for
+// use outside daemon/datapath.
+#pragma once
+
+#include <bpf/libbpf.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "datapath/datapath.h"
+#include "tc_egress.skel.h"
+#include "tc_ingress.skel.h"
+#include "xdp_ingress.skel.h"
+
+namespace sluice::datapath {
+
+// Owns one skeleton; destroying it unloads programs and drops map refs.
+template <typename Skel, void (*Destroy)(Skel*)>
+struct SkeletonDeleter {
+  void operator()(Skel* s) const { Destroy(s); }
+};
+template <typename Skel, void (*Destroy)(Skel*)>
+using Skeleton = std::unique_ptr<Skel, SkeletonDeleter<Skel, Destroy>>;
+
+using TcIngress = Skeleton<tc_ingress_bpf, tc_ingress_bpf__destroy>;
+using TcEgress = Skeleton<tc_egress_bpf, tc_egress_bpf__destroy>;
+using XdpIngress = Skeleton<xdp_ingress_bpf, xdp_ingress_bpf__destroy>;
+
+struct Datapath::Impl {
+  TcIngress ingress;
+  TcEgress egress;
+  XdpIngress xdp;
+  std::string pin_dir;
+  bool adopted = false;
+  bool found_previous = false;
+  std::string discarded_pins;  // why pinned maps could not be reused
+  std::vector<std::uint32_t> own_xdp_ids;  // ours, and the previous sluiced's
+
+  // Pins our XDP program at pin_dir/xdp_program, after learning the id of
+  // the one a previous sluiced pinned there.
+  void pin_xdp_program();
+
+  // Opens and loads the three programs, the maps shared and pinned.
+  void load();
+
+  // What each generation holds, so it can be emptied before reuse.
+  struct Written {
+    std::vector<sluice_class_key> classes;
+    std::vector<sluice_group_key> groups;
+    std::vector<sluice_decision_key> decisions;
+    std::uint32_t rule_count = 0;
+    // Counters of rule_count rules still hold the counts of a ruleset that
+    // is no longer live.
+    bool counters_dirty = true;
+  };
+  std::array<Written, SLUICE_GENERATIONS> written;
+  std::vector<LocalAddress> local;
+  std::vector<config::Prefix> prefilter;
+
+  int map(bpf_map* m) const { return bpf_map__fd(m); }
+
+  // Every map of obj that is not already shared gets a pin path: libbpf
+  // reuses the pinned map when it exists (refusing an incompatible one) and
+  // pins the new one otherwise. Maps are matched by name, their pin file.
+  void pin_all(bpf_object* obj);
+
+  // After a restart: work out what each generation holds, drop the idle
+  // one, and forget state the service sets again (local addresses).
+  void adopt();
+
+  // The blocklist as pinned, so that the next set_prefilter() diffs against it.
+  void read_prefilter();
+
+  sluice_settings read_settings() const;
+
+  void write_settings(const sluice_settings& s);
+
+  // Deletes every entry a generation holds; tolerant of entries already gone.
+  void clear_generation(std::uint32_t gen);
+
+  void write_prefix_lengths(std::uint32_t gen, const policy::CompiledPolicy& policy);
+
+  void write_generation(std::uint32_t gen, const policy::CompiledPolicy& policy);
+};
+
+// Sums a per-CPU counter over the CPUs.
+sluice_counter sum_percpu(int fd, std::uint32_t index);
+
+}  // namespace sluice::datapath

@@ -1,0 +1,167 @@
+// What Datapath reads back (datapath.h): counters summed over the CPUs,
+// each map's fill and memory, the conntrack table walked or cleared, and
+// the events the ring could not take.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "datapath/bpf_error.h"
+#include "datapath/datapath_impl.h"
+
+namespace sluice::datapath {
+
+sluice_counter sum_percpu(int fd, std::uint32_t index) {
+  int ncpu = libbpf_num_possible_cpus();
+  std::vector<sluice_counter> per_cpu(static_cast<std::size_t>(ncpu));
+  if (bpf_map_lookup_elem(fd, &index, per_cpu.data()) != 0)
+    throw BpfError("reading counter " + std::to_string(index), errno);
+  sluice_counter total{};
+  for (const auto& c : per_cpu) {
+    total.packets += c.packets;
+    total.bytes += c.bytes;
+  }
+  return total;
+}
+
+sluice_counter Datapath::fastpath_counter(sluice_fastpath_counter which) const {
+  return sum_percpu(impl_->map(impl_->xdp->maps.fastpath_counters), which);
+}
+
+sluice_counter Datapath::nat_counter(sluice_nat_counter which) const {
+  return sum_percpu(impl_->map(impl_->ingress->maps.nat_counters), which);
+}
+
+sluice_counter Datapath::rule_counter(std::uint32_t rule_index) const {
+  return sum_percpu(impl_->map(impl_->ingress->maps.rule_counters),
+                    sluice_rule_counter_index(active_generation(), rule_index));
+}
+
+sluice_counter Datapath::default_counter(config::Chain chain) const {
+  return sum_percpu(impl_->map(impl_->ingress->maps.default_counters),
+                    sluice_default_counter_index(active_generation(), static_cast<std::uint32_t>(chain)));
+}
+
+sluice_counter Datapath::audit_counter(sluice_audit_reason reason) const {
+  return sum_percpu(impl_->map(impl_->ingress->maps.audit_counters), reason);
+}
+
+sluice_counter Datapath::drop_counter(sluice_drop_reason reason) const {
+  return sum_percpu(impl_->map(impl_->ingress->maps.drop_reasons), reason);
+}
+
+sluice_counter Datapath::passed_counter() const { return sum_percpu(impl_->map(impl_->ingress->maps.passed), 0); }
+
+namespace {
+
+// The memory the kernel charges to a map, from /proc/self/fdinfo.
+std::size_t map_memory(int fd) {
+  std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
+  std::string key;
+  std::size_t value = 0;
+  while (in >> key) {
+    if (key == "memlock:") {
+      in >> value;
+      return value;
+    }
+  }
+  return 0;
+}
+
+// Calls fn(key, value) for every entry of a (non-per-CPU) hash map, read
+// a few thousand at a time: one syscall per chunk instead of two per
+// entry, which matters for a conntrack table of a quarter million flows.
+template <typename Key, typename Value, typename Fn>
+void for_each_entry(int fd, Fn&& fn) {
+  constexpr std::uint32_t kChunk = 4096;
+  std::vector<Key> keys(kChunk);
+  std::vector<Value> values(kChunk);
+  std::uint32_t token = 0;  // hash maps resume by bucket number
+  bool first = true;
+  for (;;) {
+    std::uint32_t count = kChunk;
+    int rc = bpf_map_lookup_batch(fd, first ? nullptr : &token, &token, keys.data(), values.data(), &count, nullptr);
+    for (std::uint32_t i = 0; i < count && (rc == 0 || rc == -ENOENT); ++i) fn(keys[i], values[i]);
+    if (rc == -ENOENT) return;  // the last chunk
+    if (rc != 0) throw BpfError("reading a map in batches", -rc);
+    first = false;
+  }
+}
+
+}  // namespace
+
+std::vector<Datapath::MapUsage> Datapath::map_usage() const {
+  const auto& d = *impl_;
+  std::vector<MapUsage> out;
+  auto add = [&](bpf_map* m, std::size_t entries) {
+    out.push_back({bpf_map__name(m), entries, bpf_map__max_entries(m), map_memory(bpf_map__fd(m))});
+  };
+  // Counted in the kernel: copying the large tables out only to count
+  // them took a quarter of a second when they were full.
+  sluice_table_counts counts{};
+  LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &counts, .ctx_size_in = sizeof counts);
+  if (bpf_prog_test_run_opts(bpf_program__fd(d.ingress->progs.sluice_count_entries), &run) != 0)
+    throw BpfError("counting conntrack and NAT entries", errno);
+  add(d.ingress->maps.conntrack, counts.conntrack);
+  add(d.ingress->maps.addr_classes, d.written[0].classes.size() + d.written[1].classes.size());
+  add(d.ingress->maps.groups, d.written[0].groups.size() + d.written[1].groups.size());
+  add(d.ingress->maps.decisions, d.written[0].decisions.size() + d.written[1].decisions.size());
+  add(d.ingress->maps.local_addrs, d.local.size());
+  add(d.ingress->maps.nat, counts.nat);
+  std::size_t v4 = 0, v6 = 0;
+  for (const auto& p : d.prefilter) (p.family == config::Family::V4 ? v4 : v6)++;
+  add(d.xdp->maps.prefilter4, v4);
+  add(d.xdp->maps.prefilter6, v6);
+  return out;
+}
+
+std::vector<Datapath::ConntrackEntry> Datapath::conntrack() const {
+  std::vector<ConntrackEntry> out;
+  for_each_entry<sluice_ct_key, sluice_ct_entry>(
+      conntrack_fd(), [&](const sluice_ct_key& k, const sluice_ct_entry& v) { out.push_back({k, v}); });
+  return out;
+}
+
+void Datapath::for_each_conntrack(const std::function<void(const ConntrackEntry&)>& fn) const {
+  for_each_entry<sluice_ct_key, sluice_ct_entry>(
+      conntrack_fd(), [&](const sluice_ct_key& k, const sluice_ct_entry& v) { fn(ConntrackEntry{k, v}); });
+}
+
+bool Datapath::remove_expired_conntrack(const ConntrackEntry& seen) {
+  int fd = conntrack_fd();
+  sluice_ct_entry now{};
+  if (bpf_map_lookup_elem(fd, &seen.key, &now) != 0) return false;
+  if (now.last_seen_ns != seen.value.last_seen_ns) return false;  // alive after all
+  return bpf_map_delete_elem(fd, &seen.key) == 0;
+}
+
+void Datapath::clear_conntrack() {
+  int fd = conntrack_fd();
+  sluice_ct_key next{};
+  while (bpf_map_get_next_key(fd, nullptr, &next) == 0) bpf_map_delete_elem(fd, &next);
+}
+
+std::uint32_t Datapath::active_generation() const { return impl_->read_settings().active_gen & 1; }
+
+int Datapath::tc_ingress_fd() const { return bpf_program__fd(impl_->ingress->progs.sluice_tc_ingress); }
+int Datapath::tc_egress_fd() const { return bpf_program__fd(impl_->egress->progs.sluice_tc_egress); }
+int Datapath::xdp_ingress_fd() const { return bpf_program__fd(impl_->xdp->progs.sluice_xdp_ingress); }
+int Datapath::conntrack_fd() const { return impl_->map(impl_->ingress->maps.conntrack); }
+int Datapath::events_fd() const { return impl_->map(impl_->ingress->maps.events); }
+
+std::uint64_t Datapath::events_lost(sluice_event_loss why) const {
+  auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());
+  std::vector<std::uint64_t> per_cpu(ncpu);
+  std::uint32_t key = why;
+  if (bpf_map_lookup_elem(impl_->map(impl_->ingress->maps.event_losses), &key, per_cpu.data()) != 0)
+    throw BpfError("reading lost events", errno);
+  std::uint64_t total = 0;
+  for (auto v : per_cpu) total += v;
+  return total;
+}
+
+}  // namespace sluice::datapath
