@@ -18,12 +18,12 @@ static __always_inline int source_blocked(const struct packet *pkt)
 	__u8 *verdict;
 
 	if (pkt->family == SLUICE_FAMILY_IPV4) {
-		struct sluice_prefilter_key4 key = { .prefixlen = 32 };
+		struct sluice_prefilter_key4 key = {.prefixlen = 32};
 
 		__builtin_memcpy(key.addr, pkt->src, 4);
 		verdict = bpf_map_lookup_elem(&prefilter4, &key);
 	} else {
-		struct sluice_prefilter_key6 key = { .prefixlen = 128 };
+		struct sluice_prefilter_key6 key = {.prefixlen = 128};
 
 		__builtin_memcpy(key.addr, pkt->src, 16);
 		verdict = bpf_map_lookup_elem(&prefilter6, &key);

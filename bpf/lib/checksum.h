@@ -26,7 +26,7 @@ static __always_inline __u16 csum_fold(__s64 sum)
  * changing from from to to. */
 static __always_inline void csum_update(__u16 *csum, __be32 *from, __be32 *to, __u32 n)
 {
-	*csum = csum_fold(bpf_csum_diff(from, n, to, n, (__u16)~*csum));
+	*csum = csum_fold(bpf_csum_diff(from, n, to, n, (__u16) ~*csum));
 }
 
 /* The IPv4 header checksum after the TTL, the high byte of its 16-bit

@@ -26,8 +26,7 @@ static __always_inline int endpoint_less(const __u8 *a, __u16 pa, const __u8 *b,
 /* Fills key for the flow of src:sport -> dst:dport; returns 1 when the source
  * is endpoint a. */
 static __always_inline int ct_make_key(struct sluice_ct_key *key, __u8 family, __u8 proto,
-				       const __u8 *src, __u16 sport, const __u8 *dst,
-				       __u16 dport)
+				       const __u8 *src, __u16 sport, const __u8 *dst, __u16 dport)
 {
 	int src_is_a = endpoint_less(src, sport, dst, dport);
 
@@ -48,7 +47,8 @@ static __always_inline int ct_make_key(struct sluice_ct_key *key, __u8 family, _
 	return src_is_a;
 }
 
-static __always_inline int ct_key_equal(const struct sluice_ct_key *x, const struct sluice_ct_key *y)
+static __always_inline int ct_key_equal(const struct sluice_ct_key *x,
+					const struct sluice_ct_key *y)
 {
 	const __u8 *a = (const __u8 *)x, *b = (const __u8 *)y;
 	__u8 diff = 0;
@@ -145,8 +145,8 @@ static __always_inline int tcp_opens_flow(__u8 flags)
  * the delete, which may free the entry, and sent only if this delete is
  * the one that removed it: a flow ends once.
  */
-static __always_inline void ct_end(const struct sluice_ct_key *key, const struct sluice_ct_entry *ct,
-				   __u64 now)
+static __always_inline void ct_end(const struct sluice_ct_key *key,
+				   const struct sluice_ct_entry *ct, __u64 now)
 {
 	struct sluice_event_closed *c = NULL;
 
@@ -186,8 +186,8 @@ __noinline int ct_track(const struct packet *pkt, __u64 now)
 
 	if (!pkt)
 		return 0;
-	src_is_a = ct_make_key(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst,
-			       pkt->dport);
+	src_is_a =
+	    ct_make_key(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst, pkt->dport);
 	ct = bpf_map_lookup_elem(&conntrack, &key);
 	if (!ct)
 		return 0;
@@ -213,8 +213,8 @@ static __always_inline void ct_init(struct sluice_ct_entry *ct, struct sluice_ct
 				    __u32 rule_index, __u32 ifindex)
 {
 	__builtin_memset(ct, 0, sizeof(*ct));
-	ct->originator_is_a = ct_make_key(key, pkt->family, pkt->proto, pkt->src, pkt->sport,
-					  pkt->dst, pkt->dport);
+	ct->originator_is_a =
+	    ct_make_key(key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst, pkt->dport);
 	ct->created_ns = now;
 	ct->last_seen_ns = now;
 	ct->packets[SLUICE_DIR_ORIGINAL] = 1;

@@ -24,7 +24,7 @@ static __always_inline void event_lost(__u32 why)
 /* A zeroed record carrying pkt's addresses, or NULL (counted) when the
  * ring is full. pkt may be NULL. */
 static __always_inline struct sluice_event *event_start(__u8 type, const struct packet *pkt,
-							 __u32 ifindex, __u64 now)
+							__u32 ifindex, __u64 now)
 {
 	struct sluice_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -58,8 +58,8 @@ static __always_inline void event_submit(struct sluice_event *e)
 {
 	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 
-	bpf_ringbuf_submit(e, waiting >= SLUICE_EVENT_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP :
-								  BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, waiting >= SLUICE_EVENT_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
+								   : BPF_RB_NO_WAKEUP);
 }
 
 /* Whether pkt's source may report one more drop this second. Racing CPUs
@@ -78,7 +78,7 @@ static __noinline int drop_event_allowed(const struct packet *pkt, __u64 now)
 	}
 	b = bpf_map_lookup_elem(&drop_event_budgets, &key);
 	if (!b) {
-		struct event_budget fresh = { .second = second, .used = 1 };
+		struct event_budget fresh = {.second = second, .used = 1};
 
 		bpf_map_update_elem(&drop_event_budgets, &key, &fresh, BPF_ANY);
 		return 1;
@@ -116,8 +116,8 @@ static __always_inline void report_drop(const struct packet *pkt, __u32 ifindex,
 	count_drop(reason, len);
 	if (!drop_event_allowed(pkt, now))
 		return;
-	e = event_start(origin->action == SLUICE_ACTION_REJECT ? SLUICE_EVENT_REJECT :
-								 SLUICE_EVENT_DROP,
+	e = event_start(origin->action == SLUICE_ACTION_REJECT ? SLUICE_EVENT_REJECT
+							       : SLUICE_EVENT_DROP,
 			pkt, ifindex, now);
 	if (!e)
 		return;
@@ -130,13 +130,13 @@ static __always_inline void report_drop(const struct packet *pkt, __u32 ifindex,
 }
 
 /* A drop before policy judged the packet. */
-static __always_inline void report_unjudged_drop(const struct packet *pkt, __u32 ifindex,
-						 __u32 len, __u32 reason)
+static __always_inline void report_unjudged_drop(const struct packet *pkt, __u32 ifindex, __u32 len,
+						 __u32 reason)
 {
 	struct drop_origin origin = {
-		.rule_index = SLUICE_RULE_INDEX_DEFAULT,
-		.chain = SLUICE_EVENT_NO_CHAIN,
-		.action = SLUICE_ACTION_DROP,
+	    .rule_index = SLUICE_RULE_INDEX_DEFAULT,
+	    .chain = SLUICE_EVENT_NO_CHAIN,
+	    .action = SLUICE_ACTION_DROP,
 	};
 
 	report_drop(pkt, ifindex, len, reason, &origin);
@@ -152,7 +152,8 @@ static __always_inline int flow_events_all(void)
 }
 
 /* Marks e as carrying the source a flow leaves with (masquerade). */
-static __always_inline void event_set_source_nat(struct sluice_event *e, const __u8 *addr, __u16 port)
+static __always_inline void event_set_source_nat(struct sluice_event *e, const __u8 *addr,
+						 __u16 port)
 {
 	e->nat = SLUICE_NAT_SNAT;
 	e->nat_port = port;
@@ -163,8 +164,9 @@ static __always_inline void event_set_source_nat(struct sluice_event *e, const _
  * action the verdict not enforced), not yet submitted. A port-forwarded
  * flow carries the destination its client used. */
 static __always_inline struct sluice_event *verdict_event(__u8 type, const struct packet *pkt,
-							  __u32 ifindex, __u8 chain, __u32 rule_index,
-							  __u8 generation, __u8 action, __u64 now)
+							  __u32 ifindex, __u8 chain,
+							  __u32 rule_index, __u8 generation,
+							  __u8 action, __u64 now)
 {
 	struct sluice_event *e = event_start(type, pkt, ifindex, now);
 
@@ -183,11 +185,11 @@ static __always_inline struct sluice_event *verdict_event(__u8 type, const struc
 }
 
 static __always_inline void report_verdict(__u8 type, const struct packet *pkt, __u32 ifindex,
-					   __u8 chain, __u32 rule_index, __u8 generation, __u8 action,
-					   __u64 now)
+					   __u8 chain, __u32 rule_index, __u8 generation,
+					   __u8 action, __u64 now)
 {
-	struct sluice_event *e = verdict_event(type, pkt, ifindex, chain, rule_index, generation,
-					       action, now);
+	struct sluice_event *e =
+	    verdict_event(type, pkt, ifindex, chain, rule_index, generation, action, now);
 
 	if (e)
 		event_submit(e);
@@ -197,12 +199,12 @@ static __always_inline void report_verdict(__u8 type, const struct packet *pkt, 
  * one record for both, leaving by out_ifindex with source addr:port. */
 static __always_inline void report_masqueraded_flow(const struct packet *pkt, __u32 ifindex,
 						    __u32 rule_index, __u8 generation,
-						    __u32 out_ifindex, const __u8 *addr,
-						    __u16 port, __u64 now)
+						    __u32 out_ifindex, const __u8 *addr, __u16 port,
+						    __u64 now)
 {
-	struct sluice_event *e = verdict_event(SLUICE_EVENT_NEW_FLOW, pkt, ifindex,
-					       SLUICE_CHAIN_FORWARD, rule_index, generation,
-					       SLUICE_ACTION_ACCEPT, now);
+	struct sluice_event *e =
+	    verdict_event(SLUICE_EVENT_NEW_FLOW, pkt, ifindex, SLUICE_CHAIN_FORWARD, rule_index,
+			  generation, SLUICE_ACTION_ACCEPT, now);
 
 	if (!e)
 		return;

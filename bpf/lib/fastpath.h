@@ -48,9 +48,9 @@
 struct fast_frame {
 	struct iphdr *ip4;
 	struct ipv6hdr *ip6;
-	__u16 *l4_csum;  /* NULL: UDP over IPv4 without a checksum */
-	__be32 *ports;   /* TCP/UDP: source and destination port; ICMP echo: id and sequence */
-	__u8 pseudo;     /* the transport checksum covers the addresses */
+	__u16 *l4_csum; /* NULL: UDP over IPv4 without a checksum */
+	__be32 *ports;	/* TCP/UDP: source and destination port; ICMP echo: id and sequence */
+	__u8 pseudo;	/* the transport checksum covers the addresses */
 	__u8 udp;
 };
 
@@ -150,8 +150,9 @@ static __always_inline int fast_frame_of(void *data, void *data_end, const struc
 
 		if ((void *)(uh + 1) > data_end)
 			return -1;
-		f->l4_csum = (pkt->family == SLUICE_FAMILY_IPV4 && uh->check == 0) ? NULL :
-										     (__u16 *)&uh->check;
+		f->l4_csum = (pkt->family == SLUICE_FAMILY_IPV4 && uh->check == 0)
+				 ? NULL
+				 : (__u16 *)&uh->check;
 		f->ports = l4;
 		f->udp = 1;
 	} else {
@@ -179,8 +180,8 @@ static __always_inline int fast_frame_of(void *data, void *data_end, const struc
  */
 static __always_inline struct sluice_ct_entry *fast_new_flow(struct xdp_md *ctx,
 							     const struct packet *pkt,
-							     struct fast_scratch *sc,
-							     __u32 out, __u64 now)
+							     struct fast_scratch *sc, __u32 out,
+							     __u64 now)
 {
 	struct sluice_settings *cfg;
 	struct sluice_ct_entry *ct = &sc->ct;
@@ -213,18 +214,18 @@ static __always_inline struct sluice_ct_entry *fast_new_flow(struct xdp_md *ctx,
 		report_masqueraded_flow(pkt, ctx->ingress_ifindex, v.rule_index, gen, out,
 					ct->snat_addr, ct->snat_port, now);
 	else
-		report_verdict(SLUICE_EVENT_NEW_FLOW, pkt, ctx->ingress_ifindex, SLUICE_CHAIN_FORWARD,
-			       v.rule_index, gen, SLUICE_ACTION_ACCEPT, now);
+		report_verdict(SLUICE_EVENT_NEW_FLOW, pkt, ctx->ingress_ifindex,
+			       SLUICE_CHAIN_FORWARD, v.rule_index, gen, SLUICE_ACTION_ACCEPT, now);
 	return ct;
 }
 
 /* The flow a packet belongs to, as the inside sees it. */
 struct fast_flow {
-	const __u8 *dst;		/* the destination with a translation undone */
-	struct sluice_nat_entry *dnat;	/* that translation, if any */
-	struct sluice_ct_entry *ct;	/* NULL: none yet */
-	__u16 sport, dport;		/* as the inside sees them */
-	int src_is_a;			/* ct_make_key()'s answer for the packet */
+	const __u8 *dst;	       /* the destination with a translation undone */
+	struct sluice_nat_entry *dnat; /* that translation, if any */
+	struct sluice_ct_entry *ct;    /* NULL: none yet */
+	__u16 sport, dport;	       /* as the inside sees them */
+	int src_is_a;		       /* ct_make_key()'s answer for the packet */
 	int dst_local;
 };
 
@@ -238,7 +239,8 @@ static __always_inline int fast_candidate(const struct packet *pkt)
 	if (pkt->proto == IPPROTO_TCP)
 		return !(pkt->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) &&
 		       !((pkt->tcp_flags & TCP_FLAG_SYN) && !tcp_opens_flow(pkt->tcp_flags));
-	return pkt->proto == IPPROTO_UDP || (is_icmp(pkt->proto) && icmp_is_echo(pkt->proto, pkt->icmp_type));
+	return pkt->proto == IPPROTO_UDP ||
+	       (is_icmp(pkt->proto) && icmp_is_echo(pkt->proto, pkt->icmp_type));
 }
 
 /* Finds the packet's flow: replies to masquerade and port forwards in
@@ -254,7 +256,8 @@ static __always_inline void fast_find_flow(const struct packet *pkt, struct fast
 	fl->dst_local = is_local(pkt->family, pkt->dst);
 	fl->dnat = NULL;
 	if (fl->dst_local) {
-		nat_key_of(&sc->nk, pkt->family, pkt->proto, pkt->src, fl->sport, pkt->dst, fl->dport);
+		nat_key_of(&sc->nk, pkt->family, pkt->proto, pkt->src, fl->sport, pkt->dst,
+			   fl->dport);
 		fl->dnat = bpf_map_lookup_elem(&nat, &sc->nk);
 	}
 	if (fl->dnat) {
@@ -263,8 +266,8 @@ static __always_inline void fast_find_flow(const struct packet *pkt, struct fast
 		if (is_icmp(pkt->proto))
 			fl->sport = fl->dport;
 	}
-	fl->src_is_a = ct_make_key(&sc->key, pkt->family, pkt->proto, pkt->src, fl->sport, fl->dst,
-				   fl->dport);
+	fl->src_is_a =
+	    ct_make_key(&sc->key, pkt->family, pkt->proto, pkt->src, fl->sport, fl->dst, fl->dport);
 	fl->ct = bpf_map_lookup_elem(&conntrack, &sc->key);
 }
 

@@ -37,7 +37,8 @@ static __always_inline int filter_drop(struct __sk_buff *skb, const struct packe
  * reason when answered, under REJECT_FAILED (as a drop) when no answer
  * could be built. */
 static __always_inline int filter_deny(struct __sk_buff *skb, const struct packet *pkt,
-				       enum filter_hook hook, __u32 reason, struct drop_origin *origin)
+				       enum filter_hook hook, __u32 reason,
+				       struct drop_origin *origin)
 {
 	if (origin->action == SLUICE_ACTION_REJECT) {
 		if (reject_rewrite(skb, pkt)) {
@@ -46,7 +47,8 @@ static __always_inline int filter_deny(struct __sk_buff *skb, const struct packe
 		} else {
 			report_drop(pkt, skb->ifindex, pkt->len, reason, origin);
 			/* The answer goes back the way the packet came. */
-			return bpf_redirect(skb->ifindex, hook == FILTER_TC_EGRESS ? BPF_F_INGRESS : 0);
+			return bpf_redirect(skb->ifindex,
+					    hook == FILTER_TC_EGRESS ? BPF_F_INGRESS : 0);
 		}
 	}
 	report_drop(pkt, skb->ifindex, pkt->len, reason, origin);
@@ -90,16 +92,16 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 
 	policy_verdict(pkt, chain, gen, cfg, &v);
 	count_verdict(&v, chain, gen, pkt->len);
-	reason = v.rule_index == SLUICE_RULE_INDEX_DEFAULT ? SLUICE_DROP_POLICY_DEFAULT :
-							     SLUICE_DROP_POLICY_RULE;
+	reason = v.rule_index == SLUICE_RULE_INDEX_DEFAULT ? SLUICE_DROP_POLICY_DEFAULT
+							   : SLUICE_DROP_POLICY_RULE;
 
 	/* Audit mode: the verdict is counted, the packet goes through and its
 	 * flow is tracked as if accepted. */
 	if (v.audit && v.action != SLUICE_ACTION_ACCEPT) {
 		counter_add(&audit_counters,
-			    v.rule_index == SLUICE_RULE_INDEX_DEFAULT ? SLUICE_AUDIT_DEFAULT_DROP :
-			    v.action == SLUICE_ACTION_REJECT	     ? SLUICE_AUDIT_RULE_REJECT :
-								       SLUICE_AUDIT_RULE_DROP,
+			    v.rule_index == SLUICE_RULE_INDEX_DEFAULT ? SLUICE_AUDIT_DEFAULT_DROP
+			    : v.action == SLUICE_ACTION_REJECT	      ? SLUICE_AUDIT_RULE_REJECT
+								      : SLUICE_AUDIT_RULE_DROP,
 			    pkt->len);
 		report_verdict(SLUICE_EVENT_AUDIT, pkt, skb->ifindex, chain, v.rule_index, gen,
 			       v.action, now);
@@ -155,15 +157,16 @@ static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook
 		if (reason != SLUICE_DROP_NONE)
 			return filter_drop(skb, &pkt, reason, pkt.len);
 		return filter_decide(skb, &pkt, hook,
-				     is_local(pkt.family, pkt.dst) ? SLUICE_CHAIN_INPUT :
-								     SLUICE_CHAIN_FORWARD);
+				     is_local(pkt.family, pkt.dst) ? SLUICE_CHAIN_INPUT
+								   : SLUICE_CHAIN_FORWARD);
 	}
 
 	/* Forwarded packets were judged when they came in; leaving, they only
 	 * get their source translated. */
 	if (!is_local(pkt.family, pkt.src)) {
 		reason = nat_egress(skb, &pkt);
-		return reason == SLUICE_DROP_NONE ? TC_ACT_OK : filter_drop(skb, &pkt, reason, pkt.len);
+		return reason == SLUICE_DROP_NONE ? TC_ACT_OK
+						  : filter_drop(skb, &pkt, reason, pkt.len);
 	}
 	verdict = filter_decide(skb, &pkt, hook, SLUICE_CHAIN_OUTPUT);
 	/* This host's own ICMP errors about translated flows. */

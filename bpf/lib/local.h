@@ -10,7 +10,7 @@
 
 static __always_inline int is_local(__u8 family, const __u8 *addr)
 {
-	struct sluice_local_key key = { .family = family };
+	struct sluice_local_key key = {.family = family};
 
 	__builtin_memcpy(key.addr, addr, 16);
 	return bpf_map_lookup_elem(&local_addrs, &key) != NULL;

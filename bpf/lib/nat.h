@@ -75,7 +75,8 @@ static __always_inline __s64 addr_csum_diff(__u8 family, const __u8 *from, const
 	return bpf_csum_diff((__be32 *)from, 16, (__be32 *)to, 16, 0);
 }
 
-static __always_inline int store_addr(struct __sk_buff *skb, __u8 family, __u32 off, const __u8 *addr)
+static __always_inline int store_addr(struct __sk_buff *skb, __u8 family, __u32 off,
+				      const __u8 *addr)
 {
 	if (family == SLUICE_FAMILY_IPV4)
 		return bpf_skb_store_bytes(skb, off, addr, 4, 0);
@@ -100,7 +101,8 @@ static __always_inline int rewrite_addr(struct __sk_buff *skb, const struct pack
 	    bpf_l3_csum_replace(skb, pkt->l3_off + IPV4_CSUM_OFF, 0, diff, 0))
 		return -1;
 	if (csum_off >= 0 && pkt->proto != IPPROTO_ICMP) {
-		__u64 flags = BPF_F_PSEUDO_HDR | (pkt->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0);
+		__u64 flags =
+		    BPF_F_PSEUDO_HDR | (pkt->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0);
 
 		if (bpf_l4_csum_replace(skb, pkt->l4_off + csum_off, 0, diff, flags))
 			return -1;
@@ -304,10 +306,10 @@ static __always_inline int masquerade_wanted(__u32 ifindex, const struct packet 
 					     const struct sluice_ct_entry *ct)
 {
 	struct sluice_masq_source_key mk = {
-		.prefixlen = SLUICE_MASQ_KEY_FIXED_BITS +
-			     (pkt->family == SLUICE_FAMILY_IPV4 ? 32 : 128),
-		.ifindex = ifindex,
-		.family = pkt->family,
+	    .prefixlen =
+		SLUICE_MASQ_KEY_FIXED_BITS + (pkt->family == SLUICE_FAMILY_IPV4 ? 32 : 128),
+	    .ifindex = ifindex,
+	    .family = pkt->family,
 	};
 
 	__builtin_memcpy(mk.addr, pkt->src, 16);
@@ -330,7 +332,7 @@ static __always_inline int masquerade_wanted(__u32 ifindex, const struct packet 
  */
 __noinline int nat_allocate(__u32 ifindex, const struct packet *pkt, struct sluice_ct_entry *ct)
 {
-	struct sluice_iface_addr_key ak = { .ifindex = ifindex };
+	struct sluice_iface_addr_key ak = {.ifindex = ifindex};
 	struct sluice_nat_entry *old;
 	struct sluice_iface_addr *ia;
 	struct nat_scratch *s;
@@ -346,7 +348,8 @@ __noinline int nat_allocate(__u32 ifindex, const struct packet *pkt, struct slui
 	if (!ia)
 		return -1;
 	__builtin_memset(&s->entry, 0, sizeof(s->entry));
-	ct_make_key(&s->entry.ct, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst, pkt->dport);
+	ct_make_key(&s->entry.ct, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst,
+		    pkt->dport);
 	__builtin_memcpy(s->entry.addr, pkt->src, 16);
 	s->entry.port = pkt->sport;
 	start = bpf_ntohs(pkt->sport);
@@ -355,8 +358,9 @@ __noinline int nat_allocate(__u32 ifindex, const struct packet *pkt, struct slui
 		__u16 candidate = start;
 
 		if (i > 0 || start < SLUICE_NAT_PORT_MIN || start > SLUICE_NAT_PORT_MAX)
-			candidate = SLUICE_NAT_PORT_MIN +
-				    bpf_get_prandom_u32() % (SLUICE_NAT_PORT_MAX - SLUICE_NAT_PORT_MIN + 1);
+			candidate =
+			    SLUICE_NAT_PORT_MIN +
+			    bpf_get_prandom_u32() % (SLUICE_NAT_PORT_MAX - SLUICE_NAT_PORT_MIN + 1);
 		port = bpf_htons(candidate);
 		/* A connection of this host's own on that port. */
 		ct_make_key(&s->own, pkt->family, pkt->proto, ia->addr, port, pkt->dst,
@@ -371,7 +375,8 @@ __noinline int nat_allocate(__u32 ifindex, const struct packet *pkt, struct slui
 		}
 		old = bpf_map_lookup_elem(&nat, &s->key);
 		if (old &&
-		    (ct_key_equal(&old->ct, &s->entry.ct) || !bpf_map_lookup_elem(&conntrack, &old->ct)) &&
+		    (ct_key_equal(&old->ct, &s->entry.ct) ||
+		     !bpf_map_lookup_elem(&conntrack, &old->ct)) &&
 		    bpf_map_update_elem(&nat, &s->key, &s->entry, BPF_EXIST) == 0) {
 			found = 1;
 			break;
@@ -423,7 +428,8 @@ static __always_inline int nat_decide_source(__u32 ifindex, const struct packet 
 		if (nat_allocate(ifindex, pkt, ct))
 			return -1;
 		counter_add(&nat_counters,
-			    (ct->nat & SLUICE_NAT_DNAT) ? SLUICE_NAT_NEW_HAIRPIN : SLUICE_NAT_NEW_MASQUERADE,
+			    (ct->nat & SLUICE_NAT_DNAT) ? SLUICE_NAT_NEW_HAIRPIN
+							: SLUICE_NAT_NEW_MASQUERADE,
 			    pkt->len);
 		if (report)
 			report_source_nat(pkt, ifindex, ct->snat_addr, ct->snat_port);
@@ -485,8 +491,8 @@ __noinline int nat_egress(struct __sk_buff *skb, struct packet *pkt)
 	if (is_icmp(pkt->proto) && icmp_is_error(pkt->proto, pkt->icmp_type))
 		return nat_icmp_error_out(skb, pkt);
 
-	src_is_a = ct_make_key(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst,
-			       pkt->dport);
+	src_is_a =
+	    ct_make_key(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst, pkt->dport);
 	ct = bpf_map_lookup_elem(&conntrack, &key);
 	if (!ct)
 		return SLUICE_DROP_NONE;

@@ -66,21 +66,21 @@ struct vlan_tag {
 
 /* The fields policy and conntrack need, addresses and ports in network order. */
 struct packet {
-	__u32 l3_off;        /* from the start of the frame */
+	__u32 l3_off; /* from the start of the frame */
 	__u32 l4_off;
-	__u32 len;           /* frame length */
-	__u8 family;         /* enum sluice_family, 0 for non-IP */
-	__u8 proto;          /* IPPROTO_* of the transport header */
-	__u8 tcp_flags;      /* FIN/SYN/RST/PSH/ACK/URG bits, TCP only */
+	__u32 len;	     /* frame length */
+	__u8 family;	     /* enum sluice_family, 0 for non-IP */
+	__u8 proto;	     /* IPPROTO_* of the transport header */
+	__u8 tcp_flags;	     /* FIN/SYN/RST/PSH/ACK/URG bits, TCP only */
 	__u8 later_fragment; /* non-first fragment: no transport header */
 	__u8 src[16];
 	__u8 dst[16];
-	__u16 sport;         /* ICMP: echo id, or 0 */
-	__u16 dport;         /* ICMP: echo id, or 0 */
+	__u16 sport; /* ICMP: echo id, or 0 */
+	__u16 dport; /* ICMP: echo id, or 0 */
 	__u8 icmp_type;
 	__u8 icmp_code;
 	__u8 ttl;
-	__u8 quoted;         /* inside an ICMP error: only 8 L4 bytes present */
+	__u8 quoted; /* inside an ICMP error: only 8 L4 bytes present */
 	/* Set by NAT when a port forward rewrote the destination of a new
 	 * flow: what the sender addressed. */
 	__u8 dnat;
@@ -125,8 +125,7 @@ static __always_inline int icmp_is_error(__u8 proto, __u8 type)
 }
 
 /* Reads the transport header at off. Returns a drop reason. */
-static __always_inline int parse_l4(void *data, void *data_end, __u32 off,
-				    struct packet *pkt)
+static __always_inline int parse_l4(void *data, void *data_end, __u32 off, struct packet *pkt)
 {
 	pkt->l4_off = off;
 	if (pkt->later_fragment)
@@ -173,8 +172,7 @@ static __always_inline int parse_l4(void *data, void *data_end, __u32 off,
 	return SLUICE_DROP_NONE;
 }
 
-static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off,
-				      struct packet *pkt)
+static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off, struct packet *pkt)
 {
 	struct iphdr *ip = data + off;
 	__u32 hdr_len;
@@ -211,8 +209,7 @@ struct ipv6_frag_hdr_min {
 	__be32 identification;
 };
 
-static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
-				      struct packet *pkt)
+static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off, struct packet *pkt)
 {
 	struct ipv6hdr *ip6 = data + off;
 	__u8 next;
@@ -231,8 +228,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 	off += sizeof(*ip6);
 
 	for (int i = 0; i < SLUICE_MAX_IPV6_EXT_HEADERS; i++) {
-		if (next == IPV6_EXT_HOP || next == IPV6_EXT_ROUTING ||
-		    next == IPV6_EXT_DSTOPTS) {
+		if (next == IPV6_EXT_HOP || next == IPV6_EXT_ROUTING || next == IPV6_EXT_DSTOPTS) {
 			struct ipv6_opt_hdr_min *h = data + off;
 
 			if ((void *)(h + 1) > data_end)
@@ -298,8 +294,7 @@ static __always_inline int parse_packet(void *data, void *data_end, struct packe
  * The packet quoted inside an ICMP error: its addresses, protocol and ports,
  * as the original sender put them. Returns a drop reason.
  */
-static __always_inline int parse_icmp_quote(void *data, void *data_end,
-					    const struct packet *outer,
+static __always_inline int parse_icmp_quote(void *data, void *data_end, const struct packet *outer,
 					    struct packet *inner)
 {
 	__u32 off = outer->l4_off + 8;

@@ -67,8 +67,8 @@ static __always_inline void addr_classes_of(__u8 family, const __u8 *addr, __u32
 					    struct sluice_class_chain *out)
 {
 	struct class_search s = {
-		.key = { .gen = gen, .side = side, .family = family },
-		.lengths_slot = sluice_prefix_lengths_index(gen, side, family),
+	    .key = {.gen = gen, .side = side, .family = family},
+	    .lengths_slot = sluice_prefix_lengths_index(gen, side, family),
 	};
 
 	__builtin_memcpy(s.addr, addr, 16);
@@ -77,7 +77,6 @@ static __always_inline void addr_classes_of(__u8 family, const __u8 *addr, __u32
 	if (out->depth > SLUICE_MAX_NEST)
 		out->depth = SLUICE_MAX_NEST;
 }
-
 
 /* Class i of a chain, where i == depth stands for "any". */
 static __always_inline __u32 chain_class(const struct sluice_class_chain *c, __u32 i)
@@ -185,11 +184,12 @@ __noinline int policy_decide(const struct packet *pkt, __u32 chain, __u32 gen,
 			     struct sluice_decision *out)
 {
 	struct policy_search s = {
-		.shapes = {
-			.key = { .gen = gen, .chain = chain },
-			.group = { .gen = gen, .chain = chain },
+	    .shapes =
+		{
+		    .key = {.gen = gen, .chain = chain},
+		    .group = {.gen = gen, .chain = chain},
 		},
-		.best = { .rule_index = SLUICE_RULE_INDEX_DEFAULT },
+	    .best = {.rule_index = SLUICE_RULE_INDEX_DEFAULT},
 	};
 	__u64 pairs;
 
@@ -216,8 +216,8 @@ __noinline int policy_decide(const struct packet *pkt, __u32 chain, __u32 gen,
  * matches, or the chain default. */
 struct policy_verdict {
 	__u32 rule_index; /* SLUICE_RULE_INDEX_DEFAULT for the chain default */
-	__u8 action;      /* enum sluice_action */
-	__u8 audit;       /* only count the action, let the packet through */
+	__u8 action;	  /* enum sluice_action */
+	__u8 audit;	  /* only count the action, let the packet through */
 };
 
 static __always_inline void policy_verdict(const struct packet *pkt, __u8 chain, __u32 gen,

@@ -54,7 +54,7 @@ struct {
 /* Packets/bytes per rule, index sluice_rule_counter_index(). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SLUICE_GENERATIONS * SLUICE_MAX_RULES);
+	__uint(max_entries, SLUICE_GENERATIONS *SLUICE_MAX_RULES);
 	__type(key, __u32);
 	__type(value, struct sluice_counter);
 } rule_counters SEC(".maps");
@@ -63,7 +63,7 @@ struct {
  * sluice_default_counter_index(). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SLUICE_GENERATIONS * SLUICE_CHAIN_COUNT);
+	__uint(max_entries, SLUICE_GENERATIONS *SLUICE_CHAIN_COUNT);
 	__type(key, __u32);
 	__type(value, struct sluice_counter);
 } default_counters SEC(".maps");

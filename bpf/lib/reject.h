@@ -51,29 +51,31 @@ static __always_inline int write_reply_ip(struct __sk_buff *skb, const struct pa
 {
 	if (pkt->family == SLUICE_FAMILY_IPV4) {
 		struct iphdr ip = {
-			.version = 4,
-			.ihl = 5,
-			.tot_len = bpf_htons(sizeof(struct iphdr) + payload_len),
-			.ttl = REJECT_TTL,
-			.protocol = proto,
+		    .version = 4,
+		    .ihl = 5,
+		    .tot_len = bpf_htons(sizeof(struct iphdr) + payload_len),
+		    .ttl = REJECT_TTL,
+		    .protocol = proto,
 		};
-		struct pseudo4 ph = { .proto = proto, .len = bpf_htons(payload_len) };
+		struct pseudo4 ph = {.proto = proto, .len = bpf_htons(payload_len)};
 
 		__builtin_memcpy(&ip.saddr, pkt->dst, 4);
 		__builtin_memcpy(&ip.daddr, pkt->src, 4);
 		ip.check = csum_fold(bpf_csum_diff(NULL, 0, (__be32 *)&ip, sizeof(ip), 0));
 		ph.src = ip.saddr;
 		ph.dst = ip.daddr;
-		*pseudo_sum = proto == IPPROTO_ICMP ? 0 : bpf_csum_diff(NULL, 0, (__be32 *)&ph, sizeof(ph), 0);
+		*pseudo_sum = proto == IPPROTO_ICMP
+				  ? 0
+				  : bpf_csum_diff(NULL, 0, (__be32 *)&ph, sizeof(ph), 0);
 		return bpf_skb_store_bytes(skb, pkt->l3_off, &ip, sizeof(ip), 0);
 	} else {
 		struct ipv6hdr ip6 = {
-			.version = 6,
-			.payload_len = bpf_htons(payload_len),
-			.nexthdr = proto,
-			.hop_limit = REJECT_TTL,
+		    .version = 6,
+		    .payload_len = bpf_htons(payload_len),
+		    .nexthdr = proto,
+		    .hop_limit = REJECT_TTL,
 		};
-		struct pseudo6 ph = { .len = bpf_htonl(payload_len), .next = proto };
+		struct pseudo6 ph = {.len = bpf_htonl(payload_len), .next = proto};
 
 		__builtin_memcpy(&ip6.saddr, pkt->dst, 16);
 		__builtin_memcpy(&ip6.daddr, pkt->src, 16);

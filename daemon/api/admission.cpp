@@ -8,7 +8,8 @@ namespace sluice::api {
 
 std::string address_group(const std::string& address) {
   in6_addr a6{};
-  if (inet_pton(AF_INET6, address.c_str(), &a6) != 1) return address;  // IPv4, or not an address at all
+  if (inet_pton(AF_INET6, address.c_str(), &a6) != 1)
+    return address;  // IPv4, or not an address at all
   if (IN6_IS_ADDR_V4MAPPED(&a6)) {
     char v4[INET_ADDRSTRLEN] = {};
     inet_ntop(AF_INET, &a6.s6_addr[12], v4, sizeof v4);

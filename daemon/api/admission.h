@@ -23,7 +23,8 @@ class Admission {
   // A stream slot is held for as long as the returned object lives.
   using Slot = std::shared_ptr<void>;
 
-  Admission(std::size_t max_streams, std::size_t max_streams_per_principal, std::size_t max_requests_per_address,
+  Admission(std::size_t max_streams, std::size_t max_streams_per_principal,
+            std::size_t max_requests_per_address,
             std::size_t max_connections_per_address = SIZE_MAX)
       : max_streams_(max_streams),
         max_streams_per_principal_(max_streams_per_principal),

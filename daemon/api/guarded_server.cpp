@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
 
 namespace sluice::api {
@@ -95,8 +95,12 @@ class ConnectionStream : public httplib::Stream {
     return n > 0 ? n : -1;
   }
 
-  void get_remote_ip_and_port(std::string& ip, int& port) const override { address_of(fd_, true, ip, port); }
-  void get_local_ip_and_port(std::string& ip, int& port) const override { address_of(fd_, false, ip, port); }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    address_of(fd_, true, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    address_of(fd_, false, ip, port);
+  }
   socket_t socket() const override { return fd_; }
 
  private:
@@ -126,7 +130,8 @@ template <typename Base>
 class Guarded : public Base {
  public:
   template <typename... Args>
-  explicit Guarded(ConnectionGate gate, Args&&... args) : Base(std::forward<Args>(args)...), gate_(std::move(gate)) {}
+  explicit Guarded(ConnectionGate gate, Args&&... args)
+      : Base(std::forward<Args>(args)...), gate_(std::move(gate)) {}
 
  protected:
   Timeouts timeouts() const {
@@ -154,8 +159,10 @@ class Guarded : public Base {
   std::shared_ptr<void> admit(int fd) {
     // Bounded reads and writes from the start (the TLS handshake too).
     auto t = timeouts();
-    timeval rcv{static_cast<time_t>(t.read.count() / 1000000), static_cast<suseconds_t>(t.read.count() % 1000000)};
-    timeval snd{static_cast<time_t>(t.write.count() / 1000000), static_cast<suseconds_t>(t.write.count() % 1000000)};
+    timeval rcv{static_cast<time_t>(t.read.count() / 1000000),
+                static_cast<suseconds_t>(t.read.count() % 1000000)};
+    timeval snd{static_cast<time_t>(t.write.count() / 1000000),
+                static_cast<suseconds_t>(t.write.count() % 1000000)};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd);
     std::string ip;
@@ -185,8 +192,10 @@ class GuardedServer : public Guarded<httplib::Server> {
           R"({"ok":false,"code":503,"error":"too many connections from this address; close some and retry"})";
       static const std::string refusal =
           "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
-          "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-      [[maybe_unused]] auto sent = send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+          "Connection: close\r\nContent-Length: " +
+          std::to_string(body.size()) + "\r\n\r\n" + body;
+      [[maybe_unused]] auto sent =
+          send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       finish(fd);
       return false;
     }
@@ -225,10 +234,12 @@ std::unique_ptr<httplib::Server> make_guarded_server(ConnectionGate gate) {
   return std::make_unique<GuardedServer>(std::move(gate));
 }
 
-std::unique_ptr<httplib::Server> make_guarded_tls_server(const std::string& cert, const std::string& key,
+std::unique_ptr<httplib::Server> make_guarded_tls_server(const std::string& cert,
+                                                         const std::string& key,
                                                          ConnectionGate gate) {
   auto server = std::make_unique<GuardedTlsServer>(std::move(gate), cert.c_str(), key.c_str());
-  if (!server->is_valid()) throw std::runtime_error("cannot use the TLS certificate " + cert + " with key " + key);
+  if (!server->is_valid())
+    throw std::runtime_error("cannot use the TLS certificate " + cert + " with key " + key);
   return server;
 }
 

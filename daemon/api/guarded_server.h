@@ -27,7 +27,8 @@ using ConnectionGate = std::function<std::shared_ptr<void>(const std::string& ad
 
 std::unique_ptr<httplib::Server> make_guarded_server(ConnectionGate gate);
 // Throws std::runtime_error when the certificate or key cannot be used.
-std::unique_ptr<httplib::Server> make_guarded_tls_server(const std::string& cert, const std::string& key,
+std::unique_ptr<httplib::Server> make_guarded_tls_server(const std::string& cert,
+                                                         const std::string& key,
                                                          ConnectionGate gate);
 
 }  // namespace sluice::api

@@ -6,8 +6,8 @@
 #include "config/model.h"
 #include "datapath/datapath.h"
 #include "flows/event_decoder.h"
-#include "store/flow_log.h"
 #include "service/service.h"
+#include "store/flow_log.h"
 
 namespace sluice::api {
 
@@ -17,10 +17,14 @@ namespace {
 std::string label(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -43,6 +47,30 @@ class Writer {
   std::ostringstream out_;
 };
 
+// Each rule's (and chain default's) labels and counters, read once.
+void rule_metrics(Writer& w, const config::Config& cfg, const service::Readings& dp) {
+  std::vector<std::pair<std::string, sluice_counter>> rules;
+  for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
+    const auto& r = cfg.rules[i];
+    rules.emplace_back("rule=\"" + label(r.name) + "\",index=\"" + std::to_string(i) +
+                           "\",chain=\"" + config::to_string(r.chain) + "\",action=\"" +
+                           config::to_string(r.action) + "\"",
+                       dp.rule(static_cast<std::uint32_t>(i)));
+  }
+  for (int c = 0; c < config::kChainCount; ++c) {
+    auto chain = static_cast<config::Chain>(c);
+    rules.emplace_back(std::string("rule=\"default\",index=\"default\",chain=\"") +
+                           config::to_string(chain) + "\",action=\"" +
+                           config::to_string(cfg.chain_defaults[c]) + "\"",
+                       dp.chain_default(chain));
+  }
+  w.family("sluice_rule_packets_total", "counter",
+           "Packets decided by each rule (first packets of flows).");
+  for (const auto& [labels, c] : rules) w.sample("sluice_rule_packets_total", labels, c.packets);
+  w.family("sluice_rule_bytes_total", "counter", "Bytes of the packets each rule decided.");
+  for (const auto& [labels, c] : rules) w.sample("sluice_rule_bytes_total", labels, c.bytes);
+}
+
 }  // namespace
 
 std::string metrics_text(const service::Service& s) {
@@ -50,26 +78,10 @@ std::string metrics_text(const service::Service& s) {
   const auto dp = s.readings();
   const auto& cfg = s.live().config;
 
-  // Each rule's (and chain default's) labels and counter, read once.
-  std::vector<std::pair<std::string, sluice_counter>> rules;
-  for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
-    const auto& r = cfg.rules[i];
-    rules.emplace_back("rule=\"" + label(r.name) + "\",index=\"" + std::to_string(i) + "\",chain=\"" +
-                           config::to_string(r.chain) + "\",action=\"" + config::to_string(r.action) + "\"",
-                       dp.rule(static_cast<std::uint32_t>(i)));
-  }
-  for (int c = 0; c < config::kChainCount; ++c) {
-    auto chain = static_cast<config::Chain>(c);
-    rules.emplace_back(std::string("rule=\"default\",index=\"default\",chain=\"") + config::to_string(chain) +
-                           "\",action=\"" + config::to_string(cfg.chain_defaults[c]) + "\"",
-                       dp.chain_default(chain));
-  }
-  w.family("sluice_rule_packets_total", "counter", "Packets decided by each rule (first packets of flows).");
-  for (const auto& [labels, c] : rules) w.sample("sluice_rule_packets_total", labels, c.packets);
-  w.family("sluice_rule_bytes_total", "counter", "Bytes of the packets each rule decided.");
-  for (const auto& [labels, c] : rules) w.sample("sluice_rule_bytes_total", labels, c.bytes);
+  rule_metrics(w, cfg, dp);
 
-  w.family("sluice_passed_packets_total", "counter", "Packets let through after judging them (tc).");
+  w.family("sluice_passed_packets_total", "counter",
+           "Packets let through after judging them (tc).");
   w.sample("sluice_passed_packets_total", "", dp.passed().packets);
   w.family("sluice_drops_total", "counter", "Dropped packets by reason.");
   for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r)
@@ -84,27 +96,36 @@ std::string metrics_text(const service::Service& s) {
     if (m.name == "conntrack") conntrack_entries = m.entries;
   }
   w.family("sluice_map_capacity", "gauge", "Maximum entries of each BPF map.");
-  for (const auto& m : maps) w.sample("sluice_map_capacity", "map=\"" + label(m.name) + "\"", m.capacity);
+  for (const auto& m : maps)
+    w.sample("sluice_map_capacity", "map=\"" + label(m.name) + "\"", m.capacity);
   w.family("sluice_map_memory_bytes", "gauge", "Memory charged to each BPF map.");
-  for (const auto& m : maps) w.sample("sluice_map_memory_bytes", "map=\"" + label(m.name) + "\"", m.memory);
+  for (const auto& m : maps)
+    w.sample("sluice_map_memory_bytes", "map=\"" + label(m.name) + "\"", m.memory);
 
   w.family("sluice_conntrack_entries", "gauge", "Tracked flows.");
   w.sample("sluice_conntrack_entries", "", conntrack_entries);
   w.family("sluice_conntrack_fill_ratio", "gauge", "Tracked flows over the table's capacity.");
-  w.sample("sluice_conntrack_fill_ratio", "", static_cast<double>(conntrack_entries) / SLUICE_MAX_CONNTRACK);
+  w.sample("sluice_conntrack_fill_ratio", "",
+           static_cast<double>(conntrack_entries) / SLUICE_MAX_CONNTRACK);
 
   const auto& log = *s.flows();
   auto history = log.history_status();
   w.family("sluice_events_lost_total", "counter", "Flow events not delivered or not kept, by why.");
-  w.sample("sluice_events_lost_total", "why=\"ring_full\"", dp.events_lost(SLUICE_EVENT_LOST_RING_FULL));
-  w.sample("sluice_events_lost_total", "why=\"rate_limited\"", dp.events_lost(SLUICE_EVENT_LOST_RATE_LIMITED));
+  w.sample("sluice_events_lost_total", "why=\"ring_full\"",
+           dp.events_lost(SLUICE_EVENT_LOST_RING_FULL));
+  w.sample("sluice_events_lost_total", "why=\"rate_limited\"",
+           dp.events_lost(SLUICE_EVENT_LOST_RATE_LIMITED));
   w.sample("sluice_events_lost_total", "why=\"history\"", history.lost);
-  w.family("sluice_events_received_total", "counter", "Flow events received from the datapath, by type.");
-  for (auto [type, name] : {std::pair{SLUICE_EVENT_NEW_FLOW, "new_flow"}, std::pair{SLUICE_EVENT_DROP, "drop"},
-                            std::pair{SLUICE_EVENT_REJECT, "reject"}, std::pair{SLUICE_EVENT_AUDIT, "audit"},
-                            std::pair{SLUICE_EVENT_NAT, "nat"}, std::pair{SLUICE_EVENT_CLOSED, "closed"}})
-    w.sample("sluice_events_received_total", std::string("type=\"") + name + "\"", s.events_received(type));
-  w.family("sluice_flows_recorded_total", "counter", "Flow records kept (in memory; the history has them too).");
+  w.family("sluice_events_received_total", "counter",
+           "Flow events received from the datapath, by type.");
+  for (auto [type, name] :
+       {std::pair{SLUICE_EVENT_NEW_FLOW, "new_flow"}, std::pair{SLUICE_EVENT_DROP, "drop"},
+        std::pair{SLUICE_EVENT_REJECT, "reject"}, std::pair{SLUICE_EVENT_AUDIT, "audit"},
+        std::pair{SLUICE_EVENT_NAT, "nat"}, std::pair{SLUICE_EVENT_CLOSED, "closed"}})
+    w.sample("sluice_events_received_total", std::string("type=\"") + name + "\"",
+             s.events_received(type));
+  w.family("sluice_flows_recorded_total", "counter",
+           "Flow records kept (in memory; the history has them too).");
   w.sample("sluice_flows_recorded_total", "", log.ring().last_id());
 
   const auto& applies = s.apply_stats();
@@ -112,7 +133,8 @@ std::string metrics_text(const service::Service& s) {
   w.sample("sluice_applies_total", "", applies.applied);
   w.family("sluice_apply_failures_total", "counter", "Applies refused (bad config) or failed.");
   w.sample("sluice_apply_failures_total", "", applies.failed);
-  w.family("sluice_apply_duration_seconds", "gauge", "How long the last apply took to write the maps and go live.");
+  w.family("sluice_apply_duration_seconds", "gauge",
+           "How long the last apply took to write the maps and go live.");
   w.sample("sluice_apply_duration_seconds", "", applies.last_seconds);
   w.family("sluice_ruleset_rules", "gauge", "Rules in the live ruleset.");
   w.sample("sluice_ruleset_rules", "", cfg.rules.size());

@@ -6,11 +6,9 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <set>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -18,25 +16,27 @@
 #include "api/guarded_server.h"
 #include "api/http_input.h"
 #include "api/metrics.h"
+#include "api/ui_files.h"
 #include "auth/credentials.h"
 #include "auth/sessions.h"
 #include "auth/sign_in_limits.h"
 #include "commands/catalog.h"
-#include "flows/flow_json.h"
-#include "store/flow_log.h"
 #include "common/log.h"
+#include "flows/flow_json.h"
 #include "service/requests.h"
 #include "service/service.h"
+#include "store/flow_log.h"
 #include "store/state_store.h"
 
 namespace sluice::api {
 
 namespace {
 
+using auth::hash_password, auth::verify_password, auth::token_hash, auth::random_hex,
+    auth::same_secret;
+using auth::SessionTable, auth::LoginLimiter, auth::TrustedDevices;
 using nlohmann::json;
 using service::Caller;
-using auth::hash_password, auth::verify_password, auth::token_hash, auth::random_hex, auth::same_secret;
-using auth::SessionTable, auth::LoginLimiter, auth::TrustedDevices;
 
 constexpr std::size_t kMaxBody = 17 << 20;  // a 16 MiB config plus its JSON quoting
 // What is read of a body before its sender is known: a sign-in, or any
@@ -62,18 +62,19 @@ constexpr const char* kDeviceCookie = "sluice_device";
 // No inline script or style, nothing from elsewhere: the UI is files
 // served here.
 constexpr const char* kContentSecurityPolicy =
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src "
+    "'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 // Who made a request, once authenticated.
 struct Principal {
   std::string who;
-  bool may_change = false;     // sessions may, tokens may not
-  std::string session_id;      // empty for tokens
+  bool may_change = false;  // sessions may, tokens may not
+  std::string session_id;   // empty for tokens
   std::string csrf;
   std::string user;
-  std::string token_hash;      // empty for sessions
-  std::string password_hash;   // the session's, at sign-in
+  std::string token_hash;     // empty for sessions
+  std::string password_hash;  // the session's, at sign-in
   // Whose live streams count together: "user NAME" or "token NAME".
   std::string principal;
 };
@@ -112,23 +113,13 @@ std::string cookie(const httplib::Request& req, const std::string& name) {
   return cookie_value(req.get_header_value("Cookie"), name);
 }
 
-const char* content_type(const std::filesystem::path& p) {
-  auto ext = p.extension().string();
-  if (ext == ".html") return "text/html; charset=utf-8";
-  if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
-  if (ext == ".css") return "text/css; charset=utf-8";
-  if (ext == ".svg") return "image/svg+xml";
-  if (ext == ".png") return "image/png";
-  if (ext == ".json") return "application/json";
-  if (ext == ".ico") return "image/x-icon";
-  return nullptr;  // not something the UI serves
-}
-
 std::pair<std::string, int> split_listen(const std::string& listen) {
   auto colon = listen.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("[api] listen '" + listen + "' has no port");
+  if (colon == std::string::npos)
+    throw std::runtime_error("[api] listen '" + listen + "' has no port");
   std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   return {host, std::atoi(listen.c_str() + colon + 1)};
 }
 
@@ -144,7 +135,8 @@ struct ApiServer::Impl {
   SessionTable sessions;
   LoginLimiter logins;
   TrustedDevices devices;
-  Admission admission{kMaxStreams, kMaxStreamsPerPrincipal, kMaxRequestsPerAddress, kMaxConnectionsPerAddress};
+  Admission admission{kMaxStreams, kMaxStreamsPerPrincipal, kMaxRequestsPerAddress,
+                      kMaxConnectionsPerAddress};
   std::counting_semaphore<2> password_checks{2};
 
   Impl(service::Service& s, std::mutex& lock, ApiOptions o)
@@ -161,7 +153,14 @@ struct ApiServer::Impl {
       auto hash = token_hash(auth.substr(7));
       auto name = st->token_name(hash);
       if (!name) return std::nullopt;
-      return Principal{"token " + *name + " from " + req.remote_addr, false, {}, {}, {}, hash, {}, "token " + *name};
+      return Principal{"token " + *name + " from " + req.remote_addr,
+                       false,
+                       {},
+                       {},
+                       {},
+                       hash,
+                       {},
+                       "token " + *name};
     }
     auto id = cookie(req, kSessionCookie);
     if (id.empty()) return std::nullopt;
@@ -174,8 +173,14 @@ struct ApiServer::Impl {
       sessions.close(id);
       return std::nullopt;
     }
-    return Principal{"user " + session->user + " from " + req.remote_addr, true, id, session->csrf, session->user,
-                     {}, session->password_hash, "user " + session->user};
+    return Principal{"user " + session->user + " from " + req.remote_addr,
+                     true,
+                     id,
+                     session->csrf,
+                     session->user,
+                     {},
+                     session->password_hash,
+                     "user " + session->user};
   }
 
   // Whether a principal authenticated earlier still is: its token not
@@ -194,7 +199,8 @@ struct ApiServer::Impl {
   // too many in flight is refused, and so is a body beyond a few KiB from
   // someone not signed in; only then does cpp-httplib read the body.
   httplib::Server::HandlerResponse admit(const httplib::Request& req, httplib::Response& res) {
-    if (counted_address) admission.request_ends(*counted_address);  // a post-routing that did not come
+    if (counted_address)
+      admission.request_ends(*counted_address);  // a post-routing that did not come
     counted_address.reset();
     if (!admission.request_begins(req.remote_addr)) {
       res.set_header("Retry-After", "1");
@@ -203,20 +209,25 @@ struct ApiServer::Impl {
       return httplib::Server::HandlerResponse::Handled;
     }
     counted_address = req.remote_addr;
-    if (req.method != "POST" && req.method != "PUT" && req.method != "PATCH") return httplib::Server::HandlerResponse::Unhandled;
+    if (req.method != "POST" && req.method != "PUT" && req.method != "PATCH")
+      return httplib::Server::HandlerResponse::Unhandled;
     bool chunked = req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
     std::size_t length = 0;
     auto text = req.get_header_value("Content-Length");
     std::from_chars(text.data(), text.data() + text.size(), length);
-    if (!chunked && length <= kMaxUnauthenticatedBody) return httplib::Server::HandlerResponse::Unhandled;
+    if (!chunked && length <= kMaxUnauthenticatedBody)
+      return httplib::Server::HandlerResponse::Unhandled;
     if (req.path == "/api/v1/login") {
       res.set_header("Connection", "close");
-      refuse(res, 413, "a sign-in is at most " + std::to_string(kMaxUnauthenticatedBody) + " bytes");
+      refuse(res, 413,
+             "a sign-in is at most " + std::to_string(kMaxUnauthenticatedBody) + " bytes");
       return httplib::Server::HandlerResponse::Handled;
     }
     if (authenticate(req)) return httplib::Server::HandlerResponse::Unhandled;
     res.set_header("Connection", "close");
-    refuse(res, 401, "sign in (POST /api/v1/login) or send 'Authorization: Bearer TOKEN' before sending a body");
+    refuse(
+        res, 401,
+        "sign in (POST /api/v1/login) or send 'Authorization: Bearer TOKEN' before sending a body");
     return httplib::Server::HandlerResponse::Handled;
   }
 
@@ -228,9 +239,12 @@ struct ApiServer::Impl {
   httplib::Server::Handler guarded(Access access, Handler handler) {
     return [this, access, handler](const httplib::Request& req, httplib::Response& res) {
       auto who = authenticate(req);
-      if (!who) return refuse(res, 401, "sign in (POST /api/v1/login) or send 'Authorization: Bearer TOKEN'");
+      if (!who)
+        return refuse(res, 401,
+                      "sign in (POST /api/v1/login) or send 'Authorization: Bearer TOKEN'");
       if (access == Access::Change) {
-        if (!who->may_change) return refuse(res, 403, "API tokens may only read; changes need a signed-in user");
+        if (!who->may_change)
+          return refuse(res, 403, "API tokens may only read; changes need a signed-in user");
         if (!same_secret(req.get_header_value("X-CSRF-Token"), who->csrf))
           return refuse(res, 403, "missing or wrong X-CSRF-Token (GET /api/v1/session gives it)");
       }
@@ -250,12 +264,14 @@ struct ApiServer::Impl {
 
   // The query string as request fields, as the command declares them;
   // false (refused) for a parameter it does not know or a bad value.
-  bool query_fields(const httplib::Request& req, httplib::Response& res, const commands::Command& c, json& request) {
+  bool query_fields(const httplib::Request& req, httplib::Response& res, const commands::Command& c,
+                    json& request) {
     using Kind = commands::QueryParam::Kind;
     for (const auto& p : c.query)
       if (p.in_filter) request["filter"] = json::object();
     for (const auto& [key, text] : req.params) {
-      auto p = std::find_if(c.query.begin(), c.query.end(), [&](const auto& q) { return q.name == key; });
+      auto p = std::find_if(c.query.begin(), c.query.end(),
+                            [&](const auto& q) { return q.name == key; });
       if (p == c.query.end()) {
         refuse(res, 400, "unknown parameter '" + key + "'");
         return false;
@@ -288,8 +304,9 @@ struct ApiServer::Impl {
     Access access = c.access == commands::Access::Read ? Access::Read : Access::Change;
     std::string command(c.name);
     if (c.http_method == "POST") {
-      http->Post(std::string(c.http_path), guarded(access, [this, command](const httplib::Request& req,
-                                                                          httplib::Response& res, const Principal& who) {
+      http->Post(std::string(c.http_path),
+                 guarded(access, [this, command](const httplib::Request& req,
+                                                 httplib::Response& res, const Principal& who) {
                    auto body = body_object(req, res);
                    if (!body) return;
                    json request = *body;
@@ -298,7 +315,8 @@ struct ApiServer::Impl {
                  }));
       return;
     }
-    auto get = [this, command, &c](const httplib::Request& req, httplib::Response& res, const Principal& who) {
+    auto get = [this, command, &c](const httplib::Request& req, httplib::Response& res,
+                                   const Principal& who) {
       json request = {{"command", command}};
       if (!query_fields(req, res, c, request)) return;
       if (req.matches.size() > 1) request["id"] = std::stoull(req.matches[1].str());
@@ -319,8 +337,9 @@ struct ApiServer::Impl {
     for (const char* term : {"from", "to", "address", "port", "verdict", "rule", "since", "until"})
       if (req.has_param(term)) filter[term] = req.get_param_value(term);
     for (const auto& [key, value] : req.params) {
-      static const std::set<std::string> known = {"from",  "to",    "address", "port",  "verdict", "rule",
-                                                  "since", "until", "after",   "limit", "newest"};
+      static const std::set<std::string> known = {"from",    "to",    "address", "port",
+                                                  "verdict", "rule",  "since",   "until",
+                                                  "after",   "limit", "newest"};
       if (!known.count(key)) {
         refuse(res, 400, "unknown parameter '" + key + "'");
         return false;
@@ -329,13 +348,16 @@ struct ApiServer::Impl {
     return true;
   }
 
-  void routes() {
+  // Limits, admission, security headers and error answers for every
+  // request.
+  void hooks() {
     http->set_payload_max_length(kMaxBody);
     http->set_read_timeout(5);
     http->set_write_timeout(10);
     http->set_keep_alive_timeout(5);
     http->new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
-    http->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) { return admit(req, res); });
+    http->set_pre_routing_handler(
+        [this](const httplib::Request& req, httplib::Response& res) { return admit(req, res); });
     http->set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (counted_address) admission.request_ends(*counted_address);
       counted_address.reset();
@@ -343,19 +365,21 @@ struct ApiServer::Impl {
       res.set_header("X-Content-Type-Options", "nosniff");
       res.set_header("X-Frame-Options", "DENY");
       res.set_header("Referrer-Policy", "no-referrer");
-      if (req.path.rfind("/api/", 0) == 0 || req.path == "/metrics") res.set_header("Cache-Control", "no-store");
+      if (req.path.rfind("/api/", 0) == 0 || req.path == "/metrics")
+        res.set_header("Cache-Control", "no-store");
       if (tls) res.set_header("Strict-Transport-Security", "max-age=31536000");
     });
-    http->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-      std::string what = "internal error";
-      try {
-        std::rethrow_exception(ep);
-      } catch (const std::exception& e) {
-        what = e.what();
-      }
-      log(Priority::Error, "API request failed: " + what);
-      refuse(res, 500, "internal error: " + what);
-    });
+    http->set_exception_handler(
+        [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+          std::string what = "internal error";
+          try {
+            std::rethrow_exception(ep);
+          } catch (const std::exception& e) {
+            what = e.what();
+          }
+          log(Priority::Error, "API request failed: " + what);
+          refuse(res, 500, "internal error: " + what);
+        });
     http->set_error_handler([](const httplib::Request&, httplib::Response& res) {
       if (!res.body.empty()) return;
       const char* message = res.status == 404   ? "no such resource"
@@ -364,33 +388,40 @@ struct ApiServer::Impl {
                                                 : "request refused";
       refuse(res, res.status, message);
     });
+  }
 
-    http->Post("/api/v1/login", [this](const httplib::Request& req, httplib::Response& res) { login(req, res); });
-    http->Post("/api/v1/logout", guarded(Access::Change, [this](const httplib::Request&, httplib::Response& res,
-                                                                 const Principal& who) {
+  void routes() {
+    hooks();
+    http->Post("/api/v1/login",
+               [this](const httplib::Request& req, httplib::Response& res) { login(req, res); });
+    http->Post("/api/v1/logout",
+               guarded(Access::Change, [this](const httplib::Request&, httplib::Response& res,
+                                              const Principal& who) {
                  sessions.close(who.session_id);
                  if (auto* st = state()) st->audit(who.who, "sign out", "");
-                 res.set_header("Set-Cookie", std::string(kSessionCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+                 res.set_header("Set-Cookie",
+                                std::string(kSessionCookie) +
+                                    "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
                  reply(res, 200, {{"ok", true}});
                }));
-    http->Get("/api/v1/session", guarded(Access::Read, [](const httplib::Request&, httplib::Response& res,
-                                                          const Principal& who) {
-                json out = {{"ok", true}, {"who", who.who}, {"may_change", who.may_change}};
-                if (!who.user.empty()) {
-                  out["user"] = who.user;
-                  out["csrf"] = who.csrf;
-                }
-                reply(res, 200, out);
-              }));
+    http->Get("/api/v1/session",
+              guarded(Access::Read,
+                      [](const httplib::Request&, httplib::Response& res, const Principal& who) {
+                        json out = {{"ok", true}, {"who", who.who}, {"may_change", who.may_change}};
+                        if (!who.user.empty()) {
+                          out["user"] = who.user;
+                          out["csrf"] = who.csrf;
+                        }
+                        reply(res, 200, out);
+                      }));
 
     for (const auto& c : commands::catalog())
       if (!c.http_method.empty()) command_route(c);
-    http->Get("/api/v1/flows/stream", guarded(Access::Read, [this](const httplib::Request& req,
-                                                                  httplib::Response& res, const Principal& who) {
-                stream_flows(req, res, who);
-              }));
-    http->Get("/metrics", guarded(Access::Read, [this](const httplib::Request&, httplib::Response& res,
-                                                      const Principal&) {
+    http->Get("/api/v1/flows/stream",
+              guarded(Access::Read, [this](const httplib::Request& req, httplib::Response& res,
+                                           const Principal& who) { stream_flows(req, res, who); }));
+    http->Get("/metrics", guarded(Access::Read, [this](const httplib::Request&,
+                                                       httplib::Response& res, const Principal&) {
                 std::string text;
                 {
                   std::lock_guard lock(service_lock);
@@ -403,7 +434,11 @@ struct ApiServer::Impl {
     http->Get(R"(/api/.*)", [](const httplib::Request&, httplib::Response& res) {
       refuse(res, 404, "no such API resource (see docs/api.md)");
     });
-    http->Get(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) { static_file(req, res); });
+    http->Get(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+      auto file = read_ui_file(options.webui_dir, req.path);
+      if (file.status != 200) return refuse(res, file.status, file.error);
+      res.set_content(file.content, file.type);
+    });
   }
 
   void login(const httplib::Request& req, httplib::Response& res) {
@@ -435,16 +470,18 @@ struct ApiServer::Impl {
     } turn{password_checks};
     if (auto wait = logins.begin(source, trusted)) {
       res.set_header("Retry-After", std::to_string(wait));
-      return refuse(res, 429, "too many sign-ins tried from " + (trusted ? std::string("this browser") : source) +
-                                  (trusted ? "" : " (or from everywhere together)") + "; try again in " +
-                                  std::to_string(wait) + " s");
+      return refuse(res, 429,
+                    "too many sign-ins tried from " +
+                        (trusted ? std::string("this browser") : source) +
+                        (trusted ? "" : " (or from everywhere together)") + "; try again in " +
+                        std::to_string(wait) + " s");
     }
     auto hash = user.size() <= 64 ? st->password_hash(user) : std::nullopt;
     // An unknown user costs the same as a known one, so timing does not
     // tell which names exist.
     static const std::string unknown_user_hash = hash_password(random_hex());
-    bool good = verify_password(hash ? *hash : unknown_user_hash, password.substr(0, 1024)) && hash &&
-                password.size() <= 1024;
+    bool good = verify_password(hash ? *hash : unknown_user_hash, password.substr(0, 1024)) &&
+                hash && password.size() <= 1024;
     if (!good) {
       st->audit("unknown from " + address, "sign-in refused", "user '" + user.substr(0, 64) + "'");
       return refuse(res, 401, "wrong user or password");
@@ -454,14 +491,16 @@ struct ApiServer::Impl {
     auto session = sessions.use(id);
     st->audit("user " + user + " from " + address, "sign in", "");
     std::string secure = tls ? "; Secure" : "";
-    res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + id + "; Path=/; HttpOnly; SameSite=Strict" + secure);
+    res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + id +
+                                     "; Path=/; HttpOnly; SameSite=Strict" + secure);
     if (!trusted)
-      res.set_header("Set-Cookie", std::string(kDeviceCookie) + "=" + devices.issue(user) +
-                                       "; Path=/api/v1/login; HttpOnly; SameSite=Strict; Max-Age=" +
-                                       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                                          TrustedDevices::kLifetime)
-                                                          .count()) +
-                                       secure);
+      res.set_header("Set-Cookie",
+                     std::string(kDeviceCookie) + "=" + devices.issue(user) +
+                         "; Path=/api/v1/login; HttpOnly; SameSite=Strict; Max-Age=" +
+                         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                            TrustedDevices::kLifetime)
+                                            .count()) +
+                         secure);
     reply(res, 200, {{"ok", true}, {"user", user}, {"csrf", session->csrf}});
   }
 
@@ -476,7 +515,8 @@ struct ApiServer::Impl {
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-    if (auto err = flows::filter_from_json(terms, filter, now); !err.empty()) return refuse(res, 400, err);
+    if (auto err = flows::filter_from_json(terms, filter, now); !err.empty())
+      return refuse(res, 400, err);
     auto log = service.flows();
     std::uint64_t after = log->ring().last_id();
     auto last = req.get_header_value("Last-Event-ID");
@@ -490,8 +530,10 @@ struct ApiServer::Impl {
     auto slot = admission.stream(who.principal);
     if (!slot) {
       res.set_header("Retry-After", "5");
-      return refuse(res, 503, "too many live streams (" + std::to_string(kMaxStreamsPerPrincipal) + " per user or token, " +
-                                  std::to_string(kMaxStreams) + " in all); close one first");
+      return refuse(res, 503,
+                    "too many live streams (" + std::to_string(kMaxStreamsPerPrincipal) +
+                        " per user or token, " + std::to_string(kMaxStreams) +
+                        " in all); close one first");
     }
     res.set_header("X-Accel-Buffering", "no");
     res.set_chunked_content_provider(
@@ -511,7 +553,8 @@ struct ApiServer::Impl {
               quiet_since = std::chrono::steady_clock::now();
             } else {
               for (const auto& r : log->query(filter, after, 1000, false)) {
-                chunk += "id: " + std::to_string(r.id) + "\ndata: " + dump(flows::to_json(r)) + "\n\n";
+                chunk +=
+                    "id: " + std::to_string(r.id) + "\ndata: " + dump(flows::to_json(r)) + "\n\n";
                 after = r.id;
               }
               if (chunk.empty()) after = newest;  // nothing matched
@@ -522,25 +565,6 @@ struct ApiServer::Impl {
           sink.done();
           return false;
         });
-  }
-
-  void static_file(const httplib::Request& req, httplib::Response& res) {
-    namespace fs = std::filesystem;
-    std::string path = req.path == "/" ? "/index.html" : req.path;
-    if (path.find('\0') != std::string::npos || path.find("..") != std::string::npos || path.find('\\') != std::string::npos)
-      return refuse(res, 400, "not a file of the web UI");
-    std::error_code ec;
-    auto root = fs::canonical(options.webui_dir, ec);
-    if (ec) return refuse(res, 404, "the web UI is not installed (" + options.webui_dir + ")");
-    auto file = fs::weakly_canonical(root / path.substr(1), ec);
-    auto rel = file.lexically_relative(root).string();
-    if (ec || rel.empty() || rel.rfind("..", 0) == 0 || !fs::is_regular_file(file, ec))
-      return refuse(res, 404, "no such file");
-    const char* type = content_type(file);
-    if (!type) return refuse(res, 404, "no such file");
-    std::ifstream in(file, std::ios::binary);
-    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    res.set_content(content, type);
   }
 };
 

@@ -16,8 +16,8 @@ class Service;
 namespace sluice::api {
 
 struct ApiOptions {
-  std::string listen;     // "127.0.0.1:9090", "[::1]:9090"
-  std::string tls_cert;   // both set: HTTPS
+  std::string listen;    // "127.0.0.1:9090", "[::1]:9090"
+  std::string tls_cert;  // both set: HTTPS
   std::string tls_key;
   std::string webui_dir;  // static files served at /
 };

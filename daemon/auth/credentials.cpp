@@ -26,8 +26,9 @@ std::string hex(const unsigned char* data, std::size_t n) {
 std::string hash_password(const std::string& password) {
   init();
   char out[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str_alg(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                            crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0)
+  if (crypto_pwhash_str_alg(out, password.data(), password.size(),
+                            crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0)
     throw std::runtime_error("hashing a password: out of memory");
   return out;
 }
@@ -49,7 +50,8 @@ std::string new_token() { return "slt_" + random_hex(32); }
 std::string token_hash(const std::string& token) {
   init();
   unsigned char out[crypto_generichash_BYTES];
-  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(token.data()), token.size(), nullptr, 0);
+  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(token.data()),
+                     token.size(), nullptr, 0);
   return hex(out, sizeof out);
 }
 

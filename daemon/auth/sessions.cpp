@@ -70,7 +70,8 @@ std::string SessionTable::open(const std::string& user, const std::string& passw
   auto key = token_hash(id);
   Session session{user, random_hex(), password_hash, now, now, now};
   keep(store_, [&](store::StateStore& s) {
-    s.save_session({key, session.user, session.csrf, session.password_hash, ms_of(now), ms_of(now)});
+    s.save_session(
+        {key, session.user, session.csrf, session.password_hash, ms_of(now), ms_of(now)});
   });
   sessions_[key] = std::move(session);
   return id;

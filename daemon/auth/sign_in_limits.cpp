@@ -19,7 +19,9 @@ long LoginLimiter::begin(const std::string& source, bool trusted_device) {
   auto now = Clock::now();
   auto wait = [&](const Record& r, int limit) -> long {
     if (r.failures < limit || now - r.window_start > kWindow) return 0;
-    return std::chrono::duration_cast<std::chrono::seconds>(kWindow - (now - r.window_start)).count() + 1;
+    return std::chrono::duration_cast<std::chrono::seconds>(kWindow - (now - r.window_start))
+               .count() +
+           1;
   };
   auto it = records_.find(source);
   if (it != records_.end())

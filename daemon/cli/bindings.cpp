@@ -37,7 +37,8 @@ std::optional<std::uint64_t> parse_number(const std::string& s) {
 
 std::string parse_apply(const std::vector<std::string>& a, json& request) {
   if (a.empty()) return "";
-  if (a.size() != 2 || a[0] != "--confirm-within") return "apply takes only --confirm-within DURATION";
+  if (a.size() != 2 || a[0] != "--confirm-within")
+    return "apply takes only --confirm-within DURATION";
   auto secs = parse_duration(a[1]);
   if (!secs) return "'" + a[1] + "' is not a duration (e.g. 90s, 5m)";
   request["confirm_within_seconds"] = *secs;
@@ -109,7 +110,8 @@ const Binding kBindings[] = {
 
 void flatten(const json& v, const std::string& prefix) {
   if (v.is_object() && !v.empty()) {
-    for (const auto& [key, value] : v.items()) flatten(value, prefix.empty() ? key : prefix + "." + key);
+    for (const auto& [key, value] : v.items())
+      flatten(value, prefix.empty() ? key : prefix + "." + key);
     return;
   }
   std::cout << prefix << ": " << str(v) << "\n";
@@ -130,7 +132,8 @@ void render_generic(const json& answer) {
 
 void print_refusal(const std::string& command, const json& answer) {
   std::cerr << "sluicectl " << command << ": " << answer.value("error", "failed") << "\n";
-  for (const auto& d : answer.value("diagnostics", json::array())) std::cerr << str(d["text"]) << "\n";
+  for (const auto& d : answer.value("diagnostics", json::array()))
+    std::cerr << str(d["text"]) << "\n";
 }
 
 }  // namespace sluice::cli

@@ -14,9 +14,9 @@ namespace sluice::cli {
 constexpr int kOk = 0, kFailed = 1, kUsage = 2, kUnreachable = 3;
 
 struct Invocation {
-  bool json = false;               // print the daemon's answer as is
-  std::string socket;              // the control socket
-  std::vector<std::string> args;   // what follows the command's words
+  bool json = false;              // print the daemon's answer as is
+  std::string socket;             // the control socket
+  std::vector<std::string> args;  // what follows the command's words
 };
 
 // "" when the arguments fit (request filled in), else what is wrong.

@@ -9,14 +9,15 @@
 
 namespace sluice::cli {
 
-std::optional<nlohmann::json> ask_sluiced(const std::string& socket_path, const nlohmann::json& request,
-                                          std::string& error) {
+std::optional<nlohmann::json> ask_sluiced(const std::string& socket_path,
+                                          const nlohmann::json& request, std::string& error) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
   if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    error = "cannot reach sluiced at " + socket_path + ": " + std::strerror(errno) + " (is it running? are you root?)";
+    error = "cannot reach sluiced at " + socket_path + ": " + std::strerror(errno) +
+            " (is it running? are you root?)";
     if (fd >= 0) close(fd);
     return std::nullopt;
   }

@@ -29,7 +29,8 @@ std::vector<std::string> words_of(std::string_view text) {
 // "  synopsis   summary", the summary wrapped under its column.
 std::string help_line(const commands::Command& c) {
   constexpr std::size_t kColumn = 34, kWidth = 86;
-  std::string synopsis = "  " + std::string(c.cli_words) + (c.cli_args.empty() ? "" : " " + std::string(c.cli_args));
+  std::string synopsis =
+      "  " + std::string(c.cli_words) + (c.cli_args.empty() ? "" : " " + std::string(c.cli_args));
   std::string out = synopsis, line = synopsis;
   if (line.size() + 2 > kColumn) {
     out += "\n";

@@ -3,8 +3,8 @@
 #include <netinet/in.h>
 
 #include <algorithm>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <sstream>
 
@@ -13,12 +13,18 @@ namespace {
 
 std::string protocol_name(int proto) {
   switch (proto) {
-    case IPPROTO_ICMP: return "icmp";
-    case IPPROTO_TCP: return "tcp";
-    case IPPROTO_UDP: return "udp";
-    case IPPROTO_ICMPV6: return "icmpv6";
-    case IPPROTO_SCTP: return "sctp";
-    default: return "proto " + std::to_string(proto);
+    case IPPROTO_ICMP:
+      return "icmp";
+    case IPPROTO_TCP:
+      return "tcp";
+    case IPPROTO_UDP:
+      return "udp";
+    case IPPROTO_ICMPV6:
+      return "icmpv6";
+    case IPPROTO_SCTP:
+      return "sctp";
+    default:
+      return "proto " + std::to_string(proto);
   }
 }
 
@@ -33,12 +39,14 @@ void print_changes(const json& changes) {
     return;
   }
   for (const auto& c : changes)
-    std::cout << "  " << str(c["kind"]) << " " << str(c["what"]) << ": " << str(c["detail"]) << "\n";
+    std::cout << "  " << str(c["kind"]) << " " << str(c["what"]) << ": " << str(c["detail"])
+              << "\n";
 }
 
 void counter_table(const char* title, const json& rows, const char* key, const char* prefix = "") {
   std::vector<std::vector<std::string>> out = {{title, "PACKETS", "BYTES"}};
-  for (const auto& d : rows) out.push_back({prefix + str(d[key]), str(d["packets"]), str(d["bytes"])});
+  for (const auto& d : rows)
+    out.push_back({prefix + str(d[key]), str(d["packets"]), str(d["bytes"])});
   table(out);
 }
 
@@ -49,8 +57,8 @@ std::string conntrack_nat(const json& n) {
   if (n.contains("masquerade"))
     nat = "masq as " + str(n["masquerade"]["addr"]) + ":" + str(n["masquerade"]["port"]);
   if (n.contains("port_forward"))
-    nat += (nat.empty() ? "" : ", ") + std::string("fwd from ") + str(n["port_forward"]["addr"]) + ":" +
-           str(n["port_forward"]["port"]);
+    nat += (nat.empty() ? "" : ", ") + std::string("fwd from ") + str(n["port_forward"]["addr"]) +
+           ":" + str(n["port_forward"]["port"]);
   return nat.empty() ? "-" : nat;
 }
 
@@ -83,21 +91,26 @@ std::string local_time(const json& ms) {
 }
 
 void render_status(const json& r, const json&) {
-  std::cout << "sluiced " << str(r["version"]) << ", config " << str(r["config"]) << " (" << r["rules"]
-            << " rules, generation " << r["generation"] << ", applied " << r["applied_seconds_ago"] << " s ago)\n";
+  std::cout << "sluiced " << str(r["version"]) << ", config " << str(r["config"]) << " ("
+            << r["rules"] << " rules, generation " << r["generation"] << ", applied "
+            << r["applied_seconds_ago"] << " s ago)\n";
   std::string itfs;
-  for (const auto& i : r["interfaces"]) itfs += (itfs.empty() ? "" : ", ") + str(i["name"]) + " (XDP " + str(i["xdp"]) + ")";
+  for (const auto& i : r["interfaces"])
+    itfs += (itfs.empty() ? "" : ", ") + str(i["name"]) + " (XDP " + str(i["xdp"]) + ")";
   std::cout << "interfaces: " << (itfs.empty() ? "none attached" : itfs) << "\n";
-  std::cout << "conntrack: " << r["conntrack_entries"] << " of " << r["conntrack_capacity"] << " entries\n";
+  std::cout << "conntrack: " << r["conntrack_entries"] << " of " << r["conntrack_capacity"]
+            << " entries\n";
   const auto& fl = r["flows"];
   const auto& h = fl["history"];
-  std::cout << "flows: " << fl["in_memory"] << " in memory (of " << fl["memory_capacity"] << "), history "
-            << (h.contains("error")            ? "FAILING: " + str(h["error"])
+  std::cout << "flows: " << fl["in_memory"] << " in memory (of " << fl["memory_capacity"]
+            << "), history "
+            << (h.contains("error")        ? "FAILING: " + str(h["error"])
                 : h["enabled"].get<bool>() ? str(h["path"]) + " (" + str(h["written"]) + " written)"
                                            : std::string("off"))
             << "\n";
-  std::cout << "events lost: " << r["events_lost"]["ring_full"] << " (ring full), " << r["events_lost"]["rate_limited"]
-            << " (drop events over the per-source rate), " << h["lost"] << " (history behind or failing)\n";
+  std::cout << "events lost: " << r["events_lost"]["ring_full"] << " (ring full), "
+            << r["events_lost"]["rate_limited"] << " (drop events over the per-source rate), "
+            << h["lost"] << " (history behind or failing)\n";
   if (r.contains("confirm_within_seconds"))
     std::cout << "waiting for confirmation: rolls back in " << r["confirm_within_seconds"]
               << " s unless `sluicectl confirm`\n";
@@ -132,12 +145,14 @@ void render_rollback(const json&, const json&) { std::cout << "rolled back\n"; }
 void render_diff(const json& r, const json&) { print_changes(r["changes"]); }
 
 void render_rules(const json& r, const json&) {
-  std::vector<std::vector<std::string>> rows = {{"#", "CHAIN", "NAME", "FROM", "TO", "MATCH", "ACTION", "PACKETS", "BYTES"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"#", "CHAIN", "NAME", "FROM", "TO", "MATCH", "ACTION", "PACKETS", "BYTES"}};
   for (const auto& x : r["rules"])
-    rows.push_back({str(x["index"]), str(x["chain"]), str(x["name"]), str(x["from"]), str(x["to"]), str(x["match"]),
-                    action_text(x), str(x["packets"]), str(x["bytes"])});
+    rows.push_back({str(x["index"]), str(x["chain"]), str(x["name"]), str(x["from"]), str(x["to"]),
+                    str(x["match"]), action_text(x), str(x["packets"]), str(x["bytes"])});
   for (const auto& d : r["defaults"])
-    rows.push_back({"-", str(d["chain"]), "(default)", "", "", "", action_text(d), str(d["packets"]), str(d["bytes"])});
+    rows.push_back({"-", str(d["chain"]), "(default)", "", "", "", action_text(d),
+                    str(d["packets"]), str(d["bytes"])});
   table(rows);
 }
 
@@ -155,9 +170,11 @@ void render_conntrack(const json& r, const json&) {
       if (icmp) return a;
       return (a.find(':') != std::string::npos ? "[" + a + "]" : a) + ":" + str(port);
     };
-    rows.push_back({what, end(e["src"], e["sport"]), end(e["dst"], e["dport"]), conntrack_nat(e["nat"]),
-                    str(e["state"]), str(e["packets"][0]) + "/" + str(e["packets"][1]),
-                    str(e["bytes"][0]) + "/" + str(e["bytes"][1]), str(e["rule"]), str(e["age_seconds"]) + "s"});
+    rows.push_back({what, end(e["src"], e["sport"]), end(e["dst"], e["dport"]),
+                    conntrack_nat(e["nat"]), str(e["state"]),
+                    str(e["packets"][0]) + "/" + str(e["packets"][1]),
+                    str(e["bytes"][0]) + "/" + str(e["bytes"][1]), str(e["rule"]),
+                    str(e["age_seconds"]) + "s"});
   }
   table(rows);
 }
@@ -173,19 +190,21 @@ void render_counters(const json& r, const json&) {
 }
 
 void render_interfaces(const json& r, const json&) {
-  std::vector<std::vector<std::string>> rows = {{"NAME", "ZONE", "ATTACHED", "XDP", "RX PACKETS", "RX DROPPED",
-                                                 "TX PACKETS", "TX DROPPED"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "ZONE", "ATTACHED", "XDP", "RX PACKETS", "RX DROPPED", "TX PACKETS", "TX DROPPED"}};
   for (const auto& i : r["interfaces"])
-    rows.push_back({str(i["name"]), str(i["zone"]).empty() ? "-" : str(i["zone"]), i["attached"].get<bool>() ? "yes" : "no",
-                    str(i["xdp"]).empty() ? "-" : str(i["xdp"]), str(i["rx_packets"]), str(i["rx_dropped"]),
-                    str(i["tx_packets"]), str(i["tx_dropped"])});
+    rows.push_back({str(i["name"]), str(i["zone"]).empty() ? "-" : str(i["zone"]),
+                    i["attached"].get<bool>() ? "yes" : "no",
+                    str(i["xdp"]).empty() ? "-" : str(i["xdp"]), str(i["rx_packets"]),
+                    str(i["rx_dropped"]), str(i["tx_packets"]), str(i["tx_dropped"])});
   table(rows);
 }
 
 void render_history(const json& r, const json&) {
   if (r.contains("version")) {
     const auto& v = r["version"];
-    std::cout << "# version " << v["id"] << ", " << local_time(v["time_ms"]) << " by " << str(v["author"]) << "\n";
+    std::cout << "# version " << v["id"] << ", " << local_time(v["time_ms"]) << " by "
+              << str(v["author"]) << "\n";
     std::istringstream diff(str(v["diff"]));
     for (std::string line; std::getline(diff, line);) std::cout << "#   " << line << "\n";
     std::cout << str(v["text"]);
@@ -203,13 +222,15 @@ void render_history(const json& r, const json&) {
 
 void render_audit(const json& r, const json&) {
   std::vector<std::vector<std::string>> rows = {{"WHEN", "WHO", "WHAT", "DETAIL"}};
-  for (const auto& e : r["entries"]) rows.push_back({local_time(e["time_ms"]), str(e["who"]), str(e["what"]), str(e["detail"])});
+  for (const auto& e : r["entries"])
+    rows.push_back({local_time(e["time_ms"]), str(e["who"]), str(e["what"]), str(e["detail"])});
   table(rows);
 }
 
 void render_account_list(const json& r, const json& request) {
   std::vector<std::vector<std::string>> rows = {{"NAME", "CREATED"}};
-  for (const auto& u : r[request["command"].get<std::string>()]) rows.push_back({str(u["name"]), local_time(u["created_ms"])});
+  for (const auto& u : r[request["command"].get<std::string>()])
+    rows.push_back({str(u["name"]), local_time(u["created_ms"])});
   table(rows);
 }
 
@@ -220,7 +241,8 @@ void render_account_change(const json& r, const json& request) {
   std::string name = request["name"];
   if (command == "token_add") {
     std::cout << str(r["token"]) << "\n";
-    std::cerr << "read-only token '" << name << "': shown only now; send it as 'Authorization: Bearer TOKEN'\n";
+    std::cerr << "read-only token '" << name
+              << "': shown only now; send it as 'Authorization: Bearer TOKEN'\n";
     return;
   }
   std::cout << kind << " " << name << (verb == "add" ? " added" : " removed") << "\n";

@@ -69,27 +69,33 @@ std::string flow_line(const json& f) {
   std::string rule = str(f["rule"]);
   if (f.contains("rule_at")) rule += " (line " + str(f["rule_at"]["line"]) + ")";
   if (rule.empty()) rule = "-";
-  std::string why = f.contains("reason") ? str(f["reason"]) : f.contains("action") ? "would " + str(f["action"]) : "";
+  std::string why = f.contains("reason")   ? str(f["reason"])
+                    : f.contains("action") ? "would " + str(f["action"])
+                                           : "";
   std::string nat;
   if (f.contains("nat")) {
     const auto& n = f["nat"];
-    nat = (str(n["kind"]) == "masquerade" ? " masq as " : " fwd from ") + endpoint(n["addr"], n["port"]);
+    nat = (str(n["kind"]) == "masquerade" ? " masq as " : " fwd from ") +
+          endpoint(n["addr"], n["port"]);
   }
   std::string counts;
   if (f.contains("duration_ms"))
-    counts = " " + str(f["packets"][0]) + "/" + str(f["packets"][1]) + " pkts " + str(f["bytes"][0]) + "/" +
-             str(f["bytes"][1]) + " bytes " + str(f["duration_ms"]) + " ms";
+    counts = " " + str(f["packets"][0]) + "/" + str(f["packets"][1]) + " pkts " +
+             str(f["bytes"][0]) + "/" + str(f["bytes"][1]) + " bytes " + str(f["duration_ms"]) +
+             " ms";
   char line[512];
   std::snprintf(line, sizeof line, "%s%s %-10s %-7s %-24s %-6s %s -> %s%s on %s%s%s", when, ms,
-                str(f["verdict"]).c_str(), str(f["chain"]).empty() ? "-" : str(f["chain"]).c_str(), rule.c_str(),
-                str(f["proto"]).c_str(), endpoint(f["src"], f["sport"]).c_str(), endpoint(f["dst"], f["dport"]).c_str(),
-                nat.c_str(), str(f["interface"]).c_str(), why.empty() ? "" : (" (" + why + ")").c_str(), counts.c_str());
+                str(f["verdict"]).c_str(), str(f["chain"]).empty() ? "-" : str(f["chain"]).c_str(),
+                rule.c_str(), str(f["proto"]).c_str(), endpoint(f["src"], f["sport"]).c_str(),
+                endpoint(f["dst"], f["dport"]).c_str(), nat.c_str(), str(f["interface"]).c_str(),
+                why.empty() ? "" : (" (" + why + ")").c_str(), counts.c_str());
   return line;
 }
 
 // The flows request from the arguments; "" or what is wrong.
 std::string parse_flows(const std::vector<std::string>& a, json& request, bool& follow) {
-  static const char* terms[] = {"from", "to", "address", "port", "verdict", "rule", "since", "until"};
+  static const char* terms[] = {"from",    "to",   "address", "port",
+                                "verdict", "rule", "since",   "until"};
   for (std::size_t i = 0; i < a.size(); ++i) {
     const std::string& flag = a[i];
     if (flag == "--follow" || flag == "-f") {
@@ -133,8 +139,10 @@ int request_and_render(const Invocation& inv, const json& request, Render render
     print_refusal(request["command"], *answer);
     return kFailed;
   }
-  if (render) render(*answer, request);
-  else render_generic(*answer);
+  if (render)
+    render(*answer, request);
+  else
+    render_generic(*answer);
   return kOk;
 }
 
@@ -144,9 +152,12 @@ int run_validate(const Invocation& inv) {
   std::string file;
   const auto& a = inv.args;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i] == "--list-dir" && i + 1 < a.size()) list_dirs.push_back(a[++i]);
-    else if (file.empty() && a[i].rfind("--", 0) != 0) file = a[i];
-    else return usage_error("validate expects one FILE and optionally --list-dir DIR (repeatable)");
+    if (a[i] == "--list-dir" && i + 1 < a.size())
+      list_dirs.push_back(a[++i]);
+    else if (file.empty() && a[i].rfind("--", 0) != 0)
+      file = a[i];
+    else
+      return usage_error("validate expects one FILE and optionally --list-dir DIR (repeatable)");
   }
   if (file.empty()) return usage_error("validate expects exactly one FILE");
   auto loaded = policy::load_ruleset(file, list_dirs);
@@ -162,7 +173,8 @@ int run_validate(const Invocation& inv) {
 int run_flows(const Invocation& inv) {
   json request = {{"command", "flows"}, {"filter", json::object()}, {"newest", true}};
   bool follow = false;
-  if (auto problem = parse_flows(inv.args, request, follow); !problem.empty()) return usage_error(problem);
+  if (auto problem = parse_flows(inv.args, request, follow); !problem.empty())
+    return usage_error(problem);
   bool header = false;
   for (;;) {
     std::string error;
@@ -195,7 +207,8 @@ int run_flows(const Invocation& inv) {
     if (!follow) return kOk;
     // Next time: only what came after, oldest first, none skipped.
     std::uint64_t limit = request.value("limit", 100);
-    request["after"] = got.size() == limit ? got.back()["id"].get<std::uint64_t>() : (*answer)["last_id"].get<std::uint64_t>();
+    request["after"] = got.size() == limit ? got.back()["id"].get<std::uint64_t>()
+                                           : (*answer)["last_id"].get<std::uint64_t>();
     request["newest"] = false;
     if (!got.empty() && got.size() == limit) continue;
     usleep(250 * 1000);

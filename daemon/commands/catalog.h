@@ -31,7 +31,7 @@ struct QueryParam {
 };
 
 struct Command {
-  std::string_view name;     // the "command" of a request
+  std::string_view name;  // the "command" of a request
   Access access;
   std::string_view summary;  // one line, for help
   // HTTP: "GET" (fields from the query string; a path ending in

@@ -9,9 +9,7 @@ namespace sluice::config {
 
 namespace {
 
-bool bit_at(const std::array<std::uint8_t, 16>& a, int i) {
-  return (a[i / 8] >> (7 - i % 8)) & 1;
-}
+bool bit_at(const std::array<std::uint8_t, 16>& a, int i) { return (a[i / 8] >> (7 - i % 8)) & 1; }
 
 }  // namespace
 
@@ -42,7 +40,8 @@ std::string Prefix::to_string() const {
 }
 
 Prefix masked(Prefix p) {
-  for (int i = p.length; i < 128; ++i) p.addr[i / 8] &= static_cast<std::uint8_t>(~(0x80 >> (i % 8)));
+  for (int i = p.length; i < 128; ++i)
+    p.addr[i / 8] &= static_cast<std::uint8_t>(~(0x80 >> (i % 8)));
   return p;
 }
 

@@ -52,7 +52,7 @@ std::string list(const std::vector<std::string>& dirs) {
 
 FileText read_open(int fd, std::size_t max_bytes) {
   FileText out;
-  struct stat st{};
+  struct stat st {};
   if (fstat(fd, &st) != 0) {
     out.error = std::strerror(errno);
     return out;

@@ -40,8 +40,8 @@ std::string describe_nat(const Masquerade& m) {
 std::string describe_nat(const PortForward& f) {
   // A host address prints without a length.
   std::string to = f.to.family == Family::V6 ? "[" + f.to.to_string() + "]" : f.to.to_string();
-  return std::string("forward ") + to_string(f.proto) + " " + std::to_string(f.port) + " on " + f.in_interface +
-         " to " + to + ":" + std::to_string(f.to_port);
+  return std::string("forward ") + to_string(f.proto) + " " + std::to_string(f.port) + " on " +
+         f.in_interface + " to " + to + ":" + std::to_string(f.to_port);
 }
 
 }  // namespace sluice::config

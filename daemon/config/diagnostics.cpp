@@ -3,8 +3,8 @@
 namespace sluice::config {
 
 std::string Diagnostic::to_string() const {
-  std::string s = where.file + ":" + std::to_string(where.line) + ":" +
-                  std::to_string(where.column) + ": ";
+  std::string s =
+      where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": ";
   if (!key.empty()) s += key + ": ";
   return s + message;
 }
@@ -17,29 +17,40 @@ std::string format(const Diagnostics& diags) {
 
 const char* to_string(Chain c) {
   switch (c) {
-    case Chain::Input: return "input";
-    case Chain::Forward: return "forward";
-    case Chain::Output: return "output";
+    case Chain::Input:
+      return "input";
+    case Chain::Forward:
+      return "forward";
+    case Chain::Output:
+      return "output";
   }
   return "?";
 }
 
 const char* to_string(Action a) {
   switch (a) {
-    case Action::Accept: return "accept";
-    case Action::Drop: return "drop";
-    case Action::Reject: return "reject";
+    case Action::Accept:
+      return "accept";
+    case Action::Drop:
+      return "drop";
+    case Action::Reject:
+      return "reject";
   }
   return "?";
 }
 
 const char* to_string(Protocol p) {
   switch (p) {
-    case Protocol::Any: return "any";
-    case Protocol::Tcp: return "tcp";
-    case Protocol::Udp: return "udp";
-    case Protocol::Icmp: return "icmp";
-    case Protocol::Icmpv6: return "icmpv6";
+    case Protocol::Any:
+      return "any";
+    case Protocol::Tcp:
+      return "tcp";
+    case Protocol::Udp:
+      return "udp";
+    case Protocol::Icmp:
+      return "icmp";
+    case Protocol::Icmpv6:
+      return "icmpv6";
   }
   return "?";
 }

@@ -9,10 +9,14 @@ namespace sluice::config {
 
 const char* to_string(Change::Kind k) {
   switch (k) {
-    case Change::Kind::Added: return "added";
-    case Change::Kind::Removed: return "removed";
-    case Change::Kind::Changed: return "changed";
-    case Change::Kind::Moved: return "moved";
+    case Change::Kind::Added:
+      return "added";
+    case Change::Kind::Removed:
+      return "removed";
+    case Change::Kind::Changed:
+      return "changed";
+    case Change::Kind::Moved:
+      return "moved";
   }
   return "?";
 }
@@ -30,7 +34,8 @@ std::map<std::string, int> positions(const Config& c) {
 void diff_chains(const Config& from, const Config& to, std::vector<Change>& out) {
   for (int c = 0; c < kChainCount; ++c) {
     if (from.chain_defaults[c] != to.chain_defaults[c])
-      out.push_back({Change::Kind::Changed, std::string("chain ") + to_string(static_cast<Chain>(c)),
+      out.push_back({Change::Kind::Changed,
+                     std::string("chain ") + to_string(static_cast<Chain>(c)),
                      std::string("default ") + to_string(from.chain_defaults[c]) + " -> " +
                          to_string(to.chain_defaults[c])});
   }
@@ -68,20 +73,22 @@ void diff_interfaces(const Config& from, const Config& to, std::vector<Change>& 
   for (const auto& i : from.interfaces) old_itf[i.name] = i.zone;
   for (const auto& i : to.interfaces) new_itf[i.name] = i.zone;
   for (const auto& [name, zone] : old_itf)
-    if (!new_itf.count(name)) out.push_back({Change::Kind::Removed, "interface " + name, "zone " + zone});
+    if (!new_itf.count(name))
+      out.push_back({Change::Kind::Removed, "interface " + name, "zone " + zone});
   for (const auto& [name, zone] : new_itf) {
     auto it = old_itf.find(name);
     if (it == old_itf.end())
       out.push_back({Change::Kind::Added, "interface " + name, "zone " + zone});
     else if (it->second != zone)
-      out.push_back({Change::Kind::Changed, "interface " + name, "zone " + it->second + " -> " + zone});
+      out.push_back(
+          {Change::Kind::Changed, "interface " + name, "zone " + it->second + " -> " + zone});
   }
 }
 
 void diff_unnamed(const Config& from, const Config& to, std::vector<Change>& out) {
   // Addresses and NAT entries have no names: they are what they say.
-  auto by_description = [&](const std::vector<std::string>& before, const std::vector<std::string>& after,
-                            const std::string& what) {
+  auto by_description = [&](const std::vector<std::string>& before,
+                            const std::vector<std::string>& after, const std::string& what) {
     std::set<std::string> b(before.begin(), before.end()), a(after.begin(), after.end());
     for (const auto& d : b)
       if (!a.count(d)) out.push_back({Change::Kind::Removed, what, d});
@@ -109,7 +116,8 @@ void diff_settings(const Config& from, const Config& to, std::vector<Change>& ou
   auto flows = [](const FlowLog& f) {
     return std::string("events ") + (f.events == FlowEvents::All ? "all" : "denied") + ", memory " +
            std::to_string(f.memory) + ", history " + (f.history ? "on" : "off") + ", max age " +
-           std::to_string(f.history_max_age_seconds) + " s, max " + std::to_string(f.history_max_mb) + " MiB";
+           std::to_string(f.history_max_age_seconds) + " s, max " +
+           std::to_string(f.history_max_mb) + " MiB";
   };
   if (flows(from.flows) != flows(to.flows))
     out.push_back({Change::Kind::Changed, "flows", flows(from.flows) + " -> " + flows(to.flows)});
@@ -118,7 +126,8 @@ void diff_settings(const Config& from, const Config& to, std::vector<Change>& ou
            (c.api_tls_cert.empty() ? "" : ", TLS " + c.api_tls_cert);
   };
   if (api(from) != api(to))
-    out.push_back({Change::Kind::Changed, "api", api(from) + " -> " + api(to) + " (takes effect at restart)"});
+    out.push_back({Change::Kind::Changed, "api",
+                   api(from) + " -> " + api(to) + " (takes effect at restart)"});
 }
 
 }  // namespace

@@ -46,7 +46,7 @@ struct Rule {
   Endpoint from;
   Endpoint to;
   Protocol proto = Protocol::Any;
-  std::vector<PortRange> ports;          // empty: any port
+  std::vector<PortRange> ports;           // empty: any port
   std::optional<std::uint8_t> icmp_type;  // ICMP/ICMPv6 only
   Action action = Action::Drop;
   bool log = false;
@@ -101,7 +101,7 @@ struct PortForward {
   std::string in_interface;
   Protocol proto = Protocol::Tcp;  // tcp or udp
   std::uint16_t port = 0;
-  Prefix to;                       // a host address
+  Prefix to;  // a host address
   std::uint16_t to_port = 0;
   Location where;
 };
@@ -119,11 +119,11 @@ enum class FlowEvents { All, Denied };
 
 // [flows]: the flow log in memory and its sqlite history.
 struct FlowLog {
-  FlowEvents events = FlowEvents::All;        // "denied": only drops, rejects, audit
-  std::size_t memory = 10000;                 // records kept in memory
-  bool history = true;                        // write the sqlite history
+  FlowEvents events = FlowEvents::All;  // "denied": only drops, rejects, audit
+  std::size_t memory = 10000;           // records kept in memory
+  bool history = true;                  // write the sqlite history
   std::uint64_t history_max_age_seconds = 7 * 86400;
-  std::uint64_t history_max_mb = 256;         // the oldest records go beyond this
+  std::uint64_t history_max_mb = 256;  // the oldest records go beyond this
 };
 
 struct Config {

@@ -177,8 +177,10 @@ void Parser::parse_router(const toml::table& root) {
                     {{"auto", FastPath::Auto}, {"on", FastPath::On}, {"off", FastPath::Off}}, false,
                     cfg_.fast_path);
   if (const auto* f = router->get("forwarding")) {
-    if (auto b = f->value_exact<bool>()) cfg_.forwarding = *b;
-    else error(*f, "router.forwarding", "must be true or false");
+    if (auto b = f->value_exact<bool>())
+      cfg_.forwarding = *b;
+    else
+      error(*f, "router.forwarding", "must be true or false");
   }
 }
 
@@ -199,7 +201,8 @@ void Parser::parse_routes(const toml::table& root) {
     r.where = loc(t);
     auto to = string_at(t, "to", path + ".to");
     if (!to) {
-      if (!t.get("to")) error(t, path, "missing key 'to' (the destination network, e.g. \"10.20.0.0/16\")");
+      if (!t.get("to"))
+        error(t, path, "missing key 'to' (the destination network, e.g. \"10.20.0.0/16\")");
       continue;
     }
     auto parsed = parse_prefix(*to);
@@ -215,7 +218,8 @@ void Parser::parse_routes(const toml::table& root) {
         continue;
       }
       if (gw.prefix->family != r.to.family) {
-        error(*t.get("via"), path + ".via", "next hop " + *via + " is not of the same family as " + *to);
+        error(*t.get("via"), path + ".via",
+              "next hop " + *via + " is not of the same family as " + *to);
         continue;
       }
       r.via = gw.prefix;
@@ -241,7 +245,8 @@ std::optional<std::string> Parser::nat_interface(const toml::table& t, std::stri
                                                  const std::string& path) {
   auto name = string_at(t, key, path + "." + std::string(key));
   if (!name) {
-    if (!t.get(key)) error(t, path, "missing key '" + std::string(key) + "' (an [[interface]] name)");
+    if (!t.get(key))
+      error(t, path, "missing key '" + std::string(key) + "' (an [[interface]] name)");
     return std::nullopt;
   }
   if (!configured_interface(*name)) {
@@ -284,7 +289,8 @@ void Parser::parse_nat(const toml::table& root) {
     const auto* masq = t.get("masquerade");
     const auto* fwd = t.get("port_forward");
     if ((masq != nullptr) == (fwd != nullptr)) {
-      error(t, path, "a [[nat]] entry needs exactly one of masquerade = {...} or port_forward = {...}");
+      error(t, path,
+            "a [[nat]] entry needs exactly one of masquerade = {...} or port_forward = {...}");
       continue;
     }
     if (masq) {
@@ -296,8 +302,9 @@ void Parser::parse_nat(const toml::table& root) {
     auto key = std::make_tuple(out->in_interface, out->proto, out->port);
     if (auto prev = forwarded.find(key); prev != forwarded.end()) {
       error(*fwd->as_table()->get("port"), path + ".port_forward.port",
-            std::string(to_string(out->proto)) + " port " + std::to_string(out->port) + " on " + out->in_interface +
-                " is already forwarded at line " + std::to_string(prev->second));
+            std::string(to_string(out->proto)) + " port " + std::to_string(out->port) + " on " +
+                out->in_interface + " is already forwarded at line " +
+                std::to_string(prev->second));
       continue;
     }
     forwarded[key] = out->where.line;
@@ -326,10 +333,12 @@ void Parser::parse_masquerade(const toml::node& masq, const std::string& mpath) 
 // port_forward = { in_interface = "wan0", proto = "tcp", port = 80,
 //                  to = "192.168.1.10", to_port = 8080 }; nullopt when bad
 // (reported).
-std::optional<PortForward> Parser::parse_port_forward(const toml::node& fwd, const std::string& fpath) {
+std::optional<PortForward> Parser::parse_port_forward(const toml::node& fwd,
+                                                      const std::string& fpath) {
   if (!fwd.is_table()) {
     error(fwd, fpath,
-          "must be a table, e.g. { in_interface = \"wan0\", proto = \"tcp\", port = 80, to = \"192.168.1.10\" }");
+          "must be a table, e.g. { in_interface = \"wan0\", proto = \"tcp\", port = 80, to = "
+          "\"192.168.1.10\" }");
     return std::nullopt;
   }
   const auto& f = *fwd.as_table();
@@ -338,8 +347,8 @@ std::optional<PortForward> Parser::parse_port_forward(const toml::node& fwd, con
   out.where = loc(fwd);
   auto itf = nat_interface(f, "in_interface", fpath);
   bool ok = itf.has_value();
-  ok &= enum_at<Protocol>(f, "proto", fpath, "a protocol that has ports", {{"tcp", Protocol::Tcp}, {"udp", Protocol::Udp}},
-                          true, out.proto);
+  ok &= enum_at<Protocol>(f, "proto", fpath, "a protocol that has ports",
+                          {{"tcp", Protocol::Tcp}, {"udp", Protocol::Udp}}, true, out.proto);
   auto port = port_at(f, "port", fpath);
   if (!port && !f.get("port")) error(f, fpath, "missing key 'port' (the public port)");
   ok &= port.has_value();

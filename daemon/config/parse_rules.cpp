@@ -22,13 +22,15 @@ void Parser::parse_chains(const toml::table& root) {
       std::string path = "chains." + std::string(key);
       check_keys(*t->as_table(), path, {"default", "mode"});
       enum_at<Action>(*t->as_table(), "default", path, "a chain default",
-                      {{"accept", Action::Accept}, {"drop", Action::Drop}}, true, cfg_.chain_defaults[c]);
-      enum_at<bool>(*t->as_table(), "mode", path, "a mode", {{"enforce", false}, {"audit", true}}, false,
-                    cfg_.chain_audit[c]);
+                      {{"accept", Action::Accept}, {"drop", Action::Drop}}, true,
+                      cfg_.chain_defaults[c]);
+      enum_at<bool>(*t->as_table(), "mode", path, "a mode", {{"enforce", false}, {"audit", true}},
+                    false, cfg_.chain_audit[c]);
       continue;
     }
     enum_at<Action>(*chains, key, "chains", "a chain default",
-                    {{"accept", Action::Accept}, {"drop", Action::Drop}}, false, cfg_.chain_defaults[c]);
+                    {{"accept", Action::Accept}, {"drop", Action::Drop}}, false,
+                    cfg_.chain_defaults[c]);
   }
 }
 
@@ -82,7 +84,8 @@ bool Parser::parse_endpoint(const toml::node& n, const std::string& path, Endpoi
       auto it = cfg_.zones.find(s.substr(5));
       if (it == cfg_.zones.end()) {
         error(*item, path,
-              "zone '" + s.substr(5) + "' is not defined; name it on an [[interface]] or under [zones]");
+              "zone '" + s.substr(5) +
+                  "' is not defined; name it on an [[interface]] or under [zones]");
         ok = false;
         continue;
       }
@@ -109,7 +112,8 @@ bool Parser::parse_endpoint(const toml::node& n, const std::string& path, Endpoi
 }
 
 // port = 80 | "8000-8100" | [22, "8000-8100"]
-bool Parser::parse_ports(const toml::node& n, const std::string& path, std::vector<PortRange>& out) {
+bool Parser::parse_ports(const toml::node& n, const std::string& path,
+                         std::vector<PortRange>& out) {
   std::vector<const toml::node*> items;
   if (const auto* arr = n.as_array()) {
     if (arr->empty()) {
@@ -135,7 +139,8 @@ bool Parser::parse_ports(const toml::node& n, const std::string& path, std::vect
       char dash = 0, extra = 0;
       std::istringstream in(*s);
       if (!(in >> a >> dash >> b) || dash != '-' || (in >> extra)) {
-        error(*item, path, "'" + *s + "' is not a port range; write \"FIRST-LAST\", e.g. \"8000-8100\"");
+        error(*item, path,
+              "'" + *s + "' is not a port range; write \"FIRST-LAST\", e.g. \"8000-8100\"");
         ok = false;
         continue;
       }
@@ -145,8 +150,9 @@ bool Parser::parse_ports(const toml::node& n, const std::string& path, std::vect
         continue;
       }
       if (a > b) {
-        error(*item, path, "port range '" + *s + "' is reversed; write \"" + std::to_string(b) +
-                               "-" + std::to_string(a) + "\"");
+        error(*item, path,
+              "port range '" + *s + "' is reversed; write \"" + std::to_string(b) + "-" +
+                  std::to_string(a) + "\"");
         ok = false;
         continue;
       }
@@ -176,21 +182,28 @@ void Parser::parse_rules(const toml::table& root) {
     const auto& t = *arr->get(i)->as_table();
     std::string path = "rule[" + std::to_string(i) + "]";
     check_keys(t, path,
-               {"name", "chain", "from", "to", "proto", "port", "icmp_type", "action", "mode", "log", "comment"});
+               {"name", "chain", "from", "to", "proto", "port", "icmp_type", "action", "mode",
+                "log", "comment"});
     Rule r;
     r.where = loc(t);
     bool ok = rule_name(t, path, names, r);
     if (!r.name.empty()) path = "rule '" + r.name + "'";
-    ok &= enum_at<Chain>(t, "chain", path, "a chain",
-                         {{"input", Chain::Input}, {"forward", Chain::Forward}, {"output", Chain::Output}}, true,
-                         r.chain);
-    ok &= enum_at<Action>(t, "action", path, "an action",
-                          {{"accept", Action::Accept}, {"drop", Action::Drop}, {"reject", Action::Reject}}, true,
-                          r.action);
-    ok &= enum_at<bool>(t, "mode", path, "a mode", {{"enforce", false}, {"audit", true}}, false, r.audit);
+    ok &= enum_at<Chain>(
+        t, "chain", path, "a chain",
+        {{"input", Chain::Input}, {"forward", Chain::Forward}, {"output", Chain::Output}}, true,
+        r.chain);
+    ok &= enum_at<Action>(
+        t, "action", path, "an action",
+        {{"accept", Action::Accept}, {"drop", Action::Drop}, {"reject", Action::Reject}}, true,
+        r.action);
+    ok &= enum_at<bool>(t, "mode", path, "a mode", {{"enforce", false}, {"audit", true}}, false,
+                        r.audit);
     ok &= enum_at<Protocol>(t, "proto", path, "a protocol",
-                            {{"tcp", Protocol::Tcp}, {"udp", Protocol::Udp}, {"icmp", Protocol::Icmp},
-                             {"icmpv6", Protocol::Icmpv6}, {"any", Protocol::Any}},
+                            {{"tcp", Protocol::Tcp},
+                             {"udp", Protocol::Udp},
+                             {"icmp", Protocol::Icmp},
+                             {"icmpv6", Protocol::Icmpv6},
+                             {"any", Protocol::Any}},
                             false, r.proto);
     ok &= rule_match(t, path, r);
     if (ok) ok = check_can_match(t, path, r);
@@ -199,7 +212,8 @@ void Parser::parse_rules(const toml::table& root) {
 }
 
 // A rule's name: present, not the reserved one, not used before.
-bool Parser::rule_name(const toml::table& t, const std::string& path, std::map<std::string, int>& names, Rule& r) {
+bool Parser::rule_name(const toml::table& t, const std::string& path,
+                       std::map<std::string, int>& names, Rule& r) {
   auto name = string_at(t, "name", path + ".name");
   if (!name) {
     if (!t.get("name")) error(t, path, "missing key 'name'; every rule needs a unique name");
@@ -217,8 +231,8 @@ bool Parser::rule_name(const toml::table& t, const std::string& path, std::map<s
   }
   if (auto prev = names.find(*name); prev != names.end()) {
     error(*t.get("name"), path + ".name",
-          "duplicate rule name '" + *name + "' (first used at line " + std::to_string(prev->second) +
-              "); names must be unique");
+          "duplicate rule name '" + *name + "' (first used at line " +
+              std::to_string(prev->second) + "); names must be unique");
     return false;
   }
   names[*name] = loc(*t.get("name")).line;
@@ -232,7 +246,8 @@ bool Parser::rule_match(const toml::table& t, const std::string& path, Rule& r) 
   if (const auto* port = t.get("port")) {
     if (r.proto != Protocol::Tcp && r.proto != Protocol::Udp) {
       error(*port, path + ".port",
-            "ports need proto = \"tcp\" or \"udp\" (this rule's proto is " + std::string(to_string(r.proto)) + ")");
+            "ports need proto = \"tcp\" or \"udp\" (this rule's proto is " +
+                std::string(to_string(r.proto)) + ")");
       ok = false;
     } else {
       ok &= parse_ports(*port, path + ".port", r.ports);

@@ -14,7 +14,7 @@ namespace detail {
 
 // Checked without opening: opening a FIFO would wait for a writer.
 bool readable_regular_file(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), R_OK) == 0;
 }
 
@@ -22,7 +22,8 @@ bool readable_regular_file(const std::string& path) {
 bool loopback_listen(const std::string& listen) {
   auto colon = listen.rfind(':');
   std::string host = listen.substr(0, colon == std::string::npos ? listen.size() : colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host == "localhost" || host == "::1") return true;
   auto parsed = parse_prefix(host);
   return parsed.prefix && parsed.prefix->family == Family::V4 && parsed.prefix->addr[0] == 127;
@@ -30,8 +31,8 @@ bool loopback_listen(const std::string& listen) {
 
 }  // namespace detail
 
-ParseResult parse_string(std::string_view text, const std::string& source_name, const std::string& base_dir,
-                         const std::vector<std::string>& list_dirs) {
+ParseResult parse_string(std::string_view text, const std::string& source_name,
+                         const std::string& base_dir, const std::vector<std::string>& list_dirs) {
   return detail::Parser(source_name, base_dir, list_dirs).run(text);
 }
 

@@ -28,7 +28,8 @@ ParseResult parse_file(const std::string& path, const std::vector<std::string>& 
 // source_name is what locations report as the file. Relative `file =`
 // paths of sets resolve against base_dir, and address lists are read only
 // inside base_dir and list_dirs.
-ParseResult parse_string(std::string_view text, const std::string& source_name, const std::string& base_dir = ".",
+ParseResult parse_string(std::string_view text, const std::string& source_name,
+                         const std::string& base_dir = ".",
                          const std::vector<std::string>& list_dirs = {});
 
 }  // namespace sluice::config

@@ -40,8 +40,10 @@ std::string quoted_alternatives(std::initializer_list<Choice<E>> choices) {
   std::string s;
   std::size_t i = 0;
   for (const auto& c : choices) {
-    if (i > 0) s += ++i == choices.size() ? " or " : ", ";
-    else ++i;
+    if (i > 0)
+      s += ++i == choices.size() ? " or " : ", ";
+    else
+      ++i;
     s += "\"" + std::string(c.name) + "\"";
   }
   return s;
@@ -68,12 +70,14 @@ class Parser {
       root = toml::parse(text, file_);
     } catch (const toml::parse_error& e) {
       const auto& b = e.source().begin;
-      diags_.push_back({{file_, static_cast<int>(b.line), static_cast<int>(b.column)}, "",
+      diags_.push_back({{file_, static_cast<int>(b.line), static_cast<int>(b.column)},
+                        "",
                         "TOML syntax error: " + std::string(e.description())});
       return finish();
     }
     check_keys(root, "",
-               {"api", "interface", "zones", "sets", "chains", "rule", "prefilter", "router", "route", "nat", "flows"});
+               {"api", "interface", "zones", "sets", "chains", "rule", "prefilter", "router",
+                "route", "nat", "flows"});
     parse_zones(root);
     parse_interfaces(root);
     parse_sets(root);
@@ -158,7 +162,8 @@ class Parser {
     const toml::node* n = t.get(key);
     if (!n) {
       if (required)
-        error(t, path, "missing key '" + std::string(key) + "' (" + quoted_alternatives(choices) + ")");
+        error(t, path,
+              "missing key '" + std::string(key) + "' (" + quoted_alternatives(choices) + ")");
       return !required;
     }
     auto v = string_at(t, key, path + "." + std::string(key));
@@ -199,12 +204,14 @@ class Parser {
   bool parse_endpoint(const toml::node& n, const std::string& path, Endpoint& ep);
   bool parse_ports(const toml::node& n, const std::string& path, std::vector<PortRange>& out);
   void parse_rules(const toml::table& root);
-  bool rule_name(const toml::table& t, const std::string& path, std::map<std::string, int>& names, Rule& r);
+  bool rule_name(const toml::table& t, const std::string& path, std::map<std::string, int>& names,
+                 Rule& r);
   bool rule_match(const toml::table& t, const std::string& path, Rule& r);
   bool check_can_match(const toml::table& t, const std::string& path, const Rule& r);
 
   // The daemon's own sections (parse_service.cpp): [api] and [flows].
   void parse_api(const toml::table& root);
+  void parse_management(const toml::table& api);
   void parse_flows(const toml::table& root);
   static std::optional<std::uint64_t> parse_age(const std::string& text);
 

@@ -40,19 +40,23 @@ void parse_set_list(std::string_view text, const std::string& path, const std::s
     auto parsed = parse_prefix(line.substr(begin, end - begin + 1));
     if (!parsed.prefix) {
       if (++problems > kMaxProblems) {
-        diags.push_back({{path, lineno, static_cast<int>(begin) + 1}, key,
+        diags.push_back({{path, lineno, static_cast<int>(begin) + 1},
+                         key,
                          "more lines are not addresses; reading stopped here"});
         break;
       }
-      diags.push_back({{path, lineno, static_cast<int>(begin) + 1}, key, problem_text(parsed.problem)});
+      diags.push_back(
+          {{path, lineno, static_cast<int>(begin) + 1}, key, problem_text(parsed.problem)});
       continue;
     }
     out.push_back(*parsed.prefix);
   }
 }
 
-std::optional<std::string> read_set_file(const std::string& path, const std::vector<std::string>& allowed_dirs,
-                                         const std::string& key, std::vector<Prefix>& out, Diagnostics& diags) {
+std::optional<std::string> read_set_file(const std::string& path,
+                                         const std::vector<std::string>& allowed_dirs,
+                                         const std::string& key, std::vector<Prefix>& out,
+                                         Diagnostics& diags) {
   auto file = read_bounded_file_inside(path, allowed_dirs, kMaxSetFileBytes);
   if (!file.text) return "cannot read address list '" + path + "': " + file.error;
   parse_set_list(*file.text, path, key, out, diags);

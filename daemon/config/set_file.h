@@ -30,7 +30,9 @@ void parse_set_list(std::string_view text, const std::string& path, const std::s
 // Appends the file's prefixes to out and problems with its lines (at the
 // list file's own line:col) to diags; key names the set. Returns why the
 // file could not be read at all, if it could not.
-std::optional<std::string> read_set_file(const std::string& path, const std::vector<std::string>& allowed_dirs,
-                                         const std::string& key, std::vector<Prefix>& out, Diagnostics& diags);
+std::optional<std::string> read_set_file(const std::string& path,
+                                         const std::vector<std::string>& allowed_dirs,
+                                         const std::string& key, std::vector<Prefix>& out,
+                                         Diagnostics& diags);
 
 }  // namespace sluice::config

@@ -64,12 +64,12 @@ Attachment::Attachment(const Datapath& dp, const std::string& ifname) : ifname_(
   ifindex_ = static_cast<int>(if_nametoindex(ifname.c_str()));
   if (ifindex_ == 0) throw BpfError("interface " + ifname, errno);
   try {
-    if (bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(), xdp_flags(dp, ifindex_, XdpMode::Native, ifname),
-                       nullptr) == 0) {
+    if (bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(),
+                       xdp_flags(dp, ifindex_, XdpMode::Native, ifname), nullptr) == 0) {
       xdp_mode_ = XdpMode::Native;
     } else {
-      check(bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(), xdp_flags(dp, ifindex_, XdpMode::Generic, ifname),
-                           nullptr),
+      check(bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(),
+                           xdp_flags(dp, ifindex_, XdpMode::Generic, ifname), nullptr),
             "attaching XDP to " + ifname);
       xdp_mode_ = XdpMode::Generic;
     }
@@ -88,9 +88,9 @@ Attachment::Attachment(const Datapath& dp, const std::string& ifname) : ifname_(
       // sluiced left there.
       LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd, .flags = BPF_TC_F_REPLACE, .handle = kTcHandle,
                   .priority = kTcPriority);
-      check(bpf_tc_attach(&hook, &opts),
-            std::string("attaching tc ") + (point == BPF_TC_INGRESS ? "ingress" : "egress") +
-                " to " + ifname);
+      check(bpf_tc_attach(&hook, &opts), std::string("attaching tc ") +
+                                             (point == BPF_TC_INGRESS ? "ingress" : "egress") +
+                                             " to " + ifname);
       *flag = true;
     }
   } catch (const BpfError&) {
@@ -107,7 +107,8 @@ void Attachment::leave_attached() noexcept {
 
 void Attachment::detach() noexcept {
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex_);
-  for (auto [point, flag] : {std::pair{BPF_TC_INGRESS, &tc_ingress_}, std::pair{BPF_TC_EGRESS, &tc_egress_}}) {
+  for (auto [point, flag] :
+       {std::pair{BPF_TC_INGRESS, &tc_ingress_}, std::pair{BPF_TC_EGRESS, &tc_egress_}}) {
     if (!*flag) continue;
     hook.attach_point = point;
     LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);

@@ -2,19 +2,18 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <iterator>
-#include <filesystem>
-#include <fstream>
-#include <set>
-#include <type_traits>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <type_traits>
 
 #include "datapath/bpf_error.h"
 #include "datapath/datapath_impl.h"
@@ -23,7 +22,6 @@
 namespace sluice::datapath {
 
 namespace {
-
 
 // The three objects are built separately (one entry file per hook) but
 // must share maps. Before `into` is loaded, each of its maps that `from`
@@ -79,7 +77,6 @@ void delete_all(int fd, const std::vector<Key>& keys) {
   for (std::size_t i = count; i < keys.size(); ++i) bpf_map_delete_elem(fd, &keys[i]);
 }
 
-
 // Sets count per-CPU counters starting at first to zero, in one syscall.
 void zero_percpu(int fd, std::uint32_t first, std::uint32_t count) {
   if (count == 0) return;
@@ -107,22 +104,27 @@ sluice_class_key class_key(const policy::ClassEntry& c, std::uint32_t gen) {
 void prepare_pin_dir(const std::string& dir) {
   constexpr long kBpfFsMagic = 0xcafe4a11;
   const std::string what_to_do =
-      "; mount one (mount -t bpf bpf /sys/fs/bpf: systemd does at boot; a container needs the host's bound "
-      "in, e.g. systemd-nspawn --bind=/sys/fs/bpf), or run sluiced with --pin-dir \"\" (nothing outlives it)";
+      "; mount one (mount -t bpf bpf /sys/fs/bpf: systemd does at boot; a container needs the "
+      "host's bound "
+      "in, e.g. systemd-nspawn --bind=/sys/fs/bpf), or run sluiced with --pin-dir \"\" (nothing "
+      "outlives it)";
   struct statfs fs {};
   std::string bpffs = "/sys/fs/bpf";
   if (dir.rfind(bpffs + "/", 0) == 0 && statfs(bpffs.c_str(), &fs) == 0 &&
       static_cast<long>(fs.f_type) != kBpfFsMagic) {
     if (mount("bpf", bpffs.c_str(), "bpf", 0, nullptr) != 0)
-      throw UnfitEnvironment("there is no bpf filesystem on " + bpffs + " and mounting one failed" + what_to_do,
-                             errno);
+      throw UnfitEnvironment(
+          "there is no bpf filesystem on " + bpffs + " and mounting one failed" + what_to_do,
+          errno);
   }
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw UnfitEnvironment("creating the pin directory " + dir + what_to_do, ec.value());
-  if (statfs(dir.c_str(), &fs) != 0) throw UnfitEnvironment("pin directory " + dir + what_to_do, errno);
+  if (statfs(dir.c_str(), &fs) != 0)
+    throw UnfitEnvironment("pin directory " + dir + what_to_do, errno);
   if (static_cast<long>(fs.f_type) != kBpfFsMagic)
-    throw UnfitEnvironment("pin directory " + dir + " is not on a bpf filesystem" + what_to_do, EINVAL);
+    throw UnfitEnvironment("pin directory " + dir + " is not on a bpf filesystem" + what_to_do,
+                           EINVAL);
 }
 
 }  // namespace
@@ -205,7 +207,8 @@ void Datapath::Impl::clear_generation(std::uint32_t gen) {
   delete_all(map(ingress->maps.addr_classes), w.classes);
   if (w.counters_dirty) {
     zero_percpu(map(ingress->maps.rule_counters), sluice_rule_counter_index(gen, 0), w.rule_count);
-    zero_percpu(map(ingress->maps.default_counters), sluice_default_counter_index(gen, 0), SLUICE_CHAIN_COUNT);
+    zero_percpu(map(ingress->maps.default_counters), sluice_default_counter_index(gen, 0),
+                SLUICE_CHAIN_COUNT);
   }
   w = Written{};
   w.counters_dirty = false;
@@ -289,7 +292,8 @@ Datapath::Datapath(const DatapathOptions& options) : impl_(std::make_unique<Impl
     d.ingress.reset();
     std::error_code ignored;
     for (const auto& entry : std::filesystem::directory_iterator(d.pin_dir, ignored))
-      if (entry.path().filename() != "xdp_program")  // still says which program is the previous sluice's
+      if (entry.path().filename() !=
+          "xdp_program")  // still says which program is the previous sluice's
         std::filesystem::remove(entry.path(), ignored);
     d.adopted = false;
     d.load();
@@ -380,9 +384,7 @@ ApplyStats Datapath::apply(const policy::CompiledPolicy& policy) {
   return stats;
 }
 
-void Datapath::release_idle_generation() {
-  impl_->clear_generation(active_generation() ^ 1);
-}
+void Datapath::release_idle_generation() { impl_->clear_generation(active_generation() ^ 1); }
 
 namespace {
 
@@ -400,7 +402,8 @@ void replace_contents(int fd, const std::vector<std::pair<Key, Value>>& entries,
   Key key{}, next{};
   const void* prev = nullptr;
   while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    if (!keep.count(std::string(reinterpret_cast<const char*>(&next), sizeof next))) gone.push_back(next);
+    if (!keep.count(std::string(reinterpret_cast<const char*>(&next), sizeof next)))
+      gone.push_back(next);
     key = next;
     prev = &key;
   }
@@ -437,7 +440,8 @@ void Datapath::set_fast_path_interfaces(const std::vector<std::uint32_t>& ifinde
   replace_contents(impl_->map(impl_->xdp->maps.fast_ports), entries, "fast path interface");
 }
 
-void Datapath::set_prefilter(const std::vector<config::Prefix>& prefixes, const std::vector<config::Prefix>& exempt) {
+void Datapath::set_prefilter(const std::vector<config::Prefix>& prefixes,
+                             const std::vector<config::Prefix>& exempt) {
   auto& d = *impl_;
   int fd4 = d.map(d.xdp->maps.prefilter4), fd6 = d.map(d.xdp->maps.prefilter6);
   auto each = [&](const std::vector<config::Prefix>& list, auto&& fn) {
@@ -465,7 +469,8 @@ void Datapath::set_prefilter(const std::vector<config::Prefix>& prefixes, const 
   std::sort(now.begin(), now.end());
   std::sort(d.prefilter.begin(), d.prefilter.end());
   std::vector<config::Prefix> gone;
-  std::set_difference(d.prefilter.begin(), d.prefilter.end(), now.begin(), now.end(), std::back_inserter(gone));
+  std::set_difference(d.prefilter.begin(), d.prefilter.end(), now.begin(), now.end(),
+                      std::back_inserter(gone));
   each(gone, [&](int fd, const void* k) { bpf_map_delete_elem(fd, k); });
   d.prefilter = std::move(now);
 }

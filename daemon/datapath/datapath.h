@@ -72,7 +72,8 @@ class Datapath {
   // Replaces the XDP blocklist.
   // exempt: prefixes inside blocked ones that are let through all the
   // same (the longest match decides).
-  void set_prefilter(const std::vector<config::Prefix>& prefixes, const std::vector<config::Prefix>& exempt = {});
+  void set_prefilter(const std::vector<config::Prefix>& prefixes,
+                     const std::vector<config::Prefix>& exempt = {});
 
   // Counters summed over CPUs, for the live generation.
   sluice_counter rule_counter(std::uint32_t rule_index) const;
@@ -134,7 +135,7 @@ class Datapath {
   int tc_egress_fd() const;
   int xdp_ingress_fd() const;
   int conntrack_fd() const;
-  int events_fd() const;            // the ring buffer of struct sluice_event
+  int events_fd() const;                                   // the ring buffer of struct sluice_event
   std::uint64_t events_lost(sluice_event_loss why) const;  // events not delivered, and why
 
  private:

@@ -38,7 +38,7 @@ struct Datapath::Impl {
   std::string pin_dir;
   bool adopted = false;
   bool found_previous = false;
-  std::string discarded_pins;  // why pinned maps could not be reused
+  std::string discarded_pins;              // why pinned maps could not be reused
   std::vector<std::uint32_t> own_xdp_ids;  // ours, and the previous sluiced's
 
   // Pins our XDP program at pin_dir/xdp_program, after learning the id of

@@ -42,8 +42,9 @@ sluice_counter Datapath::rule_counter(std::uint32_t rule_index) const {
 }
 
 sluice_counter Datapath::default_counter(config::Chain chain) const {
-  return sum_percpu(impl_->map(impl_->ingress->maps.default_counters),
-                    sluice_default_counter_index(active_generation(), static_cast<std::uint32_t>(chain)));
+  return sum_percpu(
+      impl_->map(impl_->ingress->maps.default_counters),
+      sluice_default_counter_index(active_generation(), static_cast<std::uint32_t>(chain)));
 }
 
 sluice_counter Datapath::audit_counter(sluice_audit_reason reason) const {
@@ -54,7 +55,9 @@ sluice_counter Datapath::drop_counter(sluice_drop_reason reason) const {
   return sum_percpu(impl_->map(impl_->ingress->maps.drop_reasons), reason);
 }
 
-sluice_counter Datapath::passed_counter() const { return sum_percpu(impl_->map(impl_->ingress->maps.passed), 0); }
+sluice_counter Datapath::passed_counter() const {
+  return sum_percpu(impl_->map(impl_->ingress->maps.passed), 0);
+}
 
 namespace {
 
@@ -84,7 +87,8 @@ void for_each_entry(int fd, Fn&& fn) {
   bool first = true;
   for (;;) {
     std::uint32_t count = kChunk;
-    int rc = bpf_map_lookup_batch(fd, first ? nullptr : &token, &token, keys.data(), values.data(), &count, nullptr);
+    int rc = bpf_map_lookup_batch(fd, first ? nullptr : &token, &token, keys.data(), values.data(),
+                                  &count, nullptr);
     for (std::uint32_t i = 0; i < count && (rc == 0 || rc == -ENOENT); ++i) fn(keys[i], values[i]);
     if (rc == -ENOENT) return;  // the last chunk
     if (rc != 0) throw BpfError("reading a map in batches", -rc);
@@ -122,13 +126,17 @@ std::vector<Datapath::MapUsage> Datapath::map_usage() const {
 std::vector<Datapath::ConntrackEntry> Datapath::conntrack() const {
   std::vector<ConntrackEntry> out;
   for_each_entry<sluice_ct_key, sluice_ct_entry>(
-      conntrack_fd(), [&](const sluice_ct_key& k, const sluice_ct_entry& v) { out.push_back({k, v}); });
+      conntrack_fd(), [&](const sluice_ct_key& k, const sluice_ct_entry& v) {
+        out.push_back({k, v});
+      });
   return out;
 }
 
 void Datapath::for_each_conntrack(const std::function<void(const ConntrackEntry&)>& fn) const {
   for_each_entry<sluice_ct_key, sluice_ct_entry>(
-      conntrack_fd(), [&](const sluice_ct_key& k, const sluice_ct_entry& v) { fn(ConntrackEntry{k, v}); });
+      conntrack_fd(), [&](const sluice_ct_key& k, const sluice_ct_entry& v) {
+        fn(ConntrackEntry{k, v});
+      });
 }
 
 bool Datapath::remove_expired_conntrack(const ConntrackEntry& seen) {
@@ -147,9 +155,15 @@ void Datapath::clear_conntrack() {
 
 std::uint32_t Datapath::active_generation() const { return impl_->read_settings().active_gen & 1; }
 
-int Datapath::tc_ingress_fd() const { return bpf_program__fd(impl_->ingress->progs.sluice_tc_ingress); }
-int Datapath::tc_egress_fd() const { return bpf_program__fd(impl_->egress->progs.sluice_tc_egress); }
-int Datapath::xdp_ingress_fd() const { return bpf_program__fd(impl_->xdp->progs.sluice_xdp_ingress); }
+int Datapath::tc_ingress_fd() const {
+  return bpf_program__fd(impl_->ingress->progs.sluice_tc_ingress);
+}
+int Datapath::tc_egress_fd() const {
+  return bpf_program__fd(impl_->egress->progs.sluice_tc_egress);
+}
+int Datapath::xdp_ingress_fd() const {
+  return bpf_program__fd(impl_->xdp->progs.sluice_xdp_ingress);
+}
 int Datapath::conntrack_fd() const { return impl_->map(impl_->ingress->maps.conntrack); }
 int Datapath::events_fd() const { return impl_->map(impl_->ingress->maps.events); }
 

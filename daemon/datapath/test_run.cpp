@@ -11,10 +11,10 @@ TestRunResult test_run(int prog_fd, std::span<const std::uint8_t> packet, std::u
   TestRunResult result;
   // Room for a packet that a program grew (reject answers quote it).
   result.packet.resize(packet.size() + 512);
-  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet.data(),
-              .data_out = result.packet.data(),
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet.data(), .data_out = result.packet.data(),
               .data_size_in = static_cast<__u32>(packet.size()),
-              .data_size_out = static_cast<__u32>(result.packet.size()), .repeat = static_cast<int>(repeat));
+              .data_size_out = static_cast<__u32>(result.packet.size()),
+              .repeat = static_cast<int>(repeat));
   check(bpf_prog_test_run_opts(prog_fd, &opts), "BPF_PROG_TEST_RUN");
   result.retval = opts.retval;
   result.duration_ns = opts.duration;
@@ -28,8 +28,7 @@ TestRunResult test_run_on(int prog_fd, TestHook hook, std::uint32_t ifindex,
   result.packet.resize(packet.size() + 512);
   __sk_buff skb{};
   xdp_md xdp{};
-  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet.data(),
-              .data_out = result.packet.data(),
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet.data(), .data_out = result.packet.data(),
               .data_size_in = static_cast<__u32>(packet.size()),
               .data_size_out = static_cast<__u32>(result.packet.size()));
   if (hook == TestHook::Tc) {

@@ -9,14 +9,13 @@
 namespace sluice::datapath {
 
 struct TestRunResult {
-  std::uint32_t retval = 0;           // TC_ACT_* / XDP_*
-  std::vector<std::uint8_t> packet;   // the packet as the program left it
-  std::uint32_t duration_ns = 0;      // mean per repetition, as the kernel measured
+  std::uint32_t retval = 0;          // TC_ACT_* / XDP_*
+  std::vector<std::uint8_t> packet;  // the packet as the program left it
+  std::uint32_t duration_ns = 0;     // mean per repetition, as the kernel measured
 };
 
 // Throws BpfError.
-TestRunResult test_run(int prog_fd, std::span<const std::uint8_t> packet,
-                       std::uint32_t repeat = 1);
+TestRunResult test_run(int prog_fd, std::span<const std::uint8_t> packet, std::uint32_t repeat = 1);
 
 // The program's kind decides the context the kernel builds for it.
 enum class TestHook { Tc, Xdp };

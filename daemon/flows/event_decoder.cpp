@@ -13,21 +13,26 @@ namespace sluice::flows {
 
 namespace {
 
-
 const char* chain_name(std::uint8_t chain) {
   switch (chain) {
-    case SLUICE_CHAIN_INPUT: return "input";
-    case SLUICE_CHAIN_FORWARD: return "forward";
-    case SLUICE_CHAIN_OUTPUT: return "output";
+    case SLUICE_CHAIN_INPUT:
+      return "input";
+    case SLUICE_CHAIN_FORWARD:
+      return "forward";
+    case SLUICE_CHAIN_OUTPUT:
+      return "output";
   }
   return "";
 }
 
 const char* action_name(std::uint8_t action) {
   switch (action) {
-    case SLUICE_ACTION_ACCEPT: return "accept";
-    case SLUICE_ACTION_DROP: return "drop";
-    case SLUICE_ACTION_REJECT: return "reject";
+    case SLUICE_ACTION_ACCEPT:
+      return "accept";
+    case SLUICE_ACTION_DROP:
+      return "drop";
+    case SLUICE_ACTION_REJECT:
+      return "reject";
   }
   return "";
 }
@@ -61,18 +66,23 @@ std::string address_text(const std::uint8_t* a, std::uint8_t family) {
 }
 
 const char* drop_reason_name(unsigned reason) {
-  static const char* names[] = {"none",     "malformed", "truncated",  "unsupported",   "fragment",  "prefilter",
-                                "policy-rule", "policy-default", "ct-invalid", "reject-failed", "nat-failed"};
+  static const char* names[] = {"none",       "malformed",     "truncated",   "unsupported",
+                                "fragment",   "prefilter",     "policy-rule", "policy-default",
+                                "ct-invalid", "reject-failed", "nat-failed"};
   static_assert(sizeof names / sizeof *names == SLUICE_DROP_REASON_COUNT);
   return reason < SLUICE_DROP_REASON_COUNT ? names[reason] : "unknown";
 }
 
 std::string proto_name(unsigned proto) {
   switch (proto) {
-    case 6: return "tcp";
-    case 17: return "udp";
-    case 1: return "icmp";
-    case 58: return "icmpv6";
+    case 6:
+      return "tcp";
+    case 17:
+      return "udp";
+    case 1:
+      return "icmp";
+    case 58:
+      return "icmpv6";
   }
   return std::to_string(proto);
 }
@@ -115,7 +125,8 @@ bool EventDecoder::logged(const sluice_event& e) const {
   return table && e.rule_index < table->rules.size() && table->rules[e.rule_index].log;
 }
 
-bool conntrack_expired(const sluice_ct_key& key, const sluice_ct_entry& entry, std::uint64_t now_ns) {
+bool conntrack_expired(const sluice_ct_key& key, const sluice_ct_entry& entry,
+                       std::uint64_t now_ns) {
   std::uint64_t limit = sluice_ct_timeout_seconds(key.proto, entry.state) * 1000000000ull;
   return now_ns > entry.last_seen_ns && now_ns - entry.last_seen_ns > limit;
 }
@@ -175,15 +186,26 @@ FlowRecord EventDecoder::decode_one(const sluice_event& e) {
   FlowRecord r;
   r.time_ms = wall_clock_ms(e.ts_ns);
   switch (e.type) {
-    case SLUICE_EVENT_NEW_FLOW: r.verdict = Verdict::Allowed; break;
-    case SLUICE_EVENT_DROP: r.verdict = Verdict::Dropped; break;
-    case SLUICE_EVENT_REJECT: r.verdict = Verdict::Rejected; break;
-    case SLUICE_EVENT_AUDIT: r.verdict = Verdict::Audit; break;
-    case SLUICE_EVENT_NAT: r.verdict = Verdict::Translated; break;
+    case SLUICE_EVENT_NEW_FLOW:
+      r.verdict = Verdict::Allowed;
+      break;
+    case SLUICE_EVENT_DROP:
+      r.verdict = Verdict::Dropped;
+      break;
+    case SLUICE_EVENT_REJECT:
+      r.verdict = Verdict::Rejected;
+      break;
+    case SLUICE_EVENT_AUDIT:
+      r.verdict = Verdict::Audit;
+      break;
+    case SLUICE_EVENT_NAT:
+      r.verdict = Verdict::Translated;
+      break;
   }
   r.chain = chain_name(e.chain);
   if (e.type == SLUICE_EVENT_AUDIT) r.action = action_name(e.action);
-  if (e.type == SLUICE_EVENT_DROP || e.type == SLUICE_EVENT_REJECT) r.reason = drop_reason_name(e.reason);
+  if (e.type == SLUICE_EVENT_DROP || e.type == SLUICE_EVENT_REJECT)
+    r.reason = drop_reason_name(e.reason);
   if (!r.chain.empty() && e.type != SLUICE_EVENT_NAT) name_rule(r, e.rule_index, e.generation & 1);
   r.interface = interface_name(e.ifindex);
   if (e.family == SLUICE_FAMILY_IPV4 || e.family == SLUICE_FAMILY_IPV6) {

@@ -41,7 +41,8 @@ std::int64_t wall_clock_ms(std::uint64_t ktime_ns);
 
 // Whether a conntrack entry has been idle past its state's timeout at
 // now_ns (bpf_ktime_get_ns() time): the datapath's own rule, from abi.h.
-bool conntrack_expired(const sluice_ct_key& key, const sluice_ct_entry& entry, std::uint64_t now_ns);
+bool conntrack_expired(const sluice_ct_key& key, const sluice_ct_entry& entry,
+                       std::uint64_t now_ns);
 
 class EventDecoder {
  public:

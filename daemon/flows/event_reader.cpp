@@ -9,7 +9,8 @@ namespace sluice::flows {
 
 EventReader::EventReader(int ringbuf_map_fd, Callback callback) : callback_(std::move(callback)) {
   ring_ = ring_buffer__new(ringbuf_map_fd, &EventReader::on_record, this, nullptr);
-  if (!ring_) throw std::system_error(errno, std::generic_category(), "opening the event ring buffer");
+  if (!ring_)
+    throw std::system_error(errno, std::generic_category(), "opening the event ring buffer");
 }
 
 EventReader::~EventReader() { ring_buffer__free(ring_); }
@@ -30,7 +31,8 @@ int EventReader::on_record(void* ctx, void* data, std::size_t size) {
   auto* self = static_cast<EventReader*>(ctx);
   // Records of another size come from a datapath of another version.
   const auto* e = static_cast<const sluice_event*>(data);
-  if (size >= sizeof(sluice_event) && (e->type != SLUICE_EVENT_CLOSED || size >= sizeof(sluice_event_closed)))
+  if (size >= sizeof(sluice_event) &&
+      (e->type != SLUICE_EVENT_CLOSED || size >= sizeof(sluice_event_closed)))
     self->callback_(*e);
   // libbpf counts this record as consumed even when we stop here.
   return ++self->taken_ >= self->max_ ? -EAGAIN : 0;

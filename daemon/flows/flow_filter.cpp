@@ -27,13 +27,23 @@ std::optional<std::int64_t> parse_time(const std::string& text, std::int64_t now
   if (text.size() < 2) return std::nullopt;
   std::int64_t unit = 0;
   switch (text.back()) {
-    case 's': unit = 1000; break;
-    case 'm': unit = 60 * 1000; break;
-    case 'h': unit = 3600 * 1000; break;
-    case 'd': unit = 86400 * 1000; break;
-    default: return std::nullopt;
+    case 's':
+      unit = 1000;
+      break;
+    case 'm':
+      unit = 60 * 1000;
+      break;
+    case 'h':
+      unit = 3600 * 1000;
+      break;
+    case 'd':
+      unit = 86400 * 1000;
+      break;
+    default:
+      return std::nullopt;
   }
-  if (!parse_int(text.substr(0, text.size() - 1), n) || n < 0 || n > 3650 * 86400LL) return std::nullopt;
+  if (!parse_int(text.substr(0, text.size() - 1), n) || n < 0 || n > 3650 * 86400LL)
+    return std::nullopt;
   return now_ms - n * unit;
 }
 
@@ -45,9 +55,11 @@ bool FlowFilter::matches(const FlowRecord& r) const {
   bool translated_dst = r.nat == "port-forward";
   if (from && *from != r.src && !(translated_src && *from == r.nat_addr)) return false;
   if (to && *to != r.dst && !(translated_dst && *to == r.nat_addr)) return false;
-  if (address && *address != r.src && *address != r.dst && !(!r.nat.empty() && *address == r.nat_addr))
+  if (address && *address != r.src && *address != r.dst &&
+      !(!r.nat.empty() && *address == r.nat_addr))
     return false;
-  if (port && *port != r.sport && *port != r.dport && !(!r.nat.empty() && *port == r.nat_port)) return false;
+  if (port && *port != r.sport && *port != r.dport && !(!r.nat.empty() && *port == r.nat_port))
+    return false;
   if (verdict && *verdict != r.verdict) return false;
   if (rule && *rule != r.rule) return false;
   if (since_ms && r.time_ms < *since_ms) return false;
@@ -55,7 +67,8 @@ bool FlowFilter::matches(const FlowRecord& r) const {
   return true;
 }
 
-std::string set_filter_term(FlowFilter& f, const std::string& key, const std::string& value, std::int64_t now_ms) {
+std::string set_filter_term(FlowFilter& f, const std::string& key, const std::string& value,
+                            std::int64_t now_ms) {
   if (key == "from" || key == "to" || key == "address") {
     if (!is_address(value)) return key + ": '" + value + "' is not an IPv4 or IPv6 address";
     (key == "from" ? f.from : key == "to" ? f.to : f.address) = value;
@@ -63,14 +76,16 @@ std::string set_filter_term(FlowFilter& f, const std::string& key, const std::st
   }
   if (key == "port") {
     unsigned port = 0;
-    if (!parse_int(value, port) || port == 0 || port > 65535) return "port: '" + value + "' is not a port (1-65535)";
+    if (!parse_int(value, port) || port == 0 || port > 65535)
+      return "port: '" + value + "' is not a port (1-65535)";
     f.port = static_cast<std::uint16_t>(port);
     return {};
   }
   if (key == "verdict") {
     f.verdict = parse_verdict(value);
     if (!f.verdict)
-      return "verdict: '" + value + "' is not one of allowed, dropped, rejected, audit, translated, closed";
+      return "verdict: '" + value +
+             "' is not one of allowed, dropped, rejected, audit, translated, closed";
     return {};
   }
   if (key == "rule") {
@@ -80,7 +95,9 @@ std::string set_filter_term(FlowFilter& f, const std::string& key, const std::st
   }
   if (key == "since" || key == "until") {
     auto t = parse_time(value, now_ms);
-    if (!t) return key + ": '" + value + "' is neither seconds since the epoch nor a duration like 15m, 2h, 7d";
+    if (!t)
+      return key + ": '" + value +
+             "' is neither seconds since the epoch nor a duration like 15m, 2h, 7d";
     (key == "since" ? f.since_ms : f.until_ms) = *t;
     return {};
   }

@@ -11,12 +11,12 @@
 namespace sluice::flows {
 
 struct FlowFilter {
-  std::optional<std::string> from;    // source address (either view of a translated flow)
-  std::optional<std::string> to;      // destination address
-  std::optional<std::string> address; // either end
-  std::optional<std::uint16_t> port;  // either port
+  std::optional<std::string> from;     // source address (either view of a translated flow)
+  std::optional<std::string> to;       // destination address
+  std::optional<std::string> address;  // either end
+  std::optional<std::uint16_t> port;   // either port
   std::optional<Verdict> verdict;
-  std::optional<std::string> rule;    // rule name ("default" for chain defaults)
+  std::optional<std::string> rule;       // rule name ("default" for chain defaults)
   std::optional<std::int64_t> since_ms;  // records at or after this wall-clock time
   std::optional<std::int64_t> until_ms;  // records before this wall-clock time
 

@@ -5,10 +5,11 @@
 namespace sluice::flows {
 
 nlohmann::json to_json(const FlowRecord& r) {
-  nlohmann::json out = {{"id", r.id},     {"time_ms", r.time_ms}, {"verdict", to_string(r.verdict)},
-                        {"chain", r.chain}, {"rule", r.rule},     {"interface", r.interface},
-                        {"proto", r.proto}, {"src", r.src},       {"sport", r.sport},
-                        {"dst", r.dst},     {"dport", r.dport}};
+  nlohmann::json out = {
+      {"id", r.id},       {"time_ms", r.time_ms}, {"verdict", to_string(r.verdict)},
+      {"chain", r.chain}, {"rule", r.rule},       {"interface", r.interface},
+      {"proto", r.proto}, {"src", r.src},         {"sport", r.sport},
+      {"dst", r.dst},     {"dport", r.dport}};
   if (r.rule_line) out["rule_at"] = {{"file", r.config_file}, {"line", r.rule_line}};
   if (!r.action.empty()) out["action"] = r.action;
   if (!r.reason.empty()) out["reason"] = r.reason;

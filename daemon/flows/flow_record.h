@@ -22,23 +22,23 @@ const char* to_string(Verdict v);
 std::optional<Verdict> parse_verdict(const std::string& text);
 
 struct FlowRecord {
-  std::uint64_t id = 0;        // increasing; assigned when recorded
-  std::int64_t time_ms = 0;    // wall clock, milliseconds since the epoch
+  std::uint64_t id = 0;      // increasing; assigned when recorded
+  std::int64_t time_ms = 0;  // wall clock, milliseconds since the epoch
   Verdict verdict = Verdict::Allowed;
-  std::string chain;           // "input", "forward", "output"; empty before policy
-  std::string rule;            // rule name; "default" for the chain default; empty when no rule
-  std::uint32_t rule_line = 0; // the rule's line in config_file; 0 when none
+  std::string chain;            // "input", "forward", "output"; empty before policy
+  std::string rule;             // rule name; "default" for the chain default; empty when no rule
+  std::uint32_t rule_line = 0;  // the rule's line in config_file; 0 when none
   std::string config_file;
-  std::string action;          // audit: the verdict not enforced ("drop", "reject")
-  std::string reason;          // drops: why ("policy-rule", "ct-invalid", ...)
-  std::string interface;       // where the packet was seen
-  std::string proto;           // "tcp", "udp", "icmp", "icmpv6", or the number
+  std::string action;     // audit: the verdict not enforced ("drop", "reject")
+  std::string reason;     // drops: why ("policy-rule", "ct-invalid", ...)
+  std::string interface;  // where the packet was seen
+  std::string proto;      // "tcp", "udp", "icmp", "icmpv6", or the number
   std::string src;
   std::uint16_t sport = 0;
   std::string dst;
   std::uint16_t dport = 0;
-  std::string nat;             // "masquerade" or "port-forward"; empty when none
-  std::string nat_addr;        // masquerade: the source outside; port-forward: what the client addressed
+  std::string nat;       // "masquerade" or "port-forward"; empty when none
+  std::string nat_addr;  // masquerade: the source outside; port-forward: what the client addressed
   std::uint16_t nat_port = 0;
   // Closed flows: original direction [0], replies [1].
   std::uint64_t packets[2] = {0, 0};

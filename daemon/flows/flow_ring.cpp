@@ -20,15 +20,17 @@ void FlowRing::add_batch(std::vector<FlowRecord>& batch, bool keep) {
     for (auto& r : batch) {
       r.id = next_id_++;
       while (records_.size() >= capacity_) records_.pop_front();
-      if (keep) records_.push_back(r);
-      else records_.push_back(std::move(r));
+      if (keep)
+        records_.push_back(r);
+      else
+        records_.push_back(std::move(r));
     }
   }
   changed_.notify_all();
 }
 
-std::vector<FlowRecord> FlowRing::query(const FlowFilter& filter, std::uint64_t after_id, std::size_t limit,
-                                        bool newest_first) const {
+std::vector<FlowRecord> FlowRing::query(const FlowFilter& filter, std::uint64_t after_id,
+                                        std::size_t limit, bool newest_first) const {
   std::vector<FlowRecord> out;
   std::lock_guard lock(mutex_);
   // Ids increase along the deque: skip straight to the first one wanted.
@@ -47,7 +49,8 @@ std::vector<FlowRecord> FlowRing::query(const FlowFilter& filter, std::uint64_t 
   return out;
 }
 
-std::uint64_t FlowRing::wait_after(std::uint64_t after_id, std::chrono::milliseconds timeout) const {
+std::uint64_t FlowRing::wait_after(std::uint64_t after_id,
+                                   std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
   changed_.wait_for(lock, timeout, [&] { return closed_ || next_id_ - 1 > after_id; });
   return next_id_ - 1;

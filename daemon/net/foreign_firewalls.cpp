@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,7 +41,8 @@ std::string output_of(const std::vector<std::string>& argv) {
   char buf[4096];
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     pollfd p{pipefd[0], POLLIN, 0};
     if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
       kill(pid, SIGKILL);
@@ -71,8 +72,8 @@ std::vector<std::string> parse_iptables_save(const std::string& text, const std:
       bool docker = chain.rfind("DOCKER", 0) == 0;
       bool restrictive = policy.count(chain) && policy[chain] != "ACCEPT" && policy[chain] != "-";
       if (rules[chain] == 0 && !restrictive && !docker) continue;
-      std::string line = tool + " " + table + " " + chain + ": " + std::to_string(rules[chain]) + " rule" +
-                         (rules[chain] == 1 ? "" : "s");
+      std::string line = tool + " " + table + " " + chain + ": " + std::to_string(rules[chain]) +
+                         " rule" + (rules[chain] == 1 ? "" : "s");
       if (policy.count(chain) && policy[chain] != "-") line += ", policy " + policy[chain];
       if (docker) line += " (Docker)";
       out.push_back(line);
@@ -124,9 +125,11 @@ std::vector<std::string> parse_nft_ruleset(const std::string& text) {
     if (t.rfind("table ", 0) == 0) {
       flush();
       table = t.substr(6, t.find(" {") == std::string::npos ? std::string::npos : t.find(" {") - 6);
-      bool iptables_nft = table.find(" filter") != std::string::npos || table.find(" nat") != std::string::npos ||
-                          table.find(" mangle") != std::string::npos || table.find(" raw") != std::string::npos;
-      if (iptables_nft && (table.rfind("ip ", 0) == 0 || table.rfind("ip6 ", 0) == 0)) table.clear();
+      bool iptables_nft =
+          table.find(" filter") != std::string::npos || table.find(" nat") != std::string::npos ||
+          table.find(" mangle") != std::string::npos || table.find(" raw") != std::string::npos;
+      if (iptables_nft && (table.rfind("ip ", 0) == 0 || table.rfind("ip6 ", 0) == 0))
+        table.clear();
     } else if (t.rfind("type filter hook", 0) == 0 || t.rfind("type nat hook", 0) == 0 ||
                t.rfind("type route hook", 0) == 0) {
       hooked = true;
@@ -139,7 +142,8 @@ std::vector<std::string> parse_nft_ruleset(const std::string& text) {
 std::vector<std::string> foreign_firewalls() {
   std::vector<std::string> out;
   for (const char* tool : {"iptables-save", "ip6tables-save"}) {
-    auto found = parse_iptables_save(output_of({tool}), tool == std::string("iptables-save") ? "iptables" : "ip6tables");
+    auto found = parse_iptables_save(
+        output_of({tool}), tool == std::string("iptables-save") ? "iptables" : "ip6tables");
     out.insert(out.end(), found.begin(), found.end());
   }
   auto nft = parse_nft_ruleset(output_of({"nft", "list", "ruleset"}));

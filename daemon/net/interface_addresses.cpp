@@ -48,9 +48,12 @@ int collect(nl_msg* msg, void* arg) {
   if (!addr) return NL_OK;
   KernelAddress a;
   a.ifindex = static_cast<int>(ifa->ifa_index);
-  if (ifa->ifa_family == AF_INET && nla_len(addr) == 4) a.prefix.family = config::Family::V4;
-  else if (ifa->ifa_family == AF_INET6 && nla_len(addr) == 16) a.prefix.family = config::Family::V6;
-  else return NL_OK;
+  if (ifa->ifa_family == AF_INET && nla_len(addr) == 4)
+    a.prefix.family = config::Family::V4;
+  else if (ifa->ifa_family == AF_INET6 && nla_len(addr) == 16)
+    a.prefix.family = config::Family::V6;
+  else
+    return NL_OK;
   std::memcpy(a.prefix.addr.data(), nla_data(addr), static_cast<std::size_t>(nla_len(addr)));
   a.prefix.length = ifa->ifa_prefixlen;
   if (tb[IFA_PROTO]) a.protocol = nla_get_u8(tb[IFA_PROTO]);
@@ -62,11 +65,13 @@ std::vector<KernelAddress> dump(nl_sock* sock) {
   ifaddrmsg req{};
   req.ifa_family = AF_UNSPEC;
   if (int err = nl_send_simple(sock, RTM_GETADDR, NLM_F_DUMP, &req, sizeof req); err < 0)
-    throw std::system_error(EIO, std::generic_category(), std::string("listing addresses: ") + nl_geterror(err));
+    throw std::system_error(EIO, std::generic_category(),
+                            std::string("listing addresses: ") + nl_geterror(err));
   std::vector<KernelAddress> out;
   nl_socket_modify_cb(sock, NL_CB_VALID, NL_CB_CUSTOM, collect, &out);
   if (int err = nl_recvmsgs_default(sock); err < 0)
-    throw std::system_error(EIO, std::generic_category(), std::string("listing addresses: ") + nl_geterror(err));
+    throw std::system_error(EIO, std::generic_category(),
+                            std::string("listing addresses: ") + nl_geterror(err));
   return out;
 }
 
@@ -84,7 +89,8 @@ int change(nl_sock* sock, int type, int flags, int ifindex, const config::Prefix
   if (nla_put(msg.get(), IFA_LOCAL, len, p.addr.data()) < 0 ||
       nla_put(msg.get(), IFA_ADDRESS, len, p.addr.data()) < 0)
     return -NLE_NOMEM;
-  if (type == RTM_NEWADDR && nla_put_u8(msg.get(), IFA_PROTO, kAddressProtocol) < 0) return -NLE_NOMEM;
+  if (type == RTM_NEWADDR && nla_put_u8(msg.get(), IFA_PROTO, kAddressProtocol) < 0)
+    return -NLE_NOMEM;
   if (int err = nl_send_auto(sock, msg.get()); err < 0) return err;
   return nl_wait_for_ack(sock);
 }
@@ -127,7 +133,8 @@ Changes reconcile_interface_addresses(const std::vector<config::Interface>& inte
     }
     if (a.protocol != kAddressProtocol) continue;  // not ours
     if (int err = change(sock.get(), RTM_DELADDR, 0, a.ifindex, a.prefix); err < 0)
-      out.problems.push_back("cannot remove " + describe(a.prefix, a.ifindex) + ": " + nl_geterror(err));
+      out.problems.push_back("cannot remove " + describe(a.prefix, a.ifindex) + ": " +
+                             nl_geterror(err));
     else
       ++out.removed;
   }
@@ -135,9 +142,11 @@ Changes reconcile_interface_addresses(const std::vector<config::Interface>& inte
     if (there) continue;
     const auto& [ifindex, prefix] = key;
     int err = change(sock.get(), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, prefix);
-    if (err == 0) ++out.added;
+    if (err == 0)
+      ++out.added;
     else if (err == -NLE_EXIST)
-      out.problems.push_back(describe(prefix, ifindex) + ": the address is already there with another "
+      out.problems.push_back(describe(prefix, ifindex) +
+                             ": the address is already there with another "
                              "prefix length, not added by sluice; left as it is");
     else
       out.problems.push_back("cannot add " + describe(prefix, ifindex) + ": " + nl_geterror(err));

@@ -23,12 +23,15 @@ LinkAddressMonitor::LinkAddressMonitor() : sock_(nl_socket_alloc()) {
   if (!sock_) throw std::system_error(ENOMEM, std::generic_category(), "netlink socket");
   nl_socket_disable_seq_check(sock_);
   int err = nl_connect(sock_, NETLINK_ROUTE);
-  if (err == 0) err = nl_socket_add_memberships(sock_, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, 0);
+  if (err == 0)
+    err =
+        nl_socket_add_memberships(sock_, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, 0);
   if (err == 0) err = nl_socket_set_nonblocking(sock_);
   if (err < 0) {
     nl_socket_free(sock_);
-    throw std::system_error(EIO, std::generic_category(),
-                            std::string("subscribing to netlink notifications: ") + nl_geterror(err));
+    throw std::system_error(
+        EIO, std::generic_category(),
+        std::string("subscribing to netlink notifications: ") + nl_geterror(err));
   }
 }
 

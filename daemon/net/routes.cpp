@@ -2,8 +2,8 @@
 
 #include <net/if.h>
 #include <netlink/addr.h>
-#include <netlink/errno.h>
 #include <netlink/cache.h>
+#include <netlink/errno.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
 #include <netlink/socket.h>
@@ -42,7 +42,9 @@ std::string key_of(const std::string& dst, const std::string& via, int ifindex) 
   if (!via.empty()) k += " via " + via;
   if (ifindex) {
     char name[IF_NAMESIZE] = {};
-    k += " dev " + std::string(if_indextoname(static_cast<unsigned>(ifindex), name) ? name : std::to_string(ifindex));
+    k += " dev " + std::string(if_indextoname(static_cast<unsigned>(ifindex), name)
+                                   ? name
+                                   : std::to_string(ifindex));
   }
   return k;
 }
@@ -52,20 +54,12 @@ std::string text(nl_addr* a) {
   return a ? nl_addr2str(a, buf, sizeof buf) : "";
 }
 
-}  // namespace
+using RouteMap = std::map<std::string, std::unique_ptr<rtnl_route, RouteDeleter>>;
 
-Changes reconcile_routes(const std::vector<config::Route>& routes) {
-  Changes out;
-  NetlinkSocket sock;
-  try {
-    sock = route_socket();
-  } catch (const std::system_error& e) {
-    out.problems.push_back(e.what());
-    return out;
-  }
-
-  // Build the routes the config wants, keyed like the existing ones.
-  std::map<std::string, std::unique_ptr<rtnl_route, RouteDeleter>> wanted;
+// The routes the config wants, keyed like the existing ones; a route to a
+// missing interface is a problem in out.
+RouteMap wanted_routes(const std::vector<config::Route>& routes, Changes& out) {
+  RouteMap wanted;
   for (const auto& r : routes) {
     std::unique_ptr<rtnl_route, RouteDeleter> route(rtnl_route_alloc());
     Addr dst = to_nl(r.to);
@@ -93,6 +87,22 @@ Changes reconcile_routes(const std::vector<config::Route>& routes) {
     rtnl_route_add_nexthop(route.get(), nh);
     wanted[key_of(text(dst.get()), via, ifindex)] = std::move(route);
   }
+  return wanted;
+}
+
+}  // namespace
+
+Changes reconcile_routes(const std::vector<config::Route>& routes) {
+  Changes out;
+  NetlinkSocket sock;
+  try {
+    sock = route_socket();
+  } catch (const std::system_error& e) {
+    out.problems.push_back(e.what());
+    return out;
+  }
+
+  auto wanted = wanted_routes(routes, out);
 
   // sluice's routes as they are now.
   nl_cache* raw = nullptr;
@@ -103,7 +113,8 @@ Changes reconcile_routes(const std::vector<config::Route>& routes) {
   NetlinkCache cache(raw);
   for (nl_object* obj = nl_cache_get_first(cache.get()); obj; obj = nl_cache_get_next(obj)) {
     auto* route = reinterpret_cast<rtnl_route*>(obj);
-    if (rtnl_route_get_protocol(route) != kRouteProtocol || rtnl_route_get_table(route) != RT_TABLE_MAIN)
+    if (rtnl_route_get_protocol(route) != kRouteProtocol ||
+        rtnl_route_get_table(route) != RT_TABLE_MAIN)
       continue;
     rtnl_nexthop* nh = rtnl_route_nexthop_n(route, 0);
     std::string via = nh ? text(rtnl_route_nh_get_gateway(nh)) : "";
@@ -115,16 +126,21 @@ Changes reconcile_routes(const std::vector<config::Route>& routes) {
       ++out.kept;
       continue;
     }
-    if (rtnl_route_delete(sock.get(), route, 0) == 0) ++out.removed;
-    else out.problems.push_back("cannot remove sluice's route to " + dst);
+    if (rtnl_route_delete(sock.get(), route, 0) == 0)
+      ++out.removed;
+    else
+      out.problems.push_back("cannot remove sluice's route to " + dst);
   }
 
   for (auto& [key, route] : wanted) {
     // EXCL: a destination someone else routes stays theirs.
     int err = rtnl_route_add(sock.get(), route.get(), NLM_F_EXCL);
-    if (err == 0) ++out.added;
+    if (err == 0)
+      ++out.added;
     else if (err == -NLE_EXIST)
-      out.problems.push_back("route " + key + ": the destination already has a route sluice did not add; left as it is");
+      out.problems.push_back(
+          "route " + key +
+          ": the destination already has a route sluice did not add; left as it is");
     else
       out.problems.push_back("route " + key + ": " + nl_geterror(err));
   }
@@ -132,7 +148,8 @@ Changes reconcile_routes(const std::vector<config::Route>& routes) {
 }
 
 std::string set_forwarding(bool on) {
-  for (const char* path : {"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"}) {
+  for (const char* path :
+       {"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"}) {
     std::ofstream f(path);
     f << (on ? "1" : "0");
     if (!f) return std::string("cannot write ") + path;

@@ -33,6 +33,8 @@ constexpr std::uint8_t abi_chain(config::Chain c) { return static_cast<std::uint
 constexpr std::uint8_t abi_action(config::Action a) { return static_cast<std::uint8_t>(a); }
 constexpr std::uint8_t abi_family(config::Family f) { return static_cast<std::uint8_t>(f); }
 constexpr std::uint8_t abi_proto(config::Protocol p) { return static_cast<std::uint8_t>(p); }
-constexpr config::Chain config_chain(std::uint8_t chain) { return static_cast<config::Chain>(chain); }
+constexpr config::Chain config_chain(std::uint8_t chain) {
+  return static_cast<config::Chain>(chain);
+}
 
 }  // namespace sluice::policy

@@ -47,14 +47,14 @@ struct CompiledPolicy {
   std::array<std::uint8_t, SLUICE_CHAIN_COUNT> chain_defaults{};  // enum sluice_action
   std::array<std::uint8_t, SLUICE_CHAIN_COUNT> chain_audit{};     // 1: default only counted
   std::uint8_t flow_events = SLUICE_FLOW_EVENTS_ALL;              // enum sluice_flow_events
-  std::vector<config::Prefix> prefilter;  // sources dropped at XDP
+  std::vector<config::Prefix> prefilter;                          // sources dropped at XDP
   // Management sources inside a dropped prefix: exempt from it (the
   // anti-lockout rule decides them), by LPM's longest match.
   std::vector<config::Prefix> prefilter_exempt;
   // Blocklist prefixes left out because they lie wholly inside the
   // management sources.
   std::size_t prefilter_left_out = 0;
-  std::vector<std::string> rule_names;    // by rule index
+  std::vector<std::string> rule_names;  // by rule index
 };
 
 }  // namespace sluice::policy

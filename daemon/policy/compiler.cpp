@@ -46,8 +46,8 @@ class AddressClasses {
     std::sort(prefixes_.begin(), prefixes_.end(), prefix_less);
     prefixes_.erase(std::unique(prefixes_.begin(), prefixes_.end()), prefixes_.end());
     if (prefixes_.size() >= SLUICE_MAX_ADDR_CLASSES / 2 / SLUICE_GENERATIONS)
-      throw CapacityError("rules name " + std::to_string(prefixes_.size()) + " distinct prefixes in '" +
-                          side_name + "'; the datapath holds at most " +
+      throw CapacityError("rules name " + std::to_string(prefixes_.size()) +
+                          " distinct prefixes in '" + side_name + "'; the datapath holds at most " +
                           std::to_string(SLUICE_MAX_ADDR_CLASSES / 2 / SLUICE_GENERATIONS - 1));
 
     // Sorted by (family, address, length), every prefix comes after its
@@ -238,7 +238,8 @@ CompiledPolicy compile(const config::Config& cfg) {
     out.chain_defaults[c] = abi_action(cfg.chain_defaults[c]);
     out.chain_audit[c] = cfg.chain_audit[c] ? 1 : 0;
   }
-  out.flow_events = cfg.flows.events == config::FlowEvents::All ? SLUICE_FLOW_EVENTS_ALL : SLUICE_FLOW_EVENTS_DENIED;
+  out.flow_events = cfg.flows.events == config::FlowEvents::All ? SLUICE_FLOW_EVENTS_ALL
+                                                                : SLUICE_FLOW_EVENTS_DENIED;
   compile_prefilter(cfg, out);
 
   AddressClasses src_classes(cfg.rules, &config::Rule::from, "from");
@@ -266,7 +267,8 @@ CompiledPolicy compile(const config::Config& cfg) {
     sluice_decision d{};
     d.rule_index = static_cast<std::uint32_t>(i);
     d.action = abi_action(r.action);
-    d.flags = static_cast<std::uint8_t>((r.log ? SLUICE_RULE_LOG : 0) | (r.audit ? SLUICE_RULE_AUDIT : 0));
+    d.flags = static_cast<std::uint8_t>((r.log ? SLUICE_RULE_LOG : 0) |
+                                        (r.audit ? SLUICE_RULE_AUDIT : 0));
     auto mine = rule_items(r, d);
     for (auto src : src_classes.classes_of(r.from))
       for (auto dst : dst_classes.classes_of(r.to))
@@ -276,7 +278,8 @@ CompiledPolicy compile(const config::Config& cfg) {
           items.push_back(it);
         }
   }
-  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.order() < b.order(); });
+  std::sort(items.begin(), items.end(),
+            [](const Item& a, const Item& b) { return a.order() < b.order(); });
 
   for (std::size_t begin = 0; begin < items.size();) {
     std::size_t end = begin + 1;

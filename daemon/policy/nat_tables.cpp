@@ -41,7 +41,8 @@ bool NatTables::operator==(const NatTables& o) const {
   auto pairs_equal = [](const auto& a, const auto& b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i)
-      if (!same_bytes(a[i].first, b[i].first) || !same_bytes(a[i].second, b[i].second)) return false;
+      if (!same_bytes(a[i].first, b[i].first) || !same_bytes(a[i].second, b[i].second))
+        return false;
     return true;
   };
   if (masq_sources.size() != o.masq_sources.size()) return false;

@@ -66,7 +66,8 @@ void compile_prefilter(const config::Config& cfg, CompiledPolicy& out) {
   for (const auto& m : management->prefixes) {
     auto exact = config::masked(m);
     if (kept.covers(exact, exact.length - 1) &&
-        std::find(out.prefilter_exempt.begin(), out.prefilter_exempt.end(), exact) == out.prefilter_exempt.end())
+        std::find(out.prefilter_exempt.begin(), out.prefilter_exempt.end(), exact) ==
+            out.prefilter_exempt.end())
       out.prefilter_exempt.push_back(exact);
   }
 }

@@ -22,7 +22,7 @@ struct PacketHeaders {
 };
 
 struct Verdict {
-  std::optional<std::size_t> rule_index;  // empty: the chain default decided
+  std::optional<std::size_t> rule_index;         // empty: the chain default decided
   config::Action action = config::Action::Drop;  // what the rule or default says
   bool audit = false;                            // ...in audit mode: not enforced
 

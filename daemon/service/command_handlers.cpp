@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "auth/credentials.h"
+#include "common/log.h"
 #include "config/describe.h"
 #include "config/parser.h"
 #include "datapath/datapath.h"
@@ -17,12 +18,11 @@
 #include "flows/flow_json.h"
 #include "net/link_stats.h"
 #include "policy/abi_values.h"
-#include "store/flow_log.h"
-#include "common/log.h"
 #include "policy/ruleset.h"
 #include "service/requests.h"
 #include "service/service.h"
 #include "store/database.h"
+#include "store/flow_log.h"
 #include "store/state_store.h"
 
 namespace sluice::service {
@@ -36,8 +36,12 @@ json error(const std::string& message, int code = 400) { return refusal(message,
 json diagnostics_json(const config::Diagnostics& diags) {
   json out = json::array();
   for (const auto& d : diags)
-    out.push_back({{"file", d.where.file}, {"line", d.where.line}, {"column", d.where.column},
-                   {"key", d.key}, {"message", d.message}, {"text", d.to_string()}});
+    out.push_back({{"file", d.where.file},
+                   {"line", d.where.line},
+                   {"column", d.where.column},
+                   {"key", d.key},
+                   {"message", d.message},
+                   {"text", d.to_string()}});
   return out;
 }
 
@@ -57,11 +61,16 @@ std::uint64_t monotonic_ns() {
 json flows_status(Service& s) {
   const auto& log = *s.flows();
   auto h = log.history_status();
-  json history = {{"enabled", h.enabled}, {"path", h.path}, {"written", h.written}, {"lost", h.lost},
+  json history = {{"enabled", h.enabled},
+                  {"path", h.path},
+                  {"written", h.written},
+                  {"lost", h.lost},
                   {"removed_by_retention", h.removed}};
   if (!h.error.empty()) history["error"] = h.error;
-  return {{"in_memory", log.ring().size()}, {"memory_capacity", log.ring().capacity()},
-          {"last_id", log.ring().last_id()}, {"history", history}};
+  return {{"in_memory", log.ring().size()},
+          {"memory_capacity", log.ring().capacity()},
+          {"last_id", log.ring().last_id()},
+          {"history", history}};
 }
 
 // Packets let through (by tc after judging them, or forwarded by the XDP
@@ -71,7 +80,8 @@ json packets(Service& s) {
   std::uint64_t allowed = dp.passed().packets + dp.fast_path(SLUICE_FAST_FORWARDED).packets +
                           dp.fast_path(SLUICE_FAST_NEW_FLOW).packets;
   std::uint64_t dropped = 0;
-  for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r) dropped += dp.drops(static_cast<sluice_drop_reason>(r)).packets;
+  for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r)
+    dropped += dp.drops(static_cast<sluice_drop_reason>(r)).packets;
   return {{"allowed", allowed}, {"dropped", dropped}};
 }
 
@@ -81,7 +91,10 @@ json status(Service& s, const json&, const Caller&) {
   json maps = json::array();
   std::size_t conntrack_entries = 0;
   for (const auto& m : s.readings().map_usage()) {
-    maps.push_back({{"name", m.name}, {"entries", m.entries}, {"capacity", m.capacity}, {"memory_bytes", m.memory}});
+    maps.push_back({{"name", m.name},
+                    {"entries", m.entries},
+                    {"capacity", m.capacity},
+                    {"memory_bytes", m.memory}});
     if (m.name == "conntrack") conntrack_entries = m.entries;
   }
   json out = {{"ok", true},
@@ -94,14 +107,16 @@ json status(Service& s, const json&, const Caller&) {
               {"conntrack_entries", conntrack_entries},
               {"conntrack_capacity", SLUICE_MAX_CONNTRACK},
               {"conntrack_high_events", s.conntrack_high_events()},
-              {"events_lost", {{"ring_full", s.readings().events_lost(SLUICE_EVENT_LOST_RING_FULL)},
-                               {"rate_limited", s.readings().events_lost(SLUICE_EVENT_LOST_RATE_LIMITED)}}},
-              {"events_received", {{"new_flow", s.events_received(SLUICE_EVENT_NEW_FLOW)},
-                                   {"drop", s.events_received(SLUICE_EVENT_DROP)},
-                                   {"reject", s.events_received(SLUICE_EVENT_REJECT)},
-                                   {"audit", s.events_received(SLUICE_EVENT_AUDIT)},
-                                   {"nat", s.events_received(SLUICE_EVENT_NAT)},
-                                   {"closed", s.events_received(SLUICE_EVENT_CLOSED)}}},
+              {"events_lost",
+               {{"ring_full", s.readings().events_lost(SLUICE_EVENT_LOST_RING_FULL)},
+                {"rate_limited", s.readings().events_lost(SLUICE_EVENT_LOST_RATE_LIMITED)}}},
+              {"events_received",
+               {{"new_flow", s.events_received(SLUICE_EVENT_NEW_FLOW)},
+                {"drop", s.events_received(SLUICE_EVENT_DROP)},
+                {"reject", s.events_received(SLUICE_EVENT_REJECT)},
+                {"audit", s.events_received(SLUICE_EVENT_AUDIT)},
+                {"nat", s.events_received(SLUICE_EVENT_NAT)},
+                {"closed", s.events_received(SLUICE_EVENT_CLOSED)}}},
               {"flows", flows_status(s)},
               {"packets", packets(s)},
               {"maps", maps}};
@@ -150,7 +165,8 @@ json rules(Service& s, const json&, const Caller&) {
 }
 
 const char* state_name(std::uint8_t state) {
-  static const char* names[] = {"new", "syn-sent", "syn-recv", "established", "fin-wait", "closing", "closed"};
+  static const char* names[] = {"new",      "syn-sent", "syn-recv", "established",
+                                "fin-wait", "closing",  "closed"};
   return state < SLUICE_CT_STATE_COUNT ? names[state] : "?";
 }
 
@@ -162,7 +178,8 @@ std::string address(const std::uint8_t* a, std::uint8_t family) {
 
 // One page of the table, built while walking it: only the page becomes
 // JSON, whatever the table's size; total counts every match.
-json conntrack_page(Service& s, const std::string& filter, std::uint64_t offset, std::uint64_t limit) {
+json conntrack_page(Service& s, const std::string& filter, std::uint64_t offset,
+                    std::uint64_t limit) {
   json out = json::array();
   std::uint64_t matched = 0;
   const auto& names = s.live().compiled.rule_names;
@@ -177,7 +194,8 @@ json conntrack_page(Service& s, const std::string& filter, std::uint64_t offset,
     // connected to (port forward) and what it appears as (masquerade).
     std::string snat = v.nat & SLUICE_NAT_SNAT ? address(v.snat_addr, k.family) : "";
     std::string dnat = v.nat & SLUICE_NAT_DNAT ? address(v.dnat_addr, k.family) : "";
-    if (!filter.empty() && filter != src && filter != dst && filter != snat && filter != dnat) return;
+    if (!filter.empty() && filter != src && filter != dst && filter != snat && filter != dnat)
+      return;
     if (matched++ < offset || out.size() >= limit) return;
     json nat = json::object();
     if (!snat.empty()) nat["masquerade"] = {{"addr", snat}, {"port", ntohs(v.snat_port)}};
@@ -189,19 +207,20 @@ json conntrack_page(Service& s, const std::string& filter, std::uint64_t offset,
       rule = names[v.rule_index];
     else
       rule = "#" + std::to_string(v.rule_index) + " of an earlier ruleset";
-    out.push_back({{"proto", k.proto},
-                   {"src", src},
-                   {"sport", ntohs(a_first ? k.port_a : k.port_b)},
-                   {"dst", dst},
-                   {"dport", ntohs(a_first ? k.port_b : k.port_a)},
-                   {"state", state_name(v.state)},
-                   {"chain", config::to_string(policy::config_chain(v.chain))},
-                   {"rule", rule},
-                   {"nat", nat},
-                   {"packets", {v.packets[0], v.packets[1]}},
-                   {"bytes", {v.bytes[0], v.bytes[1]}},
-                   {"age_seconds", now > v.created_ns ? (now - v.created_ns) / 1000000000ull : 0},
-                   {"idle_seconds", now > v.last_seen_ns ? (now - v.last_seen_ns) / 1000000000ull : 0}});
+    out.push_back(
+        {{"proto", k.proto},
+         {"src", src},
+         {"sport", ntohs(a_first ? k.port_a : k.port_b)},
+         {"dst", dst},
+         {"dport", ntohs(a_first ? k.port_b : k.port_a)},
+         {"state", state_name(v.state)},
+         {"chain", config::to_string(policy::config_chain(v.chain))},
+         {"rule", rule},
+         {"nat", nat},
+         {"packets", {v.packets[0], v.packets[1]}},
+         {"bytes", {v.bytes[0], v.bytes[1]}},
+         {"age_seconds", now > v.created_ns ? (now - v.created_ns) / 1000000000ull : 0},
+         {"idle_seconds", now > v.last_seen_ns ? (now - v.last_seen_ns) / 1000000000ull : 0}});
   });
   return {{"ok", true}, {"entries", out}, {"total", matched}};
 }
@@ -210,7 +229,8 @@ json counters(Service& s, const json&, const Caller&) {
   json out = json::array();
   for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r) {
     auto c = s.readings().drops(static_cast<sluice_drop_reason>(r));
-    out.push_back({{"reason", flows::drop_reason_name(r)}, {"packets", c.packets}, {"bytes", c.bytes}});
+    out.push_back(
+        {{"reason", flows::drop_reason_name(r)}, {"packets", c.packets}, {"bytes", c.bytes}});
   }
   static const char* audit_names[] = {"rule-drop", "rule-reject", "default-drop"};
   static_assert(sizeof audit_names / sizeof *audit_names == SLUICE_AUDIT_REASON_COUNT);
@@ -219,17 +239,17 @@ json counters(Service& s, const json&, const Caller&) {
     auto c = s.readings().audited(static_cast<sluice_audit_reason>(r));
     audited.push_back({{"would", audit_names[r]}, {"packets", c.packets}, {"bytes", c.bytes}});
   }
-  static const char* nat_names[] = {"new masquerade", "new port forward", "new hairpin", "rewritten",
-                                    "icmp error translated"};
+  static const char* nat_names[] = {"new masquerade", "new port forward", "new hairpin",
+                                    "rewritten", "icmp error translated"};
   static_assert(sizeof nat_names / sizeof *nat_names == SLUICE_NAT_COUNTER_COUNT);
   json nat = json::array();
   for (int n = 0; n < SLUICE_NAT_COUNTER_COUNT; ++n) {
     auto c = s.readings().nat(static_cast<sluice_nat_counter>(n));
     nat.push_back({{"what", nat_names[n]}, {"packets", c.packets}, {"bytes", c.bytes}});
   }
-  static const char* fast_names[] = {"forwarded by XDP", "to kernel: no neighbour", "to kernel: TTL",
-                                     "to kernel: MTU", "to kernel: route", "to kernel: other",
-                                     "new flows by XDP"};
+  static const char* fast_names[] = {
+      "forwarded by XDP", "to kernel: no neighbour", "to kernel: TTL",  "to kernel: MTU",
+      "to kernel: route", "to kernel: other",        "new flows by XDP"};
   static_assert(sizeof fast_names / sizeof *fast_names == SLUICE_FAST_COUNTER_COUNT);
   json fast = json::array();
   for (int n = 0; n < SLUICE_FAST_COUNTER_COUNT; ++n) {
@@ -250,21 +270,25 @@ std::int64_t wall_ms() {
 
 json flows(Service& s, const json& req, const Caller&) {
   flows::FlowFilter filter;
-  if (auto err = flows::filter_from_json(req.value("filter", json()), filter, wall_ms()); !err.empty())
+  if (auto err = flows::filter_from_json(req.value("filter", json()), filter, wall_ms());
+      !err.empty())
     return error(err);
   std::uint64_t after = 0;
   std::size_t limit = 100;
   if (req.contains("after")) {
-    if (!req["after"].is_number_unsigned()) return error("after must be a flow id (a non-negative integer)");
+    if (!req["after"].is_number_unsigned())
+      return error("after must be a flow id (a non-negative integer)");
     after = req["after"].get<std::uint64_t>();
   }
   if (req.contains("limit")) {
     const auto& v = req["limit"];
-    if (!v.is_number_unsigned() || v.get<std::uint64_t>() == 0 || v.get<std::uint64_t>() > kMaxFlowsPerAnswer)
+    if (!v.is_number_unsigned() || v.get<std::uint64_t>() == 0 ||
+        v.get<std::uint64_t>() > kMaxFlowsPerAnswer)
       return error("limit must be 1 to " + std::to_string(kMaxFlowsPerAnswer));
     limit = v.get<std::size_t>();
   }
-  if (req.contains("newest") && !req["newest"].is_boolean()) return error("newest must be true or false");
+  if (req.contains("newest") && !req["newest"].is_boolean())
+    return error("newest must be true or false");
   bool newest = req.contains("newest") && req["newest"].get<bool>();
   const auto& log = *s.flows();
   std::uint64_t last = log.ring().last_id();
@@ -274,7 +298,8 @@ json flows(Service& s, const json& req, const Caller&) {
 }
 
 // A string field of a request, or nullopt (and why in err).
-std::optional<std::string> string_field(const json& req, const char* key, std::size_t max, std::string& err) {
+std::optional<std::string> string_field(const json& req, const char* key, std::size_t max,
+                                        std::string& err) {
   if (!req.contains(key) || !req[key].is_string()) {
     err = std::string("\"") + key + "\" is required and must be a string";
     return std::nullopt;
@@ -288,10 +313,12 @@ std::optional<std::string> string_field(const json& req, const char* key, std::s
 }
 
 // A positive integer field up to max, default when absent; nullopt when bad.
-std::optional<std::uint64_t> count_field(const json& req, const char* key, std::uint64_t fallback, std::uint64_t max) {
+std::optional<std::uint64_t> count_field(const json& req, const char* key, std::uint64_t fallback,
+                                         std::uint64_t max) {
   if (!req.contains(key)) return fallback;
   const auto& v = req[key];
-  if (!v.is_number_unsigned() || v.get<std::uint64_t>() == 0 || v.get<std::uint64_t>() > max) return std::nullopt;
+  if (!v.is_number_unsigned() || v.get<std::uint64_t>() == 0 || v.get<std::uint64_t>() > max)
+    return std::nullopt;
   return v.get<std::uint64_t>();
 }
 
@@ -318,7 +345,8 @@ json apply(Service& s, const json& req, const Caller& caller) {
     text = string_field(req, "text", kMaxConfigBytes, err);
     if (!text) return error(err);
   }
-  auto outcome = text ? s.apply_text(*text, confirm, caller.who) : s.apply_file(confirm, caller.who);
+  auto outcome =
+      text ? s.apply_text(*text, confirm, caller.who) : s.apply_file(confirm, caller.who);
   if (!outcome.diagnostics.empty())
     return {{"ok", false},
             {"code", 422},
@@ -341,7 +369,11 @@ json check_config(Service& s, const json& req, const Caller& caller, bool with_d
     loaded = policy::load_ruleset_text(*text, s.config_path(), s.list_dirs());
   } else if (req.contains("path") && req["path"].is_string()) {
     // A path names a file on the host: only root, who could read it anyway.
-    if (!caller.root) return error("only root on the control socket may have sluiced read a file by path; send the configuration as \"text\"", 403);
+    if (!caller.root)
+      return error(
+          "only root on the control socket may have sluiced read a file by path; send the "
+          "configuration as \"text\"",
+          403);
     loaded = policy::load_ruleset(req["path"].get<std::string>(), s.list_dirs());
   } else {
     return error("give the configuration as \"text\" (or, on the control socket, a \"path\")");
@@ -352,7 +384,8 @@ json check_config(Service& s, const json& req, const Caller& caller, bool with_d
             {"error", "the configuration has errors"},
             {"diagnostics", diagnostics_json(loaded.diagnostics)}};
   json out = {{"ok", true}, {"rules", loaded.ruleset->config.rules.size()}};
-  if (with_diff) out["changes"] = changes_json(config::diff(s.live().config, loaded.ruleset->config));
+  if (with_diff)
+    out["changes"] = changes_json(config::diff(s.live().config, loaded.ruleset->config));
   return out;
 }
 
@@ -364,14 +397,23 @@ json config_history(Service& s, const json& req, const Caller&) {
     auto v = state->config_version(req["id"].get<std::uint64_t>());
     if (!v) return error("no config version " + req["id"].dump(), 404);
     return {{"ok", true},
-            {"version", {{"id", v->id}, {"time_ms", v->time_ms}, {"author", v->author}, {"path", v->path},
-                         {"diff", v->diff}, {"text", v->text}}}};
+            {"version",
+             {{"id", v->id},
+              {"time_ms", v->time_ms},
+              {"author", v->author},
+              {"path", v->path},
+              {"diff", v->diff},
+              {"text", v->text}}}};
   }
   auto limit = count_field(req, "limit", 50, 1000);
   if (!limit) return error("limit must be 1 to 1000");
   json out = json::array();
   for (const auto& v : state->config_versions(*limit))
-    out.push_back({{"id", v.id}, {"time_ms", v.time_ms}, {"author", v.author}, {"path", v.path}, {"diff", v.diff}});
+    out.push_back({{"id", v.id},
+                   {"time_ms", v.time_ms},
+                   {"author", v.author},
+                   {"path", v.path},
+                   {"diff", v.diff}});
   return {{"ok", true}, {"versions", out}};
 }
 
@@ -382,7 +424,11 @@ json audit_log(Service& s, const json& req, const Caller&) {
   if (!limit) return error("limit must be 1 to 10000");
   json out = json::array();
   for (const auto& e : state->audit_entries(*limit))
-    out.push_back({{"id", e.id}, {"time_ms", e.time_ms}, {"who", e.who}, {"what", e.what}, {"detail", e.detail}});
+    out.push_back({{"id", e.id},
+                   {"time_ms", e.time_ms},
+                   {"who", e.who},
+                   {"what", e.what},
+                   {"detail", e.detail}});
   return {{"ok", true}, {"entries", out}};
 }
 
@@ -415,7 +461,8 @@ json accounts(Service& s, const std::string& cmd, const json& req, const Caller&
   }
   if (cmd == "token_add") {
     auto token = auth::new_token();
-    if (!state->add_token(*name, auth::token_hash(token))) return error("a token named '" + *name + "' exists", 409);
+    if (!state->add_token(*name, auth::token_hash(token)))
+      return error("a token named '" + *name + "' exists", 409);
     state->audit(caller.who, "token added", *name);
     return {{"ok", true}, {"name", *name}, {"token", token}};
   }
@@ -431,7 +478,9 @@ json interfaces(Service& s, const json&, const Caller&) {
   for (const auto& [name, mode] : s.interfaces()) attached[name] = mode;
   for (const auto& itf : s.live().config.interfaces) {
     auto it = attached.find(itf.name);
-    json entry = {{"name", itf.name}, {"zone", itf.zone}, {"attached", it != attached.end()},
+    json entry = {{"name", itf.name},
+                  {"zone", itf.zone},
+                  {"attached", it != attached.end()},
                   {"xdp", it != attached.end() ? it->second : ""}};
     auto st = it != attached.end() ? net::link_stats(itf.name) : std::nullopt;
     auto stats = st.value_or(net::LinkStats{});
@@ -447,7 +496,8 @@ json interfaces(Service& s, const json&, const Caller&) {
 }
 
 json conntrack(Service& s, const json& req, const Caller&) {
-  if (req.contains("filter") && !req["filter"].is_string()) return error("filter must be an address");
+  if (req.contains("filter") && !req["filter"].is_string())
+    return error("filter must be an address");
   std::string filter = req.value("filter", "");
   auto limit = count_field(req, "limit", 1000000000, 1000000000);
   if (!limit) return error("limit must be a positive number");
@@ -474,15 +524,20 @@ json rollback(Service& s, const json&, const Caller& caller) {
   return {{"ok", true}};
 }
 
-json validate(Service& s, const json& req, const Caller& caller) { return check_config(s, req, caller, false); }
-json diff(Service& s, const json& req, const Caller& caller) { return check_config(s, req, caller, true); }
+json validate(Service& s, const json& req, const Caller& caller) {
+  return check_config(s, req, caller, false);
+}
+json diff(Service& s, const json& req, const Caller& caller) {
+  return check_config(s, req, caller, true);
+}
 
 template <const char* kCommand>
 json account(Service& s, const json& req, const Caller& caller) {
   return accounts(s, kCommand, req, caller);
 }
-constexpr char kUsers[] = "users", kTokens[] = "tokens", kUserAdd[] = "user_add", kUserRemove[] = "user_remove",
-               kTokenAdd[] = "token_add", kTokenRemove[] = "token_remove";
+constexpr char kUsers[] = "users", kTokens[] = "tokens", kUserAdd[] = "user_add",
+               kUserRemove[] = "user_remove", kTokenAdd[] = "token_add",
+               kTokenRemove[] = "token_remove";
 
 // Every command of commands::catalog() and what serves it.
 const std::map<std::string_view, CommandHandler> kHandlers = {

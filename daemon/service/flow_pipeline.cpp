@@ -2,26 +2,28 @@
 
 #include <time.h>
 
+#include "common/log.h"
 #include "datapath/datapath.h"
 #include "flows/event_decoder.h"
 #include "flows/event_reader.h"
 #include "store/flow_log.h"
-#include "common/log.h"
 
 namespace sluice::service {
 
 FlowPipeline::FlowPipeline(datapath::Datapath& datapath, std::shared_ptr<store::FlowLog> log)
     : datapath_(datapath), log_(std::move(log)), decoder_(std::make_unique<flows::EventDecoder>()) {
-  events_ = std::make_unique<flows::EventReader>(datapath_.events_fd(), [this](const sluice_event& e) { on_event(e); });
+  events_ = std::make_unique<flows::EventReader>(datapath_.events_fd(),
+                                                 [this](const sluice_event& e) { on_event(e); });
 }
 
 FlowPipeline::~FlowPipeline() = default;
 
-void FlowPipeline::ruleset_applied(const config::Config& cfg, const std::string& config_file, std::uint32_t generation,
-                                   std::uint64_t applied_at_ns) {
+void FlowPipeline::ruleset_applied(const config::Config& cfg, const std::string& config_file,
+                                   std::uint32_t generation, std::uint64_t applied_at_ns) {
   auto table = std::make_shared<flows::RuleTable>();
   table->config_file = config_file;
-  for (const auto& r : cfg.rules) table->rules.push_back({r.name, static_cast<std::uint32_t>(r.where.line), r.log});
+  for (const auto& r : cfg.rules)
+    table->rules.push_back({r.name, static_cast<std::uint32_t>(r.where.line), r.log});
   decoder_->set_rules(generation, std::move(table));
   log_->configure(cfg.flows);
   applied_at_ns_ = applied_at_ns;
@@ -47,7 +49,8 @@ void FlowPipeline::on_event(const sluice_event& e) {
     return;
   }
   // A fast-path new flow that carries its masquerade counts as both.
-  if (e.type == SLUICE_EVENT_NEW_FLOW && (e.nat & SLUICE_NAT_SNAT)) ++events_received_[SLUICE_EVENT_NAT];
+  if (e.type == SLUICE_EVENT_NEW_FLOW && (e.nat & SLUICE_NAT_SNAT))
+    ++events_received_[SLUICE_EVENT_NAT];
   std::size_t first = decoded_.size();
   decoder_->decode(e, decoded_);
   if (e.type == SLUICE_EVENT_AUDIT || decoder_->logged(e)) log_flow(decoded_[first]);
@@ -62,32 +65,37 @@ void FlowPipeline::log_flow(const flows::FlowRecord& r) {
   }
   ++event_lines_;
   auto end = [](const std::string& addr, std::uint16_t port) {
-    return (addr.find(':') != std::string::npos ? "[" + addr + "]" : addr) + ":" + std::to_string(port);
+    return (addr.find(':') != std::string::npos ? "[" + addr + "]" : addr) + ":" +
+           std::to_string(port);
   };
   std::string who = r.rule == "default" ? r.chain + " default" : "rule '" + r.rule + "'";
-  std::string flow =
-      (r.proto.empty() ? std::string("ip") : r.proto) + " " + end(r.src, r.sport) + " -> " + end(r.dst, r.dport);
+  std::string flow = (r.proto.empty() ? std::string("ip") : r.proto) + " " + end(r.src, r.sport) +
+                     " -> " + end(r.dst, r.dport);
   if (r.verdict == flows::Verdict::Audit) {
     log(Priority::Notice, "audit: " + who + " would " + r.action + " " + flow + " (let through)");
     return;
   }
   log(Priority::Notice, std::string("flow ") + flows::to_string(r.verdict) + " by " + who +
-                            (r.rule_line ? " (line " + std::to_string(r.rule_line) + ")" : "") + ": " + flow + " on " +
-                            r.interface + (r.reason.empty() ? "" : " (" + r.reason + ")"));
+                            (r.rule_line ? " (line " + std::to_string(r.rule_line) + ")" : "") +
+                            ": " + flow + " on " + r.interface +
+                            (r.reason.empty() ? "" : " (" + r.reason + ")"));
 }
 
 void FlowPipeline::tick() {
   if (Clock::now() < event_second_ + std::chrono::seconds(1)) return;
   if (events_suppressed_)
-    log(Priority::Notice, std::to_string(events_suppressed_) + " more audit or logged flow events in the last second");
+    log(Priority::Notice, std::to_string(events_suppressed_) +
+                              " more audit or logged flow events in the last second");
   events_suppressed_ = 0;
   event_lines_ = 0;
   event_second_ = Clock::now();
 }
 
-flows::FlowRecord FlowPipeline::closed_record(const sluice_ct_key& key, const sluice_ct_entry& entry) {
+flows::FlowRecord FlowPipeline::closed_record(const sluice_ct_key& key,
+                                              const sluice_ct_entry& entry) {
   // Rule indexes name rules of the ruleset live when the flow started.
-  return decoder_->closed(key, entry, entry.created_ns >= applied_at_ns_ ? applied_generation_ : -1);
+  return decoder_->closed(key, entry,
+                          entry.created_ns >= applied_at_ns_ ? applied_generation_ : -1);
 }
 
 FlowPipeline::SweepResult FlowPipeline::sweep_walk() {
@@ -121,12 +129,15 @@ void FlowPipeline::sweep_record(SweepResult swept, config::FlowEvents recorded) 
   if (!conntrack_high_ && entries * 100 >= SLUICE_MAX_CONNTRACK * kConntrackWarnPercent) {
     conntrack_high_ = true;
     ++conntrack_high_events_;
-    log(Priority::Warning, "conntrack table " + std::to_string(entries * 100 / SLUICE_MAX_CONNTRACK) + "% full (" +
-                               std::to_string(entries) + " of " + std::to_string(SLUICE_MAX_CONNTRACK) +
-                               "); when full, the least recently used flows are evicted");
-  } else if (conntrack_high_ && entries * 100 < SLUICE_MAX_CONNTRACK * (kConntrackWarnPercent - 10)) {
+    log(Priority::Warning,
+        "conntrack table " + std::to_string(entries * 100 / SLUICE_MAX_CONNTRACK) + "% full (" +
+            std::to_string(entries) + " of " + std::to_string(SLUICE_MAX_CONNTRACK) +
+            "); when full, the least recently used flows are evicted");
+  } else if (conntrack_high_ &&
+             entries * 100 < SLUICE_MAX_CONNTRACK * (kConntrackWarnPercent - 10)) {
     conntrack_high_ = false;
-    log(Priority::Notice, "conntrack table below " + std::to_string(kConntrackWarnPercent - 10) + "% again");
+    log(Priority::Notice,
+        "conntrack table below " + std::to_string(kConntrackWarnPercent - 10) + "% again");
   }
 }
 

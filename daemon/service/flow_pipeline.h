@@ -31,7 +31,6 @@ class FlowLog;
 
 namespace sluice::service {
 
-
 class FlowPipeline {
  public:
   using Clock = std::chrono::steady_clock;
@@ -43,8 +42,8 @@ class FlowPipeline {
 
   // A ruleset went live as generation at applied_at_ns (the datapath's
   // clock): its rule names decode the flows it decides from now on.
-  void ruleset_applied(const config::Config& cfg, const std::string& config_file, std::uint32_t generation,
-                       std::uint64_t applied_at_ns);
+  void ruleset_applied(const config::Config& cfg, const std::string& config_file,
+                       std::uint32_t generation, std::uint64_t applied_at_ns);
   // Interface indexes may have been reused: forget their names.
   void forget_interfaces();
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <system_error>
 
+#include "common/log.h"
 #include "datapath/attachment.h"
 #include "datapath/bpf_error.h"
 #include "datapath/datapath.h"
@@ -12,7 +13,6 @@
 #include "net/interface_addresses.h"
 #include "net/link_kind.h"
 #include "net/routes.h"
-#include "common/log.h"
 
 namespace sluice::service {
 
@@ -20,12 +20,15 @@ namespace {
 
 void log_changes(const std::string& what, const net::Changes& c) {
   if (c.added || c.removed)
-    log(Priority::Notice, what + ": " + std::to_string(c.added) + " added, " + std::to_string(c.removed) +
-                              " removed, " + std::to_string(c.kept) + " kept");
+    log(Priority::Notice, what + ": " + std::to_string(c.added) + " added, " +
+                              std::to_string(c.removed) + " removed, " + std::to_string(c.kept) +
+                              " kept");
   for (const auto& p : c.problems) log(Priority::Error, what + ": " + p);
 }
 
-const char* mode_name(datapath::XdpMode m) { return m == datapath::XdpMode::Native ? "native" : "generic"; }
+const char* mode_name(datapath::XdpMode m) {
+  return m == datapath::XdpMode::Native ? "native" : "generic";
+}
 
 }  // namespace
 
@@ -60,12 +63,14 @@ void Interfaces::refresh(const config::Config& cfg) {
   for (auto it = attached_.begin(); it != attached_.end();) {
     bool configured = std::any_of(cfg.interfaces.begin(), cfg.interfaces.end(),
                                   [&](const config::Interface& i) { return i.name == it->first; });
-    bool present = if_nametoindex(it->first.c_str()) == static_cast<unsigned>(it->second->ifindex());
+    bool present =
+        if_nametoindex(it->first.c_str()) == static_cast<unsigned>(it->second->ifindex());
     if (configured && present) {
       ++it;
       continue;
     }
-    log(Priority::Notice, "detaching from " + it->first + (present ? " (no longer configured)" : " (gone)"));
+    log(Priority::Notice,
+        "detaching from " + it->first + (present ? " (no longer configured)" : " (gone)"));
     it = attached_.erase(it);
   }
   bool appeared = false;
@@ -73,7 +78,8 @@ void Interfaces::refresh(const config::Config& cfg) {
     if (attached_.count(itf.name) || if_nametoindex(itf.name.c_str()) == 0) continue;
     try {
       auto a = std::make_unique<datapath::Attachment>(datapath_, itf.name);
-      log(Priority::Notice, "attached to " + itf.name + " (XDP " + mode_name(a->xdp_mode()) + ", tc ingress and egress)");
+      log(Priority::Notice, "attached to " + itf.name + " (XDP " + mode_name(a->xdp_mode()) +
+                                ", tc ingress and egress)");
       attached_[itf.name] = std::move(a);
       appeared = true;
     } catch (const datapath::BpfError& e) {
@@ -84,7 +90,8 @@ void Interfaces::refresh(const config::Config& cfg) {
   if (appeared) apply_routing(cfg);
   try {
     std::vector<datapath::LocalAddress> addrs;
-    for (const auto& a : net::local_addresses()) addrs.push_back({a.family, a.addr, a.ifindex, a.prefix_length});
+    for (const auto& a : net::local_addresses())
+      addrs.push_back({a.family, a.addr, a.ifindex, a.prefix_length});
     datapath_.set_local_addresses(addrs);
     update_nat(cfg, addrs);
     update_fast_path(cfg);
@@ -95,7 +102,8 @@ void Interfaces::refresh(const config::Config& cfg) {
   }
 }
 
-void Interfaces::update_nat(const config::Config& cfg, const std::vector<datapath::LocalAddress>& addrs) {
+void Interfaces::update_nat(const config::Config& cfg,
+                            const std::vector<datapath::LocalAddress>& addrs) {
   std::vector<policy::InterfaceState> interfaces;
   for (const auto& [name, a] : attached_) {
     policy::InterfaceState st{name, static_cast<std::uint32_t>(a->ifindex()), {}};

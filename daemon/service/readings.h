@@ -21,12 +21,15 @@ class Readings {
   sluice_counter drops(sluice_drop_reason reason) const { return dp_.drop_counter(reason); }
   sluice_counter audited(sluice_audit_reason reason) const { return dp_.audit_counter(reason); }
   sluice_counter nat(sluice_nat_counter which) const { return dp_.nat_counter(which); }
-  sluice_counter fast_path(sluice_fastpath_counter which) const { return dp_.fastpath_counter(which); }
+  sluice_counter fast_path(sluice_fastpath_counter which) const {
+    return dp_.fastpath_counter(which);
+  }
   std::uint64_t events_lost(sluice_event_loss why) const { return dp_.events_lost(why); }
   std::uint32_t generation() const { return dp_.active_generation(); }
   std::vector<datapath::Datapath::MapUsage> map_usage() const { return dp_.map_usage(); }
   // Walks the conntrack table a few thousand entries at a time.
-  void for_each_flow(const std::function<void(const datapath::Datapath::ConntrackEntry&)>& fn) const {
+  void for_each_flow(
+      const std::function<void(const datapath::Datapath::ConntrackEntry&)>& fn) const {
     dp_.for_each_conntrack(fn);
   }
 

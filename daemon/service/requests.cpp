@@ -4,8 +4,8 @@
 #include <optional>
 
 #include "commands/catalog.h"
-#include "service/command_handlers.h"
 #include "common/log.h"
+#include "service/command_handlers.h"
 #include "store/database.h"
 
 namespace sluice::service {

@@ -8,20 +8,21 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/log.h"
 #include "config/bounded_file.h"
 #include "config/parser.h"
 #include "datapath/bpf_error.h"
 #include "datapath/datapath.h"
 #include "service/flow_pipeline.h"
 #include "service/interfaces.h"
-#include "common/log.h"
 #include "store/database.h"
 #include "store/state_store.h"
 
 namespace sluice::service {
 
-Rulesets::Rulesets(std::string config_path, std::vector<std::string> list_dirs, datapath::Datapath& datapath,
-                   store::StateStore* state, FlowPipeline& flows, Interfaces& interfaces)
+Rulesets::Rulesets(std::string config_path, std::vector<std::string> list_dirs,
+                   datapath::Datapath& datapath, store::StateStore* state, FlowPipeline& flows,
+                   Interfaces& interfaces)
     : config_path_(std::move(config_path)),
       list_dirs_(std::move(list_dirs)),
       datapath_(datapath),
@@ -64,26 +65,31 @@ void Rulesets::apply(const policy::Ruleset& ruleset) {
   interfaces_.apply_routing(ruleset.config);
   const auto& c = ruleset.compiled;
   if (!c.prefilter_exempt.empty() || c.prefilter_left_out)
-    log(Priority::Notice, "prefilter: " + std::to_string(c.prefilter_exempt.size()) +
-                              " management source(s) exempt from the blocklist, " +
-                              std::to_string(c.prefilter_left_out) +
-                              " blocked prefix(es) left out as wholly inside the management sources");
-  log(Priority::Notice, "applied " + config_path_ + ": " + std::to_string(ruleset.config.rules.size()) +
-                            " rules, " + std::to_string(stats.class_entries + stats.group_entries + stats.decision_entries) +
-                            " map entries, generation " + std::to_string(stats.generation));
+    log(Priority::Notice,
+        "prefilter: " + std::to_string(c.prefilter_exempt.size()) +
+            " management source(s) exempt from the blocklist, " +
+            std::to_string(c.prefilter_left_out) +
+            " blocked prefix(es) left out as wholly inside the management sources");
+  log(Priority::Notice,
+      "applied " + config_path_ + ": " + std::to_string(ruleset.config.rules.size()) + " rules, " +
+          std::to_string(stats.class_entries + stats.group_entries + stats.decision_entries) +
+          " map entries, generation " + std::to_string(stats.generation));
 }
 
 config::Diagnostics Rulesets::reload(const std::string& who) {
-  return apply_loaded(policy::load_ruleset(config_path_, list_dirs_), std::nullopt, who, nullptr, /*keep_pending=*/true)
+  return apply_loaded(policy::load_ruleset(config_path_, list_dirs_), std::nullopt, who, nullptr,
+                      /*keep_pending=*/true)
       .diagnostics;
 }
 
-Rulesets::ApplyOutcome Rulesets::apply_file(std::optional<std::chrono::seconds> confirm_within, const std::string& who) {
+Rulesets::ApplyOutcome Rulesets::apply_file(std::optional<std::chrono::seconds> confirm_within,
+                                            const std::string& who) {
   return apply_loaded(policy::load_ruleset(config_path_, list_dirs_), confirm_within, who, nullptr);
 }
 
-Rulesets::ApplyOutcome Rulesets::apply_text(const std::string& text, std::optional<std::chrono::seconds> confirm_within,
-                                          const std::string& who) {
+Rulesets::ApplyOutcome Rulesets::apply_text(const std::string& text,
+                                            std::optional<std::chrono::seconds> confirm_within,
+                                            const std::string& who) {
   auto loaded = policy::load_ruleset_text(text, config_path_, list_dirs_);
   return apply_loaded(std::move(loaded), confirm_within, who, &text);
 }
@@ -94,11 +100,12 @@ namespace {
 // file or the new one), keeping its permissions. Returns an error or "".
 std::string replace_file(const std::string& path, const std::string& text) {
   std::string tmp = path + ".sluice-new";
-  struct stat st{};
+  struct stat st {};
   mode_t mode = stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0644;
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return "cannot write " + tmp + ": " + std::strerror(errno);
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
+  bool ok =
+      write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
   int err = errno;
   close(fd);
   if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
@@ -118,12 +125,15 @@ std::string changes_text(const std::vector<config::Change>& changes) {
 
 }  // namespace
 
-Rulesets::ApplyOutcome Rulesets::apply_loaded(policy::LoadResult loaded, std::optional<std::chrono::seconds> confirm_within,
-                                            const std::string& who, const std::string* new_text, bool keep_pending) {
+Rulesets::ApplyOutcome Rulesets::apply_loaded(policy::LoadResult loaded,
+                                              std::optional<std::chrono::seconds> confirm_within,
+                                              const std::string& who, const std::string* new_text,
+                                              bool keep_pending) {
   ApplyOutcome out;
   if (!loaded.ruleset) {
     for (const auto& d : loaded.diagnostics) log(Priority::Error, d.to_string());
-    log(Priority::Error, "apply by " + who + " refused: " + std::to_string(loaded.diagnostics.size()) +
+    log(Priority::Error, "apply by " + who +
+                             " refused: " + std::to_string(loaded.diagnostics.size()) +
                              " error(s); the running ruleset stays");
     out.diagnostics = std::move(loaded.diagnostics);
     ++apply_stats_.failed;
@@ -158,25 +168,28 @@ Rulesets::ApplyOutcome Rulesets::apply_loaded(policy::LoadResult loaded, std::op
   if (confirm_within) {
     policy::Ruleset restore = pending_ ? std::move(pending_->restore) : std::move(before);
     set_pending(PendingConfirm{Clock::now() + *confirm_within, std::move(restore)});
-    log(Priority::Notice, "apply must be confirmed within " + std::to_string(confirm_within->count()) +
-                              "s or it is rolled back");
+    log(Priority::Notice, "apply must be confirmed within " +
+                              std::to_string(confirm_within->count()) + "s or it is rolled back");
   } else if (pending_ && keep_pending) {
     log(Priority::Notice, "the apply awaiting confirmation keeps its deadline");
   } else if (pending_) {
     set_pending(std::nullopt);
   }
-  out.version = record_version(who, changes_text(out.changes),
-                               confirm_within ? "apply, confirm within " + std::to_string(confirm_within->count()) + "s"
-                                              : "apply");
+  out.version = record_version(
+      who, changes_text(out.changes),
+      confirm_within ? "apply, confirm within " + std::to_string(confirm_within->count()) + "s"
+                     : "apply");
   refresh();
   return out;
 }
 
-std::uint64_t Rulesets::record_version(const std::string& who, const std::string& diff, const std::string& what) {
+std::uint64_t Rulesets::record_version(const std::string& who, const std::string& diff,
+                                       const std::string& what) {
   if (!state_) return 0;
   try {
     auto id = state_->add_config_version(who, config_path_, live_->text, diff);
-    state_->audit(who, what, "config version " + std::to_string(id) + (diff.empty() ? " (no changes)" : ""));
+    state_->audit(who, what,
+                  "config version " + std::to_string(id) + (diff.empty() ? " (no changes)" : ""));
     return id;
   } catch (const store::Error& e) {
     log(Priority::Error, std::string("recording the config version: ") + e.what());
@@ -203,8 +216,10 @@ bool Rulesets::confirm(const std::string& who) {
 
 bool Rulesets::rollback(std::string& why, const std::string& who) {
   std::optional<policy::Ruleset> target;
-  if (pending_) target = pending_->restore;
-  else if (previous_) target = previous_;
+  if (pending_)
+    target = pending_->restore;
+  else if (previous_)
+    target = previous_;
   if (!target) {
     why = "there is no earlier ruleset to roll back to";
     return false;
@@ -225,7 +240,8 @@ bool Rulesets::rollback(std::string& why, const std::string& who) {
   }
   set_pending(std::nullopt);
   if (!file_problem.empty())
-    log(Priority::Error, "rolled back, but " + file_problem + "; a reload or restart would apply the file as it is");
+    log(Priority::Error,
+        "rolled back, but " + file_problem + "; a reload or restart would apply the file as it is");
   log(Priority::Notice, "rolled back to the previous ruleset (" + who + ")");
   record_version(who, changes_text(changes), "rollback");
   refresh();
@@ -235,7 +251,8 @@ bool Rulesets::rollback(std::string& why, const std::string& who) {
 namespace {
 
 std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -249,7 +266,8 @@ void Rulesets::set_pending(std::optional<PendingConfirm> pending) {
       state_->clear_pending_confirm();
       return;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(pending_->deadline - Clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(pending_->deadline - Clock::now());
     state_->save_pending_confirm({wall_ms() + left.count(), pending_->restore.text});
   } catch (const store::Error& e) {
     log(Priority::Error, std::string("keeping the confirm deadline across restarts: ") + e.what());
@@ -267,23 +285,30 @@ std::optional<policy::Ruleset> Rulesets::resume_pending_confirm() {
   if (!stored) return std::nullopt;
   auto restore = policy::load_ruleset_text(stored->restore_text, config_path_, list_dirs_);
   if (!restore.ruleset) {
-    log(Priority::Error, "an apply awaited confirmation when sluiced stopped, but the ruleset to return to no longer "
-                         "loads; the config file's stays: " + config::format(restore.diagnostics));
+    log(Priority::Error,
+        "an apply awaited confirmation when sluiced stopped, but the ruleset to return to no "
+        "longer "
+        "loads; the config file's stays: " +
+            config::format(restore.diagnostics));
     set_pending(std::nullopt);
     return std::nullopt;
   }
   auto left = std::chrono::milliseconds(stored->deadline_ms - wall_ms());
   if (left.count() > 0) {
-    pending_ = PendingConfirm{Clock::now() + left, std::move(*restore.ruleset)};  // the database has it already
-    log(Priority::Notice, "an apply still awaits confirmation: rolled back in " +
-                              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(left).count() + 1) +
-                              "s unless confirmed");
+    pending_ = PendingConfirm{Clock::now() + left,
+                              std::move(*restore.ruleset)};  // the database has it already
+    log(Priority::Notice,
+        "an apply still awaits confirmation: rolled back in " +
+            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(left).count() + 1) +
+            "s unless confirmed");
     return std::nullopt;
   }
-  log(Priority::Warning, "an apply was not confirmed before its deadline passed (sluiced was stopped meanwhile): "
-                         "starting with the ruleset before it");
+  log(Priority::Warning,
+      "an apply was not confirmed before its deadline passed (sluiced was stopped meanwhile): "
+      "starting with the ruleset before it");
   if (auto err = replace_file(config_path_, stored->restore_text); !err.empty())
-    log(Priority::Error, "rolled back, but " + err + "; a reload or restart would apply the file as it is");
+    log(Priority::Error,
+        "rolled back, but " + err + "; a reload or restart would apply the file as it is");
   set_pending(std::nullopt);
   audit("sluiced (confirm deadline passed while stopped)", "rollback", "at start");
   return std::move(restore.ruleset);
@@ -293,7 +318,8 @@ void Rulesets::tick() {
   if (!pending_ || Clock::now() < pending_->deadline) return;
   log(Priority::Warning, "apply not confirmed in time: rolling back");
   std::string why;
-  if (!rollback(why, "sluiced (confirm deadline passed)")) log(Priority::Error, "rollback failed: " + why);
+  if (!rollback(why, "sluiced (confirm deadline passed)"))
+    log(Priority::Error, "rollback failed: " + why);
 }
 
 }  // namespace sluice::service

@@ -34,8 +34,9 @@ class Rulesets {
   // state: the config history and audit log (nullptr: none). The parts
   // that follow the live ruleset: flows (rule names), interfaces
   // (routing, NAT, fast path).
-  Rulesets(std::string config_path, std::vector<std::string> list_dirs, datapath::Datapath& datapath,
-           store::StateStore* state, FlowPipeline& flows, Interfaces& interfaces);
+  Rulesets(std::string config_path, std::vector<std::string> list_dirs,
+           datapath::Datapath& datapath, store::StateStore* state, FlowPipeline& flows,
+           Interfaces& interfaces);
 
   // Makes the first ruleset live: the file's, or the one before an apply
   // whose confirmation deadline passed while sluiced was stopped.
@@ -49,10 +50,12 @@ class Rulesets {
   // Re-reads the config file; an apply awaiting confirmation keeps its
   // deadline (the file it re-reads is the unconfirmed one).
   config::Diagnostics reload(const std::string& who);
-  ApplyOutcome apply_file(std::optional<std::chrono::seconds> confirm_within, const std::string& who);
+  ApplyOutcome apply_file(std::optional<std::chrono::seconds> confirm_within,
+                          const std::string& who);
   // Valid text replaces the config file, then applies; invalid text
   // changes nothing.
-  ApplyOutcome apply_text(const std::string& text, std::optional<std::chrono::seconds> confirm_within,
+  ApplyOutcome apply_text(const std::string& text,
+                          std::optional<std::chrono::seconds> confirm_within,
                           const std::string& who);
   bool confirm(const std::string& who);
   // Back to the ruleset before the last apply (the last confirmed one
@@ -83,10 +86,13 @@ class Rulesets {
     policy::Ruleset restore;
   };
   void apply(const policy::Ruleset& ruleset);
-  ApplyOutcome apply_loaded(policy::LoadResult loaded, std::optional<std::chrono::seconds> confirm_within,
-                            const std::string& who, const std::string* new_text, bool keep_pending = false);
+  ApplyOutcome apply_loaded(policy::LoadResult loaded,
+                            std::optional<std::chrono::seconds> confirm_within,
+                            const std::string& who, const std::string* new_text,
+                            bool keep_pending = false);
   // The live ruleset into the config history (and the audit log).
-  std::uint64_t record_version(const std::string& who, const std::string& diff, const std::string& what);
+  std::uint64_t record_version(const std::string& who, const std::string& diff,
+                               const std::string& what);
   void audit(const std::string& who, const std::string& what, const std::string& detail);
   // pending_ and its copy in the database (which outlives a restart)
   // change together.

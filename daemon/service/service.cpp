@@ -6,12 +6,12 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "common/log.h"
 #include "datapath/datapath.h"
 #include "net/foreign_firewalls.h"
-#include "store/flow_log.h"
 #include "service/interfaces.h"
-#include "common/log.h"
 #include "store/database.h"
+#include "store/flow_log.h"
 #include "store/state_store.h"
 
 namespace sluice::service {
@@ -33,15 +33,18 @@ int libbpf_to_log(libbpf_print_level level, const char* format, va_list args) {
 
 }  // namespace
 
-Service::Service(ServiceOptions options) : flows_(std::make_shared<store::FlowLog>(options.database_path)) {
+Service::Service(ServiceOptions options)
+    : flows_(std::make_shared<store::FlowLog>(options.database_path)) {
   libbpf_set_print(libbpf_to_log);
   auto loaded = policy::load_ruleset(options.config_path, options.list_dirs);
   if (!loaded.ruleset) throw std::runtime_error(config::format(loaded.diagnostics));
   datapath_ = std::make_unique<datapath::Datapath>(datapath::DatapathOptions{options.pin_dir});
   if (!datapath_->discarded_pins().empty())
-    log(Priority::Warning, "the maps pinned in " + options.pin_dir +
-                               " do not fit this version's datapath; started afresh (tracked flows are "
-                               "judged again by the rules): " + datapath_->discarded_pins());
+    log(Priority::Warning,
+        "the maps pinned in " + options.pin_dir +
+            " do not fit this version's datapath; started afresh (tracked flows are "
+            "judged again by the rules): " +
+            datapath_->discarded_pins());
   if (datapath_->adopted())
     log(Priority::Notice, "took over the datapath pinned in " + options.pin_dir + " (" +
                               std::to_string(datapath_->conntrack().size()) + " tracked flows)");
@@ -50,15 +53,16 @@ Service::Service(ServiceOptions options) : flows_(std::make_shared<store::FlowLo
       state_ = std::make_unique<store::StateStore>(options.database_path);
     } catch (const store::Error& e) {
       state_error_ = e.what();
-      log(Priority::Error, std::string("config history, audit log and API users unavailable: ") + e.what());
+      log(Priority::Error,
+          std::string("config history, audit log and API users unavailable: ") + e.what());
     }
   } else {
     state_error_ = "sluiced runs without a database (--database \"\")";
   }
   pipeline_ = std::make_unique<FlowPipeline>(*datapath_, flows_);
   interfaces_ = std::make_unique<Interfaces>(*datapath_);
-  rulesets_ = std::make_unique<Rulesets>(options.config_path, options.list_dirs, *datapath_, state_.get(), *pipeline_,
-                                         *interfaces_);
+  rulesets_ = std::make_unique<Rulesets>(options.config_path, options.list_dirs, *datapath_,
+                                         state_.get(), *pipeline_, *interfaces_);
   rulesets_->start(std::move(*loaded.ruleset));
   refresh();
   for (const auto& finding : net::foreign_firewalls())
@@ -68,8 +72,8 @@ Service::Service(ServiceOptions options) : flows_(std::make_shared<store::FlowLo
 Service::~Service() {
   if (keep_) {
     interfaces_->leave_attached();
-    log(Priority::Notice, "leaving the datapath enforcing on " + std::to_string(interfaces_->count()) +
-                              " interface(s)");
+    log(Priority::Notice, "leaving the datapath enforcing on " +
+                              std::to_string(interfaces_->count()) + " interface(s)");
     return;
   }
   interfaces_->detach_all();  // detach before the programs go
@@ -84,7 +88,9 @@ void Service::tick() {
 
 Readings Service::readings() const { return Readings(*datapath_); }
 
-std::vector<std::pair<std::string, std::string>> Service::interfaces() const { return interfaces_->list(); }
+std::vector<std::pair<std::string, std::string>> Service::interfaces() const {
+  return interfaces_->list();
+}
 
 void Service::refresh() {
   pipeline_->forget_interfaces();  // an ifindex may have been reused

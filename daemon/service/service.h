@@ -32,7 +32,7 @@ namespace sluice::service {
 
 struct ServiceOptions {
   std::string config_path = "/etc/sluice/sluice.toml";
-  std::string pin_dir = "/sys/fs/bpf/sluice";  // empty: nothing pinned
+  std::string pin_dir = "/sys/fs/bpf/sluice";               // empty: nothing pinned
   std::string database_path = "/var/lib/sluice/sluice.db";  // empty: no sqlite state
   // Where address lists may be read besides the config file's directory.
   std::vector<std::string> list_dirs;
@@ -64,10 +64,12 @@ class Service {
   // The ruleset (see Rulesets). who: recorded in the config history and
   // the audit log.
   config::Diagnostics reload(const std::string& who) { return rulesets_->reload(who); }
-  ApplyOutcome apply_file(std::optional<std::chrono::seconds> confirm_within, const std::string& who) {
+  ApplyOutcome apply_file(std::optional<std::chrono::seconds> confirm_within,
+                          const std::string& who) {
     return rulesets_->apply_file(confirm_within, who);
   }
-  ApplyOutcome apply_text(const std::string& text, std::optional<std::chrono::seconds> confirm_within,
+  ApplyOutcome apply_text(const std::string& text,
+                          std::optional<std::chrono::seconds> confirm_within,
                           const std::string& who) {
     return rulesets_->apply_text(text, confirm_within, who);
   }
@@ -76,7 +78,9 @@ class Service {
   const policy::Ruleset& live() const { return rulesets_->live(); }
   const std::string& config_path() const { return rulesets_->config_path(); }
   const std::vector<std::string>& list_dirs() const { return rulesets_->list_dirs(); }
-  std::optional<Clock::time_point> confirm_deadline() const { return rulesets_->confirm_deadline(); }
+  std::optional<Clock::time_point> confirm_deadline() const {
+    return rulesets_->confirm_deadline();
+  }
   std::uint64_t applied_at_ns() const { return rulesets_->applied_at_ns(); }
   const ApplyStats& apply_stats() const { return rulesets_->apply_stats(); }
 
@@ -96,7 +100,9 @@ class Service {
   std::uint64_t conntrack_high_events() const { return pipeline_->conntrack_high_events(); }
   bool sweep_due() const { return pipeline_->sweep_due(); }
   SweepResult sweep_walk() { return pipeline_->sweep_walk(); }
-  void sweep_record(SweepResult swept) { pipeline_->sweep_record(std::move(swept), live().config.flows.events); }
+  void sweep_record(SweepResult swept) {
+    pipeline_->sweep_record(std::move(swept), live().config.flows.events);
+  }
   // The flow log, shared with readers on other threads.
   std::shared_ptr<store::FlowLog> flows() const { return flows_; }
 

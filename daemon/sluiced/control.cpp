@@ -39,7 +39,8 @@ std::optional<Caller> peer_caller(int fd, std::optional<gid_t> read_only_group) 
   if (!member && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
     for (std::size_t i = 0; i < glen / sizeof(gid_t); ++i) member |= groups[i] == *read_only_group;
   if (!member) return std::nullopt;
-  return Caller{"uid " + std::to_string(cred.uid) + " (read-only group, control socket)", false, false};
+  return Caller{"uid " + std::to_string(cred.uid) + " (read-only group, control socket)", false,
+                false};
 }
 
 }  // namespace
@@ -55,7 +56,8 @@ ControlServer::ControlServer(std::string path, std::optional<gid_t> read_only_gr
   if (made) {
     chmod(dir.c_str(), read_only_group_ ? 0750 : 0700);
     if (read_only_group_ && chown(dir.c_str(), 0, *read_only_group_) != 0)
-      throw std::system_error(errno, std::generic_category(), "giving " + dir.string() + " to the read-only group");
+      throw std::system_error(errno, std::generic_category(),
+                              "giving " + dir.string() + " to the read-only group");
   }
 
   sockaddr_un addr{};
@@ -102,7 +104,8 @@ void ControlServer::serve_one(Service& service, std::mutex& service_lock) {
   std::string answer;
   auto caller = peer_caller(c, read_only_group_);
   if (!caller) {
-    answer = R"({"ok":false,"code":403,"error":"only root, or the read-only group sluiced was given with --socket-group, may use the control socket"})";
+    answer =
+        R"({"ok":false,"code":403,"error":"only root, or the read-only group sluiced was given with --socket-group, may use the control socket"})";
   } else if (request.size() > kMaxRequest) {
     answer = R"({"ok":false,"code":413,"error":"request too large"})";
   } else {

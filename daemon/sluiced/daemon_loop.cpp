@@ -62,14 +62,16 @@ Fd signal_fd() {
 }
 
 // The API is a convenience: when it cannot start, the firewall runs on.
-std::unique_ptr<api::ApiServer> start_api(Service& service, std::mutex& service_lock, const DaemonOptions& options) {
+std::unique_ptr<api::ApiServer> start_api(Service& service, std::mutex& service_lock,
+                                          const DaemonOptions& options) {
   const auto& cfg = service.live().config;
   if (cfg.api_listen.empty()) return nullptr;
   try {
     auto api = std::make_unique<api::ApiServer>(
-        service, service_lock, api::ApiOptions{cfg.api_listen, cfg.api_tls_cert, cfg.api_tls_key, options.webui_dir});
-    log(Priority::Notice,
-        std::string("API listening on ") + (cfg.api_tls_cert.empty() ? "http://" : "https://") + cfg.api_listen);
+        service, service_lock,
+        api::ApiOptions{cfg.api_listen, cfg.api_tls_cert, cfg.api_tls_key, options.webui_dir});
+    log(Priority::Notice, std::string("API listening on ") +
+                              (cfg.api_tls_cert.empty() ? "http://" : "https://") + cfg.api_listen);
     return api;
   } catch (const std::exception& e) {
     log(Priority::Error, std::string("API not started: ") + e.what());
@@ -78,13 +80,15 @@ std::unique_ptr<api::ApiServer> start_api(Service& service, std::mutex& service_
 }
 
 void notify_ready(const Service& service) {
-  notify("READY=1\nSTATUS=enforcing " + std::to_string(service.live().config.rules.size()) + " rules");
+  notify("READY=1\nSTATUS=enforcing " + std::to_string(service.live().config.rules.size()) +
+         " rules");
 }
 
 // A signal that arrived: SIGHUP reloads; the others stop (true). A package
 // upgrade asks, through a file next to the socket, that the datapath stay
 // enforcing for the new version.
-bool handle_signal(int sfd, Service& service, std::mutex& service_lock, const DaemonOptions& options) {
+bool handle_signal(int sfd, Service& service, std::mutex& service_lock,
+                   const DaemonOptions& options) {
   signalfd_siginfo si{};
   if (read(sfd, &si, sizeof si) != sizeof si) return false;
   if (si.ssi_signo == SIGHUP) {
@@ -118,8 +122,9 @@ int run_daemon(const DaemonOptions& options) {
   ControlServer control(options.socket_path, options.socket_group);
   auto api = start_api(service, service_lock, options);
   net::LinkAddressMonitor netlink;
-  log(Priority::Notice, "sluiced " + std::string(SLUICE_VERSION) + " running with " + options.service.config_path +
-                            ", control socket " + options.socket_path);
+  log(Priority::Notice, "sluiced " + std::string(SLUICE_VERSION) + " running with " +
+                            options.service.config_path + ", control socket " +
+                            options.socket_path);
   notify_ready(service);  // the datapath is attached and enforcing
 
   // systemd restarts a sluiced that stops answering; ping at half the
@@ -137,8 +142,10 @@ int run_daemon(const DaemonOptions& options) {
       notify("WATCHDOG=1");
       next_ping = std::chrono::steady_clock::now() + ping_every;
     }
-    pollfd fds[] = {
-        {sfd.get(), POLLIN, 0}, {control.fd(), POLLIN, 0}, {service.events_fd(), POLLIN, 0}, {netlink.fd(), POLLIN, 0}};
+    pollfd fds[] = {{sfd.get(), POLLIN, 0},
+                    {control.fd(), POLLIN, 0},
+                    {service.events_fd(), POLLIN, 0},
+                    {netlink.fd(), POLLIN, 0}};
     poll(fds, 4, more_events ? 0 : wait_ms);
     // Every turn, woken or not: the datapath wakes us only when its ring
     // fills up.
@@ -147,8 +154,10 @@ int run_daemon(const DaemonOptions& options) {
       more_events = service.handle_events();
     }
     // A link or address changed: attach and learn addresses now.
-    if ((fds[3].revents & POLLIN) && netlink.drain()) next_refresh = std::chrono::steady_clock::now();
-    if ((fds[0].revents & POLLIN) && handle_signal(sfd.get(), service, service_lock, options)) return 0;
+    if ((fds[3].revents & POLLIN) && netlink.drain())
+      next_refresh = std::chrono::steady_clock::now();
+    if ((fds[0].revents & POLLIN) && handle_signal(sfd.get(), service, service_lock, options))
+      return 0;
     if (fds[1].revents & POLLIN) control.serve_one(service, service_lock);
     if (service.sweep_due()) {
       auto swept = service.sweep_walk();  // no lock: the API goes on meanwhile

@@ -6,11 +6,11 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 
+#include "common/log.h"
 #include "config/diagnostics.h"
 #include "datapath/bpf_error.h"
-#include "sluiced/daemon_loop.h"
-#include "common/log.h"
 #include "policy/ruleset.h"
+#include "sluiced/daemon_loop.h"
 
 namespace po = boost::program_options;
 using sluice::log;
@@ -34,25 +34,24 @@ int check(const std::string& path, const std::vector<std::string>& list_dirs) {
 
 int main(int argc, char** argv) {
   po::options_description opts("sluiced options");
-  opts.add_options()
-      ("help,h", "show this help")
-      ("version", "print the version")
-      ("config,c", po::value<std::string>()->default_value("/etc/sluice/sluice.toml"), "configuration file")
-      ("check", "validate the configuration and exit (0 valid, 1 invalid)")
-      ("pin-dir", po::value<std::string>()->default_value("/sys/fs/bpf/sluice"),
-       "bpffs directory for the maps that outlive the daemon (conntrack, rules)")
-      ("keep-datapath", "on SIGTERM leave the datapath attached and enforcing (for upgrades)")
-      ("socket", po::value<std::string>()->default_value("/run/sluice/sluice.sock"),
-       "control socket for sluicectl (root only)")
-      ("database", po::value<std::string>()->default_value("/var/lib/sluice/sluice.db"),
-       "sqlite file for the flow history, config history and audit log (\"\" for none)")
-      ("webui", po::value<std::string>()->default_value("/usr/share/sluice/webui"),
-       "directory of the web UI's files, served by the API")
-      ("socket-group", po::value<std::string>(),
-       "a group whose members may use the control socket's read-only commands (status, rules, flows...)")
-      ("list-dir", po::value<std::vector<std::string>>()->default_value({}, ""),
-       "a directory address lists (sets with file = ...) may be read from, besides the config "
-       "file's own (repeatable)");
+  opts.add_options()("help,h", "show this help")("version", "print the version")(
+      "config,c", po::value<std::string>()->default_value("/etc/sluice/sluice.toml"),
+      "configuration file")("check", "validate the configuration and exit (0 valid, 1 invalid)")(
+      "pin-dir", po::value<std::string>()->default_value("/sys/fs/bpf/sluice"),
+      "bpffs directory for the maps that outlive the daemon (conntrack, rules)")(
+      "keep-datapath", "on SIGTERM leave the datapath attached and enforcing (for upgrades)")(
+      "socket", po::value<std::string>()->default_value("/run/sluice/sluice.sock"),
+      "control socket for sluicectl (root only)")(
+      "database", po::value<std::string>()->default_value("/var/lib/sluice/sluice.db"),
+      "sqlite file for the flow history, config history and audit log (\"\" for none)")(
+      "webui", po::value<std::string>()->default_value("/usr/share/sluice/webui"),
+      "directory of the web UI's files, served by the API")(
+      "socket-group", po::value<std::string>(),
+      "a group whose members may use the control socket's read-only commands (status, rules, "
+      "flows...)")(
+      "list-dir", po::value<std::vector<std::string>>()->default_value({}, ""),
+      "a directory address lists (sets with file = ...) may be read from, besides the config "
+      "file's own (repeatable)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -74,7 +73,8 @@ int main(int argc, char** argv) {
   if (vm.count("check")) return check(path, list_dirs);
   try {
     sluice::sluiced::DaemonOptions options;
-    options.service = {path, vm["pin-dir"].as<std::string>(), vm["database"].as<std::string>(), list_dirs};
+    options.service = {path, vm["pin-dir"].as<std::string>(), vm["database"].as<std::string>(),
+                       list_dirs};
     options.socket_path = vm["socket"].as<std::string>();
     options.keep_datapath = vm.count("keep-datapath") > 0;
     options.webui_dir = vm["webui"].as<std::string>();

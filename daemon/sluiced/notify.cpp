@@ -28,7 +28,8 @@ void notify(const std::string& state) {
 std::optional<std::chrono::microseconds> watchdog_interval() {
   const char* usec = std::getenv("WATCHDOG_USEC");
   if (!usec) return std::nullopt;
-  if (const char* pid = std::getenv("WATCHDOG_PID"); pid && std::atol(pid) != getpid()) return std::nullopt;
+  if (const char* pid = std::getenv("WATCHDOG_PID"); pid && std::atol(pid) != getpid())
+    return std::nullopt;
   long long v = std::atoll(usec);
   if (v <= 0) return std::nullopt;
   return std::chrono::microseconds(v);

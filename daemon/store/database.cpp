@@ -11,7 +11,8 @@ namespace sluice::store {
 int current_schema_version() { return static_cast<int>(migrations().size()); }
 
 Database::Database(const std::string& path, Mode mode) : path_(path) {
-  int flags = mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  int flags =
+      mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   flags |= SQLITE_OPEN_NOMUTEX;  // each handle is used under its owner's lock
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -74,7 +75,9 @@ std::uint64_t Database::used_bytes() {
 std::optional<std::uint64_t> Database::bytes_besides(const std::string& table) {
   std::vector<std::string> others = {"sqlite_schema"};
   {
-    Statement names(*this, "SELECT name FROM sqlite_schema WHERE type IN ('table', 'index') AND tbl_name <> ?1");
+    Statement names(
+        *this,
+        "SELECT name FROM sqlite_schema WHERE type IN ('table', 'index') AND tbl_name <> ?1");
     names.bind(1, table);
     while (names.step()) others.push_back(names.text_at(0));
   }
@@ -97,8 +100,9 @@ void Database::migrate() {
   int version = schema_version();
   const auto& steps = migrations();
   if (version > static_cast<int>(steps.size()))
-    throw Error(path_ + ": schema version " + std::to_string(version) + " is newer than this sluiced knows (" +
-                std::to_string(steps.size()) + "); it was written by a later version");
+    throw Error(path_ + ": schema version " + std::to_string(version) +
+                " is newer than this sluiced knows (" + std::to_string(steps.size()) +
+                "); it was written by a later version");
   for (int v = version; v < static_cast<int>(steps.size()); ++v) {
     Transaction t(*this);
     exec(steps[static_cast<std::size_t>(v)]);
@@ -108,7 +112,8 @@ void Database::migrate() {
 }
 
 Statement::Statement(Database& db, std::string_view sql) : db_(db) {
-  if (sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
+      SQLITE_OK)
     db.fail("preparing '" + std::string(sql.substr(0, 60)) + "'");
 }
 
@@ -120,7 +125,8 @@ Statement& Statement::bind(int i, std::int64_t v) {
 }
 
 Statement& Statement::bind(int i, const std::string& v) {
-  if (sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT) != SQLITE_OK)
+  if (sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT) !=
+      SQLITE_OK)
     db_.fail("binding text");
   return *this;
 }
@@ -141,7 +147,8 @@ std::int64_t Statement::int_at(int col) const { return sqlite3_column_int64(stmt
 
 std::string Statement::text_at(int col) const {
   const auto* p = sqlite3_column_text(stmt_, col);
-  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+  return p ? std::string(reinterpret_cast<const char*>(p),
+                         static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
            : std::string();
 }
 

@@ -26,12 +26,15 @@ constexpr auto kRetentionEvery = std::chrono::seconds(10);
 constexpr int kWriterNice = 10;
 
 constexpr const char* kColumns =
-    "id, time_ms, verdict, chain, rule, rule_line, config_file, action, reason, interface, proto, src, sport, "
-    "dst, dport, nat, nat_addr, nat_port, packets_original, packets_reply, bytes_original, bytes_reply, "
+    "id, time_ms, verdict, chain, rule, rule_line, config_file, action, reason, interface, proto, "
+    "src, sport, "
+    "dst, dport, nat, nat_addr, nat_port, packets_original, packets_reply, bytes_original, "
+    "bytes_reply, "
     "duration_ms";
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -91,7 +94,8 @@ Where where_of(const flows::FlowFilter& f) {
   }
   if (f.port) {
     auto p = std::to_string(*f.port);
-    w.sql += " AND (sport = " + p + " OR dport = " + p + " OR (nat <> '' AND nat_port = " + p + "))";
+    w.sql +=
+        " AND (sport = " + p + " OR dport = " + p + " OR (nat <> '' AND nat_port = " + p + "))";
   }
   if (f.verdict) w.sql += " AND verdict = " + param(flows::to_string(*f.verdict));
   if (f.rule) w.sql += " AND rule = " + param(*f.rule);
@@ -169,8 +173,9 @@ void FlowHistory::writer_loop() {
     bool stop;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, kWriteEvery,
-                     [&] { return stopping_ || flush_requested_ || retention_due_ || queue_.size() >= kWriteAtOnce; });
+      wake_.wait_for(lock, kWriteEvery, [&] {
+        return stopping_ || flush_requested_ || retention_due_ || queue_.size() >= kWriteAtOnce;
+      });
       flush_requested_ = false;
       stop = stopping_;
       if (retention_due_) {
@@ -198,9 +203,10 @@ void FlowHistory::write_batch(std::vector<FlowRecord>& batch) {
   std::lock_guard lock(write_mutex_);
   try {
     Transaction t(*writer_db_);
-    Statement insert(*writer_db_, std::string("INSERT OR REPLACE INTO flows (") + kColumns +
-                                      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                                      "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)");
+    Statement insert(*writer_db_,
+                     std::string("INSERT OR REPLACE INTO flows (") + kColumns +
+                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                         "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)");
     for (const auto& r : batch) {
       int c = 0;
       auto number = [&](auto v) { insert.bind(++c, static_cast<std::int64_t>(v)); };
@@ -283,10 +289,11 @@ std::uint64_t FlowHistory::apply_retention() {
 }
 
 std::vector<FlowRecord> FlowHistory::query(const flows::FlowFilter& filter, std::uint64_t after_id,
-                                           std::uint64_t before_id, std::size_t limit, bool newest_first) const {
+                                           std::uint64_t before_id, std::size_t limit,
+                                           bool newest_first) const {
   Where w = where_of(filter);
-  std::string sql = std::string("SELECT ") + kColumns + " FROM flows WHERE " + w.sql + " AND id > " +
-                    std::to_string(after_id);
+  std::string sql = std::string("SELECT ") + kColumns + " FROM flows WHERE " + w.sql +
+                    " AND id > " + std::to_string(after_id);
   if (before_id) sql += " AND id < " + std::to_string(before_id);
   sql += newest_first ? " ORDER BY id DESC" : " ORDER BY id";
   sql += " LIMIT " + std::to_string(limit);

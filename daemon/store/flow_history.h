@@ -45,7 +45,8 @@ class FlowHistory {
   // bound), at most limit, oldest first; with newest_first the newest
   // such records (still returned oldest first).
   std::vector<flows::FlowRecord> query(const flows::FlowFilter& filter, std::uint64_t after_id,
-                                       std::uint64_t before_id, std::size_t limit, bool newest_first) const;
+                                       std::uint64_t before_id, std::size_t limit,
+                                       bool newest_first) const;
 
   std::uint64_t last_id() const;  // the highest id stored, 0 when empty
 
@@ -55,10 +56,10 @@ class FlowHistory {
 
   struct Stats {
     std::uint64_t written = 0;
-    std::uint64_t lost = 0;          // queue full, or a write that failed
+    std::uint64_t lost = 0;  // queue full, or a write that failed
     std::uint64_t write_errors = 0;
-    std::uint64_t removed = 0;       // by retention
-    std::string last_error;          // empty when the last write worked
+    std::uint64_t removed = 0;  // by retention
+    std::string last_error;     // empty when the last write worked
   };
   Stats stats() const;
   const std::string& path() const { return path_; }
@@ -73,14 +74,14 @@ class FlowHistory {
   std::unique_ptr<Database> writer_db_;  // used by the writer thread only (and retention)
   std::unique_ptr<Database> reader_db_;  // queries, under read_mutex_
   mutable std::mutex read_mutex_;
-  std::mutex write_mutex_;               // writer_db_: the thread vs apply_retention()
+  std::mutex write_mutex_;  // writer_db_: the thread vs apply_retention()
 
-  mutable std::mutex mutex_;             // everything below
+  mutable std::mutex mutex_;  // everything below
   std::condition_variable wake_;
   std::condition_variable flushed_;
   std::vector<flows::FlowRecord> queue_;
-  std::uint64_t queued_total_ = 0;       // records ever queued
-  std::uint64_t done_total_ = 0;         // records written or lost by the writer
+  std::uint64_t queued_total_ = 0;  // records ever queued
+  std::uint64_t done_total_ = 0;    // records written or lost by the writer
   Retention retention_;
   Stats stats_;
   bool stopping_ = false;

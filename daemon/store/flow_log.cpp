@@ -32,7 +32,8 @@ void FlowLog::configure(const config::FlowLog& settings) {
     ring_.continue_after(history_->last_id());
   } catch (const store::Error& e) {
     error_ = e.what();
-    log(Priority::Error, std::string("flow history unavailable, flows are kept in memory only: ") + e.what());
+    log(Priority::Error,
+        std::string("flow history unavailable, flows are kept in memory only: ") + e.what());
   }
 }
 
@@ -47,8 +48,9 @@ void FlowLog::record(std::vector<flows::FlowRecord>&& batch) {
   if (h) h->add_batch(std::move(batch));
 }
 
-std::vector<flows::FlowRecord> FlowLog::query(const flows::FlowFilter& filter, std::uint64_t after_id,
-                                              std::size_t limit, bool newest_first) const {
+std::vector<flows::FlowRecord> FlowLog::query(const flows::FlowFilter& filter,
+                                              std::uint64_t after_id, std::size_t limit,
+                                              bool newest_first) const {
   // Memory holds every id from first_id() on; the history what came before.
   std::uint64_t first = ring_.first_id();
   auto h = history();
@@ -65,7 +67,8 @@ std::vector<flows::FlowRecord> FlowLog::query(const flows::FlowFilter& filter, s
     }
     out = h->query(filter, after_id, first, limit, false);
   } catch (const store::Error& e) {
-    log(Priority::Warning, std::string("flow history query failed, answering from memory: ") + e.what());
+    log(Priority::Warning,
+        std::string("flow history query failed, answering from memory: ") + e.what());
     return ring_.query(filter, after_id, limit, newest_first);
   }
   if (out.size() < limit) {

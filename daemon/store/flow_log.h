@@ -34,8 +34,8 @@ class FlowLog {
   void record(std::vector<flows::FlowRecord>&& batch);
 
   // Like FlowRing::query, over memory and history together.
-  std::vector<flows::FlowRecord> query(const flows::FlowFilter& filter, std::uint64_t after_id, std::size_t limit,
-                                       bool newest_first) const;
+  std::vector<flows::FlowRecord> query(const flows::FlowFilter& filter, std::uint64_t after_id,
+                                       std::size_t limit, bool newest_first) const;
 
   const flows::FlowRing& ring() const { return ring_; }
 

@@ -11,7 +11,8 @@ namespace sluice::store {
 namespace {
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -33,7 +34,9 @@ void StateStore::trim_config_versions() {
   std::int64_t keep_from = 0;
   std::uint64_t bytes = 0;
   std::size_t n = 0;
-  Statement s(*db_, "SELECT id, length(CAST(text AS BLOB)) + length(CAST(diff AS BLOB)) FROM config_versions ORDER BY id DESC");
+  Statement s(*db_,
+              "SELECT id, length(CAST(text AS BLOB)) + length(CAST(diff AS BLOB)) FROM "
+              "config_versions ORDER BY id DESC");
   while (s.step()) {
     bytes += static_cast<std::uint64_t>(s.int_at(1));
     if (n > 0 && (n >= limits_.max_config_versions || bytes > limits_.max_config_bytes)) break;
@@ -55,7 +58,9 @@ StateStore::~StateStore() = default;
 std::uint64_t StateStore::add_config_version(const std::string& author, const std::string& path,
                                              const std::string& text, const std::string& diff) {
   std::lock_guard lock(mutex_);
-  Statement s(*db_, "INSERT INTO config_versions (time_ms, author, path, text, diff) VALUES (?1, ?2, ?3, ?4, ?5)");
+  Statement s(*db_,
+              "INSERT INTO config_versions (time_ms, author, path, text, diff) VALUES (?1, ?2, ?3, "
+              "?4, ?5)");
   s.bind(1, now_ms()).bind(2, author).bind(3, path).bind(4, text).bind(5, diff);
   s.step();
   auto id = static_cast<std::uint64_t>(sqlite3_last_insert_rowid(db_->handle()));
@@ -66,20 +71,32 @@ std::uint64_t StateStore::add_config_version(const std::string& author, const st
 std::vector<ConfigVersion> StateStore::config_versions(std::size_t limit) const {
   std::lock_guard lock(mutex_);
   std::vector<ConfigVersion> out;
-  Statement s(*db_, "SELECT id, time_ms, author, path, diff FROM config_versions ORDER BY id DESC LIMIT ?1");
+  Statement s(
+      *db_,
+      "SELECT id, time_ms, author, path, diff FROM config_versions ORDER BY id DESC LIMIT ?1");
   s.bind(1, static_cast<std::int64_t>(limit));
   while (s.step())
-    out.push_back({static_cast<std::uint64_t>(s.int_at(0)), s.int_at(1), s.text_at(2), s.text_at(3), s.text_at(4), {}});
+    out.push_back({static_cast<std::uint64_t>(s.int_at(0)),
+                   s.int_at(1),
+                   s.text_at(2),
+                   s.text_at(3),
+                   s.text_at(4),
+                   {}});
   return out;
 }
 
 std::optional<ConfigVersion> StateStore::config_version(std::uint64_t id) const {
   std::lock_guard lock(mutex_);
-  Statement s(*db_, "SELECT id, time_ms, author, path, diff, text FROM config_versions WHERE id = ?1");
+  Statement s(*db_,
+              "SELECT id, time_ms, author, path, diff, text FROM config_versions WHERE id = ?1");
   s.bind(1, static_cast<std::int64_t>(id));
   if (!s.step()) return std::nullopt;
-  return ConfigVersion{static_cast<std::uint64_t>(s.int_at(0)), s.int_at(1), s.text_at(2), s.text_at(3),
-                       s.text_at(4), s.text_at(5)};
+  return ConfigVersion{static_cast<std::uint64_t>(s.int_at(0)),
+                       s.int_at(1),
+                       s.text_at(2),
+                       s.text_at(3),
+                       s.text_at(4),
+                       s.text_at(5)};
 }
 
 void StateStore::audit(const std::string& who, const std::string& what, const std::string& detail) {
@@ -93,10 +110,12 @@ void StateStore::audit(const std::string& who, const std::string& what, const st
 std::vector<AuditEntry> StateStore::audit_entries(std::size_t limit) const {
   std::lock_guard lock(mutex_);
   std::vector<AuditEntry> out;
-  Statement s(*db_, "SELECT id, time_ms, who, what, detail FROM audit_log ORDER BY id DESC LIMIT ?1");
+  Statement s(*db_,
+              "SELECT id, time_ms, who, what, detail FROM audit_log ORDER BY id DESC LIMIT ?1");
   s.bind(1, static_cast<std::int64_t>(limit));
   while (s.step())
-    out.push_back({static_cast<std::uint64_t>(s.int_at(0)), s.int_at(1), s.text_at(2), s.text_at(3), s.text_at(4)});
+    out.push_back({static_cast<std::uint64_t>(s.int_at(0)), s.int_at(1), s.text_at(2), s.text_at(3),
+                   s.text_at(4)});
   return out;
 }
 
@@ -132,7 +151,8 @@ std::vector<NamedSecret> StateStore::users() const {
 
 bool StateStore::add_token(const std::string& name, const std::string& token_hash) {
   std::lock_guard lock(mutex_);
-  Statement s(*db_, "INSERT OR IGNORE INTO api_tokens (name, token_hash, created_ms) VALUES (?1, ?2, ?3)");
+  Statement s(
+      *db_, "INSERT OR IGNORE INTO api_tokens (name, token_hash, created_ms) VALUES (?1, ?2, ?3)");
   s.bind(1, name).bind(2, token_hash).bind(3, now_ms());
   s.step();
   return sqlite3_changes(db_->handle()) > 0;
@@ -162,9 +182,14 @@ std::vector<NamedSecret> StateStore::tokens() const {
 void StateStore::save_session(const StoredSession& st) {
   std::lock_guard lock(mutex_);
   Statement s(*db_,
-              "INSERT OR REPLACE INTO sessions (id_hash, user, csrf, password_hash, last_used_ms, created_ms) "
+              "INSERT OR REPLACE INTO sessions (id_hash, user, csrf, password_hash, last_used_ms, "
+              "created_ms) "
               "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  s.bind(1, st.id_hash).bind(2, st.user).bind(3, st.csrf).bind(4, st.password_hash).bind(5, st.last_used_ms);
+  s.bind(1, st.id_hash)
+      .bind(2, st.user)
+      .bind(3, st.csrf)
+      .bind(4, st.password_hash)
+      .bind(5, st.last_used_ms);
   s.bind(6, st.created_ms);
   s.step();
 }
@@ -185,16 +210,20 @@ void StateStore::remove_session(const std::string& id_hash) {
 
 std::vector<StoredSession> StateStore::sessions() const {
   std::lock_guard lock(mutex_);
-  Statement s(*db_, "SELECT id_hash, user, csrf, password_hash, last_used_ms, created_ms FROM sessions");
+  Statement s(*db_,
+              "SELECT id_hash, user, csrf, password_hash, last_used_ms, created_ms FROM sessions");
   std::vector<StoredSession> out;
   while (s.step())
-    out.push_back({s.text_at(0), s.text_at(1), s.text_at(2), s.text_at(3), s.int_at(4), s.int_at(5)});
+    out.push_back(
+        {s.text_at(0), s.text_at(1), s.text_at(2), s.text_at(3), s.int_at(4), s.int_at(5)});
   return out;
 }
 
 void StateStore::save_pending_confirm(const StoredPendingConfirm& p) {
   std::lock_guard lock(mutex_);
-  Statement s(*db_, "INSERT OR REPLACE INTO pending_confirm (id, deadline_ms, restore_text) VALUES (1, ?1, ?2)");
+  Statement s(
+      *db_,
+      "INSERT OR REPLACE INTO pending_confirm (id, deadline_ms, restore_text) VALUES (1, ?1, ?2)");
   s.bind(1, p.deadline_ms).bind(2, p.restore_text);
   s.step();
 }

@@ -68,9 +68,10 @@ class StateStore {
   explicit StateStore(const std::string& path, StateLimits limits = {});
   ~StateStore();
 
-  std::uint64_t add_config_version(const std::string& author, const std::string& path, const std::string& text,
-                                   const std::string& diff);
-  std::vector<ConfigVersion> config_versions(std::size_t limit) const;  // newest first, without text
+  std::uint64_t add_config_version(const std::string& author, const std::string& path,
+                                   const std::string& text, const std::string& diff);
+  std::vector<ConfigVersion> config_versions(
+      std::size_t limit) const;  // newest first, without text
   std::optional<ConfigVersion> config_version(std::uint64_t id) const;
 
   void audit(const std::string& who, const std::string& what, const std::string& detail);

@@ -45,7 +45,8 @@ std::uint16_t ip_checksum(const void* data, std::size_t len) {
 
 bool parse_mac(const char* text, std::uint8_t* mac) {
   unsigned v[6];
-  if (std::sscanf(text, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6) return false;
+  if (std::sscanf(text, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+    return false;
   for (int i = 0; i < 6; ++i) mac[i] = static_cast<std::uint8_t>(v[i]);
   return true;
 }
@@ -130,7 +131,8 @@ int main(int argc, char** argv) {
       auto* f = frames[i].data();
       auto* ip = reinterpret_cast<iphdr*>(f + sizeof(ether_header));
       auto* udp = reinterpret_cast<udphdr*>(f + sizeof(ether_header) + sizeof(iphdr));
-      ip->saddr = htonl(net | static_cast<std::uint32_t>(k % static_cast<std::uint64_t>(sources) + 1));
+      ip->saddr =
+          htonl(net | static_cast<std::uint32_t>(k % static_cast<std::uint64_t>(sources) + 1));
       ip->daddr = htonl(dnet | static_cast<std::uint32_t>(k % 65521 + 1));
       udp->source = htons(static_cast<std::uint16_t>(1024 + k % 59999));
       ip->check = 0;

@@ -125,27 +125,49 @@ config::Config bench_ruleset(std::size_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   config::Config cfg;
   cfg.chain_defaults = {config::Action::Drop, config::Action::Drop, config::Action::Accept};
-  cfg.rules.push_back(probe_rule("early-v4", "198.18.0.1", "198.19.0.1", 5001, config::Action::Drop));
-  cfg.rules.push_back(probe_rule("early-v6", "2001:2::1", "2001:2:0:1::1", 5001, config::Action::Drop));
+  cfg.rules.push_back(
+      probe_rule("early-v4", "198.18.0.1", "198.19.0.1", 5001, config::Action::Drop));
+  cfg.rules.push_back(
+      probe_rule("early-v6", "2001:2::1", "2001:2:0:1::1", 5001, config::Action::Drop));
   const std::size_t fixed = 6;
   for (std::size_t i = 0; i + fixed < n; ++i) cfg.rules.push_back(random_rule(rng, i));
-  cfg.rules.push_back(probe_rule("late-v4", "198.18.0.2", "198.19.0.0/24", 5002, config::Action::Drop));
-  cfg.rules.push_back(probe_rule("late-v6", "2001:2::2", "2001:2:0:1::/64", 5002, config::Action::Drop));
-  cfg.rules.push_back(probe_rule("est-v4", "198.18.0.3", "198.19.0.3", 5003, config::Action::Accept));
-  cfg.rules.push_back(probe_rule("est-v6", "2001:2::3", "2001:2:0:1::3", 5003, config::Action::Accept));
+  cfg.rules.push_back(
+      probe_rule("late-v4", "198.18.0.2", "198.19.0.0/24", 5002, config::Action::Drop));
+  cfg.rules.push_back(
+      probe_rule("late-v6", "2001:2::2", "2001:2:0:1::/64", 5002, config::Action::Drop));
+  cfg.rules.push_back(
+      probe_rule("est-v4", "198.18.0.3", "198.19.0.3", 5003, config::Action::Accept));
+  cfg.rules.push_back(
+      probe_rule("est-v6", "2001:2::3", "2001:2:0:1::3", 5003, config::Action::Accept));
   return cfg;
 }
 
 std::vector<Probe> probes() {
   return {
-      {"new, early rule (IPv4)", PacketBuilder::ipv4("198.18.0.1", "198.19.0.1").tcp(40000, 5001, testkit::kSyn).build(), TC_ACT_SHOT, false},
-      {"new, late rule (IPv4)", PacketBuilder::ipv4("198.18.0.2", "198.19.0.9").tcp(40000, 5002, testkit::kSyn).build(), TC_ACT_SHOT, false},
-      {"new, no rule (IPv4)", PacketBuilder::ipv4("198.18.0.4", "198.19.0.4").tcp(40000, 5004, testkit::kSyn).build(), TC_ACT_SHOT, false},
-      {"new, early rule (IPv6)", PacketBuilder::ipv6("2001:2::1", "2001:2:0:1::1").tcp(40000, 5001, testkit::kSyn).build(), TC_ACT_SHOT, false},
-      {"new, late rule (IPv6)", PacketBuilder::ipv6("2001:2::2", "2001:2:0:1::9").tcp(40000, 5002, testkit::kSyn).build(), TC_ACT_SHOT, false},
-      {"new, no rule (IPv6)", PacketBuilder::ipv6("2001:2::4", "2001:2:0:1::4").tcp(40000, 5004, testkit::kSyn).build(), TC_ACT_SHOT, false},
-      {"established (IPv4)", PacketBuilder::ipv4("198.18.0.3", "198.19.0.3").tcp(40000, 5003, testkit::kAck).build(), TC_ACT_OK, true},
-      {"established (IPv6)", PacketBuilder::ipv6("2001:2::3", "2001:2:0:1::3").tcp(40000, 5003, testkit::kAck).build(), TC_ACT_OK, true},
+      {"new, early rule (IPv4)",
+       PacketBuilder::ipv4("198.18.0.1", "198.19.0.1").tcp(40000, 5001, testkit::kSyn).build(),
+       TC_ACT_SHOT, false},
+      {"new, late rule (IPv4)",
+       PacketBuilder::ipv4("198.18.0.2", "198.19.0.9").tcp(40000, 5002, testkit::kSyn).build(),
+       TC_ACT_SHOT, false},
+      {"new, no rule (IPv4)",
+       PacketBuilder::ipv4("198.18.0.4", "198.19.0.4").tcp(40000, 5004, testkit::kSyn).build(),
+       TC_ACT_SHOT, false},
+      {"new, early rule (IPv6)",
+       PacketBuilder::ipv6("2001:2::1", "2001:2:0:1::1").tcp(40000, 5001, testkit::kSyn).build(),
+       TC_ACT_SHOT, false},
+      {"new, late rule (IPv6)",
+       PacketBuilder::ipv6("2001:2::2", "2001:2:0:1::9").tcp(40000, 5002, testkit::kSyn).build(),
+       TC_ACT_SHOT, false},
+      {"new, no rule (IPv6)",
+       PacketBuilder::ipv6("2001:2::4", "2001:2:0:1::4").tcp(40000, 5004, testkit::kSyn).build(),
+       TC_ACT_SHOT, false},
+      {"established (IPv4)",
+       PacketBuilder::ipv4("198.18.0.3", "198.19.0.3").tcp(40000, 5003, testkit::kAck).build(),
+       TC_ACT_OK, true},
+      {"established (IPv6)",
+       PacketBuilder::ipv6("2001:2::3", "2001:2:0:1::3").tcp(40000, 5003, testkit::kAck).build(),
+       TC_ACT_OK, true},
   };
 }
 
@@ -170,10 +192,14 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> sizes = {10, 1000, 10000, 100000};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--report" && i + 1 < argc) report = argv[++i];
-    else if (a == "--repeat" && i + 1 < argc) repeat = static_cast<std::uint32_t>(std::stoul(argv[++i]));
-    else if (a == "--rounds" && i + 1 < argc) rounds = std::stoi(argv[++i]);
-    else if (a == "--quick") repeat = 1000, rounds = 1, sizes = {10, 1000};
+    if (a == "--report" && i + 1 < argc)
+      report = argv[++i];
+    else if (a == "--repeat" && i + 1 < argc)
+      repeat = static_cast<std::uint32_t>(std::stoul(argv[++i]));
+    else if (a == "--rounds" && i + 1 < argc)
+      rounds = std::stoi(argv[++i]);
+    else if (a == "--quick")
+      repeat = 1000, rounds = 1, sizes = {10, 1000};
     else {
       std::cerr << "usage: rule_scaling [--report FILE] [--repeat N] [--rounds N] [--quick]\n";
       return 2;
@@ -269,7 +295,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::ostringstream section;
-    section << begin << "\n" << "Repeat " << repeat << ", median of " << rounds << " rounds.\n\n"
+    section << begin << "\n"
+            << "Repeat " << repeat << ", median of " << rounds << " rounds.\n\n"
             << md.str();
     text.replace(b, e - b, section.str());
     std::ofstream(report) << text;

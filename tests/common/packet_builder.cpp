@@ -18,7 +18,8 @@ std::uint16_t get16(const std::vector<std::uint8_t>& v, std::size_t off) {
 }
 
 std::uint32_t sum_bytes(const std::uint8_t* p, std::size_t n, std::uint32_t sum = 0) {
-  for (std::size_t i = 0; i + 1 < n; i += 2) sum += static_cast<std::uint32_t>(p[i] << 8 | p[i + 1]);
+  for (std::size_t i = 0; i + 1 < n; i += 2)
+    sum += static_cast<std::uint32_t>(p[i] << 8 | p[i + 1]);
   if (n % 2) sum += static_cast<std::uint32_t>(p[n - 1] << 8);
   return sum;
 }
@@ -39,9 +40,12 @@ std::uint32_t pseudo_sum(bool v6, const std::uint8_t* src, const std::uint8_t* d
 
 std::size_t checksum_offset(std::uint8_t proto) {
   switch (proto) {
-    case 6: return 16;
-    case 17: return 6;
-    default: return 2;  // ICMP, ICMPv6
+    case 6:
+      return 16;
+    case 17:
+      return 6;
+    default:
+      return 2;  // ICMP, ICMPv6
   }
 }
 
@@ -57,7 +61,8 @@ PacketBuilder PacketBuilder::ipv4(const std::string& src, const std::string& dst
 PacketBuilder PacketBuilder::ipv6(const std::string& src, const std::string& dst) {
   PacketBuilder b;
   b.v6_ = true;
-  if (inet_pton(AF_INET6, src.c_str(), b.src_) != 1 || inet_pton(AF_INET6, dst.c_str(), b.dst_) != 1)
+  if (inet_pton(AF_INET6, src.c_str(), b.src_) != 1 ||
+      inet_pton(AF_INET6, dst.c_str(), b.dst_) != 1)
     throw std::invalid_argument("bad IPv6 address " + src + " / " + dst);
   return b;
 }
@@ -67,9 +72,12 @@ PacketBuilder PacketBuilder::from_headers(const policy::PacketHeaders& h, std::u
   b.v6_ = h.family == config::Family::V6;
   std::copy(h.src.begin(), h.src.end(), b.src_);
   std::copy(h.dst.begin(), h.dst.end(), b.dst_);
-  if (h.proto == 6) b.tcp(sport, h.dport, kSyn);
-  else if (h.proto == 17) b.udp(sport, h.dport);
-  else b.icmp(h.icmp_type, h.icmp_code, static_cast<std::uint32_t>(sport) << 16 | 1);
+  if (h.proto == 6)
+    b.tcp(sport, h.dport, kSyn);
+  else if (h.proto == 17)
+    b.udp(sport, h.dport);
+  else
+    b.icmp(h.icmp_type, h.icmp_code, static_cast<std::uint32_t>(sport) << 16 | 1);
   return b;
 }
 

@@ -61,8 +61,8 @@ config::Endpoint random_endpoint(std::mt19937_64& rng, const RulesetShape& shape
 
 config::PortRange random_port_range(std::mt19937_64& rng) {
   static const std::vector<config::PortRange> common = {
-      {22, 22}, {53, 53}, {80, 80}, {443, 443}, {8080, 8080}, {1000, 2000},
-      {1024, 65535}, {8000, 8100}, {6000, 6063}, {1, 1023}, {3000, 3000}, {5353, 5353}};
+      {22, 22},      {53, 53},     {80, 80},     {443, 443}, {8080, 8080}, {1000, 2000},
+      {1024, 65535}, {8000, 8100}, {6000, 6063}, {1, 1023},  {3000, 3000}, {5353, 5353}};
   if (chance(rng, 0.7)) return pick(rng, common);
   auto a = static_cast<std::uint16_t>(uniform(rng, 1, 65535));
   if (chance(rng, 0.5)) return {a, a};
@@ -87,14 +87,15 @@ config::Config random_ruleset(std::mt19937_64& rng, const RulesetShape& shape) {
     r.from = random_endpoint(rng, shape);
     r.to = random_endpoint(rng, shape);
     r.proto = pick(rng, protos);
-    if ((r.proto == config::Protocol::Tcp || r.proto == config::Protocol::Udp) && chance(rng, 0.8)) {
+    if ((r.proto == config::Protocol::Tcp || r.proto == config::Protocol::Udp) &&
+        chance(rng, 0.8)) {
       int n = chance(rng, 0.8) ? 1 : uniform(rng, 2, 3);
       for (int k = 0; k < n; ++k) r.ports.push_back(random_port_range(rng));
     }
     if ((r.proto == config::Protocol::Icmp || r.proto == config::Protocol::Icmpv6) &&
         chance(rng, 0.5))
-      r.icmp_type = static_cast<std::uint8_t>(
-          pick(rng, std::vector<int>{0, 3, 8, 11, 128, 129, 135, 1}));
+      r.icmp_type =
+          static_cast<std::uint8_t>(pick(rng, std::vector<int>{0, 3, 8, 11, 128, 129, 135, 1}));
     r.action = static_cast<config::Action>(uniform(rng, 0, 2));
     r.audit = chance(rng, shape.audit);
     cfg.rules.push_back(std::move(r));
@@ -102,7 +103,8 @@ config::Config random_ruleset(std::mt19937_64& rng, const RulesetShape& shape) {
   return cfg;
 }
 
-std::vector<config::Prefix> random_local_addresses(std::mt19937_64& rng, const RulesetShape& shape) {
+std::vector<config::Prefix> random_local_addresses(std::mt19937_64& rng,
+                                                   const RulesetShape& shape) {
   return {random_host(rng, Family::V4, shape), random_host(rng, Family::V4, shape),
           random_host(rng, Family::V6, shape)};
 }
@@ -115,7 +117,8 @@ std::array<std::uint8_t, 16> biased_address(std::mt19937_64& rng, const config::
   RulesetShape shape;
   Prefix host = random_host(rng, f, shape);
   if (!cfg.rules.empty() && chance(rng, 0.75)) {
-    const auto& r = cfg.rules[std::uniform_int_distribution<std::size_t>(0, cfg.rules.size() - 1)(rng)];
+    const auto& r =
+        cfg.rules[std::uniform_int_distribution<std::size_t>(0, cfg.rules.size() - 1)(rng)];
     const auto& ep = source ? r.from : r.to;
     std::vector<Prefix> same;
     for (const auto& p : ep.prefixes)
@@ -125,8 +128,10 @@ std::array<std::uint8_t, 16> biased_address(std::mt19937_64& rng, const config::
       // Keep p's leading bits, randomise the rest.
       for (int bit = p.length; bit < p.max_length(); ++bit) {
         auto mask = static_cast<std::uint8_t>(0x80 >> (bit % 8));
-        if (chance(rng, 0.5)) p.addr[bit / 8] |= mask;
-        else p.addr[bit / 8] &= static_cast<std::uint8_t>(~mask);
+        if (chance(rng, 0.5))
+          p.addr[bit / 8] |= mask;
+        else
+          p.addr[bit / 8] &= static_cast<std::uint8_t>(~mask);
       }
       return p.addr;
     }
@@ -152,8 +157,10 @@ policy::PacketHeaders random_packet(std::mt19937_64& rng, const config::Config& 
   if (chain == config::Chain::Input) pkt.dst = pick(rng, mine).addr;
   if (chain == config::Chain::Output) pkt.src = pick(rng, mine).addr;
   // A forward packet must not be addressed to this host; nudge it off.
-  while (chain != config::Chain::Input && is_local(pkt.dst)) pkt.dst[pkt.family == Family::V4 ? 3 : 15]++;
-  while (chain == config::Chain::Output && pkt.src == pkt.dst) pkt.dst[pkt.family == Family::V4 ? 3 : 15]++;
+  while (chain != config::Chain::Input && is_local(pkt.dst))
+    pkt.dst[pkt.family == Family::V4 ? 3 : 15]++;
+  while (chain == config::Chain::Output && pkt.src == pkt.dst)
+    pkt.dst[pkt.family == Family::V4 ? 3 : 15]++;
 
   int kind = uniform(rng, 0, 9);
   if (kind < 5) {
@@ -167,8 +174,10 @@ policy::PacketHeaders random_packet(std::mt19937_64& rng, const config::Config& 
     std::vector<std::uint16_t> ports;
     for (const auto& r : cfg.rules)
       for (const auto& pr : r.ports) ports.push_back(chance(rng, 0.5) ? pr.first : pr.last);
-    if (!ports.empty() && chance(rng, 0.7)) pkt.dport = pick(rng, ports);
-    else pkt.dport = static_cast<std::uint16_t>(uniform(rng, 1, 65535));
+    if (!ports.empty() && chance(rng, 0.7))
+      pkt.dport = pick(rng, ports);
+    else
+      pkt.dport = static_cast<std::uint16_t>(uniform(rng, 1, 65535));
   } else {
     // Echo requests (which open flows) or other informational types; never
     // errors, which the datapath first matches against conntrack.

@@ -30,8 +30,7 @@ config::Config random_ruleset(std::mt19937_64& rng, const RulesetShape& shape);
 // so that early, late and no-match cases all occur. For the input chain
 // the destination is one of local, for output the source is.
 policy::PacketHeaders random_packet(std::mt19937_64& rng, const config::Config& cfg,
-                                    config::Chain chain,
-                                    const std::vector<config::Prefix>& local);
+                                    config::Chain chain, const std::vector<config::Prefix>& local);
 
 // A few host addresses inside the pools, to serve as this host's.
 std::vector<config::Prefix> random_local_addresses(std::mt19937_64& rng, const RulesetShape& shape);

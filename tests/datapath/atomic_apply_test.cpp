@@ -66,15 +66,19 @@ TEST_F(AtomicApply, ConcurrentProbesSeeTheOldOrTheNewRulesetNeverAMix) {
     h.dport = static_cast<std::uint16_t>(8000 + i * 37);
     auto verdict = [&](const config::Config& c) -> std::uint32_t {
       switch (policy::evaluate(c, config::Chain::Forward, h).action) {
-        case config::Action::Accept: return TC_ACT_OK;
-        case config::Action::Drop: return TC_ACT_SHOT;
-        case config::Action::Reject: return TC_ACT_REDIRECT;
+        case config::Action::Accept:
+          return TC_ACT_OK;
+        case config::Action::Drop:
+          return TC_ACT_SHOT;
+        case config::Action::Reject:
+          return TC_ACT_REDIRECT;
       }
       return ~0u;
     };
     // SYN: every repetition is a new flow, judged by policy (drops are not
     // tracked; accepted ones are cleared below).
-    probes.push_back({PacketBuilder::from_headers(h, 40000).build(), verdict(accept_cfg), verdict(drop_cfg)});
+    probes.push_back(
+        {PacketBuilder::from_headers(h, 40000).build(), verdict(accept_cfg), verdict(drop_cfg)});
   }
   ASSERT_EQ(probes[0].in_accept, static_cast<std::uint32_t>(TC_ACT_OK));
   ASSERT_EQ(probes[0].in_drop, static_cast<std::uint32_t>(TC_ACT_REDIRECT));

@@ -1,7 +1,8 @@
 // Random rulesets and random packets through the loaded BPF programs
 // (BPF_PROG_TEST_RUN): every verdict and deciding rule must equal the
 // reference evaluator's. A failure prints the seed; replay one ruleset with
-//   SLUICE_DIFF_SEED=<seed> SLUICE_DIFF_RULESETS=1 sluice_datapath_tests --gtest_filter='Differential*'
+//   SLUICE_DIFF_SEED=<seed> SLUICE_DIFF_RULESETS=1 sluice_datapath_tests
+//   --gtest_filter='Differential*'
 #include <cstdlib>
 #include <random>
 
@@ -19,9 +20,12 @@ std::uint64_t env_or(const char* name, std::uint64_t fallback) {
 
 std::uint32_t expected_retval(config::Action a) {
   switch (a) {
-    case config::Action::Accept: return TC_ACT_OK;
-    case config::Action::Drop: return TC_ACT_SHOT;
-    case config::Action::Reject: return TC_ACT_REDIRECT;  // the answer goes back out
+    case config::Action::Accept:
+      return TC_ACT_OK;
+    case config::Action::Drop:
+      return TC_ACT_SHOT;
+    case config::Action::Reject:
+      return TC_ACT_REDIRECT;  // the answer goes back out
   }
   return ~0u;
 }

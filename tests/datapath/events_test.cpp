@@ -72,17 +72,21 @@ class Events : public DatapathTest {
   }
   std::uint64_t all_drops() {
     std::uint64_t n = 0;
-    for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r) n += drops(static_cast<sluice_drop_reason>(r));
+    for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r)
+      n += drops(static_cast<sluice_drop_reason>(r));
     return n;
   }
   std::uint64_t lost() {
-    return dp.events_lost(SLUICE_EVENT_LOST_RATE_LIMITED) + dp.events_lost(SLUICE_EVENT_LOST_RING_FULL);
+    return dp.events_lost(SLUICE_EVENT_LOST_RATE_LIMITED) +
+           dp.events_lost(SLUICE_EVENT_LOST_RING_FULL);
   }
 };
 
 TEST_F(Events, AnAcceptedFlowReportsItsRuleOnceNotPerPacket) {
   ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.1", "10.4.0.1").tcp(40000, 80, kSyn).build()), kOk);
-  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.4.0.1", "10.3.0.1").tcp(80, 40000, kSyn | kAck).build()), kOk);
+  ASSERT_EQ(
+      ingress(PacketBuilder::ipv4("10.4.0.1", "10.3.0.1").tcp(80, 40000, kSyn | kAck).build()),
+      kOk);
   ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.1", "10.4.0.1").tcp(40000, 80, kAck).build()), kOk);
   auto got = take();
   ASSERT_EQ(got.size(), 1u);
@@ -105,7 +109,9 @@ TEST_F(Events, AnAcceptedFlowReportsItsRuleOnceNotPerPacket) {
 TEST_F(Events, AFlowWhoseTupleComesBackAfterItsTimeoutIsReportedClosed) {
   auto syn = PacketBuilder::ipv4("10.3.0.7", "10.4.0.1").tcp(40000, 80, kSyn).build();
   ASSERT_EQ(ingress(syn), kOk);
-  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.4.0.1", "10.3.0.7").tcp(80, 40000, kSyn | kAck).build()), kOk);
+  ASSERT_EQ(
+      ingress(PacketBuilder::ipv4("10.4.0.1", "10.3.0.7").tcp(80, 40000, kSyn | kAck).build()),
+      kOk);
   take();
   age_the_flow(SLUICE_CT_TIMEOUT_TCP_SYN + 1);
   ASSERT_EQ(ingress(syn), kOk) << "judged afresh, and accepted";
@@ -131,7 +137,9 @@ TEST_F(Events, AFlowWhoseTupleComesBackAfterItsTimeoutIsReportedClosed) {
 // flow (with a new masquerade port, which the server then reset).
 TEST_F(Events, AFlowStampedLaterThanThePacketsClockIsNotEnded) {
   ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.9", "10.4.0.1").tcp(40000, 80, kSyn).build()), kOk);
-  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.4.0.1", "10.3.0.9").tcp(80, 40000, kSyn | kAck).build()), kOk);
+  ASSERT_EQ(
+      ingress(PacketBuilder::ipv4("10.4.0.1", "10.3.0.9").tcp(80, 40000, kSyn | kAck).build()),
+      kOk);
   ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.9", "10.4.0.1").tcp(40000, 80, kAck).build()), kOk);
   take();
   ASSERT_EQ(dp.conntrack().size(), 1u);
@@ -145,7 +153,8 @@ TEST_F(Events, AFlowStampedLaterThanThePacketsClockIsNotEnded) {
   EXPECT_TRUE(take().empty()) << "neither closed nor decided again";
   ASSERT_EQ(dp.conntrack().size(), 1u);
   EXPECT_EQ(dp.conntrack()[0].value.state, SLUICE_CT_ESTABLISHED);
-  EXPECT_EQ(dp.conntrack()[0].value.packets[SLUICE_DIR_ORIGINAL], 3u) << "the same flow, counted on";
+  EXPECT_EQ(dp.conntrack()[0].value.packets[SLUICE_DIR_ORIGINAL], 3u)
+      << "the same flow, counted on";
 }
 
 TEST_F(Events, ASynOnAResetFlowReportsItClosedExceptWhenOnlyDenialsAreRecorded) {
@@ -175,7 +184,8 @@ TEST_F(Events, DeniedOnlyLeavesAcceptedFlowsUnreported) {
   apply(std::string(kRuleset) + "[flows]\nevents = \"denied\"\n");
   take();
   ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.6", "10.4.0.1").tcp(40000, 80, kSyn).build()), kOk);
-  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.6", "10.4.0.1").tcp(40001, 445, kSyn).build()), kShot);
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.6", "10.4.0.1").tcp(40001, 445, kSyn).build()),
+            kShot);
   auto got = take();
   ASSERT_EQ(got.size(), 1u) << "the accepted flow is not reported, the drop is";
   EXPECT_EQ(got[0].type, SLUICE_EVENT_DROP);
@@ -186,8 +196,10 @@ TEST_F(Events, DeniedOnlyLeavesAcceptedFlowsUnreported) {
 }
 
 TEST_F(Events, DropsAndRejectsNameTheirRuleOrTheDefault) {
-  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.2", "10.4.0.1").tcp(40000, 445, kSyn).build()), kShot);
-  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.2", "10.4.0.1").tcp(40001, 23, kSyn).build()), kRedirect);
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.2", "10.4.0.1").tcp(40000, 445, kSyn).build()),
+            kShot);
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.2", "10.4.0.1").tcp(40001, 23, kSyn).build()),
+            kRedirect);
   ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.2", "10.4.0.1").udp(5000, 9999).build()), kShot);
   auto got = take();
   ASSERT_EQ(got.size(), 3u);
@@ -222,9 +234,11 @@ TEST_F(Events, EachSourceGetsItsOwnDropBudgetAndEveryDropIsAccountedFor) {
   auto limited_before = dp.events_lost(SLUICE_EVENT_LOST_RATE_LIMITED);
   constexpr unsigned kFlood = SLUICE_DROP_EVENTS_PER_SOURCE * 3;
   for (unsigned i = 0; i < kFlood; ++i)
-    ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.4", "10.4.0.1").tcp(1000 + i, 445, kSyn).build()), kShot);
+    ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.4", "10.4.0.1").tcp(1000 + i, 445, kSyn).build()),
+              kShot);
   // A second source dropping within the same second still gets reported.
-  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.5", "10.4.0.1").tcp(1000, 445, kSyn).build()), kShot);
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.5", "10.4.0.1").tcp(1000, 445, kSyn).build()),
+            kShot);
   auto got = take();
   std::size_t from_flooder = 0, from_other = 0;
   for (const auto& e : got) (e.src[3] == 4 ? from_flooder : from_other)++;

@@ -14,16 +14,18 @@ constexpr std::uint32_t kOk = TC_ACT_OK;
 constexpr std::uint32_t kRedirect = XDP_REDIRECT, kPass = XDP_PASS;
 const std::vector<std::uint8_t> kData = {'d', 'a', 't', 'a'};
 
-Frame tcp4(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport, std::uint8_t flags,
-           std::uint8_t ttl = 64) {
+Frame tcp4(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport,
+           std::uint8_t flags, std::uint8_t ttl = 64) {
   return PacketBuilder::ipv4(src, dst).ttl(ttl).tcp(sport, dport, flags).payload(kData).build();
 }
-Frame udp4(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport, std::uint8_t ttl = 64,
-           std::size_t size = 4) {
+Frame udp4(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport,
+           std::uint8_t ttl = 64, std::size_t size = 4) {
   return PacketBuilder::ipv4(src, dst).ttl(ttl).udp(sport, dport).payload(Frame(size, 'u')).build();
 }
 Frame to_wan(Frame f) { return with_macs(std::move(f), LabNetns::kServerMac, LabNetns::kWanMac); }
-Frame to_host10(Frame f) { return with_macs(std::move(f), LabNetns::kHost10Mac, LabNetns::kLanMac); }
+Frame to_host10(Frame f) {
+  return with_macs(std::move(f), LabNetns::kHost10Mac, LabNetns::kLanMac);
+}
 
 class FastPath : public RouterTest {
  protected:
@@ -31,12 +33,15 @@ class FastPath : public RouterTest {
   // through its handshake by tc as the kernel would hand it over.
   void establish() {
     run({
-        {"SYN in", Hook::TcIngress, "lan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk},
+        {"SYN in", Hook::TcIngress, "lan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn),
+         kOk},
         {"SYN out", Hook::TcEgress, "wan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk,
          tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
-        {"SYN-ACK in", Hook::TcIngress, "wan0", tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
+        {"SYN-ACK in", Hook::TcIngress, "wan0",
+         tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
          tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck)},
-        {"ACK in", Hook::TcIngress, "lan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck), kOk},
+        {"ACK in", Hook::TcIngress, "lan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck),
+         kOk},
     });
   }
   std::uint64_t kernel(sluice_fastpath_counter why) { return dp.fastpath_counter(why).packets; }
@@ -65,14 +70,16 @@ TEST_F(FastPath, AnEstablishedFlowIsForwardedTranslatedBothWays) {
 TEST_F(FastPath, ANewFlowIsDecidedTrackedAndMasqueradedInXdp) {
   auto fresh = kernel(SLUICE_FAST_NEW_FLOW);
   run({
-      {"a first UDP datagram: accepted by lan-out, masqueraded, to the gateway's MAC", Hook::Xdp, "lan0",
-       udp4("10.10.1.10", 20001, "203.0.113.5", 53), kRedirect,
+      {"a first UDP datagram: accepted by lan-out, masqueraded, to the gateway's MAC", Hook::Xdp,
+       "lan0", udp4("10.10.1.10", 20001, "203.0.113.5", 53), kRedirect,
        to_wan(udp4("192.0.2.1", 20001, "203.0.113.5", 53, 63))},
-      {"its answer comes back by the fast path too", Hook::Xdp, "wan0", udp4("203.0.113.5", 53, "192.0.2.1", 20001),
-       kRedirect, to_host10(udp4("203.0.113.5", 53, "10.10.1.10", 20001, 63))},
+      {"its answer comes back by the fast path too", Hook::Xdp, "wan0",
+       udp4("203.0.113.5", 53, "192.0.2.1", 20001), kRedirect,
+       to_host10(udp4("203.0.113.5", 53, "10.10.1.10", 20001, 63))},
       {"IPv6 is routed as it is, hop limit 63", Hook::Xdp, "lan0",
        PacketBuilder::ipv6("fd00:10:1::10", "2001:db8:2::2").udp(20002, 53).build(), kRedirect,
-       to_wan(PacketBuilder::ipv6("fd00:10:1::10", "2001:db8:2::2").ttl(63).udp(20002, 53).build())},
+       to_wan(
+           PacketBuilder::ipv6("fd00:10:1::10", "2001:db8:2::2").ttl(63).udp(20002, 53).build())},
   });
   EXPECT_EQ(kernel(SLUICE_FAST_NEW_FLOW), fresh + 2);
   EXPECT_EQ(dp.conntrack().size(), 2u);
@@ -83,8 +90,12 @@ TEST_F(FastPath, ANewFlowIsDecidedTrackedAndMasqueradedInXdp) {
 TEST_F(FastPath, ARepliesPortIsTranslatedBackWhenMasqueradeChangedIt) {
   std::uint16_t port = 0;
   run({
-      {"out from port 40000 (beyond the range): another port", Hook::Xdp, "lan0",
-       udp4("10.10.1.10", 40000, "192.0.2.2", 53), kRedirect, {},
+      {"out from port 40000 (beyond the range): another port",
+       Hook::Xdp,
+       "lan0",
+       udp4("10.10.1.10", 40000, "192.0.2.2", 53),
+       kRedirect,
+       {},
        [&](const Frame& f) {
          port = static_cast<std::uint16_t>(f[34] << 8 | f[35]);
          EXPECT_GE(port, SLUICE_NAT_PORT_MIN);
@@ -94,8 +105,9 @@ TEST_F(FastPath, ARepliesPortIsTranslatedBackWhenMasqueradeChangedIt) {
   });
   ASSERT_NE(port, 0);
   run({
-      {"the reply to that port reaches port 40000", Hook::Xdp, "wan0", udp4("192.0.2.2", 53, "192.0.2.1", port),
-       kRedirect, to_host10(udp4("192.0.2.2", 53, "10.10.1.10", 40000, 63))},
+      {"the reply to that port reaches port 40000", Hook::Xdp, "wan0",
+       udp4("192.0.2.2", 53, "192.0.2.1", port), kRedirect,
+       to_host10(udp4("192.0.2.2", 53, "10.10.1.10", 40000, 63))},
   });
 }
 

@@ -14,7 +14,8 @@ namespace {
 
 std::string mac_text(const Mac& m) {
   char buf[18];
-  std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                m[5]);
   return buf;
 }
 
@@ -32,7 +33,8 @@ LabNetns::LabNetns() {
   run("sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1");
   run("ip link add lan0 address " + mac_text(kLanMac) + " type veth peer name lan0p");
   run("ip link add wan0 address " + mac_text(kWanMac) + " type veth peer name wan0p");
-  for (const char* dev : {"lan0", "lan0p", "wan0", "wan0p"}) run(std::string("ip link set ") + dev + " up");
+  for (const char* dev : {"lan0", "lan0p", "wan0", "wan0p"})
+    run(std::string("ip link set ") + dev + " up");
   run("ip addr add 10.10.1.1/24 dev lan0 && ip addr add fd00:10:1::1/64 dev lan0 nodad");
   run("ip addr add 192.0.2.1/24 dev wan0 && ip addr add 2001:db8:2::1/64 dev wan0 nodad");
   run("ip neigh add 10.10.1.10 lladdr " + mac_text(kHost10Mac) + " dev lan0 nud permanent");

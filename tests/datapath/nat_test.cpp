@@ -13,7 +13,8 @@ namespace {
 
 constexpr std::uint32_t kOk = TC_ACT_OK, kShot = TC_ACT_SHOT;
 
-Frame tcp4(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport, std::uint8_t flags) {
+Frame tcp4(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport,
+           std::uint8_t flags) {
   return PacketBuilder::ipv4(src, dst).tcp(sport, dport, flags).build();
 }
 Frame udp4(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport) {
@@ -35,22 +36,25 @@ TEST_F(Nat, MasqueradeTranslatesTheFirstPacketAndEveryReply) {
   run({
       {"a lan host's SYN comes in: judged, untouched", Hook::TcIngress, "lan0",
        tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk},
-      {"it leaves with the wan address, its own port kept (free and in range)", Hook::TcEgress, "wan0",
-       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk,
+      {"it leaves with the wan address, its own port kept (free and in range)", Hook::TcEgress,
+       "wan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk,
        tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
       {"the SYN-ACK comes back to the lan host", Hook::TcIngress, "wan0",
        tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
        tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck)},
       {"and leaves towards it as it is", Hook::TcEgress, "lan0",
        tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck), kOk},
-      {"the ACK is tracked", Hook::TcIngress, "lan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck), kOk},
+      {"the ACK is tracked", Hook::TcIngress, "lan0",
+       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck), kOk},
       {"and translated like the SYN", Hook::TcEgress, "wan0",
-       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck), kOk, tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kAck)},
-      {"UDP: the first datagram", Hook::TcIngress, "lan0", udp4("10.10.1.10", 20001, "192.0.2.2", 53), kOk},
-      {"leaves masqueraded", Hook::TcEgress, "wan0", udp4("10.10.1.10", 20001, "192.0.2.2", 53), kOk,
-       udp4("192.0.2.1", 20001, "192.0.2.2", 53)},
-      {"the answer comes back to the lan host", Hook::TcIngress, "wan0", udp4("192.0.2.2", 53, "192.0.2.1", 20001),
-       kOk, udp4("192.0.2.2", 53, "10.10.1.10", 20001)},
+       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck), kOk,
+       tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kAck)},
+      {"UDP: the first datagram", Hook::TcIngress, "lan0",
+       udp4("10.10.1.10", 20001, "192.0.2.2", 53), kOk},
+      {"leaves masqueraded", Hook::TcEgress, "wan0", udp4("10.10.1.10", 20001, "192.0.2.2", 53),
+       kOk, udp4("192.0.2.1", 20001, "192.0.2.2", 53)},
+      {"the answer comes back to the lan host", Hook::TcIngress, "wan0",
+       udp4("192.0.2.2", 53, "192.0.2.1", 20001), kOk, udp4("192.0.2.2", 53, "10.10.1.10", 20001)},
       {"ping: the echo request", Hook::TcIngress, "lan0",
        PacketBuilder::ipv4("10.10.1.10", "192.0.2.2").icmp(8, 0, 20002u << 16 | 1).build(), kOk},
       {"leaves with the wan address, its identifier kept", Hook::TcEgress, "wan0",
@@ -71,16 +75,24 @@ TEST_F(Nat, APortAnotherFlowHoldsIsNotGivenTwiceAndEachReplyFindsItsHost) {
   std::uint16_t second_port = 0;
   run({
       {"host .10 opens", Hook::TcIngress, "lan0", first, kOk},
-      {"and gets port 20000", Hook::TcEgress, "wan0", first, kOk, tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
-      {"host .11 opens from the same port to the same server", Hook::TcIngress, "lan0", second, kOk},
-      {"and gets another port in the masquerade range", Hook::TcEgress, "wan0", second, kOk, {},
+      {"and gets port 20000", Hook::TcEgress, "wan0", first, kOk,
+       tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
+      {"host .11 opens from the same port to the same server", Hook::TcIngress, "lan0", second,
+       kOk},
+      {"and gets another port in the masquerade range",
+       Hook::TcEgress,
+       "wan0",
+       second,
+       kOk,
+       {},
        [&](const Frame& f) {
          EXPECT_EQ(src_of(f), "192.0.2.1");
          second_port = sport_of(f);
          EXPECT_NE(second_port, 20000);
          EXPECT_GE(second_port, SLUICE_NAT_PORT_MIN);
          EXPECT_LE(second_port, SLUICE_NAT_PORT_MAX);
-         EXPECT_EQ(f, tcp4("192.0.2.1", second_port, "192.0.2.2", 9000, kSyn)) << "checksums follow the port";
+         EXPECT_EQ(f, tcp4("192.0.2.1", second_port, "192.0.2.2", 9000, kSyn))
+             << "checksums follow the port";
        }},
   });
   ASSERT_NE(second_port, 0);
@@ -101,7 +113,8 @@ TEST_F(Nat, ATupleThatComesBackKeepsItsPort) {
   auto syn = tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn);
   std::vector<Row> flow = {
       {"the flow opens", Hook::TcIngress, "lan0", syn, kOk},
-      {"and leaves as port 20000", Hook::TcEgress, "wan0", syn, kOk, tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
+      {"and leaves as port 20000", Hook::TcEgress, "wan0", syn, kOk,
+       tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
   };
   run(flow);
   dp.clear_conntrack();
@@ -113,19 +126,23 @@ TEST_F(Nat, ATupleThatComesBackKeepsItsPort) {
 // under its own reason, instead of sharing a port.
 TEST_F(Nat, WithNoPortLeftTheFlowIsDroppedAndCounted) {
   for (std::uint32_t port = SLUICE_NAT_PORT_MIN; port <= SLUICE_NAT_PORT_MAX; ++port)
-    ASSERT_EQ(run_one(Hook::TcEgress, "wan0", tcp4("192.0.2.1", static_cast<std::uint16_t>(port), "192.0.2.2", 9000, kSyn))
+    ASSERT_EQ(run_one(Hook::TcEgress, "wan0",
+                      tcp4("192.0.2.1", static_cast<std::uint16_t>(port), "192.0.2.2", 9000, kSyn))
                   .retval,
               kOk);
   auto failed = drops(SLUICE_DROP_NAT_FAILED);
   run({
-      {"a lan host opens", Hook::TcIngress, "lan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk},
-      {"no port is free: dropped", Hook::TcEgress, "wan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kShot},
+      {"a lan host opens", Hook::TcIngress, "lan0",
+       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk},
+      {"no port is free: dropped", Hook::TcEgress, "wan0",
+       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kShot},
   });
   EXPECT_EQ(drops(SLUICE_DROP_NAT_FAILED), failed + 1);
   run({
       {"another server still has every port", Hook::TcIngress, "lan0",
        tcp4("10.10.1.10", 20000, "192.0.2.3", 9000, kSyn), kOk},
-      {"so this flow gets its own", Hook::TcEgress, "wan0", tcp4("10.10.1.10", 20000, "192.0.2.3", 9000, kSyn), kOk,
+      {"so this flow gets its own", Hook::TcEgress, "wan0",
+       tcp4("10.10.1.10", 20000, "192.0.2.3", 9000, kSyn), kOk,
        tcp4("192.0.2.1", 20000, "192.0.2.3", 9000, kSyn)},
   });
 }
@@ -134,16 +151,18 @@ TEST_F(Nat, APortForwardReachesTheInsideHostAndItsAnswersLeaveAsThePublicAddress
   auto before = dp.nat_counter(SLUICE_NAT_NEW_PORT_FORWARD).packets;
   run({
       {"a wan client connects to the public port", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 40000, "192.0.2.1", 8080, kSyn), kOk, tcp4("192.0.2.2", 40000, "10.10.1.10", 80, kSyn)},
-      {"it leaves to the inside host untouched (no masquerade: its source is kept)", Hook::TcEgress, "lan0",
-       tcp4("192.0.2.2", 40000, "10.10.1.10", 80, kSyn), kOk},
-      {"the inside host answers", Hook::TcIngress, "lan0", tcp4("10.10.1.10", 80, "192.0.2.2", 40000, kSyn | kAck),
-       kOk},
+       tcp4("192.0.2.2", 40000, "192.0.2.1", 8080, kSyn), kOk,
+       tcp4("192.0.2.2", 40000, "10.10.1.10", 80, kSyn)},
+      {"it leaves to the inside host untouched (no masquerade: its source is kept)", Hook::TcEgress,
+       "lan0", tcp4("192.0.2.2", 40000, "10.10.1.10", 80, kSyn), kOk},
+      {"the inside host answers", Hook::TcIngress, "lan0",
+       tcp4("10.10.1.10", 80, "192.0.2.2", 40000, kSyn | kAck), kOk},
       {"the answer leaves as the public address and port", Hook::TcEgress, "wan0",
        tcp4("10.10.1.10", 80, "192.0.2.2", 40000, kSyn | kAck), kOk,
        tcp4("192.0.2.1", 8080, "192.0.2.2", 40000, kSyn | kAck)},
       {"the client's next packet finds the same inside host", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 40000, "192.0.2.1", 8080, kAck), kOk, tcp4("192.0.2.2", 40000, "10.10.1.10", 80, kAck)},
+       tcp4("192.0.2.2", 40000, "192.0.2.1", 8080, kAck), kOk,
+       tcp4("192.0.2.2", 40000, "10.10.1.10", 80, kAck)},
       {"a port nothing forwards is for the router itself", Hook::TcIngress, "wan0",
        tcp4("192.0.2.2", 40001, "192.0.2.1", 8081, kSyn), kOk},
   });
@@ -157,9 +176,11 @@ TEST_F(Nat, HairpinMasqueradesTheFlowBackOutOfTheLan) {
   auto before = dp.nat_counter(SLUICE_NAT_NEW_HAIRPIN).packets;
   run({
       {"lan host .11 connects to the public port", Hook::TcIngress, "lan0",
-       tcp4("10.10.1.11", 30000, "192.0.2.1", 8080, kSyn), kOk, tcp4("10.10.1.11", 30000, "10.10.1.10", 80, kSyn)},
+       tcp4("10.10.1.11", 30000, "192.0.2.1", 8080, kSyn), kOk,
+       tcp4("10.10.1.11", 30000, "10.10.1.10", 80, kSyn)},
       {"it leaves by lan0 again, from the router's lan address", Hook::TcEgress, "lan0",
-       tcp4("10.10.1.11", 30000, "10.10.1.10", 80, kSyn), kOk, tcp4("10.10.1.1", 30000, "10.10.1.10", 80, kSyn)},
+       tcp4("10.10.1.11", 30000, "10.10.1.10", 80, kSyn), kOk,
+       tcp4("10.10.1.1", 30000, "10.10.1.10", 80, kSyn)},
       {"the server answers the router", Hook::TcIngress, "lan0",
        tcp4("10.10.1.10", 80, "10.10.1.1", 30000, kSyn | kAck), kOk,
        tcp4("10.10.1.10", 80, "10.10.1.11", 30000, kSyn | kAck)},
@@ -197,27 +218,31 @@ TEST_F(Nat, IcmpErrorsQuotingATranslatedPacketAreTranslatedBack) {
   auto sent = udp4("192.0.2.1", 20000, "192.0.2.2", 9999);
   std::uint16_t sent_udp_checksum = static_cast<std::uint16_t>(sent[40] << 8 | sent[41]);
   auto wan_error = PacketBuilder::ipv4("192.0.2.2", "192.0.2.1").icmp_error(3, 3, sent).build();
-  auto lan_error = PacketBuilder::ipv4("192.0.2.2", "10.10.1.10")
-                       .icmp_error(3, 3, quote_of(sent, "10.10.1.10", 20000, "192.0.2.2", 9999, sent_udp_checksum))
-                       .build();
+  auto lan_error =
+      PacketBuilder::ipv4("192.0.2.2", "10.10.1.10")
+          .icmp_error(3, 3,
+                      quote_of(sent, "10.10.1.10", 20000, "192.0.2.2", 9999, sent_udp_checksum))
+          .build();
   // The inside host of a UDP port forward refuses a datagram.
   auto arrived = udp4("192.0.2.2", 41000, "10.10.1.10", 5353);
   std::uint16_t arrived_udp_checksum = static_cast<std::uint16_t>(arrived[40] << 8 | arrived[41]);
-  auto inside_error = PacketBuilder::ipv4("10.10.1.10", "192.0.2.2").icmp_error(3, 3, arrived).build();
+  auto inside_error =
+      PacketBuilder::ipv4("10.10.1.10", "192.0.2.2").icmp_error(3, 3, arrived).build();
   auto public_error =
       PacketBuilder::ipv4("192.0.2.1", "192.0.2.2")
-          .icmp_error(3, 3, quote_of(arrived, "192.0.2.2", 41000, "192.0.2.1", 5353, arrived_udp_checksum))
+          .icmp_error(
+              3, 3, quote_of(arrived, "192.0.2.2", 41000, "192.0.2.1", 5353, arrived_udp_checksum))
           .build();
   run({
       {"a masqueraded datagram comes in", Hook::TcIngress, "lan0", out, kOk},
       {"and leaves translated", Hook::TcEgress, "wan0", out, kOk, sent},
-      {"the server's port unreachable goes to the lan host, quoting what it sent", Hook::TcIngress, "wan0",
-       wan_error, kOk, lan_error},
+      {"the server's port unreachable goes to the lan host, quoting what it sent", Hook::TcIngress,
+       "wan0", wan_error, kOk, lan_error},
       {"a datagram to the forwarded UDP port", Hook::TcIngress, "wan0",
        udp4("192.0.2.2", 41000, "192.0.2.1", 5353), kOk, arrived},
       {"the inside host's port unreachable is related", Hook::TcIngress, "lan0", inside_error, kOk},
-      {"and leaves as from the public address, quoting the public port", Hook::TcEgress, "wan0", inside_error, kOk,
-       public_error},
+      {"and leaves as from the public address, quoting the public port", Hook::TcEgress, "wan0",
+       inside_error, kOk, public_error},
   });
   EXPECT_EQ(dp.nat_counter(SLUICE_NAT_ICMP_ERROR).packets, before + 2);
 }

@@ -1,11 +1,11 @@
 // Crafted packets through the loaded tc programs: conntrack transitions,
 // related ICMP errors, malformed input, VLAN, IPv6 extension headers and
 // reject answers (checked byte by byte, checksums included).
+#include <arpa/inet.h>
+
 #include "datapath/bpf_error.h"
 #include "datapath/fixture.h"
 #include "flows/event_reader.h"
-
-#include <arpa/inet.h>
 
 namespace sluice::testkit {
 namespace {
@@ -140,7 +140,8 @@ TEST_F(Packets, TheKernelsCountOfConntrackIsWhatAWalkFinds) {
   };
   EXPECT_EQ(count(), 0u);
   for (std::uint16_t port = 40000; port < 40300; ++port)
-    ASSERT_EQ(ingress(PacketBuilder::ipv4("10.1.0.6", "10.2.0.9").tcp(port, 80, kSyn).build()), kOk);
+    ASSERT_EQ(ingress(PacketBuilder::ipv4("10.1.0.6", "10.2.0.9").tcp(port, 80, kSyn).build()),
+              kOk);
   EXPECT_EQ(dp.conntrack().size(), 300u);
   EXPECT_EQ(count(), 300u);
   dp.clear_conntrack();
@@ -158,7 +159,8 @@ TEST_F(Packets, ReplyTrafficIsAllowedOnlyAfterAnAllowedRequest) {
   EXPECT_EQ(ingress(reply), kOk);
 
   // The same request from outside the rule's source range is not allowed.
-  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.1.5", "10.2.0.9").tcp(40002, 80, kSyn).build()), kShot);
+  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.1.5", "10.2.0.9").tcp(40002, 80, kSyn).build()),
+            kShot);
 }
 
 TEST_F(Packets, UdpAndIcmpEchoRepliesFollowTheirRequests) {
@@ -182,9 +184,11 @@ TEST_F(Packets, UdpAndIcmpEchoRepliesFollowTheirRequests) {
 
 TEST_F(Packets, IcmpErrorsAboutATrackedFlowAreRelated) {
   auto query = PacketBuilder::ipv4("10.1.0.5", "192.0.2.53").udp(5353, 53).build();
-  auto unreachable = PacketBuilder::ipv4("198.51.100.1", "10.1.0.5").icmp_error(3, 3, query).build();
+  auto unreachable =
+      PacketBuilder::ipv4("198.51.100.1", "10.1.0.5").icmp_error(3, 3, query).build();
   auto v6query = PacketBuilder::ipv6("fd00:1::5", "2001:db8::1").tcp(40000, 443, kSyn).build();
-  auto too_big = PacketBuilder::ipv6("2001:db8:ffff::1", "fd00:1::5").icmp_error(2, 0, v6query).build();
+  auto too_big =
+      PacketBuilder::ipv6("2001:db8:ffff::1", "fd00:1::5").icmp_error(2, 0, v6query).build();
 
   EXPECT_EQ(ingress(unreachable), kShot);  // no flow yet: default drop
   EXPECT_EQ(ingress(too_big), kShot);
@@ -194,8 +198,9 @@ TEST_F(Packets, IcmpErrorsAboutATrackedFlowAreRelated) {
   EXPECT_EQ(ingress(too_big), kOk);
   // An error quoting another flow stays unrelated.
   auto other = PacketBuilder::ipv4("10.1.0.5", "192.0.2.54").udp(5353, 53).build();
-  EXPECT_EQ(ingress(PacketBuilder::ipv4("198.51.100.1", "10.1.0.5").icmp_error(3, 3, other).build()),
-            kShot);
+  EXPECT_EQ(
+      ingress(PacketBuilder::ipv4("198.51.100.1", "10.1.0.5").icmp_error(3, 3, other).build()),
+      kShot);
 }
 
 struct Malformed {
@@ -223,13 +228,15 @@ TEST_F(Packets, MalformedPacketsAreDroppedWithAReason) {
       // order from the options on.
       {"IPv4 header length below 20", with(tcp, 14, 0x44), SLUICE_DROP_MALFORMED},
       {"IPv4 version 5 in an IPv4 frame", with(tcp, 14, 0x55), SLUICE_DROP_MALFORMED},
-      {"IPv4 total length shorter than its header", with(with(tcp, 16, 0), 17, 8), SLUICE_DROP_MALFORMED},
+      {"IPv4 total length shorter than its header", with(with(tcp, 16, 0), 17, 8),
+       SLUICE_DROP_MALFORMED},
       {"IPv4 options running past the end", cut(with(with(tcp, 14, 0x4f), 16, 1), 14 + 40),
        SLUICE_DROP_TRUNCATED},
       {"TCP header cut short", cut(tcp, 14 + 20 + 10), SLUICE_DROP_TRUNCATED},
       {"TCP data offset below 5", with(tcp, 14 + 20 + 12, 0x40), SLUICE_DROP_MALFORMED},
       {"IPv6 extension header cut short",
-       cut(PacketBuilder::ipv6("fd00:1::5", "2001:db8::1").ipv6_extension(0).udp(1, 2).build(), 14 + 40 + 1),
+       cut(PacketBuilder::ipv6("fd00:1::5", "2001:db8::1").ipv6_extension(0).udp(1, 2).build(),
+           14 + 40 + 1),
        SLUICE_DROP_TRUNCATED},
       {"ICMPv6 header cut short", cut(icmp6, 14 + 40 + 3), SLUICE_DROP_TRUNCATED},
       {"ICMP (v4) inside IPv6", with(icmp6, 14 + 6, 1), SLUICE_DROP_MALFORMED},
@@ -263,25 +270,43 @@ TEST_F(Packets, NonIpFramesPass) {
 TEST_F(Packets, Ipv6NeighbourDiscoveryPassesWhateverTheRules) {
   dp.set_local_addresses({local("fd00::1")});
   for (std::uint8_t type = 133; type <= 137; ++type)
-    EXPECT_EQ(ingress(PacketBuilder::ipv6("fe80::2", "fd00::1").icmp(type, 0).build()), kOk) << int(type);
+    EXPECT_EQ(ingress(PacketBuilder::ipv6("fe80::2", "fd00::1").icmp(type, 0).build()), kOk)
+        << int(type);
   EXPECT_EQ(ingress(PacketBuilder::ipv6("fe80::2", "fd00::1").icmp(128, 0).build()), kShot)
       << "echo requests to this host still follow the input chain";
   EXPECT_TRUE(dp.conntrack().empty());
 }
 
 TEST_F(Packets, VlanTaggedFramesAreParsedThroughTwoTags) {
-  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").vlan(10).tcp(40000, 80, kSyn).build()), kOk);
-  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").vlan(100, 0x88a8).vlan(10).tcp(40001, 80, kSyn).build()),
+  EXPECT_EQ(
+      ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").vlan(10).tcp(40000, 80, kSyn).build()),
+      kOk);
+  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9")
+                        .vlan(100, 0x88a8)
+                        .vlan(10)
+                        .tcp(40001, 80, kSyn)
+                        .build()),
             kOk);
-  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").vlan(10).tcp(40002, 81, kSyn).build()), kShot);
+  EXPECT_EQ(
+      ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").vlan(10).tcp(40002, 81, kSyn).build()),
+      kShot);
 
   auto before = drops(SLUICE_DROP_UNSUPPORTED);
-  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").vlan(1).vlan(2).vlan(3).tcp(40003, 80, kSyn).build()),
+  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9")
+                        .vlan(1)
+                        .vlan(2)
+                        .vlan(3)
+                        .tcp(40003, 80, kSyn)
+                        .build()),
             kShot);
   EXPECT_EQ(drops(SLUICE_DROP_UNSUPPORTED), before + 1);
 
   // A reject answer keeps the tags, so it goes back on the same VLAN.
-  auto out = ingress_run(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").vlan(100, 0x88a8).vlan(10).tcp(40004, 23, kSyn).build());
+  auto out = ingress_run(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9")
+                             .vlan(100, 0x88a8)
+                             .vlan(10)
+                             .tcp(40004, 23, kSyn)
+                             .build());
   ASSERT_EQ(out.retval, kRedirect);
   EXPECT_EQ(out.packet[12], 0x88);
   EXPECT_EQ(out.packet[13], 0xa8);
@@ -297,11 +322,17 @@ TEST_F(Packets, Ipv6ExtensionHeadersAreWalked) {
   EXPECT_EQ(ingress(v6().tcp(40000, 443, kSyn).build()), kOk);
   EXPECT_EQ(ingress(v6().tcp(40001, 444, kSyn).build()), kShot);
   // A first fragment carries the transport header and is judged normally.
-  EXPECT_EQ(ingress(PacketBuilder::ipv6("fd00:1::5", "2001:db8::1").ipv6_extension(44, 0).tcp(40002, 443, kSyn).build()),
+  EXPECT_EQ(ingress(PacketBuilder::ipv6("fd00:1::5", "2001:db8::1")
+                        .ipv6_extension(44, 0)
+                        .tcp(40002, 443, kSyn)
+                        .build()),
             kOk);
 
   auto frag_before = drops(SLUICE_DROP_FRAGMENT);
-  EXPECT_EQ(ingress(PacketBuilder::ipv6("fd00:1::5", "2001:db8::1").ipv6_extension(44, 100).udp(1, 2).build()),
+  EXPECT_EQ(ingress(PacketBuilder::ipv6("fd00:1::5", "2001:db8::1")
+                        .ipv6_extension(44, 100)
+                        .udp(1, 2)
+                        .build()),
             kShot);
   EXPECT_EQ(drops(SLUICE_DROP_FRAGMENT), frag_before + 1);
 
@@ -313,10 +344,20 @@ TEST_F(Packets, Ipv6ExtensionHeadersAreWalked) {
 }
 
 TEST_F(Packets, Ipv4OptionsAreSkippedAndLaterFragmentsDropped) {
-  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").ipv4_options(8).tcp(40000, 80, kSyn).build()), kOk);
-  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").ipv4_options(40).tcp(40001, 81, kSyn).build()), kShot);
+  EXPECT_EQ(
+      ingress(
+          PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").ipv4_options(8).tcp(40000, 80, kSyn).build()),
+      kOk);
+  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9")
+                        .ipv4_options(40)
+                        .tcp(40001, 81, kSyn)
+                        .build()),
+            kShot);
   auto before = drops(SLUICE_DROP_FRAGMENT);
-  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").ipv4_fragment(100, false).udp(1, 53).build()), kShot);
+  EXPECT_EQ(
+      ingress(
+          PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").ipv4_fragment(100, false).udp(1, 53).build()),
+      kShot);
   EXPECT_EQ(drops(SLUICE_DROP_FRAGMENT), before + 1);
 }
 
@@ -328,14 +369,19 @@ std::uint32_t be32(const std::vector<std::uint8_t>& f, std::size_t off) {
 }
 
 TEST_F(Packets, RejectedTcpIsAnsweredWithAValidRst) {
-  auto syn = PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").tcp(40000, 23, kSyn, 5000).payload({1, 2, 3}).build();
+  auto syn = PacketBuilder::ipv4("10.1.0.5", "10.2.0.9")
+                 .tcp(40000, 23, kSyn, 5000)
+                 .payload({1, 2, 3})
+                 .build();
   auto out = ingress_run(syn);
   ASSERT_EQ(out.retval, kRedirect);
   const auto& f = out.packet;
   ASSERT_EQ(f.size(), 14u + 20 + 20);
   EXPECT_TRUE(std::equal(f.begin(), f.begin() + 6, syn.begin() + 6)) << "MACs swapped";
-  EXPECT_TRUE(std::equal(f.begin() + 26, f.begin() + 30, syn.begin() + 30)) << "source is the old destination";
-  EXPECT_TRUE(std::equal(f.begin() + 30, f.begin() + 34, syn.begin() + 26)) << "destination is the old source";
+  EXPECT_TRUE(std::equal(f.begin() + 26, f.begin() + 30, syn.begin() + 30))
+      << "source is the old destination";
+  EXPECT_TRUE(std::equal(f.begin() + 30, f.begin() + 34, syn.begin() + 26))
+      << "destination is the old source";
   EXPECT_EQ(be16(f, 34), 23);
   EXPECT_EQ(be16(f, 36), 40000);
   EXPECT_EQ(f[34 + 13], kRst | kAck);
@@ -343,7 +389,8 @@ TEST_F(Packets, RejectedTcpIsAnsweredWithAValidRst) {
   EXPECT_TRUE(checksums_valid(f));
   EXPECT_TRUE(dp.conntrack().empty());
 
-  auto v6 = ingress_run(PacketBuilder::ipv6("fd00:1::5", "2001:db8::1").tcp(40000, 23, kAck, 1, 777).build());
+  auto v6 = ingress_run(
+      PacketBuilder::ipv6("fd00:1::5", "2001:db8::1").tcp(40000, 23, kAck, 1, 777).build());
   ASSERT_EQ(v6.retval, kRedirect);
   ASSERT_EQ(v6.packet.size(), 14u + 40 + 20);
   EXPECT_EQ(v6.packet[54 + 13], kRst) << "answering an ACK: RST with its ack number as seq";
@@ -352,7 +399,11 @@ TEST_F(Packets, RejectedTcpIsAnsweredWithAValidRst) {
 }
 
 TEST_F(Packets, RejectedUdpIsAnsweredWithPortUnreachable) {
-  auto query = PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").ipv4_options(4).udp(5000, 69).payload(std::vector<std::uint8_t>(30, 7)).build();
+  auto query = PacketBuilder::ipv4("10.1.0.5", "10.2.0.9")
+                   .ipv4_options(4)
+                   .udp(5000, 69)
+                   .payload(std::vector<std::uint8_t>(30, 7))
+                   .build();
   auto out = ingress_run(query);
   ASSERT_EQ(out.retval, kRedirect);
   const auto& f = out.packet;
@@ -360,10 +411,14 @@ TEST_F(Packets, RejectedUdpIsAnsweredWithPortUnreachable) {
   EXPECT_EQ(f[14 + 9], 1);  // ICMP
   EXPECT_EQ(f[34], 3);      // destination unreachable
   EXPECT_EQ(f[35], 3);      // port unreachable
-  EXPECT_TRUE(std::equal(f.begin() + 42, f.end(), query.begin() + 14)) << "quotes the IP header and 8 bytes";
+  EXPECT_TRUE(std::equal(f.begin() + 42, f.end(), query.begin() + 14))
+      << "quotes the IP header and 8 bytes";
   EXPECT_TRUE(checksums_valid(f));
 
-  auto v6query = PacketBuilder::ipv6("fd00:1::5", "2001:db8::1").udp(5000, 69).payload(std::vector<std::uint8_t>(30, 7)).build();
+  auto v6query = PacketBuilder::ipv6("fd00:1::5", "2001:db8::1")
+                     .udp(5000, 69)
+                     .payload(std::vector<std::uint8_t>(30, 7))
+                     .build();
   auto v6 = ingress_run(v6query);
   ASSERT_EQ(v6.retval, kRedirect);
   ASSERT_EQ(v6.packet.size(), 14u + 40 + 8 + 48);
@@ -375,7 +430,8 @@ TEST_F(Packets, RejectedUdpIsAnsweredWithPortUnreachable) {
 }
 
 TEST_F(Packets, ADroppedPacketIsCountedUnderOneReason) {
-  apply("[[rule]]\nname = \"no-icmp\"\nchain = \"forward\"\nproto = \"icmp\"\naction = \"reject\"\n");
+  apply(
+      "[[rule]]\nname = \"no-icmp\"\nchain = \"forward\"\nproto = \"icmp\"\naction = \"reject\"\n");
   auto query = PacketBuilder::ipv4("10.1.0.5", "192.0.2.53").udp(5353, 53).build();
   // An ICMP error is never answered with one: the reject cannot be built.
   auto error = PacketBuilder::ipv4("198.51.100.1", "10.1.0.5").icmp_error(3, 3, query).build();
@@ -392,14 +448,18 @@ TEST_F(Packets, ADroppedPacketIsCountedUnderOneReason) {
 TEST_F(Packets, InputAndOutputChainsFollowLocalAddresses) {
   dp.set_local_addresses({local("10.0.0.1"), local("fd00::1")});
   EXPECT_EQ(ingress(PacketBuilder::ipv4("10.9.9.9", "10.0.0.1").tcp(40000, 22, kSyn).build()), kOk);
-  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.9.9.9", "10.0.0.1").tcp(40001, 80, kSyn).build()), kShot)
+  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.9.9.9", "10.0.0.1").tcp(40001, 80, kSyn).build()),
+            kShot)
       << "input default is drop; forward rule 'web' does not apply to this host";
   EXPECT_EQ(ingress(PacketBuilder::ipv6("fd00:9::9", "fd00::1").tcp(40002, 22, kSyn).build()), kOk);
 
-  EXPECT_EQ(egress(PacketBuilder::ipv4("10.0.0.1", "192.0.2.25").tcp(40003, 25, kSyn).build()), kShot);
-  EXPECT_EQ(egress(PacketBuilder::ipv4("10.0.0.1", "192.0.2.80").tcp(40004, 80, kSyn).build()), kOk);
+  EXPECT_EQ(egress(PacketBuilder::ipv4("10.0.0.1", "192.0.2.25").tcp(40003, 25, kSyn).build()),
+            kShot);
+  EXPECT_EQ(egress(PacketBuilder::ipv4("10.0.0.1", "192.0.2.80").tcp(40004, 80, kSyn).build()),
+            kOk);
   // Forwarded packets leaving are not judged again at egress.
-  EXPECT_EQ(egress(PacketBuilder::ipv4("10.1.0.5", "192.0.2.25").tcp(40005, 25, kSyn).build()), kOk);
+  EXPECT_EQ(egress(PacketBuilder::ipv4("10.1.0.5", "192.0.2.25").tcp(40005, 25, kSyn).build()),
+            kOk);
 }
 
 TEST_F(Packets, ApplyKeepsEstablishedFlowsAndJudgesNewOnesByTheNewRules) {
@@ -411,7 +471,8 @@ TEST_F(Packets, ApplyKeepsEstablishedFlowsAndJudgesNewOnesByTheNewRules) {
   apply("[chains]\nforward = \"drop\"\n");
   EXPECT_NE(dp.active_generation(), gen);
   EXPECT_EQ(ingress(data), kOk) << "the tracked flow survives the apply";
-  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").tcp(40001, 80, kSyn).build()), kShot);
+  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").tcp(40001, 80, kSyn).build()),
+            kShot);
 }
 
 TEST_F(Packets, AuditModeCountsTheVerdictAndLetsTheFlowThrough) {
@@ -443,7 +504,8 @@ mode = "audit"
   EXPECT_EQ(events[0].src[3], 5);
   EXPECT_EQ(dp.rule_counter(0).packets, 1u);
   EXPECT_EQ(dp.audit_counter(SLUICE_AUDIT_RULE_REJECT).packets, rejects + 1);
-  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.2.0.9", "10.1.0.5").tcp(23, 40000, kSyn | kAck).build()), kOk)
+  EXPECT_EQ(
+      ingress(PacketBuilder::ipv4("10.2.0.9", "10.1.0.5").tcp(23, 40000, kSyn | kAck).build()), kOk)
       << "the audited flow is tracked, so its replies pass";
   EXPECT_EQ(ingress(PacketBuilder::ipv4("10.1.0.5", "10.2.0.9").tcp(40001, 25, kSyn).build()), kOk);
   EXPECT_EQ(dp.audit_counter(SLUICE_AUDIT_DEFAULT_DROP).packets, defaults + 1);

@@ -116,9 +116,13 @@ void RouterTest::TearDown() {
   DatapathTest::TearDown();
 }
 
-datapath::TestRunResult RouterTest::run_one(Hook hook, const std::string& interface, const Frame& in) {
-  int fd = hook == Hook::Xdp ? dp.xdp_ingress_fd() : hook == Hook::TcIngress ? dp.tc_ingress_fd() : dp.tc_egress_fd();
-  return datapath::test_run_on(fd, hook == Hook::Xdp ? datapath::TestHook::Xdp : datapath::TestHook::Tc,
+datapath::TestRunResult RouterTest::run_one(Hook hook, const std::string& interface,
+                                            const Frame& in) {
+  int fd = hook == Hook::Xdp         ? dp.xdp_ingress_fd()
+           : hook == Hook::TcIngress ? dp.tc_ingress_fd()
+                                     : dp.tc_egress_fd();
+  return datapath::test_run_on(fd,
+                               hook == Hook::Xdp ? datapath::TestHook::Xdp : datapath::TestHook::Tc,
                                lab_->ifindex(interface), in);
 }
 
@@ -131,7 +135,9 @@ void RouterTest::run(const std::vector<Row>& table) {
       row.check(got.packet);
     } else {
       const Frame& want = row.out.empty() ? row.in : row.out;
-      ASSERT_EQ(got.packet, want) << "frame of: " << row.what << "\n got:\n" << hex(got.packet) << "\n want:\n" << hex(want);
+      ASSERT_EQ(got.packet, want) << "frame of: " << row.what << "\n got:\n"
+                                  << hex(got.packet) << "\n want:\n"
+                                  << hex(want);
     }
     if (::testing::Test::HasFailure()) return;
   }

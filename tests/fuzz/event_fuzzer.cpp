@@ -26,7 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::memcpy(&record, data, std::min(size, sizeof record));
   std::vector<sluice::flows::FlowRecord> out;
   if (record.event.type == SLUICE_EVENT_CLOSED) {
-    out.push_back(decoder.closed(record.key, record.entry, static_cast<int>(record.event.generation % 3) - 1));
+    out.push_back(decoder.closed(record.key, record.entry,
+                                 static_cast<int>(record.event.generation % 3) - 1));
   } else {
     decoder.decode(record.event, out);
     (void)decoder.logged(record.event);

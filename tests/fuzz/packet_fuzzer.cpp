@@ -67,7 +67,8 @@ mode = "audit"
 
 std::uint64_t drops(const sluice::datapath::Datapath& dp) {
   std::uint64_t n = 0;
-  for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r) n += dp.drop_counter(static_cast<sluice_drop_reason>(r)).packets;
+  for (int r = 1; r < SLUICE_DROP_REASON_COUNT; ++r)
+    n += dp.drop_counter(static_cast<sluice_drop_reason>(r)).packets;
   return n;
 }
 

@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (diags.size() > 21) __builtin_trap();
   // Never the line's own text: only the fixed kinds of problem.
   static const std::set<std::string> kinds = {
-      "not an IPv4 or IPv6 address or prefix", "prefix length out of range (0..32 for IPv4, 0..128 for IPv6)",
+      "not an IPv4 or IPv6 address or prefix",
+      "prefix length out of range (0..32 for IPv4, 0..128 for IPv6)",
       "host bits set below the prefix length; write the prefix's first address",
       "more lines are not addresses; reading stopped here"};
   for (const auto& d : diags)

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "config/address.h"
+
+#include <gtest/gtest.h>
 
 namespace {
 

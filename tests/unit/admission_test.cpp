@@ -1,9 +1,9 @@
 // What one party may hold of the API at once.
+#include "api/admission.h"
+
 #include <gtest/gtest.h>
 
 #include <vector>
-
-#include "api/admission.h"
 
 namespace sluice::api {
 namespace {

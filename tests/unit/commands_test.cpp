@@ -45,7 +45,8 @@ TEST(Commands, EveryCommandHasAHandlerAndEveryHandlerACommand) {
   std::set<std::string> catalog, handled;
   for (const auto& c : commands::catalog()) {
     EXPECT_TRUE(catalog.insert(std::string(c.name)).second) << "twice in the catalog: " << c.name;
-    EXPECT_NE(service::handler_for(c.name), nullptr) << c.name << " has no handler in command_handlers.cpp";
+    EXPECT_NE(service::handler_for(c.name), nullptr)
+        << c.name << " has no handler in command_handlers.cpp";
   }
   for (auto name : service::handled_commands()) handled.insert(std::string(name));
   EXPECT_EQ(catalog, handled);
@@ -62,13 +63,16 @@ TEST(Commands, EveryCommandHasHelpARouteOrAReasonAndACliWayOrAReason) {
       EXPECT_TRUE(c.http_path.starts_with("/api/v1/"));
       EXPECT_TRUE(c.query.empty() || c.http_method == "GET") << "query parameters are for GET";
     }
-    EXPECT_FALSE(c.access == Access::Root && !c.http_method.empty()) << "root's commands stay on the host";
+    EXPECT_FALSE(c.access == Access::Root && !c.http_method.empty())
+        << "root's commands stay on the host";
     EXPECT_NE(c.cli_words.empty(), c.no_cli.empty()) << "a sluicectl command, or a reason for none";
     if (!c.cli_words.empty()) {
-      EXPECT_TRUE(words.insert(std::string(c.cli_words)).second) << "two commands answer to " << c.cli_words;
+      EXPECT_TRUE(words.insert(std::string(c.cli_words)).second)
+          << "two commands answer to " << c.cli_words;
       const auto* b = cli::binding_for(c.name);
       if (!c.cli_args.empty())
-        EXPECT_TRUE(b && (b->parse || b->run)) << "takes " << c.cli_args << " but sluicectl has no parser for it";
+        EXPECT_TRUE(b && (b->parse || b->run))
+            << "takes " << c.cli_args << " but sluicectl has no parser for it";
     }
   }
 }
@@ -81,9 +85,11 @@ TEST(Commands, OpenApiDocumentsEveryRouteAndNothingElse) {
   for (const auto& c : commands::catalog())
     if (!c.http_method.empty())
       for (const auto& r : routes_of(c)) served.insert(r);
-  for (const auto& r : served) EXPECT_TRUE(documented.count(r)) << r.second << " " << r.first << " is not in openapi.json";
+  for (const auto& r : served)
+    EXPECT_TRUE(documented.count(r)) << r.second << " " << r.first << " is not in openapi.json";
   for (const auto& r : documented)
-    EXPECT_TRUE(served.count(r) || kApiOwnPaths.count(r.first)) << r.second << " " << r.first << " is documented but not served";
+    EXPECT_TRUE(served.count(r) || kApiOwnPaths.count(r.first))
+        << r.second << " " << r.first << " is documented but not served";
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // The compiled maps, looked up the way bpf/lib/policy.h looks them up,
 // must give the reference evaluator's verdict. This runs without a kernel;
 // tests/datapath/differential_test.cpp repeats it through the real programs.
+#include "policy/compiler.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -9,7 +11,6 @@
 
 #include "common/random_ruleset.h"
 #include "config/parser.h"
-#include "policy/compiler.h"
 #include "policy/reference_evaluator.h"
 
 namespace {
@@ -62,7 +63,8 @@ class CompiledLookup {
           k.bits = bits;
           k.proto = bits >= 8 ? pkt.proto : 0;
           int port_bits = bits - 8;
-          auto masked = static_cast<std::uint16_t>(port_bits <= 0 ? 0 : port & (0xffff << (16 - port_bits)));
+          auto masked =
+              static_cast<std::uint16_t>(port_bits <= 0 ? 0 : port & (0xffff << (16 - port_bits)));
           k.port[0] = static_cast<std::uint8_t>(masked >> 8);
           k.port[1] = static_cast<std::uint8_t>(masked);
           auto d = decisions_.find(bytes(k));
@@ -73,8 +75,10 @@ class CompiledLookup {
       }
     int c = static_cast<int>(chain);
     if (best.rule_index == SLUICE_RULE_INDEX_DEFAULT)
-      return {std::nullopt, static_cast<config::Action>(policy_.chain_defaults[c]), policy_.chain_audit[c] != 0};
-    return {best.rule_index, static_cast<config::Action>(best.action), (best.flags & SLUICE_RULE_AUDIT) != 0};
+      return {std::nullopt, static_cast<config::Action>(policy_.chain_defaults[c]),
+              policy_.chain_audit[c] != 0};
+    return {best.rule_index, static_cast<config::Action>(best.action),
+            (best.flags & SLUICE_RULE_AUDIT) != 0};
   }
 
  private:
@@ -157,7 +161,8 @@ action = "reject"
 )");
   auto compiled = policy::compile(cfg);
   CompiledLookup dp(compiled);
-  auto check = [&](const policy::PacketHeaders& h, std::optional<std::size_t> rule, config::Action a) {
+  auto check = [&](const policy::PacketHeaders& h, std::optional<std::size_t> rule,
+                   config::Action a) {
     auto ref = policy::evaluate(cfg, config::Chain::Forward, h);
     EXPECT_EQ(ref.rule_index, rule);
     EXPECT_EQ(ref.action, a);
@@ -200,10 +205,12 @@ action = "drop"
 TEST(Compiler, ExpandedEntriesCarryTheFirstMatchOfShorterPrefixes) {
   // More rules in one group than fit inline: the any-port rule comes first,
   // so every longer port prefix must still answer with it.
-  std::string toml = "[[rule]]\nname = \"all-tcp\"\nchain = \"input\"\nproto = \"tcp\"\naction = \"accept\"\n";
+  std::string toml =
+      "[[rule]]\nname = \"all-tcp\"\nchain = \"input\"\nproto = \"tcp\"\naction = \"accept\"\n";
   for (int port = 1; port <= SLUICE_GROUP_INLINE; ++port)
-    toml += "[[rule]]\nname = \"p" + std::to_string(port) + "\"\nchain = \"input\"\nproto = \"tcp\"\nport = " +
-            std::to_string(port * 1000) + "\naction = \"drop\"\n";
+    toml += "[[rule]]\nname = \"p" + std::to_string(port) +
+            "\"\nchain = \"input\"\nproto = \"tcp\"\nport = " + std::to_string(port * 1000) +
+            "\naction = \"drop\"\n";
   auto compiled = policy::compile(parse(toml.c_str()));
   ASSERT_EQ(compiled.groups.size(), 1u);
   EXPECT_EQ(compiled.groups[0].value.inline_count, 0);

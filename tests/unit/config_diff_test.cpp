@@ -15,7 +15,8 @@ Config parse(const std::string& toml) {
 
 std::vector<std::string> lines(const std::vector<Change>& changes) {
   std::vector<std::string> out;
-  for (const auto& c : changes) out.push_back(std::string(to_string(c.kind)) + " " + c.what + ": " + c.detail);
+  for (const auto& c : changes)
+    out.push_back(std::string(to_string(c.kind)) + " " + c.what + ": " + c.detail);
   return out;
 }
 
@@ -39,10 +40,12 @@ action = "accept"
 
 TEST(ConfigDiff, ReportsFlowAndApiSettings) {
   auto a = parse(std::string(kBase));
-  auto b = parse(std::string(kBase) + "[flows]\nevents = \"denied\"\nhistory_max_age = \"1h\"\n[api]\nlisten = \"\"\n");
+  auto b = parse(std::string(kBase) +
+                 "[flows]\nevents = \"denied\"\nhistory_max_age = \"1h\"\n[api]\nlisten = \"\"\n");
   EXPECT_EQ(lines(diff(a, b)),
             (std::vector<std::string>{
-                "changed flows: events all, memory 10000, history on, max age 604800 s, max 256 MiB -> events denied, "
+                "changed flows: events all, memory 10000, history on, max age 604800 s, max 256 "
+                "MiB -> events denied, "
                 "memory 10000, history on, max age 3600 s, max 256 MiB",
                 "changed api: listen 127.0.0.1:9090 -> listen off (takes effect at restart)"}));
 }
@@ -79,7 +82,8 @@ action = "drop"
             (std::vector<std::string>{
                 "changed chain input: default drop -> accept",
                 "moved rule 'web': position 2 -> 1",
-                "changed rule 'ssh': input: 10.0.0.0/8 -> any tcp 22 accept -> input: 10.1.0.0/16 -> any tcp 22 accept",
+                "changed rule 'ssh': input: 10.0.0.0/8 -> any tcp 22 accept -> input: 10.1.0.0/16 "
+                "-> any tcp 22 accept",
                 "added rule 'dns': input: any -> any udp 53 drop (position 3)",
             }));
   EXPECT_EQ(lines(diff(parse(next), parse(kBase)))[1],

@@ -29,25 +29,33 @@ std::vector<std::string> diagnostics_of(const char* toml) {
 const BadConfig kCases[] = {
     {"syntax error",
      "[chains]\ninput = \"drop\n",
-     {"t.toml:2:14: TOML syntax error: Error while parsing string: unescaped control characters other than TAB (U+0009) are explicitly prohibited"}},
+     {"t.toml:2:14: TOML syntax error: Error while parsing string: unescaped control characters "
+      "other than TAB (U+0009) are explicitly prohibited"}},
     {"unknown top-level key",
      "[chain]\ninput = \"drop\"\n",
-     {"t.toml:1:2: chain: unknown key; expected one of: api, interface, zones, sets, chains, rule, prefilter, router, route, nat, flows"}},
+     {"t.toml:1:2: chain: unknown key; expected one of: api, interface, zones, sets, chains, rule, "
+      "prefilter, router, route, nat, flows"}},
     {"unknown api key",
      "[api]\nlisten = \"127.0.0.1:9090\"\nmanagment = \"10.0.0.0/8\"\n",
-     {"t.toml:3:1: api.managment: unknown key; expected one of: listen, management, management_ports, anti_lockout, tls_cert, tls_key, insecure_plaintext"}},
+     {"t.toml:3:1: api.managment: unknown key; expected one of: listen, management, "
+      "management_ports, anti_lockout, tls_cert, tls_key, insecure_plaintext"}},
     {"remote api listen without tls",
      "[api]\nlisten = \"0.0.0.0:9090\"\n",
-     {"t.toml:2:10: api.listen: '0.0.0.0:9090' is reachable from other hosts, and without TLS passwords and session cookies would cross the network in the clear; set tls_cert and tls_key, listen on 127.0.0.1, or set insecure_plaintext = true to accept that"}},
+     {"t.toml:2:10: api.listen: '0.0.0.0:9090' is reachable from other hosts, and without TLS "
+      "passwords and session cookies would cross the network in the clear; set tls_cert and "
+      "tls_key, listen on 127.0.0.1, or set insecure_plaintext = true to accept that"}},
     {"remote api listen v6 without tls",
      "[api]\nlisten = \"[2001:db8::1]:9090\"\ninsecure_plaintext = false\n",
-     {"t.toml:2:10: api.listen: '[2001:db8::1]:9090' is reachable from other hosts, and without TLS passwords and session cookies would cross the network in the clear; set tls_cert and tls_key, listen on 127.0.0.1, or set insecure_plaintext = true to accept that"}},
+     {"t.toml:2:10: api.listen: '[2001:db8::1]:9090' is reachable from other hosts, and without "
+      "TLS passwords and session cookies would cross the network in the clear; set tls_cert and "
+      "tls_key, listen on 127.0.0.1, or set insecure_plaintext = true to accept that"}},
     {"insecure_plaintext not a bool",
      "[api]\nlisten = \"127.0.0.1:9090\"\ninsecure_plaintext = \"yes\"\n",
      {"t.toml:3:22: api.insecure_plaintext: must be true or false"}},
     {"unknown rule key (typo)",
      "[[rule]]\nname = \"a\"\nchain = \"input\"\naction = \"accept\"\nprot = \"tcp\"\n",
-     {"t.toml:5:1: rule[0].prot: unknown key; expected one of: name, chain, from, to, proto, port, icmp_type, action, mode, log, comment"}},
+     {"t.toml:5:1: rule[0].prot: unknown key; expected one of: name, chain, from, to, proto, port, "
+      "icmp_type, action, mode, log, comment"}},
     {"unknown chains key",
      "[chains]\ninptu = \"drop\"\n",
      {"t.toml:2:1: chains.inptu: unknown key; expected one of: input, forward, output"}},
@@ -66,53 +74,70 @@ const BadConfig kCases[] = {
       "t.toml:1:1: rule 'x': missing key 'action' (\"accept\", \"drop\" or \"reject\")"}},
     {"bad chain",
      "[[rule]]\nname = \"x\"\nchain = \"prerouting\"\naction = \"drop\"\n",
-     {"t.toml:3:9: rule 'x'.chain: 'prerouting' is not a chain; use \"input\", \"forward\" or \"output\""}},
+     {"t.toml:3:9: rule 'x'.chain: 'prerouting' is not a chain; use \"input\", \"forward\" or "
+      "\"output\""}},
     {"bad action",
      "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"allow\"\n",
-     {"t.toml:4:10: rule 'x'.action: 'allow' is not an action; use \"accept\", \"drop\" or \"reject\""}},
+     {"t.toml:4:10: rule 'x'.action: 'allow' is not an action; use \"accept\", \"drop\" or "
+      "\"reject\""}},
     {"bad proto",
      "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"sctp\"\n",
-     {"t.toml:5:9: rule 'x'.proto: 'sctp' is not a protocol; use \"tcp\", \"udp\", \"icmp\", \"icmpv6\" or \"any\""}},
+     {"t.toml:5:9: rule 'x'.proto: 'sctp' is not a protocol; use \"tcp\", \"udp\", \"icmp\", "
+      "\"icmpv6\" or \"any\""}},
     {"duplicate rule name",
      "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\n"
      "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"accept\"\n",
-     {"t.toml:6:8: rule[1].name: duplicate rule name 'x' (first used at line 2); names must be unique"}},
+     {"t.toml:6:8: rule[1].name: duplicate rule name 'x' (first used at line 2); names must be "
+      "unique"}},
     {"port zero",
      "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = 0\n",
      {"t.toml:6:8: rule 'x'.port: port 0 is out of range 1-65535"}},
     {"port too large",
-     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"udp\"\nport = 65536\n",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"udp\"\nport = "
+     "65536\n",
      {"t.toml:6:8: rule 'x'.port: port 65536 is out of range 1-65535"}},
     {"reversed range",
-     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = \"2000-1000\"\n",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = "
+     "\"2000-1000\"\n",
      {"t.toml:6:8: rule 'x'.port: port range '2000-1000' is reversed; write \"1000-2000\""}},
     {"malformed range",
-     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = \"80:90\"\n",
-     {"t.toml:6:8: rule 'x'.port: '80:90' is not a port range; write \"FIRST-LAST\", e.g. \"8000-8100\""}},
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = "
+     "\"80:90\"\n",
+     {"t.toml:6:8: rule 'x'.port: '80:90' is not a port range; write \"FIRST-LAST\", e.g. "
+      "\"8000-8100\""}},
     {"range out of bounds inside a list",
-     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = [22, \"1-70000\"]\n",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = [22, "
+     "\"1-70000\"]\n",
      {"t.toml:6:13: rule 'x'.port: port range '1-70000' is out of range 1-65535"}},
     {"port without tcp/udp",
      "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nport = 22\n",
-     {"t.toml:5:8: rule 'x'.port: ports need proto = \"tcp\" or \"udp\" (this rule's proto is any)"}},
+     {"t.toml:5:8: rule 'x'.port: ports need proto = \"tcp\" or \"udp\" (this rule's proto is "
+      "any)"}},
     {"empty port list",
      "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = []\n",
-     {"t.toml:6:8: rule 'x'.port: empty port list matches nothing; remove the key to match any port"}},
+     {"t.toml:6:8: rule 'x'.port: empty port list matches nothing; remove the key to match any "
+      "port"}},
     {"icmp_type without icmp",
-     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nicmp_type = 8\n",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nicmp_type = "
+     "8\n",
      {"t.toml:6:13: rule 'x'.icmp_type: icmp_type needs proto = \"icmp\" or \"icmpv6\""}},
     {"icmp_type out of range",
-     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"icmp\"\nicmp_type = 300\n",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"icmp\"\nicmp_type = "
+     "300\n",
      {"t.toml:6:13: rule 'x'.icmp_type: must be an ICMP type number 0-255"}},
     {"bad address",
      "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nfrom = \"10.0.0.300\"\n",
-     {"t.toml:5:8: rule 'x'.from: '10.0.0.300' is not an IPv4 or IPv6 address (nor \"any\", \"set:NAME\" or \"zone:NAME\")"}},
+     {"t.toml:5:8: rule 'x'.from: '10.0.0.300' is not an IPv4 or IPv6 address (nor \"any\", "
+      "\"set:NAME\" or \"zone:NAME\")"}},
     {"host bits set",
      "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nfrom = \"10.0.0.1/24\"\n",
-     {"t.toml:5:8: rule 'x'.from: '10.0.0.1/24' has host bits set; write 10.0.0.0/24 (nor \"any\", \"set:NAME\" or \"zone:NAME\")"}},
+     {"t.toml:5:8: rule 'x'.from: '10.0.0.1/24' has host bits set; write 10.0.0.0/24 (nor \"any\", "
+      "\"set:NAME\" or \"zone:NAME\")"}},
     {"prefix length too long",
-     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nto = [\"10.0.0.0/8\", \"2001:db8::/129\"]\n",
-     {"t.toml:5:21: rule 'x'.to: prefix length in '2001:db8::/129' must be 0..128 (nor \"any\", \"set:NAME\" or \"zone:NAME\")"}},
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nto = [\"10.0.0.0/8\", "
+     "\"2001:db8::/129\"]\n",
+     {"t.toml:5:21: rule 'x'.to: prefix length in '2001:db8::/129' must be 0..128 (nor \"any\", "
+      "\"set:NAME\" or \"zone:NAME\")"}},
     {"undefined set",
      "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nfrom = \"set:admins\"\n",
      {"t.toml:5:8: rule 'x'.from: set 'admins' is not defined; define it under [sets]"}},
@@ -123,39 +148,52 @@ const BadConfig kCases[] = {
      "[sets]\nadmins = [\"192.168.1.10\", \"192.168.1.x\"]\n",
      {"t.toml:2:27: sets.admins: '192.168.1.x' is not an IPv4 or IPv6 address"}},
     {"a rule from a set whose addresses are all wrong (found by fuzz.config)",
-     "[sets]\nadmins = [\"10.10+1.10\"]\n[[rule]]\nname = \"x\"\nchain = \"input\"\nfrom = \"set:admins\"\naction = \"accept\"\n",
+     "[sets]\nadmins = [\"10.10+1.10\"]\n[[rule]]\nname = \"x\"\nchain = \"input\"\nfrom = "
+     "\"set:admins\"\naction = \"accept\"\n",
      {"t.toml:2:11: sets.admins: '10.10+1.10' is not an IPv4 or IPv6 address"}},
     {"set file missing",
      "[sets]\nblock = { file = \"no-such-list.txt\" }\n",
-     {"t.toml:2:18: sets.block.file: cannot read address list '" SLUICE_TEST_DATA_DIR "/no-such-list.txt': No such file or directory"}},
+     {"t.toml:2:18: sets.block.file: cannot read address list '" SLUICE_TEST_DATA_DIR
+      "/no-such-list.txt': No such file or directory"}},
     {"bad line in set file",
      "[sets]\nblock = { file = \"bad-list.txt\" }\n",
-     {SLUICE_TEST_DATA_DIR "/bad-list.txt:3:3: sets.block: prefix length out of range (0..32 for IPv4, 0..128 for IPv6)"}},
+     {SLUICE_TEST_DATA_DIR "/bad-list.txt:3:3: sets.block: prefix length out of range (0..32 for "
+                           "IPv4, 0..128 for IPv6)"}},
     {"undefined zone",
      "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\nfrom = \"zone:lan\"\n",
-     {"t.toml:5:8: rule 'x'.from: zone 'lan' is not defined; name it on an [[interface]] or under [zones]"}},
+     {"t.toml:5:8: rule 'x'.from: zone 'lan' is not defined; name it on an [[interface]] or under "
+      "[zones]"}},
     {"zone without networks",
      "[[interface]]\nname = \"eth1\"\nzone = \"lan\"\n"
      "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\nfrom = \"zone:lan\"\n",
-     {"t.toml:8:8: rule 'x'.from: zone 'lan' has no networks; add networks = [...] under [zones.lan]"}},
+     {"t.toml:8:8: rule 'x'.from: zone 'lan' has no networks; add networks = [...] under "
+      "[zones.lan]"}},
     {"any mixed into a list",
-     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nfrom = [\"any\", \"10.0.0.0/8\"]\n",
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nfrom = [\"any\", "
+     "\"10.0.0.0/8\"]\n",
      {"t.toml:5:9: rule 'x'.from: \"any\" in a list with other addresses; keep only \"any\""}},
     {"families that cannot match",
-     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"drop\"\nfrom = \"10.0.0.0/8\"\nto = \"2001:db8::/32\"\n",
-     {"t.toml:6:6: rule 'x'.to: can never match: from has only IPv4 addresses and to only IPv6 ones; split the rule by family"}},
+     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"drop\"\nfrom = \"10.0.0.0/8\"\nto = "
+     "\"2001:db8::/32\"\n",
+     {"t.toml:6:6: rule 'x'.to: can never match: from has only IPv4 addresses and to only IPv6 "
+      "ones; split the rule by family"}},
     {"icmp with IPv6 addresses",
-     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"icmp\"\nfrom = \"2001:db8::1\"\n",
-     {"t.toml:5:9: rule 'x'.proto: can never match: icmp is IPv4 but the addresses are IPv6; use \"icmpv6\""}},
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nproto = \"icmp\"\nfrom = "
+     "\"2001:db8::1\"\n",
+     {"t.toml:5:9: rule 'x'.proto: can never match: icmp is IPv4 but the addresses are IPv6; use "
+      "\"icmpv6\""}},
     {"label selector not available",
-     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\nfrom = { labels = { app = \"web\" } }\n",
-     {"t.toml:5:8: rule 'x'.from: label selectors need workload identities from the CNI plugin, which this version does not have yet; use addresses, \"set:NAME\" or \"zone:NAME\""}},
+     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\nfrom = { labels = { app = "
+     "\"web\" } }\n",
+     {"t.toml:5:8: rule 'x'.from: label selectors need workload identities from the CNI plugin, "
+      "which this version does not have yet; use addresses, \"set:NAME\" or \"zone:NAME\""}},
     {"duplicate interface",
      "[[interface]]\nname = \"eth0\"\n[[interface]]\nname = \"eth0\"\n",
      {"t.toml:4:8: interface[1].name: interface 'eth0' is already configured at line 1"}},
     {"bad interface name",
      "[[interface]]\nname = \"a/b\"\n",
-     {"t.toml:2:8: interface[0].name: 'a/b' is not a valid interface name (1-15 characters, no '/' or space)"}},
+     {"t.toml:2:8: interface[0].name: 'a/b' is not a valid interface name (1-15 characters, no '/' "
+      "or space)"}},
     {"prefilter not a set",
      "[prefilter]\ndrop_from = \"10.0.0.0/8\"\n",
      {"t.toml:2:13: prefilter.drop_from: must name an address set, written \"set:NAME\""}},
@@ -173,7 +211,8 @@ const BadConfig kCases[] = {
      {"t.toml:2:14: api.management: set 'ops' is not defined; define it under [sets]"}},
     {"management ports without management",
      "[api]\nmanagement_ports = [22]\n",
-     {"t.toml:2:20: api.management_ports: management_ports needs management = ... (the sources always let in)"}},
+     {"t.toml:2:20: api.management_ports: management_ports needs management = ... (the sources "
+      "always let in)"}},
     {"management port out of range",
      "[api]\nmanagement = \"10.0.0.0/8\"\nmanagement_ports = [22, 70000]\n",
      {"t.toml:3:25: api.management_ports: port 70000 is out of range 1-65535"}},
@@ -182,7 +221,8 @@ const BadConfig kCases[] = {
      {"t.toml:2:16: api.anti_lockout: must be true or false"}},
     {"rule named like the anti-lockout rule",
      "[[rule]]\nname = \"anti-lockout\"\nchain = \"input\"\naction = \"drop\"\n",
-     {"t.toml:2:8: rule[0].name: 'anti-lockout' is reserved for the rule [api] management makes; choose another name"}},
+     {"t.toml:2:8: rule[0].name: 'anti-lockout' is reserved for the rule [api] management makes; "
+      "choose another name"}},
     {"bad rule mode",
      "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nmode = \"dry-run\"\n",
      {"t.toml:5:8: rule 'x'.mode: 'dry-run' is not a mode; use \"enforce\" or \"audit\""}},
@@ -206,38 +246,54 @@ const BadConfig kCases[] = {
      {"t.toml:3:14: interface[0].addresses: prefix length in '10.1.1.1/33' must be 0..32"}},
     {"multicast interface address",
      "[[interface]]\nname = \"lan0\"\naddresses = [\"224.0.0.1/4\"]\n",
-     {"t.toml:3:14: interface[0].addresses: '224.0.0.1/4' cannot be an interface address (multicast)"}},
+     {"t.toml:3:14: interface[0].addresses: '224.0.0.1/4' cannot be an interface address "
+      "(multicast)"}},
     {"one address on two interfaces",
-     "[[interface]]\nname = \"lan0\"\naddresses = [\"10.1.1.1/24\"]\n[[interface]]\nname = \"lan1\"\naddresses = [\"10.1.1.1/16\"]\n",
-     {"t.toml:6:14: interface[1].addresses: address 10.1.1.1 is already given to interface[0].addresses"}},
+     "[[interface]]\nname = \"lan0\"\naddresses = [\"10.1.1.1/24\"]\n[[interface]]\nname = "
+     "\"lan1\"\naddresses = [\"10.1.1.1/16\"]\n",
+     {"t.toml:6:14: interface[1].addresses: address 10.1.1.1 is already given to "
+      "interface[0].addresses"}},
     {"nat entry with both kinds",
-     "[[interface]]\nname = \"wan0\"\n[[nat]]\nmasquerade = { out_interface = \"wan0\" }\nport_forward = { in_interface = \"wan0\", proto = \"tcp\", port = 80, to = \"10.0.0.2\" }\n",
-     {"t.toml:3:1: nat[0]: a [[nat]] entry needs exactly one of masquerade = {...} or port_forward = {...}"}},
+     "[[interface]]\nname = \"wan0\"\n[[nat]]\nmasquerade = { out_interface = \"wan0\" "
+     "}\nport_forward = { in_interface = \"wan0\", proto = \"tcp\", port = 80, to = \"10.0.0.2\" "
+     "}\n",
+     {"t.toml:3:1: nat[0]: a [[nat]] entry needs exactly one of masquerade = {...} or port_forward "
+      "= {...}"}},
     {"masquerade out of an unmanaged interface",
      "[[interface]]\nname = \"wan0\"\n[[nat]]\nmasquerade = { out_interface = \"eth9\" }\n",
-     {"t.toml:4:32: nat[0].masquerade.out_interface: interface 'eth9' is not configured; add it as an [[interface]]"}},
+     {"t.toml:4:32: nat[0].masquerade.out_interface: interface 'eth9' is not configured; add it as "
+      "an [[interface]]"}},
     {"masquerade without an interface",
      "[[interface]]\nname = \"wan0\"\n[[nat]]\nmasquerade = { from = \"10.0.0.0/8\" }\n",
      {"t.toml:4:14: nat[0].masquerade: missing key 'out_interface' (an [[interface]] name)"}},
     {"masquerade from an unknown zone",
-     "[[interface]]\nname = \"wan0\"\n[[nat]]\nmasquerade = { out_interface = \"wan0\", from = \"zone:lab\" }\n",
-     {"t.toml:4:47: nat[0].masquerade.from: zone 'lab' is not defined; name it on an [[interface]] or under [zones]"}},
+     "[[interface]]\nname = \"wan0\"\n[[nat]]\nmasquerade = { out_interface = \"wan0\", from = "
+     "\"zone:lab\" }\n",
+     {"t.toml:4:47: nat[0].masquerade.from: zone 'lab' is not defined; name it on an [[interface]] "
+      "or under [zones]"}},
     {"port forward of icmp",
-     "[[interface]]\nname = \"wan0\"\n[[nat]]\nport_forward = { in_interface = \"wan0\", proto = \"icmp\", port = 80, to = \"10.0.0.2\" }\n",
-     {"t.toml:4:49: nat[0].port_forward.proto: 'icmp' is not a protocol that has ports; use \"tcp\" or \"udp\""}},
+     "[[interface]]\nname = \"wan0\"\n[[nat]]\nport_forward = { in_interface = \"wan0\", proto = "
+     "\"icmp\", port = 80, to = \"10.0.0.2\" }\n",
+     {"t.toml:4:49: nat[0].port_forward.proto: 'icmp' is not a protocol that has ports; use "
+      "\"tcp\" or \"udp\""}},
     {"port forward to a network",
-     "[[interface]]\nname = \"wan0\"\n[[nat]]\nport_forward = { in_interface = \"wan0\", proto = \"tcp\", port = 80, to = \"10.0.0.0/24\" }\n",
+     "[[interface]]\nname = \"wan0\"\n[[nat]]\nport_forward = { in_interface = \"wan0\", proto = "
+     "\"tcp\", port = 80, to = \"10.0.0.0/24\" }\n",
      {"t.toml:4:72: nat[0].port_forward.to: '10.0.0.0/24' is not a host address"}},
     {"port forward to port zero",
-     "[[interface]]\nname = \"wan0\"\n[[nat]]\nport_forward = { in_interface = \"wan0\", proto = \"tcp\", port = 80, to = \"10.0.0.2\", to_port = 0 }\n",
+     "[[interface]]\nname = \"wan0\"\n[[nat]]\nport_forward = { in_interface = \"wan0\", proto = "
+     "\"tcp\", port = 80, to = \"10.0.0.2\", to_port = 0 }\n",
      {"t.toml:4:94: nat[0].port_forward.to_port: must be a port number 1-65535"}},
     {"one public port forwarded twice",
-     "[[interface]]\nname = \"wan0\"\n[[nat]]\nport_forward = { in_interface = \"wan0\", proto = \"tcp\", port = 80, to = \"10.0.0.2\" }\n"
-     "[[nat]]\nport_forward = { in_interface = \"wan0\", proto = \"tcp\", port = 80, to = \"10.0.0.3\" }\n",
+     "[[interface]]\nname = \"wan0\"\n[[nat]]\nport_forward = { in_interface = \"wan0\", proto = "
+     "\"tcp\", port = 80, to = \"10.0.0.2\" }\n"
+     "[[nat]]\nport_forward = { in_interface = \"wan0\", proto = \"tcp\", port = 80, to = "
+     "\"10.0.0.3\" }\n",
      {"t.toml:6:63: nat[1].port_forward.port: tcp port 80 on wan0 is already forwarded at line 4"}},
     {"api listen without a port",
      "[api]\nlisten = \"127.0.0.1\"\n",
-     {"t.toml:2:10: api.listen: must be ADDRESS:PORT, e.g. \"127.0.0.1:9090\" or \"[::1]:9090\" (\"\" turns the API off)"}},
+     {"t.toml:2:10: api.listen: must be ADDRESS:PORT, e.g. \"127.0.0.1:9090\" or \"[::1]:9090\" "
+      "(\"\" turns the API off)"}},
     {"tls key without certificate",
      "[api]\ntls_key = \"key.pem\"\n",
      {"t.toml:1:1: api: tls_cert and tls_key go together (a certificate and its private key)"}},
@@ -247,7 +303,8 @@ const BadConfig kCases[] = {
       "t.toml:3:11: api.tls_key: cannot read '/nonexistent/key.pem' (a readable regular file)"}},
     {"unknown flows key",
      "[flows]\nhistory_days = 7\n",
-     {"t.toml:2:1: flows.history_days: unknown key; expected one of: events, memory, history, history_max_age, history_max_mb"}},
+     {"t.toml:2:1: flows.history_days: unknown key; expected one of: events, memory, history, "
+      "history_max_age, history_max_mb"}},
     {"bad flow events setting",
      "[flows]\nevents = \"some\"\n",
      {"t.toml:2:10: flows.events: 'some' is not a flow event setting; use \"all\" or \"denied\""}},
@@ -259,10 +316,12 @@ const BadConfig kCases[] = {
      {"t.toml:2:11: flows.history: must be true or false"}},
     {"flow history age without unit",
      "[flows]\nhistory_max_age = \"7\"\n",
-     {"t.toml:2:19: flows.history_max_age: must be a duration like \"90s\", \"30m\", \"12h\" or \"7d\""}},
+     {"t.toml:2:19: flows.history_max_age: must be a duration like \"90s\", \"30m\", \"12h\" or "
+      "\"7d\""}},
     {"flow history age zero",
      "[flows]\nhistory_max_age = \"0d\"\n",
-     {"t.toml:2:19: flows.history_max_age: must be a duration like \"90s\", \"30m\", \"12h\" or \"7d\""}},
+     {"t.toml:2:19: flows.history_max_age: must be a duration like \"90s\", \"30m\", \"12h\" or "
+      "\"7d\""}},
     {"flow history size",
      "[flows]\nhistory_max_mb = 0\n",
      {"t.toml:2:18: flows.history_max_mb: must be a size in MiB from 1 to 1000000"}},
@@ -274,13 +333,12 @@ TEST_P(ConfigErrors, ReportsExactLocationAndMessage) {
   EXPECT_EQ(diagnostics_of(GetParam().toml), GetParam().expected);
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, ConfigErrors, ::testing::ValuesIn(kCases),
-                         [](const auto& info) {
-                           std::string n = info.param.name;
-                           for (auto& c : n)
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Cases, ConfigErrors, ::testing::ValuesIn(kCases), [](const auto& info) {
+  std::string n = info.param.name;
+  for (auto& c : n)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return n;
+});
 
 TEST(ConfigErrors, UnreadableFileIsReportedNotThrown) {
   auto r = sluice::config::parse_file("/nonexistent/sluice.toml");

@@ -167,7 +167,8 @@ proto = "tcp"
 port = 80
 action = "reject"
 mode = "audit"
-)", "a.toml");
+)",
+                        "a.toml");
   ASSERT_TRUE(r.config) << format(r.diagnostics);
   const Config& c = *r.config;
   EXPECT_EQ(c.chain_defaults[0], Action::Drop);
@@ -238,8 +239,10 @@ TEST(ConfigParse, FlowLogSettings) {
   EXPECT_EQ(defaults.config->flows.history_max_age_seconds, 7 * 86400u);
   EXPECT_EQ(defaults.config->flows.history_max_mb, 256u);
   EXPECT_EQ(defaults.config->flows.events, FlowEvents::All);
-  auto r = parse_string("[flows]\nevents = \"denied\"\nmemory = 500\nhistory = false\nhistory_max_age = \"90m\"\nhistory_max_mb = 64\n",
-                        "t.toml");
+  auto r = parse_string(
+      "[flows]\nevents = \"denied\"\nmemory = 500\nhistory = false\nhistory_max_age = "
+      "\"90m\"\nhistory_max_mb = 64\n",
+      "t.toml");
   ASSERT_TRUE(r.config);
   EXPECT_EQ(r.config->flows.memory, 500u);
   EXPECT_FALSE(r.config->flows.history);
@@ -256,8 +259,8 @@ TEST(ConfigParse, EmptyFileAcceptsEverything) {
 }
 
 TEST(ConfigParse, ShippedExamplesAreValid) {
-  for (const char* f : {SLUICE_SOURCE_DIR "/config/sluice.toml",
-                        SLUICE_SOURCE_DIR "/config/examples/lab.toml"}) {
+  for (const char* f :
+       {SLUICE_SOURCE_DIR "/config/sluice.toml", SLUICE_SOURCE_DIR "/config/examples/lab.toml"}) {
     auto r = parse_file(f);
     EXPECT_TRUE(r.diagnostics.empty()) << f << "\n" << format(r.diagnostics);
   }
@@ -268,11 +271,14 @@ TEST(ConfigParse, ShippedExamplesAreValid) {
 namespace {
 
 TEST(ConfigParse, APlaintextApiBeyondLoopbackIsAcceptedOnlyWhenSaidOutright) {
-  for (const char* listen : {"127.0.0.1:9090", "127.1.2.3:80", "[::1]:9090", "localhost:9090", ""}) {
-    auto r = sluice::config::parse_string(std::string("[api]\nlisten = \"") + listen + "\"\n", "t.toml");
+  for (const char* listen :
+       {"127.0.0.1:9090", "127.1.2.3:80", "[::1]:9090", "localhost:9090", ""}) {
+    auto r =
+        sluice::config::parse_string(std::string("[api]\nlisten = \"") + listen + "\"\n", "t.toml");
     EXPECT_TRUE(r.config) << listen;
   }
-  auto r = sluice::config::parse_string("[api]\nlisten = \"192.0.2.1:9090\"\ninsecure_plaintext = true\n", "t.toml");
+  auto r = sluice::config::parse_string(
+      "[api]\nlisten = \"192.0.2.1:9090\"\ninsecure_plaintext = true\n", "t.toml");
   ASSERT_TRUE(r.config);
   EXPECT_EQ(r.config->api_listen, "192.0.2.1:9090");
 }

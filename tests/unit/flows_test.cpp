@@ -51,12 +51,18 @@ TEST(FlowFilter, BadTermsSayWhatIsWrong) {
       {"port", "0", "port: '0' is not a port (1-65535)"},
       {"port", "65536", "port: '65536' is not a port (1-65535)"},
       {"port", "80x", "port: '80x' is not a port (1-65535)"},
-      {"verdict", "denied", "verdict: 'denied' is not one of allowed, dropped, rejected, audit, translated, closed"},
-      {"since", "yesterday", "since: 'yesterday' is neither seconds since the epoch nor a duration like 15m, 2h, 7d"},
-      {"since", "-5m", "since: '-5m' is neither seconds since the epoch nor a duration like 15m, 2h, 7d"},
+      {"verdict", "denied",
+       "verdict: 'denied' is not one of allowed, dropped, rejected, audit, translated, closed"},
+      {"since", "yesterday",
+       "since: 'yesterday' is neither seconds since the epoch nor a duration like 15m, 2h, 7d"},
+      {"since", "-5m",
+       "since: '-5m' is neither seconds since the epoch nor a duration like 15m, 2h, 7d"},
       // found by fuzz.request: epoch seconds whose milliseconds overflow
-      {"since", "0001664882416446009070", "since: '0001664882416446009070' is neither seconds since the epoch nor a duration like 15m, 2h, 7d"},
-      {"colour", "red", "unknown filter 'colour' (from, to, address, port, verdict, rule, since, until)"},
+      {"since", "0001664882416446009070",
+       "since: '0001664882416446009070' is neither seconds since the epoch nor a duration like "
+       "15m, 2h, 7d"},
+      {"colour", "red",
+       "unknown filter 'colour' (from, to, address, port, verdict, rule, since, until)"},
   };
   for (const auto& c : cases) {
     FlowFilter f;
@@ -99,7 +105,8 @@ TEST(FlowFilter, SinceTakesDurationsAndEpochSeconds) {
 
 TEST(FlowRing, KeepsTheNewestAndNumbersThemInOrder) {
   FlowRing ring(3);
-  for (int i = 0; i < 5; ++i) ring.add(flow("10.0.0.1", static_cast<std::uint16_t>(i), "10.0.0.2", 80));
+  for (int i = 0; i < 5; ++i)
+    ring.add(flow("10.0.0.1", static_cast<std::uint16_t>(i), "10.0.0.2", 80));
   EXPECT_EQ(ring.size(), 3u);
   EXPECT_EQ(ring.last_id(), 5u);
   auto all = ring.query({}, 0, 100);
@@ -166,8 +173,10 @@ FlowRecord decode(EventDecoder& d, const sluice_event& e) {
 
 TEST(EventDecoder, NamesTheRuleOfTheGenerationThatDecided) {
   EventDecoder d;
-  d.set_rules(0, std::make_shared<RuleTable>(RuleTable{"/etc/sluice/sluice.toml", {{"old-web", 10}}}));
-  d.set_rules(1, std::make_shared<RuleTable>(RuleTable{"/etc/sluice/sluice.toml", {{"new-web", 20}}}));
+  d.set_rules(0,
+              std::make_shared<RuleTable>(RuleTable{"/etc/sluice/sluice.toml", {{"old-web", 10}}}));
+  d.set_rules(1,
+              std::make_shared<RuleTable>(RuleTable{"/etc/sluice/sluice.toml", {{"new-web", 20}}}));
   auto old_one = decode(d, event(SLUICE_EVENT_NEW_FLOW, 0, 0));
   EXPECT_EQ(old_one.rule, "old-web");
   EXPECT_EQ(old_one.rule_line, 10u);
@@ -182,12 +191,14 @@ TEST(EventDecoder, NamesTheRuleOfTheGenerationThatDecided) {
   EXPECT_EQ(new_one.sport, 40000);
   EXPECT_EQ(new_one.dport, 443);
   EXPECT_EQ(new_one.proto, "tcp");
-  EXPECT_EQ(decode(d, event(SLUICE_EVENT_NEW_FLOW, 5, 1)).rule, "#5") << "unknown index shown as such";
+  EXPECT_EQ(decode(d, event(SLUICE_EVENT_NEW_FLOW, 5, 1)).rule, "#5")
+      << "unknown index shown as such";
 }
 
 TEST(EventDecoder, KnowsWhichRulesAreLogged) {
   EventDecoder d;
-  d.set_rules(0, std::make_shared<RuleTable>(RuleTable{"f", {{"quiet", 1, false}, {"loud", 9, true}}}));
+  d.set_rules(
+      0, std::make_shared<RuleTable>(RuleTable{"f", {{"quiet", 1, false}, {"loud", 9, true}}}));
   EXPECT_FALSE(d.logged(event(SLUICE_EVENT_DROP, 0, 0)));
   EXPECT_TRUE(d.logged(event(SLUICE_EVENT_DROP, 1, 0)));
   EXPECT_FALSE(d.logged(event(SLUICE_EVENT_DROP, SLUICE_RULE_INDEX_DEFAULT, 0)));
@@ -278,7 +289,8 @@ TEST(EventDecoder, AddressesReadAsInetNtopWritesThem) {
     inet_ntop(AF_INET, a, want, sizeof want);
     EXPECT_EQ(address_text(a, SLUICE_FAMILY_IPV4), want);
   };
-  for (std::uint32_t v : {0u, 0xffffffffu, 0x0a000001u, 0x64096405u, 0xc0000209u, 0x01020304u}) expect_same(v);
+  for (std::uint32_t v : {0u, 0xffffffffu, 0x0a000001u, 0x64096405u, 0xc0000209u, 0x01020304u})
+    expect_same(v);
   for (std::uint32_t v = 0; v < 256; ++v) expect_same(v * 0x01010101u);
   std::uint32_t x = 2463534242u;  // xorshift: a spread of addresses
   for (int i = 0; i < 10000; ++i) {
@@ -297,16 +309,20 @@ TEST(EventDecoder, ConntrackExpiresAsTheDatapathSays) {
   constexpr std::uint64_t kSecond = 1'000'000'000ull;
   e.state = SLUICE_CT_CLOSED;
   EXPECT_FALSE(conntrack_expired(tcp, e, e.last_seen_ns + SLUICE_CT_TIMEOUT_TCP_CLOSED * kSecond));
-  EXPECT_TRUE(conntrack_expired(tcp, e, e.last_seen_ns + SLUICE_CT_TIMEOUT_TCP_CLOSED * kSecond + 1));
+  EXPECT_TRUE(
+      conntrack_expired(tcp, e, e.last_seen_ns + SLUICE_CT_TIMEOUT_TCP_CLOSED * kSecond + 1));
   e.state = SLUICE_CT_ESTABLISHED;
   EXPECT_FALSE(conntrack_expired(tcp, e, e.last_seen_ns + 3600 * kSecond));
   sluice_ct_key udp{};
   udp.proto = 17;
   e.state = SLUICE_CT_NEW;
-  EXPECT_TRUE(conntrack_expired(udp, e, e.last_seen_ns + (SLUICE_CT_TIMEOUT_UDP_NEW + 1) * kSecond));
+  EXPECT_TRUE(
+      conntrack_expired(udp, e, e.last_seen_ns + (SLUICE_CT_TIMEOUT_UDP_NEW + 1) * kSecond));
   e.state = SLUICE_CT_ESTABLISHED;
-  EXPECT_FALSE(conntrack_expired(udp, e, e.last_seen_ns + (SLUICE_CT_TIMEOUT_UDP_NEW + 1) * kSecond));
-  EXPECT_FALSE(conntrack_expired(udp, e, e.last_seen_ns - kSecond)) << "a clock read before the last packet";
+  EXPECT_FALSE(
+      conntrack_expired(udp, e, e.last_seen_ns + (SLUICE_CT_TIMEOUT_UDP_NEW + 1) * kSecond));
+  EXPECT_FALSE(conntrack_expired(udp, e, e.last_seen_ns - kSecond))
+      << "a clock read before the last packet";
 }
 
 TEST(EventDecoder, AClosedFlowIsShownFromItsOriginator) {

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "net/foreign_firewalls.h"
+
+#include <gtest/gtest.h>
 
 namespace {
 
@@ -33,7 +33,9 @@ COMMIT
 }
 
 TEST(ForeignFirewalls, EmptyAcceptingTablesAreNotReported) {
-  EXPECT_TRUE(parse_iptables_save("*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n", "iptables").empty());
+  EXPECT_TRUE(parse_iptables_save("*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+                                  "iptables")
+                  .empty());
   EXPECT_TRUE(parse_iptables_save("", "iptables").empty());
 }
 
@@ -53,7 +55,8 @@ table inet sets_only {
 	set blocked { type ipv4_addr; }
 }
 )";
-  EXPECT_EQ(parse_nft_ruleset(ruleset), (std::vector<std::string>{"nftables inet filter2: has base chains (hooks)"}));
+  EXPECT_EQ(parse_nft_ruleset(ruleset),
+            (std::vector<std::string>{"nftables inet filter2: has base chains (hooks)"}));
 }
 
 }  // namespace

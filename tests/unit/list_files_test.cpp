@@ -34,13 +34,16 @@ class ListFiles : public ::testing::Test {
 
   // Every diagnostic of the config text, as the API would return them.
   std::string diagnostics(const std::string& toml, const std::vector<std::string>& list_dirs = {}) {
-    auto r = parse_string(toml, (config_dir_ / "sluice.toml").string(), config_dir_.string(), list_dirs);
+    auto r =
+        parse_string(toml, (config_dir_ / "sluice.toml").string(), config_dir_.string(), list_dirs);
     std::string out;
     for (const auto& d : r.diagnostics) out += d.to_string() + "\n";
     EXPECT_EQ(r.config.has_value(), out.empty());
     return out;
   }
-  static std::string set_file(const fs::path& p) { return "[sets]\nx = { file = \"" + p.string() + "\" }\n"; }
+  static std::string set_file(const fs::path& p) {
+    return "[sets]\nx = { file = \"" + p.string() + "\" }\n";
+  }
 
   fs::path root_, config_dir_, private_dir_, lists_dir_;
 };
@@ -75,7 +78,8 @@ TEST_F(ListFiles, DevicesAreRefusedWithoutReading) {
 
 TEST_F(ListFiles, AFifoIsRefusedAtOnce) {
   ASSERT_EQ(mkfifo((config_dir_ / "pipe").c_str(), 0600), 0);
-  auto out = diagnostics("[sets]\nx = { file = \"pipe\" }\n");  // would block forever if opened for reading
+  auto out = diagnostics(
+      "[sets]\nx = { file = \"pipe\" }\n");  // would block forever if opened for reading
   EXPECT_NE(out.find("not a regular file"), std::string::npos) << out;
 }
 
@@ -90,7 +94,8 @@ TEST_F(ListFiles, AFileOverTheLimitIsRefused) {
 TEST_F(ListFiles, ListsInsideTheConfigDirectoryAndListDirectoriesAreRead) {
   write(config_dir_ / "a.txt", "192.0.2.0/24\n");
   write(lists_dir_ / "b.txt", "198.51.100.7\n");
-  auto r = parse_string("[sets]\na = { file = \"a.txt\" }\nb = { file = \"" + (lists_dir_ / "b.txt").string() + "\" }\n",
+  auto r = parse_string("[sets]\na = { file = \"a.txt\" }\nb = { file = \"" +
+                            (lists_dir_ / "b.txt").string() + "\" }\n",
                         "sluice.toml", config_dir_.string(), {lists_dir_.string()});
   ASSERT_TRUE(r.config) << (r.diagnostics.empty() ? "" : r.diagnostics[0].to_string());
   EXPECT_EQ(r.config->sets.at("a").prefixes.size(), 1u);
@@ -104,9 +109,12 @@ TEST_F(ListFiles, BadLinesAreLocatedButNotQuoted) {
   write(config_dir_ / "mixed.txt", "192.0.2.0/24\nsecret-word-here\n10.1.2.3/8\n198.51.100.0/40\n");
   auto out = diagnostics("[sets]\nx = { file = \"mixed.txt\" }\n");
   auto file = (config_dir_ / "mixed.txt").string();
-  EXPECT_EQ(out, file + ":2:1: sets.x: not an IPv4 or IPv6 address or prefix\n" + file +
-                     ":3:1: sets.x: host bits set below the prefix length; write the prefix's first address\n" +
-                     file + ":4:1: sets.x: prefix length out of range (0..32 for IPv4, 0..128 for IPv6)\n");
+  EXPECT_EQ(out,
+            file + ":2:1: sets.x: not an IPv4 or IPv6 address or prefix\n" + file +
+                ":3:1: sets.x: host bits set below the prefix length; write the prefix's first "
+                "address\n" +
+                file +
+                ":4:1: sets.x: prefix length out of range (0..32 for IPv4, 0..128 for IPv6)\n");
   EXPECT_EQ(out.find("secret-word"), std::string::npos);
 }
 
@@ -114,7 +122,8 @@ TEST_F(ListFiles, AListOfJunkGivesABoundedNumberOfDiagnostics) {
   std::string junk;
   for (int i = 0; i < 100000; ++i) junk += "junk\n";
   write(config_dir_ / "junk.txt", junk);
-  auto r = parse_string("[sets]\nx = { file = \"junk.txt\" }\n", "sluice.toml", config_dir_.string());
+  auto r =
+      parse_string("[sets]\nx = { file = \"junk.txt\" }\n", "sluice.toml", config_dir_.string());
   EXPECT_EQ(r.diagnostics.size(), 21u);
   EXPECT_EQ(r.diagnostics.back().message, "more lines are not addresses; reading stopped here");
 }
@@ -129,7 +138,8 @@ TEST_F(ListFiles, TlsFilesThatAreNotRegularFilesAreRefusedWithoutOpening) {
 TEST(ConfigFiles, AConfigFileThatIsNotARegularFileIsRefused) {
   auto r = sluice::config::parse_file("/dev/zero");
   ASSERT_EQ(r.diagnostics.size(), 1u);
-  EXPECT_EQ(r.diagnostics[0].to_string(), "/dev/zero:0:0: cannot read config file: not a regular file");
+  EXPECT_EQ(r.diagnostics[0].to_string(),
+            "/dev/zero:0:0: cannot read config file: not a regular file");
 }
 
 }  // namespace

@@ -1,13 +1,13 @@
 // The NAT part of the config as map entries: which interface address
 // masquerade uses, which sources it covers, where port forwards match.
-#include <gtest/gtest.h>
+#include "policy/nat_tables.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 
 #include <cstring>
 
 #include "config/parser.h"
-#include "policy/nat_tables.h"
 
 namespace {
 
@@ -53,12 +53,15 @@ TEST(NatTables, MasqueradeUsesTheFirstAddressThatIsNotLinkLocal) {
   auto cfg = parse(kConfig);
   std::vector<policy::InterfaceState> itfs = {
       {"lan0", 2, {addr("10.1.0.1/16")}},
-      {"wan0", 3, {addr("fe80::1/64"), addr("169.254.1.1/16"), addr("192.0.2.1/24"), addr("2001:db8::1/64"),
-                   addr("192.0.2.9/24")}},
+      {"wan0",
+       3,
+       {addr("fe80::1/64"), addr("169.254.1.1/16"), addr("192.0.2.1/24"), addr("2001:db8::1/64"),
+        addr("192.0.2.9/24")}},
   };
   auto t = policy::compile_nat(cfg, itfs);
   std::vector<std::string> got;
-  for (const auto& [k, v] : t.iface_addrs) got.push_back(std::to_string(k.ifindex) + " " + text(k.family, v.addr));
+  for (const auto& [k, v] : t.iface_addrs)
+    got.push_back(std::to_string(k.ifindex) + " " + text(k.family, v.addr));
   // Every present interface has one per family (hairpin needs the inside
   // ones too); link-local addresses are skipped; wan1 is absent.
   EXPECT_EQ(got, (std::vector<std::string>{"2 10.1.0.1", "3 192.0.2.1", "3 2001:db8::1"}));
@@ -74,7 +77,8 @@ TEST(NatTables, MasqueradeSourcesAreKeyedByInterface) {
     got.push_back(std::to_string(k.ifindex) + " " + text(k.family, k.addr) + "/" +
                   std::to_string(k.prefixlen - SLUICE_MASQ_KEY_FIXED_BITS));
   // wan1 masquerades everything: a /0 for each family.
-  EXPECT_EQ(got, (std::vector<std::string>{"3 10.1.0.0/16", "3 fd00::/64", "4 0.0.0.0/0", "4 ::/0"}));
+  EXPECT_EQ(got,
+            (std::vector<std::string>{"3 10.1.0.0/16", "3 fd00::/64", "4 0.0.0.0/0", "4 ::/0"}));
 }
 
 TEST(NatTables, PortForwardsMatchEveryAddressOfTheirInterfaceOfTheSameFamily) {

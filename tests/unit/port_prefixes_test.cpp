@@ -1,8 +1,8 @@
+#include "policy/port_prefixes.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
-
-#include "policy/port_prefixes.h"
 
 namespace {
 
@@ -31,7 +31,8 @@ TEST(PortPrefixes, ExactlyTheRangeForRandomRanges) {
     if (a > b) std::swap(a, b);
     auto pps = port_range_prefixes(static_cast<uint16_t>(a), static_cast<uint16_t>(b));
     EXPECT_LE(pps.size(), 30u);
-    for (unsigned p : {0u, a - 1, a, (a + b) / 2, b, b + 1, 65535u, static_cast<unsigned>(rng() % 65536)}) {
+    for (unsigned p :
+         {0u, a - 1, a, (a + b) / 2, b, b + 1, 65535u, static_cast<unsigned>(rng() % 65536)}) {
       if (p > 65535) continue;
       EXPECT_EQ(covered(pps, p), p >= a && p <= b) << a << "-" << b << " port " << p;
     }

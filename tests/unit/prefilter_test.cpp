@@ -19,11 +19,12 @@ std::vector<std::string> texts(const std::vector<config::Prefix>& ps) {
 }
 
 CompiledPolicy compiled(const std::string& api) {
-  auto r = config::parse_string(api +
-                                    "[sets]\nblock = [\"10.0.0.0/8\", \"192.0.2.128/25\", \"2001:db8::/32\", "
-                                    "\"198.51.100.0/24\"]\nadmins = [\"10.1.2.3\", \"192.0.2.0/24\", "
-                                    "\"2001:db8:1::/48\"]\n[prefilter]\ndrop_from = \"set:block\"\n",
-                                "t.toml");
+  auto r = config::parse_string(
+      api +
+          "[sets]\nblock = [\"10.0.0.0/8\", \"192.0.2.128/25\", \"2001:db8::/32\", "
+          "\"198.51.100.0/24\"]\nadmins = [\"10.1.2.3\", \"192.0.2.0/24\", "
+          "\"2001:db8:1::/48\"]\n[prefilter]\ndrop_from = \"set:block\"\n",
+      "t.toml");
   EXPECT_TRUE(r.config) << config::format(r.diagnostics);
   return compile(*r.config);
 }
@@ -32,7 +33,8 @@ TEST(Prefilter, ManagementSourcesInsideBlockedPrefixesAreExempt) {
   auto out = compiled("[api]\nmanagement = \"set:admins\"\n");
   EXPECT_EQ(texts(out.prefilter_exempt), (std::vector<std::string>{"10.1.2.3", "2001:db8:1::/48"}));
   // 192.0.2.128/25 lies wholly inside the admins' 192.0.2.0/24: left out.
-  EXPECT_EQ(texts(out.prefilter), (std::vector<std::string>{"10.0.0.0/8", "198.51.100.0/24", "2001:db8::/32"}));
+  EXPECT_EQ(texts(out.prefilter),
+            (std::vector<std::string>{"10.0.0.0/8", "198.51.100.0/24", "2001:db8::/32"}));
   EXPECT_EQ(out.prefilter_left_out, 1u);
 }
 

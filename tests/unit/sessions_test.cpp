@@ -1,6 +1,8 @@
 // Web UI sessions kept in a real state database (a temporary file): a
 // session outlives its table (a daemon restart), sign-out and idleness end
 // it in the database too, and only a hash of the id is ever stored.
+#include "auth/sessions.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -8,7 +10,6 @@
 #include <filesystem>
 
 #include "auth/credentials.h"
-#include "auth/sessions.h"
 #include "auth/sign_in_limits.h"
 #include "store/state_store.h"
 
@@ -73,9 +74,12 @@ TEST_F(Sessions, SessionsIdlePastTheLimitAreNotTakenUpAndAreRemoved) {
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
-  auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(SessionTable::kIdleLimit).count();
-  store.save_session({token_hash("stale"), "alice", "c1", "h", now - limit - 1000, now - limit - 1000});
-  store.save_session({token_hash("fresh"), "bob", "c2", "h", now - limit + 60000, now - limit + 60000});
+  auto limit =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SessionTable::kIdleLimit).count();
+  store.save_session(
+      {token_hash("stale"), "alice", "c1", "h", now - limit - 1000, now - limit - 1000});
+  store.save_session(
+      {token_hash("fresh"), "bob", "c2", "h", now - limit + 60000, now - limit + 60000});
   SessionTable table(&store);
   EXPECT_FALSE(table.use("stale"));
   EXPECT_TRUE(table.use("fresh"));
@@ -89,7 +93,8 @@ TEST_F(Sessions, ASessionEndsAFixedTimeAfterSignInHoweverBusy) {
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
-  auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(SessionTable::kAbsoluteLimit).count();
+  auto limit =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SessionTable::kAbsoluteLimit).count();
   // Used a second ago, but signed in longer ago than the limit.
   store.save_session({token_hash("old"), "alice", "c1", "h", now - 1000, now - limit - 1000});
   store.save_session({token_hash("young"), "bob", "c2", "h", now - 1000, now - limit + 60000});
@@ -113,7 +118,8 @@ TEST_F(Sessions, PeekingDoesNotKeepASessionAlive) {
 
 TEST(LoginLimiter, AttemptsCountAsTheyBeginSoParallelOnesCannotSlipThrough) {
   LoginLimiter limiter;
-  for (int i = 0; i < LoginLimiter::kFailures; ++i) EXPECT_EQ(limiter.begin("192.0.2.1", false), 0) << i;
+  for (int i = 0; i < LoginLimiter::kFailures; ++i)
+    EXPECT_EQ(limiter.begin("192.0.2.1", false), 0) << i;
   // None of them has failed yet (all still being checked): the next waits all the same.
   EXPECT_GT(limiter.begin("192.0.2.1", false), 0);
   EXPECT_EQ(limiter.begin("192.0.2.2", false), 0) << "another source is not held up";
@@ -123,7 +129,8 @@ TEST(LoginLimiter, ASuccessForgivesTheSource) {
   LoginLimiter limiter;
   for (int i = 0; i < LoginLimiter::kFailures - 1; ++i) limiter.begin("192.0.2.1", false);
   limiter.succeeded("192.0.2.1");
-  for (int i = 0; i < LoginLimiter::kFailures; ++i) EXPECT_EQ(limiter.begin("192.0.2.1", false), 0) << i;
+  for (int i = 0; i < LoginLimiter::kFailures; ++i)
+    EXPECT_EQ(limiter.begin("192.0.2.1", false), 0) << i;
 }
 
 TEST(LoginLimiter, AnAbandonedAttemptIsNotCounted) {
@@ -138,7 +145,9 @@ TEST(LoginLimiter, ManySourcesShareAGlobalBudgetThatTrustedDevicesAreOutside) {
   LoginLimiter limiter;
   int allowed = 0;
   for (int i = 0; i < 2 * LoginLimiter::kGlobalFailures; ++i)
-    if (limiter.begin("198.51.100." + std::to_string(i % 250) + "-" + std::to_string(i), false) == 0) ++allowed;
+    if (limiter.begin("198.51.100." + std::to_string(i % 250) + "-" + std::to_string(i), false) ==
+        0)
+      ++allowed;
   EXPECT_EQ(allowed, LoginLimiter::kGlobalFailures);
   EXPECT_GT(limiter.begin("203.0.113.9", false), 0) << "a fresh address waits too";
   EXPECT_EQ(limiter.begin("device abc", true), 0) << "a browser that signed in before does not";

@@ -35,7 +35,8 @@ class TempDir {
 };
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -46,7 +47,8 @@ TEST(Database, ANewFileGetsTheCurrentSchemaInWalMode) {
   Statement mode(db, "PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
   EXPECT_EQ(mode.text_at(0), "wal");
-  Statement idx(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'flows'");
+  Statement idx(db,
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'flows'");
   ASSERT_TRUE(idx.step());
   EXPECT_GE(idx.int_at(0), 5) << "time, address, port, verdict and rule are indexed";
 }
@@ -85,7 +87,8 @@ TEST(Database, RefusesASchemaFromALaterVersion) {
     Database db(dir.file("s.db"));
     FAIL() << "opened a newer schema";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 999 is newer"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("schema version 999 is newer"), std::string::npos)
+        << e.what();
   }
 }
 
@@ -96,7 +99,8 @@ TEST(Database, SaysWhenTheDirectoryIsMissing) {
 
 FlowRecord record(std::mt19937& rnd, std::int64_t time_ms) {
   static const char* addrs[] = {"10.0.0.1", "10.0.0.2", "192.0.2.9", "198.51.100.1", "fd00::1"};
-  static const Verdict verdicts[] = {Verdict::Allowed, Verdict::Dropped, Verdict::Rejected, Verdict::Translated};
+  static const Verdict verdicts[] = {Verdict::Allowed, Verdict::Dropped, Verdict::Rejected,
+                                     Verdict::Translated};
   static const char* rules[] = {"web", "no-smb", "default", ""};
   static const std::uint16_t ports[] = {80, 443, 445, 40000, 1500};
   auto pick = [&](auto& arr) -> auto& { return arr[rnd() % std::size(arr)]; };
@@ -151,7 +155,8 @@ TEST(FlowHistory, AnswersEveryFilterAsTheMemoryRingDoes) {
       {{"verdict", "dropped"}},
       {{"rule", "default"}},
       {{"from", "198.51.100.1"}, {"port", "80"}},
-      {{"since", std::to_string((t0 + 500 * 1000) / 1000)}, {"until", std::to_string((t0 + 900 * 1000) / 1000)}},
+      {{"since", std::to_string((t0 + 500 * 1000) / 1000)},
+       {"until", std::to_string((t0 + 900 * 1000) / 1000)}},
       {{"verdict", "translated"}, {"address", "10.0.0.2"}},
   };
   for (const auto& terms : filters) {
@@ -258,7 +263,8 @@ TEST(FlowHistory, RetentionKeepsTheFileUnderItsSize) {
 TEST(StateStore, ConfigHistoryIsBoundedByCountAndSizeKeepingTheNewest) {
   TempDir dir;
   StateStore store(dir.file("s.db"), {/*max_config_versions=*/5, /*max_config_bytes=*/10000, 1000});
-  for (int i = 1; i <= 8; ++i) store.add_config_version("t", "/x", "version " + std::to_string(i), "");
+  for (int i = 1; i <= 8; ++i)
+    store.add_config_version("t", "/x", "version " + std::to_string(i), "");
   auto versions = store.config_versions(100);
   ASSERT_EQ(versions.size(), 5u);
   EXPECT_EQ(store.config_version(versions.front().id)->text, "version 8");
@@ -289,7 +295,8 @@ TEST(FlowHistory, ALargeConfigHistoryDoesNotPushTheFlowsOut) {
   {
     // 4 MB of config history in the same file, four times the flows' limit.
     StateStore store(dir.file("s.db"));
-    for (int i = 0; i < 4; ++i) store.add_config_version("t", "/x", std::string(1 << 20, 'a' + i), "");
+    for (int i = 0; i < 4; ++i)
+      store.add_config_version("t", "/x", std::string(1 << 20, 'a' + i), "");
   }
   FlowHistory history(dir.file("s.db"), {86400, kMax});
   std::mt19937 rnd(3);

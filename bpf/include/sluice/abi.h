@@ -13,14 +13,14 @@
 #include <linux/types.h>
 
 /* Sizes of the preallocated or bounded maps. */
-#define SLUICE_MAX_RULES 131072u        /* rules in one ruleset generation */
+#define SLUICE_MAX_RULES 131072u	 /* rules in one ruleset generation */
 #define SLUICE_MAX_ADDR_CLASSES 2097152u /* named prefixes, both sides, both generations */
-#define SLUICE_MAX_DECISIONS 2097152u   /* decision entries, both generations */
-#define SLUICE_MAX_PREFILTER 2097152u   /* blocklist prefixes per family */
-#define SLUICE_MAX_CONNTRACK 262144u    /* tracked flows (LRU beyond this) */
-#define SLUICE_MAX_LOCAL_ADDRS 4096u    /* addresses owned by this host */
-#define SLUICE_MAX_GROUPS 1048576u      /* (from prefix, to prefix) pairs, both generations */
-#define SLUICE_GENERATIONS 2u           /* live ruleset + the one being built */
+#define SLUICE_MAX_DECISIONS 2097152u	 /* decision entries, both generations */
+#define SLUICE_MAX_PREFILTER 2097152u	 /* blocklist prefixes per family */
+#define SLUICE_MAX_CONNTRACK 262144u	 /* tracked flows (LRU beyond this) */
+#define SLUICE_MAX_LOCAL_ADDRS 4096u	 /* addresses owned by this host */
+#define SLUICE_MAX_GROUPS 1048576u	 /* (from prefix, to prefix) pairs, both generations */
+#define SLUICE_GENERATIONS 2u		 /* live ruleset + the one being built */
 /* Rule prefixes on one side that may contain one another around a single
  * address (10.0.0.0/8 > 10.1.0.0/16 > 10.1.2.0/24 is 3 deep). */
 #define SLUICE_MAX_NEST 8u
@@ -33,7 +33,7 @@
 #define SLUICE_CLASS_ANY 0u
 
 enum sluice_chain {
-	SLUICE_CHAIN_INPUT = 0,   /* to an address of this host */
+	SLUICE_CHAIN_INPUT = 0,	  /* to an address of this host */
 	SLUICE_CHAIN_FORWARD = 1, /* through this host */
 	SLUICE_CHAIN_OUTPUT = 2,  /* from an address of this host */
 	SLUICE_CHAIN_COUNT = 3,
@@ -49,16 +49,16 @@ enum sluice_action {
 /* Why a packet was dropped; indexes the drop_reasons counter array. */
 enum sluice_drop_reason {
 	SLUICE_DROP_NONE = 0,
-	SLUICE_DROP_MALFORMED = 1,       /* header fields contradict each other */
-	SLUICE_DROP_TRUNCATED = 2,       /* packet ends inside a header */
-	SLUICE_DROP_UNSUPPORTED = 3,     /* too many VLAN tags / IPv6 ext headers */
-	SLUICE_DROP_FRAGMENT = 4,        /* non-first fragment of an untracked flow */
-	SLUICE_DROP_PREFILTER = 5,       /* source in the XDP blocklist */
-	SLUICE_DROP_POLICY_RULE = 6,     /* a rule with action drop or reject */
-	SLUICE_DROP_POLICY_DEFAULT = 7,  /* no rule matched, chain default drop */
-	SLUICE_DROP_CT_INVALID = 8,      /* TCP flags no stack sends (scans) */
-	SLUICE_DROP_REJECT_FAILED = 9,   /* could not build the reject answer */
-	SLUICE_DROP_NAT_FAILED = 10,     /* no free port, or the packet could not be rewritten */
+	SLUICE_DROP_MALFORMED = 1,	/* header fields contradict each other */
+	SLUICE_DROP_TRUNCATED = 2,	/* packet ends inside a header */
+	SLUICE_DROP_UNSUPPORTED = 3,	/* too many VLAN tags / IPv6 ext headers */
+	SLUICE_DROP_FRAGMENT = 4,	/* non-first fragment of an untracked flow */
+	SLUICE_DROP_PREFILTER = 5,	/* source in the XDP blocklist */
+	SLUICE_DROP_POLICY_RULE = 6,	/* a rule with action drop or reject */
+	SLUICE_DROP_POLICY_DEFAULT = 7, /* no rule matched, chain default drop */
+	SLUICE_DROP_CT_INVALID = 8,	/* TCP flags no stack sends (scans) */
+	SLUICE_DROP_REJECT_FAILED = 9,	/* could not build the reject answer */
+	SLUICE_DROP_NAT_FAILED = 10,	/* no free port, or the packet could not be rewritten */
 	SLUICE_DROP_REASON_COUNT = 11,
 };
 
@@ -74,7 +74,7 @@ struct sluice_settings {
 	__u32 active_gen;
 	__u8 chain_default[SLUICE_GENERATIONS][SLUICE_CHAIN_COUNT]; /* enum sluice_action */
 	__u8 chain_audit[SLUICE_GENERATIONS][SLUICE_CHAIN_COUNT];   /* 1: default only audited */
-	__u8 flow_events; /* enum sluice_flow_events */
+	__u8 flow_events;					    /* enum sluice_flow_events */
 	__u8 pad[3];
 };
 
@@ -112,10 +112,10 @@ enum sluice_class_side {
  */
 struct sluice_class_key {
 	__u8 gen;
-	__u8 side;      /* enum sluice_class_side */
-	__u8 family;    /* enum sluice_family */
+	__u8 side;	/* enum sluice_class_side */
+	__u8 family;	/* enum sluice_family */
 	__u8 prefixlen; /* 0..32 or 0..128 */
-	__u8 addr[16];  /* masked to prefixlen; IPv4 in the first 4 bytes */
+	__u8 addr[16];	/* masked to prefixlen; IPv4 in the first 4 bytes */
 };
 
 struct sluice_class_chain {
@@ -159,7 +159,6 @@ struct sluice_group_key {
 	__u32 dst_class;
 };
 
-
 /*
  * Decisions (hash): first-match result for (chain, source class,
  * destination class, protocol/port prefix). A class of SLUICE_CLASS_ANY
@@ -180,8 +179,8 @@ struct sluice_decision_key {
 
 struct sluice_decision {
 	__u32 rule_index; /* position of the rule in the ruleset, all chains */
-	__u8 action;      /* enum sluice_action */
-	__u8 flags;       /* SLUICE_RULE_* */
+	__u8 action;	  /* enum sluice_action */
+	__u8 flags;	  /* SLUICE_RULE_* */
 	__u8 pad[2];
 };
 
@@ -202,9 +201,9 @@ struct sluice_inline_match {
 #define SLUICE_GROUP_INLINE 4
 
 struct sluice_group {
-	__u32 first_rule_index; /* lowest rule index with this pair */
-	__u8 inline_count;      /* > 0: decide from inline_rules, in order */
-	__u8 shapes;            /* else: entries used in bits */
+	__u32 first_rule_index;		    /* lowest rule index with this pair */
+	__u8 inline_count;		    /* > 0: decide from inline_rules, in order */
+	__u8 shapes;			    /* else: entries used in bits */
 	__u8 bits[SLUICE_MAX_MATCH_SHAPES]; /* match lengths present, longest first */
 	__u8 pad[1];
 	struct sluice_inline_match inline_rules[SLUICE_GROUP_INLINE];
@@ -272,13 +271,13 @@ struct sluice_ct_key {
 };
 
 enum sluice_ct_state {
-	SLUICE_CT_NEW = 0,         /* UDP/ICMP: seen one way only */
+	SLUICE_CT_NEW = 0, /* UDP/ICMP: seen one way only */
 	SLUICE_CT_SYN_SENT = 1,
 	SLUICE_CT_SYN_RECV = 2,
 	SLUICE_CT_ESTABLISHED = 3, /* also UDP/ICMP once a reply was seen */
-	SLUICE_CT_FIN_WAIT = 4,    /* one side sent FIN */
-	SLUICE_CT_CLOSING = 5,     /* both sides sent FIN */
-	SLUICE_CT_CLOSED = 6,      /* RST seen */
+	SLUICE_CT_FIN_WAIT = 4,	   /* one side sent FIN */
+	SLUICE_CT_CLOSING = 5,	   /* both sides sent FIN */
+	SLUICE_CT_CLOSED = 6,	   /* RST seen */
 	SLUICE_CT_STATE_COUNT = 7,
 };
 
@@ -302,21 +301,21 @@ enum sluice_ct_dir {
 #define SLUICE_NAT_DECIDED 0x04
 
 struct sluice_ct_entry {
-	__u64 created_ns;   /* bpf_ktime_get_ns() at the first packet */
+	__u64 created_ns; /* bpf_ktime_get_ns() at the first packet */
 	__u64 last_seen_ns;
-	__u64 packets[2];   /* indexed by enum sluice_ct_dir */
+	__u64 packets[2]; /* indexed by enum sluice_ct_dir */
 	__u64 bytes[2];
-	__u32 rule_index;   /* rule that accepted the flow, or ~0 for default */
-	__u8 state;         /* enum sluice_ct_state */
+	__u32 rule_index; /* rule that accepted the flow, or ~0 for default */
+	__u8 state;	  /* enum sluice_ct_state */
 	__u8 originator_is_a;
-	__u8 chain;         /* enum sluice_chain that admitted the flow */
-	__u8 fin_seen;      /* bit per direction */
-	__u32 in_ifindex;   /* where the first packet came in */
-	__u32 out_ifindex;  /* where the original direction leaves, once decided */
-	__u8 nat;           /* SLUICE_NAT_* */
+	__u8 chain;	   /* enum sluice_chain that admitted the flow */
+	__u8 fin_seen;	   /* bit per direction */
+	__u32 in_ifindex;  /* where the first packet came in */
+	__u32 out_ifindex; /* where the original direction leaves, once decided */
+	__u8 nat;	   /* SLUICE_NAT_* */
 	__u8 pad[1];
-	__u16 snat_port;    /* network byte order */
-	__u16 dnat_port;    /* network byte order */
+	__u16 snat_port; /* network byte order */
+	__u16 dnat_port; /* network byte order */
 	__u8 pad2[2];
 	__u8 snat_addr[16];
 	__u8 dnat_addr[16];
@@ -344,18 +343,18 @@ struct sluice_nat_key {
 
 struct sluice_nat_entry {
 	struct sluice_ct_key ct; /* the flow this translation belongs to */
-	__u8 addr[16];           /* the destination address becomes this */
-	__u16 port;              /* and the destination port this (network order) */
+	__u8 addr[16];		 /* the destination address becomes this */
+	__u16 port;		 /* and the destination port this (network order) */
 	__u8 pad[2];
 };
 
 /* What NAT did, per-CPU counters of packets and bytes. */
 enum sluice_nat_counter {
-	SLUICE_NAT_NEW_MASQUERADE = 0,  /* flows given a masquerade translation */
+	SLUICE_NAT_NEW_MASQUERADE = 0,	 /* flows given a masquerade translation */
 	SLUICE_NAT_NEW_PORT_FORWARD = 1, /* flows sent on by a port forward */
-	SLUICE_NAT_NEW_HAIRPIN = 2,     /* port-forwarded flows from inside, masqueraded too */
-	SLUICE_NAT_REWRITTEN = 3,       /* packets whose addresses/ports were rewritten */
-	SLUICE_NAT_ICMP_ERROR = 4,      /* ICMP errors whose quoted packet was translated */
+	SLUICE_NAT_NEW_HAIRPIN = 2,	 /* port-forwarded flows from inside, masqueraded too */
+	SLUICE_NAT_REWRITTEN = 3,	 /* packets whose addresses/ports were rewritten */
+	SLUICE_NAT_ICMP_ERROR = 4,	 /* ICMP errors whose quoted packet was translated */
 	SLUICE_NAT_COUNTER_COUNT = 5,
 };
 
@@ -419,11 +418,11 @@ struct sluice_port_forward {
 enum sluice_fastpath_counter {
 	SLUICE_FAST_FORWARDED = 0,
 	SLUICE_FAST_KERNEL_NO_NEIGHBOUR = 1, /* next hop not resolved yet */
-	SLUICE_FAST_KERNEL_TTL = 2,          /* TTL/hop limit expires here */
-	SLUICE_FAST_KERNEL_MTU = 3,          /* too big for the way out */
-	SLUICE_FAST_KERNEL_ROUTE = 4,        /* no route, or a different way out than the flow's */
-	SLUICE_FAST_KERNEL_OTHER = 5,        /* options, state changes, interface without fast path */
-	SLUICE_FAST_NEW_FLOW = 6,            /* first packets accepted and forwarded by XDP */
+	SLUICE_FAST_KERNEL_TTL = 2,	     /* TTL/hop limit expires here */
+	SLUICE_FAST_KERNEL_MTU = 3,	     /* too big for the way out */
+	SLUICE_FAST_KERNEL_ROUTE = 4,	     /* no route, or a different way out than the flow's */
+	SLUICE_FAST_KERNEL_OTHER = 5, /* options, state changes, interface without fast path */
+	SLUICE_FAST_NEW_FLOW = 6,     /* first packets accepted and forwarded by XDP */
 	SLUICE_FAST_COUNTER_COUNT = 7,
 };
 
@@ -434,11 +433,11 @@ enum sluice_fastpath_counter {
  * one per flow decision, so "why was this flow dropped?" has an answer.
  */
 enum sluice_event_type {
-	SLUICE_EVENT_AUDIT = 1,    /* audit mode let a packet through that would have been dropped */
+	SLUICE_EVENT_AUDIT = 1, /* audit mode let a packet through that would have been dropped */
 	SLUICE_EVENT_NEW_FLOW = 2, /* first packet of a flow accepted; conntrack created */
-	SLUICE_EVENT_DROP = 3,     /* a packet dropped (reason, and the rule when policy did it) */
+	SLUICE_EVENT_DROP = 3,	   /* a packet dropped (reason, and the rule when policy did it) */
 	SLUICE_EVENT_REJECT = 4,   /* a packet dropped and answered (reset / unreachable) */
-	SLUICE_EVENT_NAT = 5,      /* a flow's source translation decided (masquerade) */
+	SLUICE_EVENT_NAT = 5,	   /* a flow's source translation decided (masquerade) */
 	SLUICE_EVENT_CLOSED = 6,   /* a tracked flow ended when its tuple came back: a struct
 				    * sluice_event_closed (idle flows are the daemon's sweep's) */
 };
@@ -468,26 +467,26 @@ enum sluice_event_loss {
 #define SLUICE_EVENT_NO_CHAIN 0xffu
 
 struct sluice_event {
-	__u64 ts_ns;      /* bpf_ktime_get_ns() */
+	__u64 ts_ns;	  /* bpf_ktime_get_ns() */
 	__u32 rule_index; /* or SLUICE_RULE_INDEX_DEFAULT */
-	__u32 ifindex;    /* where the packet was seen */
-	__u8 type;        /* enum sluice_event_type */
-	__u8 family;      /* enum sluice_family; 0 for packets too broken to parse */
+	__u32 ifindex;	  /* where the packet was seen */
+	__u8 type;	  /* enum sluice_event_type */
+	__u8 family;	  /* enum sluice_family; 0 for packets too broken to parse */
 	__u8 proto;
-	__u8 chain;       /* enum sluice_chain, or SLUICE_EVENT_NO_CHAIN */
-	__u8 action;      /* the verdict: taken, or for audit the one not enforced */
-	__u8 reason;      /* enum sluice_drop_reason, for drops and rejects */
-	__u8 generation;  /* ruleset generation rule_index belongs to */
-	__u8 nat;         /* SLUICE_NAT_SNAT (nat_* = translated source) or
-			   * SLUICE_NAT_DNAT (nat_* = the destination the client used).
-			   * A NEW_FLOW with SNAT (from the XDP fast path) stands for
-			   * the flow and its masquerade: two records, the second
-			   * like a NAT event seen on out_ifindex. */
-	__u16 sport;      /* network byte order */
-	__u16 dport;      /* network byte order */
-	__u16 nat_port;   /* network byte order */
+	__u8 chain;	 /* enum sluice_chain, or SLUICE_EVENT_NO_CHAIN */
+	__u8 action;	 /* the verdict: taken, or for audit the one not enforced */
+	__u8 reason;	 /* enum sluice_drop_reason, for drops and rejects */
+	__u8 generation; /* ruleset generation rule_index belongs to */
+	__u8 nat;	 /* SLUICE_NAT_SNAT (nat_* = translated source) or
+			  * SLUICE_NAT_DNAT (nat_* = the destination the client used).
+			  * A NEW_FLOW with SNAT (from the XDP fast path) stands for
+			  * the flow and its masquerade: two records, the second
+			  * like a NAT event seen on out_ifindex. */
+	__u16 sport;	 /* network byte order */
+	__u16 dport;	 /* network byte order */
+	__u16 nat_port;	 /* network byte order */
 	__u8 pad[2];
-	__u8 src[16];     /* as the inside sees the flow */
+	__u8 src[16]; /* as the inside sees the flow */
 	__u8 dst[16];
 	__u8 nat_addr[16];
 	__u32 out_ifindex; /* NEW_FLOW with SNAT: the interface it leaves by */
@@ -539,8 +538,8 @@ static inline __u32 sluice_ct_timeout_seconds(__u8 proto, __u8 state)
 		}
 	}
 	if (proto == 17)
-		return state == SLUICE_CT_ESTABLISHED ? SLUICE_CT_TIMEOUT_UDP_ESTABLISHED :
-							 SLUICE_CT_TIMEOUT_UDP_NEW;
+		return state == SLUICE_CT_ESTABLISHED ? SLUICE_CT_TIMEOUT_UDP_ESTABLISHED
+						      : SLUICE_CT_TIMEOUT_UDP_NEW;
 	if (proto == 1 || proto == 58)
 		return SLUICE_CT_TIMEOUT_ICMP;
 	return SLUICE_CT_TIMEOUT_UDP_NEW;
