@@ -96,20 +96,33 @@ PY
 
 # echo_client NS ADDR PORT FILE: one long TCP connection that sends a line
 # every 100 ms and writes the number of echoes so far to FILE ("broken"
-# once an echo fails). Returns once the first echo came back.
+# once an echo fails or times out, and why to FILE.why). Returns once the
+# first echo came back.
 echo_client() {
 	ip netns exec "$1" python3 - "$2" "$3" "$4" >/dev/null 2>&1 <<'PY' &
 import socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
 n = 0
-while True:
-    s.sendall(b"ping\n")
-    if s.recv(100) != b"ping\n":
-        break
-    n += 1
-    with open(sys.argv[3], "w") as f:
-        f.write(str(n))
-    time.sleep(0.1)
+why = ""
+try:
+    while True:
+        s.sendall(b"ping\n")
+        echo = b""
+        while not echo.endswith(b"\n"):  # TCP may deliver the line in parts
+            part = s.recv(100)
+            if not part:
+                raise OSError("the connection was closed")
+            echo += part
+        if echo != b"ping\n":
+            raise OSError(f"echo {echo!r}")
+        n += 1
+        with open(sys.argv[3], "w") as f:
+            f.write(str(n))
+        time.sleep(0.1)
+except OSError as e:
+    why = f"after {n} echoes: {e!r}"
+with open(sys.argv[3] + ".why", "w") as f:
+    f.write(why + "\n")
 with open(sys.argv[3], "w") as f:
     f.write("broken")
 PY
@@ -117,13 +130,16 @@ PY
 	wait_for "the echo client" 10 bash -c "[[ \$(cat $4 2>/dev/null) -gt 0 ]]"
 }
 
-# echoes_growing FILE: the echo count of an echo_client grows within 1.5 s.
+# echoes_growing FILE: the echo count of an echo_client grows within 1.5 s
+# (when not, says why the client broke, if it did).
 echoes_growing() {
 	local before after
 	before=$(cat "$1" 2>/dev/null)
 	sleep 1.5
 	after=$(cat "$1" 2>/dev/null)
-	[[ $before =~ ^[0-9]+$ && $after =~ ^[0-9]+$ && $after -gt $before ]]
+	[[ $before =~ ^[0-9]+$ && $after =~ ^[0-9]+$ && $after -gt $before ]] && return 0
+	echo "     echoes: $before -> $after; the client: $(cat "$1.why" 2>/dev/null || echo 'still waiting')" >&2
+	return 1
 }
 
 # web_servers PORT...: python web servers on the wan host (10.10.2.2),
