@@ -140,9 +140,9 @@ struct ApiServer::Impl {
   std::counting_semaphore<2> password_checks{2};
 
   Impl(service::Service& s, std::mutex& lock, ApiOptions o)
-      : service(s), service_lock(lock), options(std::move(o)), sessions(s.state()) {}
+      : service(s), service_lock(lock), options(std::move(o)), sessions(options.state) {}
 
-  store::StateStore* state() { return service.state(); }
+  store::StateStore* state() { return options.state; }
 
   // The principal behind a request, or nullopt.
   std::optional<Principal> authenticate(const httplib::Request& req) {
@@ -451,7 +451,7 @@ struct ApiServer::Impl {
     auto user = (*body)["user"].get<std::string>();
     auto password = (*body)["password"].get<std::string>();
     auto* st = state();
-    if (!st) return refuse(res, 503, "the user database is unavailable: " + service.state_error());
+    if (!st) return refuse(res, 503, "the user database is unavailable: " + options.state_error);
     // A browser that signed in as this user before is limited on its own;
     // anyone else by address (and all of them together).
     auto device = cookie(req, kDeviceCookie);

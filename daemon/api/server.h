@@ -13,9 +13,17 @@ namespace sluice::service {
 class Service;
 }
 
+namespace sluice::store {
+class StateStore;
+}
+
 namespace sluice::api {
 
 struct ApiOptions {
+  // Users, tokens and sessions (and the audit of sign-ins); nullptr when
+  // the database is unavailable, state_error says why.
+  store::StateStore* state = nullptr;
+  std::string state_error;
   std::string listen;    // "127.0.0.1:9090", "[::1]:9090"
   std::string tls_cert;  // both set: HTTPS
   std::string tls_key;

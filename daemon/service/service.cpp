@@ -33,8 +33,10 @@ int libbpf_to_log(libbpf_print_level level, const char* format, va_list args) {
 
 }  // namespace
 
-Service::Service(ServiceOptions options)
-    : flows_(std::make_shared<store::FlowLog>(options.database_path)) {
+Service::Service(ServiceOptions options, store::StateStore* state, std::string state_error)
+    : flows_(std::make_shared<store::FlowLog>(options.database_path)),
+      state_(state),
+      state_error_(std::move(state_error)) {
   libbpf_set_print(libbpf_to_log);
   auto loaded = policy::load_ruleset(options.config_path, options.list_dirs);
   if (!loaded.ruleset) throw std::runtime_error(config::format(loaded.diagnostics));
@@ -48,21 +50,10 @@ Service::Service(ServiceOptions options)
   if (datapath_->adopted())
     log(Priority::Notice, "took over the datapath pinned in " + options.pin_dir + " (" +
                               std::to_string(datapath_->conntrack().size()) + " tracked flows)");
-  if (!options.database_path.empty()) {
-    try {
-      state_ = std::make_unique<store::StateStore>(options.database_path);
-    } catch (const store::Error& e) {
-      state_error_ = e.what();
-      log(Priority::Error,
-          std::string("config history, audit log and API users unavailable: ") + e.what());
-    }
-  } else {
-    state_error_ = "sluiced runs without a database (--database \"\")";
-  }
   pipeline_ = std::make_unique<FlowPipeline>(*datapath_, flows_);
   interfaces_ = std::make_unique<Interfaces>(*datapath_);
-  rulesets_ = std::make_unique<Rulesets>(options.config_path, options.list_dirs, *datapath_,
-                                         state_.get(), *pipeline_, *interfaces_);
+  rulesets_ = std::make_unique<Rulesets>(options.config_path, options.list_dirs, *datapath_, state_,
+                                         *pipeline_, *interfaces_);
   rulesets_->start(std::move(*loaded.ruleset));
   refresh();
   for (const auto& finding : net::foreign_firewalls())

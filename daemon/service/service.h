@@ -32,8 +32,10 @@ namespace sluice::service {
 
 struct ServiceOptions {
   std::string config_path = "/etc/sluice/sluice.toml";
-  std::string pin_dir = "/sys/fs/bpf/sluice";               // empty: nothing pinned
-  std::string database_path = "/var/lib/sluice/sluice.db";  // empty: no sqlite state
+  std::string pin_dir = "/sys/fs/bpf/sluice";  // empty: nothing pinned
+  // The flow history's database (sluiced opens the same file for the
+  // config history and accounts); empty: none.
+  std::string database_path = "/var/lib/sluice/sluice.db";
   // Where address lists may be read besides the config file's directory.
   std::vector<std::string> list_dirs;
 };
@@ -49,8 +51,10 @@ class Service {
 
   // Loads the BPF programs (taking over the pinned maps of a previous
   // sluiced, conntrack included) and applies the config; throws
-  // std::runtime_error (with every config error) when it cannot.
-  explicit Service(ServiceOptions options);
+  // std::runtime_error (with every config error) when it cannot. state:
+  // the config history, audit log and accounts, owned by the caller
+  // (nullptr when unavailable: state_error says why).
+  Service(ServiceOptions options, store::StateStore* state, std::string state_error);
   // Detaches from every interface and removes the pins, unless
   // keep_datapath_enforcing() was called.
   ~Service();
@@ -84,9 +88,9 @@ class Service {
   std::uint64_t applied_at_ns() const { return rulesets_->applied_at_ns(); }
   const ApplyStats& apply_stats() const { return rulesets_->apply_stats(); }
 
-  // Config history, audit log, API users and sessions; null when the
-  // database is unavailable (state_error() says why).
-  store::StateStore* state() const { return state_.get(); }
+  // Config history, audit log and accounts, for the command handlers;
+  // null when the database is unavailable (state_error() says why).
+  store::StateStore* state() const { return state_; }
   const std::string& state_error() const { return state_error_; }
 
   // Rolls back an unconfirmed apply whose deadline passed, and ends the
@@ -117,7 +121,7 @@ class Service {
  private:
   std::shared_ptr<store::FlowLog> flows_;
   std::unique_ptr<datapath::Datapath> datapath_;
-  std::unique_ptr<store::StateStore> state_;
+  store::StateStore* state_;
   std::string state_error_;
   std::unique_ptr<FlowPipeline> pipeline_;
   std::unique_ptr<Interfaces> interfaces_;

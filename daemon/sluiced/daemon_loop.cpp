@@ -18,6 +18,8 @@
 #include "net/monitor.h"
 #include "sluiced/control.h"
 #include "sluiced/notify.h"
+#include "store/database.h"
+#include "store/state_store.h"
 
 namespace sluice::sluiced {
 
@@ -61,15 +63,41 @@ Fd signal_fd() {
   return sfd;
 }
 
+// The state database: config history, audit log, users, tokens and
+// sessions, shared by the service and the API. sluiced runs on without it
+// (the firewall does not depend on it); error says why it is missing.
+struct StateDatabase {
+  std::unique_ptr<store::StateStore> store;
+  std::string error;
+};
+
+StateDatabase open_state(const std::string& path) {
+  StateDatabase db;
+  if (path.empty()) {
+    db.error = "sluiced runs without a database (--database \"\")";
+    return db;
+  }
+  try {
+    db.store = std::make_unique<store::StateStore>(path);
+  } catch (const store::Error& e) {
+    db.error = e.what();
+    log(Priority::Error,
+        std::string("config history, audit log and API users unavailable: ") + e.what());
+  }
+  return db;
+}
+
 // The API is a convenience: when it cannot start, the firewall runs on.
 std::unique_ptr<api::ApiServer> start_api(Service& service, std::mutex& service_lock,
+                                          const StateDatabase& state,
                                           const DaemonOptions& options) {
   const auto& cfg = service.live().config;
   if (cfg.api_listen.empty()) return nullptr;
   try {
     auto api = std::make_unique<api::ApiServer>(
         service, service_lock,
-        api::ApiOptions{cfg.api_listen, cfg.api_tls_cert, cfg.api_tls_key, options.webui_dir});
+        api::ApiOptions{state.store.get(), state.error, cfg.api_listen, cfg.api_tls_cert,
+                        cfg.api_tls_key, options.webui_dir});
     log(Priority::Notice, std::string("API listening on ") +
                               (cfg.api_tls_cert.empty() ? "http://" : "https://") + cfg.api_listen);
     return api;
@@ -115,12 +143,13 @@ bool handle_signal(int sfd, Service& service, std::mutex& service_lock,
 
 int run_daemon(const DaemonOptions& options) {
   Fd sfd = signal_fd();
-  Service service(options.service);
+  auto state = open_state(options.service.database_path);
+  Service service(options.service, state.store.get(), state.error);
   // The loop and the API's threads take turns with the service.
   std::mutex service_lock;
   if (options.keep_datapath) service.keep_datapath_enforcing();
   ControlServer control(options.socket_path, options.socket_group);
-  auto api = start_api(service, service_lock, options);
+  auto api = start_api(service, service_lock, state, options);
   net::LinkAddressMonitor netlink;
   log(Priority::Notice, "sluiced " + std::string(SLUICE_VERSION) + " running with " +
                             options.service.config_path + ", control socket " +
