@@ -19,6 +19,13 @@ const char* content_type(const std::filesystem::path& p) {
   return nullptr;  // not something the UI serves
 }
 
+UiFile refused(int status, std::string why) {
+  UiFile out;
+  out.status = status;
+  out.error = std::move(why);
+  return out;
+}
+
 }  // namespace
 
 UiFile read_ui_file(const std::string& webui_dir, const std::string& request_path) {
@@ -26,16 +33,16 @@ UiFile read_ui_file(const std::string& webui_dir, const std::string& request_pat
   std::string path = request_path == "/" ? "/index.html" : request_path;
   if (path.find('\0') != std::string::npos || path.find("..") != std::string::npos ||
       path.find('\\') != std::string::npos)
-    return {400, "not a file of the web UI"};
+    return refused(400, "not a file of the web UI");
   std::error_code ec;
   auto root = fs::canonical(webui_dir, ec);
-  if (ec) return {404, "the web UI is not installed (" + webui_dir + ")"};
+  if (ec) return refused(404, "the web UI is not installed (" + webui_dir + ")");
   auto file = fs::weakly_canonical(root / path.substr(1), ec);
   auto rel = file.lexically_relative(root).string();
   if (ec || rel.empty() || rel.rfind("..", 0) == 0 || !fs::is_regular_file(file, ec))
-    return {404, "no such file"};
+    return refused(404, "no such file");
   const char* type = content_type(file);
-  if (!type) return {404, "no such file"};
+  if (!type) return refused(404, "no such file");
   std::ifstream in(file, std::ios::binary);
   UiFile out;
   out.content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());

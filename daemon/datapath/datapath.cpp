@@ -21,6 +21,10 @@
 
 namespace sluice::datapath {
 
+void SkeletonDeleter::operator()(tc_ingress_bpf* s) const { tc_ingress_bpf__destroy(s); }
+void SkeletonDeleter::operator()(tc_egress_bpf* s) const { tc_egress_bpf__destroy(s); }
+void SkeletonDeleter::operator()(xdp_ingress_bpf* s) const { xdp_ingress_bpf__destroy(s); }
+
 namespace {
 
 // The three objects are built separately (one entry file per hook) but

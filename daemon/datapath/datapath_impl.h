@@ -19,17 +19,18 @@
 
 namespace sluice::datapath {
 
-// Owns one skeleton; destroying it unloads programs and drops map refs.
-template <typename Skel, void (*Destroy)(Skel*)>
+// Owns a skeleton; destroying it unloads programs and drops map refs.
+// (The skeletons' destroy functions are static: they are called from
+// datapath.cpp, so that no type in this header depends on them.)
 struct SkeletonDeleter {
-  void operator()(Skel* s) const { Destroy(s); }
+  void operator()(tc_ingress_bpf* s) const;
+  void operator()(tc_egress_bpf* s) const;
+  void operator()(xdp_ingress_bpf* s) const;
 };
-template <typename Skel, void (*Destroy)(Skel*)>
-using Skeleton = std::unique_ptr<Skel, SkeletonDeleter<Skel, Destroy>>;
 
-using TcIngress = Skeleton<tc_ingress_bpf, tc_ingress_bpf__destroy>;
-using TcEgress = Skeleton<tc_egress_bpf, tc_egress_bpf__destroy>;
-using XdpIngress = Skeleton<xdp_ingress_bpf, xdp_ingress_bpf__destroy>;
+using TcIngress = std::unique_ptr<tc_ingress_bpf, SkeletonDeleter>;
+using TcEgress = std::unique_ptr<tc_egress_bpf, SkeletonDeleter>;
+using XdpIngress = std::unique_ptr<xdp_ingress_bpf, SkeletonDeleter>;
 
 struct Datapath::Impl {
   TcIngress ingress;

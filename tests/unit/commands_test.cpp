@@ -70,9 +70,10 @@ TEST(Commands, EveryCommandHasHelpARouteOrAReasonAndACliWayOrAReason) {
       EXPECT_TRUE(words.insert(std::string(c.cli_words)).second)
           << "two commands answer to " << c.cli_words;
       const auto* b = cli::binding_for(c.name);
-      if (!c.cli_args.empty())
+      if (!c.cli_args.empty()) {
         EXPECT_TRUE(b && (b->parse || b->run))
             << "takes " << c.cli_args << " but sluicectl has no parser for it";
+      }
     }
   }
 }
