@@ -8,7 +8,6 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -331,23 +330,6 @@ struct ApiServer::Impl {
     http->Get(path, guarded(access, get));
   }
 
-  // Flow filter terms from the query string.
-  bool flow_filter(const httplib::Request& req, httplib::Response& res, json& filter) {
-    filter = json::object();
-    for (const char* term : {"from", "to", "address", "port", "verdict", "rule", "since", "until"})
-      if (req.has_param(term)) filter[term] = req.get_param_value(term);
-    for (const auto& [key, value] : req.params) {
-      static const std::set<std::string> known = {"from",    "to",    "address", "port",
-                                                  "verdict", "rule",  "since",   "until",
-                                                  "after",   "limit", "newest"};
-      if (!known.count(key)) {
-        refuse(res, 400, "unknown parameter '" + key + "'");
-        return false;
-      }
-    }
-    return true;
-  }
-
   // Limits, admission, security headers and error answers for every
   // request.
   void hooks() {
@@ -509,8 +491,10 @@ struct ApiServer::Impl {
   // Streams are capped (Admission) and end within kStreamRecheck of their
   // principal's sign-out, removal or expiry.
   void stream_flows(const httplib::Request& req, httplib::Response& res, const Principal& who) {
-    json terms;
-    if (!flow_filter(req, res, terms)) return;
+    // The same parameters as GET /api/v1/flows (only the filter is used).
+    json request = json::object();
+    if (!query_fields(req, res, *commands::find("flows"), request)) return;
+    const json& terms = request["filter"];
     flows::FlowFilter filter;
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch())

@@ -11,6 +11,7 @@
 
 #include "cli/control_client.h"
 #include "cli/render.h"
+#include "commands/catalog.h"
 #include "config/diagnostics.h"
 #include "policy/ruleset.h"
 
@@ -94,8 +95,7 @@ std::string flow_line(const json& f) {
 
 // The flows request from the arguments; "" or what is wrong.
 std::string parse_flows(const std::vector<std::string>& a, json& request, bool& follow) {
-  static const char* terms[] = {"from",    "to",   "address", "port",
-                                "verdict", "rule", "since",   "until"};
+  const auto& query = commands::find("flows")->query;
   for (std::size_t i = 0; i < a.size(); ++i) {
     const std::string& flag = a[i];
     if (flag == "--follow" || flag == "-f") {
@@ -112,7 +112,8 @@ std::string parse_flows(const std::vector<std::string>& a, json& request, bool& 
       } catch (const std::logic_error&) {
         return "flows: --limit takes a number";
       }
-    } else if (std::find(std::begin(terms), std::end(terms), name) != std::end(terms)) {
+    } else if (std::any_of(query.begin(), query.end(),
+                           [&](const auto& q) { return q.in_filter && q.name == name; })) {
       request["filter"][name] = value;
     } else {
       return "flows: unknown option '" + flag + "'";

@@ -36,11 +36,6 @@ json dispatch(Service& s, const json& req, const Caller& caller) {
 
 }  // namespace
 
-bool is_state_changing(const std::string& name) {
-  const auto* command = commands::find(name);
-  return command && command->access != commands::Access::Read;
-}
-
 json handle(Service& service, const json& request, const Caller& caller) {
   try {
     return dispatch(service, request, caller);

@@ -27,8 +27,4 @@ nlohmann::json handle(Service& service, const nlohmann::json& request, const Cal
 // handle() for request text (JSON), answering JSON text.
 std::string handle_request(Service& service, const std::string& request, const Caller& caller);
 
-// Whether a command changes state (the API refuses those without a
-// session and its CSRF token).
-bool is_state_changing(const std::string& command);
-
 }  // namespace sluice::service

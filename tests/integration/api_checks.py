@@ -190,6 +190,10 @@ r = alice.get("/api/v1/config/history/999999")
 check("an unknown version: 404, as documented", r.status == 404 and conforms("/api/v1/config/history/{id}", "get", r)[0], r.body)
 r = alice.get("/api/v1/flows?port=99999")
 check("a bad filter: 400 naming the term", r.status == 400 and "port" in r.json()["error"], r.body)
+r = alice.get("/api/v1/flows/stream?colour=red")
+check("the live stream refuses an unknown parameter, naming it", r.status == 400 and "colour" in r.json()["error"], r.body)
+r = alice.get("/api/v1/flows/stream?port=99999")
+check("the live stream refuses a bad filter, naming the term", r.status == 400 and "port" in r.json()["error"], r.body)
 
 # --- flows of the real traffic ------------------------------------------------
 flows = alice.get("/api/v1/flows?limit=1000&address=10.10.2.2").json()["flows"]
