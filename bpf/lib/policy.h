@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Policy lookup for a new flow (kernel side only). Every step is a hash or
- * array lookup, and how many there are depends on the shapes of the rules
- * around the packet, never on how many rules there are:
- *   1. per address, one probe per prefix length named on that side,
- *      longest first, until one hits: the classes containing the address;
- *   2. one group probe per (source class, destination class) pair, "any"
- *      included: pairs no rule names stop here, and small groups carry
- *      their few rules inline and are decided right there;
- *   3. for each larger named pair, one decision probe per protocol/port
- *      shape the pair uses, longest first: the first hit is its first
- *      matching rule.
- * The lowest rule index over all pairs wins. See docs/policy.md.
+ * array lookup, and how many there are never depends on how many rules
+ * there are, nor on how deeply their prefixes nest:
+ *   1. the scopes of the source address: a binary search over the source
+ *      prefix lengths present, at most 8 probes;
+ *   2. for each of those scopes (at most 4) and the scope of rules from
+ *      "any": the destination's group, by the same search over the
+ *      scope's own destination lengths (at most 8 probes each);
+ *   3. within each group: its rules inline when few (decided in place),
+ *      else one decision probe per protocol/port shape it uses, longest
+ *      first: the first hit is the group's first matching rule.
+ * The lowest rule index over the scopes wins. See docs/policy.md.
  */
 #ifndef SLUICE_LIB_POLICY_H
 #define SLUICE_LIB_POLICY_H
@@ -35,65 +35,77 @@ static __always_inline void mask_address(const __u8 *addr, __u32 len, __u8 *out)
 	}
 }
 
-struct class_search {
-	struct sluice_class_key key;
-	__u8 addr[16];
-	__u32 lengths_slot;
-	struct sluice_class_chain chain; /* depth 0 until found */
-};
-
-/* bpf_loop callback: probes the i-th longest prefix length. */
-static long class_probe(__u32 i, void *ctx)
+/* Length i of a sorted length list, or -1 when i is outside it. The mask
+ * bounds the index in the register the verifier sees (len has 256 slots). */
+static __always_inline int length_at(const struct sluice_prefix_lengths *l, int i)
 {
-	struct class_search *s = ctx;
+	__u32 at = (__u32)i;
+
+	if (i < 0 || at >= l->count || at >= SLUICE_MAX_PREFIX_LENGTHS)
+		return -1;
+	asm volatile("%0 &= 0xff" : "+r"(at));
+	return l->len[at];
+}
+
+/*
+ * The scopes of a packet's source: those of its longest named prefix in
+ * `from` (count 0 when none contains it). Binary search over the lengths
+ * present: a hit (prefix or marker) means nothing shorter can be the
+ * answer, so search longer; the value of the last hit is the answer.
+ * A global function: the verifier checks it once.
+ */
+__noinline int source_scopes(const struct packet *pkt, __u32 chain, __u32 gen,
+			     struct sluice_class_value *out)
+{
+	struct sluice_class_key key = {.gen = gen, .chain = chain};
 	struct sluice_prefix_lengths *lens;
-	struct sluice_class_chain *hit;
+	struct sluice_class_value *hit;
+	__u32 slot;
+	int lo = 0, hi;
 
-	lens = bpf_map_lookup_elem(&prefix_lengths, &s->lengths_slot);
-	if (!lens || i >= lens->count || i >= SLUICE_MAX_PREFIX_LENGTHS)
-		return 1;
-	asm volatile("%0 &= 0xff" : "+r"(i)); /* see struct sluice_prefix_lengths */
-	s->key.prefixlen = lens->len[i];
-	mask_address(s->addr, s->key.prefixlen, s->key.addr);
-	hit = bpf_map_lookup_elem(&addr_classes, &s->key);
-	if (!hit)
+	if (!pkt || !out)
 		return 0;
-	s->chain = *hit;
-	return 1; /* the longest match is found */
+	out->count = 0;
+	key.family = pkt->family;
+	slot = sluice_source_lengths_index(gen, chain, pkt->family);
+	lens = bpf_map_lookup_elem(&source_lengths, &slot);
+	if (!lens)
+		return 0;
+	hi = (int)(lens->count & 0xff) - 1;
+	for (int step = 0; step < SLUICE_MAX_SEARCH_STEPS; step++) {
+		int mid = (lo + hi) >> 1, len;
+
+		if (lo > hi)
+			break;
+		len = length_at(lens, mid);
+		if (len < 0)
+			break;
+		key.prefixlen = len;
+		mask_address(pkt->src, len, key.addr);
+		hit = bpf_map_lookup_elem(&source_classes, &key);
+		if (hit) {
+			*out = *hit;
+			lo = mid + 1;
+		} else {
+			hi = mid - 1;
+		}
+	}
+	return 0;
 }
 
-/* The classes containing addr on one side; depth 0 when none. */
-static __always_inline void addr_classes_of(__u8 family, const __u8 *addr, __u32 gen, __u8 side,
-					    struct sluice_class_chain *out)
+/* What rules' port ranges are matched against: the destination port in
+ * host order, or for ICMP type << 8 | code. */
+static __always_inline __u16 match_port(const struct packet *pkt)
 {
-	struct class_search s = {
-	    .key = {.gen = gen, .side = side, .family = family},
-	    .lengths_slot = sluice_prefix_lengths_index(gen, side, family),
-	};
-
-	__builtin_memcpy(s.addr, addr, 16);
-	bpf_loop(SLUICE_MAX_PREFIX_LENGTHS, class_probe, &s, 0);
-	*out = s.chain;
-	if (out->depth > SLUICE_MAX_NEST)
-		out->depth = SLUICE_MAX_NEST;
-}
-
-/* Class i of a chain, where i == depth stands for "any". */
-static __always_inline __u32 chain_class(const struct sluice_class_chain *c, __u32 i)
-{
-	if (i >= c->depth || i >= SLUICE_MAX_NEST)
-		return SLUICE_CLASS_ANY;
-	/* SLUICE_MAX_NEST is a power of two; the mask bounds the stack read
-	 * in the register the verifier sees. */
-	asm volatile("%0 &= %1" : "+r"(i) : "i"(SLUICE_MAX_NEST - 1));
-	return c->ids[i];
+	if (pkt->proto == IPPROTO_ICMP || pkt->proto == IPPROTO_ICMPV6)
+		return (__u16)pkt->icmp_type << 8 | pkt->icmp_code;
+	return bpf_ntohs(pkt->dport);
 }
 
 struct shape_search {
 	struct sluice_decision_key key;
 	__u16 port; /* host order */
 	__u8 proto;
-	struct sluice_group_key group; /* the group whose shapes are probed */
 	struct sluice_decision found;
 	int hit;
 };
@@ -102,13 +114,14 @@ struct shape_search {
 static long shape_probe(__u32 i, void *ctx)
 {
 	struct shape_search *s = ctx;
+	struct sluice_group_key gk = {.gen = s->key.gen, .id = s->key.group};
 	struct sluice_decision *d;
 	struct sluice_group *g;
 	__u32 port_bits;
 	__u16 port = 0;
 	__u8 bits;
 
-	g = bpf_map_lookup_elem(&groups, &s->group);
+	g = bpf_map_lookup_elem(&groups, &gk);
 	if (!g || i >= g->shapes || i >= SLUICE_MAX_MATCH_SHAPES)
 		return 1;
 	asm volatile("%0 &= 0x1f" : "+r"(i)); /* i < 25 */
@@ -130,47 +143,82 @@ static long shape_probe(__u32 i, void *ctx)
 	return 1; /* the longest present shape that matches is the answer */
 }
 
-struct policy_search {
-	struct sluice_class_chain src;
-	struct sluice_class_chain dst;
-	struct shape_search shapes;
-	struct sluice_decision best;
-};
-
-/* bpf_loop callback: probes pair n of the (src + any) x (dst + any) grid. */
-static long policy_probe_pair(__u32 n, void *ctx)
+/* The group's first rule matching the packet's protocol and port, into
+ * *best when it comes before what *best holds. */
+static __always_inline void group_decide(__u32 gen, __u32 id, __u8 proto, __u16 port,
+					 struct sluice_decision *best)
 {
-	struct policy_search *s = ctx;
-	struct shape_search *sh = &s->shapes;
-	__u32 width = s->dst.depth + 1;
+	struct sluice_group_key gk = {.gen = gen, .id = id};
+	struct shape_search sh = {.key = {.gen = gen, .group = id}, .port = port, .proto = proto};
 	struct sluice_group *g;
 
-	sh->group.src_class = chain_class(&s->src, n / width);
-	sh->group.dst_class = chain_class(&s->dst, n % width);
-	g = bpf_map_lookup_elem(&groups, &sh->group);
-	if (!g || g->first_rule_index >= s->best.rule_index)
-		return 0;
+	g = bpf_map_lookup_elem(&groups, &gk);
+	if (!g || g->first_rule_index >= best->rule_index)
+		return;
 	if (g->inline_count) {
 		for (int i = 0; i < SLUICE_GROUP_INLINE; i++) {
 			const struct sluice_inline_match *m = &g->inline_rules[i];
 
 			if (i >= g->inline_count)
 				break;
-			if ((m->proto == 0 || m->proto == sh->proto) && sh->port >= m->first &&
-			    sh->port <= m->last) {
-				if (m->decision.rule_index < s->best.rule_index)
-					s->best = m->decision;
+			if ((m->proto == 0 || m->proto == proto) && port >= m->first &&
+			    port <= m->last) {
+				if (m->decision.rule_index < best->rule_index)
+					*best = m->decision;
 				break; /* in rule order: the first match is the group's */
 			}
 		}
-		return 0;
+		return;
 	}
-	sh->key.src_class = sh->group.src_class;
-	sh->key.dst_class = sh->group.dst_class;
-	sh->hit = 0;
-	bpf_loop(SLUICE_MAX_MATCH_SHAPES, shape_probe, sh, 0);
-	if (sh->hit && sh->found.rule_index < s->best.rule_index)
-		s->best = sh->found;
+	bpf_loop(SLUICE_MAX_MATCH_SHAPES, shape_probe, &sh, 0);
+	if (sh.hit && sh.found.rule_index < best->rule_index)
+		*best = sh.found;
+}
+
+/*
+ * The first rule of one scope matching the packet, into *best when it
+ * comes before what *best holds: the group of the destination's longest
+ * prefix in the scope, searched like the source.
+ */
+__noinline int scope_decide(const struct packet *pkt, __u32 chain, __u32 gen,
+			    const struct sluice_scope_ref *ref, struct sluice_decision *best)
+{
+	struct sluice_target_key key = {.gen = gen, .chain = chain};
+	struct sluice_length_set_key lk = {.gen = gen};
+	struct sluice_prefix_lengths *lens;
+	struct sluice_target *hit;
+	__u32 group = 0;
+	int lo = 0, hi;
+
+	if (!pkt || !ref || !best)
+		return 0;
+	key.family = pkt->family;
+	key.scope = ref->scope;
+	lk.id = ref->length_set;
+	lens = bpf_map_lookup_elem(&length_sets, &lk);
+	if (!lens)
+		return 0;
+	hi = (int)(lens->count & 0xff) - 1;
+	for (int step = 0; step < SLUICE_MAX_SEARCH_STEPS; step++) {
+		int mid = (lo + hi) >> 1, len;
+
+		if (lo > hi)
+			break;
+		len = length_at(lens, mid);
+		if (len < 0)
+			break;
+		key.prefixlen = len;
+		mask_address(pkt->dst, len, key.addr);
+		hit = bpf_map_lookup_elem(&targets, &key);
+		if (hit) {
+			group = hit->group;
+			lo = mid + 1;
+		} else {
+			hi = mid - 1;
+		}
+	}
+	if (group)
+		group_decide(gen, group, pkt->proto, match_port(pkt), best);
 	return 0;
 }
 
@@ -183,33 +231,27 @@ static long policy_probe_pair(__u32 n, void *ctx)
 __noinline int policy_decide(const struct packet *pkt, __u32 chain, __u32 gen,
 			     struct sluice_decision *out)
 {
-	struct policy_search s = {
-	    .shapes =
-		{
-		    .key = {.gen = gen, .chain = chain},
-		    .group = {.gen = gen, .chain = chain},
-		},
-	    .best = {.rule_index = SLUICE_RULE_INDEX_DEFAULT},
-	};
-	__u64 pairs;
+	struct sluice_decision best = {.rule_index = SLUICE_RULE_INDEX_DEFAULT};
+	struct sluice_class_value source;
+	struct sluice_scope_ref any = {.scope = SLUICE_SCOPE_ANY};
+	__u32 slot, *any_set;
 
 	if (!pkt || !out)
 		return 0;
-	s.shapes.proto = pkt->proto;
-	addr_classes_of(pkt->family, pkt->src, gen, SLUICE_SIDE_SRC, &s.src);
-	addr_classes_of(pkt->family, pkt->dst, gen, SLUICE_SIDE_DST, &s.dst);
-	if (pkt->proto == IPPROTO_ICMP || pkt->proto == IPPROTO_ICMPV6)
-		s.shapes.port = (__u16)pkt->icmp_type << 8 | pkt->icmp_code;
-	else
-		s.shapes.port = bpf_ntohs(pkt->dport);
-
-	pairs = (s.src.depth + 1) * (s.dst.depth + 1);
-	/* The verifier inlines bpf_loop and compares all 64 bits of the count;
-	 * clang may leave junk above bit 31. At most (8 + 1)^2 pairs. */
-	asm volatile("%0 &= 0xff" : "+r"(pairs));
-	bpf_loop(pairs, policy_probe_pair, &s, 0);
-	*out = s.best;
-	return s.best.rule_index != SLUICE_RULE_INDEX_DEFAULT;
+	source_scopes(pkt, chain, gen, &source);
+	for (__u32 i = 0; i < SLUICE_MAX_SOURCE_SCOPES; i++) {
+		if (i >= source.count)
+			break;
+		scope_decide(pkt, chain, gen, &source.scope[i], &best);
+	}
+	slot = sluice_source_lengths_index(gen, chain, pkt->family);
+	any_set = bpf_map_lookup_elem(&any_scopes, &slot);
+	if (any_set && *any_set) {
+		any.length_set = *any_set;
+		scope_decide(pkt, chain, gen, &any, &best);
+	}
+	*out = best;
+	return best.rule_index != SLUICE_RULE_INDEX_DEFAULT;
 }
 
 /* What policy says about a packet that starts a flow: the first rule that

@@ -15,25 +15,53 @@ struct {
 	__type(value, struct sluice_settings);
 } settings SEC(".maps");
 
-/* Named prefix (side, family, length, address) -> the classes it is in. */
+/* Named source prefix or search marker (chain, family, length, address)
+ * -> the scopes of the longest named prefix containing it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SLUICE_MAX_ADDR_CLASSES);
+	__uint(max_entries, SLUICE_MAX_CLASS_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct sluice_class_key);
-	__type(value, struct sluice_class_chain);
-} addr_classes SEC(".maps");
+	__type(value, struct sluice_class_value);
+} source_classes SEC(".maps");
 
-/* Prefix lengths present per (gen, side, family), longest first. */
+/* Source prefix lengths present per (gen, chain, family), shortest first. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SLUICE_PREFIX_LENGTH_SLOTS);
+	__uint(max_entries, SLUICE_SOURCE_LENGTH_SLOTS);
 	__type(key, __u32);
 	__type(value, struct sluice_prefix_lengths);
-} prefix_lengths SEC(".maps");
+} source_lengths SEC(".maps");
 
-/* (chain, src class, dst class) pairs that rules name -> their first rule
- * and the protocol/port shapes their decisions use. */
+/* The length set of the scope of rules from "any", per (gen, chain,
+ * family): index sluice_source_lengths_index(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_SOURCE_LENGTH_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} any_scopes SEC(".maps");
+
+/* Destination prefix lengths of scopes, shortest first, shared. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_LENGTH_SETS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sluice_length_set_key);
+	__type(value, struct sluice_prefix_lengths);
+} length_sets SEC(".maps");
+
+/* (scope, destination prefix or marker) -> group of rules. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_TARGETS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sluice_target_key);
+	__type(value, struct sluice_target);
+} targets SEC(".maps");
+
+/* Group id -> its first rule and its rules inline, or the protocol/port
+ * shapes its decisions use. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SLUICE_MAX_GROUPS);
@@ -42,7 +70,7 @@ struct {
 	__type(value, struct sluice_group);
 } groups SEC(".maps");
 
-/* (chain, classes, protocol/port prefix) -> first matching rule. */
+/* (group, protocol/port prefix) -> first matching rule. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SLUICE_MAX_DECISIONS);

@@ -95,7 +95,7 @@ void zero_percpu(int fd, std::uint32_t first, std::uint32_t count) {
 sluice_class_key class_key(const policy::ClassEntry& c, std::uint32_t gen) {
   sluice_class_key k{};
   k.gen = static_cast<std::uint8_t>(gen);
-  k.side = c.side;
+  k.chain = c.chain;
   k.family = policy::abi_family(c.prefix.family);
   k.prefixlen = c.prefix.length;
   std::memcpy(k.addr, c.prefix.addr.data(), 16);
@@ -161,7 +161,9 @@ void Datapath::Impl::adopt() {
     }
   };
   Written idle;
-  take(map(ingress->maps.addr_classes), written[live].classes, idle.classes);
+  take(map(ingress->maps.source_classes), written[live].classes, idle.classes);
+  take(map(ingress->maps.length_sets), written[live].length_sets, idle.length_sets);
+  take(map(ingress->maps.targets), written[live].targets, idle.targets);
   take(map(ingress->maps.groups), written[live].groups, idle.groups);
   take(map(ingress->maps.decisions), written[live].decisions, idle.decisions);
   // How many rules each generation counted is not recorded: zero them all.
@@ -206,9 +208,11 @@ void Datapath::Impl::write_settings(const sluice_settings& s) {
 
 void Datapath::Impl::clear_generation(std::uint32_t gen) {
   auto& w = written[gen];
+  delete_all(map(ingress->maps.source_classes), w.classes);
+  delete_all(map(ingress->maps.length_sets), w.length_sets);
+  delete_all(map(ingress->maps.targets), w.targets);
   delete_all(map(ingress->maps.groups), w.groups);
   delete_all(map(ingress->maps.decisions), w.decisions);
-  delete_all(map(ingress->maps.addr_classes), w.classes);
   if (w.counters_dirty) {
     zero_percpu(map(ingress->maps.rule_counters), sluice_rule_counter_index(gen, 0), w.rule_count);
     zero_percpu(map(ingress->maps.default_counters), sluice_default_counter_index(gen, 0),
@@ -218,43 +222,72 @@ void Datapath::Impl::clear_generation(std::uint32_t gen) {
   w.counters_dirty = false;
 }
 
-void Datapath::Impl::write_prefix_lengths(std::uint32_t gen, const policy::CompiledPolicy& policy) {
-  for (std::uint8_t side : {SLUICE_SIDE_SRC, SLUICE_SIDE_DST}) {
+void Datapath::Impl::write_source_lengths(std::uint32_t gen, const policy::CompiledPolicy& policy) {
+  for (std::uint32_t chain = 0; chain < SLUICE_CHAIN_COUNT; ++chain) {
     for (auto family : {config::Family::V4, config::Family::V6}) {
-      const auto& lengths = policy.prefix_lengths[policy::prefix_lengths_slot(side, family)];
+      auto f = policy::family_slot(family);
+      const auto& lengths = policy.source_lengths[chain][f];
       sluice_prefix_lengths v{};
       v.count = static_cast<std::uint32_t>(lengths.size());
       std::copy(lengths.begin(), lengths.end(), v.len);
-      std::uint32_t slot =
-          sluice_prefix_lengths_index(gen, side, static_cast<std::uint32_t>(family));
-      update(map(ingress->maps.prefix_lengths), &slot, &v, "prefix lengths");
+      std::uint32_t slot = sluice_source_lengths_index(gen, chain, policy::abi_family(family));
+      update(map(ingress->maps.source_lengths), &slot, &v, "source prefix lengths");
+      update(map(ingress->maps.any_scopes), &slot, &policy.any_scope[chain][f], "scopes from any");
     }
   }
 }
 
+namespace {
+
+// Keys of one map for generation gen, and their values, from compiled
+// entries with .key/.value.
+template <typename Entry, typename Key, typename Value>
+void keyed(const std::vector<Entry>& entries, std::uint32_t gen, std::vector<Key>& keys,
+           std::vector<Value>& values) {
+  keys.reserve(entries.size());
+  values.reserve(entries.size());
+  for (const auto& e : entries) {
+    keys.push_back(e.key);
+    keys.back().gen = static_cast<std::uint8_t>(gen);
+    values.push_back(e.value);
+  }
+}
+
+}  // namespace
+
 void Datapath::Impl::write_generation(std::uint32_t gen, const policy::CompiledPolicy& policy) {
   auto& w = written[gen];
-  std::vector<sluice_class_chain> chains;
+  std::vector<sluice_class_value> class_values;
   for (const auto& c : policy.classes) {
     w.classes.push_back(class_key(c, gen));
-    chains.push_back(c.chain);
+    class_values.push_back(c.value);
   }
+  std::vector<sluice_prefix_lengths> set_values;
+  for (const auto& l : policy.length_sets) {
+    sluice_length_set_key k{};
+    k.gen = static_cast<std::uint8_t>(gen);
+    k.id = l.id;
+    w.length_sets.push_back(k);
+    sluice_prefix_lengths v{};
+    v.count = static_cast<std::uint32_t>(l.lengths.size());
+    std::copy(l.lengths.begin(), l.lengths.end(), v.len);
+    set_values.push_back(v);
+  }
+  std::vector<sluice_target> target_values;
   std::vector<sluice_group> group_values;
-  for (const auto& g : policy.groups) {
-    w.groups.push_back(g.key);
-    w.groups.back().gen = static_cast<std::uint8_t>(gen);
-    group_values.push_back(g.value);
-  }
   std::vector<sluice_decision> decision_values;
-  for (const auto& d : policy.decisions) {
-    w.decisions.push_back(d.key);
-    w.decisions.back().gen = static_cast<std::uint8_t>(gen);
-    decision_values.push_back(d.value);
-  }
-  update_all(map(ingress->maps.addr_classes), w.classes, chains, "address classes");
-  write_prefix_lengths(gen, policy);
-  update_all(map(ingress->maps.groups), w.groups, group_values, "rule groups");
+  keyed(policy.targets, gen, w.targets, target_values);
+  keyed(policy.groups, gen, w.groups, group_values);
+  keyed(policy.decisions, gen, w.decisions, decision_values);
+
+  // Everything a lookup reaches later is written before what leads to it;
+  // nothing reads this generation before the flip anyway.
   update_all(map(ingress->maps.decisions), w.decisions, decision_values, "policy decisions");
+  update_all(map(ingress->maps.groups), w.groups, group_values, "rule groups");
+  update_all(map(ingress->maps.targets), w.targets, target_values, "destination entries");
+  update_all(map(ingress->maps.length_sets), w.length_sets, set_values, "length sets");
+  update_all(map(ingress->maps.source_classes), w.classes, class_values, "source classes");
+  write_source_lengths(gen, policy);
   w.rule_count = static_cast<std::uint32_t>(policy.rule_names.size());
   w.counters_dirty = true;
 }
@@ -381,9 +414,7 @@ ApplyStats Datapath::apply(const policy::CompiledPolicy& policy) {
   set_prefilter(policy.prefilter, policy.prefilter_exempt);
 
   ApplyStats stats;
-  stats.class_entries = d.written[next].classes.size();
-  stats.group_entries = d.written[next].groups.size();
-  stats.decision_entries = d.written[next].decisions.size();
+  stats.map_entries = d.written[next].entries();
   stats.generation = next;
   return stats;
 }

@@ -19,9 +19,7 @@
 namespace sluice::datapath {
 
 struct ApplyStats {
-  std::size_t class_entries = 0;
-  std::size_t group_entries = 0;
-  std::size_t decision_entries = 0;
+  std::size_t map_entries = 0;   // policy entries of the generation now live
   std::uint32_t generation = 0;  // now live
 };
 

@@ -52,8 +52,15 @@ struct Datapath::Impl {
   // What each generation holds, so it can be emptied before reuse.
   struct Written {
     std::vector<sluice_class_key> classes;
+    std::vector<sluice_length_set_key> length_sets;
+    std::vector<sluice_target_key> targets;
     std::vector<sluice_group_key> groups;
     std::vector<sluice_decision_key> decisions;
+
+    std::size_t entries() const {
+      return classes.size() + length_sets.size() + targets.size() + groups.size() +
+             decisions.size();
+    }
     std::uint32_t rule_count = 0;
     // Counters of rule_count rules still hold the counts of a ruleset that
     // is no longer live.
@@ -84,7 +91,7 @@ struct Datapath::Impl {
   // Deletes every entry a generation holds; tolerant of entries already gone.
   void clear_generation(std::uint32_t gen);
 
-  void write_prefix_lengths(std::uint32_t gen, const policy::CompiledPolicy& policy);
+  void write_source_lengths(std::uint32_t gen, const policy::CompiledPolicy& policy);
 
   void write_generation(std::uint32_t gen, const policy::CompiledPolicy& policy);
 };

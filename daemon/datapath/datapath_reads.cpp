@@ -111,9 +111,15 @@ std::vector<Datapath::MapUsage> Datapath::map_usage() const {
   if (bpf_prog_test_run_opts(bpf_program__fd(d.ingress->progs.sluice_count_entries), &run) != 0)
     throw BpfError("counting conntrack and NAT entries", errno);
   add(d.ingress->maps.conntrack, counts.conntrack);
-  add(d.ingress->maps.addr_classes, d.written[0].classes.size() + d.written[1].classes.size());
-  add(d.ingress->maps.groups, d.written[0].groups.size() + d.written[1].groups.size());
-  add(d.ingress->maps.decisions, d.written[0].decisions.size() + d.written[1].decisions.size());
+  auto both = [&](auto member) {
+    return (d.written[0].*member).size() + (d.written[1].*member).size();
+  };
+  using W = Datapath::Impl::Written;
+  add(d.ingress->maps.source_classes, both(&W::classes));
+  add(d.ingress->maps.length_sets, both(&W::length_sets));
+  add(d.ingress->maps.targets, both(&W::targets));
+  add(d.ingress->maps.groups, both(&W::groups));
+  add(d.ingress->maps.decisions, both(&W::decisions));
   add(d.ingress->maps.local_addrs, d.local.size());
   add(d.ingress->maps.nat, counts.nat);
   std::size_t v4 = 0, v6 = 0;

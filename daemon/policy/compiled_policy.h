@@ -1,6 +1,7 @@
 // The exact contents of the datapath's policy maps for one ruleset, as the
 // compiler produces them and the datapath writes them (gen fields zero: the
-// datapath fills in the generation it writes).
+// datapath fills in the generation it writes). bpf/include/sluice/abi.h
+// says what each map is for; docs/policy.md how they fit together.
 #pragma once
 
 #include <array>
@@ -13,15 +14,25 @@
 
 namespace sluice::policy {
 
-// Named prefix -> the classes containing it (addr_classes), for the source
-// or the destination side.
+// A source prefix, or a search marker, of a chain and the scopes of its
+// addresses (source_classes).
 struct ClassEntry {
+  std::uint8_t chain = 0;  // enum sluice_chain
   config::Prefix prefix;
-  sluice_class_chain chain{};
-  std::uint8_t side = SLUICE_SIDE_SRC;  // enum sluice_class_side
+  sluice_class_value value{};
 };
 
-// A (chain, src class, dst class) pair some rule names.
+// Destination prefix lengths of one or more scopes, shortest first.
+struct LengthSet {
+  std::uint32_t id = 0;
+  std::vector<std::uint8_t> lengths;
+};
+
+struct TargetEntry {
+  sluice_target_key key{};
+  sluice_target value{};
+};
+
 struct GroupEntry {
   sluice_group_key key{};
   sluice_group value{};
@@ -33,15 +44,18 @@ struct DecisionEntry {
   sluice_decision value{};
 };
 
-// Index of CompiledPolicy::prefix_lengths for a side and family.
-inline std::size_t prefix_lengths_slot(std::uint8_t side, config::Family family) {
-  return side * 2u + (family == config::Family::V6 ? 1u : 0u);
+inline std::size_t family_slot(config::Family family) {
+  return family == config::Family::V6 ? 1u : 0u;
 }
 
 struct CompiledPolicy {
   std::vector<ClassEntry> classes;
-  // Distinct prefix lengths per (side, family), longest first.
-  std::array<std::vector<std::uint8_t>, 4> prefix_lengths;
+  // [chain][family_slot]: source prefix lengths, shortest first, and the
+  // length set of the scope of rules from "any" (0: none).
+  std::array<std::array<std::vector<std::uint8_t>, 2>, SLUICE_CHAIN_COUNT> source_lengths;
+  std::array<std::array<std::uint32_t, 2>, SLUICE_CHAIN_COUNT> any_scope{};
+  std::vector<LengthSet> length_sets;
+  std::vector<TargetEntry> targets;
   std::vector<GroupEntry> groups;
   std::vector<DecisionEntry> decisions;
   std::array<std::uint8_t, SLUICE_CHAIN_COUNT> chain_defaults{};  // enum sluice_action
@@ -55,6 +69,10 @@ struct CompiledPolicy {
   // management sources.
   std::size_t prefilter_left_out = 0;
   std::vector<std::string> rule_names;  // by rule index
+
+  std::size_t map_entries() const {
+    return classes.size() + length_sets.size() + targets.size() + groups.size() + decisions.size();
+  }
 };
 
 }  // namespace sluice::policy

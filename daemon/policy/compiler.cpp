@@ -1,237 +1,218 @@
 #include "policy/compiler.h"
 
-#include <endian.h>
-
 #include <algorithm>
 #include <cstring>
-#include <tuple>
+#include <map>
+#include <string>
 
 #include "policy/abi_values.h"
-#include "policy/port_prefixes.h"
+#include "policy/longest_match.h"
 #include "policy/prefilter.h"
+#include "policy/prefix_order.h"
+#include "policy/rule_groups.h"
+#include "policy/source_scopes.h"
 
 namespace sluice::policy {
 
 namespace {
 
+using config::Family;
 using config::Prefix;
 
-// The address as two big-endian words: compares like the bytes, faster.
-std::pair<std::uint64_t, std::uint64_t> address_words(const Prefix& p) {
-  std::uint64_t hi, lo;
-  std::memcpy(&hi, p.addr.data(), 8);
-  std::memcpy(&lo, p.addr.data() + 8, 8);
-  return {be64toh(hi), be64toh(lo)};
+Prefix whole_family(Family f) {
+  Prefix p;
+  p.family = f;
+  p.length = 0;
+  return p;
 }
 
-// (family, address, length) order: a prefix sorts before the prefixes it contains.
-bool prefix_less(const Prefix& a, const Prefix& b) {
-  if (a.family != b.family) return a.family < b.family;
-  auto wa = address_words(a), wb = address_words(b);
-  if (wa != wb) return wa < wb;
-  return a.length < b.length;
-}
+// The maps' room for one generation, and what one rule may be blamed for.
+struct Usage {
+  const char* what;
+  std::size_t limit;
+  std::size_t used = 0;
+  std::vector<std::size_t> by_rule;
+};
 
-// Every distinct prefix the rules name on one side (from or to) is a class.
-// An address belongs to every class containing it: its longest match and
-// that prefix's ancestors, which the datapath finds with hash probes per length.
-class AddressClasses {
+// Builds scopes' destination side: the destination prefixes a scope's
+// rules name, each with the group of rules that decides addresses whose
+// longest match it is.
+class Scopes {
  public:
-  AddressClasses(const std::vector<config::Rule>& rules, config::Endpoint config::Rule::*side,
-                 const char* side_name) {
-    for (const auto& r : rules) {
-      const auto& ep = r.*side;
-      prefixes_.insert(prefixes_.end(), ep.prefixes.begin(), ep.prefixes.end());
-    }
-    std::sort(prefixes_.begin(), prefixes_.end(), prefix_less);
-    prefixes_.erase(std::unique(prefixes_.begin(), prefixes_.end()), prefixes_.end());
-    if (prefixes_.size() >= SLUICE_MAX_ADDR_CLASSES / 2 / SLUICE_GENERATIONS)
-      throw CapacityError("rules name " + std::to_string(prefixes_.size()) +
-                          " distinct prefixes in '" + side_name + "'; the datapath holds at most " +
-                          std::to_string(SLUICE_MAX_ADDR_CLASSES / 2 / SLUICE_GENERATIONS - 1));
+  Scopes(const config::Config& cfg, RuleGroups& groups, CompiledPolicy& out, Usage& targets)
+      : rules_(cfg.rules), groups_(groups), out_(out), targets_(targets) {}
 
-    // Sorted by (family, address, length), every prefix comes after its
-    // ancestors: a stack of the open ones gives each its parent.
-    chains_.resize(prefixes_.size());
-    std::vector<std::size_t> open;
-    for (std::size_t i = 0; i < prefixes_.size(); ++i) {
-      while (!open.empty() && !prefixes_[open.back()].contains(prefixes_[i])) open.pop_back();
-      auto& chain = chains_[i];
-      chain.ids[0] = class_id(i);
-      chain.depth = 1;
-      if (!open.empty()) {
-        const auto& parent = chains_[open.back()];
-        if (parent.depth >= SLUICE_MAX_NEST)
-          throw CapacityError(prefixes_[i].to_string() + " lies inside " +
-                              std::to_string(SLUICE_MAX_NEST) + " other prefixes named in '" +
-                              side_name + "'; at most " + std::to_string(SLUICE_MAX_NEST) +
-                              " may nest around one address");
-        std::copy(parent.ids, parent.ids + parent.depth, chain.ids + 1);
-        chain.depth = parent.depth + 1;
-      }
-      open.push_back(i);
-    }
-  }
-
-  std::size_t size() const { return prefixes_.size(); }
-  const Prefix& prefix(std::size_t i) const { return prefixes_[i]; }
-  const sluice_class_chain& chain(std::size_t i) const { return chains_[i]; }
-  static std::uint32_t class_id(std::size_t index) { return static_cast<std::uint32_t>(index + 1); }
-
-  // The classes an endpoint names; SLUICE_CLASS_ANY alone for "any".
-  std::vector<std::uint32_t> classes_of(const config::Endpoint& ep) const {
-    if (ep.any) return {SLUICE_CLASS_ANY};
-    std::vector<std::uint32_t> out;
-    for (const auto& p : ep.prefixes) {
-      auto it = std::lower_bound(prefixes_.begin(), prefixes_.end(), p, prefix_less);
-      out.push_back(class_id(static_cast<std::size_t>(it - prefixes_.begin())));
-    }
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    return out;
-  }
+  // rules: ascending indexes of the scope's rules, all of `chain`. Returns
+  // the scope's length set for family f, 0 when its rules name nothing of f.
+  std::uint32_t build(std::uint32_t scope, std::uint8_t chain, Family f,
+                      const std::vector<std::uint32_t>& rules);
 
  private:
-  std::vector<Prefix> prefixes_;
-  std::vector<sluice_class_chain> chains_;
+  struct Named {
+    Prefix prefix;
+    std::uint32_t rule;
+  };
+
+  std::vector<MatchEntry> regions(std::vector<Named>& named);
+  std::uint32_t length_set(const std::vector<std::uint8_t>& lengths);
+
+  const std::vector<config::Rule>& rules_;
+  RuleGroups& groups_;
+  CompiledPolicy& out_;
+  Usage& targets_;
+  std::map<std::vector<std::uint8_t>, std::uint32_t> length_sets_;
+  std::vector<Named> named_;  // reused between scopes
 };
 
-// What one rule contributes to one (chain, source class, destination
-// class) group: a protocol and a port range (ICMP: type << 8 | code).
-struct Item {
-  std::uint32_t src = 0;
-  std::uint32_t dst = 0;
-  std::uint8_t chain = 0;
-  std::uint8_t proto = 0;  // 0: any
-  std::uint16_t first = 0;
-  std::uint16_t last = 0xffff;
-  sluice_decision decision{};
-
-  auto order() const { return std::tie(chain, src, dst, decision.rule_index, proto, first); }
-  bool same_group(const Item& o) const { return chain == o.chain && src == o.src && dst == o.dst; }
-};
-
-// The items of one rule, before classes are attached.
-std::vector<Item> rule_items(const config::Rule& r, const sluice_decision& d) {
-  Item it;
-  it.chain = abi_chain(r.chain);
-  it.decision = d;
-  if (r.proto == config::Protocol::Any) return {it};
-  it.proto = abi_proto(r.proto);
-  if (r.icmp_type) {
-    it.first = static_cast<std::uint16_t>(*r.icmp_type << 8);
-    it.last = static_cast<std::uint16_t>(it.first | 0xff);
-    return {it};
+std::uint32_t Scopes::build(std::uint32_t scope, std::uint8_t chain, Family f,
+                            const std::vector<std::uint32_t>& rules) {
+  named_.clear();
+  for (auto r : rules) {
+    const auto& rule = rules_[r];
+    if (rule.to.any) named_.push_back({whole_family(f), r});
+    for (const auto& p : rule.to.prefixes)
+      if (p.family == f) named_.push_back({p, r});
   }
-  if (r.ports.empty()) return {it};
-  std::vector<Item> out;
-  for (const auto& range : r.ports) {
-    it.first = range.first;
-    it.last = range.last;
-    out.push_back(it);
+  if (named_.empty()) return 0;
+  auto table = build_longest_match(regions(named_));
+
+  targets_.used += table.entries.size();
+  for (const auto& n : named_) ++targets_.by_rule[n.rule];
+  for (const auto& e : table.entries) {
+    TargetEntry t;
+    t.key.chain = chain;
+    t.key.family = abi_family(f);
+    t.key.prefixlen = e.prefix.length;
+    t.key.scope = scope;
+    std::memcpy(t.key.addr, e.prefix.addr.data(), 16);
+    t.value.group = e.value;
+    out_.targets.push_back(t);
+  }
+  return length_set(table.lengths);
+}
+
+// The distinct prefixes named, each with the group of rules matching its
+// addresses: those naming it or a prefix containing it, in order, up to
+// the first that matches all traffic. A prefix with the same group as the
+// one containing it needs no entry: the search finds that one.
+std::vector<MatchEntry> Scopes::regions(std::vector<Named>& named) {
+  std::sort(named.begin(), named.end(), [](const Named& a, const Named& b) {
+    if (a.prefix != b.prefix) return prefix_less(a.prefix, b.prefix);
+    return a.rule < b.rule;
+  });
+  struct Open {
+    Prefix prefix;
+    std::vector<std::uint32_t> rules;
+    std::uint32_t group;
+  };
+  std::vector<Open> open;
+  std::vector<MatchEntry> out;
+  std::vector<std::uint32_t> own;
+  for (std::size_t begin = 0; begin < named.size();) {
+    const Prefix& prefix = named[begin].prefix;
+    own.clear();
+    std::size_t end = begin;
+    for (; end < named.size() && named[end].prefix == prefix; ++end)
+      if (own.empty() || own.back() != named[end].rule) own.push_back(named[end].rule);
+    begin = end;
+
+    while (!open.empty() && !open.back().prefix.contains(prefix)) open.pop_back();
+    Open mine{prefix, {}, 0};
+    if (open.empty()) {
+      mine.rules = own;
+    } else {
+      const auto& outer = open.back().rules;
+      std::set_union(outer.begin(), outer.end(), own.begin(), own.end(),
+                     std::back_inserter(mine.rules));
+    }
+    auto last = std::find_if(mine.rules.begin(), mine.rules.end(),
+                             [&](std::uint32_t r) { return groups_.matches_all_traffic(r); });
+    if (last != mine.rules.end()) mine.rules.erase(last + 1, mine.rules.end());
+    if (!open.empty() && mine.rules == open.back().rules) {
+      mine.group = open.back().group;
+    } else {
+      mine.group = groups_.intern(mine.rules);
+      out.push_back({prefix, mine.group});
+    }
+    open.push_back(std::move(mine));
   }
   return out;
 }
 
-GroupEntry group_entry(const Item& first) {
-  GroupEntry g;
-  g.key.chain = first.chain;
-  g.key.src_class = first.src;
-  g.key.dst_class = first.dst;
-  g.value.first_rule_index = first.decision.rule_index;  // items are in rule order
-  return g;
+std::uint32_t Scopes::length_set(const std::vector<std::uint8_t>& lengths) {
+  auto [it, added] =
+      length_sets_.try_emplace(lengths, static_cast<std::uint32_t>(length_sets_.size() + 1));
+  if (added) out_.length_sets.push_back({it->second, lengths});
+  return it->second;
 }
 
-// A small group: its items, in rule order, travel inside the group entry.
-void emit_inline_group(const std::vector<Item>& items, std::size_t begin, std::size_t end,
-                       CompiledPolicy& out) {
-  GroupEntry g = group_entry(items[begin]);
-  for (std::size_t i = begin; i < end; ++i) {
-    auto& m = g.value.inline_rules[g.value.inline_count++];
-    m.proto = items[i].proto;
-    m.first = items[i].first;
-    m.last = items[i].last;
-    m.decision = items[i].decision;
+// One chain's source side: its scopes (each built for the families whose
+// addresses look it up) and the source search entries leading to them.
+// Returns the last scope id used.
+std::uint32_t compile_chain(const config::Config& cfg, config::Chain chain, std::uint32_t first_id,
+                            Scopes& scopes, CompiledPolicy& out) {
+  auto c = abi_chain(chain);
+  std::vector<std::uint32_t> from_any;
+  for (std::size_t i = 0; i < cfg.rules.size(); ++i)
+    if (cfg.rules[i].chain == chain && cfg.rules[i].from.any)
+      from_any.push_back(static_cast<std::uint32_t>(i));
+  for (Family f : {Family::V4, Family::V6})
+    out.any_scope[c][family_slot(f)] = scopes.build(SLUICE_SCOPE_ANY, c, f, from_any);
+
+  SourceScopes sources(cfg.rules, chain, first_id);
+  std::vector<std::array<std::uint32_t, 2>> sets(sources.scope_count());
+  for (std::uint32_t i = 0; i < sources.scope_count(); ++i) {
+    std::uint32_t id = first_id + 1 + i;
+    for (Family f : {Family::V4, Family::V6})
+      if (sources.scope_families(id) & (1u << family_slot(f)))
+        sets[i][family_slot(f)] = scopes.build(id, c, f, sources.scope_rules(id));
   }
-  out.groups.push_back(g);
+
+  for (Family f : {Family::V4, Family::V6}) {
+    auto slot = family_slot(f);
+    auto table = build_longest_match(sources.prefixes()[slot]);
+    out.source_lengths[c][slot] = table.lengths;
+    for (const auto& e : table.entries) {
+      ClassEntry entry{c, e.prefix, {}};
+      if (e.value) {
+        // The scopes with something to search for this family.
+        const auto& found = sources.source_values()[e.value - 1];
+        for (std::uint32_t i = 0; i < found.count; ++i) {
+          auto set = sets[found.scope[i].scope - first_id - 1][slot];
+          if (set) entry.value.scope[entry.value.count++] = {found.scope[i].scope, set};
+        }
+      }
+      out.classes.push_back(entry);
+    }
+  }
+  return first_id + sources.scope_count();
 }
 
-// A protocol/port prefix over the 24 bits proto << 16 | port.
-struct MatchPrefix {
-  std::uint32_t value = 0;
-  std::uint8_t bits = 0;  // see SLUICE_MATCH_BITS_MAX in abi.h
-  sluice_decision decision{};
-
-  auto order() const { return std::tie(value, bits, decision.rule_index); }
-  bool same(const MatchPrefix& o) const { return value == o.value && bits == o.bits; }
-  bool contains(const MatchPrefix& o) const {
-    if (bits > o.bits) return false;
-    std::uint32_t mask = bits == 0 ? 0 : (0xffffffu << (SLUICE_MATCH_BITS_MAX - bits)) & 0xffffffu;
-    return (o.value & mask) == value;
-  }
-};
-
-std::vector<MatchPrefix> match_prefixes(const Item& it) {
-  if (it.proto == 0) return {{0, 0, it.decision}};
-  std::uint32_t proto = static_cast<std::uint32_t>(it.proto) << 16;
-  if (it.first == 0 && it.last == 0xffff) return {{proto, 8, it.decision}};
-  std::vector<MatchPrefix> out;
-  for (auto pp : port_range_prefixes(it.first, it.last))
-    out.push_back({proto | pp.value, static_cast<std::uint8_t>(8 + pp.length), it.decision});
-  return out;
+std::size_t most_used(const std::vector<std::size_t>& by_rule) {
+  return static_cast<std::size_t>(std::max_element(by_rule.begin(), by_rule.end()) -
+                                  by_rule.begin());
 }
 
-// A larger group: its items become protocol/port prefixes with first-match
-// decision entries. The datapath stops at the longest prefix that matches,
-// so each entry takes the first match among itself and the shorter prefixes
-// of its group containing it.
-void emit_expanded_group(const std::vector<Item>& items, std::size_t begin, std::size_t end,
-                         CompiledPolicy& out) {
-  std::vector<MatchPrefix> prefixes;
-  for (std::size_t i = begin; i < end; ++i) {
-    auto mine = match_prefixes(items[i]);
-    prefixes.insert(prefixes.end(), mine.begin(), mine.end());
-  }
-  // Prefix order (containing before contained), and for each prefix the
-  // earliest rule first: the first rule to name a prefix wins it.
-  std::sort(prefixes.begin(), prefixes.end(),
-            [](const MatchPrefix& a, const MatchPrefix& b) { return a.order() < b.order(); });
-  prefixes.erase(std::unique(prefixes.begin(), prefixes.end(),
-                             [](const MatchPrefix& a, const MatchPrefix& b) { return a.same(b); }),
-                 prefixes.end());
-
-  GroupEntry g = group_entry(items[begin]);
-  std::uint32_t shapes = 0;
-  std::vector<MatchPrefix> open;  // the containing prefixes, with their result
-  for (auto p : prefixes) {
-    while (!open.empty() && !open.back().contains(p)) open.pop_back();
-    if (!open.empty() && open.back().decision.rule_index < p.decision.rule_index)
-      p.decision = open.back().decision;
-    open.push_back(p);
-    shapes |= 1u << p.bits;
-
-    DecisionEntry d;
-    d.key.chain = g.key.chain;
-    d.key.src_class = g.key.src_class;
-    d.key.dst_class = g.key.dst_class;
-    d.key.bits = p.bits;
-    d.key.proto = static_cast<std::uint8_t>(p.value >> 16);
-    d.key.port[0] = static_cast<std::uint8_t>(p.value >> 8);
-    d.key.port[1] = static_cast<std::uint8_t>(p.value);
-    d.value = p.decision;
-    out.decisions.push_back(d);
-  }
-  for (int bits = SLUICE_MATCH_BITS_MAX; bits >= 0; --bits)
-    if (shapes & (1u << bits)) g.value.bits[g.value.shapes++] = static_cast<std::uint8_t>(bits);
-  out.groups.push_back(g);
+// Refuses a ruleset that does not fit one generation of a map, naming the
+// rule that needs the most of it.
+void check_room(const Usage& u, const std::vector<config::Rule>& rules) {
+  if (u.used <= u.limit) return;
+  std::string msg = "the ruleset needs " + std::to_string(u.used) + " " + u.what +
+                    "; the datapath holds " + std::to_string(u.limit);
+  if (u.by_rule.empty()) throw CapacityError(msg);
+  auto worst = most_used(u.by_rule);
+  throw CapacityError(msg + "; rule '" + rules[worst].name + "' needs the most (" +
+                          std::to_string(u.by_rule[worst]) + ")",
+                      worst);
 }
 
 }  // namespace
 
-CompiledPolicy compile(const config::Config& cfg) {
-  if (cfg.rules.size() > SLUICE_MAX_RULES)
+CompiledPolicy compile(const config::Config& cfg, const Limits& limits) {
+  if (cfg.rules.size() > limits.rules)
     throw CapacityError("ruleset has " + std::to_string(cfg.rules.size()) +
-                        " rules; the datapath holds at most " + std::to_string(SLUICE_MAX_RULES));
+                            " rules; the datapath holds at most " + std::to_string(limits.rules),
+                        limits.rules);
 
   CompiledPolicy out;
   for (int c = 0; c < config::kChainCount; ++c) {
@@ -241,64 +222,31 @@ CompiledPolicy compile(const config::Config& cfg) {
   out.flow_events = cfg.flows.events == config::FlowEvents::All ? SLUICE_FLOW_EVENTS_ALL
                                                                 : SLUICE_FLOW_EVENTS_DENIED;
   compile_prefilter(cfg, out);
-
-  AddressClasses src_classes(cfg.rules, &config::Rule::from, "from");
-  AddressClasses dst_classes(cfg.rules, &config::Rule::to, "to");
-  out.classes.reserve(src_classes.size() + dst_classes.size());
-  for (std::uint8_t side : {SLUICE_SIDE_SRC, SLUICE_SIDE_DST}) {
-    const auto& classes = side == SLUICE_SIDE_SRC ? src_classes : dst_classes;
-    for (std::size_t i = 0; i < classes.size(); ++i) {
-      const auto& p = classes.prefix(i);
-      out.classes.push_back({p, classes.chain(i), side});
-      out.prefix_lengths[prefix_lengths_slot(side, p.family)].push_back(p.length);
-    }
-  }
-  for (auto& lengths : out.prefix_lengths) {
-    std::sort(lengths.begin(), lengths.end(), std::greater<>());
-    lengths.erase(std::unique(lengths.begin(), lengths.end()), lengths.end());
-  }
-
-  std::vector<Item> items;
-  items.reserve(cfg.rules.size() * 2);
   out.rule_names.reserve(cfg.rules.size());
-  for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
-    const auto& r = cfg.rules[i];
-    out.rule_names.push_back(r.name);
-    sluice_decision d{};
-    d.rule_index = static_cast<std::uint32_t>(i);
-    d.action = abi_action(r.action);
-    d.flags = static_cast<std::uint8_t>((r.log ? SLUICE_RULE_LOG : 0) |
-                                        (r.audit ? SLUICE_RULE_AUDIT : 0));
-    auto mine = rule_items(r, d);
-    for (auto src : src_classes.classes_of(r.from))
-      for (auto dst : dst_classes.classes_of(r.to))
-        for (auto it : mine) {
-          it.src = src;
-          it.dst = dst;
-          items.push_back(it);
-        }
-  }
-  std::sort(items.begin(), items.end(),
-            [](const Item& a, const Item& b) { return a.order() < b.order(); });
+  for (const auto& r : cfg.rules) out.rule_names.push_back(r.name);
 
-  for (std::size_t begin = 0; begin < items.size();) {
-    std::size_t end = begin + 1;
-    while (end < items.size() && items[end].same_group(items[begin])) ++end;
-    if (end - begin <= SLUICE_GROUP_INLINE)
-      emit_inline_group(items, begin, end, out);
-    else
-      emit_expanded_group(items, begin, end, out);
-    begin = end;
-  }
-  if (out.groups.size() > SLUICE_MAX_GROUPS / SLUICE_GENERATIONS)
-    throw CapacityError("rules name " + std::to_string(out.groups.size()) +
-                        " (from, to) prefix pairs; the datapath holds at most " +
-                        std::to_string(SLUICE_MAX_GROUPS / SLUICE_GENERATIONS) +
-                        " (a rule with sets on both sides holds every pair)");
-  if (out.decisions.size() > SLUICE_MAX_DECISIONS / SLUICE_GENERATIONS)
-    throw CapacityError("ruleset expands to " + std::to_string(out.decisions.size()) +
-                        " protocol/port entries; the datapath holds at most " +
-                        std::to_string(SLUICE_MAX_DECISIONS / SLUICE_GENERATIONS));
+  const std::size_t n = cfg.rules.size();
+  RuleGroups groups(cfg.rules);
+  Usage targets{"destination entries", limits.targets, 0, std::vector<std::size_t>(n)};
+  Scopes scopes(cfg, groups, out, targets);
+  std::uint32_t last_scope = SLUICE_SCOPE_ANY;
+  for (int c = 0; c < config::kChainCount; ++c)
+    last_scope = compile_chain(cfg, static_cast<config::Chain>(c), last_scope, scopes, out);
+
+  Usage source_entries{"source prefix entries", limits.source_entries, out.classes.size(),
+                       std::vector<std::size_t>(n)};
+  for (std::size_t i = 0; i < n; ++i) source_entries.by_rule[i] = cfg.rules[i].from.prefixes.size();
+  check_room(source_entries, cfg.rules);
+  check_room(targets, cfg.rules);
+  check_room({"distinct destination length sets", limits.length_sets, out.length_sets.size(), {}},
+             cfg.rules);
+
+  groups.emit(out);
+  check_room({"rule groups", limits.groups, out.groups.size(), groups.groups_per_rule()},
+             cfg.rules);
+  check_room(
+      {"protocol/port entries", limits.decisions, out.decisions.size(), groups.groups_per_rule()},
+      cfg.rules);
   return out;
 }
 

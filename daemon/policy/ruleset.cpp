@@ -1,5 +1,6 @@
 #include "policy/ruleset.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "config/bounded_file.h"
@@ -9,7 +10,7 @@
 namespace sluice::policy {
 
 LoadResult load_ruleset_text(const std::string& text, const std::string& path,
-                             const std::vector<std::string>& list_dirs) {
+                             const std::vector<std::string>& list_dirs, const Limits& limits) {
   LoadResult out;
   auto dir = std::filesystem::path(path).parent_path().string();
   auto parsed = config::parse_string(text, path, dir.empty() ? "." : dir, list_dirs);
@@ -18,11 +19,22 @@ LoadResult load_ruleset_text(const std::string& text, const std::string& path,
     return out;
   }
   try {
-    auto compiled = compile(*parsed.config);
+    auto compiled = compile(*parsed.config, limits);
     out.ruleset = Ruleset{std::move(*parsed.config), std::move(compiled), text};
   } catch (const CapacityError& e) {
     // The config is valid TOML and valid policy, but too big for the maps.
-    out.diagnostics.push_back({{path, 1, 1}, "", e.what()});
+    const auto& rules = parsed.config->rules;
+    config::Location where{path, 1, 1};
+    std::string key;
+    if (e.rule && *e.rule < rules.size()) {
+      const auto& rule = rules[*e.rule];
+      if (!rule.where.file.empty()) where = rule.where;
+      // Numbered as written: implicit rules (anti-lockout) are not [[rule]]s.
+      auto written = std::count_if(rules.begin(), rules.begin() + static_cast<long>(*e.rule),
+                                   [](const config::Rule& r) { return !r.implicit; });
+      key = rule.implicit ? "api.management" : "rule[" + std::to_string(written) + "]";
+    }
+    out.diagnostics.push_back({where, key, e.what()});
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include "config/diagnostics.h"
 #include "config/model.h"
 #include "policy/compiled_policy.h"
+#include "policy/compiler.h"
 
 namespace sluice::policy {
 
@@ -28,7 +29,10 @@ struct LoadResult {
 LoadResult load_ruleset(const std::string& path, const std::vector<std::string>& list_dirs = {});
 // The same for TOML text that is (or is about to be) the file at path:
 // diagnostics name path, relative set files resolve next to it.
+// A ruleset too big for the datapath's maps gets a diagnostic at the rule
+// that needs the most room (limits: the maps', or smaller in tests).
 LoadResult load_ruleset_text(const std::string& text, const std::string& path,
-                             const std::vector<std::string>& list_dirs = {});
+                             const std::vector<std::string>& list_dirs = {},
+                             const Limits& limits = {});
 
 }  // namespace sluice::policy

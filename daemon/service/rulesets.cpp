@@ -70,10 +70,10 @@ void Rulesets::apply(const policy::Ruleset& ruleset) {
             " management source(s) exempt from the blocklist, " +
             std::to_string(c.prefilter_left_out) +
             " blocked prefix(es) left out as wholly inside the management sources");
-  log(Priority::Notice,
-      "applied " + config_path_ + ": " + std::to_string(ruleset.config.rules.size()) + " rules, " +
-          std::to_string(stats.class_entries + stats.group_entries + stats.decision_entries) +
-          " map entries, generation " + std::to_string(stats.generation));
+  log(Priority::Notice, "applied " + config_path_ + ": " +
+                            std::to_string(ruleset.config.rules.size()) + " rules, " +
+                            std::to_string(stats.map_entries) + " map entries, generation " +
+                            std::to_string(stats.generation));
 }
 
 config::Diagnostics Rulesets::reload(const std::string& who) {

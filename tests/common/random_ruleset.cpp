@@ -70,34 +70,121 @@ config::PortRange random_port_range(std::mt19937_64& rng) {
   return {a, b};
 }
 
+// Protocol, ports or ICMP type, action and mode of a rule.
+void random_match(std::mt19937_64& rng, config::Rule& r, double audit) {
+  static const std::vector<config::Protocol> protos = {
+      config::Protocol::Any, config::Protocol::Tcp,  config::Protocol::Tcp,
+      config::Protocol::Udp, config::Protocol::Icmp, config::Protocol::Icmpv6};
+  r.proto = pick(rng, protos);
+  if ((r.proto == config::Protocol::Tcp || r.proto == config::Protocol::Udp) && chance(rng, 0.8)) {
+    int n = chance(rng, 0.8) ? 1 : uniform(rng, 2, 3);
+    for (int k = 0; k < n; ++k) r.ports.push_back(random_port_range(rng));
+  }
+  if ((r.proto == config::Protocol::Icmp || r.proto == config::Protocol::Icmpv6) &&
+      chance(rng, 0.5))
+    r.icmp_type =
+        static_cast<std::uint8_t>(pick(rng, std::vector<int>{0, 3, 8, 11, 128, 129, 135, 1}));
+  r.action = static_cast<config::Action>(uniform(rng, 0, 2));
+  r.audit = chance(rng, audit);
+}
+
+// A random address of family f, anywhere.
+Prefix random_address(std::mt19937_64& rng, Family f) {
+  Prefix p;
+  p.family = f;
+  p.length = static_cast<std::uint8_t>(p.max_length());
+  for (int i = 0; i < p.max_length() / 8; ++i)
+    p.addr[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(rng());
+  return p;
+}
+
+Prefix truncated(Prefix p, int length) {
+  p.length = static_cast<std::uint8_t>(length);
+  return config::masked(p);
+}
+
+// p with bit `bit` (0: the first) flipped.
+Prefix flipped(Prefix p, int bit) {
+  p.addr[static_cast<std::size_t>(bit / 8)] ^= static_cast<std::uint8_t>(0x80 >> (bit % 8));
+  return p;
+}
+
+// Chains of nested prefixes around random addresses, with siblings.
+std::vector<Prefix> nested_pool(std::mt19937_64& rng, const NestedShape& shape) {
+  std::vector<Prefix> pool;
+  for (Family f : {Family::V4, Family::V6}) {
+    int chains = (f == Family::V4 ? shape.v4_chains : shape.v6_chains) +
+                 static_cast<int>(shape.rules / shape.rules_per_chain);
+    for (int c = 0; c < chains; ++c) {
+      Prefix host = random_address(rng, f);
+      int max = host.max_length();
+      // The first chain of a family holds every length: the full depth.
+      double kept = c == 0 ? 1.0 : shape.level_kept;
+      int top = c == 0 ? 0 : uniform(rng, 0, max / 4);
+      for (int len = top; len <= max; ++len) {
+        if (!chance(rng, kept)) continue;
+        pool.push_back(truncated(host, len));
+        if (len == 0 || !chance(rng, shape.sibling)) continue;
+        // A sibling: the other half of the prefix around this one, and a
+        // short chain below it.
+        Prefix sibling = flipped(host, len - 1);
+        int below = uniform(rng, 0, 4);
+        for (int k = 0; k <= below && len + k * 3 <= max; ++k)
+          pool.push_back(truncated(sibling, len + k * 3));
+      }
+    }
+  }
+  return pool;
+}
+
+config::Endpoint nested_endpoint(std::mt19937_64& rng, const NestedShape& shape,
+                                 const std::vector<Prefix>& pool) {
+  config::Endpoint ep;
+  if (chance(rng, shape.any_address)) return ep;
+  ep.any = false;
+  int n = chance(rng, shape.list) ? uniform(rng, 2, 5) : 1;
+  for (int i = 0; i < n; ++i) ep.prefixes.push_back(pick(rng, pool));
+  return ep;
+}
+
 }  // namespace
+
+config::Config random_nested_ruleset(std::mt19937_64& rng, const NestedShape& shape) {
+  config::Config cfg;
+  for (auto& d : cfg.chain_defaults)
+    d = chance(rng, 0.5) ? config::Action::Drop : config::Action::Accept;
+  for (auto& a : cfg.chain_audit) a = chance(rng, shape.audit);
+  auto pool = nested_pool(rng, shape);
+  for (std::size_t i = 0; i < shape.rules; ++i) {
+    config::Rule r;
+    if (i > 0 && chance(rng, shape.shadow)) {
+      // The same match as an earlier rule, another verdict: never decides.
+      r = cfg.rules[std::uniform_int_distribution<std::size_t>(0, i - 1)(rng)];
+      r.action = static_cast<config::Action>((static_cast<int>(r.action) + 1) % 3);
+    } else {
+      r.chain = static_cast<config::Chain>(uniform(rng, 0, 2));
+      r.from = nested_endpoint(rng, shape, pool);
+      r.to = nested_endpoint(rng, shape, pool);
+      random_match(rng, r, shape.audit);
+    }
+    r.name = "n" + std::to_string(i);
+    cfg.rules.push_back(std::move(r));
+  }
+  return cfg;
+}
 
 config::Config random_ruleset(std::mt19937_64& rng, const RulesetShape& shape) {
   config::Config cfg;
   for (auto& d : cfg.chain_defaults)
     d = chance(rng, 0.5) ? config::Action::Drop : config::Action::Accept;
   for (auto& a : cfg.chain_audit) a = chance(rng, shape.audit);
-  static const std::vector<config::Protocol> protos = {
-      config::Protocol::Any, config::Protocol::Tcp,  config::Protocol::Tcp,
-      config::Protocol::Udp, config::Protocol::Icmp, config::Protocol::Icmpv6};
   for (std::size_t i = 0; i < shape.rules; ++i) {
     config::Rule r;
     r.name = "r" + std::to_string(i);
     r.chain = static_cast<config::Chain>(uniform(rng, 0, 2));
     r.from = random_endpoint(rng, shape);
     r.to = random_endpoint(rng, shape);
-    r.proto = pick(rng, protos);
-    if ((r.proto == config::Protocol::Tcp || r.proto == config::Protocol::Udp) &&
-        chance(rng, 0.8)) {
-      int n = chance(rng, 0.8) ? 1 : uniform(rng, 2, 3);
-      for (int k = 0; k < n; ++k) r.ports.push_back(random_port_range(rng));
-    }
-    if ((r.proto == config::Protocol::Icmp || r.proto == config::Protocol::Icmpv6) &&
-        chance(rng, 0.5))
-      r.icmp_type =
-          static_cast<std::uint8_t>(pick(rng, std::vector<int>{0, 3, 8, 11, 128, 129, 135, 1}));
-    r.action = static_cast<config::Action>(uniform(rng, 0, 2));
-    r.audit = chance(rng, shape.audit);
+    random_match(rng, r, shape.audit);
     cfg.rules.push_back(std::move(r));
   }
   return cfg;

@@ -13,24 +13,25 @@
 #include <linux/types.h>
 
 /* Sizes of the preallocated or bounded maps. */
-#define SLUICE_MAX_RULES 131072u	 /* rules in one ruleset generation */
-#define SLUICE_MAX_ADDR_CLASSES 2097152u /* named prefixes, both sides, both generations */
-#define SLUICE_MAX_DECISIONS 2097152u	 /* decision entries, both generations */
-#define SLUICE_MAX_PREFILTER 2097152u	 /* blocklist prefixes per family */
-#define SLUICE_MAX_CONNTRACK 262144u	 /* tracked flows (LRU beyond this) */
-#define SLUICE_MAX_LOCAL_ADDRS 4096u	 /* addresses owned by this host */
-#define SLUICE_MAX_GROUPS 1048576u	 /* (from prefix, to prefix) pairs, both generations */
-#define SLUICE_GENERATIONS 2u		 /* live ruleset + the one being built */
-/* Rule prefixes on one side that may contain one another around a single
- * address (10.0.0.0/8 > 10.1.0.0/16 > 10.1.2.0/24 is 3 deep). */
-#define SLUICE_MAX_NEST 8u
+#define SLUICE_MAX_RULES 131072u /* rules in one ruleset generation */
+/* Policy maps, both generations: hash maps allocate entries as used, but
+ * their bucket arrays (16 bytes per entry of max_entries) up front. */
+#define SLUICE_MAX_CLASS_ENTRIES 1048576u /* source prefixes and search markers */
+#define SLUICE_MAX_TARGETS 4194304u	  /* destination prefixes and markers of all scopes */
+#define SLUICE_MAX_LENGTH_SETS 65536u	  /* distinct destination length sets */
+#define SLUICE_MAX_DECISIONS 2097152u	  /* decision entries, both generations */
+#define SLUICE_MAX_PREFILTER 2097152u	  /* blocklist prefixes per family */
+#define SLUICE_MAX_CONNTRACK 262144u	  /* tracked flows (LRU beyond this) */
+#define SLUICE_MAX_LOCAL_ADDRS 4096u	  /* addresses owned by this host */
+#define SLUICE_MAX_GROUPS 1048576u	  /* distinct rule lists, both generations */
+#define SLUICE_GENERATIONS 2u		  /* live ruleset + the one being built */
 
 /* Bounded parsing: VLAN tags and IPv6 extension headers we walk through. */
 #define SLUICE_MAX_VLAN_TAGS 2
 #define SLUICE_MAX_IPV6_EXT_HEADERS 6
 
-/* Class id standing for "any address" in group and decision keys. */
-#define SLUICE_CLASS_ANY 0u
+/* The scope of the rules whose `from` is "any". */
+#define SLUICE_SCOPE_ANY 0u
 
 enum sluice_chain {
 	SLUICE_CHAIN_INPUT = 0,	  /* to an address of this host */
@@ -94,51 +95,87 @@ enum sluice_audit_reason {
 	SLUICE_AUDIT_REASON_COUNT = 3,
 };
 
-/* Which address of a packet a class was computed for: sources are
- * classified by the prefixes rules name in `from`, destinations by `to`. */
-enum sluice_class_side {
-	SLUICE_SIDE_SRC = 0,
-	SLUICE_SIDE_DST = 1,
-};
-
 /*
- * Address classes (hash). Every prefix a rule names on a side is a class.
- * Longest-prefix match is done by probing the prefix lengths present on
- * that side (struct sluice_prefix_lengths), longest first: the first hit is
- * the longest match. Its value lists that prefix and every named prefix
- * containing it, most specific first: all the classes the address is in.
- * Hash probes cost the same whatever the number of entries, unlike an LPM
- * trie whose walk grows with its size.
+ * How policy finds the rules for a new flow (bpf/lib/policy.h, docs/policy.md):
+ *
+ * 1. Source. Every prefix a rule of a chain names in `from` is in
+ *    source_classes, whose value lists the scopes holding the rules that
+ *    match its addresses (at most SLUICE_MAX_SOURCE_SCOPES). The longest
+ *    match is found by binary search over the source prefix lengths of
+ *    that chain and family (struct sluice_prefix_lengths): at most 8 hash
+ *    probes, with markers on the search path whose value is that of the
+ *    longest real prefix containing them (Waldvogel et al.).
+ * 2. Scopes. A scope holds the rules of some nested `from` prefixes; a
+ *    wide prefix with many prefixes inside it gets a scope of its own,
+ *    shared by all of them, instead of a copy of its rules in each. Scope
+ *    SLUICE_SCOPE_ANY holds the rules from "any" (any_scopes).
+ * 3. Destination within a scope. Each scope's `to` prefixes are in
+ *    targets, searched the same way over that scope's own prefix lengths
+ *    (length_sets); the value is the group of rules for the longest match.
+ * 4. Groups and decisions: the rules of a group in order, inline when few,
+ *    otherwise as protocol/port prefixes (decisions).
+ * The lowest rule index over the scopes wins.
  */
+#define SLUICE_MAX_SEARCH_STEPS 8u /* ceil(log2(129 lengths + 1)) */
+
 struct sluice_class_key {
 	__u8 gen;
-	__u8 side;	/* enum sluice_class_side */
+	__u8 chain;
 	__u8 family;	/* enum sluice_family */
 	__u8 prefixlen; /* 0..32 or 0..128 */
 	__u8 addr[16];	/* masked to prefixlen; IPv4 in the first 4 bytes */
 };
 
-struct sluice_class_chain {
-	__u32 depth; /* entries used in ids, 1..SLUICE_MAX_NEST */
-	__u32 ids[SLUICE_MAX_NEST];
+/* A scope to search, and the key of its destination lengths in
+ * length_sets (for the chain and family of the lookup). */
+struct sluice_scope_ref {
+	__u32 scope;
+	__u32 length_set;
 };
 
-/* Prefix lengths present for one (gen, side, family), longest first.
- * Array map indexed by sluice_prefix_lengths_index(). At most 129 (/0 to
- * /128) are used; len has 256 slots so an index masked to 8 bits is always
- * inside it, which is how the datapath proves its reads safe. */
+#define SLUICE_MAX_SOURCE_SCOPES 4u
+struct sluice_class_value {
+	__u32 count; /* scopes used; 0: a marker inside no named prefix */
+	struct sluice_scope_ref scope[SLUICE_MAX_SOURCE_SCOPES];
+};
+
+/* Prefix lengths present in a search, shortest first. Array map (source
+ * side: index sluice_source_lengths_index()) or hash (length_sets). At most
+ * 129 (/0 to /128) are used; len has 256 slots so an index masked to 8
+ * bits is always inside it, which is how the datapath proves its reads safe. */
 #define SLUICE_MAX_PREFIX_LENGTHS 129u
 struct sluice_prefix_lengths {
 	__u32 count;
 	__u8 len[256];
 };
 
-static inline __u32 sluice_prefix_lengths_index(__u32 gen, __u32 side, __u32 family)
+/* Index of source_lengths and any_scopes for a generation, chain and family. */
+static inline __u32 sluice_source_lengths_index(__u32 gen, __u32 chain, __u32 family)
 {
-	return (gen * 2 + side) * 2 + (family == SLUICE_FAMILY_IPV6);
+	return (gen * SLUICE_CHAIN_COUNT + chain) * 2 + (family == SLUICE_FAMILY_IPV6);
 }
 
-#define SLUICE_PREFIX_LENGTH_SLOTS (SLUICE_GENERATIONS * 2 * 2)
+#define SLUICE_SOURCE_LENGTH_SLOTS (SLUICE_GENERATIONS * SLUICE_CHAIN_COUNT * 2)
+
+struct sluice_length_set_key {
+	__u8 gen;
+	__u8 pad[3];
+	__u32 id; /* from 1; 0: the scope names nothing here */
+};
+
+/* A destination prefix (or a marker) of a scope -> its group. */
+struct sluice_target_key {
+	__u8 gen;
+	__u8 chain;
+	__u8 family;
+	__u8 prefixlen;
+	__u32 scope;
+	__u8 addr[16];
+};
+
+struct sluice_target {
+	__u32 group; /* 0: a marker inside no prefix of the scope */
+};
 
 /*
  * What a rule says about protocol and port is a prefix over 24 bits:
@@ -149,32 +186,27 @@ static inline __u32 sluice_prefix_lengths_index(__u32 gen, __u32 side, __u32 fam
 #define SLUICE_MATCH_BITS_MAX 24u
 #define SLUICE_MAX_MATCH_SHAPES (SLUICE_MATCH_BITS_MAX + 1)
 
-/* Pairs of classes some rule of a chain names together (hash). Probed
- * first, so that absent pairs cost one lookup. */
+/* A group: the rules, in order, that match one (scope, destination) region. */
 struct sluice_group_key {
 	__u8 gen;
-	__u8 chain;
-	__u8 pad[2];
-	__u32 src_class;
-	__u32 dst_class;
+	__u8 pad[3];
+	__u32 id; /* from 1 */
 };
 
 /*
- * Decisions (hash): first-match result for (chain, source class,
- * destination class, protocol/port prefix). A class of SLUICE_CLASS_ANY
- * stands for rules whose from/to is "any". Each value already holds the
- * first match among itself and every shorter prefix of its group that
- * contains it, so the longest present prefix that matches is the answer.
+ * Decisions (hash): first-match result for (group, protocol/port prefix).
+ * Each value already holds the first match among itself and every shorter
+ * prefix of its group that contains it, so the longest present prefix that
+ * matches is the answer.
  */
 struct sluice_decision_key {
 	__u8 gen;
-	__u8 chain;
 	__u8 bits;  /* 0..SLUICE_MATCH_BITS_MAX, see above */
 	__u8 proto; /* 0 when bits == 0 */
-	__u32 src_class;
-	__u32 dst_class;
+	__u8 pad;
+	__u32 group;
 	__u8 port[2]; /* network byte order, masked to bits - 8 */
-	__u8 pad[2];
+	__u8 pad2[2];
 };
 
 struct sluice_decision {

@@ -1,0 +1,159 @@
+#include "common/compiled_lookup.h"
+
+#include <cstring>
+
+#include "policy/abi_values.h"
+#include "policy/longest_match.h"
+
+namespace sluice::testkit {
+
+namespace {
+
+template <typename T>
+std::string bytes(const T& v) {
+  return std::string(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+sluice_class_key class_key(std::uint8_t chain, const config::Prefix& p) {
+  sluice_class_key k{};
+  k.chain = chain;
+  k.family = policy::abi_family(p.family);
+  k.prefixlen = p.length;
+  std::memcpy(k.addr, p.addr.data(), 16);
+  return k;
+}
+
+config::Prefix masked(config::Family f, const std::array<std::uint8_t, 16>& addr, int len) {
+  config::Prefix p;
+  p.family = f;
+  p.addr = addr;
+  p.length = static_cast<std::uint8_t>(len);
+  return config::masked(p);
+}
+
+// The binary search over lengths (shortest first) of bpf/lib/policy.h:
+// probe(prefix) says whether there is an entry and sets its value.
+template <typename Probe>
+std::uint32_t search(const std::vector<std::uint8_t>& lengths, Probe probe) {
+  std::uint32_t found = 0;
+  int lo = 0, hi = static_cast<int>(lengths.size()) - 1;
+  for (unsigned step = 0; step < SLUICE_MAX_SEARCH_STEPS && lo <= hi; ++step) {
+    int mid = policy::search_midpoint(lo, hi);
+    std::uint32_t value = 0;
+    if (probe(lengths[static_cast<std::size_t>(mid)], value)) {
+      found = value;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+CompiledLookup::CompiledLookup(const policy::CompiledPolicy& p) : policy_(p) {
+  for (const auto& c : p.classes) classes_[bytes(class_key(c.chain, c.prefix))] = c.value;
+  for (const auto& l : p.length_sets) length_sets_[l.id] = l.lengths;
+  for (const auto& t : p.targets) targets_[bytes(t.key)] = t.value.group;
+  for (const auto& g : p.groups) groups_[g.key.id] = g.value;
+  for (const auto& d : p.decisions) decisions_[bytes(d.key)] = d.value;
+}
+
+sluice_class_value CompiledLookup::source_scopes(std::uint8_t chain,
+                                                 const policy::PacketHeaders& pkt) const {
+  const auto& lengths = policy_.source_lengths[chain][policy::family_slot(pkt.family)];
+  sluice_class_value found{};
+  search(lengths, [&](int len, std::uint32_t& value) {
+    ++probes_;
+    auto hit = classes_.find(bytes(class_key(chain, masked(pkt.family, pkt.src, len))));
+    if (hit == classes_.end()) return false;
+    found = hit->second;
+    value = 1;
+    return true;
+  });
+  return found;
+}
+
+void CompiledLookup::scope_decide(std::uint8_t chain, const sluice_scope_ref& ref,
+                                  const policy::PacketHeaders& pkt, std::uint16_t port,
+                                  sluice_decision& best) const {
+  ++probes_;
+  auto found = length_sets_.find(ref.length_set);
+  if (found == length_sets_.end()) return;
+  const auto& lengths = found->second;
+  auto group = search(lengths, [&](int len, std::uint32_t& value) {
+    ++probes_;
+    sluice_target_key k{};
+    k.chain = chain;
+    k.family = policy::abi_family(pkt.family);
+    k.prefixlen = static_cast<std::uint8_t>(len);
+    k.scope = ref.scope;
+    auto p = masked(pkt.family, pkt.dst, len);
+    std::memcpy(k.addr, p.addr.data(), 16);
+    auto hit = targets_.find(bytes(k));
+    if (hit == targets_.end()) return false;
+    value = hit->second;
+    return true;
+  });
+  if (group) group_decide(group, pkt.proto, port, best);
+}
+
+void CompiledLookup::group_decide(std::uint32_t id, std::uint8_t proto, std::uint16_t port,
+                                  sluice_decision& best) const {
+  ++probes_;
+  auto it = groups_.find(id);
+  if (it == groups_.end() || it->second.first_rule_index >= best.rule_index) return;
+  const auto& g = it->second;
+  if (g.inline_count) {
+    for (int i = 0; i < g.inline_count; ++i) {
+      const auto& m = g.inline_rules[i];
+      if ((m.proto == 0 || m.proto == proto) && port >= m.first && port <= m.last) {
+        if (m.decision.rule_index < best.rule_index) best = m.decision;
+        return;
+      }
+    }
+    return;
+  }
+  for (int i = 0; i < g.shapes; ++i) {
+    std::uint8_t bits = g.bits[i];
+    sluice_decision_key k{};
+    k.group = id;
+    k.bits = bits;
+    k.proto = bits >= 8 ? proto : 0;
+    int port_bits = bits - 8;
+    auto masked_port =
+        static_cast<std::uint16_t>(port_bits <= 0 ? 0 : port & (0xffff << (16 - port_bits)));
+    k.port[0] = static_cast<std::uint8_t>(masked_port >> 8);
+    k.port[1] = static_cast<std::uint8_t>(masked_port);
+    ++probes_;
+    auto d = decisions_.find(bytes(k));
+    if (d == decisions_.end()) continue;
+    if (d->second.rule_index < best.rule_index) best = d->second;
+    return;
+  }
+}
+
+policy::Verdict CompiledLookup::decide(config::Chain chain, const policy::PacketHeaders& pkt) const {
+  probes_ = 0;
+  std::uint16_t port = (pkt.proto == 1 || pkt.proto == 58)
+                           ? static_cast<std::uint16_t>(pkt.icmp_type << 8 | pkt.icmp_code)
+                           : pkt.dport;
+  sluice_decision best{};
+  best.rule_index = SLUICE_RULE_INDEX_DEFAULT;
+  auto c = policy::abi_chain(chain);
+  auto source = source_scopes(c, pkt);
+  for (std::uint32_t i = 0; i < source.count && i < SLUICE_MAX_SOURCE_SCOPES; ++i)
+    scope_decide(c, source.scope[i], pkt, port, best);
+  ++probes_;  // any_scopes
+  auto any = policy_.any_scope[c][policy::family_slot(pkt.family)];
+  if (any) scope_decide(c, {SLUICE_SCOPE_ANY, any}, pkt, port, best);
+  int ci = static_cast<int>(chain);
+  if (best.rule_index == SLUICE_RULE_INDEX_DEFAULT)
+    return {std::nullopt, static_cast<config::Action>(policy_.chain_defaults[ci]),
+            policy_.chain_audit[ci] != 0};
+  return {best.rule_index, static_cast<config::Action>(best.action),
+          (best.flags & SLUICE_RULE_AUDIT) != 0};
+}
+
+}  // namespace sluice::testkit
