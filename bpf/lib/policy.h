@@ -35,15 +35,18 @@ static __always_inline void mask_address(const __u8 *addr, __u32 len, __u8 *out)
 	}
 }
 
-/* Length i of a sorted length list, or -1 when i is outside it. The mask
- * bounds the index in the register the verifier sees (len has 256 slots). */
+/* Length i of a sorted length list, or -1 when i is outside it. The
+ * bound is checked on the register the verifier sees: the asm keeps the
+ * compiler from reusing an earlier comparison. */
 static __always_inline int length_at(const struct sluice_prefix_lengths *l, int i)
 {
 	__u32 at = (__u32)i;
 
-	if (i < 0 || at >= l->count || at >= SLUICE_MAX_PREFIX_LENGTHS)
+	if (i < 0 || at >= l->count)
 		return -1;
 	asm volatile("%0 &= 0xff" : "+r"(at));
+	if (at >= SLUICE_MAX_PREFIX_LENGTHS)
+		return -1;
 	return l->len[at];
 }
 
@@ -145,6 +148,12 @@ static long shape_probe(__u32 i, void *ctx)
 
 /* The group's first rule matching the packet's protocol and port, into
  * *best when it comes before what *best holds. */
+/* Whether one protocol/port item matches. */
+static __always_inline int item_matches(const struct sluice_inline_match *m, __u8 proto, __u16 port)
+{
+	return (m->proto == 0 || m->proto == proto) && port >= m->first && port <= m->last;
+}
+
 static __always_inline void group_decide(__u32 gen, __u32 id, __u8 proto, __u16 port,
 					 struct sluice_decision *best)
 {
@@ -161,8 +170,7 @@ static __always_inline void group_decide(__u32 gen, __u32 id, __u8 proto, __u16 
 
 			if (i >= g->inline_count)
 				break;
-			if ((m->proto == 0 || m->proto == proto) && port >= m->first &&
-			    port <= m->last) {
+			if (item_matches(m, proto, port)) {
 				if (m->decision.rule_index < best->rule_index)
 					*best = m->decision;
 				break; /* in rule order: the first match is the group's */
@@ -184,18 +192,19 @@ __noinline int scope_decide(const struct packet *pkt, __u32 chain, __u32 gen,
 			    const struct sluice_scope_ref *ref, struct sluice_decision *best)
 {
 	struct sluice_target_key key = {.gen = gen, .chain = chain};
-	struct sluice_length_set_key lk = {.gen = gen};
+	__u32 set;
 	struct sluice_prefix_lengths *lens;
-	struct sluice_target *hit;
-	__u32 group = 0;
+	/* The last hit: map values stay valid while the program runs, and a
+	 * pointer keeps the frame small (XDP's call chain shares 512 bytes). */
+	struct sluice_target *hit, *found = NULL;
 	int lo = 0, hi;
 
 	if (!pkt || !ref || !best)
 		return 0;
 	key.family = pkt->family;
 	key.scope = ref->scope;
-	lk.id = ref->length_set;
-	lens = bpf_map_lookup_elem(&length_sets, &lk);
+	set = sluice_length_set_index(gen, ref->length_set);
+	lens = bpf_map_lookup_elem(&length_sets, &set);
 	if (!lens)
 		return 0;
 	hi = (int)(lens->count & 0xff) - 1;
@@ -211,14 +220,21 @@ __noinline int scope_decide(const struct packet *pkt, __u32 chain, __u32 gen,
 		mask_address(pkt->dst, len, key.addr);
 		hit = bpf_map_lookup_elem(&targets, &key);
 		if (hit) {
-			group = hit->group;
+			found = hit;
 			lo = mid + 1;
 		} else {
 			hi = mid - 1;
 		}
 	}
-	if (group)
-		group_decide(gen, group, pkt->proto, match_port(pkt), best);
+	if (!found)
+		return 0;
+	if (found->group == SLUICE_GROUP_SINGLE) {
+		if (found->single.decision.rule_index < best->rule_index &&
+		    item_matches(&found->single, pkt->proto, match_port(pkt)))
+			*best = found->single.decision;
+	} else if (found->group) {
+		group_decide(gen, found->group, pkt->proto, match_port(pkt), best);
+	}
 	return 0;
 }
 

@@ -42,12 +42,12 @@ struct {
 	__type(value, __u32);
 } any_scopes SEC(".maps");
 
-/* Destination prefix lengths of scopes, shortest first, shared. */
+/* Destination prefix lengths of scopes, shortest first, shared; index
+ * sluice_length_set_index(). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SLUICE_MAX_LENGTH_SETS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct sluice_length_set_key);
+	__type(key, __u32);
 	__type(value, struct sluice_prefix_lengths);
 } length_sets SEC(".maps");
 

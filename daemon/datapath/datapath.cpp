@@ -11,8 +11,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <set>
+#include <thread>
 #include <type_traits>
 
 #include "datapath/bpf_error.h"
@@ -162,7 +164,6 @@ void Datapath::Impl::adopt() {
   };
   Written idle;
   take(map(ingress->maps.source_classes), written[live].classes, idle.classes);
-  take(map(ingress->maps.length_sets), written[live].length_sets, idle.length_sets);
   take(map(ingress->maps.targets), written[live].targets, idle.targets);
   take(map(ingress->maps.groups), written[live].groups, idle.groups);
   take(map(ingress->maps.decisions), written[live].decisions, idle.decisions);
@@ -209,7 +210,6 @@ void Datapath::Impl::write_settings(const sluice_settings& s) {
 void Datapath::Impl::clear_generation(std::uint32_t gen) {
   auto& w = written[gen];
   delete_all(map(ingress->maps.source_classes), w.classes);
-  delete_all(map(ingress->maps.length_sets), w.length_sets);
   delete_all(map(ingress->maps.targets), w.targets);
   delete_all(map(ingress->maps.groups), w.groups);
   delete_all(map(ingress->maps.decisions), w.decisions);
@@ -262,17 +262,16 @@ void Datapath::Impl::write_generation(std::uint32_t gen, const policy::CompiledP
     w.classes.push_back(class_key(c, gen));
     class_values.push_back(c.value);
   }
+  std::vector<std::uint32_t> set_keys;
   std::vector<sluice_prefix_lengths> set_values;
   for (const auto& l : policy.length_sets) {
-    sluice_length_set_key k{};
-    k.gen = static_cast<std::uint8_t>(gen);
-    k.id = l.id;
-    w.length_sets.push_back(k);
+    set_keys.push_back(sluice_length_set_index(gen, l.id));
     sluice_prefix_lengths v{};
     v.count = static_cast<std::uint32_t>(l.lengths.size());
     std::copy(l.lengths.begin(), l.lengths.end(), v.len);
     set_values.push_back(v);
   }
+  w.length_sets = set_keys.size();
   std::vector<sluice_target> target_values;
   std::vector<sluice_group> group_values;
   std::vector<sluice_decision> decision_values;
@@ -282,11 +281,56 @@ void Datapath::Impl::write_generation(std::uint32_t gen, const policy::CompiledP
 
   // Everything a lookup reaches later is written before what leads to it;
   // nothing reads this generation before the flip anyway.
-  update_all(map(ingress->maps.decisions), w.decisions, decision_values, "policy decisions");
-  update_all(map(ingress->maps.groups), w.groups, group_values, "rule groups");
-  update_all(map(ingress->maps.targets), w.targets, target_values, "destination entries");
-  update_all(map(ingress->maps.length_sets), w.length_sets, set_values, "length sets");
-  update_all(map(ingress->maps.source_classes), w.classes, class_values, "source classes");
+  // The kernel inserts into different maps in parallel: the maps split in
+  // two halves by entries, one on a second thread, halve the time to the
+  // flip on two cores.
+  struct Job {
+    std::size_t entries;
+    std::function<void()> write;
+  };
+  std::vector<Job> jobs = {
+      {w.targets.size(),
+       [&] {
+         update_all(map(ingress->maps.targets), w.targets, target_values, "destination entries");
+       }},
+      {w.decisions.size(),
+       [&] {
+         update_all(map(ingress->maps.decisions), w.decisions, decision_values, "policy decisions");
+       }},
+      {w.classes.size(),
+       [&] {
+         update_all(map(ingress->maps.source_classes), w.classes, class_values, "source classes");
+       }},
+      {w.groups.size(),
+       [&] { update_all(map(ingress->maps.groups), w.groups, group_values, "rule groups"); }},
+      {set_keys.size(),
+       [&] { update_all(map(ingress->maps.length_sets), set_keys, set_values, "length sets"); }},
+  };
+  std::sort(jobs.begin(), jobs.end(),
+            [](const Job& a, const Job& b) { return a.entries > b.entries; });
+  std::vector<const Job*> halves[2];
+  std::size_t load[2] = {0, 0};
+  for (const auto& j : jobs) {
+    int lighter = load[0] <= load[1] ? 0 : 1;
+    halves[lighter].push_back(&j);
+    load[lighter] += j.entries;
+  }
+  std::exception_ptr failed;
+  std::thread second([&] {
+    try {
+      for (const auto* j : halves[1]) j->write();
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  });
+  try {
+    for (const auto* j : halves[0]) j->write();
+  } catch (...) {
+    second.join();
+    throw;
+  }
+  second.join();
+  if (failed) std::rethrow_exception(failed);
   write_source_lengths(gen, policy);
   w.rule_count = static_cast<std::uint32_t>(policy.rule_names.size());
   w.counters_dirty = true;

@@ -52,14 +52,13 @@ struct Datapath::Impl {
   // What each generation holds, so it can be emptied before reuse.
   struct Written {
     std::vector<sluice_class_key> classes;
-    std::vector<sluice_length_set_key> length_sets;
+    std::size_t length_sets = 0;  // an array: rewritten, never deleted
     std::vector<sluice_target_key> targets;
     std::vector<sluice_group_key> groups;
     std::vector<sluice_decision_key> decisions;
 
     std::size_t entries() const {
-      return classes.size() + length_sets.size() + targets.size() + groups.size() +
-             decisions.size();
+      return classes.size() + length_sets + targets.size() + groups.size() + decisions.size();
     }
     std::uint32_t rule_count = 0;
     // Counters of rule_count rules still hold the counts of a ruleset that

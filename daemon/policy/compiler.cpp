@@ -1,6 +1,7 @@
 #include "policy/compiler.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <map>
 #include <string>
@@ -61,7 +62,15 @@ class Scopes {
   CompiledPolicy& out_;
   Usage& targets_;
   std::map<std::vector<std::uint8_t>, std::uint32_t> length_sets_;
-  std::vector<Named> named_;  // reused between scopes
+  std::array<std::uint32_t, 129> single_length_sets_{};  // by the one length
+  // Buffers reused between scopes.
+  struct Open {
+    Prefix prefix;
+    std::vector<std::uint32_t> rules;
+    std::uint32_t group = 0;
+  };
+  std::vector<Open> open_;
+  std::vector<Named> named_;
 };
 
 std::uint32_t Scopes::build(std::uint32_t scope, std::uint8_t chain, Family f,
@@ -85,7 +94,7 @@ std::uint32_t Scopes::build(std::uint32_t scope, std::uint8_t chain, Family f,
     t.key.prefixlen = e.prefix.length;
     t.key.scope = scope;
     std::memcpy(t.key.addr, e.prefix.addr.data(), 16);
-    t.value.group = e.value;
+    t.value = groups_.target(e.value);
     out_.targets.push_back(t);
   }
   return length_set(table.lengths);
@@ -96,17 +105,18 @@ std::uint32_t Scopes::build(std::uint32_t scope, std::uint8_t chain, Family f,
 // the first that matches all traffic. A prefix with the same group as the
 // one containing it needs no entry: the search finds that one.
 std::vector<MatchEntry> Scopes::regions(std::vector<Named>& named) {
+  std::vector<MatchEntry> out;
+  if (named.size() == 1) {  // the common case, without the walk's buffers
+    out.push_back({named[0].prefix, groups_.code_for({named[0].rule})});
+    return out;
+  }
   std::sort(named.begin(), named.end(), [](const Named& a, const Named& b) {
     if (a.prefix != b.prefix) return prefix_less(a.prefix, b.prefix);
     return a.rule < b.rule;
   });
-  struct Open {
-    Prefix prefix;
-    std::vector<std::uint32_t> rules;
-    std::uint32_t group;
-  };
-  std::vector<Open> open;
-  std::vector<MatchEntry> out;
+  // open_[0..depth): the prefixes containing the current one, with their
+  // rules; the buffers are kept between calls.
+  std::size_t depth = 0;
   std::vector<std::uint32_t> own;
   for (std::size_t begin = 0; begin < named.size();) {
     const Prefix& prefix = named[begin].prefix;
@@ -116,33 +126,39 @@ std::vector<MatchEntry> Scopes::regions(std::vector<Named>& named) {
       if (own.empty() || own.back() != named[end].rule) own.push_back(named[end].rule);
     begin = end;
 
-    while (!open.empty() && !open.back().prefix.contains(prefix)) open.pop_back();
-    Open mine{prefix, {}, 0};
-    if (open.empty()) {
+    while (depth > 0 && !open_[depth - 1].prefix.contains(prefix)) --depth;
+    if (open_.size() <= depth) open_.resize(depth + 1);
+    Open& mine = open_[depth];
+    mine.prefix = prefix;
+    mine.rules.clear();
+    if (depth == 0) {
       mine.rules = own;
     } else {
-      const auto& outer = open.back().rules;
+      const auto& outer = open_[depth - 1].rules;
       std::set_union(outer.begin(), outer.end(), own.begin(), own.end(),
                      std::back_inserter(mine.rules));
     }
     auto last = std::find_if(mine.rules.begin(), mine.rules.end(),
                              [&](std::uint32_t r) { return groups_.matches_all_traffic(r); });
     if (last != mine.rules.end()) mine.rules.erase(last + 1, mine.rules.end());
-    if (!open.empty() && mine.rules == open.back().rules) {
-      mine.group = open.back().group;
+    if (depth > 0 && mine.rules == open_[depth - 1].rules) {
+      mine.group = open_[depth - 1].group;
     } else {
-      mine.group = groups_.intern(mine.rules);
+      mine.group = groups_.code_for(mine.rules);
       out.push_back({prefix, mine.group});
     }
-    open.push_back(std::move(mine));
+    ++depth;
   }
   return out;
 }
 
 std::uint32_t Scopes::length_set(const std::vector<std::uint8_t>& lengths) {
+  if (lengths.size() == 1 && single_length_sets_[lengths[0]])
+    return single_length_sets_[lengths[0]];
   auto [it, added] =
       length_sets_.try_emplace(lengths, static_cast<std::uint32_t>(length_sets_.size() + 1));
   if (added) out_.length_sets.push_back({it->second, lengths});
+  if (lengths.size() == 1) single_length_sets_[lengths[0]] = it->second;
   return it->second;
 }
 

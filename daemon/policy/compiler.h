@@ -25,7 +25,7 @@ class CapacityError : public std::runtime_error {
 struct Limits {
   std::size_t rules = SLUICE_MAX_RULES;
   std::size_t source_entries = SLUICE_MAX_CLASS_ENTRIES / SLUICE_GENERATIONS;
-  std::size_t length_sets = SLUICE_MAX_LENGTH_SETS / SLUICE_GENERATIONS;
+  std::size_t length_sets = SLUICE_MAX_LENGTH_SETS / SLUICE_GENERATIONS - 1;  // ids from 1
   std::size_t targets = SLUICE_MAX_TARGETS / SLUICE_GENERATIONS;
   std::size_t groups = SLUICE_MAX_GROUPS / SLUICE_GENERATIONS;
   std::size_t decisions = SLUICE_MAX_DECISIONS / SLUICE_GENERATIONS;

@@ -9,6 +9,11 @@ namespace sluice::policy {
 
 LongestMatchTable build_longest_match(std::vector<MatchEntry> prefixes) {
   LongestMatchTable out;
+  if (prefixes.size() == 1) {  // the common case: one length, no markers
+    out.lengths = {prefixes[0].prefix.length};
+    out.entries = std::move(prefixes);
+    return out;
+  }
   auto by_prefix = [](const MatchEntry& a, const MatchEntry& b) {
     return prefix_less(a.prefix, b.prefix);
   };
@@ -42,11 +47,10 @@ LongestMatchTable build_longest_match(std::vector<MatchEntry> prefixes) {
     }
   }
   std::sort(markers.begin(), markers.end(), by_prefix);
-  markers.erase(std::unique(markers.begin(), markers.end(),
-                            [](const MatchEntry& a, const MatchEntry& b) {
-                              return a.prefix == b.prefix;
-                            }),
-                markers.end());
+  markers.erase(
+      std::unique(markers.begin(), markers.end(),
+                  [](const MatchEntry& a, const MatchEntry& b) { return a.prefix == b.prefix; }),
+      markers.end());
 
   // Each marker takes the value of the longest real prefix containing it;
   // a marker that is itself a real prefix is that prefix's entry already.

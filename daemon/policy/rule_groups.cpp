@@ -35,20 +35,48 @@ bool covered(const std::vector<RuleGroups::Item>& earlier, const RuleGroups::Ite
 
 RuleGroups::~RuleGroups() = default;
 
+namespace {
+
+// Codes of single items: the rule index with this bit. Group ids stay below.
+constexpr std::uint32_t kSingleItem = 0x80000000u;
+
+sluice_inline_match inline_match(const RuleGroups::Item& item);
+
+}  // namespace
+
 RuleGroups::RuleGroups(const std::vector<config::Rule>& rules)
-    : catch_all_(rules.size()), groups_per_rule_(rules.size()) {
+    : catch_all_(rules.size()), single_rule_ids_(rules.size()), groups_per_rule_(rules.size()) {
   items_.reserve(rules.size());
   for (std::size_t i = 0; i < rules.size(); ++i) {
     items_.push_back(rule_items(rules[i], static_cast<std::uint32_t>(i)));
-    catch_all_[i] = rules[i].proto == config::Protocol::Any && rules[i].ports.empty() &&
-                    !rules[i].icmp_type;
+    catch_all_[i] =
+        rules[i].proto == config::Protocol::Any && rules[i].ports.empty() && !rules[i].icmp_type;
   }
 }
 
+std::uint32_t RuleGroups::code_for(const std::vector<std::uint32_t>& rule_indexes) {
+  if (rule_indexes.size() == 1) {
+    auto r = rule_indexes[0];
+    if (items_[r].size() == 1) return kSingleItem | r;
+    if (!single_rule_ids_[r]) single_rule_ids_[r] = intern(rule_indexes);
+    return single_rule_ids_[r];
+  }
+  return intern(rule_indexes);
+}
+
+sluice_target RuleGroups::target(std::uint32_t code) const {
+  sluice_target t{};
+  if (code & kSingleItem) {
+    t.group = SLUICE_GROUP_SINGLE;
+    t.single = inline_match(items_[code & ~kSingleItem].front());
+  } else {
+    t.group = code;
+  }
+  return t;
+}
+
 std::uint32_t RuleGroups::intern(const std::vector<std::uint32_t>& rule_indexes) {
-  std::string key(reinterpret_cast<const char*>(rule_indexes.data()),
-                  rule_indexes.size() * sizeof(std::uint32_t));
-  auto [it, added] = ids_.try_emplace(std::move(key), static_cast<std::uint32_t>(lists_.size() + 1));
+  auto [it, added] = ids_.try_emplace(rule_indexes, static_cast<std::uint32_t>(lists_.size() + 1));
   if (added) {
     lists_.push_back(rule_indexes);
     for (auto r : rule_indexes) ++groups_per_rule_[r];
@@ -97,6 +125,15 @@ std::vector<RuleGroups::Item> rule_items(const config::Rule& r, std::uint32_t in
   return out;
 }
 
+sluice_inline_match inline_match(const RuleGroups::Item& item) {
+  sluice_inline_match m{};
+  m.proto = item.proto;
+  m.first = item.first;
+  m.last = item.last;
+  m.decision = item.decision;
+  return m;
+}
+
 GroupEntry group_entry(std::uint32_t id, std::uint32_t first_rule) {
   GroupEntry g;
   g.key.id = id;
@@ -135,13 +172,7 @@ std::vector<MatchPrefix> match_prefixes(const RuleGroups::Item& it) {
 void RuleGroups::emit_inline(std::uint32_t id, const std::vector<Item>& items,
                              CompiledPolicy& out) const {
   GroupEntry g = group_entry(id, items.front().decision.rule_index);
-  for (const auto& item : items) {
-    auto& m = g.value.inline_rules[g.value.inline_count++];
-    m.proto = item.proto;
-    m.first = item.first;
-    m.last = item.last;
-    m.decision = item.decision;
-  }
+  for (const auto& item : items) g.value.inline_rules[g.value.inline_count++] = inline_match(item);
   out.groups.push_back(g);
 }
 

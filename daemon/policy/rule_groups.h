@@ -4,12 +4,12 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "config/model.h"
 #include "policy/compiled_policy.h"
+#include "policy/index_list_hash.h"
 
 namespace sluice::policy {
 
@@ -18,8 +18,13 @@ class RuleGroups {
   explicit RuleGroups(const std::vector<config::Rule>& rules);
   ~RuleGroups();
 
-  // The id of the group of these rules (ascending rule indexes), from 1.
-  std::uint32_t intern(const std::vector<std::uint32_t>& rule_indexes);
+  // What a destination of these rules (ascending indexes) decides, as a
+  // code for the longest-match search (0 is "nothing"): a group id, or for
+  // a single rule with a single protocol/port item, the rule itself.
+  std::uint32_t code_for(const std::vector<std::uint32_t>& rule_indexes);
+
+  // The targets map's value for a code.
+  sluice_target target(std::uint32_t code) const;
 
   // Whether a rule matches every packet its addresses match: the rules
   // after it in a group can never decide.
@@ -38,10 +43,12 @@ class RuleGroups {
  private:
   std::vector<std::vector<Item>> items_;  // by rule index
   std::vector<bool> catch_all_;
-  std::unordered_map<std::string, std::uint32_t> ids_;
+  std::unordered_map<std::vector<std::uint32_t>, std::uint32_t, IndexListHash> ids_;
+  std::vector<std::uint32_t> single_rule_ids_;     // group of one rule, by rule; 0: none yet
   std::vector<std::vector<std::uint32_t>> lists_;  // by id - 1
   std::vector<std::size_t> groups_per_rule_;
 
+  std::uint32_t intern(const std::vector<std::uint32_t>& rule_indexes);
   void emit_inline(std::uint32_t id, const std::vector<Item>& items, CompiledPolicy& out) const;
   void emit_expanded(std::uint32_t id, const std::vector<Item>& items, CompiledPolicy& out) const;
 };

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
-#include <string>
 #include <unordered_map>
 
 #include "policy/compiled_policy.h"
+#include "policy/index_list_hash.h"
 #include "policy/prefix_order.h"
 
 namespace sluice::policy {
@@ -16,10 +16,10 @@ namespace {
 // before the prefixes inside it).
 struct Region {
   config::Prefix prefix;
-  int parent = -1;                  // closest region containing it
-  std::vector<std::uint32_t> own;   // rules naming it and no region around it
-  std::size_t size = 1;             // regions inside it, itself included
-  std::size_t height = 1;           // regions on the longest chain from it down, itself included
+  int parent = -1;                 // closest region containing it
+  std::vector<std::uint32_t> own;  // rules naming it and no region around it
+  std::size_t size = 1;            // regions inside it, itself included
+  std::size_t height = 1;          // regions on the longest chain from it down, itself included
   bool cut = false;
   std::size_t cuts_around = 0;      // cuts containing it, itself excluded
   int last_cut = -1;                // the closest cut containing it
@@ -27,10 +27,6 @@ struct Region {
   std::vector<std::uint32_t> tail;  // own rules and those of the regions up to the closest cut
   sluice_class_value value{};
 };
-
-std::string key_of(const std::vector<std::uint32_t>& v) {
-  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(std::uint32_t));
-}
 
 // The regions, each with its parent and the rules it adds to the ones
 // already matching around it.
@@ -97,14 +93,24 @@ SourceScopes::SourceScopes(const std::vector<config::Rule>& rules, config::Chain
                            std::uint32_t first_id)
     : first_id_(first_id) {
   auto regions = regions_of(rules, chain);
-  std::unordered_map<std::string, std::uint32_t> scope_ids;
+  // Interned lists; lists of one (the common case) by their one element,
+  // which spares a hash table node each.
+  std::unordered_map<std::vector<std::uint32_t>, std::uint32_t, IndexListHash> scope_ids;
+  std::vector<std::uint32_t> scope_of_rule(rules.size());
   auto scope_of = [&](const std::vector<std::uint32_t>& list) {
-    auto [it, added] = scope_ids.try_emplace(
-        key_of(list), static_cast<std::uint32_t>(first_id_ + scopes_.size() + 1));
-    if (added) scopes_.push_back({list, 0});
-    return it->second;
+    auto next = static_cast<std::uint32_t>(first_id_ + scopes_.size() + 1);
+    std::uint32_t* id;
+    if (list.size() == 1) {
+      id = &scope_of_rule[list[0]];
+      if (*id == 0) *id = next;
+    } else {
+      id = &scope_ids.try_emplace(list, next).first->second;
+    }
+    if (*id == next) scopes_.push_back({list, 0});
+    return *id;
   };
-  std::unordered_map<std::string, std::uint32_t> value_ids;
+  std::unordered_map<std::vector<std::uint32_t>, std::uint32_t, IndexListHash> value_ids;
+  std::vector<std::uint32_t> value_key, value_of_scope;
 
   for (auto& r : regions) {
     const Region* parent = r.parent < 0 ? nullptr : &regions[static_cast<std::size_t>(r.parent)];
@@ -134,10 +140,20 @@ SourceScopes::SourceScopes(const std::vector<config::Rule>& rules, config::Chain
       scopes_[r.value.scope[i].scope - first_id_ - 1].families |= 1u << slot;
     if (parent && std::memcmp(&r.value, &parent->value, sizeof r.value) == 0)
       continue;  // the parent's entry, which the search finds, says the same
-    std::string vkey(reinterpret_cast<const char*>(&r.value), sizeof r.value);
-    auto [it, added] = value_ids.try_emplace(vkey, static_cast<std::uint32_t>(values_.size() + 1));
-    if (added) values_.push_back(r.value);
-    prefixes_[slot].push_back({r.prefix, it->second});
+    auto next = static_cast<std::uint32_t>(values_.size() + 1);
+    std::uint32_t* id;
+    if (r.value.count == 1) {
+      auto scope = r.value.scope[0].scope - first_id_ - 1;
+      if (value_of_scope.size() <= scope) value_of_scope.resize(scope + 1);
+      id = &value_of_scope[scope];
+      if (*id == 0) *id = next;
+    } else {
+      value_key.clear();
+      for (std::uint32_t i = 0; i < r.value.count; ++i) value_key.push_back(r.value.scope[i].scope);
+      id = &value_ids.try_emplace(value_key, next).first->second;
+    }
+    if (*id == next) values_.push_back(r.value);
+    prefixes_[slot].push_back({r.prefix, *id});
   }
 }
 

@@ -1,9 +1,10 @@
 // Per-packet cost of the tc ingress program against the number of rules,
 // and the time to compile and apply each ruleset.
 //
-// Rulesets mix shapes: /32, /24 and /16 (IPv4) and /128, /64, /48 (IPv6)
-// sources and destinations, "any" on one side, single ports, port ranges,
-// any-port and any-protocol rules. Probe packets are judged by a rule at
+// Two shapes of ruleset. Mixed: /32, /24 and /16 (IPv4) and /128, /64,
+// /48 (IPv6) sources and destinations, "any" on one side, single ports,
+// port ranges, any-port and any-protocol rules. Deep nesting: the same, but
+// prefixes from chains nested from /8 to /32 and /16 to /128. Probe packets are judged by a rule at
 // the head of the list (early), one at its tail (late), or by the chain
 // default (none); new-flow probes hit drop rules, so every repetition runs
 // the whole policy lookup; the established probe belongs to a tracked flow.
@@ -72,16 +73,9 @@ Prefix random_prefix(std::mt19937_64& rng, Family f) {
   return p;
 }
 
-config::Rule random_rule(std::mt19937_64& rng, std::size_t i) {
-  config::Rule r;
-  r.name = "r" + std::to_string(i);
-  r.chain = config::Chain::Forward;
-  Family f = rng() % 5 == 0 ? Family::V6 : Family::V4;
-  // One side may be "any", never both: a rule matching everything would
-  // judge the probes.
-  int any_side = static_cast<int>(rng() % 5);  // 0: from any, 1: to any, else neither
-  if (any_side != 0) r.from = {false, {random_prefix(rng, f)}, {}};
-  if (any_side != 1) r.to = {false, {random_prefix(rng, f)}, {}};
+// Protocol, ports and action: TCP or UDP with a port, a range or any
+// port, now and then any protocol.
+void random_match(std::mt19937_64& rng, config::Rule& r) {
   int kind = static_cast<int>(rng() % 10);
   if (kind == 0) {
     r.proto = config::Protocol::Any;
@@ -97,6 +91,66 @@ config::Rule random_rule(std::mt19937_64& rng, std::size_t i) {
     }  // else any port
   }
   r.action = rng() % 2 ? config::Action::Accept : config::Action::Drop;
+}
+
+config::Rule random_rule(std::mt19937_64& rng, std::size_t i) {
+  config::Rule r;
+  r.name = "r" + std::to_string(i);
+  r.chain = config::Chain::Forward;
+  Family f = rng() % 5 == 0 ? Family::V6 : Family::V4;
+  // One side may be "any", never both: a rule matching everything would
+  // judge the probes.
+  int any_side = static_cast<int>(rng() % 5);  // 0: from any, 1: to any, else neither
+  if (any_side != 0) r.from = {false, {random_prefix(rng, f)}, {}};
+  if (any_side != 1) r.to = {false, {random_prefix(rng, f)}, {}};
+  random_match(rng, r);
+  return r;
+}
+
+// The deep-nesting shape: prefixes from chains of nested prefixes, a /8
+// down to /32 or a /16 down to /128 with about 60% of the lengths present
+// (as provider and country ranges nest, and allowlists carved out of
+// blocklists), about as many prefixes as rules: one IPv4 chain per 12
+// rules, one IPv6 chain per 200.
+struct NestedPool {
+  std::vector<Prefix> v4, v6;
+};
+
+NestedPool nested_pool(std::mt19937_64& rng, std::size_t rules) {
+  NestedPool pool;
+  for (Family f : {Family::V4, Family::V6}) {
+    std::size_t chains = std::max<std::size_t>(1, rules / (f == Family::V4 ? 12 : 200));
+    for (std::size_t c = 0; c < chains; ++c) {
+      Prefix host;
+      host.family = f;
+      do {
+        for (int b = 0; b < host.max_length() / 8; ++b)
+          host.addr[static_cast<std::size_t>(b)] = static_cast<std::uint8_t>(rng());
+        if (f == Family::V4) host.addr[0] = static_cast<std::uint8_t>(1 + rng() % 223);
+        if (f == Family::V6) host.addr[0] = static_cast<std::uint8_t>(0x24 + rng() % 8);
+      } while (f == Family::V4 && (host.addr[0] == 198 || host.addr[0] == 127));
+      int top = f == Family::V4 ? 8 : 16;
+      for (int len = top; len <= host.max_length(); ++len) {
+        if (len != top && rng() % 10 >= 6) continue;
+        Prefix p = host;
+        p.length = static_cast<std::uint8_t>(len);
+        (f == Family::V4 ? pool.v4 : pool.v6).push_back(config::masked(p));
+      }
+    }
+  }
+  return pool;
+}
+
+config::Rule nested_rule(std::mt19937_64& rng, const NestedPool& pool, std::size_t i) {
+  config::Rule r;
+  r.name = "n" + std::to_string(i);
+  r.chain = config::Chain::Forward;
+  const auto& from_pool = rng() % 5 == 0 ? pool.v6 : pool.v4;
+  auto pick = [&] { return from_pool[rng() % from_pool.size()]; };
+  int any_side = static_cast<int>(rng() % 5);
+  if (any_side != 0) r.from = {false, {pick()}, {}};
+  if (any_side != 1) r.to = {false, {pick()}, {}};
+  random_match(rng, r);
   return r;
 }
 
@@ -120,9 +174,13 @@ config::Rule probe_rule(const char* name, const char* from, const char* to, std:
   return r;
 }
 
+enum class Shape { Mixed, Nested };
+
 // n rules in all: early probe rules first, random ones, late ones last.
-config::Config bench_ruleset(std::size_t n, std::uint64_t seed) {
+config::Config bench_ruleset(Shape shape, std::size_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
+  NestedPool pool;
+  if (shape == Shape::Nested) pool = nested_pool(rng, n);
   config::Config cfg;
   cfg.chain_defaults = {config::Action::Drop, config::Action::Drop, config::Action::Accept};
   cfg.rules.push_back(
@@ -130,7 +188,8 @@ config::Config bench_ruleset(std::size_t n, std::uint64_t seed) {
   cfg.rules.push_back(
       probe_rule("early-v6", "2001:2::1", "2001:2:0:1::1", 5001, config::Action::Drop));
   const std::size_t fixed = 6;
-  for (std::size_t i = 0; i + fixed < n; ++i) cfg.rules.push_back(random_rule(rng, i));
+  for (std::size_t i = 0; i + fixed < n; ++i)
+    cfg.rules.push_back(shape == Shape::Mixed ? random_rule(rng, i) : nested_rule(rng, pool, i));
   cfg.rules.push_back(
       probe_rule("late-v4", "198.18.0.2", "198.19.0.0/24", 5002, config::Action::Drop));
   cfg.rules.push_back(
@@ -180,45 +239,42 @@ struct SizeResult {
   std::size_t rules = 0;
   std::vector<double> compile_ms, apply_ms, release_ms;
   std::size_t entries = 0;
+  double memory_mib = 0;                          // policy maps holding this ruleset alone
   std::map<std::string, std::vector<double>> ns;  // probe -> ns/packet per round
 };
 
-}  // namespace
+// Memory the policy maps take (kernel accounting), in MiB.
+double policy_memory_mib(const datapath::Datapath& dp) {
+  static const std::vector<std::string> policy_maps = {
+      "source_classes", "source_lengths", "any_scopes", "length_sets",
+      "targets",        "groups",         "decisions"};
+  std::size_t bytes = 0;
+  for (const auto& m : dp.map_usage())
+    if (std::find(policy_maps.begin(), policy_maps.end(), m.name) != policy_maps.end())
+      bytes += m.memory;
+  return static_cast<double>(bytes) / (1024.0 * 1024.0);
+}
 
-int main(int argc, char** argv) {
-  std::string report;
+struct Options {
   std::uint32_t repeat = 100000;
   int rounds = 5;
   std::vector<std::size_t> sizes = {10, 1000, 10000, 100000};
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--report" && i + 1 < argc)
-      report = argv[++i];
-    else if (a == "--repeat" && i + 1 < argc)
-      repeat = static_cast<std::uint32_t>(std::stoul(argv[++i]));
-    else if (a == "--rounds" && i + 1 < argc)
-      rounds = std::stoi(argv[++i]);
-    else if (a == "--quick")
-      repeat = 1000, rounds = 1, sizes = {10, 1000};
-    else {
-      std::cerr << "usage: rule_scaling [--report FILE] [--repeat N] [--rounds N] [--quick]\n";
-      return 2;
-    }
-  }
+};
 
-  datapath::Datapath dp;
+// Runs every size of one shape, interleaved round by round (so that a slow
+// moment of the machine spreads over all of them instead of skewing one
+// column); returns the results, or an empty vector when a probe got the
+// wrong verdict.
+std::vector<SizeResult> run_shape(datapath::Datapath& dp, Shape shape, const Options& o) {
   auto probe_list = probes();
-  std::vector<SizeResult> results(sizes.size());
+  std::vector<SizeResult> results(o.sizes.size());
   std::vector<config::Config> rulesets;
-  for (std::size_t i = 0; i < sizes.size(); ++i) {
-    results[i].rules = sizes[i];
-    rulesets.push_back(bench_ruleset(sizes[i], 42 + sizes[i]));
+  for (std::size_t i = 0; i < o.sizes.size(); ++i) {
+    results[i].rules = o.sizes[i];
+    rulesets.push_back(bench_ruleset(shape, o.sizes[i], 42 + o.sizes[i]));
   }
-
-  // Sizes are interleaved round by round, so that a slow moment of the
-  // machine spreads over all of them instead of skewing one column.
-  for (int round = 0; round < rounds; ++round) {
-    for (std::size_t i = 0; i < sizes.size(); ++i) {
+  for (int round = 0; round < o.rounds; ++round) {
+    for (std::size_t i = 0; i < o.sizes.size(); ++i) {
       auto& r = results[i];
       auto t0 = std::chrono::steady_clock::now();
       auto compiled = policy::compile(rulesets[i]);
@@ -230,7 +286,8 @@ int main(int argc, char** argv) {
       r.compile_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
       r.apply_ms.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
       r.release_ms.push_back(std::chrono::duration<double, std::milli>(t3 - t2).count());
-      r.entries = compiled.classes.size() + compiled.groups.size() + compiled.decisions.size();
+      r.entries = compiled.map_entries();
+      r.memory_mib = policy_memory_mib(dp);
       dp.clear_conntrack();
 
       for (const auto& p : probe_list) {
@@ -241,11 +298,11 @@ int main(int argc, char** argv) {
           syn[l4 + 13] = testkit::kSyn;  // the flow's first packet, then ACKs
           datapath::test_run(dp.tc_ingress_fd(), syn);
         }
-        auto res = datapath::test_run(dp.tc_ingress_fd(), p.frame, repeat);
+        auto res = datapath::test_run(dp.tc_ingress_fd(), p.frame, o.repeat);
         if (res.retval != p.expect) {
           std::cerr << r.rules << " rules, probe '" << p.name << "': verdict " << res.retval
                     << ", expected " << p.expect << "\n";
-          return 1;
+          return {};
         }
         r.ns[p.name].push_back(res.duration_ns);
       }
@@ -254,7 +311,11 @@ int main(int argc, char** argv) {
   for (const auto& r : results)
     std::cerr << r.rules << " rules: compile " << median(r.compile_ms) << " ms, apply "
               << median(r.apply_ms) << " ms, " << r.entries << " map entries\n";
+  return results;
+}
 
+std::string table(const std::vector<SizeResult>& results) {
+  auto probe_list = probes();
   std::ostringstream md;
   md << std::fixed << std::setprecision(0);
   md << "| probe |";
@@ -280,25 +341,62 @@ int main(int argc, char** argv) {
   for (const auto& r : results) md << " " << median(r.release_ms) << " |";
   md << " |\n| map entries |";
   for (const auto& r : results) md << " " << r.entries << " |";
+  md << " |\n| policy map memory (MiB) |";
+  for (const auto& r : results) md << " " << r.memory_mib << " |";
   md << " |\n";
-  std::cout << md.str();
+  return md.str();
+}
+
+// Replaces the text between <!-- NAME:begin --> and <!-- NAME:end -->.
+bool replace_section(std::string& text, const std::string& name, const std::string& body) {
+  const std::string begin = "<!-- " + name + ":begin -->", end = "<!-- " + name + ":end -->";
+  auto b = text.find(begin), e = text.find(end);
+  if (b == std::string::npos || e == std::string::npos) {
+    std::cerr << "the report has no " << begin << " ... " << end << " section\n";
+    return false;
+  }
+  text.replace(b, e - b, begin + "\n" + body);
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string report;
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--report" && i + 1 < argc)
+      report = argv[++i];
+    else if (a == "--repeat" && i + 1 < argc)
+      o.repeat = static_cast<std::uint32_t>(std::stoul(argv[++i]));
+    else if (a == "--rounds" && i + 1 < argc)
+      o.rounds = std::stoi(argv[++i]);
+    else if (a == "--quick")
+      o.repeat = 1000, o.rounds = 1, o.sizes = {10, 1000};
+    else {
+      std::cerr << "usage: rule_scaling [--report FILE] [--repeat N] [--rounds N] [--quick]\n";
+      return 2;
+    }
+  }
+
+  datapath::Datapath dp;
+  auto mixed = run_shape(dp, Shape::Mixed, o);
+  if (mixed.empty()) return 1;
+  auto nested = run_shape(dp, Shape::Nested, o);
+  if (nested.empty()) return 1;
+  std::string header = "Repeat " + std::to_string(o.repeat) + ", median of " +
+                       std::to_string(o.rounds) + " rounds.\n\n";
+  std::cout << "Mixed shapes:\n" << table(mixed) << "\nDeep nesting:\n" << table(nested);
 
   if (!report.empty()) {
     std::ifstream in(report);
     std::stringstream whole;
     whole << in.rdbuf();
     std::string text = whole.str();
-    const std::string begin = "<!-- rule_scaling:begin -->", end = "<!-- rule_scaling:end -->";
-    auto b = text.find(begin), e = text.find(end);
-    if (b == std::string::npos || e == std::string::npos) {
-      std::cerr << report << " has no " << begin << " ... " << end << " section\n";
+    if (!replace_section(text, "rule_scaling", header + table(mixed)) ||
+        !replace_section(text, "rule_scaling_nested", header + table(nested)))
       return 1;
-    }
-    std::ostringstream section;
-    section << begin << "\n"
-            << "Repeat " << repeat << ", median of " << rounds << " rounds.\n\n"
-            << md.str();
-    text.replace(b, e - b, section.str());
     std::ofstream(report) << text;
   }
   return 0;

@@ -55,7 +55,7 @@ std::uint32_t search(const std::vector<std::uint8_t>& lengths, Probe probe) {
 CompiledLookup::CompiledLookup(const policy::CompiledPolicy& p) : policy_(p) {
   for (const auto& c : p.classes) classes_[bytes(class_key(c.chain, c.prefix))] = c.value;
   for (const auto& l : p.length_sets) length_sets_[l.id] = l.lengths;
-  for (const auto& t : p.targets) targets_[bytes(t.key)] = t.value.group;
+  for (const auto& t : p.targets) targets_[bytes(t.key)] = t.value;
   for (const auto& g : p.groups) groups_[g.key.id] = g.value;
   for (const auto& d : p.decisions) decisions_[bytes(d.key)] = d.value;
 }
@@ -79,10 +79,11 @@ void CompiledLookup::scope_decide(std::uint8_t chain, const sluice_scope_ref& re
                                   const policy::PacketHeaders& pkt, std::uint16_t port,
                                   sluice_decision& best) const {
   ++probes_;
-  auto found = length_sets_.find(ref.length_set);
-  if (found == length_sets_.end()) return;
-  const auto& lengths = found->second;
-  auto group = search(lengths, [&](int len, std::uint32_t& value) {
+  auto set = length_sets_.find(ref.length_set);
+  if (set == length_sets_.end()) return;
+  const auto& lengths = set->second;
+  sluice_target found{};
+  search(lengths, [&](int len, std::uint32_t& value) {
     ++probes_;
     sluice_target_key k{};
     k.chain = chain;
@@ -93,10 +94,18 @@ void CompiledLookup::scope_decide(std::uint8_t chain, const sluice_scope_ref& re
     std::memcpy(k.addr, p.addr.data(), 16);
     auto hit = targets_.find(bytes(k));
     if (hit == targets_.end()) return false;
-    value = hit->second;
+    found = hit->second;
+    value = 1;
     return true;
   });
-  if (group) group_decide(group, pkt.proto, port, best);
+  if (found.group == SLUICE_GROUP_SINGLE) {
+    const auto& m = found.single;
+    if (m.decision.rule_index < best.rule_index && (m.proto == 0 || m.proto == pkt.proto) &&
+        port >= m.first && port <= m.last)
+      best = m.decision;
+  } else if (found.group) {
+    group_decide(found.group, pkt.proto, port, best);
+  }
 }
 
 void CompiledLookup::group_decide(std::uint32_t id, std::uint8_t proto, std::uint16_t port,
@@ -134,7 +143,8 @@ void CompiledLookup::group_decide(std::uint32_t id, std::uint8_t proto, std::uin
   }
 }
 
-policy::Verdict CompiledLookup::decide(config::Chain chain, const policy::PacketHeaders& pkt) const {
+policy::Verdict CompiledLookup::decide(config::Chain chain,
+                                       const policy::PacketHeaders& pkt) const {
   probes_ = 0;
   std::uint16_t port = (pkt.proto == 1 || pkt.proto == 58)
                            ? static_cast<std::uint16_t>(pkt.icmp_type << 8 | pkt.icmp_code)

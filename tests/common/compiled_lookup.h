@@ -24,15 +24,16 @@ class CompiledLookup {
 
  private:
   sluice_class_value source_scopes(std::uint8_t chain, const policy::PacketHeaders& pkt) const;
-  void scope_decide(std::uint8_t chain, const sluice_scope_ref& ref, const policy::PacketHeaders& pkt,
-                    std::uint16_t port, sluice_decision& best) const;
+  void scope_decide(std::uint8_t chain, const sluice_scope_ref& ref,
+                    const policy::PacketHeaders& pkt, std::uint16_t port,
+                    sluice_decision& best) const;
   void group_decide(std::uint32_t group, std::uint8_t proto, std::uint16_t port,
                     sluice_decision& best) const;
 
   const policy::CompiledPolicy& policy_;
   std::unordered_map<std::string, sluice_class_value> classes_;
   std::unordered_map<std::uint32_t, std::vector<std::uint8_t>> length_sets_;
-  std::unordered_map<std::string, std::uint32_t> targets_;
+  std::unordered_map<std::string, sluice_target> targets_;
   std::unordered_map<std::uint32_t, sluice_group> groups_;
   std::unordered_map<std::string, sluice_decision> decisions_;
   mutable int probes_ = 0;

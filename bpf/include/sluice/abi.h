@@ -17,14 +17,15 @@
 /* Policy maps, both generations: hash maps allocate entries as used, but
  * their bucket arrays (16 bytes per entry of max_entries) up front. */
 #define SLUICE_MAX_CLASS_ENTRIES 1048576u /* source prefixes and search markers */
-#define SLUICE_MAX_TARGETS 4194304u	  /* destination prefixes and markers of all scopes */
-#define SLUICE_MAX_LENGTH_SETS 65536u	  /* distinct destination length sets */
-#define SLUICE_MAX_DECISIONS 2097152u	  /* decision entries, both generations */
-#define SLUICE_MAX_PREFILTER 2097152u	  /* blocklist prefixes per family */
-#define SLUICE_MAX_CONNTRACK 262144u	  /* tracked flows (LRU beyond this) */
-#define SLUICE_MAX_LOCAL_ADDRS 4096u	  /* addresses owned by this host */
-#define SLUICE_MAX_GROUPS 1048576u	  /* distinct rule lists, both generations */
-#define SLUICE_GENERATIONS 2u		  /* live ruleset + the one being built */
+#define SLUICE_MAX_TARGETS 2097152u	  /* destination prefixes and markers of all scopes */
+#define SLUICE_MAX_LENGTH_SETS                                                                     \
+	131072u			      /* distinct destination length sets (array, 136 bytes each) */
+#define SLUICE_MAX_DECISIONS 2097152u /* decision entries, both generations */
+#define SLUICE_MAX_PREFILTER 2097152u /* blocklist prefixes per family */
+#define SLUICE_MAX_CONNTRACK 262144u  /* tracked flows (LRU beyond this) */
+#define SLUICE_MAX_LOCAL_ADDRS 4096u  /* addresses owned by this host */
+#define SLUICE_MAX_GROUPS 1048576u    /* distinct rule lists, both generations */
+#define SLUICE_GENERATIONS 2u	      /* live ruleset + the one being built */
 
 /* Bounded parsing: VLAN tags and IPv6 extension headers we walk through. */
 #define SLUICE_MAX_VLAN_TAGS 2
@@ -139,14 +140,13 @@ struct sluice_class_value {
 	struct sluice_scope_ref scope[SLUICE_MAX_SOURCE_SCOPES];
 };
 
-/* Prefix lengths present in a search, shortest first. Array map (source
- * side: index sluice_source_lengths_index()) or hash (length_sets). At most
- * 129 (/0 to /128) are used; len has 256 slots so an index masked to 8
- * bits is always inside it, which is how the datapath proves its reads safe. */
+/* Prefix lengths present in a search, shortest first (array maps: index
+ * sluice_source_lengths_index() or sluice_length_set_index()). At most 129
+ * (/0 to /128). */
 #define SLUICE_MAX_PREFIX_LENGTHS 129u
 struct sluice_prefix_lengths {
 	__u32 count;
-	__u8 len[256];
+	__u8 len[132];
 };
 
 /* Index of source_lengths and any_scopes for a generation, chain and family. */
@@ -157,11 +157,12 @@ static inline __u32 sluice_source_lengths_index(__u32 gen, __u32 chain, __u32 fa
 
 #define SLUICE_SOURCE_LENGTH_SLOTS (SLUICE_GENERATIONS * SLUICE_CHAIN_COUNT * 2)
 
-struct sluice_length_set_key {
-	__u8 gen;
-	__u8 pad[3];
-	__u32 id; /* from 1; 0: the scope names nothing here */
-};
+/* Where length set id (from 1; 0: the scope names nothing here) of a
+ * generation is in length_sets. */
+static inline __u32 sluice_length_set_index(__u32 gen, __u32 id)
+{
+	return gen * (SLUICE_MAX_LENGTH_SETS / SLUICE_GENERATIONS) + id;
+}
 
 /* A destination prefix (or a marker) of a scope -> its group. */
 struct sluice_target_key {
@@ -171,10 +172,6 @@ struct sluice_target_key {
 	__u8 prefixlen;
 	__u32 scope;
 	__u8 addr[16];
-};
-
-struct sluice_target {
-	__u32 group; /* 0: a marker inside no prefix of the scope */
 };
 
 /*
@@ -226,6 +223,15 @@ struct sluice_inline_match {
 	__u16 last;  /* host order */
 	__u16 pad2;
 	struct sluice_decision decision;
+};
+
+/* What a destination prefix (or a marker) of a scope decides: a group of
+ * rules or, when its rules come down to one protocol/port item, that item
+ * itself (group SLUICE_GROUP_SINGLE), which saves the group's lookup. */
+#define SLUICE_GROUP_SINGLE 0xffffffffu
+struct sluice_target {
+	__u32 group; /* 0: a marker inside no prefix of the scope */
+	struct sluice_inline_match single;
 };
 
 /* Groups with at most this many (rule, protocol, port range) items carry
