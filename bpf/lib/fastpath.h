@@ -192,7 +192,7 @@ static __always_inline struct sluice_ct_entry *fast_new_flow(struct xdp_md *ctx,
 	if (!cfg)
 		return NULL;
 	gen = cfg->active_gen & 1;
-	policy_verdict(pkt, SLUICE_CHAIN_FORWARD, gen, cfg, &v);
+	policy_verdict(pkt, SLUICE_CHAIN_FORWARD, gen, cfg, ctx->ingress_ifindex, out, &v);
 	/* An audited accept is an accept; anything else is tc's to do, and
 	 * to count. */
 	if (v.action != SLUICE_ACTION_ACCEPT)

@@ -13,6 +13,7 @@
 #include "policy.h"
 #include "nat.h"
 #include "reject.h"
+#include "route.h"
 #include "stats_maps.h"
 #include "events.h"
 
@@ -72,7 +73,7 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 	struct policy_verdict v;
 	struct drop_origin origin;
 	struct sluice_settings *cfg;
-	__u32 zero = 0, gen, reason;
+	__u32 zero = 0, gen, reason, in_ifindex, out_ifindex = 0;
 	__u64 now;
 
 	if (pkt->proto == IPPROTO_TCP && tcp_flags_invalid(pkt->tcp_flags))
@@ -90,7 +91,14 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 		return TC_ACT_SHOT;
 	gen = cfg->active_gen & 1;
 
-	policy_verdict(pkt, chain, gen, cfg, &v);
+	/* The interfaces rules may name: arrived on (input, forward), leaves by
+	 * (output; forward when the ruleset names one, from the routing table). */
+	in_ifindex = chain == SLUICE_CHAIN_OUTPUT ? 0 : skb->ifindex;
+	if (chain == SLUICE_CHAIN_OUTPUT)
+		out_ifindex = skb->ifindex;
+	else if (chain == SLUICE_CHAIN_FORWARD && policy_needs_out_iface(cfg, gen, chain))
+		out_ifindex = route_out_ifindex(skb, pkt);
+	policy_verdict(pkt, chain, gen, cfg, in_ifindex, out_ifindex, &v);
 	count_verdict(&v, chain, gen, pkt->len);
 	reason = v.rule_index == SLUICE_RULE_INDEX_DEFAULT ? SLUICE_DROP_POLICY_DEFAULT
 							   : SLUICE_DROP_POLICY_RULE;

@@ -51,29 +51,27 @@ static __always_inline int length_at(const struct sluice_prefix_lengths *l, int 
 }
 
 /*
- * The scopes of a packet's source: those of its longest named prefix in
- * `from` (count 0 when none contains it). Binary search over the lengths
- * present: a hit (prefix or marker) means nothing shorter can be the
- * answer, so search longer; the value of the last hit is the answer.
- * A global function: the verifier checks it once.
+ * The scopes of a packet's source in a context: those of its longest named
+ * prefix in `from` (NULL when none contains it). Binary search over the
+ * lengths present: a hit (prefix or marker) means nothing shorter can be
+ * the answer, so search longer; the value of the last hit is the answer.
+ * Map values stay valid while the program runs: a pointer to the hit
+ * keeps the stack small (XDP's call chain shares 512 bytes).
  */
-__noinline int source_scopes(const struct packet *pkt, __u32 chain, __u32 gen,
-			     struct sluice_class_value *out)
+static __always_inline const struct sluice_class_value *source_scopes(const struct packet *pkt,
+								      __u32 context, __u32 gen)
 {
-	struct sluice_class_key key = {.gen = gen, .chain = chain};
+	struct sluice_class_key key = {.gen = gen, .context = context};
+	const struct sluice_class_value *found = NULL, *hit;
 	struct sluice_prefix_lengths *lens;
-	struct sluice_class_value *hit;
 	__u32 slot;
 	int lo = 0, hi;
 
-	if (!pkt || !out)
-		return 0;
-	out->count = 0;
 	key.family = pkt->family;
-	slot = sluice_source_lengths_index(gen, chain, pkt->family);
+	slot = sluice_source_lengths_index(gen, context, pkt->family);
 	lens = bpf_map_lookup_elem(&source_lengths, &slot);
 	if (!lens)
-		return 0;
+		return NULL;
 	hi = (int)(lens->count & 0xff) - 1;
 	for (int step = 0; step < SLUICE_MAX_SEARCH_STEPS; step++) {
 		int mid = (lo + hi) >> 1, len;
@@ -87,13 +85,13 @@ __noinline int source_scopes(const struct packet *pkt, __u32 chain, __u32 gen,
 		mask_address(pkt->src, len, key.addr);
 		hit = bpf_map_lookup_elem(&source_classes, &key);
 		if (hit) {
-			*out = *hit;
+			found = hit;
 			lo = mid + 1;
 		} else {
 			hi = mid - 1;
 		}
 	}
-	return 0;
+	return found;
 }
 
 /* What rules' port ranges are matched against: the destination port in
@@ -188,10 +186,11 @@ static __always_inline void group_decide(__u32 gen, __u32 id, __u8 proto, __u16 
  * comes before what *best holds: the group of the destination's longest
  * prefix in the scope, searched like the source.
  */
-__noinline int scope_decide(const struct packet *pkt, __u32 chain, __u32 gen,
-			    const struct sluice_scope_ref *ref, struct sluice_decision *best)
+__noinline int scope_decide(const struct packet *pkt, __u32 context_gen, __u32 scope,
+			    __u32 length_set, struct sluice_decision *best)
 {
-	struct sluice_target_key key = {.gen = gen, .chain = chain};
+	__u32 context = context_gen >> 1, gen = context_gen & 1;
+	struct sluice_target_key key = {.gen = gen, .context = context};
 	__u32 set;
 	struct sluice_prefix_lengths *lens;
 	/* The last hit: map values stay valid while the program runs, and a
@@ -199,11 +198,11 @@ __noinline int scope_decide(const struct packet *pkt, __u32 chain, __u32 gen,
 	struct sluice_target *hit, *found = NULL;
 	int lo = 0, hi;
 
-	if (!pkt || !ref || !best)
+	if (!pkt || !best)
 		return 0;
 	key.family = pkt->family;
-	key.scope = ref->scope;
-	set = sluice_length_set_index(gen, ref->length_set);
+	key.scope = scope;
+	set = sluice_length_set_index(gen, length_set);
 	lens = bpf_map_lookup_elem(&length_sets, &set);
 	if (!lens)
 		return 0;
@@ -238,34 +237,94 @@ __noinline int scope_decide(const struct packet *pkt, __u32 chain, __u32 gen,
 	return 0;
 }
 
+/* The first rule of one context matching the packet, into *best when it
+ * comes before what *best holds. */
+__noinline int context_decide(const struct packet *pkt, __u32 context, __u32 gen,
+			      struct sluice_decision *best)
+{
+	const struct sluice_class_value *source;
+	__u32 slot, *any_set, context_gen = context << 1 | (gen & 1);
+
+	if (!pkt || !best || context >= SLUICE_MAX_CONTEXTS)
+		return 0;
+	source = source_scopes(pkt, context, gen);
+	if (source) {
+		for (__u32 i = 0; i < SLUICE_MAX_SOURCE_SCOPES; i++) {
+			if (i >= source->count)
+				break;
+			scope_decide(pkt, context_gen, source->scope[i].scope,
+				     source->scope[i].length_set, best);
+		}
+	}
+	slot = sluice_source_lengths_index(gen, context, pkt->family);
+	any_set = bpf_map_lookup_elem(&any_scopes, &slot);
+	if (any_set && *any_set)
+		scope_decide(pkt, context_gen, SLUICE_SCOPE_ANY, *any_set, best);
+	return 0;
+}
+
+/* Where a packet is judged: its chain, and the interfaces it arrived on
+ * and leaves by (0: none, or not known). */
+struct policy_query {
+	__u32 in_ifindex;
+	__u32 out_ifindex;
+	__u8 chain;
+	__u8 kinds; /* SLUICE_CONTEXT_* of the chain in this generation */
+	__u8 pad[2];
+};
+
+/* The id rules give an interface, 0 when none names it. */
+static __always_inline __u16 iface_id(__u32 gen, __u32 ifindex)
+{
+	struct sluice_iface_key k = {.gen = gen, .ifindex = ifindex};
+	__u32 *id;
+
+	if (!ifindex)
+		return 0;
+	id = bpf_map_lookup_elem(&iface_ids, &k);
+	return id ? *id : 0;
+}
+
+/* The context of rules of the chain naming these interfaces, into best. */
+static __always_inline void iface_context_decide(const struct packet *pkt, __u32 gen, __u8 chain,
+						 __u16 in, __u16 out, struct sluice_decision *best)
+{
+	struct sluice_context_key k = {
+	    .gen = gen, .chain = chain, .in_iface = in, .out_iface = out};
+	__u32 *context = bpf_map_lookup_elem(&contexts, &k);
+
+	if (context)
+		context_decide(pkt, *context, gen, best);
+}
+
 /*
- * First rule of chain (in generation gen) matching the packet. Returns 1 and
- * fills *out when one matches, 0 when the chain default applies.
- * A global function: the verifier checks it once, not on every path of
- * its caller.
+ * First rule of the query's chain (in generation gen) matching the packet.
+ * Returns 1 and fills *out when one matches, 0 when the chain default
+ * applies. Inlined: the contexts it looks up are global functions the
+ * verifier checks once, and a frame less keeps XDP's call chain within
+ * its 512 bytes of stack.
  */
-__noinline int policy_decide(const struct packet *pkt, __u32 chain, __u32 gen,
-			     struct sluice_decision *out)
+static __always_inline int policy_decide(const struct packet *pkt, const struct policy_query *q,
+					 __u32 gen, struct sluice_decision *out)
 {
 	struct sluice_decision best = {.rule_index = SLUICE_RULE_INDEX_DEFAULT};
-	struct sluice_class_value source;
-	struct sluice_scope_ref any = {.scope = SLUICE_SCOPE_ANY};
-	__u32 slot, *any_set;
+	__u16 in = 0, out_id = 0;
+	__u8 chain;
 
-	if (!pkt || !out)
+	if (!pkt || !q || !out || q->chain >= SLUICE_CHAIN_COUNT)
 		return 0;
-	source_scopes(pkt, chain, gen, &source);
-	for (__u32 i = 0; i < SLUICE_MAX_SOURCE_SCOPES; i++) {
-		if (i >= source.count)
-			break;
-		scope_decide(pkt, chain, gen, &source.scope[i], &best);
-	}
-	slot = sluice_source_lengths_index(gen, chain, pkt->family);
-	any_set = bpf_map_lookup_elem(&any_scopes, &slot);
-	if (any_set && *any_set) {
-		any.length_set = *any_set;
-		scope_decide(pkt, chain, gen, &any, &best);
-	}
+	chain = q->chain;
+	context_decide(pkt, chain, gen, &best);
+	if (q->kinds & (SLUICE_CONTEXT_IN | SLUICE_CONTEXT_BOTH))
+		in = iface_id(gen, q->in_ifindex);
+	if (q->kinds & (SLUICE_CONTEXT_OUT | SLUICE_CONTEXT_BOTH))
+		out_id = iface_id(gen, q->out_ifindex);
+	if (in && (q->kinds & SLUICE_CONTEXT_IN))
+		iface_context_decide(pkt, gen, chain, in, 0, &best);
+	if (out_id && (q->kinds & SLUICE_CONTEXT_OUT))
+		iface_context_decide(pkt, gen, chain, 0, out_id, &best);
+	if (in && out_id && (q->kinds & SLUICE_CONTEXT_BOTH))
+		iface_context_decide(pkt, gen, chain, in, out_id, &best);
 	*out = best;
 	return best.rule_index != SLUICE_RULE_INDEX_DEFAULT;
 }
@@ -278,13 +337,27 @@ struct policy_verdict {
 	__u8 audit;	  /* only count the action, let the packet through */
 };
 
-static __always_inline void policy_verdict(const struct packet *pkt, __u8 chain, __u32 gen,
-					   const struct sluice_settings *cfg,
-					   struct policy_verdict *v)
+/* Whether deciding the chain needs the interface a packet leaves by. */
+static __always_inline int policy_needs_out_iface(const struct sluice_settings *cfg, __u32 gen,
+						  __u8 chain)
 {
+	return gen < SLUICE_GENERATIONS && chain < SLUICE_CHAIN_COUNT &&
+	       (cfg->context_kinds[gen][chain] & (SLUICE_CONTEXT_OUT | SLUICE_CONTEXT_BOTH));
+}
+
+/* in_ifindex, out_ifindex: the interfaces the packet arrived on and leaves
+ * by, 0 for none or not known. */
+static __always_inline void policy_verdict(const struct packet *pkt, __u8 chain, __u32 gen,
+					   const struct sluice_settings *cfg, __u32 in_ifindex,
+					   __u32 out_ifindex, struct policy_verdict *v)
+{
+	struct policy_query q = {
+	    .in_ifindex = in_ifindex, .out_ifindex = out_ifindex, .chain = chain};
 	struct sluice_decision decision;
 
-	if (policy_decide(pkt, chain, gen, &decision)) {
+	if (gen < SLUICE_GENERATIONS && chain < SLUICE_CHAIN_COUNT)
+		q.kinds = cfg->context_kinds[gen][chain];
+	if (policy_decide(pkt, &q, gen, &decision)) {
 		v->rule_index = decision.rule_index;
 		v->action = decision.action;
 		v->audit = decision.flags & SLUICE_RULE_AUDIT;

@@ -15,7 +15,24 @@ struct {
 	__type(value, struct sluice_settings);
 } settings SEC(".maps");
 
-/* Named source prefix or search marker (chain, family, length, address)
+/* (chain, in interface, out interface) -> context id, for the contexts of
+ * rules naming interfaces. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_GENERATIONS *SLUICE_MAX_CONTEXTS);
+	__type(key, struct sluice_context_key);
+	__type(value, __u32);
+} contexts SEC(".maps");
+
+/* (gen, ifindex) -> id of an interface rules name. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sluice_iface_key);
+	__type(value, __u32);
+} iface_ids SEC(".maps");
+
+/* Named source prefix or search marker (context, family, length, address)
  * -> the scopes of the longest named prefix containing it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -25,7 +42,7 @@ struct {
 	__type(value, struct sluice_class_value);
 } source_classes SEC(".maps");
 
-/* Source prefix lengths present per (gen, chain, family), shortest first. */
+/* Source prefix lengths present per (gen, context, family), shortest first. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SLUICE_SOURCE_LENGTH_SLOTS);
@@ -33,7 +50,7 @@ struct {
 	__type(value, struct sluice_prefix_lengths);
 } source_lengths SEC(".maps");
 
-/* The length set of the scope of rules from "any", per (gen, chain,
+/* The length set of the scope of rules from "any", per (gen, context,
  * family): index sluice_source_lengths_index(). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -24,6 +24,14 @@ std::string describe_match(const Rule& r) {
       if (r.ports[i].last != r.ports[i].first) s += "-" + std::to_string(r.ports[i].last);
     }
   }
+  // Interfaces named by key (a zone of interfaces shows in from/to).
+  auto names = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& n : v) out += (out.empty() ? "" : ",") + n;
+    return out;
+  };
+  if (!r.in_interfaces.empty() && r.from.interfaces.empty()) s += " in " + names(r.in_interfaces);
+  if (!r.out_interfaces.empty() && r.to.interfaces.empty()) s += " out " + names(r.out_interfaces);
   return s;
 }
 

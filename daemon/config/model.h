@@ -35,9 +35,12 @@ struct PortRange {
 // of prefixes (sets and zones already expanded). spelling keeps what the
 // operator wrote, for display.
 struct Endpoint {
-  bool any = true;
+  bool any = true;  // any address
   std::vector<Prefix> prefixes;
   std::vector<std::string> spelling;
+  // "zone:NAME" of a zone without networks: the zone's interfaces (the
+  // rule's in_interfaces for `from`, out_interfaces for `to`).
+  std::vector<std::string> interfaces;
 };
 
 struct Rule {
@@ -48,6 +51,9 @@ struct Rule {
   Protocol proto = Protocol::Any;
   std::vector<PortRange> ports;           // empty: any port
   std::optional<std::uint8_t> icmp_type;  // ICMP/ICMPv6 only
+  // Arrived on / leaves by one of these [[interface]]s; empty: any.
+  std::vector<std::string> in_interfaces;
+  std::vector<std::string> out_interfaces;
   Action action = Action::Drop;
   bool log = false;
   bool audit = false;     // mode = "audit": count the verdict, let traffic through

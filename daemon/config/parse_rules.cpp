@@ -36,7 +36,8 @@ void Parser::parse_chains(const toml::table& root) {
 
 // from/to: "any", an address or CIDR, "set:NAME", "zone:NAME", or an
 // array of those. Returns false when the endpoint is unusable.
-bool Parser::parse_endpoint(const toml::node& n, const std::string& path, Endpoint& ep) {
+bool Parser::parse_endpoint(const toml::node& n, const std::string& path, Endpoint& ep,
+                            bool interface_zones) {
   std::vector<const toml::node*> items;
   if (n.is_string()) {
     items.push_back(&n);
@@ -81,22 +82,7 @@ bool Parser::parse_endpoint(const toml::node& n, const std::string& path, Endpoi
       }
       ep.prefixes.insert(ep.prefixes.end(), it->second.prefixes.begin(), it->second.prefixes.end());
     } else if (s.rfind("zone:", 0) == 0) {
-      auto it = cfg_.zones.find(s.substr(5));
-      if (it == cfg_.zones.end()) {
-        error(*item, path,
-              "zone '" + s.substr(5) +
-                  "' is not defined; name it on an [[interface]] or under [zones]");
-        ok = false;
-        continue;
-      }
-      if (it->second.networks.empty()) {
-        error(*item, path,
-              "zone '" + s.substr(5) + "' has no networks; add networks = [...] under [zones." +
-                  s.substr(5) + "]");
-        ok = false;
-        continue;
-      }
-      ep.prefixes.insert(ep.prefixes.end(), it->second.networks.begin(), it->second.networks.end());
+      ok &= zone_endpoint(*item, path, s.substr(5), interface_zones, items.size() > 1, ep);
     } else {
       auto parsed = parse_prefix(s);
       if (!parsed.prefix) {
@@ -111,21 +97,136 @@ bool Parser::parse_endpoint(const toml::node& n, const std::string& path, Endpoi
   return ok;
 }
 
-// port = 80 | "8000-8100" | [22, "8000-8100"]
-bool Parser::parse_ports(const toml::node& n, const std::string& path,
-                         std::vector<PortRange>& out) {
+// "zone:NAME" in an endpoint: its networks or, in a rule and alone, its
+// interfaces. Returns false when the zone is unusable here.
+bool Parser::zone_endpoint(const toml::node& item, const std::string& path, const std::string& name,
+                           bool in_rule, bool in_list, Endpoint& ep) {
+  auto it = cfg_.zones.find(name);
+  if (it == cfg_.zones.end()) {
+    error(item, path,
+          "zone '" + name + "' is not defined; name it on an [[interface]] or under [zones]");
+    return false;
+  }
+  if (!it->second.networks.empty()) {
+    ep.prefixes.insert(ep.prefixes.end(), it->second.networks.begin(), it->second.networks.end());
+    return true;
+  }
+  // A zone of interfaces: "arrived on / leaves by" one of them.
+  std::vector<std::string> names;
+  for (const auto& itf : cfg_.interfaces)
+    if (itf.zone == name) names.push_back(itf.name);
+  if (!in_rule || names.empty()) {
+    error(item, path,
+          "zone '" + name + "' has no networks; add networks = [...] under [zones." + name + "]" +
+              (in_rule ? "" : " (only rules match zones by their interfaces)"));
+    return false;
+  }
+  if (in_list) {
+    error(item, path,
+          "zone '" + name +
+              "' has no networks, so it matches by interface, which cannot be listed with "
+              "addresses; write a rule for each");
+    return false;
+  }
+  ep.interfaces = std::move(names);
+  ep.any = true;
+  return true;
+}
+
+// A value, or a non-empty array of values; an empty array is an error.
+std::optional<std::vector<const toml::node*>> Parser::one_or_list(const toml::node& n,
+                                                                  const std::string& path,
+                                                                  const std::string& what) {
   std::vector<const toml::node*> items;
   if (const auto* arr = n.as_array()) {
     if (arr->empty()) {
-      error(n, path, "empty port list matches nothing; remove the key to match any port");
-      return false;
+      error(n, path,
+            "empty " + what + " list matches nothing; remove the key to match any " + what);
+      return std::nullopt;
     }
     for (const auto& item : *arr) items.push_back(&item);
   } else {
     items.push_back(&n);
   }
+  return items;
+}
+
+// A list of [[interface]] names (in_interface, out_interface).
+bool Parser::interface_list(const toml::node& n, const std::string& path,
+                            std::vector<std::string>& out) {
+  auto items = one_or_list(n, path, "interface");
+  if (!items) return false;
   bool ok = true;
-  for (const auto* item : items) {
+  for (const auto* item : *items) {
+    auto name = item->value<std::string>();
+    if (!name) {
+      error(*item, path, "must be an interface name or a list of them");
+      ok = false;
+      continue;
+    }
+    bool managed = std::any_of(cfg_.interfaces.begin(), cfg_.interfaces.end(),
+                               [&](const Interface& i) { return i.name == *name; });
+    if (!managed) {
+      error(*item, path,
+            "interface '" + *name +
+                "' is not one sluice manages, so no packet of it is ever seen; add an "
+                "[[interface]] with name = \"" +
+                *name + "\"");
+      ok = false;
+      continue;
+    }
+    if (std::find(out.begin(), out.end(), *name) == out.end()) out.push_back(*name);
+  }
+  return ok;
+}
+
+// in_interface / out_interface, or a zone of interfaces in from / to; and
+// whether the chain has such an interface at all.
+bool Parser::rule_interfaces(const toml::table& t, const std::string& path, Rule& r) {
+  bool ok = true;
+  struct Side {
+    const char* key;
+    const char* endpoint;
+    std::vector<std::string>& names;
+    const Endpoint& ep;
+    Chain without;  // the chain whose packets have no such interface
+    const char* why;
+  };
+  Side sides[] = {
+      {"in_interface", "from", r.in_interfaces, r.from, Chain::Output,
+       "packets of the output chain come from this host, not in by an interface"},
+      {"out_interface", "to", r.out_interfaces, r.to, Chain::Input,
+       "packets of the input chain are for this host and leave by no interface"},
+  };
+  for (auto& side : sides) {
+    const auto* n = t.get(side.key);
+    if (n) ok &= interface_list(*n, path + "." + side.key, side.names);
+    if (!side.ep.interfaces.empty()) {
+      if (n) {
+        error(*n, path + "." + side.key,
+              std::string("give either ") + side.key + " or a zone of interfaces in " +
+                  side.endpoint + ", not both");
+        ok = false;
+      }
+      side.names = side.ep.interfaces;
+    }
+    if (!side.names.empty() && r.chain == side.without) {
+      const toml::node* where = n ? n : t.get(side.endpoint);
+      error(where ? *where : static_cast<const toml::node&>(t), path + "." + side.key,
+            std::string("can never match: ") + side.why);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+// port = 80 | "8000-8100" | [22, "8000-8100"]
+bool Parser::parse_ports(const toml::node& n, const std::string& path,
+                         std::vector<PortRange>& out) {
+  auto items = one_or_list(n, path, "port");
+  if (!items) return false;
+  bool ok = true;
+  for (const auto* item : *items) {
     PortRange r;
     if (auto i = item->value_exact<int64_t>()) {
       if (*i < 1 || *i > 65535) {
@@ -182,8 +283,8 @@ void Parser::parse_rules(const toml::table& root) {
     const auto& t = *arr->get(i)->as_table();
     std::string path = "rule[" + std::to_string(i) + "]";
     check_keys(t, path,
-               {"name", "chain", "from", "to", "proto", "port", "icmp_type", "action", "mode",
-                "log", "comment"});
+               {"name", "chain", "from", "to", "in_interface", "out_interface", "proto", "port",
+                "icmp_type", "action", "mode", "log", "comment"});
     Rule r;
     r.where = loc(t);
     bool ok = rule_name(t, path, names, r);
@@ -274,8 +375,9 @@ bool Parser::rule_match(const toml::table& t, const std::string& path, Rule& r) 
     }
   }
   string_at(t, "comment", path + ".comment");
-  if (const auto* from = t.get("from")) ok &= parse_endpoint(*from, path + ".from", r.from);
-  if (const auto* to = t.get("to")) ok &= parse_endpoint(*to, path + ".to", r.to);
+  if (const auto* from = t.get("from")) ok &= parse_endpoint(*from, path + ".from", r.from, true);
+  if (const auto* to = t.get("to")) ok &= parse_endpoint(*to, path + ".to", r.to, true);
+  if (ok) ok = rule_interfaces(t, path, r);
   return ok;
 }
 

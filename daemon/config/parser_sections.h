@@ -201,7 +201,17 @@ class Parser {
 
   // The rules (parse_rules.cpp): chains, endpoints, ports, rules.
   void parse_chains(const toml::table& root);
-  bool parse_endpoint(const toml::node& n, const std::string& path, Endpoint& ep);
+  // interface_zones: whether a zone without networks may stand for its
+  // interfaces (in rules), or is an error (elsewhere).
+  bool parse_endpoint(const toml::node& n, const std::string& path, Endpoint& ep,
+                      bool interface_zones = false);
+  bool zone_endpoint(const toml::node& item, const std::string& path, const std::string& name,
+                     bool in_rule, bool in_list, Endpoint& ep);
+  bool rule_interfaces(const toml::table& t, const std::string& path, Rule& r);
+  bool interface_list(const toml::node& n, const std::string& path, std::vector<std::string>& out);
+  std::optional<std::vector<const toml::node*>> one_or_list(const toml::node& n,
+                                                            const std::string& path,
+                                                            const std::string& what);
   bool parse_ports(const toml::node& n, const std::string& path, std::vector<PortRange>& out);
   void parse_rules(const toml::table& root);
   bool rule_name(const toml::table& t, const std::string& path, std::map<std::string, int>& names,

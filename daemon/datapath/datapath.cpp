@@ -11,14 +11,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <iterator>
 #include <set>
-#include <thread>
 #include <type_traits>
 
 #include "datapath/bpf_error.h"
 #include "datapath/datapath_impl.h"
+#include "datapath/map_writes.h"
 #include "policy/abi_values.h"
 
 namespace sluice::datapath {
@@ -48,60 +47,6 @@ Skel* open_skeleton(Skel* (*open)(), const char* what) {
   Skel* s = open();
   if (!s) throw BpfError(std::string("opening BPF object ") + what, errno);
   return s;
-}
-
-void update(int fd, const void* key, const void* value, const char* what) {
-  if (bpf_map_update_elem(fd, key, value, BPF_ANY) != 0)
-    throw BpfError(std::string("writing ") + what, errno);
-}
-
-// The kernel's "operation not supported" for map types without batch ops;
-// not in the user-space errno headers.
-constexpr int kKernelENOTSUPP = 524;
-
-// Writes many entries with as few syscalls as the kernel allows: one
-// BPF_MAP_UPDATE_BATCH, or one update per entry where batching is not
-// supported for the map type.
-template <typename Key, typename Value>
-void update_all(int fd, const std::vector<Key>& keys, const std::vector<Value>& values,
-                const char* what) {
-  if (keys.empty()) return;
-  __u32 count = static_cast<__u32>(keys.size());
-  if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, nullptr) == 0) return;
-  if (errno != EINVAL && errno != kKernelENOTSUPP && errno != EOPNOTSUPP)
-    throw BpfError(std::string("writing ") + what + " (batch)", errno);
-  for (std::size_t i = count; i < keys.size(); ++i) update(fd, &keys[i], &values[i], what);
-}
-
-// Deletes the keys, batched where the kernel can; missing keys are fine.
-template <typename Key>
-void delete_all(int fd, const std::vector<Key>& keys) {
-  if (keys.empty()) return;
-  __u32 count = static_cast<__u32>(keys.size());
-  if (bpf_map_delete_batch(fd, keys.data(), &count, nullptr) == 0) return;
-  // A batch stops at the first missing key; finish one by one.
-  for (std::size_t i = count; i < keys.size(); ++i) bpf_map_delete_elem(fd, &keys[i]);
-}
-
-// Sets count per-CPU counters starting at first to zero, in one syscall.
-void zero_percpu(int fd, std::uint32_t first, std::uint32_t count) {
-  if (count == 0) return;
-  auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());
-  std::vector<std::uint32_t> keys(count);
-  for (std::uint32_t i = 0; i < count; ++i) keys[i] = first + i;
-  std::vector<sluice_counter> zeros(count * ncpu);
-  __u32 n = count;
-  check(bpf_map_update_batch(fd, keys.data(), zeros.data(), &n, nullptr), "zeroing counters");
-}
-
-sluice_class_key class_key(const policy::ClassEntry& c, std::uint32_t gen) {
-  sluice_class_key k{};
-  k.gen = static_cast<std::uint8_t>(gen);
-  k.chain = c.chain;
-  k.family = policy::abi_family(c.prefix.family);
-  k.prefixlen = c.prefix.length;
-  std::memcpy(k.addr, c.prefix.addr.data(), 16);
-  return k;
 }
 
 // The pin directory must be on a bpffs; /sys/fs/bpf is mounted when it is
@@ -163,6 +108,8 @@ void Datapath::Impl::adopt() {
     }
   };
   Written idle;
+  take(map(ingress->maps.contexts), written[live].contexts, idle.contexts);
+  take(map(ingress->maps.iface_ids), written[live].ifaces, idle.ifaces);
   take(map(ingress->maps.source_classes), written[live].classes, idle.classes);
   take(map(ingress->maps.targets), written[live].targets, idle.targets);
   take(map(ingress->maps.groups), written[live].groups, idle.groups);
@@ -205,135 +152,6 @@ sluice_settings Datapath::Impl::read_settings() const {
 void Datapath::Impl::write_settings(const sluice_settings& s) {
   std::uint32_t zero = 0;
   update(map(ingress->maps.settings), &zero, &s, "settings");
-}
-
-void Datapath::Impl::clear_generation(std::uint32_t gen) {
-  auto& w = written[gen];
-  delete_all(map(ingress->maps.source_classes), w.classes);
-  delete_all(map(ingress->maps.targets), w.targets);
-  delete_all(map(ingress->maps.groups), w.groups);
-  delete_all(map(ingress->maps.decisions), w.decisions);
-  if (w.counters_dirty) {
-    zero_percpu(map(ingress->maps.rule_counters), sluice_rule_counter_index(gen, 0), w.rule_count);
-    zero_percpu(map(ingress->maps.default_counters), sluice_default_counter_index(gen, 0),
-                SLUICE_CHAIN_COUNT);
-  }
-  w = Written{};
-  w.counters_dirty = false;
-}
-
-void Datapath::Impl::write_source_lengths(std::uint32_t gen, const policy::CompiledPolicy& policy) {
-  for (std::uint32_t chain = 0; chain < SLUICE_CHAIN_COUNT; ++chain) {
-    for (auto family : {config::Family::V4, config::Family::V6}) {
-      auto f = policy::family_slot(family);
-      const auto& lengths = policy.source_lengths[chain][f];
-      sluice_prefix_lengths v{};
-      v.count = static_cast<std::uint32_t>(lengths.size());
-      std::copy(lengths.begin(), lengths.end(), v.len);
-      std::uint32_t slot = sluice_source_lengths_index(gen, chain, policy::abi_family(family));
-      update(map(ingress->maps.source_lengths), &slot, &v, "source prefix lengths");
-      update(map(ingress->maps.any_scopes), &slot, &policy.any_scope[chain][f], "scopes from any");
-    }
-  }
-}
-
-namespace {
-
-// Keys of one map for generation gen, and their values, from compiled
-// entries with .key/.value.
-template <typename Entry, typename Key, typename Value>
-void keyed(const std::vector<Entry>& entries, std::uint32_t gen, std::vector<Key>& keys,
-           std::vector<Value>& values) {
-  keys.reserve(entries.size());
-  values.reserve(entries.size());
-  for (const auto& e : entries) {
-    keys.push_back(e.key);
-    keys.back().gen = static_cast<std::uint8_t>(gen);
-    values.push_back(e.value);
-  }
-}
-
-}  // namespace
-
-void Datapath::Impl::write_generation(std::uint32_t gen, const policy::CompiledPolicy& policy) {
-  auto& w = written[gen];
-  std::vector<sluice_class_value> class_values;
-  for (const auto& c : policy.classes) {
-    w.classes.push_back(class_key(c, gen));
-    class_values.push_back(c.value);
-  }
-  std::vector<std::uint32_t> set_keys;
-  std::vector<sluice_prefix_lengths> set_values;
-  for (const auto& l : policy.length_sets) {
-    set_keys.push_back(sluice_length_set_index(gen, l.id));
-    sluice_prefix_lengths v{};
-    v.count = static_cast<std::uint32_t>(l.lengths.size());
-    std::copy(l.lengths.begin(), l.lengths.end(), v.len);
-    set_values.push_back(v);
-  }
-  w.length_sets = set_keys.size();
-  std::vector<sluice_target> target_values;
-  std::vector<sluice_group> group_values;
-  std::vector<sluice_decision> decision_values;
-  keyed(policy.targets, gen, w.targets, target_values);
-  keyed(policy.groups, gen, w.groups, group_values);
-  keyed(policy.decisions, gen, w.decisions, decision_values);
-
-  // Everything a lookup reaches later is written before what leads to it;
-  // nothing reads this generation before the flip anyway.
-  // The kernel inserts into different maps in parallel: the maps split in
-  // two halves by entries, one on a second thread, halve the time to the
-  // flip on two cores.
-  struct Job {
-    std::size_t entries;
-    std::function<void()> write;
-  };
-  std::vector<Job> jobs = {
-      {w.targets.size(),
-       [&] {
-         update_all(map(ingress->maps.targets), w.targets, target_values, "destination entries");
-       }},
-      {w.decisions.size(),
-       [&] {
-         update_all(map(ingress->maps.decisions), w.decisions, decision_values, "policy decisions");
-       }},
-      {w.classes.size(),
-       [&] {
-         update_all(map(ingress->maps.source_classes), w.classes, class_values, "source classes");
-       }},
-      {w.groups.size(),
-       [&] { update_all(map(ingress->maps.groups), w.groups, group_values, "rule groups"); }},
-      {set_keys.size(),
-       [&] { update_all(map(ingress->maps.length_sets), set_keys, set_values, "length sets"); }},
-  };
-  std::sort(jobs.begin(), jobs.end(),
-            [](const Job& a, const Job& b) { return a.entries > b.entries; });
-  std::vector<const Job*> halves[2];
-  std::size_t load[2] = {0, 0};
-  for (const auto& j : jobs) {
-    int lighter = load[0] <= load[1] ? 0 : 1;
-    halves[lighter].push_back(&j);
-    load[lighter] += j.entries;
-  }
-  std::exception_ptr failed;
-  std::thread second([&] {
-    try {
-      for (const auto* j : halves[1]) j->write();
-    } catch (...) {
-      failed = std::current_exception();
-    }
-  });
-  try {
-    for (const auto* j : halves[0]) j->write();
-  } catch (...) {
-    second.join();
-    throw;
-  }
-  second.join();
-  if (failed) std::rethrow_exception(failed);
-  write_source_lengths(gen, policy);
-  w.rule_count = static_cast<std::uint32_t>(policy.rule_names.size());
-  w.counters_dirty = true;
 }
 
 void Datapath::Impl::load() {
@@ -446,6 +264,7 @@ ApplyStats Datapath::apply(const policy::CompiledPolicy& policy) {
     for (int c = 0; c < SLUICE_CHAIN_COUNT; ++c) {
       s.chain_default[next][c] = policy.chain_defaults[c];
       s.chain_audit[next][c] = policy.chain_audit[c];
+      s.context_kinds[next][c] = policy.context_kinds[c];
     }
     d.write_settings(s);  // defaults of the idle generation; nothing reads them yet
   } catch (const BpfError&) {

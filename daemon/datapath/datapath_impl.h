@@ -51,6 +51,8 @@ struct Datapath::Impl {
 
   // What each generation holds, so it can be emptied before reuse.
   struct Written {
+    std::vector<sluice_context_key> contexts;
+    std::vector<sluice_iface_key> ifaces;
     std::vector<sluice_class_key> classes;
     std::size_t length_sets = 0;  // an array: rewritten, never deleted
     std::vector<sluice_target_key> targets;
@@ -58,7 +60,8 @@ struct Datapath::Impl {
     std::vector<sluice_decision_key> decisions;
 
     std::size_t entries() const {
-      return classes.size() + length_sets + targets.size() + groups.size() + decisions.size();
+      return contexts.size() + ifaces.size() + classes.size() + length_sets + targets.size() +
+             groups.size() + decisions.size();
     }
     std::uint32_t rule_count = 0;
     // Counters of rule_count rules still hold the counts of a ruleset that
@@ -91,6 +94,7 @@ struct Datapath::Impl {
   void clear_generation(std::uint32_t gen);
 
   void write_source_lengths(std::uint32_t gen, const policy::CompiledPolicy& policy);
+  void write_contexts(std::uint32_t gen, const policy::CompiledPolicy& policy);
 
   void write_generation(std::uint32_t gen, const policy::CompiledPolicy& policy);
 };

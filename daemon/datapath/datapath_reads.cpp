@@ -115,6 +115,8 @@ std::vector<Datapath::MapUsage> Datapath::map_usage() const {
     return (d.written[0].*member).size() + (d.written[1].*member).size();
   };
   using W = Datapath::Impl::Written;
+  add(d.ingress->maps.contexts, both(&W::contexts));
+  add(d.ingress->maps.iface_ids, both(&W::ifaces));
   add(d.ingress->maps.source_classes, both(&W::classes));
   add(d.ingress->maps.length_sets, d.written[0].length_sets + d.written[1].length_sets);
   add(d.ingress->maps.targets, both(&W::targets));

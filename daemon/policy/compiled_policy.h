@@ -14,10 +14,10 @@
 
 namespace sluice::policy {
 
-// A source prefix, or a search marker, of a chain and the scopes of its
+// A source prefix, or a search marker, of a context and the scopes of its
 // addresses (source_classes).
 struct ClassEntry {
-  std::uint8_t chain = 0;  // enum sluice_chain
+  std::uint8_t context = 0;  // a chain, or an interface context
   config::Prefix prefix;
   sluice_class_value value{};
 };
@@ -26,6 +26,12 @@ struct ClassEntry {
 struct LengthSet {
   std::uint32_t id = 0;
   std::vector<std::uint8_t> lengths;
+};
+
+// An interface context: (chain, in interface id, out interface id) -> id.
+struct ContextEntry {
+  sluice_context_key key{};
+  std::uint32_t id = 0;
 };
 
 struct TargetEntry {
@@ -49,11 +55,17 @@ inline std::size_t family_slot(config::Family family) {
 }
 
 struct CompiledPolicy {
+  // Interfaces rules name (their ids are index + 1), the contexts of the
+  // rules naming them, and per chain which kinds of context it has.
+  std::vector<std::string> interfaces;
+  std::vector<ContextEntry> contexts;
+  std::array<std::uint8_t, SLUICE_CHAIN_COUNT> context_kinds{};  // SLUICE_CONTEXT_*
   std::vector<ClassEntry> classes;
-  // [chain][family_slot]: source prefix lengths, shortest first, and the
-  // length set of the scope of rules from "any" (0: none).
-  std::array<std::array<std::vector<std::uint8_t>, 2>, SLUICE_CHAIN_COUNT> source_lengths;
-  std::array<std::array<std::uint32_t, 2>, SLUICE_CHAIN_COUNT> any_scope{};
+  // [context][family_slot]: source prefix lengths, shortest first, and the
+  // length set of the scope of rules from "any" (0: none). One per context
+  // in use; the chains' own contexts are always there.
+  std::vector<std::array<std::vector<std::uint8_t>, 2>> source_lengths;
+  std::vector<std::array<std::uint32_t, 2>> any_scope;
   std::vector<LengthSet> length_sets;
   std::vector<TargetEntry> targets;
   std::vector<GroupEntry> groups;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <tuple>
 
 #include "policy/abi_values.h"
 #include "policy/longest_match.h"
@@ -43,9 +44,10 @@ class Scopes {
   Scopes(const config::Config& cfg, RuleGroups& groups, CompiledPolicy& out, Usage& targets)
       : rules_(cfg.rules), groups_(groups), out_(out), targets_(targets) {}
 
-  // rules: ascending indexes of the scope's rules, all of `chain`. Returns
-  // the scope's length set for family f, 0 when its rules name nothing of f.
-  std::uint32_t build(std::uint32_t scope, std::uint8_t chain, Family f,
+  // rules: ascending indexes of the scope's rules, all of `context`.
+  // Returns the scope's length set for family f, 0 when its rules name
+  // nothing of f.
+  std::uint32_t build(std::uint32_t scope, std::uint8_t context, Family f,
                       const std::vector<std::uint32_t>& rules);
 
  private:
@@ -73,7 +75,7 @@ class Scopes {
   std::vector<Named> named_;
 };
 
-std::uint32_t Scopes::build(std::uint32_t scope, std::uint8_t chain, Family f,
+std::uint32_t Scopes::build(std::uint32_t scope, std::uint8_t context, Family f,
                             const std::vector<std::uint32_t>& rules) {
   named_.clear();
   for (auto r : rules) {
@@ -89,7 +91,7 @@ std::uint32_t Scopes::build(std::uint32_t scope, std::uint8_t chain, Family f,
   for (const auto& n : named_) ++targets_.by_rule[n.rule];
   for (const auto& e : table.entries) {
     TargetEntry t;
-    t.key.chain = chain;
+    t.key.context = context;
     t.key.family = abi_family(f);
     t.key.prefixlen = e.prefix.length;
     t.key.scope = scope;
@@ -162,34 +164,92 @@ std::uint32_t Scopes::length_set(const std::vector<std::uint8_t>& lengths) {
   return it->second;
 }
 
-// One chain's source side: its scopes (each built for the families whose
+// The rules of each context, by context id: the chains' own (rules naming
+// no interface) first, then one per (chain, in interface, out interface)
+// some rule names. A rule naming several interfaces is in the context of
+// each.
+struct Contexts {
+  std::vector<std::vector<std::uint32_t>> rules;
+};
+
+Contexts contexts_of(const config::Config& cfg, std::size_t limit, CompiledPolicy& out) {
+  std::map<std::string, std::uint16_t> iface_ids;
+  for (const auto& r : cfg.rules)
+    for (const auto* names : {&r.in_interfaces, &r.out_interfaces})
+      for (const auto& n : *names) iface_ids.emplace(n, 0);
+  for (auto& [name, id] : iface_ids) {
+    out.interfaces.push_back(name);
+    id = static_cast<std::uint16_t>(out.interfaces.size());
+  }
+  Contexts c;
+  c.rules.resize(SLUICE_CHAIN_COUNT);
+  std::map<std::tuple<std::uint8_t, std::uint16_t, std::uint16_t>, std::uint32_t> ids;
+  for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
+    const auto& r = cfg.rules[i];
+    auto chain = abi_chain(r.chain);
+    auto index = static_cast<std::uint32_t>(i);
+    if (r.in_interfaces.empty() && r.out_interfaces.empty()) {
+      c.rules[chain].push_back(index);
+      continue;
+    }
+    std::vector<std::uint16_t> ins{0}, outs{0};
+    if (!r.in_interfaces.empty()) ins.clear();
+    if (!r.out_interfaces.empty()) outs.clear();
+    for (const auto& n : r.in_interfaces) ins.push_back(iface_ids.at(n));
+    for (const auto& n : r.out_interfaces) outs.push_back(iface_ids.at(n));
+    for (auto in : ins)
+      for (auto o : outs) {
+        auto [it, added] = ids.try_emplace({chain, in, o}, c.rules.size());
+        if (added) {
+          if (c.rules.size() >= limit)
+            throw CapacityError("rules name " + std::to_string(c.rules.size() + 1) +
+                                    " combinations of chain and interfaces; the datapath holds " +
+                                    std::to_string(limit - SLUICE_CHAIN_COUNT),
+                                i);
+          c.rules.emplace_back();
+          ContextEntry e;
+          e.key.chain = chain;
+          e.key.in_iface = in;
+          e.key.out_iface = o;
+          e.id = it->second;
+          out.contexts.push_back(e);
+          out.context_kinds[chain] |= in && o ? SLUICE_CONTEXT_BOTH
+                                      : in    ? SLUICE_CONTEXT_IN
+                                              : SLUICE_CONTEXT_OUT;
+        }
+        c.rules[it->second].push_back(index);
+      }
+  }
+  return c;
+}
+
+// One context's source side: its scopes (each built for the families whose
 // addresses look it up) and the source search entries leading to them.
 // Returns the last scope id used.
-std::uint32_t compile_chain(const config::Config& cfg, config::Chain chain, std::uint32_t first_id,
-                            Scopes& scopes, CompiledPolicy& out) {
-  auto c = abi_chain(chain);
+std::uint32_t compile_context(const config::Config& cfg, std::uint8_t context,
+                              const std::vector<std::uint32_t>& rules, std::uint32_t first_id,
+                              Scopes& scopes, CompiledPolicy& out) {
   std::vector<std::uint32_t> from_any;
-  for (std::size_t i = 0; i < cfg.rules.size(); ++i)
-    if (cfg.rules[i].chain == chain && cfg.rules[i].from.any)
-      from_any.push_back(static_cast<std::uint32_t>(i));
+  for (auto i : rules)
+    if (cfg.rules[i].from.any) from_any.push_back(i);
   for (Family f : {Family::V4, Family::V6})
-    out.any_scope[c][family_slot(f)] = scopes.build(SLUICE_SCOPE_ANY, c, f, from_any);
+    out.any_scope[context][family_slot(f)] = scopes.build(SLUICE_SCOPE_ANY, context, f, from_any);
 
-  SourceScopes sources(cfg.rules, chain, first_id);
+  SourceScopes sources(cfg.rules, rules, first_id);
   std::vector<std::array<std::uint32_t, 2>> sets(sources.scope_count());
   for (std::uint32_t i = 0; i < sources.scope_count(); ++i) {
     std::uint32_t id = first_id + 1 + i;
     for (Family f : {Family::V4, Family::V6})
       if (sources.scope_families(id) & (1u << family_slot(f)))
-        sets[i][family_slot(f)] = scopes.build(id, c, f, sources.scope_rules(id));
+        sets[i][family_slot(f)] = scopes.build(id, context, f, sources.scope_rules(id));
   }
 
   for (Family f : {Family::V4, Family::V6}) {
     auto slot = family_slot(f);
     auto table = build_longest_match(sources.prefixes()[slot]);
-    out.source_lengths[c][slot] = table.lengths;
+    out.source_lengths[context][slot] = table.lengths;
     for (const auto& e : table.entries) {
-      ClassEntry entry{c, e.prefix, {}};
+      ClassEntry entry{context, e.prefix, {}};
       if (e.value) {
         // The scopes with something to search for this family.
         const auto& found = sources.source_values()[e.value - 1];
@@ -245,9 +305,13 @@ CompiledPolicy compile(const config::Config& cfg, const Limits& limits) {
   RuleGroups groups(cfg.rules);
   Usage targets{"destination entries", limits.targets, 0, std::vector<std::size_t>(n)};
   Scopes scopes(cfg, groups, out, targets);
+  auto contexts = contexts_of(cfg, limits.contexts, out);
+  out.source_lengths.resize(contexts.rules.size());
+  out.any_scope.resize(contexts.rules.size());
   std::uint32_t last_scope = SLUICE_SCOPE_ANY;
-  for (int c = 0; c < config::kChainCount; ++c)
-    last_scope = compile_chain(cfg, static_cast<config::Chain>(c), last_scope, scopes, out);
+  for (std::size_t c = 0; c < contexts.rules.size(); ++c)
+    last_scope = compile_context(cfg, static_cast<std::uint8_t>(c), contexts.rules[c], last_scope,
+                                 scopes, out);
 
   Usage source_entries{"source prefix entries", limits.source_entries, out.classes.size(),
                        std::vector<std::size_t>(n)};

@@ -24,6 +24,7 @@ class CapacityError : public std::runtime_error {
 // pass smaller ones to reach them with small rulesets.
 struct Limits {
   std::size_t rules = SLUICE_MAX_RULES;
+  std::size_t contexts = SLUICE_MAX_CONTEXTS;  // the chains' own included
   std::size_t source_entries = SLUICE_MAX_CLASS_ENTRIES / SLUICE_GENERATIONS;
   std::size_t length_sets = SLUICE_MAX_LENGTH_SETS / SLUICE_GENERATIONS - 1;  // ids from 1
   std::size_t targets = SLUICE_MAX_TARGETS / SLUICE_GENERATIONS;

@@ -10,8 +10,8 @@ namespace sluice::policy {
 
 struct IndexListHash {
   std::size_t operator()(const std::vector<std::uint32_t>& v) const noexcept {
-    return std::hash<std::string_view>{}(std::string_view(
-        reinterpret_cast<const char*>(v.data()), v.size() * sizeof(std::uint32_t)));
+    return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(v.data()),
+                                                          v.size() * sizeof(std::uint32_t)));
   }
 };
 

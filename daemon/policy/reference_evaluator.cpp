@@ -12,7 +12,16 @@ bool endpoint_matches(const config::Endpoint& ep, const std::array<std::uint8_t,
   return false;
 }
 
+bool interface_matches(const std::vector<std::string>& names, const std::string& name) {
+  if (names.empty()) return true;
+  for (const auto& n : names)
+    if (n == name) return true;
+  return false;
+}
+
 bool rule_matches(const config::Rule& r, const PacketHeaders& pkt) {
+  if (!interface_matches(r.in_interfaces, pkt.in_interface)) return false;
+  if (!interface_matches(r.out_interfaces, pkt.out_interface)) return false;
   if (!endpoint_matches(r.from, pkt.src, pkt.family)) return false;
   if (!endpoint_matches(r.to, pkt.dst, pkt.family)) return false;
   if (r.proto != config::Protocol::Any && static_cast<std::uint8_t>(r.proto) != pkt.proto)

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "config/model.h"
 
@@ -19,6 +20,8 @@ struct PacketHeaders {
   std::uint16_t dport = 0;  // host order; TCP/UDP only
   std::uint8_t icmp_type = 0;
   std::uint8_t icmp_code = 0;
+  std::string in_interface;   // arrived on; empty: none (output chain)
+  std::string out_interface;  // leaves by; empty: none or not known
 };
 
 struct Verdict {

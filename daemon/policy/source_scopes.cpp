@@ -30,23 +30,22 @@ struct Region {
 
 // The regions, each with its parent and the rules it adds to the ones
 // already matching around it.
-std::vector<Region> regions_of(const std::vector<config::Rule>& rules, config::Chain chain) {
+std::vector<Region> regions_of(const std::vector<config::Rule>& all,
+                               const std::vector<std::uint32_t>& rules) {
   struct Named {
     config::Prefix prefix;
     std::uint32_t rule;
   };
   std::vector<Named> named;
-  for (std::size_t i = 0; i < rules.size(); ++i)
-    if (rules[i].chain == chain)
-      for (const auto& p : rules[i].from.prefixes)
-        named.push_back({p, static_cast<std::uint32_t>(i)});
+  for (auto i : rules)
+    for (const auto& p : all[i].from.prefixes) named.push_back({p, i});
   std::sort(named.begin(), named.end(), [](const Named& a, const Named& b) {
     if (a.prefix != b.prefix) return prefix_less(a.prefix, b.prefix);
     return a.rule < b.rule;
   });
 
   std::vector<Region> out;
-  std::vector<std::uint32_t> active(rules.size());  // rules of the open regions
+  std::vector<std::uint32_t> active(all.size());  // rules of the open regions
   std::vector<int> open;
   for (std::size_t begin = 0; begin < named.size();) {
     Region r;
@@ -89,14 +88,14 @@ bool is_cut(const Region& r, const Region* cut_above) {
 
 }  // namespace
 
-SourceScopes::SourceScopes(const std::vector<config::Rule>& rules, config::Chain chain,
-                           std::uint32_t first_id)
+SourceScopes::SourceScopes(const std::vector<config::Rule>& all,
+                           const std::vector<std::uint32_t>& rules, std::uint32_t first_id)
     : first_id_(first_id) {
-  auto regions = regions_of(rules, chain);
+  auto regions = regions_of(all, rules);
   // Interned lists; lists of one (the common case) by their one element,
   // which spares a hash table node each.
   std::unordered_map<std::vector<std::uint32_t>, std::uint32_t, IndexListHash> scope_ids;
-  std::vector<std::uint32_t> scope_of_rule(rules.size());
+  std::vector<std::uint32_t> scope_of_rule(all.size());
   auto scope_of = [&](const std::vector<std::uint32_t>& list) {
     auto next = static_cast<std::uint32_t>(first_id_ + scopes_.size() + 1);
     std::uint32_t* id;

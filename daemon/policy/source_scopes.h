@@ -29,8 +29,10 @@ class SourceScopes {
   // included) becomes a cut, while cuts around it leave room.
   static constexpr std::size_t kCutSize = 8;
 
-  // The rules of one chain; scope ids start after first_id.
-  SourceScopes(const std::vector<config::Rule>& rules, config::Chain chain, std::uint32_t first_id);
+  // The rules (ascending indexes into all) of one context; scope ids start
+  // after first_id.
+  SourceScopes(const std::vector<config::Rule>& all, const std::vector<std::uint32_t>& rules,
+               std::uint32_t first_id);
 
   // Scopes are first_id + 1 .. first_id + scope_count(); SLUICE_SCOPE_ANY
   // (0) is the rules from "any".

@@ -14,9 +14,9 @@ std::string bytes(const T& v) {
   return std::string(reinterpret_cast<const char*>(&v), sizeof v);
 }
 
-sluice_class_key class_key(std::uint8_t chain, const config::Prefix& p) {
+sluice_class_key class_key(std::uint8_t context, const config::Prefix& p) {
   sluice_class_key k{};
-  k.chain = chain;
+  k.context = context;
   k.family = policy::abi_family(p.family);
   k.prefixlen = p.length;
   std::memcpy(k.addr, p.addr.data(), 16);
@@ -53,7 +53,8 @@ std::uint32_t search(const std::vector<std::uint8_t>& lengths, Probe probe) {
 }  // namespace
 
 CompiledLookup::CompiledLookup(const policy::CompiledPolicy& p) : policy_(p) {
-  for (const auto& c : p.classes) classes_[bytes(class_key(c.chain, c.prefix))] = c.value;
+  for (const auto& c : p.classes) classes_[bytes(class_key(c.context, c.prefix))] = c.value;
+  for (const auto& c : p.contexts) contexts_[bytes(c.key)] = c.id;
   for (const auto& l : p.length_sets) length_sets_[l.id] = l.lengths;
   for (const auto& t : p.targets) targets_[bytes(t.key)] = t.value;
   for (const auto& g : p.groups) groups_[g.key.id] = g.value;
@@ -86,7 +87,7 @@ void CompiledLookup::scope_decide(std::uint8_t chain, const sluice_scope_ref& re
   search(lengths, [&](int len, std::uint32_t& value) {
     ++probes_;
     sluice_target_key k{};
-    k.chain = chain;
+    k.context = chain;
     k.family = policy::abi_family(pkt.family);
     k.prefixlen = static_cast<std::uint8_t>(len);
     k.scope = ref.scope;
@@ -143,6 +144,16 @@ void CompiledLookup::group_decide(std::uint32_t id, std::uint8_t proto, std::uin
   }
 }
 
+void CompiledLookup::context_decide(std::uint8_t context, const policy::PacketHeaders& pkt,
+                                    std::uint16_t port, sluice_decision& best) const {
+  auto source = source_scopes(context, pkt);
+  for (std::uint32_t i = 0; i < source.count && i < SLUICE_MAX_SOURCE_SCOPES; ++i)
+    scope_decide(context, source.scope[i], pkt, port, best);
+  ++probes_;  // any_scopes
+  auto any = policy_.any_scope[context][policy::family_slot(pkt.family)];
+  if (any) scope_decide(context, {SLUICE_SCOPE_ANY, any}, pkt, port, best);
+}
+
 policy::Verdict CompiledLookup::decide(config::Chain chain,
                                        const policy::PacketHeaders& pkt) const {
   probes_ = 0;
@@ -152,12 +163,29 @@ policy::Verdict CompiledLookup::decide(config::Chain chain,
   sluice_decision best{};
   best.rule_index = SLUICE_RULE_INDEX_DEFAULT;
   auto c = policy::abi_chain(chain);
-  auto source = source_scopes(c, pkt);
-  for (std::uint32_t i = 0; i < source.count && i < SLUICE_MAX_SOURCE_SCOPES; ++i)
-    scope_decide(c, source.scope[i], pkt, port, best);
-  ++probes_;  // any_scopes
-  auto any = policy_.any_scope[c][policy::family_slot(pkt.family)];
-  if (any) scope_decide(c, {SLUICE_SCOPE_ANY, any}, pkt, port, best);
+  context_decide(c, pkt, port, best);
+  // The interfaces' contexts, as policy_decide() looks them up.
+  auto id = [&](const std::string& name) -> std::uint16_t {
+    for (std::size_t i = 0; i < policy_.interfaces.size(); ++i)
+      if (!name.empty() && policy_.interfaces[i] == name) return static_cast<std::uint16_t>(i + 1);
+    return 0;
+  };
+  auto kinds = policy_.context_kinds[c];
+  std::uint16_t in = id(pkt.in_interface), out = id(pkt.out_interface);
+  auto try_context = [&](std::uint8_t kind, std::uint16_t i, std::uint16_t o) {
+    if (!(kinds & kind)) return;
+    sluice_context_key k{};
+    k.chain = c;
+    k.in_iface = i;
+    k.out_iface = o;
+    ++probes_;
+    auto hit = contexts_.find(bytes(k));
+    if (hit != contexts_.end())
+      context_decide(static_cast<std::uint8_t>(hit->second), pkt, port, best);
+  };
+  if (in) try_context(SLUICE_CONTEXT_IN, in, 0);
+  if (out) try_context(SLUICE_CONTEXT_OUT, 0, out);
+  if (in && out) try_context(SLUICE_CONTEXT_BOTH, in, out);
   int ci = static_cast<int>(chain);
   if (best.rule_index == SLUICE_RULE_INDEX_DEFAULT)
     return {std::nullopt, static_cast<config::Action>(policy_.chain_defaults[ci]),

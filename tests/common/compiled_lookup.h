@@ -23,7 +23,9 @@ class CompiledLookup {
   int last_probes() const { return probes_; }
 
  private:
-  sluice_class_value source_scopes(std::uint8_t chain, const policy::PacketHeaders& pkt) const;
+  void context_decide(std::uint8_t context, const policy::PacketHeaders& pkt, std::uint16_t port,
+                      sluice_decision& best) const;
+  sluice_class_value source_scopes(std::uint8_t context, const policy::PacketHeaders& pkt) const;
   void scope_decide(std::uint8_t chain, const sluice_scope_ref& ref,
                     const policy::PacketHeaders& pkt, std::uint16_t port,
                     sluice_decision& best) const;
@@ -31,6 +33,7 @@ class CompiledLookup {
                     sluice_decision& best) const;
 
   const policy::CompiledPolicy& policy_;
+  std::unordered_map<std::string, std::uint32_t> contexts_;
   std::unordered_map<std::string, sluice_class_value> classes_;
   std::unordered_map<std::uint32_t, std::vector<std::uint8_t>> length_sets_;
   std::unordered_map<std::string, sluice_target> targets_;

@@ -88,6 +88,31 @@ void random_match(std::mt19937_64& rng, config::Rule& r, double audit) {
   r.audit = chance(rng, audit);
 }
 
+// Interfaces the config manages, for rules to name.
+void add_interfaces(config::Config& cfg, const std::vector<std::string>& names) {
+  for (const auto& n : names) {
+    config::Interface itf;
+    itf.name = n;
+    cfg.interfaces.push_back(itf);
+  }
+}
+
+// in_interface / out_interface, where the chain has such an interface.
+void random_interfaces(std::mt19937_64& rng, config::Rule& r, const std::vector<std::string>& names,
+                       double p) {
+  if (names.empty()) return;
+  auto some = [&] {
+    std::vector<std::string> out{pick(rng, names)};
+    if (chance(rng, 0.3)) {
+      auto other = pick(rng, names);
+      if (other != out[0]) out.push_back(other);
+    }
+    return out;
+  };
+  if (r.chain != config::Chain::Output && chance(rng, p)) r.in_interfaces = some();
+  if (r.chain != config::Chain::Input && chance(rng, p)) r.out_interfaces = some();
+}
+
 // A random address of family f, anywhere.
 Prefix random_address(std::mt19937_64& rng, Family f) {
   Prefix p;
@@ -166,10 +191,12 @@ config::Config random_nested_ruleset(std::mt19937_64& rng, const NestedShape& sh
       r.from = nested_endpoint(rng, shape, pool);
       r.to = nested_endpoint(rng, shape, pool);
       random_match(rng, r, shape.audit);
+      random_interfaces(rng, r, shape.interfaces, shape.interface_rules);
     }
     r.name = "n" + std::to_string(i);
     cfg.rules.push_back(std::move(r));
   }
+  add_interfaces(cfg, shape.interfaces);
   return cfg;
 }
 
@@ -185,8 +212,10 @@ config::Config random_ruleset(std::mt19937_64& rng, const RulesetShape& shape) {
     r.from = random_endpoint(rng, shape);
     r.to = random_endpoint(rng, shape);
     random_match(rng, r, shape.audit);
+    random_interfaces(rng, r, shape.interfaces, shape.interface_rules);
     cfg.rules.push_back(std::move(r));
   }
+  add_interfaces(cfg, shape.interfaces);
   return cfg;
 }
 
@@ -248,6 +277,11 @@ policy::PacketHeaders random_packet(std::mt19937_64& rng, const config::Config& 
     pkt.dst[pkt.family == Family::V4 ? 3 : 15]++;
   while (chain == config::Chain::Output && pkt.src == pkt.dst)
     pkt.dst[pkt.family == Family::V4 ? 3 : 15]++;
+
+  if (!cfg.interfaces.empty()) {
+    if (chain != config::Chain::Output) pkt.in_interface = pick(rng, cfg.interfaces).name;
+    if (chain != config::Chain::Input) pkt.out_interface = pick(rng, cfg.interfaces).name;
+  }
 
   int kind = uniform(rng, 0, 9);
   if (kind < 5) {

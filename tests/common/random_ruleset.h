@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "config/model.h"
@@ -22,6 +23,10 @@ struct RulesetShape {
   int subnets = 8;
   // Share of rules (and chance per chain default) in audit mode.
   double audit = 0.1;
+  // Interfaces (config.interfaces) rules may name in in_interface /
+  // out_interface, each with this chance where the chain allows it.
+  std::vector<std::string> interfaces;
+  double interface_rules = 0.2;
 };
 
 config::Config random_ruleset(std::mt19937_64& rng, const RulesetShape& shape);
@@ -45,13 +50,17 @@ struct NestedShape {
   double list = 0.15;    // endpoints naming 2-5 prefixes of both families
   double shadow = 0.05;  // rules repeating an earlier rule's match
   double audit = 0.05;
+  std::vector<std::string> interfaces;  // as in RulesetShape
+  double interface_rules = 0.2;
 };
 
 config::Config random_nested_ruleset(std::mt19937_64& rng, const NestedShape& shape);
 
 // A packet for chain; biased towards addresses and ports the rules name,
 // so that early, late and no-match cases all occur. For the input chain
-// the destination is one of local, for output the source is.
+// the destination is one of local, for output the source is. With
+// config.interfaces, it arrives on one (input, forward) and leaves by one
+// (forward, output).
 policy::PacketHeaders random_packet(std::mt19937_64& rng, const config::Config& cfg,
                                     config::Chain chain, const std::vector<config::Prefix>& local);
 

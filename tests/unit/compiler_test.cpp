@@ -159,6 +159,7 @@ TEST(Compiler, AgreesWithReferenceOnRandomRulesets) {
     std::mt19937_64 rng(seed);
     testkit::RulesetShape shape;
     shape.rules = 1 + rng() % 300;
+    if (seed % 2) shape.interfaces = {"lan0", "lan1", "wan0"};
     auto cfg = testkit::random_ruleset(rng, shape);
     auto local = testkit::random_local_addresses(rng, shape);
     auto compiled = policy::compile(cfg);
@@ -175,13 +176,15 @@ TEST(Compiler, AgreesWithReferenceOnRandomRulesets) {
   }
 }
 
-// The most hash probes one decision can take, whatever the ruleset: the
-// source search and the "any" scope's length set, then per scope (the
-// source's, and "any"'s) its length set, the destination search, the group
-// and its shapes.
-constexpr int kMaxProbes =
+// The most hash probes one decision can take, whatever the ruleset: per
+// context (the chain's, and up to 3 of its interfaces, each found by one
+// probe), the source search and the "any" scope's length set, then per
+// scope (the source's, and "any"'s) its length set, the destination search,
+// the group and its shapes.
+constexpr int kProbesPerContext =
     SLUICE_MAX_SEARCH_STEPS + 1 +
     (SLUICE_MAX_SOURCE_SCOPES + 1) * (1 + SLUICE_MAX_SEARCH_STEPS + 1 + SLUICE_MAX_MATCH_SHAPES);
+constexpr int kMaxProbes = 3 + 4 * kProbesPerContext;
 
 // Deep nesting (chains to /32 and /128, siblings, lists mixing families,
 // shadowed rules), 10 to 10,000 rules: never refused, always the
@@ -192,6 +195,7 @@ TEST(Compiler, DeepNestingIsNeverRefusedAndAgreesWithReference) {
   for (std::uint64_t seed = 1; seed <= rulesets; ++seed) {
     std::mt19937_64 rng(seed);
     testkit::NestedShape shape;
+    if (seed % 2) shape.interfaces = {"lan0", "lan1", "wan0"};
     // Log-uniform from 10 to 10,000 rules.
     shape.rules = static_cast<std::size_t>(10.0 * std::pow(1000.0, (rng() % 1001) / 1000.0));
     auto cfg = testkit::random_nested_ruleset(rng, shape);

@@ -54,8 +54,8 @@ const BadConfig kCases[] = {
      {"t.toml:3:22: api.insecure_plaintext: must be true or false"}},
     {"unknown rule key (typo)",
      "[[rule]]\nname = \"a\"\nchain = \"input\"\naction = \"accept\"\nprot = \"tcp\"\n",
-     {"t.toml:5:1: rule[0].prot: unknown key; expected one of: name, chain, from, to, proto, port, "
-      "icmp_type, action, mode, log, comment"}},
+     {"t.toml:5:1: rule[0].prot: unknown key; expected one of: name, chain, from, to, "
+      "in_interface, out_interface, proto, port, icmp_type, action, mode, log, comment"}},
     {"unknown chains key",
      "[chains]\ninptu = \"drop\"\n",
      {"t.toml:2:1: chains.inptu: unknown key; expected one of: input, forward, output"}},
@@ -163,11 +163,40 @@ const BadConfig kCases[] = {
      "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\nfrom = \"zone:lan\"\n",
      {"t.toml:5:8: rule 'x'.from: zone 'lan' is not defined; name it on an [[interface]] or under "
       "[zones]"}},
-    {"zone without networks",
+    {"zone without networks outside rules",
      "[[interface]]\nname = \"eth1\"\nzone = \"lan\"\n"
-     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\nfrom = \"zone:lan\"\n",
-     {"t.toml:8:8: rule 'x'.from: zone 'lan' has no networks; add networks = [...] under "
-      "[zones.lan]"}},
+     "[api]\nmanagement = \"zone:lan\"\n",
+     {"t.toml:5:14: api.management: zone 'lan' has no networks; add networks = [...] under "
+      "[zones.lan] (only rules match zones by their interfaces)"}},
+    {"zone of interfaces in a list",
+     "[[interface]]\nname = \"eth1\"\nzone = \"lan\"\n"
+     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\n"
+     "from = [\"zone:lan\", \"10.0.0.0/8\"]\n",
+     {"t.toml:8:9: rule 'x'.from: zone 'lan' has no networks, so it matches by interface, which "
+      "cannot be listed with addresses; write a rule for each"}},
+    {"interface sluice does not manage",
+     "[[interface]]\nname = \"eth1\"\n"
+     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\n"
+     "in_interface = [\"eth1\", \"eth9\"]\n",
+     {"t.toml:7:25: rule 'x'.in_interface: interface 'eth9' is not one sluice manages, so no "
+      "packet of it is ever seen; add an [[interface]] with name = \"eth9\""}},
+    {"out_interface on the input chain",
+     "[[interface]]\nname = \"eth1\"\n"
+     "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"accept\"\n"
+     "out_interface = \"eth1\"\n",
+     {"t.toml:7:17: rule 'x'.out_interface: can never match: packets of the input chain are for "
+      "this host and leave by no interface"}},
+    {"in_interface on the output chain, by zone",
+     "[[interface]]\nname = \"eth1\"\nzone = \"lan\"\n"
+     "[[rule]]\nname = \"x\"\nchain = \"output\"\naction = \"accept\"\nfrom = \"zone:lan\"\n",
+     {"t.toml:8:8: rule 'x'.in_interface: can never match: packets of the output chain come from "
+      "this host, not in by an interface"}},
+    {"interface both by key and by zone",
+     "[[interface]]\nname = \"eth1\"\nzone = \"lan\"\n"
+     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\nfrom = \"zone:lan\"\n"
+     "in_interface = \"eth1\"\n",
+     {"t.toml:9:16: rule 'x'.in_interface: give either in_interface or a zone of interfaces in "
+      "from, not both"}},
     {"any mixed into a list",
      "[[rule]]\nname = \"x\"\nchain = \"input\"\naction = \"drop\"\nfrom = [\"any\", "
      "\"10.0.0.0/8\"]\n",

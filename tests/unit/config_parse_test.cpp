@@ -284,3 +284,54 @@ TEST(ConfigParse, APlaintextApiBeyondLoopbackIsAcceptedOnlyWhenSaidOutright) {
 }
 
 }  // namespace
+
+namespace {
+
+// A zone named only on interfaces stands for them: arrived on (from), left
+// by (to); in_interface / out_interface name them directly.
+TEST(ConfigParse, InterfacesAndZonesOfInterfaces) {
+  auto r = sluice::config::parse_string(R"(
+[[interface]]
+name = "lan0"
+zone = "lan"
+[[interface]]
+name = "lan1"
+zone = "lan"
+[[interface]]
+name = "wan0"
+zone = "wan"
+[[rule]]
+name = "out"
+chain = "forward"
+from = "zone:lan"
+to = "zone:wan"
+action = "accept"
+[[rule]]
+name = "ssh-from-lan0"
+chain = "input"
+in_interface = "lan0"
+from = "192.168.1.0/24"
+proto = "tcp"
+port = 22
+action = "accept"
+[[rule]]
+name = "to-wan"
+chain = "output"
+out_interface = ["wan0"]
+action = "accept"
+)",
+                                        "t.toml");
+  ASSERT_TRUE(r.config) << sluice::config::format(r.diagnostics);
+  const auto& rules = r.config->rules;
+  ASSERT_EQ(rules.size(), 3u);
+  EXPECT_EQ(rules[0].in_interfaces, (std::vector<std::string>{"lan0", "lan1"}));
+  EXPECT_EQ(rules[0].out_interfaces, (std::vector<std::string>{"wan0"}));
+  EXPECT_TRUE(rules[0].from.any) << "addresses: any";
+  EXPECT_TRUE(rules[0].to.any);
+  EXPECT_EQ(rules[1].in_interfaces, (std::vector<std::string>{"lan0"}));
+  EXPECT_TRUE(rules[1].out_interfaces.empty());
+  EXPECT_FALSE(rules[1].from.any);
+  EXPECT_EQ(rules[2].out_interfaces, (std::vector<std::string>{"wan0"}));
+}
+
+}  // namespace

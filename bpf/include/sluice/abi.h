@@ -6,6 +6,9 @@
  *
  * Byte order: addresses and ports inside keys are in network byte order so
  * that LPM prefixes are the leading bits. Everything else is host order.
+ *
+ * Over the size limit: every structure both sides share lives here and
+ * only here, so that a change to one is a change to the one contract.
  */
 #ifndef SLUICE_ABI_H
 #define SLUICE_ABI_H
@@ -77,7 +80,9 @@ struct sluice_settings {
 	__u8 chain_default[SLUICE_GENERATIONS][SLUICE_CHAIN_COUNT]; /* enum sluice_action */
 	__u8 chain_audit[SLUICE_GENERATIONS][SLUICE_CHAIN_COUNT];   /* 1: default only audited */
 	__u8 flow_events;					    /* enum sluice_flow_events */
-	__u8 pad[3];
+	/* SLUICE_CONTEXT_* bits: which interface contexts the chain has. */
+	__u8 context_kinds[SLUICE_GENERATIONS][SLUICE_CHAIN_COUNT];
+	__u8 pad;
 };
 
 /* Which decisions become flow events ([flows] events). Drops, rejects and
@@ -119,9 +124,36 @@ enum sluice_audit_reason {
  */
 #define SLUICE_MAX_SEARCH_STEPS 8u /* ceil(log2(129 lengths + 1)) */
 
-struct sluice_class_key {
+/*
+ * Contexts. The rules of a chain that name no interface form context
+ * `chain`; rules naming in_interface and/or out_interface go into contexts
+ * (chain, in interface, out interface), numbered from SLUICE_CHAIN_COUNT,
+ * an interface by the id rules give it (iface_ids: ifindex -> id). A
+ * packet looks up its chain's context and, where the chain has them, the
+ * contexts of its interfaces (at most 4 in all). Everything keyed or
+ * indexed by context below is per context.
+ */
+#define SLUICE_MAX_CONTEXTS 64u	 /* per generation */
+#define SLUICE_CONTEXT_IN 0x01	 /* (chain, in, any) contexts exist */
+#define SLUICE_CONTEXT_OUT 0x02	 /* (chain, any, out) */
+#define SLUICE_CONTEXT_BOTH 0x04 /* (chain, in, out) */
+
+struct sluice_context_key {
 	__u8 gen;
 	__u8 chain;
+	__u16 in_iface;	 /* interface id, 0: any */
+	__u16 out_iface; /* interface id, 0: any */
+	__u16 pad;
+};
+
+struct sluice_iface_key {
+	__u32 gen;
+	__u32 ifindex;
+};
+
+struct sluice_class_key {
+	__u8 gen;
+	__u8 context;
 	__u8 family;	/* enum sluice_family */
 	__u8 prefixlen; /* 0..32 or 0..128 */
 	__u8 addr[16];	/* masked to prefixlen; IPv4 in the first 4 bytes */
@@ -149,13 +181,13 @@ struct sluice_prefix_lengths {
 	__u8 len[132];
 };
 
-/* Index of source_lengths and any_scopes for a generation, chain and family. */
-static inline __u32 sluice_source_lengths_index(__u32 gen, __u32 chain, __u32 family)
+/* Index of source_lengths and any_scopes for a generation, context and family. */
+static inline __u32 sluice_source_lengths_index(__u32 gen, __u32 context, __u32 family)
 {
-	return (gen * SLUICE_CHAIN_COUNT + chain) * 2 + (family == SLUICE_FAMILY_IPV6);
+	return (gen * SLUICE_MAX_CONTEXTS + context) * 2 + (family == SLUICE_FAMILY_IPV6);
 }
 
-#define SLUICE_SOURCE_LENGTH_SLOTS (SLUICE_GENERATIONS * SLUICE_CHAIN_COUNT * 2)
+#define SLUICE_SOURCE_LENGTH_SLOTS (SLUICE_GENERATIONS * SLUICE_MAX_CONTEXTS * 2)
 
 /* Where length set id (from 1; 0: the scope names nothing here) of a
  * generation is in length_sets. */
@@ -167,7 +199,7 @@ static inline __u32 sluice_length_set_index(__u32 gen, __u32 id)
 /* A destination prefix (or a marker) of a scope -> its group. */
 struct sluice_target_key {
 	__u8 gen;
-	__u8 chain;
+	__u8 context;
 	__u8 family;
 	__u8 prefixlen;
 	__u32 scope;
