@@ -57,6 +57,10 @@ class Datapath {
   // nothing reads them once the flip is done.
   void release_idle_generation();
 
+  // Maps the interfaces the live ruleset names to their ifindexes again:
+  // after an interface appeared, went, or was made anew.
+  void refresh_interface_ids();
+
   // Replaces the set of addresses owned by this host.
   void set_local_addresses(const std::vector<LocalAddress>& addrs);
 

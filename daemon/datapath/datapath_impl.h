@@ -53,6 +53,7 @@ struct Datapath::Impl {
   struct Written {
     std::vector<sluice_context_key> contexts;
     std::vector<sluice_iface_key> ifaces;
+    std::vector<std::string> interface_names;  // the ruleset's, by id - 1
     std::vector<sluice_class_key> classes;
     std::size_t length_sets = 0;  // an array: rewritten, never deleted
     std::vector<sluice_target_key> targets;
@@ -95,6 +96,7 @@ struct Datapath::Impl {
 
   void write_source_lengths(std::uint32_t gen, const policy::CompiledPolicy& policy);
   void write_contexts(std::uint32_t gen, const policy::CompiledPolicy& policy);
+  void write_interface_ids(std::uint32_t gen);
 
   void write_generation(std::uint32_t gen, const policy::CompiledPolicy& policy);
 };

@@ -70,8 +70,7 @@ void Datapath::Impl::write_source_lengths(std::uint32_t gen, const policy::Compi
   update_all(map(ingress->maps.any_scopes), keys, any, "scopes from any");
 }
 
-// The interface contexts, and the ids of the interfaces rules name by
-// their current ifindex (one not there now has no packets to judge).
+// The interface contexts, and the ids of the interfaces rules name.
 void Datapath::Impl::write_contexts(std::uint32_t gen, const policy::CompiledPolicy& policy) {
   auto& w = written[gen];
   std::vector<std::uint32_t> ids;
@@ -81,15 +80,28 @@ void Datapath::Impl::write_contexts(std::uint32_t gen, const policy::CompiledPol
     ids.push_back(c.id);
   }
   update_all(map(ingress->maps.contexts), w.contexts, ids, "interface contexts");
-  ids.clear();
-  for (std::size_t i = 0; i < policy.interfaces.size(); ++i) {
-    unsigned ifindex = if_nametoindex(policy.interfaces[i].c_str());
+  w.interface_names = policy.interfaces;
+  write_interface_ids(gen);
+}
+
+// The ids of the interfaces rules name, by their current ifindex (one not
+// there now has no packets to judge); again whenever interfaces come, go
+// or are made anew.
+void Datapath::Impl::write_interface_ids(std::uint32_t gen) {
+  auto& w = written[gen];
+  delete_all(map(ingress->maps.iface_ids), w.ifaces);
+  w.ifaces.clear();
+  std::vector<std::uint32_t> ids;
+  for (std::size_t i = 0; i < w.interface_names.size(); ++i) {
+    unsigned ifindex = if_nametoindex(w.interface_names[i].c_str());
     if (!ifindex) continue;
     w.ifaces.push_back({gen, ifindex});
     ids.push_back(static_cast<std::uint32_t>(i + 1));
   }
   update_all(map(ingress->maps.iface_ids), w.ifaces, ids, "interface ids");
 }
+
+void Datapath::refresh_interface_ids() { impl_->write_interface_ids(active_generation()); }
 
 namespace {
 

@@ -59,6 +59,7 @@ void Interfaces::apply_routing(const config::Config& cfg) {
 }
 
 void Interfaces::refresh(const config::Config& cfg) {
+  bool changed = false;
   // Forget interfaces that are gone or no longer configured.
   for (auto it = attached_.begin(); it != attached_.end();) {
     bool configured = std::any_of(cfg.interfaces.begin(), cfg.interfaces.end(),
@@ -72,6 +73,7 @@ void Interfaces::refresh(const config::Config& cfg) {
     log(Priority::Notice,
         "detaching from " + it->first + (present ? " (no longer configured)" : " (gone)"));
     it = attached_.erase(it);
+    changed = true;
   }
   bool appeared = false;
   for (const auto& itf : cfg.interfaces) {
@@ -86,8 +88,16 @@ void Interfaces::refresh(const config::Config& cfg) {
       log(Priority::Error, e.what());
     }
   }
-  // An interface that came after the apply gets its addresses and routes now.
+  // An interface that came after the apply gets its addresses and routes
+  // now, and rules naming it find it by its (new) ifindex.
   if (appeared) apply_routing(cfg);
+  if (appeared || changed) {
+    try {
+      datapath_.refresh_interface_ids();
+    } catch (const datapath::BpfError& e) {
+      log(Priority::Error, e.what());
+    }
+  }
   try {
     std::vector<datapath::LocalAddress> addrs;
     for (const auto& a : net::local_addresses())

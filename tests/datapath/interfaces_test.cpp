@@ -117,3 +117,37 @@ TEST_F(Interfaces, InputAndOutputChainsMatchTheirOneInterface) {
 
 }  // namespace
 }  // namespace sluice::testkit
+
+namespace sluice::testkit {
+namespace {
+
+// An interface that appears after the apply (a hotplugged NIC, a tunnel
+// made anew) is found by rules naming it once the interfaces are refreshed.
+TEST_F(Interfaces, AnInterfaceMadeAfterTheApplyIsFoundOnceRefreshed) {
+  apply(R"(
+[[interface]]
+name = "late0"
+[[interface]]
+name = "wan0"
+[chains]
+forward = "drop"
+[[rule]]
+name = "from-late0"
+chain = "forward"
+in_interface = "late0"
+action = "accept"
+)");
+  ASSERT_EQ(std::system("ip link add late0 type veth peer name late1 && ip link set late0 up && "
+                        "ip link set late1 up"),
+            0);
+  auto frame = syn4("10.30.0.2", 30031, "192.0.2.2", 9000);
+  auto before = run_one(Hook::TcIngress, "late0", frame);
+  dp.refresh_interface_ids();
+  auto after = run_one(Hook::TcIngress, "late0", frame);
+  std::system("ip link del late0");
+  EXPECT_EQ(before.retval, kShot) << "its ifindex was not known at the apply";
+  EXPECT_EQ(after.retval, kOk) << "known once refreshed";
+}
+
+}  // namespace
+}  // namespace sluice::testkit
