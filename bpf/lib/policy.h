@@ -51,28 +51,22 @@ static __always_inline int length_at(const struct sluice_prefix_lengths *l, int 
 }
 
 /*
- * The scopes of a packet's source in a context: those of its longest named
- * prefix in `from` (NULL when none contains it). Binary search over the
- * lengths present: a hit (prefix or marker) means nothing shorter can be
- * the answer, so search longer; the value of the last hit is the answer.
- * Map values stay valid while the program runs: a pointer to the hit
- * keeps the stack small (XDP's call chain shares 512 bytes).
+ * Longest-prefix match with hash probes: a binary search over the lengths
+ * present (shortest first) for the longest entry of map matching addr. A
+ * hit (prefix or marker) means nothing shorter can be the answer, so search
+ * longer; the value of the last hit is the answer. key is the map's key
+ * with all but the prefix length and address filled in; prefixlen and
+ * key_addr point into it. Map values stay valid while the program runs: a
+ * pointer to the hit keeps the stack small (XDP's call chain shares 512
+ * bytes). NULL when nothing matches.
  */
-static __always_inline const struct sluice_class_value *source_scopes(const struct packet *pkt,
-								      __u32 context, __u32 gen)
+static __always_inline void *longest_match(void *map, void *key, __u8 *prefixlen, __u8 *key_addr,
+					   const struct sluice_prefix_lengths *lens,
+					   const __u8 *addr)
 {
-	struct sluice_class_key key = {.gen = gen, .context = context};
-	const struct sluice_class_value *found = NULL, *hit;
-	struct sluice_prefix_lengths *lens;
-	__u32 slot;
-	int lo = 0, hi;
+	void *found = NULL, *hit;
+	int lo = 0, hi = (int)(lens->count & 0xff) - 1;
 
-	key.family = pkt->family;
-	slot = sluice_source_lengths_index(gen, context, pkt->family);
-	lens = bpf_map_lookup_elem(&source_lengths, &slot);
-	if (!lens)
-		return NULL;
-	hi = (int)(lens->count & 0xff) - 1;
 	for (int step = 0; step < SLUICE_MAX_SEARCH_STEPS; step++) {
 		int mid = (lo + hi) >> 1, len;
 
@@ -81,9 +75,9 @@ static __always_inline const struct sluice_class_value *source_scopes(const stru
 		len = length_at(lens, mid);
 		if (len < 0)
 			break;
-		key.prefixlen = len;
-		mask_address(pkt->src, len, key.addr);
-		hit = bpf_map_lookup_elem(&source_classes, &key);
+		*prefixlen = len;
+		mask_address(addr, len, key_addr);
+		hit = bpf_map_lookup_elem(map, key);
 		if (hit) {
 			found = hit;
 			lo = mid + 1;
@@ -92,6 +86,23 @@ static __always_inline const struct sluice_class_value *source_scopes(const stru
 		}
 	}
 	return found;
+}
+
+/* The scopes of a packet's source in a context: those of its longest
+ * named prefix in `from`, NULL when none contains it. */
+static __always_inline const struct sluice_class_value *source_scopes(const struct packet *pkt,
+								      __u32 context, __u32 gen)
+{
+	struct sluice_class_key key = {.gen = gen, .context = context};
+	struct sluice_prefix_lengths *lens;
+	__u32 slot;
+
+	key.family = pkt->family;
+	slot = sluice_source_lengths_index(gen, context, pkt->family);
+	lens = bpf_map_lookup_elem(&source_lengths, &slot);
+	if (!lens)
+		return NULL;
+	return longest_match(&source_classes, &key, &key.prefixlen, key.addr, lens, pkt->src);
 }
 
 /* What rules' port ranges are matched against: the destination port in
@@ -191,12 +202,9 @@ __noinline int scope_decide(const struct packet *pkt, __u32 context_gen, __u32 s
 {
 	__u32 context = context_gen >> 1, gen = context_gen & 1;
 	struct sluice_target_key key = {.gen = gen, .context = context};
-	__u32 set;
 	struct sluice_prefix_lengths *lens;
-	/* The last hit: map values stay valid while the program runs, and a
-	 * pointer keeps the frame small (XDP's call chain shares 512 bytes). */
-	struct sluice_target *hit, *found = NULL;
-	int lo = 0, hi;
+	struct sluice_target *found;
+	__u32 set;
 
 	if (!pkt || !best)
 		return 0;
@@ -206,25 +214,7 @@ __noinline int scope_decide(const struct packet *pkt, __u32 context_gen, __u32 s
 	lens = bpf_map_lookup_elem(&length_sets, &set);
 	if (!lens)
 		return 0;
-	hi = (int)(lens->count & 0xff) - 1;
-	for (int step = 0; step < SLUICE_MAX_SEARCH_STEPS; step++) {
-		int mid = (lo + hi) >> 1, len;
-
-		if (lo > hi)
-			break;
-		len = length_at(lens, mid);
-		if (len < 0)
-			break;
-		key.prefixlen = len;
-		mask_address(pkt->dst, len, key.addr);
-		hit = bpf_map_lookup_elem(&targets, &key);
-		if (hit) {
-			found = hit;
-			lo = mid + 1;
-		} else {
-			hi = mid - 1;
-		}
-	}
+	found = longest_match(&targets, &key, &key.prefixlen, key.addr, lens, pkt->dst);
 	if (!found)
 		return 0;
 	if (found->group == SLUICE_GROUP_SINGLE) {
