@@ -168,11 +168,8 @@ std::uint32_t Scopes::length_set(const std::vector<std::uint8_t>& lengths) {
 // no interface) first, then one per (chain, in interface, out interface)
 // some rule names. A rule naming several interfaces is in the context of
 // each.
-struct Contexts {
-  std::vector<std::vector<std::uint32_t>> rules;
-};
-
-Contexts contexts_of(const config::Config& cfg, std::size_t limit, CompiledPolicy& out) {
+std::vector<std::vector<std::uint32_t>> contexts_of(const config::Config& cfg, std::size_t limit,
+                                                    CompiledPolicy& out) {
   std::map<std::string, std::uint16_t> iface_ids;
   for (const auto& r : cfg.rules)
     for (const auto* names : {&r.in_interfaces, &r.out_interfaces})
@@ -181,15 +178,14 @@ Contexts contexts_of(const config::Config& cfg, std::size_t limit, CompiledPolic
     out.interfaces.push_back(name);
     id = static_cast<std::uint16_t>(out.interfaces.size());
   }
-  Contexts c;
-  c.rules.resize(SLUICE_CHAIN_COUNT);
+  std::vector<std::vector<std::uint32_t>> rules(SLUICE_CHAIN_COUNT);
   std::map<std::tuple<std::uint8_t, std::uint16_t, std::uint16_t>, std::uint32_t> ids;
   for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
     const auto& r = cfg.rules[i];
     auto chain = abi_chain(r.chain);
     auto index = static_cast<std::uint32_t>(i);
     if (r.in_interfaces.empty() && r.out_interfaces.empty()) {
-      c.rules[chain].push_back(index);
+      rules[chain].push_back(index);
       continue;
     }
     std::vector<std::uint16_t> ins{0}, outs{0};
@@ -199,14 +195,14 @@ Contexts contexts_of(const config::Config& cfg, std::size_t limit, CompiledPolic
     for (const auto& n : r.out_interfaces) outs.push_back(iface_ids.at(n));
     for (auto in : ins)
       for (auto o : outs) {
-        auto [it, added] = ids.try_emplace({chain, in, o}, c.rules.size());
+        auto [it, added] = ids.try_emplace({chain, in, o}, rules.size());
         if (added) {
-          if (c.rules.size() >= limit)
-            throw CapacityError("rules name " + std::to_string(c.rules.size() + 1) +
+          if (rules.size() >= limit)
+            throw CapacityError("rules name " + std::to_string(rules.size() + 1) +
                                     " combinations of chain and interfaces; the datapath holds " +
                                     std::to_string(limit - SLUICE_CHAIN_COUNT),
                                 i);
-          c.rules.emplace_back();
+          rules.emplace_back();
           ContextEntry e;
           e.key.chain = chain;
           e.key.in_iface = in;
@@ -217,10 +213,10 @@ Contexts contexts_of(const config::Config& cfg, std::size_t limit, CompiledPolic
                                       : in    ? SLUICE_CONTEXT_IN
                                               : SLUICE_CONTEXT_OUT;
         }
-        c.rules[it->second].push_back(index);
+        rules[it->second].push_back(index);
       }
   }
-  return c;
+  return rules;
 }
 
 // One context's source side: its scopes (each built for the families whose
@@ -306,12 +302,12 @@ CompiledPolicy compile(const config::Config& cfg, const Limits& limits) {
   Usage targets{"destination entries", limits.targets, 0, std::vector<std::size_t>(n)};
   Scopes scopes(cfg, groups, out, targets);
   auto contexts = contexts_of(cfg, limits.contexts, out);
-  out.source_lengths.resize(contexts.rules.size());
-  out.any_scope.resize(contexts.rules.size());
+  out.source_lengths.resize(contexts.size());
+  out.any_scope.resize(contexts.size());
   std::uint32_t last_scope = SLUICE_SCOPE_ANY;
-  for (std::size_t c = 0; c < contexts.rules.size(); ++c)
-    last_scope = compile_context(cfg, static_cast<std::uint8_t>(c), contexts.rules[c], last_scope,
-                                 scopes, out);
+  for (std::size_t c = 0; c < contexts.size(); ++c)
+    last_scope =
+        compile_context(cfg, static_cast<std::uint8_t>(c), contexts[c], last_scope, scopes, out);
 
   Usage source_entries{"source prefix entries", limits.source_entries, out.classes.size(),
                        std::vector<std::size_t>(n)};

@@ -30,8 +30,6 @@ class RuleGroups {
   // after it in a group can never decide.
   bool matches_all_traffic(std::uint32_t rule) const { return catch_all_[rule]; }
 
-  std::size_t size() const { return lists_.size(); }
-
   // How many distinct groups each rule is part of (for capacity errors).
   const std::vector<std::size_t>& groups_per_rule() const { return groups_per_rule_; }
 

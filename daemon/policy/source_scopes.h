@@ -37,7 +37,6 @@ class SourceScopes {
   // Scopes are first_id + 1 .. first_id + scope_count(); SLUICE_SCOPE_ANY
   // (0) is the rules from "any".
   std::uint32_t scope_count() const { return static_cast<std::uint32_t>(scopes_.size()); }
-  std::uint32_t first_id() const { return first_id_; }
   const std::vector<std::uint32_t>& scope_rules(std::uint32_t id) const {
     return scopes_[id - first_id_ - 1].rules;
   }

@@ -61,13 +61,13 @@ CompiledLookup::CompiledLookup(const policy::CompiledPolicy& p) : policy_(p) {
   for (const auto& d : p.decisions) decisions_[bytes(d.key)] = d.value;
 }
 
-sluice_class_value CompiledLookup::source_scopes(std::uint8_t chain,
+sluice_class_value CompiledLookup::source_scopes(std::uint8_t context,
                                                  const policy::PacketHeaders& pkt) const {
-  const auto& lengths = policy_.source_lengths[chain][policy::family_slot(pkt.family)];
+  const auto& lengths = policy_.source_lengths[context][policy::family_slot(pkt.family)];
   sluice_class_value found{};
   search(lengths, [&](int len, std::uint32_t& value) {
     ++probes_;
-    auto hit = classes_.find(bytes(class_key(chain, masked(pkt.family, pkt.src, len))));
+    auto hit = classes_.find(bytes(class_key(context, masked(pkt.family, pkt.src, len))));
     if (hit == classes_.end()) return false;
     found = hit->second;
     value = 1;
@@ -76,7 +76,7 @@ sluice_class_value CompiledLookup::source_scopes(std::uint8_t chain,
   return found;
 }
 
-void CompiledLookup::scope_decide(std::uint8_t chain, const sluice_scope_ref& ref,
+void CompiledLookup::scope_decide(std::uint8_t context, const sluice_scope_ref& ref,
                                   const policy::PacketHeaders& pkt, std::uint16_t port,
                                   sluice_decision& best) const {
   ++probes_;
@@ -87,7 +87,7 @@ void CompiledLookup::scope_decide(std::uint8_t chain, const sluice_scope_ref& re
   search(lengths, [&](int len, std::uint32_t& value) {
     ++probes_;
     sluice_target_key k{};
-    k.context = chain;
+    k.context = context;
     k.family = policy::abi_family(pkt.family);
     k.prefixlen = static_cast<std::uint8_t>(len);
     k.scope = ref.scope;

@@ -26,7 +26,7 @@ class CompiledLookup {
   void context_decide(std::uint8_t context, const policy::PacketHeaders& pkt, std::uint16_t port,
                       sluice_decision& best) const;
   sluice_class_value source_scopes(std::uint8_t context, const policy::PacketHeaders& pkt) const;
-  void scope_decide(std::uint8_t chain, const sluice_scope_ref& ref,
+  void scope_decide(std::uint8_t context, const sluice_scope_ref& ref,
                     const policy::PacketHeaders& pkt, std::uint16_t port,
                     sluice_decision& best) const;
   void group_decide(std::uint32_t group, std::uint8_t proto, std::uint16_t port,

@@ -105,11 +105,12 @@ echo "--- forward: by the interfaces a flow comes in on and leaves by"
 allowed0=$(rule_hits lan-to-wan) dropped0=$(default_drops forward)
 check "the lan host reaches the wan server (in on lan0, out by wan0)" \
 	bash -c "echo hello | ip netns exec $a timeout 3 nc -N 192.0.2.2 9000 | grep -q hello"
-check_not "the dmz host with the same address gets nothing through (in on dmz0)" \
-	bash -c "echo hello | ip netns exec $c timeout 3 nc -N 192.0.2.2 9000 | grep -q hello"
+# The dmz host's attempt. Its outcome proves nothing by itself (answers to
+# 10.10.1.10 go to the lan whatever sluice decides); the counters below do.
+echo hello | ip netns exec "$c" timeout 3 nc -N 192.0.2.2 9000 >/dev/null 2>&1
 check "lan-to-wan decided the lan host's flow" test $(($(rule_hits lan-to-wan) - allowed0)) -eq 1
 check "the forward default dropped the dmz host's SYNs" test $(($(default_drops forward) - dropped0)) -ge 1
-check "the wan server saw one connection, masqueraded" \
+check "the wan server saw one connection, masqueraded (the lan host's)" \
 	bash -c "cat $work/wan-peers; test \$(grep -c '^192.0.2.1 ' $work/wan-peers) = 1"
 check "the flow log says where the dropped flow came in" \
 	bash -c "$ctl flows --verdict dropped | tee /dev/stderr | grep -E '10.10.1.10.*192.0.2.2.*9000' | grep -q dmz0"
@@ -119,8 +120,8 @@ ssh0=$(rule_hits ssh-from-lan0) input0=$(default_drops input)
 check "ssh to the router from the lan host (in on lan0)" \
 	ip netns exec "$a" timeout 3 bash -c "exec 3<>/dev/tcp/10.10.1.1/22"
 check "ssh-from-lan0 decided it" test $(($(rule_hits ssh-from-lan0) - ssh0)) -eq 1
-check_not "ssh to the router from the dmz host (in on dmz0)" \
-	ip netns exec "$c" timeout 3 bash -c "exec 3<>/dev/tcp/10.20.0.1/22"
+# Again the counters, not the outcome, say what sluice did.
+ip netns exec "$c" timeout 3 bash -c "exec 3<>/dev/tcp/10.20.0.1/22" 2>/dev/null
 ssh1=$(rule_hits ssh-from-lan0) input1=$(default_drops input)
 check "ssh-from-lan0 did not decide it" test $((ssh1 - ssh0)) -eq 1
 check "the input default dropped it" test $((input1 - input0)) -ge 1
