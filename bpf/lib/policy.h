@@ -3,11 +3,12 @@
  * Policy lookup for a new flow (kernel side only). Every step is a hash or
  * array lookup, and how many there are never depends on how many rules
  * there are, nor on how deeply their prefixes nest:
- *   1. the scopes of the source address: a binary search over the source
- *      prefix lengths present, at most 8 probes;
+ *   1. the scopes of the source address: a search over the source
+ *      prefix lengths present, at most SLUICE_MAX_SEARCH_STEPS probes
+ *      (one or two where the address's neighbourhood is sparse);
  *   2. for each of those scopes (at most 4) and the scope of rules from
  *      "any": the destination's group, by the same search over the
- *      scope's own destination lengths (at most 8 probes each);
+ *      scope's own destination lengths;
  *   3. within each group: its rules inline when few (decided in place),
  *      else one decision probe per protocol/port shape it uses, longest
  *      first: the first hit is the group's first matching rule.
@@ -50,15 +51,28 @@ static __always_inline int length_at(const struct sluice_prefix_lengths *l, int 
 	return l->len[at];
 }
 
+/* The index to probe at this step between lo and hi: first the shortest
+ * length (past a /0, which always matches), then the middle
+ * (daemon/policy/longest_match.h computes the same). */
+static __always_inline int search_midpoint(int step, int lo, int hi,
+					   const struct sluice_prefix_lengths *l)
+{
+	if (step > 0)
+		return (lo + hi) >> 1;
+	return length_at(l, lo) == 0 && lo < hi ? lo + 1 : lo;
+}
+
 /*
- * Longest-prefix match with hash probes: a binary search over the lengths
- * present (shortest first) for the longest entry of map matching addr. A
- * hit (prefix or marker) means nothing shorter can be the answer, so search
- * longer; the value of the last hit is the answer. key is the map's key
- * with all but the prefix length and address filled in; prefixlen and
- * key_addr point into it. Map values stay valid while the program runs: a
- * pointer to the hit keeps the stack small (XDP's call chain shares 512
- * bytes). NULL when nothing matches.
+ * Longest-prefix match with hash probes: a search over the lengths present
+ * (shortest first) for the longest entry of map matching addr. A hit
+ * (prefix or marker) means nothing shorter can be the answer, so search
+ * longer, among the lengths of the prefixes inside the hit (its span); the
+ * value of the last hit is the answer. key is the map's key with all but
+ * the prefix length and address filled in; prefixlen and key_addr point
+ * into it; every value starts with its struct sluice_search_span. Map
+ * values stay valid while the program runs: a pointer to the hit keeps the
+ * stack small (XDP's call chain shares 512 bytes). NULL when nothing
+ * matches.
  */
 static __always_inline void *longest_match(void *map, void *key, __u8 *prefixlen, __u8 *key_addr,
 					   const struct sluice_prefix_lengths *lens,
@@ -68,10 +82,12 @@ static __always_inline void *longest_match(void *map, void *key, __u8 *prefixlen
 	int lo = 0, hi = (int)(lens->count & 0xff) - 1;
 
 	for (int step = 0; step < SLUICE_MAX_SEARCH_STEPS; step++) {
-		int mid = (lo + hi) >> 1, len;
+		const struct sluice_search_span *below;
+		int mid, len;
 
 		if (lo > hi)
 			break;
+		mid = search_midpoint(step, lo, hi, lens);
 		len = length_at(lens, mid);
 		if (len < 0)
 			break;
@@ -80,7 +96,9 @@ static __always_inline void *longest_match(void *map, void *key, __u8 *prefixlen
 		hit = bpf_map_lookup_elem(map, key);
 		if (hit) {
 			found = hit;
-			lo = mid + 1;
+			below = hit;
+			lo = below->first > mid + 1 ? below->first : mid + 1;
+			hi = below->last < hi ? below->last : hi;
 		} else {
 			hi = mid - 1;
 		}

@@ -97,6 +97,7 @@ std::uint32_t Scopes::build(std::uint32_t scope, std::uint8_t context, Family f,
     t.key.scope = scope;
     std::memcpy(t.key.addr, e.prefix.addr.data(), 16);
     t.value = groups_.target(e.value);
+    t.value.below = abi_span(e.below);
     out_.targets.push_back(t);
   }
   return length_set(table.lengths);
@@ -109,7 +110,7 @@ std::uint32_t Scopes::build(std::uint32_t scope, std::uint8_t context, Family f,
 std::vector<MatchEntry> Scopes::regions(std::vector<Named>& named) {
   std::vector<MatchEntry> out;
   if (named.size() == 1) {  // the common case, without the walk's buffers
-    out.push_back({named[0].prefix, groups_.code_for({named[0].rule})});
+    out.push_back({named[0].prefix, groups_.code_for({named[0].rule}), {}});
     return out;
   }
   std::sort(named.begin(), named.end(), [](const Named& a, const Named& b) {
@@ -147,7 +148,7 @@ std::vector<MatchEntry> Scopes::regions(std::vector<Named>& named) {
       mine.group = open_[depth - 1].group;
     } else {
       mine.group = groups_.code_for(mine.rules);
-      out.push_back({prefix, mine.group});
+      out.push_back({prefix, mine.group, {}});
     }
     ++depth;
   }
@@ -246,6 +247,7 @@ std::uint32_t compile_context(const config::Config& cfg, std::uint8_t context,
     out.source_lengths[context][slot] = table.lengths;
     for (const auto& e : table.entries) {
       ClassEntry entry{context, e.prefix, {}};
+      entry.value.below = abi_span(e.below);
       if (e.value) {
         // The scopes with something to search for this family.
         const auto& found = sources.source_values()[e.value - 1];

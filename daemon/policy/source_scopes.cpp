@@ -152,7 +152,7 @@ SourceScopes::SourceScopes(const std::vector<config::Rule>& all,
       id = &value_ids.try_emplace(value_key, next).first->second;
     }
     if (*id == next) values_.push_back(r.value);
-    prefixes_[slot].push_back({r.prefix, *id});
+    prefixes_[slot].push_back({r.prefix, *id, {}});
   }
 }
 

@@ -31,23 +31,9 @@ config::Prefix masked(config::Family f, const std::array<std::uint8_t, 16>& addr
   return config::masked(p);
 }
 
-// The binary search over lengths (shortest first) of bpf/lib/policy.h:
-// probe(prefix) says whether there is an entry and sets its value.
-template <typename Probe>
-std::uint32_t search(const std::vector<std::uint8_t>& lengths, Probe probe) {
-  std::uint32_t found = 0;
-  int lo = 0, hi = static_cast<int>(lengths.size()) - 1;
-  for (unsigned step = 0; step < SLUICE_MAX_SEARCH_STEPS && lo <= hi; ++step) {
-    int mid = policy::search_midpoint(lo, hi);
-    std::uint32_t value = 0;
-    if (probe(lengths[static_cast<std::size_t>(mid)], value)) {
-      found = value;
-      lo = mid + 1;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return found;
+template <typename Value>
+policy::SearchSpan span_of(const Value& v) {
+  return {v.below.first, v.below.last};
 }
 
 }  // namespace
@@ -65,12 +51,12 @@ sluice_class_value CompiledLookup::source_scopes(std::uint8_t context,
                                                  const policy::PacketHeaders& pkt) const {
   const auto& lengths = policy_.source_lengths[context][policy::family_slot(pkt.family)];
   sluice_class_value found{};
-  search(lengths, [&](int len, std::uint32_t& value) {
+  policy::longest_match_search(lengths, [&](int len, policy::SearchSpan& below) {
     ++probes_;
     auto hit = classes_.find(bytes(class_key(context, masked(pkt.family, pkt.src, len))));
     if (hit == classes_.end()) return false;
     found = hit->second;
-    value = 1;
+    below = span_of(found);
     return true;
   });
   return found;
@@ -84,7 +70,7 @@ void CompiledLookup::scope_decide(std::uint8_t context, const sluice_scope_ref& 
   if (set == length_sets_.end()) return;
   const auto& lengths = set->second;
   sluice_target found{};
-  search(lengths, [&](int len, std::uint32_t& value) {
+  policy::longest_match_search(lengths, [&](int len, policy::SearchSpan& below) {
     ++probes_;
     sluice_target_key k{};
     k.context = context;
@@ -96,7 +82,7 @@ void CompiledLookup::scope_decide(std::uint8_t context, const sluice_scope_ref& 
     auto hit = targets_.find(bytes(k));
     if (hit == targets_.end()) return false;
     found = hit->second;
-    value = 1;
+    below = span_of(found);
     return true;
   });
   if (found.group == SLUICE_GROUP_SINGLE) {

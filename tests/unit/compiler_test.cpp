@@ -235,11 +235,11 @@ TEST(LongestMatch, MarkersLeadTheSearchToEveryPrefixAndCarryTheirContainer) {
       if (rng() % 4 == 0) p.addr[bit / 8] ^= static_cast<std::uint8_t>(0x80 >> (bit % 8));
     p.length = static_cast<std::uint8_t>(len);
     p = config::masked(p);
-    if (seen.insert(p).second) prefixes.push_back({p, value});
+    if (seen.insert(p).second) prefixes.push_back({p, value, {}});
   }
   auto table = policy::build_longest_match(prefixes);
-  std::map<std::pair<int, std::array<std::uint8_t, 16>>, std::uint32_t> entries;
-  for (const auto& e : table.entries) entries[{e.prefix.length, e.prefix.addr}] = e.value;
+  std::map<std::pair<int, std::array<std::uint8_t, 16>>, policy::MatchEntry> entries;
+  for (const auto& e : table.entries) entries[{e.prefix.length, e.prefix.addr}] = e;
   for (int i = 0; i < 2000; ++i) {
     auto addr = host.addr;
     int keep = static_cast<int>(rng() % 33);
@@ -251,22 +251,65 @@ TEST(LongestMatch, MarkersLeadTheSearchToEveryPrefixAndCarryTheirContainer) {
       if (p.prefix.contains_address(addr, Family::V4) && p.prefix.length > best)
         best = p.prefix.length, expected = p.value;
     std::uint32_t found = 0;
-    int lo = 0, hi = static_cast<int>(table.lengths.size()) - 1;
-    while (lo <= hi) {
-      int mid = policy::search_midpoint(lo, hi);
+    policy::longest_match_search(table.lengths, [&](std::uint8_t len, policy::SearchSpan& below) {
       config::Prefix probe;
       probe.addr = addr;
-      probe.length = table.lengths[static_cast<std::size_t>(mid)];
+      probe.length = len;
       auto hit = entries.find({probe.length, config::masked(probe).addr});
-      if (hit != entries.end()) {
-        found = hit->second;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
+      if (hit == entries.end()) return false;
+      found = hit->second.value;
+      below = hit->second.below;
+      return true;
+    });
     ASSERT_EQ(found, expected) << "address " << i;
   }
+}
+
+// The cost of a search follows the address's neighbourhood, not the
+// lengths the rest of the table uses: beside a chain with every length
+// from /8 to /32, an address inside nothing misses once, and one under a
+// lone host route takes two probes (its marker at /8, then the route).
+TEST(LongestMatch, AnAddressInASparseRegionTakesOneOrTwoProbes) {
+  std::vector<policy::MatchEntry> prefixes;
+  std::uint32_t value = 1;
+  for (int len = 8; len <= 32; ++len) {
+    auto p = *config::parse_prefix("10.20.30.40").prefix;
+    p.length = static_cast<std::uint8_t>(len);
+    prefixes.push_back({config::masked(p), value++, {}});
+  }
+  const std::uint32_t lone = value;
+  prefixes.push_back({*config::parse_prefix("192.0.2.1").prefix, lone, {}});
+  auto table = policy::build_longest_match(prefixes);
+  std::map<std::pair<int, std::array<std::uint8_t, 16>>, policy::MatchEntry> entries;
+  for (const auto& e : table.entries) entries[{e.prefix.length, e.prefix.addr}] = e;
+  auto search = [&](const char* address, int& probes) {
+    auto addr = config::parse_prefix(address).prefix->addr;
+    std::uint32_t found = 0;
+    probes = 0;
+    policy::longest_match_search(table.lengths, [&](std::uint8_t len, policy::SearchSpan& below) {
+      ++probes;
+      config::Prefix probe;
+      probe.addr = addr;
+      probe.length = len;
+      auto hit = entries.find({len, config::masked(probe).addr});
+      if (hit == entries.end()) return false;
+      found = hit->second.value;
+      below = hit->second.below;
+      return true;
+    });
+    return found;
+  };
+  int probes = 0;
+  EXPECT_EQ(search("192.0.2.1", probes), lone);
+  EXPECT_EQ(probes, 2);
+  EXPECT_EQ(search("192.0.2.2", probes), 0u);
+  EXPECT_EQ(probes, 2);
+  EXPECT_EQ(search("203.0.113.1", probes), 0u);
+  EXPECT_EQ(probes, 1);
+  // Deep in the chain the search is a binary search: more probes, bounded.
+  EXPECT_EQ(search("10.20.30.40", probes), value - 1);
+  EXPECT_LE(probes, static_cast<int>(SLUICE_MAX_SEARCH_STEPS));
+  EXPECT_GT(probes, 2);
 }
 
 }  // namespace

@@ -108,9 +108,13 @@ enum sluice_audit_reason {
  *    source_classes, whose value lists the scopes holding the rules that
  *    match its addresses (at most SLUICE_MAX_SOURCE_SCOPES). The longest
  *    match is found by binary search over the source prefix lengths of
- *    that chain and family (struct sluice_prefix_lengths): at most 8 hash
- *    probes, with markers on the search path whose value is that of the
- *    longest real prefix containing them (Waldvogel et al.).
+ *    that chain and family (struct sluice_prefix_lengths), with markers on
+ *    the search path whose value is that of the longest real prefix
+ *    containing them (Waldvogel et al.). The first probe is the shortest
+ *    length (past /0), and every hit narrows the search to the lengths
+ *    present below the entry (struct sluice_search_span): an address in a
+ *    sparse region is decided in one or two probes, whatever else the
+ *    ruleset names; at most SLUICE_MAX_SEARCH_STEPS.
  * 2. Scopes. A scope holds the rules of some nested `from` prefixes; a
  *    wide prefix with many prefixes inside it gets a scope of its own,
  *    shared by all of them, instead of a copy of its rules in each. Scope
@@ -122,7 +126,20 @@ enum sluice_audit_reason {
  *    otherwise as protocol/port prefixes (decisions).
  * The lowest rule index over the scopes wins.
  */
-#define SLUICE_MAX_SEARCH_STEPS 8u /* ceil(log2(129 lengths + 1)) */
+/* The shortest first, then a binary search over at most 128 lengths. */
+#define SLUICE_MAX_SEARCH_STEPS 9u
+
+/* Where the search goes after a hit: indexes, in the search's list of
+ * lengths, of the shortest and longest real prefix strictly inside the
+ * entry's prefix; first > last when there is none (first
+ * SLUICE_SPAN_NONE_FIRST, last 0).
+ * First in every value the search finds, so one reader serves them all. */
+struct sluice_search_span {
+	__u8 first;
+	__u8 last;
+	__u8 pad[2];
+};
+#define SLUICE_SPAN_NONE_FIRST 0xffu
 
 /*
  * Contexts. The rules of a chain that name no interface form context
@@ -168,6 +185,7 @@ struct sluice_scope_ref {
 
 #define SLUICE_MAX_SOURCE_SCOPES 4u
 struct sluice_class_value {
+	struct sluice_search_span below;
 	__u32 count; /* scopes used; 0: a marker inside no named prefix */
 	struct sluice_scope_ref scope[SLUICE_MAX_SOURCE_SCOPES];
 };
@@ -262,6 +280,7 @@ struct sluice_inline_match {
  * itself (group SLUICE_GROUP_SINGLE), which saves the group's lookup. */
 #define SLUICE_GROUP_SINGLE 0xffffffffu
 struct sluice_target {
+	struct sluice_search_span below;
 	__u32 group; /* 0: a marker inside no prefix of the scope */
 	struct sluice_inline_match single;
 };
