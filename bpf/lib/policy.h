@@ -132,65 +132,31 @@ static __always_inline __u16 match_port(const struct packet *pkt)
 	return bpf_ntohs(pkt->dport);
 }
 
-struct shape_search {
-	struct sluice_decision_key key;
-	__u16 port; /* host order */
-	__u8 proto;
-	struct sluice_decision found;
-	int hit;
-};
-
-/* bpf_loop callback: probes the i-th longest protocol/port shape of a group. */
-static long shape_probe(__u32 i, void *ctx)
-{
-	struct shape_search *s = ctx;
-	struct sluice_group_key gk = {.gen = s->key.gen, .id = s->key.group};
-	struct sluice_decision *d;
-	struct sluice_group *g;
-	__u32 port_bits;
-	__u16 port = 0;
-	__u8 bits;
-
-	g = bpf_map_lookup_elem(&groups, &gk);
-	if (!g || i >= g->shapes || i >= SLUICE_MAX_MATCH_SHAPES)
-		return 1;
-	asm volatile("%0 &= 0x1f" : "+r"(i)); /* i < 25 */
-	if (i >= SLUICE_MAX_MATCH_SHAPES)
-		return 1;
-	bits = g->bits[i];
-	s->key.bits = bits;
-	s->key.proto = bits >= 8 ? s->proto : 0;
-	port_bits = bits > 8 ? bits - 8 : 0;
-	if (port_bits && port_bits <= 16)
-		port = s->port & (0xffff << (16 - port_bits));
-	s->key.port[0] = port >> 8;
-	s->key.port[1] = port & 0xff;
-	d = bpf_map_lookup_elem(&decisions, &s->key);
-	if (!d)
-		return 0;
-	s->found = *d;
-	s->hit = 1;
-	return 1; /* the longest present shape that matches is the answer */
-}
-
-/* The group's first rule matching the packet's protocol and port, into
- * *best when it comes before what *best holds. */
 /* Whether one protocol/port item matches. */
 static __always_inline int item_matches(const struct sluice_inline_match *m, __u8 proto, __u16 port)
 {
 	return (m->proto == 0 || m->proto == proto) && port >= m->first && port <= m->last;
 }
 
-static __always_inline void group_decide(__u32 gen, __u32 id, __u8 proto, __u16 port,
-					 struct sluice_decision *best)
+/* The group's first rule matching the packet's protocol and port, into
+ * *best when it comes before what *best holds: its items in order when
+ * inline, else its decisions, longest protocol/port shape first (the first
+ * hit is the answer). A global function: verified once, however many
+ * places decide groups; a plain loop keeps XDP's call chain short. */
+__noinline int group_decide(__u32 gen, __u32 id, __u32 proto_port, struct sluice_decision *best)
 {
 	struct sluice_group_key gk = {.gen = gen, .id = id};
-	struct shape_search sh = {.key = {.gen = gen, .group = id}, .port = port, .proto = proto};
+	struct sluice_decision_key key = {.gen = gen, .group = id};
+	__u8 proto = proto_port >> 16;
+	__u16 port = proto_port & 0xffff;
+	struct sluice_decision *d;
 	struct sluice_group *g;
 
+	if (!best)
+		return 0;
 	g = bpf_map_lookup_elem(&groups, &gk);
 	if (!g || g->first_rule_index >= best->rule_index)
-		return;
+		return 0;
 	if (g->inline_count) {
 		for (int i = 0; i < SLUICE_GROUP_INLINE; i++) {
 			const struct sluice_inline_match *m = &g->inline_rules[i];
@@ -203,17 +169,70 @@ static __always_inline void group_decide(__u32 gen, __u32 id, __u8 proto, __u16 
 				break; /* in rule order: the first match is the group's */
 			}
 		}
-		return;
+		return 0;
 	}
-	bpf_loop(SLUICE_MAX_MATCH_SHAPES, shape_probe, &sh, 0);
-	if (sh.hit && sh.found.rule_index < best->rule_index)
-		*best = sh.found;
+	for (__u32 i = 0; i < SLUICE_MAX_MATCH_SHAPES; i++) {
+		__u32 port_bits;
+		__u16 masked = 0;
+		__u8 bits;
+
+		if (i >= g->shapes)
+			break;
+		bits = g->bits[i];
+		key.bits = bits;
+		key.proto = bits >= 8 ? proto : 0;
+		port_bits = bits > 8 ? bits - 8 : 0;
+		if (port_bits && port_bits <= 16)
+			masked = port & (0xffff << (16 - port_bits));
+		key.port[0] = masked >> 8;
+		key.port[1] = masked & 0xff;
+		d = bpf_map_lookup_elem(&decisions, &key);
+		if (d) {
+			if (d->rule_index < best->rule_index)
+				*best = *d;
+			break; /* the longest present shape that matches is the answer */
+		}
+	}
+	return 0;
+}
+
+/* Decides a code and the item beside it into *best (see SLUICE_CODE_RULE). */
+static __always_inline void code_decide(__u32 gen, __u32 code,
+					const struct sluice_inline_match *single, __u32 proto_port,
+					struct sluice_decision *best)
+{
+	if (code & SLUICE_CODE_RULE) {
+		if (single->decision.rule_index < best->rule_index &&
+		    item_matches(single, proto_port >> 16, proto_port & 0xffff))
+			*best = single->decision;
+	} else if (code) {
+		group_decide(gen, code, proto_port, best);
+	}
+}
+
+/* Whether the prefix (its address masked to len bits) contains a. */
+static __always_inline int prefix_contains(const __u8 *prefix, __u32 len, const __u8 *a)
+{
+	for (int w = 0; w < 4; w++) {
+		__u32 word, want, bits = len > 32 * w ? len - 32 * w : 0;
+
+		if (bits == 0)
+			break;
+		__builtin_memcpy(&word, a + 4 * w, 4);
+		__builtin_memcpy(&want, prefix + 4 * w, 4);
+		if (bits < 32)
+			word &= bpf_htonl(0xffffffffu << (32 - bits));
+		if (word != want)
+			return 0;
+	}
+	return 1;
 }
 
 /*
  * The first rule of one scope matching the packet, into *best when it
- * comes before what *best holds: the group of the destination's longest
- * prefix in the scope, searched like the source.
+ * comes before what *best holds: from the scope's table (every entry
+ * containing the destination), or from the code of the destination's
+ * longest prefix in the scope, searched like the source.
  */
 __noinline int scope_decide(const struct packet *pkt, __u32 context_gen, __u32 scope,
 			    __u32 length_set, struct sluice_decision *best)
@@ -222,10 +241,28 @@ __noinline int scope_decide(const struct packet *pkt, __u32 context_gen, __u32 s
 	struct sluice_target_key key = {.gen = gen, .context = context};
 	struct sluice_prefix_lengths *lens;
 	struct sluice_target *found;
-	__u32 set;
+	__u32 set, proto_port;
 
 	if (!pkt || !best)
 		return 0;
+	proto_port = (__u32)pkt->proto << 16 | match_port(pkt);
+	if (length_set == SLUICE_LENGTH_SET_TABLE) {
+		struct sluice_dest_table_key tk = {
+		    .gen = gen, .context = context, .family = pkt->family, .scope = scope};
+		struct sluice_dest_table *t = bpf_map_lookup_elem(&dest_tables, &tk);
+
+		if (!t)
+			return 0;
+		for (__u32 i = 0; i < SLUICE_TABLE_ENTRIES; i++) {
+			const struct sluice_dest_table_entry *e = &t->entry[i];
+
+			if (i >= t->count)
+				break;
+			if (prefix_contains(e->addr, e->prefixlen, pkt->dst))
+				code_decide(gen, e->code, &e->single, proto_port, best);
+		}
+		return 0;
+	}
 	key.family = pkt->family;
 	key.scope = scope;
 	set = sluice_length_set_index(gen, length_set);
@@ -233,15 +270,8 @@ __noinline int scope_decide(const struct packet *pkt, __u32 context_gen, __u32 s
 	if (!lens)
 		return 0;
 	found = longest_match(&targets, &key, &key.prefixlen, key.addr, lens, pkt->dst);
-	if (!found)
-		return 0;
-	if (found->group == SLUICE_GROUP_SINGLE) {
-		if (found->single.decision.rule_index < best->rule_index &&
-		    item_matches(&found->single, pkt->proto, match_port(pkt)))
-			*best = found->single.decision;
-	} else if (found->group) {
-		group_decide(gen, found->group, pkt->proto, match_port(pkt), best);
-	}
+	if (found)
+		code_decide(gen, found->code, &found->single, proto_port, best);
 	return 0;
 }
 

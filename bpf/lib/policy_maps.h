@@ -68,7 +68,7 @@ struct {
 	__type(value, struct sluice_prefix_lengths);
 } length_sets SEC(".maps");
 
-/* (scope, destination prefix or marker) -> group of rules. */
+/* (scope, destination prefix or marker) -> the code of its rules. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SLUICE_MAX_TARGETS);
@@ -76,6 +76,15 @@ struct {
 	__type(key, struct sluice_target_key);
 	__type(value, struct sluice_target);
 } targets SEC(".maps");
+
+/* (context, family, scope) -> the destination table of a small scope. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_DEST_TABLES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sluice_dest_table_key);
+	__type(value, struct sluice_dest_table);
+} dest_tables SEC(".maps");
 
 /* Group id -> its first rule and its rules inline, or the protocol/port
  * shapes its decisions use. */

@@ -112,6 +112,7 @@ void Datapath::Impl::adopt() {
   take(map(ingress->maps.iface_ids), written[live].ifaces, idle.ifaces);
   take(map(ingress->maps.source_classes), written[live].classes, idle.classes);
   take(map(ingress->maps.targets), written[live].targets, idle.targets);
+  take(map(ingress->maps.dest_tables), written[live].tables, idle.tables);
   take(map(ingress->maps.groups), written[live].groups, idle.groups);
   take(map(ingress->maps.decisions), written[live].decisions, idle.decisions);
   // How many rules each generation counted is not recorded: zero them all.

@@ -57,12 +57,13 @@ struct Datapath::Impl {
     std::vector<sluice_class_key> classes;
     std::size_t length_sets = 0;  // an array: rewritten, never deleted
     std::vector<sluice_target_key> targets;
+    std::vector<sluice_dest_table_key> tables;
     std::vector<sluice_group_key> groups;
     std::vector<sluice_decision_key> decisions;
 
     std::size_t entries() const {
       return contexts.size() + ifaces.size() + classes.size() + length_sets + targets.size() +
-             groups.size() + decisions.size();
+             tables.size() + groups.size() + decisions.size();
     }
     std::uint32_t rule_count = 0;
     // Counters of rule_count rules still hold the counts of a ruleset that

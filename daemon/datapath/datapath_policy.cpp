@@ -33,6 +33,7 @@ void Datapath::Impl::clear_generation(std::uint32_t gen) {
   delete_all(map(ingress->maps.iface_ids), w.ifaces);
   delete_all(map(ingress->maps.source_classes), w.classes);
   delete_all(map(ingress->maps.targets), w.targets);
+  delete_all(map(ingress->maps.dest_tables), w.tables);
   delete_all(map(ingress->maps.groups), w.groups);
   delete_all(map(ingress->maps.decisions), w.decisions);
   if (w.counters_dirty) {
@@ -183,6 +184,8 @@ void Datapath::Impl::write_generation(std::uint32_t gen, const policy::CompiledP
   std::vector<sluice_group> group_values;
   std::vector<sluice_decision> decision_values;
   keyed(policy.targets, gen, w.targets, target_values);
+  std::vector<sluice_dest_table> table_values;
+  keyed(policy.tables, gen, w.tables, table_values);
   keyed(policy.groups, gen, w.groups, group_values);
   keyed(policy.decisions, gen, w.decisions, decision_values);
 
@@ -192,6 +195,10 @@ void Datapath::Impl::write_generation(std::uint32_t gen, const policy::CompiledP
       {w.targets.size(),
        [&] {
          update_all(map(ingress->maps.targets), w.targets, target_values, "destination entries");
+       }},
+      {w.tables.size(),
+       [&] {
+         update_all(map(ingress->maps.dest_tables), w.tables, table_values, "destination tables");
        }},
       {w.decisions.size(),
        [&] {

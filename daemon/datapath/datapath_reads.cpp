@@ -120,6 +120,7 @@ std::vector<Datapath::MapUsage> Datapath::map_usage() const {
   add(d.ingress->maps.source_classes, both(&W::classes));
   add(d.ingress->maps.length_sets, d.written[0].length_sets + d.written[1].length_sets);
   add(d.ingress->maps.targets, both(&W::targets));
+  add(d.ingress->maps.dest_tables, both(&W::tables));
   add(d.ingress->maps.groups, both(&W::groups));
   add(d.ingress->maps.decisions, both(&W::decisions));
   add(d.ingress->maps.local_addrs, d.local.size());

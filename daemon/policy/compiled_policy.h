@@ -39,6 +39,12 @@ struct TargetEntry {
   sluice_target value{};
 };
 
+// The destination table of a small scope (dest_tables).
+struct TableEntry {
+  sluice_dest_table_key key{};
+  sluice_dest_table value{};
+};
+
 struct GroupEntry {
   sluice_group_key key{};
   sluice_group value{};
@@ -68,6 +74,7 @@ struct CompiledPolicy {
   std::vector<std::array<std::uint32_t, 2>> any_scope;
   std::vector<LengthSet> length_sets;
   std::vector<TargetEntry> targets;
+  std::vector<TableEntry> tables;
   std::vector<GroupEntry> groups;
   std::vector<DecisionEntry> decisions;
   std::array<std::uint8_t, SLUICE_CHAIN_COUNT> chain_defaults{};  // enum sluice_action
@@ -83,7 +90,8 @@ struct CompiledPolicy {
   std::vector<std::string> rule_names;  // by rule index
 
   std::size_t map_entries() const {
-    return classes.size() + length_sets.size() + targets.size() + groups.size() + decisions.size();
+    return classes.size() + length_sets.size() + targets.size() + tables.size() + groups.size() +
+           decisions.size();
   }
 };
 

@@ -36,17 +36,19 @@ struct Usage {
   std::vector<std::size_t> by_rule;
 };
 
-// Builds scopes' destination side: the destination prefixes a scope's
-// rules name, each with the group of rules that decides addresses whose
-// longest match it is.
+// Builds scopes' destination side: a table of the destination prefixes a
+// small scope's rules name, each with the code of the rules naming it; or
+// for a larger scope, the prefixes searched by longest match, each with
+// the code of the rules that decide addresses whose longest match it is.
 class Scopes {
  public:
-  Scopes(const config::Config& cfg, RuleGroups& groups, CompiledPolicy& out, Usage& targets)
-      : rules_(cfg.rules), groups_(groups), out_(out), targets_(targets) {}
+  Scopes(const config::Config& cfg, RuleGroups& groups, CompiledPolicy& out, Usage& targets,
+         Usage& tables)
+      : rules_(cfg.rules), groups_(groups), out_(out), targets_(targets), tables_(tables) {}
 
   // rules: ascending indexes of the scope's rules, all of `context`.
-  // Returns the scope's length set for family f, 0 when its rules name
-  // nothing of f.
+  // Returns the scope's length set for family f (SLUICE_LENGTH_SET_TABLE
+  // for a table), 0 when its rules name nothing of f.
   std::uint32_t build(std::uint32_t scope, std::uint8_t context, Family f,
                       const std::vector<std::uint32_t>& rules);
 
@@ -56,13 +58,16 @@ class Scopes {
     std::uint32_t rule;
   };
 
-  std::vector<MatchEntry> regions(std::vector<Named>& named);
+  bool build_table(std::uint32_t scope, std::uint8_t context, Family f,
+                   const std::vector<Named>& named);
+  std::vector<MatchEntry> regions(const std::vector<Named>& named);  // in prefix order
   std::uint32_t length_set(const std::vector<std::uint8_t>& lengths);
 
   const std::vector<config::Rule>& rules_;
   RuleGroups& groups_;
   CompiledPolicy& out_;
   Usage& targets_;
+  Usage& tables_;
   std::map<std::vector<std::uint8_t>, std::uint32_t> length_sets_;
   std::array<std::uint32_t, 129> single_length_sets_{};  // by the one length
   // Buffers reused between scopes.
@@ -85,6 +90,11 @@ std::uint32_t Scopes::build(std::uint32_t scope, std::uint8_t context, Family f,
       if (p.family == f) named_.push_back({p, r});
   }
   if (named_.empty()) return 0;
+  std::sort(named_.begin(), named_.end(), [](const Named& a, const Named& b) {
+    if (a.prefix != b.prefix) return prefix_less(a.prefix, b.prefix);
+    return a.rule < b.rule;
+  });
+  if (build_table(scope, context, f, named_)) return SLUICE_LENGTH_SET_TABLE;
   auto table = build_longest_match(regions(named_));
 
   targets_.used += table.entries.size();
@@ -96,27 +106,59 @@ std::uint32_t Scopes::build(std::uint32_t scope, std::uint8_t context, Family f,
     t.key.prefixlen = e.prefix.length;
     t.key.scope = scope;
     std::memcpy(t.key.addr, e.prefix.addr.data(), 16);
-    t.value = groups_.target(e.value);
+    t.value.code = e.value;
+    t.value.single = groups_.item_of(e.value);
     t.value.below = abi_span(e.below);
     out_.targets.push_back(t);
   }
   return length_set(table.lengths);
 }
 
+// The scope as a table, when it names few enough prefixes and the rules
+// naming each decide in place: whether it did. named: in prefix order.
+bool Scopes::build_table(std::uint32_t scope, std::uint8_t context, Family f,
+                         const std::vector<Named>& named) {
+  std::vector<std::pair<std::size_t, std::size_t>> runs;  // [begin, end) per prefix
+  for (std::size_t begin = 0, end; begin < named.size(); begin = end) {
+    for (end = begin; end < named.size() && named[end].prefix == named[begin].prefix;) ++end;
+    if (runs.size() == SLUICE_TABLE_ENTRIES) return false;
+    runs.emplace_back(begin, end);
+  }
+  if (runs.size() == 1) return false;  // one target entry, no markers: as small
+  std::vector<std::vector<std::uint32_t>> own(runs.size());
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    for (auto j = runs[i].first; j < runs[i].second; ++j)
+      if (own[i].empty() || own[i].back() != named[j].rule) own[i].push_back(named[j].rule);
+    if (!groups_.decides_inline(own[i])) return false;
+  }
+  TableEntry t;
+  t.key.context = context;
+  t.key.family = abi_family(f);
+  t.key.scope = scope;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    auto& e = t.value.entry[t.value.count++];
+    const Prefix& p = named[runs[i].first].prefix;
+    std::memcpy(e.addr, p.addr.data(), 16);
+    e.prefixlen = p.length;
+    e.code = groups_.code_for(own[i]);
+    e.single = groups_.item_of(e.code);
+  }
+  out_.tables.push_back(t);
+  ++tables_.used;
+  for (const auto& n : named) ++tables_.by_rule[n.rule];
+  return true;
+}
+
 // The distinct prefixes named, each with the group of rules matching its
 // addresses: those naming it or a prefix containing it, in order, up to
 // the first that matches all traffic. A prefix with the same group as the
 // one containing it needs no entry: the search finds that one.
-std::vector<MatchEntry> Scopes::regions(std::vector<Named>& named) {
+std::vector<MatchEntry> Scopes::regions(const std::vector<Named>& named) {
   std::vector<MatchEntry> out;
   if (named.size() == 1) {  // the common case, without the walk's buffers
     out.push_back({named[0].prefix, groups_.code_for({named[0].rule}), {}});
     return out;
   }
-  std::sort(named.begin(), named.end(), [](const Named& a, const Named& b) {
-    if (a.prefix != b.prefix) return prefix_less(a.prefix, b.prefix);
-    return a.rule < b.rule;
-  });
   // open_[0..depth): the prefixes containing the current one, with their
   // rules; the buffers are kept between calls.
   std::size_t depth = 0;
@@ -302,7 +344,8 @@ CompiledPolicy compile(const config::Config& cfg, const Limits& limits) {
   const std::size_t n = cfg.rules.size();
   RuleGroups groups(cfg.rules);
   Usage targets{"destination entries", limits.targets, 0, std::vector<std::size_t>(n)};
-  Scopes scopes(cfg, groups, out, targets);
+  Usage tables{"destination tables", limits.tables, 0, std::vector<std::size_t>(n)};
+  Scopes scopes(cfg, groups, out, targets, tables);
   auto contexts = contexts_of(cfg, limits.contexts, out);
   out.source_lengths.resize(contexts.size());
   out.any_scope.resize(contexts.size());
@@ -316,6 +359,7 @@ CompiledPolicy compile(const config::Config& cfg, const Limits& limits) {
   for (std::size_t i = 0; i < n; ++i) source_entries.by_rule[i] = cfg.rules[i].from.prefixes.size();
   check_room(source_entries, cfg.rules);
   check_room(targets, cfg.rules);
+  check_room(tables, cfg.rules);
   check_room({"distinct destination length sets", limits.length_sets, out.length_sets.size(), {}},
              cfg.rules);
 

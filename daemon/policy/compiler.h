@@ -28,6 +28,7 @@ struct Limits {
   std::size_t source_entries = SLUICE_MAX_CLASS_ENTRIES / SLUICE_GENERATIONS;
   std::size_t length_sets = SLUICE_MAX_LENGTH_SETS / SLUICE_GENERATIONS - 1;  // ids from 1
   std::size_t targets = SLUICE_MAX_TARGETS / SLUICE_GENERATIONS;
+  std::size_t tables = SLUICE_MAX_DEST_TABLES / SLUICE_GENERATIONS;
   std::size_t groups = SLUICE_MAX_GROUPS / SLUICE_GENERATIONS;
   std::size_t decisions = SLUICE_MAX_DECISIONS / SLUICE_GENERATIONS;
 };

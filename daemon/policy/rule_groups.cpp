@@ -37,9 +37,6 @@ RuleGroups::~RuleGroups() = default;
 
 namespace {
 
-// Codes of single items: the rule index with this bit. Group ids stay below.
-constexpr std::uint32_t kSingleItem = 0x80000000u;
-
 sluice_inline_match inline_match(const RuleGroups::Item& item);
 
 }  // namespace
@@ -57,22 +54,22 @@ RuleGroups::RuleGroups(const std::vector<config::Rule>& rules)
 std::uint32_t RuleGroups::code_for(const std::vector<std::uint32_t>& rule_indexes) {
   if (rule_indexes.size() == 1) {
     auto r = rule_indexes[0];
-    if (items_[r].size() == 1) return kSingleItem | r;
+    if (items_[r].size() == 1) return SLUICE_CODE_RULE | r;
     if (!single_rule_ids_[r]) single_rule_ids_[r] = intern(rule_indexes);
     return single_rule_ids_[r];
   }
   return intern(rule_indexes);
 }
 
-sluice_target RuleGroups::target(std::uint32_t code) const {
-  sluice_target t{};
-  if (code & kSingleItem) {
-    t.group = SLUICE_GROUP_SINGLE;
-    t.single = inline_match(items_[code & ~kSingleItem].front());
-  } else {
-    t.group = code;
-  }
-  return t;
+sluice_inline_match RuleGroups::item_of(std::uint32_t code) const {
+  if (!(code & SLUICE_CODE_RULE)) return {};
+  return inline_match(items_[code & ~SLUICE_CODE_RULE].front());
+}
+
+bool RuleGroups::decides_inline(const std::vector<std::uint32_t>& rule_indexes) const {
+  std::size_t items = 0;  // before dropping covered ones: at most this many
+  for (auto r : rule_indexes) items += items_[r].size();
+  return items <= SLUICE_GROUP_INLINE;
 }
 
 std::uint32_t RuleGroups::intern(const std::vector<std::uint32_t>& rule_indexes) {

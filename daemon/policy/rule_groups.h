@@ -23,8 +23,13 @@ class RuleGroups {
   // a single rule with a single protocol/port item, the rule itself.
   std::uint32_t code_for(const std::vector<std::uint32_t>& rule_indexes);
 
-  // The targets map's value for a code.
-  sluice_target target(std::uint32_t code) const;
+  // The item carried beside a code naming a rule (SLUICE_CODE_RULE);
+  // nothing for a group.
+  sluice_inline_match item_of(std::uint32_t code) const;
+
+  // Whether the code's rules decide in place (a single item, or a group
+  // with its items inline): what a destination table may name.
+  bool decides_inline(const std::vector<std::uint32_t>& rule_indexes) const;
 
   // Whether a rule matches every packet its addresses match: the rules
   // after it in a group can never decide.

@@ -247,7 +247,7 @@ struct SizeResult {
 double policy_memory_mib(const datapath::Datapath& dp) {
   static const std::vector<std::string> policy_maps = {
       "source_classes", "source_lengths", "any_scopes", "length_sets",
-      "targets",        "groups",         "decisions"};
+      "targets",        "dest_tables",    "groups",     "decisions"};
   std::size_t bytes = 0;
   for (const auto& m : dp.map_usage())
     if (std::find(policy_maps.begin(), policy_maps.end(), m.name) != policy_maps.end())

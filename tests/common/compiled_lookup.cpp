@@ -43,6 +43,7 @@ CompiledLookup::CompiledLookup(const policy::CompiledPolicy& p) : policy_(p) {
   for (const auto& c : p.contexts) contexts_[bytes(c.key)] = c.id;
   for (const auto& l : p.length_sets) length_sets_[l.id] = l.lengths;
   for (const auto& t : p.targets) targets_[bytes(t.key)] = t.value;
+  for (const auto& t : p.tables) tables_[bytes(t.key)] = t.value;
   for (const auto& g : p.groups) groups_[g.key.id] = g.value;
   for (const auto& d : p.decisions) decisions_[bytes(d.key)] = d.value;
 }
@@ -66,6 +67,24 @@ void CompiledLookup::scope_decide(std::uint8_t context, const sluice_scope_ref& 
                                   const policy::PacketHeaders& pkt, std::uint16_t port,
                                   sluice_decision& best) const {
   ++probes_;
+  if (ref.length_set == SLUICE_LENGTH_SET_TABLE) {
+    sluice_dest_table_key k{};
+    k.context = context;
+    k.family = policy::abi_family(pkt.family);
+    k.scope = ref.scope;
+    auto t = tables_.find(bytes(k));
+    if (t == tables_.end()) return;
+    for (std::uint32_t i = 0; i < t->second.count && i < SLUICE_TABLE_ENTRIES; ++i) {
+      const auto& e = t->second.entry[i];
+      config::Prefix prefix;
+      prefix.family = pkt.family;
+      prefix.length = e.prefixlen;
+      std::memcpy(prefix.addr.data(), e.addr, 16);
+      if (prefix.contains_address(pkt.dst, pkt.family))
+        code_decide(e.code, e.single, pkt.proto, port, best);
+    }
+    return;
+  }
   auto set = length_sets_.find(ref.length_set);
   if (set == length_sets_.end()) return;
   const auto& lengths = set->second;
@@ -85,14 +104,18 @@ void CompiledLookup::scope_decide(std::uint8_t context, const sluice_scope_ref& 
     below = span_of(found);
     return true;
   });
-  if (found.group == SLUICE_GROUP_SINGLE) {
-    const auto& m = found.single;
-    if (m.decision.rule_index < best.rule_index && (m.proto == 0 || m.proto == pkt.proto) &&
-        port >= m.first && port <= m.last)
-      best = m.decision;
-  } else if (found.group) {
-    group_decide(found.group, pkt.proto, port, best);
-  }
+  code_decide(found.code, found.single, pkt.proto, port, best);
+}
+
+void CompiledLookup::code_decide(std::uint32_t code, const sluice_inline_match& single,
+                                 std::uint8_t proto, std::uint16_t port,
+                                 sluice_decision& best) const {
+  if (!code) return;
+  if (!(code & SLUICE_CODE_RULE)) return group_decide(code, proto, port, best);
+  const auto& m = single;
+  if (m.decision.rule_index < best.rule_index && (m.proto == 0 || m.proto == proto) &&
+      port >= m.first && port <= m.last)
+    best = m.decision;
 }
 
 void CompiledLookup::group_decide(std::uint32_t id, std::uint8_t proto, std::uint16_t port,

@@ -29,6 +29,8 @@ class CompiledLookup {
   void scope_decide(std::uint8_t context, const sluice_scope_ref& ref,
                     const policy::PacketHeaders& pkt, std::uint16_t port,
                     sluice_decision& best) const;
+  void code_decide(std::uint32_t code, const sluice_inline_match& single, std::uint8_t proto,
+                   std::uint16_t port, sluice_decision& best) const;
   void group_decide(std::uint32_t group, std::uint8_t proto, std::uint16_t port,
                     sluice_decision& best) const;
 
@@ -37,6 +39,7 @@ class CompiledLookup {
   std::unordered_map<std::string, sluice_class_value> classes_;
   std::unordered_map<std::uint32_t, std::vector<std::uint8_t>> length_sets_;
   std::unordered_map<std::string, sluice_target> targets_;
+  std::unordered_map<std::string, sluice_dest_table> tables_;
   std::unordered_map<std::uint32_t, sluice_group> groups_;
   std::unordered_map<std::string, sluice_decision> decisions_;
   mutable int probes_ = 0;

@@ -77,7 +77,9 @@ void random_match(std::mt19937_64& rng, config::Rule& r, double audit) {
       config::Protocol::Udp, config::Protocol::Icmp, config::Protocol::Icmpv6};
   r.proto = pick(rng, protos);
   if ((r.proto == config::Protocol::Tcp || r.proto == config::Protocol::Udp) && chance(rng, 0.8)) {
-    int n = chance(rng, 0.8) ? 1 : uniform(rng, 2, 3);
+    // Now and then a long list of service ports, as operators write them:
+    // more items than a group carries inline.
+    int n = chance(rng, 0.03) ? uniform(rng, 12, 24) : chance(rng, 0.8) ? 1 : uniform(rng, 2, 3);
     for (int k = 0; k < n; ++k) r.ports.push_back(random_port_range(rng));
   }
   if ((r.proto == config::Protocol::Icmp || r.proto == config::Protocol::Icmpv6) &&

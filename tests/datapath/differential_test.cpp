@@ -9,6 +9,7 @@
 #include <random>
 
 #include "common/random_ruleset.h"
+#include "common/structures_used.h"
 #include "datapath/fixture.h"
 #include "policy/reference_evaluator.h"
 
@@ -56,6 +57,7 @@ class Differential : public DatapathTest {
     policy::CompiledPolicy compiled;
     EXPECT_NO_THROW(compiled = policy::compile(cfg)) << what;
     if (::testing::Test::HasFailure()) return 0;
+    used.add(compiled);
     dp.apply(compiled);
     dp.set_local_addresses(locals);
     dp.clear_conntrack();
@@ -88,6 +90,8 @@ class Differential : public DatapathTest {
     }
     return checked;
   }
+
+  StructuresUsed used;
 };
 
 TEST_F(Differential, DatapathAgreesWithReferenceEvaluator) {
@@ -104,6 +108,7 @@ TEST_F(Differential, DatapathAgreesWithReferenceEvaluator) {
     if (HasFailure()) return;
   }
   EXPECT_EQ(checked, rulesets * static_cast<std::size_t>(packets));
+  if (rulesets >= 100) used.expect_each_used();
 }
 
 // Deep nesting (tests/common/random_ruleset.h, NestedShape): chains down to
@@ -129,6 +134,7 @@ TEST_F(Differential, DeepNestingAgreesWithReferenceEvaluator) {
   EXPECT_EQ(checked, rulesets * static_cast<std::size_t>(packets));
   std::cout << rulesets << " nested rulesets, the largest " << largest << " rules, " << checked
             << " packets agreed\n";
+  if (rulesets >= 100) used.expect_each_used();
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "common/compiled_lookup.h"
 #include "common/random_ruleset.h"
+#include "common/structures_used.h"
 #include "config/parser.h"
 #include "policy/longest_match.h"
 #include "policy/reference_evaluator.h"
@@ -155,6 +156,7 @@ TEST(Compiler, RejectsRulesetsBeyondCapacity) {
 }
 
 TEST(Compiler, AgreesWithReferenceOnRandomRulesets) {
+  testkit::StructuresUsed used;
   for (std::uint64_t seed = 1; seed <= 150; ++seed) {
     std::mt19937_64 rng(seed);
     testkit::RulesetShape shape;
@@ -163,6 +165,7 @@ TEST(Compiler, AgreesWithReferenceOnRandomRulesets) {
     auto cfg = testkit::random_ruleset(rng, shape);
     auto local = testkit::random_local_addresses(rng, shape);
     auto compiled = policy::compile(cfg);
+    used.add(compiled);
     CompiledLookup dp(compiled);
     for (int i = 0; i < 300; ++i) {
       auto chain = static_cast<config::Chain>(rng() % 3);
@@ -174,6 +177,7 @@ TEST(Compiler, AgreesWithReferenceOnRandomRulesets) {
       ASSERT_EQ(got.audit, ref.audit) << "seed " << seed << " packet " << i;
     }
   }
+  used.expect_each_used();
 }
 
 // The most hash probes one decision can take, whatever the ruleset: per
@@ -192,6 +196,7 @@ constexpr int kMaxProbes = 3 + 4 * kProbesPerContext;
 TEST(Compiler, DeepNestingIsNeverRefusedAndAgreesWithReference) {
   const std::uint64_t rulesets = 400;
   int most_probes = 0;
+  testkit::StructuresUsed used;
   for (std::uint64_t seed = 1; seed <= rulesets; ++seed) {
     std::mt19937_64 rng(seed);
     testkit::NestedShape shape;
@@ -202,6 +207,7 @@ TEST(Compiler, DeepNestingIsNeverRefusedAndAgreesWithReference) {
     auto local = testkit::random_local_addresses(rng, {});
     policy::CompiledPolicy compiled;
     ASSERT_NO_THROW(compiled = policy::compile(cfg)) << "seed " << seed;
+    used.add(compiled);
     CompiledLookup dp(compiled);
     for (int i = 0; i < 200; ++i) {
       auto chain = static_cast<config::Chain>(rng() % 3);
@@ -219,6 +225,7 @@ TEST(Compiler, DeepNestingIsNeverRefusedAndAgreesWithReference) {
   }
   std::cout << "most hash probes for one decision: " << most_probes << " (bound " << kMaxProbes
             << ")\n";
+  used.expect_each_used();
 }
 
 TEST(LongestMatch, MarkersLeadTheSearchToEveryPrefixAndCarryTheirContainer) {

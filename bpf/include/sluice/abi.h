@@ -28,7 +28,8 @@
 #define SLUICE_MAX_CONNTRACK 262144u  /* tracked flows (LRU beyond this) */
 #define SLUICE_MAX_LOCAL_ADDRS 4096u  /* addresses owned by this host */
 #define SLUICE_MAX_GROUPS 1048576u    /* distinct rule lists, both generations */
-#define SLUICE_GENERATIONS 2u	      /* live ruleset + the one being built */
+#define SLUICE_MAX_DEST_TABLES 524288u /* destination tables of small scopes, both generations */
+#define SLUICE_GENERATIONS 2u	       /* live ruleset + the one being built */
 
 /* Bounded parsing: VLAN tags and IPv6 extension headers we walk through. */
 #define SLUICE_MAX_VLAN_TAGS 2
@@ -275,19 +276,57 @@ struct sluice_inline_match {
 	struct sluice_decision decision;
 };
 
-/* What a destination prefix (or a marker) of a scope decides: a group of
- * rules or, when its rules come down to one protocol/port item, that item
- * itself (group SLUICE_GROUP_SINGLE), which saves the group's lookup. */
-#define SLUICE_GROUP_SINGLE 0xffffffffu
+/*
+ * What a destination decides, as a *code*: a group id (groups), or for a
+ * rule whose protocol/port part is one item, SLUICE_CODE_RULE | the rule's
+ * index, with the item carried beside the code (which saves a group, and
+ * its lookup, per such rule). 0: nothing.
+ */
+#define SLUICE_CODE_RULE 0x80000000u
+
+/* A destination prefix (or a marker) of a scope searched by longest match:
+ * the code for the rules deciding addresses whose longest match it is. */
 struct sluice_target {
 	struct sluice_search_span below;
-	__u32 group; /* 0: a marker inside no prefix of the scope */
-	struct sluice_inline_match single;
+	__u32 code;			   /* 0: a marker inside no prefix of the scope */
+	struct sluice_inline_match single; /* when code names a rule */
+};
+
+/*
+ * A scope with few destination prefixes has them in one table instead of
+ * a search: the datapath reads every entry, and each entry whose prefix
+ * contains the destination decides by its code, which holds only the rules
+ * naming exactly that prefix. A rule copied into many small scopes so
+ * costs bytes in their tables, not map entries. A scope reference or
+ * any_scopes naming length set SLUICE_LENGTH_SET_TABLE means "the table".
+ */
+#define SLUICE_TABLE_ENTRIES 16u
+#define SLUICE_LENGTH_SET_TABLE 0xffffffffu
+
+struct sluice_dest_table_key {
+	__u8 gen;
+	__u8 context;
+	__u8 family;
+	__u8 pad;
+	__u32 scope;
+};
+
+struct sluice_dest_table_entry {
+	__u8 addr[16]; /* masked to prefixlen */
+	__u8 prefixlen;
+	__u8 pad[3];
+	__u32 code;
+	struct sluice_inline_match single; /* when code names a rule */
+};
+
+struct sluice_dest_table {
+	__u32 count;
+	struct sluice_dest_table_entry entry[SLUICE_TABLE_ENTRIES];
 };
 
 /* Groups with at most this many (rule, protocol, port range) items carry
  * them inline and have no decision entries: one lookup decides the pair. */
-#define SLUICE_GROUP_INLINE 4
+#define SLUICE_GROUP_INLINE 16
 
 struct sluice_group {
 	__u32 first_rule_index;		    /* lowest rule index with this pair */
