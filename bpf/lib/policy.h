@@ -6,7 +6,7 @@
  *   1. the scopes of the source address: a search over the source
  *      prefix lengths present, at most SLUICE_MAX_SEARCH_STEPS probes
  *      (one or two where the address's neighbourhood is sparse);
- *   2. for each of those scopes (at most 4) and the scope of rules from
+ *   2. for each of those scopes (at most 8) and the scope of rules from
  *      "any": the destination's group, by the same search over the
  *      scope's own destination lengths;
  *   3. within each group: its rules inline when few (decided in place),

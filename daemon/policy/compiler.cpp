@@ -78,6 +78,8 @@ class Scopes {
   };
   std::vector<Open> open_;
   std::vector<Named> named_;
+  std::array<std::size_t, SLUICE_TABLE_ENTRIES> run_begin_{};
+  std::array<std::vector<std::uint32_t>, SLUICE_TABLE_ENTRIES> own_;
 };
 
 std::uint32_t Scopes::build(std::uint32_t scope, std::uint8_t context, Family f,
@@ -118,32 +120,33 @@ std::uint32_t Scopes::build(std::uint32_t scope, std::uint8_t context, Family f,
 // naming each decide in place: whether it did. named: in prefix order.
 bool Scopes::build_table(std::uint32_t scope, std::uint8_t context, Family f,
                          const std::vector<Named>& named) {
-  std::vector<std::pair<std::size_t, std::size_t>> runs;  // [begin, end) per prefix
-  for (std::size_t begin = 0, end; begin < named.size(); begin = end) {
-    for (end = begin; end < named.size() && named[end].prefix == named[begin].prefix;) ++end;
-    if (runs.size() == SLUICE_TABLE_ENTRIES) return false;
-    runs.emplace_back(begin, end);
+  std::size_t runs = 0;  // distinct prefixes; run_begin_[i]: the first of each
+  for (std::size_t i = 0; i < named.size(); ++i) {
+    if (i > 0 && named[i].prefix == named[i - 1].prefix) continue;
+    if (runs == SLUICE_TABLE_ENTRIES) return false;
+    run_begin_[runs++] = i;
   }
-  if (runs.size() == 1) return false;  // one target entry, no markers: as small
-  std::vector<std::vector<std::uint32_t>> own(runs.size());
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    for (auto j = runs[i].first; j < runs[i].second; ++j)
-      if (own[i].empty() || own[i].back() != named[j].rule) own[i].push_back(named[j].rule);
-    if (!groups_.decides_inline(own[i])) return false;
+  if (runs == 1) return false;  // one target entry, no markers: as small
+  for (std::size_t i = 0; i < runs; ++i) {
+    auto& own = own_[i];
+    own.clear();
+    std::size_t end = i + 1 < runs ? run_begin_[i + 1] : named.size();
+    for (auto j = run_begin_[i]; j < end; ++j)
+      if (own.empty() || own.back() != named[j].rule) own.push_back(named[j].rule);
+    if (!groups_.decides_inline(own)) return false;
   }
-  TableEntry t;
+  auto& t = out_.tables.emplace_back();
   t.key.context = context;
   t.key.family = abi_family(f);
   t.key.scope = scope;
-  for (std::size_t i = 0; i < runs.size(); ++i) {
+  for (std::size_t i = 0; i < runs; ++i) {
     auto& e = t.value.entry[t.value.count++];
-    const Prefix& p = named[runs[i].first].prefix;
+    const Prefix& p = named[run_begin_[i]].prefix;
     std::memcpy(e.addr, p.addr.data(), 16);
     e.prefixlen = p.length;
-    e.code = groups_.code_for(own[i]);
+    e.code = groups_.code_for(own_[i]);
     e.single = groups_.item_of(e.code);
   }
-  out_.tables.push_back(t);
   ++tables_.used;
   for (const auto& n : named) ++tables_.by_rule[n.rule];
   return true;
@@ -275,6 +278,7 @@ std::uint32_t compile_context(const config::Config& cfg, std::uint8_t context,
     out.any_scope[context][family_slot(f)] = scopes.build(SLUICE_SCOPE_ANY, context, f, from_any);
 
   SourceScopes sources(cfg.rules, rules, first_id);
+  out.tables.reserve(out.tables.size() + sources.scope_count());
   std::vector<std::array<std::uint32_t, 2>> sets(sources.scope_count());
   for (std::uint32_t i = 0; i < sources.scope_count(); ++i) {
     std::uint32_t id = first_id + 1 + i;

@@ -26,8 +26,10 @@ namespace sluice::policy {
 class SourceScopes {
  public:
   // A prefix with at least this many named prefixes inside it (itself
-  // included) becomes a cut, while cuts around it leave room.
-  static constexpr std::size_t kCutSize = 8;
+  // included) becomes a cut, while cuts around it leave room. A scope
+  // costs one map entry when it is small (a destination table), so cutting
+  // early is cheap, and it shortens the tails that copy rules down.
+  static constexpr std::size_t kCutSize = 2;
 
   // The rules (ascending indexes into all) of one context; scope ids start
   // after first_id.

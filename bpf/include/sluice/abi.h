@@ -184,7 +184,10 @@ struct sluice_scope_ref {
 	__u32 length_set;
 };
 
-#define SLUICE_MAX_SOURCE_SCOPES 4u
+/* Scopes one source address can have: each is a destination lookup for
+ * addresses that deep in nested prefixes, and more of them keep the tails
+ * that copy rules down short. */
+#define SLUICE_MAX_SOURCE_SCOPES 8u
 struct sluice_class_value {
 	struct sluice_search_span below;
 	__u32 count; /* scopes used; 0: a marker inside no named prefix */
