@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
+#include <future>
 #include <map>
+#include <memory>
 #include <string>
 #include <tuple>
 
@@ -12,6 +15,7 @@
 #include "policy/prefilter.h"
 #include "policy/prefix_order.h"
 #include "policy/rule_groups.h"
+#include "policy/scope_destinations.h"
 #include "policy/source_scopes.h"
 
 namespace sluice::policy {
@@ -20,195 +24,6 @@ namespace {
 
 using config::Family;
 using config::Prefix;
-
-Prefix whole_family(Family f) {
-  Prefix p;
-  p.family = f;
-  p.length = 0;
-  return p;
-}
-
-// The maps' room for one generation, and what one rule may be blamed for.
-struct Usage {
-  const char* what;
-  std::size_t limit;
-  std::size_t used = 0;
-  std::vector<std::size_t> by_rule;
-};
-
-// Builds scopes' destination side: a table of the destination prefixes a
-// small scope's rules name, each with the code of the rules naming it; or
-// for a larger scope, the prefixes searched by longest match, each with
-// the code of the rules that decide addresses whose longest match it is.
-class Scopes {
- public:
-  Scopes(const config::Config& cfg, RuleGroups& groups, CompiledPolicy& out, Usage& targets,
-         Usage& tables)
-      : rules_(cfg.rules), groups_(groups), out_(out), targets_(targets), tables_(tables) {}
-
-  // rules: ascending indexes of the scope's rules, all of `context`.
-  // Returns the scope's length set for family f (SLUICE_LENGTH_SET_TABLE
-  // for a table), 0 when its rules name nothing of f.
-  std::uint32_t build(std::uint32_t scope, std::uint8_t context, Family f,
-                      const std::vector<std::uint32_t>& rules);
-
- private:
-  struct Named {
-    Prefix prefix;
-    std::uint32_t rule;
-  };
-
-  bool build_table(std::uint32_t scope, std::uint8_t context, Family f,
-                   const std::vector<Named>& named);
-  std::vector<MatchEntry> regions(const std::vector<Named>& named);  // in prefix order
-  std::uint32_t length_set(const std::vector<std::uint8_t>& lengths);
-
-  const std::vector<config::Rule>& rules_;
-  RuleGroups& groups_;
-  CompiledPolicy& out_;
-  Usage& targets_;
-  Usage& tables_;
-  std::map<std::vector<std::uint8_t>, std::uint32_t> length_sets_;
-  std::array<std::uint32_t, 129> single_length_sets_{};  // by the one length
-  // Buffers reused between scopes.
-  struct Open {
-    Prefix prefix;
-    std::vector<std::uint32_t> rules;
-    std::uint32_t group = 0;
-  };
-  std::vector<Open> open_;
-  std::vector<Named> named_;
-  std::array<std::size_t, SLUICE_TABLE_ENTRIES> run_begin_{};
-  std::array<std::vector<std::uint32_t>, SLUICE_TABLE_ENTRIES> own_;
-};
-
-std::uint32_t Scopes::build(std::uint32_t scope, std::uint8_t context, Family f,
-                            const std::vector<std::uint32_t>& rules) {
-  named_.clear();
-  for (auto r : rules) {
-    const auto& rule = rules_[r];
-    if (rule.to.any) named_.push_back({whole_family(f), r});
-    for (const auto& p : rule.to.prefixes)
-      if (p.family == f) named_.push_back({p, r});
-  }
-  if (named_.empty()) return 0;
-  std::sort(named_.begin(), named_.end(), [](const Named& a, const Named& b) {
-    if (a.prefix != b.prefix) return prefix_less(a.prefix, b.prefix);
-    return a.rule < b.rule;
-  });
-  if (build_table(scope, context, f, named_)) return SLUICE_LENGTH_SET_TABLE;
-  auto table = build_longest_match(regions(named_));
-
-  targets_.used += table.entries.size();
-  for (const auto& n : named_) ++targets_.by_rule[n.rule];
-  for (const auto& e : table.entries) {
-    TargetEntry t;
-    t.key.context = context;
-    t.key.family = abi_family(f);
-    t.key.prefixlen = e.prefix.length;
-    t.key.scope = scope;
-    std::memcpy(t.key.addr, e.prefix.addr.data(), 16);
-    t.value.code = e.value;
-    t.value.single = groups_.item_of(e.value);
-    t.value.below = abi_span(e.below);
-    out_.targets.push_back(t);
-  }
-  return length_set(table.lengths);
-}
-
-// The scope as a table, when it names few enough prefixes and the rules
-// naming each decide in place: whether it did. named: in prefix order.
-bool Scopes::build_table(std::uint32_t scope, std::uint8_t context, Family f,
-                         const std::vector<Named>& named) {
-  std::size_t runs = 0;  // distinct prefixes; run_begin_[i]: the first of each
-  for (std::size_t i = 0; i < named.size(); ++i) {
-    if (i > 0 && named[i].prefix == named[i - 1].prefix) continue;
-    if (runs == SLUICE_TABLE_ENTRIES) return false;
-    run_begin_[runs++] = i;
-  }
-  if (runs == 1) return false;  // one target entry, no markers: as small
-  for (std::size_t i = 0; i < runs; ++i) {
-    auto& own = own_[i];
-    own.clear();
-    std::size_t end = i + 1 < runs ? run_begin_[i + 1] : named.size();
-    for (auto j = run_begin_[i]; j < end; ++j)
-      if (own.empty() || own.back() != named[j].rule) own.push_back(named[j].rule);
-    if (!groups_.decides_inline(own)) return false;
-  }
-  auto& t = out_.tables.emplace_back();
-  t.key.context = context;
-  t.key.family = abi_family(f);
-  t.key.scope = scope;
-  for (std::size_t i = 0; i < runs; ++i) {
-    auto& e = t.value.entry[t.value.count++];
-    const Prefix& p = named[run_begin_[i]].prefix;
-    std::memcpy(e.addr, p.addr.data(), 16);
-    e.prefixlen = p.length;
-    e.code = groups_.code_for(own_[i]);
-    e.single = groups_.item_of(e.code);
-  }
-  ++tables_.used;
-  for (const auto& n : named) ++tables_.by_rule[n.rule];
-  return true;
-}
-
-// The distinct prefixes named, each with the group of rules matching its
-// addresses: those naming it or a prefix containing it, in order, up to
-// the first that matches all traffic. A prefix with the same group as the
-// one containing it needs no entry: the search finds that one.
-std::vector<MatchEntry> Scopes::regions(const std::vector<Named>& named) {
-  std::vector<MatchEntry> out;
-  if (named.size() == 1) {  // the common case, without the walk's buffers
-    out.push_back({named[0].prefix, groups_.code_for({named[0].rule}), {}});
-    return out;
-  }
-  // open_[0..depth): the prefixes containing the current one, with their
-  // rules; the buffers are kept between calls.
-  std::size_t depth = 0;
-  std::vector<std::uint32_t> own;
-  for (std::size_t begin = 0; begin < named.size();) {
-    const Prefix& prefix = named[begin].prefix;
-    own.clear();
-    std::size_t end = begin;
-    for (; end < named.size() && named[end].prefix == prefix; ++end)
-      if (own.empty() || own.back() != named[end].rule) own.push_back(named[end].rule);
-    begin = end;
-
-    while (depth > 0 && !open_[depth - 1].prefix.contains(prefix)) --depth;
-    if (open_.size() <= depth) open_.resize(depth + 1);
-    Open& mine = open_[depth];
-    mine.prefix = prefix;
-    mine.rules.clear();
-    if (depth == 0) {
-      mine.rules = own;
-    } else {
-      const auto& outer = open_[depth - 1].rules;
-      std::set_union(outer.begin(), outer.end(), own.begin(), own.end(),
-                     std::back_inserter(mine.rules));
-    }
-    auto last = std::find_if(mine.rules.begin(), mine.rules.end(),
-                             [&](std::uint32_t r) { return groups_.matches_all_traffic(r); });
-    if (last != mine.rules.end()) mine.rules.erase(last + 1, mine.rules.end());
-    if (depth > 0 && mine.rules == open_[depth - 1].rules) {
-      mine.group = open_[depth - 1].group;
-    } else {
-      mine.group = groups_.code_for(mine.rules);
-      out.push_back({prefix, mine.group, {}});
-    }
-    ++depth;
-  }
-  return out;
-}
-
-std::uint32_t Scopes::length_set(const std::vector<std::uint8_t>& lengths) {
-  if (lengths.size() == 1 && single_length_sets_[lengths[0]])
-    return single_length_sets_[lengths[0]];
-  auto [it, added] =
-      length_sets_.try_emplace(lengths, static_cast<std::uint32_t>(length_sets_.size() + 1));
-  if (added) out_.length_sets.push_back({it->second, lengths});
-  if (lengths.size() == 1) single_length_sets_[lengths[0]] = it->second;
-  return it->second;
-}
 
 // The rules of each context, by context id: the chains' own (rules naming
 // no interface) first, then one per (chain, in interface, out interface)
@@ -265,31 +80,100 @@ std::vector<std::vector<std::uint32_t>> contexts_of(const config::Config& cfg, s
   return rules;
 }
 
+// Rulesets from this size on are compiled on two threads: the second
+// builds its share of the scopes' destinations into its own output, with
+// its own groups (ids apart from the first's), merged after each context.
+constexpr std::size_t kRulesForTwoThreads = 4096;
+
+struct SecondThread {
+  SecondThread(const std::vector<config::Rule>& rules, const RuleGroups& first,
+               const Limits& limits)
+      : groups(first, 2, 2),
+        targets{"destination entries", limits.targets, 0, std::vector<std::size_t>(rules.size())},
+        tables{"destination tables", limits.tables, 0, std::vector<std::size_t>(rules.size())},
+        destinations(rules, groups, part, targets, tables) {}
+
+  RuleGroups groups;
+  CompiledPolicy part;
+  Usage targets, tables;
+  ScopeDestinations destinations;
+};
+
+// Builds the scopes' destinations: on the second thread too when there is
+// one, the calling thread running `meanwhile` first. Returns, per scope,
+// whether the second thread built it.
+template <typename Build, typename Meanwhile>
+std::vector<std::uint8_t> build_scopes(std::uint32_t count, ScopeDestinations& mine,
+                                       SecondThread* second, Build build, Meanwhile meanwhile) {
+  std::vector<std::uint8_t> by_second(count);
+  if (!second) {
+    for (std::uint32_t i = 0; i < count; ++i) build(mine, i);
+    meanwhile();
+    return by_second;
+  }
+  // Both take chunks of scopes as they go: scopes differ in size.
+  std::atomic<std::uint32_t> next{0};
+  constexpr std::uint32_t kChunk = 256;
+  auto take = [&](ScopeDestinations& d, std::uint8_t second_one) {
+    for (std::uint32_t begin; (begin = next.fetch_add(kChunk)) < count;)
+      for (std::uint32_t i = begin; i < count && i < begin + kChunk; ++i) {
+        build(d, i);
+        by_second[i] = second_one;
+      }
+  };
+  auto other = std::async(std::launch::async, [&] { take(second->destinations, 1); });
+  meanwhile();
+  take(mine, 0);
+  other.get();
+  mine.absorb(second->destinations);
+  return by_second;
+}
+
 // One context's source side: its scopes (each built for the families whose
 // addresses look it up) and the source search entries leading to them.
 // Returns the last scope id used.
 std::uint32_t compile_context(const config::Config& cfg, std::uint8_t context,
                               const std::vector<std::uint32_t>& rules, std::uint32_t first_id,
-                              Scopes& scopes, CompiledPolicy& out) {
+                              ScopeDestinations& destinations, SecondThread* second,
+                              CompiledPolicy& out) {
+  if (rules.size() < kRulesForTwoThreads) second = nullptr;
   std::vector<std::uint32_t> from_any;
   for (auto i : rules)
     if (cfg.rules[i].from.any) from_any.push_back(i);
-  for (Family f : {Family::V4, Family::V6})
-    out.any_scope[context][family_slot(f)] = scopes.build(SLUICE_SCOPE_ANY, context, f, from_any);
-
+  // The scope of rules from "any" beside the source scopes.
+  auto& any_destinations = second ? second->destinations : destinations;
+  std::array<std::uint32_t, 2> any_sets{};
+  auto build_any = [&] {
+    for (Family f : {Family::V4, Family::V6})
+      any_sets[family_slot(f)] = any_destinations.build(SLUICE_SCOPE_ANY, context, f, from_any);
+  };
+  auto any = std::async(second ? std::launch::async : std::launch::deferred, build_any);
   SourceScopes sources(cfg.rules, rules, first_id);
+  any.get();
+
   out.tables.reserve(out.tables.size() + sources.scope_count());
   std::vector<std::array<std::uint32_t, 2>> sets(sources.scope_count());
-  for (std::uint32_t i = 0; i < sources.scope_count(); ++i) {
-    std::uint32_t id = first_id + 1 + i;
-    for (Family f : {Family::V4, Family::V6})
-      if (sources.scope_families(id) & (1u << family_slot(f)))
-        sets[i][family_slot(f)] = scopes.build(id, context, f, sources.scope_rules(id));
-  }
+  std::array<LongestMatchTable, 2> source_tables;
+  auto by_second = build_scopes(
+      sources.scope_count(), destinations, second,
+      [&](ScopeDestinations& d, std::uint32_t i) {
+        std::uint32_t id = first_id + 1 + i;
+        for (Family f : {Family::V4, Family::V6})
+          if (sources.scope_families(id) & (1u << family_slot(f)))
+            sets[i][family_slot(f)] = d.build(id, context, f, sources.scope_rules(id));
+      },
+      [&] {
+        for (auto slot : {0u, 1u})
+          source_tables[slot] = build_longest_match(sources.prefixes()[slot]);
+      });
+  for (std::uint32_t i = 0; i < sources.scope_count(); ++i)
+    if (by_second[i])
+      for (auto& set : sets[i]) set = second->destinations.final_id(set);
+  for (auto slot : {0u, 1u})
+    out.any_scope[context][slot] = any_destinations.final_id(any_sets[slot]);
 
-  for (Family f : {Family::V4, Family::V6}) {
-    auto slot = family_slot(f);
-    auto table = build_longest_match(sources.prefixes()[slot]);
+  for (auto slot : {0u, 1u}) {
+    const auto& table = source_tables[slot];
     out.source_lengths[context][slot] = table.lengths;
     for (const auto& e : table.entries) {
       ClassEntry entry{context, e.prefix, {}};
@@ -346,17 +230,24 @@ CompiledPolicy compile(const config::Config& cfg, const Limits& limits) {
   for (const auto& r : cfg.rules) out.rule_names.push_back(r.name);
 
   const std::size_t n = cfg.rules.size();
-  RuleGroups groups(cfg.rules);
+  const bool two_threads = n >= kRulesForTwoThreads;
+  RuleGroups groups(cfg.rules, 1, two_threads ? 2 : 1);
   Usage targets{"destination entries", limits.targets, 0, std::vector<std::size_t>(n)};
   Usage tables{"destination tables", limits.tables, 0, std::vector<std::size_t>(n)};
-  Scopes scopes(cfg, groups, out, targets, tables);
+  ScopeDestinations destinations(cfg.rules, groups, out, targets, tables);
+  std::unique_ptr<SecondThread> second;
+  if (two_threads) second = std::make_unique<SecondThread>(cfg.rules, groups, limits);
   auto contexts = contexts_of(cfg, limits.contexts, out);
   out.source_lengths.resize(contexts.size());
   out.any_scope.resize(contexts.size());
   std::uint32_t last_scope = SLUICE_SCOPE_ANY;
   for (std::size_t c = 0; c < contexts.size(); ++c)
-    last_scope =
-        compile_context(cfg, static_cast<std::uint8_t>(c), contexts[c], last_scope, scopes, out);
+    last_scope = compile_context(cfg, static_cast<std::uint8_t>(c), contexts[c], last_scope,
+                                 destinations, second.get(), out);
+  if (second) {
+    targets.add(second->targets);
+    tables.add(second->tables);
+  }
 
   Usage source_entries{"source prefix entries", limits.source_entries, out.classes.size(),
                        std::vector<std::size_t>(n)};
@@ -368,6 +259,10 @@ CompiledPolicy compile(const config::Config& cfg, const Limits& limits) {
              cfg.rules);
 
   groups.emit(out);
+  if (second) {
+    second->groups.emit(out);
+    groups.count_groups_of(second->groups);
+  }
   check_room({"rule groups", limits.groups, out.groups.size(), groups.groups_per_rule()},
              cfg.rules);
   check_room(

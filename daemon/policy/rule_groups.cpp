@@ -33,6 +33,11 @@ bool covered(const std::vector<RuleGroups::Item>& earlier, const RuleGroups::Ite
 
 }  // namespace
 
+struct RuleGroups::Rules {
+  std::vector<std::vector<Item>> items;  // by rule index
+  std::vector<bool> catch_all;
+};
+
 RuleGroups::~RuleGroups() = default;
 
 namespace {
@@ -41,20 +46,41 @@ sluice_inline_match inline_match(const RuleGroups::Item& item);
 
 }  // namespace
 
-RuleGroups::RuleGroups(const std::vector<config::Rule>& rules)
-    : catch_all_(rules.size()), single_rule_ids_(rules.size()), groups_per_rule_(rules.size()) {
-  items_.reserve(rules.size());
+RuleGroups::RuleGroups(const std::vector<config::Rule>& rules, std::uint32_t first_id,
+                       std::uint32_t id_step)
+    : first_id_(first_id),
+      id_step_(id_step),
+      single_rule_ids_(rules.size()),
+      groups_per_rule_(rules.size()) {
+  auto shared = std::make_shared<Rules>();
+  shared->items.reserve(rules.size());
+  shared->catch_all.resize(rules.size());
   for (std::size_t i = 0; i < rules.size(); ++i) {
-    items_.push_back(rule_items(rules[i], static_cast<std::uint32_t>(i)));
-    catch_all_[i] =
+    shared->items.push_back(rule_items(rules[i], static_cast<std::uint32_t>(i)));
+    shared->catch_all[i] =
         rules[i].proto == config::Protocol::Any && rules[i].ports.empty() && !rules[i].icmp_type;
   }
+  rules_ = std::move(shared);
+}
+
+RuleGroups::RuleGroups(const RuleGroups& same_rules, std::uint32_t first_id, std::uint32_t id_step)
+    : rules_(same_rules.rules_),
+      first_id_(first_id),
+      id_step_(id_step),
+      single_rule_ids_(same_rules.single_rule_ids_.size()),
+      groups_per_rule_(same_rules.groups_per_rule_.size()) {}
+
+bool RuleGroups::matches_all_traffic(std::uint32_t rule) const { return rules_->catch_all[rule]; }
+
+void RuleGroups::count_groups_of(const RuleGroups& other) {
+  for (std::size_t r = 0; r < groups_per_rule_.size(); ++r)
+    groups_per_rule_[r] += other.groups_per_rule_[r];
 }
 
 std::uint32_t RuleGroups::code_for(const std::vector<std::uint32_t>& rule_indexes) {
   if (rule_indexes.size() == 1) {
     auto r = rule_indexes[0];
-    if (items_[r].size() == 1) return SLUICE_CODE_RULE | r;
+    if (rules_->items[r].size() == 1) return SLUICE_CODE_RULE | r;
     if (!single_rule_ids_[r]) single_rule_ids_[r] = intern(rule_indexes);
     return single_rule_ids_[r];
   }
@@ -63,17 +89,18 @@ std::uint32_t RuleGroups::code_for(const std::vector<std::uint32_t>& rule_indexe
 
 sluice_inline_match RuleGroups::item_of(std::uint32_t code) const {
   if (!(code & SLUICE_CODE_RULE)) return {};
-  return inline_match(items_[code & ~SLUICE_CODE_RULE].front());
+  return inline_match(rules_->items[code & ~SLUICE_CODE_RULE].front());
 }
 
 bool RuleGroups::decides_inline(const std::vector<std::uint32_t>& rule_indexes) const {
   std::size_t items = 0;  // before dropping covered ones: at most this many
-  for (auto r : rule_indexes) items += items_[r].size();
+  for (auto r : rule_indexes) items += rules_->items[r].size();
   return items <= SLUICE_GROUP_INLINE;
 }
 
 std::uint32_t RuleGroups::intern(const std::vector<std::uint32_t>& rule_indexes) {
-  auto [it, added] = ids_.try_emplace(rule_indexes, static_cast<std::uint32_t>(lists_.size() + 1));
+  auto next = static_cast<std::uint32_t>(first_id_ + lists_.size() * id_step_);
+  auto [it, added] = ids_.try_emplace(rule_indexes, next);
   if (added) {
     lists_.push_back(rule_indexes);
     for (auto r : rule_indexes) ++groups_per_rule_[r];
@@ -87,9 +114,9 @@ void RuleGroups::emit(CompiledPolicy& out) const {
   for (std::size_t i = 0; i < lists_.size(); ++i) {
     items.clear();
     for (auto r : lists_[i])
-      for (const auto& item : items_[r])
+      for (const auto& item : rules_->items[r])
         if (!covered(items, item)) items.push_back(item);
-    auto id = static_cast<std::uint32_t>(i + 1);
+    auto id = static_cast<std::uint32_t>(first_id_ + i * id_step_);
     if (items.size() <= SLUICE_GROUP_INLINE)
       emit_inline(id, items, out);
     else

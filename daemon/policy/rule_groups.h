@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -15,7 +16,13 @@ namespace sluice::policy {
 
 class RuleGroups {
  public:
-  explicit RuleGroups(const std::vector<config::Rule>& rules);
+  // Group ids are first_id, first_id + id_step, ...: two sets of groups
+  // built side by side (on two threads) take step 2, first 1 and 2, and
+  // their ids never meet.
+  explicit RuleGroups(const std::vector<config::Rule>& rules, std::uint32_t first_id = 1,
+                      std::uint32_t id_step = 1);
+  // More groups over the same rules.
+  RuleGroups(const RuleGroups& same_rules, std::uint32_t first_id, std::uint32_t id_step);
   ~RuleGroups();
 
   // What a destination of these rules (ascending indexes) decides, as a
@@ -33,10 +40,13 @@ class RuleGroups {
 
   // Whether a rule matches every packet its addresses match: the rules
   // after it in a group can never decide.
-  bool matches_all_traffic(std::uint32_t rule) const { return catch_all_[rule]; }
+  bool matches_all_traffic(std::uint32_t rule) const;
 
   // How many distinct groups each rule is part of (for capacity errors).
   const std::vector<std::size_t>& groups_per_rule() const { return groups_per_rule_; }
+  // Adds the counts of another set of groups (its groups are emitted by
+  // itself).
+  void count_groups_of(const RuleGroups& other);
 
   // Every group's entry and, for large groups, its decision entries.
   void emit(CompiledPolicy& out) const;
@@ -44,11 +54,12 @@ class RuleGroups {
   struct Item;  // a rule's protocol and port range
 
  private:
-  std::vector<std::vector<Item>> items_;  // by rule index
-  std::vector<bool> catch_all_;
+  struct Rules;  // what each rule says about protocol and port, shared
+  std::shared_ptr<const Rules> rules_;
+  std::uint32_t first_id_ = 1, id_step_ = 1;
   std::unordered_map<std::vector<std::uint32_t>, std::uint32_t, IndexListHash> ids_;
   std::vector<std::uint32_t> single_rule_ids_;     // group of one rule, by rule; 0: none yet
-  std::vector<std::vector<std::uint32_t>> lists_;  // by id - 1
+  std::vector<std::vector<std::uint32_t>> lists_;  // by (id - first_id_) / id_step_
   std::vector<std::size_t> groups_per_rule_;
 
   std::uint32_t intern(const std::vector<std::uint32_t>& rule_indexes);
