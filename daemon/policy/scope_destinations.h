@@ -37,8 +37,8 @@ class ScopeDestinations {
  public:
   // Entries go to out (targets, tables, length sets), counted in targets
   // and tables; codes come from groups.
-  ScopeDestinations(const std::vector<config::Rule>& rules, RuleGroups& groups,
-                    CompiledPolicy& out, Usage& targets, Usage& tables)
+  ScopeDestinations(const std::vector<config::Rule>& rules, RuleGroups& groups, CompiledPolicy& out,
+                    Usage& targets, Usage& tables)
       : rules_(rules), groups_(groups), out_(out), targets_(targets), tables_(tables) {}
 
   // rules: ascending indexes of the scope's rules, all of `context`.

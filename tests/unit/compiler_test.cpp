@@ -362,6 +362,23 @@ to = [)";
 
   // With the real maps the same ruleset is fine.
   EXPECT_TRUE(policy::load_ruleset_text(toml, "/etc/sluice/big.toml").ruleset);
+
+  // Destination tables: each rule's scope names two destinations, a table.
+  std::string tables_toml;
+  for (int i = 0; i < 3; ++i)
+    tables_toml += "[[rule]]\nname = \"t" + std::to_string(i) +
+                   "\"\nchain = \"forward\"\nfrom = \"10.0." + std::to_string(i) +
+                   ".0/24\"\nto = [\"198.51.100.1\", \"198.51.100.2\"]\naction = \"drop\"\n\n";
+  limits = {};
+  limits.tables = 2;
+  r = policy::load_ruleset_text(tables_toml, "/etc/sluice/t.toml", {}, limits);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].where.line, 1);
+  EXPECT_NE(r.diagnostics[0].message.find("needs 3 destination tables; the datapath holds 2"),
+            std::string::npos)
+      << r.diagnostics[0].message;
+  limits.tables = 3;
+  EXPECT_TRUE(policy::load_ruleset_text(tables_toml, "/etc/sluice/t.toml", {}, limits).ruleset);
 }
 
 }  // namespace
