@@ -82,11 +82,11 @@ std::optional<InvocationError> check_config(const nlohmann::json& config, Comman
       return invalid(std::string("\"") + key + "\" is missing or not a non-empty string");
   }
   if ((command == Command::Status || command == Command::Gc) && *parsed < Version{1, 1, 0})
-    return InvocationError{{kIncompatibleVersion, "incompatible CNI version",
-                            std::string(command_name(command)) +
-                                " needs a configuration of cniVersion 1.1.0 or later, not " +
-                                version},
-                           version};
+    return InvocationError{
+        {kIncompatibleVersion, "incompatible CNI version",
+         std::string(command_name(command)) +
+             " needs a configuration of cniVersion 1.1.0 or later, not " + version},
+        version};
   return std::nullopt;
 }
 

@@ -21,13 +21,13 @@ std::string_view command_name(Command c);
 
 struct Invocation {
   Command command = Command::Version;
-  std::string container_id;  // ADD, DEL, CHECK
-  std::string netns;         // ADD, CHECK; DEL may come without it
-  std::string ifname;        // ADD, DEL, CHECK
-  std::string path;          // CNI_PATH, as given
+  std::string container_id;                               // ADD, DEL, CHECK
+  std::string netns;                                      // ADD, CHECK; DEL may come without it
+  std::string ifname;                                     // ADD, DEL, CHECK
+  std::string path;                                       // CNI_PATH, as given
   std::vector<std::pair<std::string, std::string>> args;  // CNI_ARGS, in order
-  nlohmann::json config;     // the network configuration (an object; VERSION: maybe empty)
-  std::string cni_version;   // the configuration's (VERSION without one: the newest)
+  nlohmann::json config;    // the network configuration (an object; VERSION: maybe empty)
+  std::string cni_version;  // the configuration's (VERSION without one: the newest)
 };
 
 // The network configuration may not be larger than this.

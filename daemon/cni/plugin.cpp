@@ -43,8 +43,9 @@ Error unreachable(const Invocation& inv, const std::string& why) {
               why + "; containers can be neither added nor protected until it runs"};
     case Command::Add:
       return {kTryAgainLater, "sluiced is not reachable",
-              why + "; the container is not added, so that it never runs unprotected: retry "
-                    "once sluiced runs"};
+              why +
+                  "; the container is not added, so that it never runs unprotected: retry "
+                  "once sluiced runs"};
     default:
       return {kTryAgainLater, "sluiced is not reachable", why + "; retry once sluiced runs"};
   }

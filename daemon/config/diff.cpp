@@ -119,6 +119,15 @@ void diff_settings(const Config& from, const Config& to, std::vector<Change>& ou
            std::to_string(f.history_max_age_seconds) + " s, max " +
            std::to_string(f.history_max_mb) + " MiB";
   };
+  auto pools = [](const Containers& c) {
+    std::string s;
+    for (const auto& p : {c.ipv4, c.ipv6})
+      if (p) s += (s.empty() ? "" : ", ") + p->to_string();
+    return s.empty() ? std::string("none") : s;
+  };
+  if (pools(from.containers) != pools(to.containers))
+    out.push_back({Change::Kind::Changed, "containers",
+                   pools(from.containers) + " -> " + pools(to.containers)});
   if (flows(from.flows) != flows(to.flows))
     out.push_back({Change::Kind::Changed, "flows", flows(from.flows) + " -> " + flows(to.flows)});
   auto api = [](const Config& c) {

@@ -132,6 +132,14 @@ struct FlowLog {
   std::uint64_t history_max_mb = 256;  // the oldest records go beyond this
 };
 
+// [containers]: the address pools of the containers sluice-cni wires;
+// none set: sluiced wires no container.
+struct Containers {
+  std::optional<Prefix> ipv4;
+  std::optional<Prefix> ipv6;
+  Location where;
+};
+
 struct Config {
   std::vector<Interface> interfaces;
   std::map<std::string, Zone> zones;
@@ -146,6 +154,7 @@ struct Config {
   std::optional<bool> forwarding;  // [router] forwarding; unset: left as it is
   FastPath fast_path = FastPath::Auto;
   FlowLog flows;
+  Containers containers;
   std::string api_listen = "127.0.0.1:9090";  // "" turns the API listener off
   std::string api_tls_cert;                   // both set: HTTPS
   std::string api_tls_key;

@@ -184,6 +184,47 @@ void Parser::parse_router(const toml::table& root) {
   }
 }
 
+// [containers] ipv4 = "10.89.0.0/24", ipv6 = "fd00:89::/64"
+void Parser::parse_containers(const toml::table& root) {
+  const auto* t = table_at(root, "containers", "containers");
+  if (!t) return;
+  check_keys(*t, "containers", {"ipv4", "ipv6"});
+  cfg_.containers.where = loc(*t);
+  cfg_.containers.ipv4 = container_pool(*t, "ipv4", Family::V4, 30);
+  cfg_.containers.ipv6 = container_pool(*t, "ipv6", Family::V6, 126);
+}
+
+// A pool of container addresses: a network of the family with room for
+// two addresses or more, apart from the networks of managed interfaces.
+std::optional<Prefix> Parser::container_pool(const toml::table& t, std::string_view key,
+                                             Family family, int longest) {
+  std::string path = "containers." + std::string(key);
+  auto text = string_at(t, key, path);
+  if (!text) return std::nullopt;
+  const toml::node& n = *t.get(key);
+  auto p = parse_prefix(*text);
+  if (!p.prefix) {
+    error(n, path, p.error);
+    return std::nullopt;
+  }
+  if (p.prefix->family != family || p.prefix->length > longest) {
+    error(n, path,
+          "'" + *text + "' is not an " + (family == Family::V4 ? "IPv4" : "IPv6") +
+              " network of /" + std::to_string(longest) + " or wider, like \"" +
+              (family == Family::V4 ? "10.89.0.0/24" : "fd00:89::/64") + "\"");
+    return std::nullopt;
+  }
+  for (const auto& i : cfg_.interfaces)
+    for (const auto& a : i.addresses)
+      if (masked(a).contains(*p.prefix) || p.prefix->contains(masked(a))) {
+        error(n, path,
+              "'" + *text + "' overlaps " + a.to_string() + " of interface " + i.name +
+                  "; containers need addresses of their own");
+        return std::nullopt;
+      }
+  return p.prefix;
+}
+
 // [[route]] to = "10.20.0.0/16", via = "10.10.1.254", dev = "eth1"
 void Parser::parse_routes(const toml::table& root) {
   const toml::node* n = root.get("route");

@@ -77,7 +77,7 @@ class Parser {
     }
     check_keys(root, "",
                {"api", "interface", "zones", "sets", "chains", "rule", "prefilter", "router",
-                "route", "nat", "flows"});
+                "route", "nat", "flows", "containers"});
     parse_zones(root);
     parse_interfaces(root);
     parse_sets(root);
@@ -89,6 +89,7 @@ class Parser {
     parse_routes(root);
     parse_nat(root);
     parse_flows(root);
+    parse_containers(root);  // after interfaces: pools may not overlap theirs
     return finish();
   }
 
@@ -188,6 +189,9 @@ class Parser {
   std::vector<Prefix> prefix_list(const toml::node& n, const std::string& path);
   void parse_sets(const toml::table& root);
   void parse_router(const toml::table& root);
+  void parse_containers(const toml::table& root);
+  std::optional<Prefix> container_pool(const toml::table& t, std::string_view key, Family family,
+                                       int longest);
   void parse_routes(const toml::table& root);
   const Interface* configured_interface(const std::string& name) const;
   std::optional<std::string> nat_interface(const toml::table& t, std::string_view key,

@@ -1,13 +1,12 @@
 // The CNI plugin's reading of its invocation (daemon/cni/invocation.cpp):
 // every variable and configuration field the spec requires, and the error
 // code and message for each way it can be wrong.
-#include "cni/invocation.h"
-
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
 
+#include "cni/invocation.h"
 #include "cni/versions.h"
 
 namespace sluice::cni {
@@ -58,19 +57,16 @@ TEST(CniInvocation, EnvironmentErrorsNameTheVariable) {
     const char* value;  // nullptr: unset
     const char* names;
   };
-  for (auto c : {Case{"CNI_COMMAND", nullptr, "CNI_COMMAND"},
-                 Case{"CNI_COMMAND", "ATTACH", "CNI_COMMAND"},
-                 Case{"CNI_CONTAINERID", nullptr, "CNI_CONTAINERID"},
-                 Case{"CNI_CONTAINERID", "-leading-dash", "CNI_CONTAINERID"},
-                 Case{"CNI_CONTAINERID", "has space", "CNI_CONTAINERID"},
-                 Case{"CNI_IFNAME", nullptr, "CNI_IFNAME"},
-                 Case{"CNI_IFNAME", "", "CNI_IFNAME"},
-                 Case{"CNI_IFNAME", "sixteen-chars-xx", "CNI_IFNAME"},
-                 Case{"CNI_IFNAME", "eth/0", "CNI_IFNAME"},
-                 Case{"CNI_IFNAME", "..", "CNI_IFNAME"},
-                 Case{"CNI_NETNS", nullptr, "CNI_NETNS"},
-                 Case{"CNI_ARGS", "K8S_POD_NAME", "CNI_ARGS"},
-                 Case{"CNI_ARGS", "=x", "CNI_ARGS"}}) {
+  for (auto c :
+       {Case{"CNI_COMMAND", nullptr, "CNI_COMMAND"}, Case{"CNI_COMMAND", "ATTACH", "CNI_COMMAND"},
+        Case{"CNI_CONTAINERID", nullptr, "CNI_CONTAINERID"},
+        Case{"CNI_CONTAINERID", "-leading-dash", "CNI_CONTAINERID"},
+        Case{"CNI_CONTAINERID", "has space", "CNI_CONTAINERID"},
+        Case{"CNI_IFNAME", nullptr, "CNI_IFNAME"}, Case{"CNI_IFNAME", "", "CNI_IFNAME"},
+        Case{"CNI_IFNAME", "sixteen-chars-xx", "CNI_IFNAME"},
+        Case{"CNI_IFNAME", "eth/0", "CNI_IFNAME"}, Case{"CNI_IFNAME", "..", "CNI_IFNAME"},
+        Case{"CNI_NETNS", nullptr, "CNI_NETNS"}, Case{"CNI_ARGS", "K8S_POD_NAME", "CNI_ARGS"},
+        Case{"CNI_ARGS", "=x", "CNI_ARGS"}}) {
     Env env;
     if (c.value)
       env.vars[c.var] = c.value;

@@ -4,11 +4,10 @@
 // unreachable (a socket path where none listens); wiring containers
 // through a running sluiced is tests/integration's.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <map>
 #include <nlohmann/json.hpp>
@@ -75,10 +74,8 @@ Outcome call(const std::map<std::string, std::string>& vars, const std::string& 
 const std::string kNowhere = "/nonexistent/sluice.sock";
 
 std::string config(const std::string& version, const std::string& socket = kNowhere) {
-  return nlohmann::json{{"cniVersion", version},
-                        {"name", "box"},
-                        {"type", "sluice-cni"},
-                        {"socket", socket}}
+  return nlohmann::json{
+      {"cniVersion", version}, {"name", "box"}, {"type", "sluice-cni"}, {"socket", socket}}
       .dump();
 }
 
@@ -152,10 +149,14 @@ TEST(CniPlugin, WithoutSluicedAddIsRefusedAndStatusSaysNotAvailable) {
 
 TEST(CniPlugin, ResultsTakeTheShapeOfTheVersionAsked) {
   nlohmann::json result = {
-      {"interfaces", {{{"name", "eth0"}, {"mac", "02:00:00:00:00:01"}, {"mtu", 1500},
-                       {"sandbox", "/run/netns/x"}}}},
-      {"ips", {{{"address", "10.89.0.2/24"}, {"interface", 0}},
-               {{"address", "fd00:89::2/64"}, {"interface", 0}}}},
+      {"interfaces",
+       {{{"name", "eth0"},
+         {"mac", "02:00:00:00:00:01"},
+         {"mtu", 1500},
+         {"sandbox", "/run/netns/x"}}}},
+      {"ips",
+       {{{"address", "10.89.0.2/24"}, {"interface", 0}},
+        {{"address", "fd00:89::2/64"}, {"interface", 0}}}},
       {"routes", {{{"dst", "0.0.0.0/0"}, {"gw", "169.254.1.1"}, {"mtu", 1500}}}}};
   auto v1 = result_for_version(result, "1.1.0");
   EXPECT_EQ(v1["cniVersion"], "1.1.0");

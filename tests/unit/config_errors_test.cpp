@@ -34,7 +34,21 @@ const BadConfig kCases[] = {
     {"unknown top-level key",
      "[chain]\ninput = \"drop\"\n",
      {"t.toml:1:2: chain: unknown key; expected one of: api, interface, zones, sets, chains, rule, "
-      "prefilter, router, route, nat, flows"}},
+      "prefilter, router, route, nat, flows, containers"}},
+    {"container pools: wrong family, too narrow, not a network, overlapping, unknown key",
+     "[[interface]]\nname = \"lan0\"\naddresses = [\"10.89.0.1/24\"]\n\n[containers]\n"
+     "ipv4 = \"fd00::/64\"\nipv6 = \"fd00::/127\"\npool = 1\n",
+     {"t.toml:8:1: containers.pool: unknown key; expected one of: ipv4, ipv6",
+      "t.toml:6:8: containers.ipv4: 'fd00::/64' is not an IPv4 network of /30 or wider, like "
+      "\"10.89.0.0/24\"",
+      "t.toml:7:8: containers.ipv6: 'fd00::/127' is not an IPv6 network of /126 or wider, like "
+      "\"fd00:89::/64\""}},
+    {"container pool overlapping an interface's network, and with host bits",
+     "[[interface]]\nname = \"lan0\"\naddresses = [\"10.89.0.1/24\"]\n\n[containers]\n"
+     "ipv4 = \"10.89.0.0/25\"\nipv6 = \"fd00::1/64\"\n",
+     {"t.toml:6:8: containers.ipv4: '10.89.0.0/25' overlaps 10.89.0.1/24 of interface lan0; "
+      "containers need addresses of their own",
+      "t.toml:7:8: containers.ipv6: 'fd00::1/64' has host bits set; write fd00::/64"}},
     {"unknown api key",
      "[api]\nlisten = \"127.0.0.1:9090\"\nmanagment = \"10.0.0.0/8\"\n",
      {"t.toml:3:1: api.managment: unknown key; expected one of: listen, management, "

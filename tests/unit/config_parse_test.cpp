@@ -155,6 +155,19 @@ TEST(ConfigParse, AntiLockoutCanBeTurnedOff) {
   EXPECT_EQ(r.config->rules[0].name, "oops-blocks-admins");
 }
 
+TEST(ConfigParse, ContainerPools) {
+  auto r =
+      parse_string("[containers]\nipv4 = \"10.89.0.0/24\"\nipv6 = \"fd00:89::/64\"\n", "c.toml");
+  ASSERT_TRUE(r.config) << format(r.diagnostics);
+  ASSERT_TRUE(r.config->containers.ipv4);
+  EXPECT_EQ(r.config->containers.ipv4->to_string(), "10.89.0.0/24");
+  ASSERT_TRUE(r.config->containers.ipv6);
+  EXPECT_EQ(r.config->containers.ipv6->to_string(), "fd00:89::/64");
+  auto none = parse_string("", "c.toml");
+  ASSERT_TRUE(none.config);
+  EXPECT_FALSE(none.config->containers.ipv4 || none.config->containers.ipv6);
+}
+
 TEST(ConfigParse, AuditModePerRuleAndPerChain) {
   auto r = parse_string(R"(
 [chains]
