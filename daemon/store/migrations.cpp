@@ -101,6 +101,19 @@ CREATE TABLE pending_confirm (
 ALTER TABLE sessions ADD COLUMN created_ms INTEGER NOT NULL DEFAULT 0;
 UPDATE sessions SET created_ms = last_used_ms;
 )",
+      // 6: the addresses sluice's IPAM gave containers: one per
+      // (network, container, interface, family), never two alike.
+      R"(
+CREATE TABLE container_addresses (
+  network TEXT NOT NULL,
+  container_id TEXT NOT NULL,
+  ifname TEXT NOT NULL,
+  family INTEGER NOT NULL,
+  address TEXT NOT NULL UNIQUE,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (network, container_id, ifname, family)
+);
+)",
   };
   return steps;
 }
