@@ -1,10 +1,10 @@
 #include "store/container_addresses.h"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <chrono>
 #include <set>
-
-#include <sqlite3.h>
 
 #include "store/database.h"
 
@@ -115,8 +115,8 @@ std::vector<ContainerAddress> ContainerAddresses::release_all_but(
   Transaction t(*db_);
   std::vector<ContainerAddress> gone;
   {
-    Statement s(*db_, std::string("SELECT ") + kColumns +
-                          " FROM container_addresses WHERE network = ?1");
+    Statement s(*db_,
+                std::string("SELECT ") + kColumns + " FROM container_addresses WHERE network = ?1");
     s.bind(1, network);
     while (s.step()) {
       auto row = row_of(s);
