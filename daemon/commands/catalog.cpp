@@ -18,6 +18,8 @@ constexpr QueryParam kFlows[] = {
 };
 
 constexpr const char* kAccounts = "users and tokens are managed with sluicectl on the host";
+constexpr const char* kCni = "sent by sluice-cni on the host, as root";
+constexpr const char* kCniCli = "container runtimes run it through sluice-cni";
 
 // Order: as sluicectl's help lists them.
 constexpr std::array kCatalog = {
@@ -218,6 +220,40 @@ constexpr std::array kCatalog = {
             "NAME",
             {}},
     Command{"tokens", Access::Root, "the tokens", {}, {}, {}, kAccounts, "token list", "", {}},
+    Command{
+        "cni_add", Access::Root, "wire a container (CNI ADD)", {}, {}, {}, kCni, {}, {}, kCniCli},
+    Command{
+        "cni_del", Access::Root, "unwire a container (CNI DEL)", {}, {}, {}, kCni, {}, {}, kCniCli},
+    Command{"cni_check",
+            Access::Root,
+            "check a wired container (CNI CHECK)",
+            {},
+            {},
+            {},
+            kCni,
+            {},
+            {},
+            kCniCli},
+    Command{"cni_gc",
+            Access::Root,
+            "unwire a network's containers the runtime no longer has (CNI GC)",
+            {},
+            {},
+            {},
+            kCni,
+            {},
+            {},
+            kCniCli},
+    Command{"cni_status",
+            Access::Root,
+            "whether containers can be wired (CNI STATUS)",
+            {},
+            {},
+            {},
+            kCni,
+            {},
+            {},
+            kCniCli},
 };
 
 }  // namespace

@@ -19,9 +19,9 @@ inline constexpr const char* kContainerGateway4 = "169.254.1.1";
 inline constexpr const char* kContainerGateway6 = "fe80::1";
 
 struct ContainerLinkRequest {
-  std::string netns;      // the container's network namespace (a path)
-  std::string ifname;     // the container end's name
-  std::string host_name;  // the host end's name (host_link_name())
+  std::string netns;                      // the container's network namespace (a path)
+  std::string ifname;                     // the container end's name
+  std::string host_name;                  // the host end's name (host_link_name())
   std::vector<config::Prefix> addresses;  // the container's, host addresses (/32, /128)
 };
 

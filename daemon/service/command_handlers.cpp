@@ -19,6 +19,7 @@
 #include "net/link_stats.h"
 #include "policy/abi_values.h"
 #include "policy/ruleset.h"
+#include "service/cni_handlers.h"
 #include "service/requests.h"
 #include "service/service.h"
 #include "store/database.h"
@@ -562,6 +563,11 @@ const std::map<std::string_view, CommandHandler> kHandlers = {
     {"user_remove", account<kUserRemove>},
     {"token_add", account<kTokenAdd>},
     {"token_remove", account<kTokenRemove>},
+    {"cni_add", cni_add},
+    {"cni_del", cni_del},
+    {"cni_check", cni_check},
+    {"cni_gc", cni_gc},
+    {"cni_status", cni_status},
 };
 
 }  // namespace

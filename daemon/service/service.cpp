@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "datapath/datapath.h"
 #include "net/foreign_firewalls.h"
+#include "service/containers.h"
 #include "service/interfaces.h"
 #include "store/database.h"
 #include "store/flow_log.h"
@@ -52,6 +53,7 @@ Service::Service(ServiceOptions options, store::StateStore* state, std::string s
                               std::to_string(datapath_->conntrack().size()) + " tracked flows)");
   pipeline_ = std::make_unique<FlowPipeline>(*datapath_, flows_);
   interfaces_ = std::make_unique<Interfaces>(*datapath_);
+  containers_ = std::make_unique<Containers>(*datapath_, options.database_path);
   rulesets_ = std::make_unique<Rulesets>(options.config_path, options.list_dirs, *datapath_, state_,
                                          *pipeline_, *interfaces_);
   rulesets_->start(std::move(*loaded.ruleset));
@@ -63,11 +65,14 @@ Service::Service(ServiceOptions options, store::StateStore* state, std::string s
 Service::~Service() {
   if (keep_) {
     interfaces_->leave_attached();
+    containers_->leave_attached();
     log(Priority::Notice, "leaving the datapath enforcing on " +
-                              std::to_string(interfaces_->count()) + " interface(s)");
+                              std::to_string(interfaces_->count()) + " interface(s) and " +
+                              std::to_string(containers_->count()) + " container(s)");
     return;
   }
   interfaces_->detach_all();  // detach before the programs go
+  containers_->detach_all();
   datapath_->unpin();
   log(Priority::Notice, "detached from every interface");
 }

@@ -41,6 +41,7 @@ struct ServiceOptions {
 };
 
 class Interfaces;
+class Containers;
 
 class Service {
  public:
@@ -118,6 +119,9 @@ class Service {
   // that vanished, and reloads the host's addresses. Cheap; called often.
   void refresh();
 
+  // The containers sluice-cni wires (CNI mode), for the cni_* commands.
+  Containers& containers() { return *containers_; }
+
  private:
   std::shared_ptr<store::FlowLog> flows_;
   std::unique_ptr<datapath::Datapath> datapath_;
@@ -125,6 +129,7 @@ class Service {
   std::string state_error_;
   std::unique_ptr<FlowPipeline> pipeline_;
   std::unique_ptr<Interfaces> interfaces_;
+  std::unique_ptr<Containers> containers_;
   std::unique_ptr<Rulesets> rulesets_;
   bool keep_ = false;
 };

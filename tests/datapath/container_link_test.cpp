@@ -5,12 +5,11 @@
 #include "net/container_link.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <string>
@@ -61,10 +60,11 @@ class ContainerLinks : public ::testing::Test {
   }
 
   ContainerLinkRequest request(const std::string& host_name = "slhost0") const {
-    return {netns_,
-            "eth0",
-            host_name,
-            {*config::parse_prefix("10.89.0.2").prefix, *config::parse_prefix("fd00:89::2").prefix}};
+    return {
+        netns_,
+        "eth0",
+        host_name,
+        {*config::parse_prefix("10.89.0.2").prefix, *config::parse_prefix("fd00:89::2").prefix}};
   }
 
   int original_ = -1;

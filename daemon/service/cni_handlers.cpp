@@ -1,0 +1,102 @@
+#include "service/cni_handlers.h"
+
+#include <nlohmann/json.hpp>
+
+#include "service/command_handlers.h"
+#include "service/containers.h"
+#include "service/service.h"
+
+namespace sluice::service {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr int kInvalidNetworkConfig = 7;  // the spec's
+
+json answer(const CniOutcome& o) {
+  if (o.ok) return {{"ok", true}, {"result", o.result}};
+  json r = refusal(o.error, 409);
+  r["cni_code"] = o.cni_code;
+  return r;
+}
+
+json malformed(const std::string& why) {
+  json r = refusal(why, 400);
+  r["cni_code"] = kInvalidNetworkConfig;
+  return r;
+}
+
+std::string text(const json& req, const char* key) {
+  auto it = req.find(key);
+  return it != req.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// The attachment and namespace of a request; false (with why) when one of
+// them is missing.
+bool read_call(const json& req, bool needs_container, CniCall& call, std::string& why) {
+  call.attachment = {text(req, "network"), text(req, "container_id"), text(req, "ifname")};
+  call.netns = text(req, "netns");
+  if (auto c = req.find("config"); c != req.end() && c->is_object()) call.config = *c;
+  if (call.attachment.network.empty()) why = "the request names no network";
+  if (needs_container && (call.attachment.container_id.empty() || call.attachment.ifname.empty()))
+    why = "the request names no container_id and ifname";
+  return why.empty();
+}
+
+template <typename Run>
+json serve(const json& req, bool needs_container, Run run) {
+  CniCall call;
+  std::string why;
+  if (!read_call(req, needs_container, call, why)) return malformed(why);
+  return answer(run(call));
+}
+
+}  // namespace
+
+json cni_add(Service& s, const json& req, const Caller&) {
+  return serve(req, true, [&](const CniCall& call) {
+    if (call.netns.empty()) return CniOutcome::failure(kInvalidNetworkConfig, "no netns");
+    return s.containers().add(call, s.live().config.containers);
+  });
+}
+
+json cni_del(Service& s, const json& req, const Caller&) {
+  return serve(req, true, [&](const CniCall& call) { return s.containers().del(call); });
+}
+
+json cni_check(Service& s, const json& req, const Caller&) {
+  return serve(req, true, [&](const CniCall& call) {
+    return s.containers().check(call, s.live().config.containers);
+  });
+}
+
+// The attachments the runtime still has ("cni.dev/valid-attachments"):
+// everything else of the network goes. Nothing when GC is disabled.
+json cni_gc(Service& s, const json& req, const Caller&) {
+  return serve(req, false, [&](const CniCall& call) {
+    if (call.config.value("disableGC", false)) return CniOutcome{};
+    std::vector<store::Attachment> valid;
+    auto list = call.config.find("cni.dev/valid-attachments");
+    if (list != call.config.end() && !list->is_array())
+      return CniOutcome::failure(kInvalidNetworkConfig,
+                                 "\"cni.dev/valid-attachments\" must be an array");
+    if (list != call.config.end())
+      for (const auto& a : *list) {
+        if (!a.is_object() || !a.value("containerID", json()).is_string() ||
+            !a.value("ifname", json()).is_string())
+          return CniOutcome::failure(kInvalidNetworkConfig,
+                                     "each valid attachment needs a containerID and an ifname");
+        valid.push_back({call.attachment.network, a["containerID"], a["ifname"]});
+      }
+    return s.containers().gc(call.attachment.network, valid);
+  });
+}
+
+json cni_status(Service& s, const json& req, const Caller&) {
+  return serve(req, false, [&](const CniCall&) {
+    return s.containers().status(s.live().config.containers);
+  });
+}
+
+}  // namespace sluice::service

@@ -1,0 +1,204 @@
+#include "service/containers.h"
+
+#include <net/if.h>
+
+#include <algorithm>
+
+#include "common/log.h"
+#include "datapath/attachment.h"
+#include "datapath/datapath.h"
+#include "net/container_link.h"
+
+namespace sluice::service {
+
+struct Containers::Endpoint {
+  store::Attachment attachment;
+  std::unique_ptr<datapath::Attachment> programs;
+};
+
+namespace {
+
+std::string host_name_of(const store::Attachment& a) {
+  return net::host_link_name(a.network, a.container_id, a.ifname);
+}
+
+std::string describe(const store::Attachment& a) {
+  return "container " + a.container_id + " (" + a.ifname + ") of network " + a.network;
+}
+
+// "10.89.0.2/32": the address with its length, as CNI results spell it.
+std::string with_length(const config::Prefix& p) {
+  return p.to_string().find('/') == std::string::npos
+             ? p.to_string() + "/" + std::to_string(p.length)
+             : p.to_string();
+}
+
+nlohmann::json result_of(const CniCall& call, const std::string& host,
+                         const net::ContainerLink& link, const std::vector<config::Prefix>& addrs) {
+  nlohmann::json ips = nlohmann::json::array(), routes = nlohmann::json::array();
+  for (const auto& a : addrs) {
+    bool v4 = a.family == config::Family::V4;
+    const char* gw = v4 ? net::kContainerGateway4 : net::kContainerGateway6;
+    ips.push_back({{"address", with_length(a)}, {"gateway", gw}, {"interface", 1}});
+    routes.push_back({{"dst", v4 ? "0.0.0.0/0" : "::/0"}, {"gw", gw}});
+  }
+  return {{"interfaces",
+           {{{"name", host}, {"mac", link.host_mac}},
+            {{"name", call.attachment.ifname},
+             {"mac", link.container_mac},
+             {"sandbox", call.netns}}}},
+          {"ips", ips},
+          {"routes", routes},
+          {"dns", nlohmann::json::object()}};
+}
+
+}  // namespace
+
+Containers::Containers(datapath::Datapath& datapath, const std::string& database_path)
+    : datapath_(datapath) {
+  if (database_path.empty()) {
+    addresses_error_ = "sluiced runs without a state database";
+    return;
+  }
+  try {
+    addresses_ = std::make_unique<store::ContainerAddresses>(database_path);
+  } catch (const std::exception& e) {
+    addresses_error_ = e.what();
+    return;
+  }
+  // Containers wired before a restart: their programs, attached again.
+  for (const auto& row : addresses_->list()) {
+    auto host = host_name_of(row.attachment);
+    if (endpoints_.count(host) || if_nametoindex(host.c_str()) == 0) continue;
+    try {
+      auto ep = std::make_unique<Endpoint>(Endpoint{row.attachment, nullptr});
+      ep->programs = std::make_unique<datapath::Attachment>(datapath_, host);
+      endpoints_[host] = std::move(ep);
+      log(Priority::Notice, "took back " + describe(row.attachment) + " on " + host);
+    } catch (const std::exception& e) {
+      log(Priority::Error, "cannot take back " + describe(row.attachment) + ": " + e.what());
+    }
+  }
+}
+
+Containers::~Containers() = default;
+
+void Containers::leave_attached() {
+  for (auto& [host, ep] : endpoints_) ep->programs->leave_attached();
+}
+
+void Containers::detach_all() { endpoints_.clear(); }
+
+CniOutcome Containers::status(const config::Containers& pools) const {
+  if (!pools.ipv4 && !pools.ipv6)
+    return CniOutcome::failure(kCniNotAvailable,
+                               "no [containers] ipv4 or ipv6 pool in the configuration: sluiced "
+                               "wires no container");
+  if (!addresses_)
+    return CniOutcome::failure(kCniNotAvailable,
+                               "the state database that keeps container addresses is "
+                               "unavailable: " +
+                                   addresses_error_);
+  return {};
+}
+
+CniOutcome Containers::add(const CniCall& call, const config::Containers& pools) {
+  if (auto s = status(pools); !s.ok) return CniOutcome::failure(kCniRefused, s.error);
+  std::vector<config::Prefix> addrs;
+  for (const auto& pool : {pools.ipv4, pools.ipv6}) {
+    if (!pool) continue;
+    auto a = addresses_->allocate(call.attachment, *pool);
+    if (!a) {
+      addresses_->release(call.attachment);
+      return CniOutcome::failure(kCniNoAddress, "no free address left in " + pool->to_string() +
+                                                    " ([containers] in the configuration)");
+    }
+    addrs.push_back(*a);
+  }
+  auto host = host_name_of(call.attachment);
+  // What an interrupted earlier ADD of this attachment may have left.
+  endpoints_.erase(host);
+  net::remove_container_link(host);
+  net::ContainerLink link;
+  try {
+    link = net::add_container_link({call.netns, call.attachment.ifname, host, addrs});
+  } catch (const std::exception& e) {
+    addresses_->release(call.attachment);
+    return CniOutcome::failure(kCniRefused, e.what());
+  }
+  auto ep = std::make_unique<Endpoint>(Endpoint{call.attachment, nullptr});
+  try {
+    ep->programs = std::make_unique<datapath::Attachment>(datapath_, host);
+  } catch (const std::exception& e) {
+    net::remove_container_link(host);
+    addresses_->release(call.attachment);
+    return CniOutcome::failure(kCniRefused,
+                               "attaching sluice's programs to " + host + ": " + e.what());
+  }
+  endpoints_[host] = std::move(ep);
+  std::string listed;
+  for (const auto& a : addrs) listed += (listed.empty() ? "" : ", ") + a.to_string();
+  log(Priority::Notice, "wired " + describe(call.attachment) + ": " + listed + " via " + host);
+  CniOutcome out;
+  out.result = result_of(call, host, link, addrs);
+  return out;
+}
+
+void Containers::forget(const store::Attachment& a) {
+  auto host = host_name_of(a);
+  endpoints_.erase(host);  // detaches the programs
+  if (net::remove_container_link(host)) log(Priority::Notice, "unwired " + describe(a));
+  if (addresses_) addresses_->release(a);
+}
+
+CniOutcome Containers::del(const CniCall& call) {
+  try {
+    forget(call.attachment);
+  } catch (const std::exception& e) {
+    return CniOutcome::failure(kCniRefused, e.what());
+  }
+  return {};
+}
+
+CniOutcome Containers::check(const CniCall& call, const config::Containers& pools) {
+  auto host = host_name_of(call.attachment);
+  if (!endpoints_.count(host))
+    return CniOutcome::failure(kCniRefused, describe(call.attachment) + " is not wired by sluiced");
+  if (if_nametoindex(host.c_str()) == 0)
+    return CniOutcome::failure(kCniRefused, "the host end " + host + " of " +
+                                                describe(call.attachment) + " is gone");
+  std::size_t held = 0;
+  if (addresses_)
+    for (const auto& row : addresses_->list()) held += row.attachment == call.attachment;
+  std::size_t wanted = (pools.ipv4 ? 1 : 0) + (pools.ipv6 ? 1 : 0);
+  if (held != wanted)
+    return CniOutcome::failure(kCniRefused, describe(call.attachment) + " holds " +
+                                                std::to_string(held) + " address(es), not " +
+                                                std::to_string(wanted));
+  return {};
+}
+
+CniOutcome Containers::gc(const std::string& network, const std::vector<store::Attachment>& valid) {
+  if (!addresses_) return CniOutcome::failure(kCniRefused, addresses_error_);
+  std::vector<store::Attachment> stale;
+  for (const auto& gone : addresses_->release_all_but(network, valid))
+    stale.push_back(gone.attachment);
+  for (const auto& [host, ep] : endpoints_) {  // wired, yet holding no address
+    const auto& a = ep->attachment;
+    if (a.network == network && std::find(valid.begin(), valid.end(), a) == valid.end() &&
+        std::find(stale.begin(), stale.end(), a) == stale.end())
+      stale.push_back(a);
+  }
+  std::string problems;
+  for (const auto& a : stale) {
+    try {
+      forget(a);
+    } catch (const std::exception& e) {
+      problems += (problems.empty() ? "" : "; ") + describe(a) + ": " + e.what();
+    }
+  }
+  if (!problems.empty()) return CniOutcome::failure(kCniRefused, problems);
+  return {};
+}
+
+}  // namespace sluice::service

@@ -1,0 +1,79 @@
+// The containers sluice-cni asks sluiced to wire (CNI mode): each one's
+// link to the host, its addresses from sluice's IPAM (kept in the state
+// database) and sluice's programs on its host end, so that the rules,
+// flows and counters cover it like any other interface's traffic.
+// docs/cni.md.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+#include "store/container_addresses.h"
+
+namespace sluice::datapath {
+class Attachment;
+class Datapath;
+}  // namespace sluice::datapath
+
+namespace sluice::service {
+
+// One request of the plugin, as it passes it on.
+struct CniCall {
+  store::Attachment attachment;
+  std::string netns;
+  nlohmann::json config;  // the network configuration the runtime gave
+};
+
+// What sluiced answers: ok with the result (ADD), or the CNI error code
+// and what to fix.
+struct CniOutcome {
+  bool ok = true;
+  int cni_code = 0;
+  std::string error;
+  nlohmann::json result;
+
+  static CniOutcome failure(int code, std::string why) { return {false, code, std::move(why), {}}; }
+};
+
+// Our codes beside the spec's (sluice-cni reports them as they are).
+inline constexpr int kCniRefused = 100;
+inline constexpr int kCniNoAddress = 101;
+inline constexpr int kCniNotAvailable = 50;
+
+class Containers {
+ public:
+  // database_path: the state database (the IPAM's rows). Containers wired
+  // before a restart are taken back: their programs attached again.
+  Containers(datapath::Datapath& datapath, const std::string& database_path);
+  ~Containers();
+  Containers(const Containers&) = delete;
+  Containers& operator=(const Containers&) = delete;
+
+  CniOutcome add(const CniCall& call, const config::Containers& pools);
+  CniOutcome del(const CniCall& call);
+  CniOutcome check(const CniCall& call, const config::Containers& pools);
+  // Releases everything of network not in valid (CNI GC); keeps going past
+  // a failure and reports them all.
+  CniOutcome gc(const std::string& network, const std::vector<store::Attachment>& valid);
+  // Whether ADD can be served.
+  CniOutcome status(const config::Containers& pools) const;
+
+  void leave_attached();
+  void detach_all();
+  std::size_t count() const { return endpoints_.size(); }
+
+ private:
+  struct Endpoint;
+  void forget(const store::Attachment& a);  // detach, unlink, release
+
+  datapath::Datapath& datapath_;
+  std::unique_ptr<store::ContainerAddresses> addresses_;  // null: no state database
+  std::string addresses_error_;
+  std::map<std::string, std::unique_ptr<Endpoint>> endpoints_;  // by host end
+};
+
+}  // namespace sluice::service
