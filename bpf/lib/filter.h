@@ -9,6 +9,7 @@
 #include <linux/pkt_cls.h>
 #include "parse.h"
 #include "conntrack.h"
+#include "endpoint.h"
 #include "local.h"
 #include "policy.h"
 #include "nat.h"
@@ -161,6 +162,11 @@ static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook
 		return filter_drop(skb, &pkt, SLUICE_DROP_FRAGMENT, pkt.len);
 
 	if (hook == FILTER_TC_INGRESS) {
+		/* At tc ingress the device is the one the packet arrived on. */
+		const struct sluice_endpoint *ep = endpoint_at(skb->ifindex);
+
+		if (ep && !endpoint_source_ok(ep, data, data_end, &pkt))
+			return filter_drop(skb, &pkt, SLUICE_DROP_SPOOFED, pkt.len);
 		reason = nat_ingress(skb, &pkt);
 		if (reason != SLUICE_DROP_NONE)
 			return filter_drop(skb, &pkt, reason, pkt.len);

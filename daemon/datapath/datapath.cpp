@@ -324,6 +324,14 @@ void Datapath::set_local_addresses(const std::vector<LocalAddress>& addrs) {
   d.local = addrs;
 }
 
+void Datapath::set_endpoint(std::uint32_t ifindex, const sluice_endpoint& e) {
+  update(impl_->map(impl_->ingress->maps.endpoints), &ifindex, &e, "container endpoint");
+}
+
+void Datapath::remove_endpoint(std::uint32_t ifindex) {
+  bpf_map_delete_elem(impl_->map(impl_->ingress->maps.endpoints), &ifindex);
+}
+
 void Datapath::set_nat(const policy::NatTables& tables) {
   auto& d = *impl_;
   replace_contents(d.map(d.ingress->maps.iface_addrs), tables.iface_addrs, "interface address");

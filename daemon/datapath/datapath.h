@@ -64,6 +64,12 @@ class Datapath {
   // Replaces the set of addresses owned by this host.
   void set_local_addresses(const std::vector<LocalAddress>& addrs);
 
+  // A container's host end (CNI mode): packets arriving on ifindex must
+  // come from this MAC and these addresses, else they are dropped as
+  // spoofed.
+  void set_endpoint(std::uint32_t ifindex, const sluice_endpoint& e);
+  void remove_endpoint(std::uint32_t ifindex);
+
   // Replaces the NAT configuration (masquerade addresses and sources, port
   // forwards); translations of live flows stay.
   void set_nat(const policy::NatTables& tables);

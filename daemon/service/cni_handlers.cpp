@@ -94,9 +94,8 @@ json cni_gc(Service& s, const json& req, const Caller&) {
 }
 
 json cni_status(Service& s, const json& req, const Caller&) {
-  return serve(req, false, [&](const CniCall&) {
-    return s.containers().status(s.live().config.containers);
-  });
+  return serve(req, false,
+               [&](const CniCall&) { return s.containers().status(s.live().config.containers); });
 }
 
 }  // namespace sluice::service

@@ -3,6 +3,8 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 
 #include "common/log.h"
 #include "datapath/attachment.h"
@@ -33,6 +35,25 @@ std::string with_length(const config::Prefix& p) {
              : p.to_string();
 }
 
+// What the datapath checks the container's packets against.
+sluice_endpoint endpoint_of(const std::string& mac, const std::vector<config::Prefix>& addrs) {
+  sluice_endpoint e{};
+  unsigned m[6] = {};
+  if (std::sscanf(mac.c_str(), "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
+    throw std::runtime_error("the container end's MAC address '" + mac + "' cannot be read");
+  for (int i = 0; i < 6; ++i) e.mac[i] = static_cast<std::uint8_t>(m[i]);
+  for (const auto& a : addrs) {
+    if (a.family == config::Family::V4) {
+      e.families |= SLUICE_ENDPOINT_IPV4;
+      std::memcpy(e.addr4, a.addr.data(), 4);
+    } else {
+      e.families |= SLUICE_ENDPOINT_IPV6;
+      std::memcpy(e.addr6, a.addr.data(), 16);
+    }
+  }
+  return e;
+}
+
 nlohmann::json result_of(const CniCall& call, const std::string& host,
                          const net::ContainerLink& link, const std::vector<config::Prefix>& addrs) {
   nlohmann::json ips = nlohmann::json::array(), routes = nlohmann::json::array();
@@ -42,14 +63,13 @@ nlohmann::json result_of(const CniCall& call, const std::string& host,
     ips.push_back({{"address", with_length(a)}, {"gateway", gw}, {"interface", 1}});
     routes.push_back({{"dst", v4 ? "0.0.0.0/0" : "::/0"}, {"gw", gw}});
   }
-  return {{"interfaces",
-           {{{"name", host}, {"mac", link.host_mac}},
-            {{"name", call.attachment.ifname},
-             {"mac", link.container_mac},
-             {"sandbox", call.netns}}}},
-          {"ips", ips},
-          {"routes", routes},
-          {"dns", nlohmann::json::object()}};
+  return {
+      {"interfaces",
+       {{{"name", host}, {"mac", link.host_mac}},
+        {{"name", call.attachment.ifname}, {"mac", link.container_mac}, {"sandbox", call.netns}}}},
+      {"ips", ips},
+      {"routes", routes},
+      {"dns", nlohmann::json::object()}};
 }
 
 }  // namespace
@@ -117,7 +137,10 @@ CniOutcome Containers::add(const CniCall& call, const config::Containers& pools)
   }
   auto host = host_name_of(call.attachment);
   // What an interrupted earlier ADD of this attachment may have left.
-  endpoints_.erase(host);
+  if (auto it = endpoints_.find(host); it != endpoints_.end()) {
+    datapath_.remove_endpoint(static_cast<std::uint32_t>(it->second->programs->ifindex()));
+    endpoints_.erase(it);
+  }
   net::remove_container_link(host);
   net::ContainerLink link;
   try {
@@ -129,7 +152,10 @@ CniOutcome Containers::add(const CniCall& call, const config::Containers& pools)
   auto ep = std::make_unique<Endpoint>(Endpoint{call.attachment, nullptr});
   try {
     ep->programs = std::make_unique<datapath::Attachment>(datapath_, host);
+    datapath_.set_endpoint(static_cast<std::uint32_t>(link.host_ifindex),
+                           endpoint_of(link.container_mac, addrs));
   } catch (const std::exception& e) {
+    ep.reset();  // detaches
     net::remove_container_link(host);
     addresses_->release(call.attachment);
     return CniOutcome::failure(kCniRefused,
@@ -146,7 +172,10 @@ CniOutcome Containers::add(const CniCall& call, const config::Containers& pools)
 
 void Containers::forget(const store::Attachment& a) {
   auto host = host_name_of(a);
-  endpoints_.erase(host);  // detaches the programs
+  if (auto it = endpoints_.find(host); it != endpoints_.end()) {
+    datapath_.remove_endpoint(static_cast<std::uint32_t>(it->second->programs->ifindex()));
+    endpoints_.erase(it);  // detaches the programs
+  }
   if (net::remove_container_link(host)) log(Priority::Notice, "unwired " + describe(a));
   if (addresses_) addresses_->release(a);
 }
@@ -165,8 +194,8 @@ CniOutcome Containers::check(const CniCall& call, const config::Containers& pool
   if (!endpoints_.count(host))
     return CniOutcome::failure(kCniRefused, describe(call.attachment) + " is not wired by sluiced");
   if (if_nametoindex(host.c_str()) == 0)
-    return CniOutcome::failure(kCniRefused, "the host end " + host + " of " +
-                                                describe(call.attachment) + " is gone");
+    return CniOutcome::failure(
+        kCniRefused, "the host end " + host + " of " + describe(call.attachment) + " is gone");
   std::size_t held = 0;
   if (addresses_)
     for (const auto& row : addresses_->list()) held += row.attachment == call.attachment;

@@ -116,6 +116,17 @@ check "GC succeeds" test $? = 0
 check "GC took c2 (not valid) and kept c3" bash -c "! ip -n $c2 link show eth0 && ip -n $c3 link show eth0"
 check "one host end left" test "$(host_end | wc -l)" = 1
 
+echo "--- anti-spoofing"
+spoofed() {
+	$ctl --json counters | python3 -c "import json,sys; print(next(d['packets'] for d in json.load(sys.stdin)['drops'] if d['reason'] == 'spoofed'))"
+}
+ip -n "$c3" addr add 10.89.0.77/32 dev eth0
+s0=$(spoofed)
+ip netns exec "$c3" ping -c1 -W1 -I 10.89.0.1 169.254.1.1 >/dev/null 2>&1
+check "c3's own address is not spoofed (the input default drops it)" test "$(spoofed)" = "$s0"
+ip netns exec "$c3" ping -c1 -W1 -I 10.89.0.77 169.254.1.1 >/dev/null 2>&1
+check "another source from c3 is dropped as spoofed" test $(($(spoofed) - s0)) -ge 1
+
 echo "--- without sluiced"
 kill -TERM "$sluiced_pid"
 wait "$sluiced_pid"

@@ -52,6 +52,23 @@ enum sluice_action {
 	SLUICE_ACTION_COUNT = 3,
 };
 
+/*
+ * A container sluice-cni wired, by the ifindex of its link's host end
+ * (endpoints): what its packets must come from. A packet arriving there
+ * with another source MAC, or another source address (IPv6 link-local
+ * ones aside), is dropped as SLUICE_DROP_SPOOFED.
+ */
+#define SLUICE_MAX_ENDPOINTS 65536u
+#define SLUICE_ENDPOINT_IPV4 0x01
+#define SLUICE_ENDPOINT_IPV6 0x02
+struct sluice_endpoint {
+	__u8 mac[6];
+	__u8 families; /* SLUICE_ENDPOINT_* it has an address of */
+	__u8 pad;
+	__u8 addr4[4];
+	__u8 addr6[16];
+};
+
 /* Why a packet was dropped; indexes the drop_reasons counter array. */
 enum sluice_drop_reason {
 	SLUICE_DROP_NONE = 0,
@@ -65,7 +82,8 @@ enum sluice_drop_reason {
 	SLUICE_DROP_CT_INVALID = 8,	/* TCP flags no stack sends (scans) */
 	SLUICE_DROP_REJECT_FAILED = 9,	/* could not build the reject answer */
 	SLUICE_DROP_NAT_FAILED = 10,	/* no free port, or the packet could not be rewritten */
-	SLUICE_DROP_REASON_COUNT = 11,
+	SLUICE_DROP_SPOOFED = 11,	/* a container's packet with a source not its own */
+	SLUICE_DROP_REASON_COUNT = 12,
 };
 
 /* Address families as stored in keys (not AF_* values: stable ABI). */

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Containers wired by sluice-cni (kernel side only): a packet arriving on
+ * a container's host end must come from that container (anti-spoofing).
+ */
+#ifndef SLUICE_LIB_ENDPOINT_H
+#define SLUICE_LIB_ENDPOINT_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "sluice/abi.h"
+#include "parse.h"
+
+/* ifindex of a container's host end -> what its packets come from. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_ENDPOINTS);
+	__type(key, __u32);
+	__type(value, struct sluice_endpoint);
+} endpoints SEC(".maps");
+
+static __always_inline const struct sluice_endpoint *endpoint_at(__u32 ifindex)
+{
+	return bpf_map_lookup_elem(&endpoints, &ifindex);
+}
+
+/* Whether a packet that arrived from the endpoint carries its own source
+ * MAC and address. IPv6 link-local sources stay on the link, so they are
+ * the endpoint's business. */
+static __always_inline int endpoint_source_ok(const struct sluice_endpoint *ep, const void *frame,
+					      const void *frame_end, const struct packet *pkt)
+{
+	const __u8 *eth = frame;
+
+	if (eth + 12 > (const __u8 *)frame_end)
+		return 0;
+	for (int i = 0; i < 6; i++)
+		if (eth[6 + i] != ep->mac[i])
+			return 0;
+	if (pkt->family == SLUICE_FAMILY_IPV4) {
+		if (!(ep->families & SLUICE_ENDPOINT_IPV4))
+			return 0;
+		for (int i = 0; i < 4; i++)
+			if (pkt->src[i] != ep->addr4[i])
+				return 0;
+		return 1;
+	}
+	if (pkt->src[0] == 0xfe && (pkt->src[1] & 0xc0) == 0x80)
+		return 1;
+	if (!(ep->families & SLUICE_ENDPOINT_IPV6))
+		return 0;
+	for (int i = 0; i < 16; i++)
+		if (pkt->src[i] != ep->addr6[i])
+			return 0;
+	return 1;
+}
+
+#endif
