@@ -97,6 +97,7 @@ const Binding kBindings[] = {
     {"conntrack", parse_conntrack, render_conntrack},
     {"counters", nullptr, render_counters},
     {"interfaces", nullptr, render_interfaces},
+    {"endpoints", nullptr, render_endpoints},
     {"flows", nullptr, nullptr, run_flows},
     {"config_history", parse_history, render_history},
     {"audit", parse_audit, render_audit},

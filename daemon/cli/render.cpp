@@ -200,6 +200,23 @@ void render_interfaces(const json& r, const json&) {
   table(rows);
 }
 
+void render_endpoints(const json& r, const json&) {
+  if (r["endpoints"].empty()) {
+    std::cout << "no containers wired (sluice-cni, docs/cni.md)\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows = {{"NETWORK", "CONTAINER", "IFNAME", "ADDRESSES",
+                                                 "HOST END", "ATTACHED", "PACKETS FROM", "TO"}};
+  for (const auto& e : r["endpoints"]) {
+    std::string addrs;
+    for (const auto& a : e["addresses"]) addrs += (addrs.empty() ? "" : " ") + str(a);
+    rows.push_back({str(e["network"]), str(e["container_id"]).substr(0, 12), str(e["ifname"]),
+                    addrs, str(e["host_end"]), e["attached"].get<bool>() ? "yes" : "no",
+                    str(e["packets_from"]), str(e["packets_to"])});
+  }
+  table(rows);
+}
+
 void render_history(const json& r, const json&) {
   if (r.contains("version")) {
     const auto& v = r["version"];

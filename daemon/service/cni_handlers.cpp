@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "net/link_stats.h"
 #include "service/command_handlers.h"
 #include "service/containers.h"
 #include "service/service.h"
@@ -91,6 +92,27 @@ json cni_gc(Service& s, const json& req, const Caller&) {
       }
     return s.containers().gc(call.attachment.network, valid);
   });
+}
+
+json endpoints(Service& s, const json&, const Caller&) {
+  json out = json::array();
+  for (const auto& e : s.containers().list()) {
+    json addrs = json::array();
+    for (const auto& a : e.addresses) addrs.push_back(a.to_string());
+    // The host end's counters: what it received came from the container.
+    auto st = net::link_stats(e.host_end).value_or(net::LinkStats{});
+    out.push_back({{"network", e.attachment.network},
+                   {"container_id", e.attachment.container_id},
+                   {"ifname", e.attachment.ifname},
+                   {"host_end", e.host_end},
+                   {"addresses", addrs},
+                   {"attached", e.attached},
+                   {"packets_from", st.rx_packets},
+                   {"bytes_from", st.rx_bytes},
+                   {"packets_to", st.tx_packets},
+                   {"bytes_to", st.tx_bytes}});
+  }
+  return {{"ok", true}, {"endpoints", out}};
 }
 
 json cni_status(Service& s, const json& req, const Caller&) {

@@ -103,6 +103,19 @@ Containers::Containers(datapath::Datapath& datapath, const std::string& database
 
 Containers::~Containers() = default;
 
+std::vector<EndpointView> Containers::list() const {
+  std::vector<EndpointView> out;
+  if (!addresses_) return out;
+  for (const auto& row : addresses_->list()) {
+    if (out.empty() || !(out.back().attachment == row.attachment)) {
+      auto host = host_name_of(row.attachment);
+      out.push_back({row.attachment, host, {}, endpoints_.count(host) > 0});
+    }
+    out.back().addresses.push_back(row.address);
+  }
+  return out;
+}
+
 void Containers::leave_attached() {
   for (auto& [host, ep] : endpoints_) ep->programs->leave_attached();
 }

@@ -44,6 +44,14 @@ inline constexpr int kCniRefused = 100;
 inline constexpr int kCniNoAddress = 101;
 inline constexpr int kCniNotAvailable = 50;
 
+// A wired container as sluicectl endpoints and the API show it.
+struct EndpointView {
+  store::Attachment attachment;
+  std::string host_end;
+  std::vector<config::Prefix> addresses;
+  bool attached = false;  // sluice's programs on the host end
+};
+
 class Containers {
  public:
   // database_path: the state database (the IPAM's rows). Containers wired
@@ -61,6 +69,9 @@ class Containers {
   CniOutcome gc(const std::string& network, const std::vector<store::Attachment>& valid);
   // Whether ADD can be served.
   CniOutcome status(const config::Containers& pools) const;
+
+  // Every container with an address, by network, container and interface.
+  std::vector<EndpointView> list() const;
 
   void leave_attached();
   void detach_all();

@@ -2,7 +2,7 @@
 _sluicectl() {
 	local cur prev words cword
 	_init_completion || return
-	local commands="status validate apply confirm rollback diff rules conntrack counters flows history audit user token"
+	local commands="status validate apply confirm rollback diff rules conntrack counters interfaces endpoints flows history audit user token"
 	local i cmd=""
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in

@@ -38,8 +38,12 @@ class Endpoints : public RouterTest {
 
 TEST_F(Endpoints, AContainersOwnPacketsAreTheRulesAndAnyOtherSourceIsSpoofed) {
   const auto& own = LabNetns::kHost10Mac;
-  run({{"before it is wired, XDP decides and forwards a new flow", Hook::Xdp, "lan0",
-        udp("10.10.1.10", 30000, "203.0.113.5", own), kRedirect, {},
+  run({{"before it is wired, XDP decides and forwards a new flow",
+        Hook::Xdp,
+        "lan0",
+        udp("10.10.1.10", 30000, "203.0.113.5", own),
+        kRedirect,
+        {},
         [](const Frame&) {}}});  // masqueraded: fastpath_test.cpp checks how
   wire_host10();
   auto before = spoofed();

@@ -168,6 +168,7 @@ reads = {
     "/api/v1/status": "/api/v1/status",
     "/api/v1/version": "/api/v1/version",
     "/api/v1/interfaces": "/api/v1/interfaces",
+    "/api/v1/endpoints": "/api/v1/endpoints",
     "/api/v1/rules": "/api/v1/rules",
     "/api/v1/counters": "/api/v1/counters",
     "/api/v1/config": "/api/v1/config",

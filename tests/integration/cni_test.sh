@@ -116,6 +116,11 @@ check "GC succeeds" test $? = 0
 check "GC took c2 (not valid) and kept c3" bash -c "! ip -n $c2 link show eth0 && ip -n $c3 link show eth0"
 check "one host end left" test "$(host_end | wc -l)" = 1
 
+echo "--- sluicectl endpoints"
+check "sluicectl endpoints lists c3 with its addresses" \
+	bash -c "$ctl endpoints | tee /dev/stderr | grep c3c3c3c3 | grep 10.89.0.1 | grep -q fd00:89::1"
+check "and only c3" test "$($ctl --json endpoints | field 'len(d["endpoints"])')" = 1
+
 echo "--- anti-spoofing"
 spoofed() {
 	$ctl --json counters | python3 -c "import json,sys; print(next(d['packets'] for d in json.load(sys.stdin)['drops'] if d['reason'] == 'spoofed'))"
