@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "cni/pending_deletions.h"
 #include "cni/versions.h"
 
 namespace sluice::cni {
@@ -93,11 +94,12 @@ int run(const Invocation& inv, std::ostream& out, const AskSluiced& ask) {
         << "\n";
     return 0;
   }
-  if (auto s = inv.config.find("socket"); s != inv.config.end() && !s->is_string())
-    return report(out,
-                  {kInvalidNetworkConfig, "invalid network configuration",
-                   "\"socket\" must be the path of sluiced's control socket"},
-                  inv.cni_version);
+  for (const char* key : {"socket", "pending_dir"})
+    if (auto s = inv.config.find(key); s != inv.config.end() && !s->is_string())
+      return report(out,
+                    {kInvalidNetworkConfig, "invalid network configuration",
+                     std::string("\"") + key + "\" must be a path"},
+                    inv.cni_version);
   if ((inv.command == Command::Add || inv.command == Command::Check) &&
       access(inv.netns.c_str(), F_OK) != 0)
     return report(out,
@@ -107,6 +109,17 @@ int run(const Invocation& inv, std::ostream& out, const AskSluiced& ask) {
 
   std::string why;
   auto answer = ask(request_for(inv), why);
+  if (!answer && inv.command == Command::Del) {
+    // The runtime will not repeat it: keep it for sluiced to finish.
+    auto dir = inv.config.value("pending_dir", std::string(kDefaultPendingDir));
+    auto problem =
+        record_pending_deletion(dir, inv.config.value("name", ""), inv.container_id, inv.ifname);
+    if (problem.empty()) return 0;
+    return report(out,
+                  {kTryAgainLater, "sluiced is not reachable",
+                   why + "; and the deletion could not be kept for it either: " + problem},
+                  inv.cni_version);
+  }
   if (!answer) return report(out, unreachable(inv, why), inv.cni_version);
   if (!answer->value("ok", false)) return report(out, refused(inv, *answer), inv.cni_version);
   if (inv.command == Command::Add)

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "cni/pending_deletions.h"
 #include "common/log.h"
 #include "datapath/attachment.h"
 #include "datapath/datapath.h"
@@ -74,8 +75,9 @@ nlohmann::json result_of(const CniCall& call, const std::string& host,
 
 }  // namespace
 
-Containers::Containers(datapath::Datapath& datapath, const std::string& database_path)
-    : datapath_(datapath) {
+Containers::Containers(datapath::Datapath& datapath, const std::string& database_path,
+                       std::string pending_dir)
+    : datapath_(datapath), pending_dir_(std::move(pending_dir)) {
   if (database_path.empty()) {
     addresses_error_ = "sluiced runs without a state database";
     return;
@@ -86,17 +88,41 @@ Containers::Containers(datapath::Datapath& datapath, const std::string& database
     addresses_error_ = e.what();
     return;
   }
-  // Containers wired before a restart: their programs, attached again.
-  for (const auto& row : addresses_->list()) {
-    auto host = host_name_of(row.attachment);
+  // Containers wired before a restart: their programs attached again, and
+  // what their packets must come from.
+  for (const auto& view : list()) {
+    const auto& host = view.host_end;
     if (endpoints_.count(host) || if_nametoindex(host.c_str()) == 0) continue;
+    const auto& row = view;
     try {
       auto ep = std::make_unique<Endpoint>(Endpoint{row.attachment, nullptr});
       ep->programs = std::make_unique<datapath::Attachment>(datapath_, host);
+      auto ifindex = static_cast<std::uint32_t>(ep->programs->ifindex());
       endpoints_[host] = std::move(ep);
+      if (view.mac.empty())  // wired by an ADD that did not finish: unknown
+        log(Priority::Warning, describe(row.attachment) +
+                                   ": its MAC address is not known; no "
+                                   "anti-spoofing until its next ADD");
+      else
+        datapath_.set_endpoint(ifindex, endpoint_of(view.mac, view.addresses));
       log(Priority::Notice, "took back " + describe(row.attachment) + " on " + host);
     } catch (const std::exception& e) {
       log(Priority::Error, "cannot take back " + describe(row.attachment) + ": " + e.what());
+    }
+  }
+  finish_pending_deletions();
+}
+
+void Containers::finish_pending_deletions() {
+  if (pending_dir_.empty()) return;
+  for (const auto& p : cni::pending_deletions(pending_dir_)) {
+    store::Attachment a{p.network, p.container_id, p.ifname};
+    try {
+      forget(a);
+      std::remove(p.file.c_str());
+      log(Priority::Notice, "finished the DEL of " + describe(a) + " made while sluiced was away");
+    } catch (const std::exception& e) {
+      log(Priority::Error, "the DEL of " + describe(a) + " kept for later: " + e.what());
     }
   }
 }
@@ -109,7 +135,7 @@ std::vector<EndpointView> Containers::list() const {
   for (const auto& row : addresses_->list()) {
     if (out.empty() || !(out.back().attachment == row.attachment)) {
       auto host = host_name_of(row.attachment);
-      out.push_back({row.attachment, host, {}, endpoints_.count(host) > 0});
+      out.push_back({row.attachment, host, {}, row.mac, endpoints_.count(host) > 0});
     }
     out.back().addresses.push_back(row.address);
   }
@@ -136,6 +162,7 @@ CniOutcome Containers::status(const config::Containers& pools) const {
 }
 
 CniOutcome Containers::add(const CniCall& call, const config::Containers& pools) {
+  finish_pending_deletions();
   if (auto s = status(pools); !s.ok) return CniOutcome::failure(kCniRefused, s.error);
   std::vector<config::Prefix> addrs;
   for (const auto& pool : {pools.ipv4, pools.ipv6}) {
@@ -175,6 +202,7 @@ CniOutcome Containers::add(const CniCall& call, const config::Containers& pools)
                                "attaching sluice's programs to " + host + ": " + e.what());
   }
   endpoints_[host] = std::move(ep);
+  addresses_->set_mac(call.attachment, link.container_mac);
   std::string listed;
   for (const auto& a : addrs) listed += (listed.empty() ? "" : ", ") + a.to_string();
   log(Priority::Notice, "wired " + describe(call.attachment) + ": " + listed + " via " + host);
@@ -194,6 +222,7 @@ void Containers::forget(const store::Attachment& a) {
 }
 
 CniOutcome Containers::del(const CniCall& call) {
+  finish_pending_deletions();
   try {
     forget(call.attachment);
   } catch (const std::exception& e) {
@@ -221,6 +250,7 @@ CniOutcome Containers::check(const CniCall& call, const config::Containers& pool
 }
 
 CniOutcome Containers::gc(const std::string& network, const std::vector<store::Attachment>& valid) {
+  finish_pending_deletions();
   if (!addresses_) return CniOutcome::failure(kCniRefused, addresses_error_);
   std::vector<store::Attachment> stale;
   for (const auto& gone : addresses_->release_all_but(network, valid))

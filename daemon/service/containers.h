@@ -49,6 +49,7 @@ struct EndpointView {
   store::Attachment attachment;
   std::string host_end;
   std::vector<config::Prefix> addresses;
+  std::string mac;        // of the container's end
   bool attached = false;  // sluice's programs on the host end
 };
 
@@ -56,7 +57,11 @@ class Containers {
  public:
   // database_path: the state database (the IPAM's rows). Containers wired
   // before a restart are taken back: their programs attached again.
-  Containers(datapath::Datapath& datapath, const std::string& database_path);
+  // pending_dir: where sluice-cni keeps the DELs it could not send
+  // (cni/pending_deletions.h); they are finished now and before every
+  // request.
+  Containers(datapath::Datapath& datapath, const std::string& database_path,
+             std::string pending_dir);
   ~Containers();
   Containers(const Containers&) = delete;
   Containers& operator=(const Containers&) = delete;
@@ -80,10 +85,12 @@ class Containers {
  private:
   struct Endpoint;
   void forget(const store::Attachment& a);  // detach, unlink, release
+  void finish_pending_deletions();
 
   datapath::Datapath& datapath_;
   std::unique_ptr<store::ContainerAddresses> addresses_;  // null: no state database
   std::string addresses_error_;
+  std::string pending_dir_;
   std::map<std::string, std::unique_ptr<Endpoint>> endpoints_;  // by host end
 };
 

@@ -4,6 +4,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 
 #include "common/log.h"
@@ -53,7 +54,11 @@ Service::Service(ServiceOptions options, store::StateStore* state, std::string s
                               std::to_string(datapath_->conntrack().size()) + " tracked flows)");
   pipeline_ = std::make_unique<FlowPipeline>(*datapath_, flows_);
   interfaces_ = std::make_unique<Interfaces>(*datapath_);
-  containers_ = std::make_unique<Containers>(*datapath_, options.database_path);
+  // sluice-cni's default pending directory beside the default database.
+  std::string pending;
+  if (!options.database_path.empty())
+    pending = (std::filesystem::path(options.database_path).parent_path() / "cni-pending").string();
+  containers_ = std::make_unique<Containers>(*datapath_, options.database_path, pending);
   rulesets_ = std::make_unique<Rulesets>(options.config_path, options.list_dirs, *datapath_, state_,
                                          *pipeline_, *interfaces_);
   rulesets_->start(std::move(*loaded.ruleset));

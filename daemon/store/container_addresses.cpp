@@ -39,10 +39,11 @@ ContainerAddress row_of(const Statement& s) {
   a.attachment = {s.text_at(0), s.text_at(1), s.text_at(2)};
   a.address = *config::parse_prefix(s.text_at(3)).prefix;
   a.created_ms = s.int_at(4);
+  a.mac = s.text_at(5);
   return a;
 }
 
-constexpr const char* kColumns = "network, container_id, ifname, address, created_ms";
+constexpr const char* kColumns = "network, container_id, ifname, address, created_ms, mac";
 
 }  // namespace
 
@@ -88,8 +89,9 @@ std::optional<config::Prefix> ContainerAddresses::allocate(const Attachment& a,
     if (last && pool.family == config::Family::V4) return std::nullopt;
     auto text = host(pool.family, candidate).to_string();
     if (used.count(text)) continue;
-    Statement add(*db_, std::string("INSERT INTO container_addresses (") + kColumns +
-                            ", family) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    Statement add(*db_,
+                  "INSERT INTO container_addresses (network, container_id, ifname, address, "
+                  "created_ms, family) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     add.bind(1, a.network).bind(2, a.container_id).bind(3, a.ifname).bind(4, text);
     add.bind(5, now_ms()).bind(6, static_cast<std::int64_t>(pool.family));
     add.step();
@@ -97,6 +99,15 @@ std::optional<config::Prefix> ContainerAddresses::allocate(const Attachment& a,
     return host(pool.family, candidate);
   }
   return std::nullopt;
+}
+
+void ContainerAddresses::set_mac(const Attachment& a, const std::string& mac) {
+  std::lock_guard lock(mutex_);
+  Statement s(*db_,
+              "UPDATE container_addresses SET mac = ?4 WHERE network = ?1 AND container_id = ?2 "
+              "AND ifname = ?3");
+  s.bind(1, a.network).bind(2, a.container_id).bind(3, a.ifname).bind(4, mac);
+  s.step();
 }
 
 std::size_t ContainerAddresses::release(const Attachment& a) {

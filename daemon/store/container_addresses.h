@@ -29,6 +29,7 @@ struct ContainerAddress {
   Attachment attachment;
   config::Prefix address;  // a host address (/32 or /128)
   std::int64_t created_ms = 0;
+  std::string mac;  // of the container's end, once wired ("" before)
 };
 
 class ContainerAddresses {
@@ -42,6 +43,9 @@ class ContainerAddresses {
   // lowest free one (not the network's first address, nor an IPv4
   // network's last). nullopt when the pool has none left.
   std::optional<config::Prefix> allocate(const Attachment& a, const config::Prefix& pool);
+
+  // Records the MAC address of the attachment's container end.
+  void set_mac(const Attachment& a, const std::string& mac);
 
   // Releases the attachment's addresses (every family): how many it held.
   std::size_t release(const Attachment& a);

@@ -102,7 +102,8 @@ ALTER TABLE sessions ADD COLUMN created_ms INTEGER NOT NULL DEFAULT 0;
 UPDATE sessions SET created_ms = last_used_ms;
 )",
       // 6: the addresses sluice's IPAM gave containers: one per
-      // (network, container, interface, family), never two alike.
+      // (network, container, interface, family), never two alike; and the
+      // MAC address of the container's end once wired.
       R"(
 CREATE TABLE container_addresses (
   network TEXT NOT NULL,
@@ -111,6 +112,7 @@ CREATE TABLE container_addresses (
   family INTEGER NOT NULL,
   address TEXT NOT NULL UNIQUE,
   created_ms INTEGER NOT NULL,
+  mac TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (network, container_id, ifname, family)
 );
 )",

@@ -51,7 +51,7 @@ sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins
 cleanup_add "kill $sluiced_pid"
 wait_for "sluiced to start" 20 grep -q "running with" "$log" || { cat "$log"; exit 1; }
 ctl="nsenter --net=/run/netns/$fw $SLUICECTL --socket $sock"
-net_conf() { printf '{"cniVersion": "%s", "name": "box", "type": "sluice-cni", "socket": "%s"%s}' "${1:-1.1.0}" "$sock" "${2:-}"; }
+net_conf() { printf '{"cniVersion": "%s", "name": "box", "type": "sluice-cni", "socket": "%s", "pending_dir": "%s"%s}' "${1:-1.1.0}" "$sock" "$work/cni-pending" "${2:-}"; }
 
 # cni COMMAND CONTAINER_ID NETNS [IFNAME]: the plugin's stdout; its exit
 # status in $work/status.
@@ -132,9 +132,31 @@ check "c3's own address is not spoofed (the input default drops it)" test "$(spo
 ip netns exec "$c3" ping -c1 -W1 -I 10.89.0.77 169.254.1.1 >/dev/null 2>&1
 check "another source from c3 is dropped as spoofed" test $(($(spoofed) - s0)) -ge 1
 
+r2=$(cni ADD c2c2c2c2 "/run/netns/$c2")
+check "c2 wired again, before sluiced goes" test "$(status)" = 0
+
 echo "--- without sluiced"
 kill -TERM "$sluiced_pid"
 wait "$sluiced_pid"
 out=$(cni ADD c4c4c4c4 "/run/netns/$c1")
 check "ADD is refused: try again later" bash -c "test $(status) != 0 && echo '$out' | grep -q '\"code\":11'"
+cni DEL c3c3c3c3 "/run/netns/$c3" >/dev/null
+check "DEL succeeds, kept for sluiced" bash -c "test $(status) = 0 && ls $work/cni-pending/c3c3c3c3-*.json"
+check "c3 is still wired meanwhile" ip -n "$c3" link show eth0
+
+echo "--- sluiced back: it finishes the DEL"
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$sock"
+cleanup_add "kill $sluiced_pid"
+wait_for "sluiced to start again" 20 bash -c "test \$(grep -c 'running with' $log) -ge 2" || { cat "$log"; exit 1; }
+check "c3's link is gone" bash -c "! ip -n $c3 link show eth0"
+check "the record is gone" bash -c "! ls $work/cni-pending/*.json"
+check "c2 is the one endpoint left" \
+	test "$($ctl --json endpoints | field '[e["container_id"] for e in d["endpoints"]]')" = "['c2c2c2c2']"
+check "the log says so" grep -q "finished the DEL of container c3c3c3c3" "$log"
+ip -n "$c2" addr add 10.89.0.88/32 dev eth0
+s1=$(spoofed)
+ip netns exec "$c2" ping -c1 -W1 -I 10.89.0.88 169.254.1.1 >/dev/null 2>&1
+check "c2, taken back after the restart, is still checked for spoofing" test $(($(spoofed) - s1)) -ge 1
+kill -TERM "$sluiced_pid"
+wait "$sluiced_pid"
 finish

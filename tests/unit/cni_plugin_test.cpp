@@ -9,11 +9,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "cni/pending_deletions.h"
 #include "cni/plugin.h"
 
 extern char** environ;
@@ -145,6 +147,29 @@ TEST(CniPlugin, WithoutSluicedAddIsRefusedAndStatusSaysNotAvailable) {
   bad_socket["socket"] = 7;
   auto o = call(add_vars(), bad_socket.dump());
   EXPECT_EQ(o.out["code"], kInvalidNetworkConfig);
+}
+
+TEST(CniPlugin, ADelWithoutSluicedIsKeptForItAndSucceeds) {
+  char tmpl[] = "/tmp/sluice-cni-pending-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  auto conf = nlohmann::json::parse(config("1.1.0"));
+  conf["pending_dir"] = dir + "/pending";
+  auto o = call(add_vars("DEL"), conf.dump());
+  EXPECT_EQ(o.status, 0) << o.out.dump();
+  auto kept = pending_deletions(dir + "/pending");
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].network, "box");
+  EXPECT_EQ(kept[0].container_id, "0123456789abcdef");
+  EXPECT_EQ(kept[0].ifname, "eth0");
+  // The same DEL again is the same record, not a second one.
+  call(add_vars("DEL"), conf.dump());
+  EXPECT_EQ(pending_deletions(dir + "/pending").size(), 1u);
+  // Nowhere to keep it: the runtime must hear that it failed.
+  conf["pending_dir"] = "/proc/sluice-cannot-be-here";
+  o = call(add_vars("DEL"), conf.dump());
+  EXPECT_NE(o.status, 0);
+  EXPECT_EQ(o.out["code"], kTryAgainLater);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CniPlugin, ResultsTakeTheShapeOfTheVersionAsked) {
