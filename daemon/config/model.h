@@ -137,6 +137,7 @@ struct FlowLog {
 struct Containers {
   std::optional<Prefix> ipv4;
   std::optional<Prefix> ipv6;
+  std::string masquerade;  // out interface of their masqueraded flows; "" none
   Location where;
 };
 

@@ -188,10 +188,32 @@ void Parser::parse_router(const toml::table& root) {
 void Parser::parse_containers(const toml::table& root) {
   const auto* t = table_at(root, "containers", "containers");
   if (!t) return;
-  check_keys(*t, "containers", {"ipv4", "ipv6"});
+  check_keys(*t, "containers", {"ipv4", "ipv6", "masquerade"});
   cfg_.containers.where = loc(*t);
   cfg_.containers.ipv4 = container_pool(*t, "ipv4", Family::V4, 30);
   cfg_.containers.ipv6 = container_pool(*t, "ipv6", Family::V6, 126);
+  // masquerade = "wan0": containers' flows leaving by it take its address,
+  // as a [[nat]] masquerade from the pools would.
+  if (t->get("masquerade")) {
+    auto itf = nat_interface(*t, "masquerade", "containers");
+    if (!itf) return;
+    Masquerade m;
+    m.out_interface = *itf;
+    m.where = loc(*t->get("masquerade"));
+    m.from.any = false;
+    for (const auto& pool : {cfg_.containers.ipv4, cfg_.containers.ipv6})
+      if (pool) {
+        m.from.prefixes.push_back(*pool);
+        m.from.spelling.push_back(pool->to_string());
+      }
+    if (m.from.prefixes.empty()) {
+      error(*t->get("masquerade"), "containers.masquerade",
+            "needs a pool (ipv4 or ipv6) whose containers it translates");
+      return;
+    }
+    cfg_.containers.masquerade = *itf;
+    cfg_.masquerades.push_back(std::move(m));
+  }
 }
 
 // A pool of container addresses: a network of the family with room for

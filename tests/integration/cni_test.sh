@@ -15,17 +15,25 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
 p=cni$SLUICE_TEST_ID
-fw=$p-fw c1=$p-c1 c2=$p-c2 c3=$p-c3
+fw=$p-fw c1=$p-c1 c2=$p-c2 c3=$p-c3 wan=$p-wan
 work=$(mktemp -d)
 pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
 cleanup_add "rm -rf $work $pins"
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-for ns in "$fw" "$c1" "$c2" "$c3"; do ns_new "$ns"; done
+for ns in "$fw" "$c1" "$c2" "$c3" "$wan"; do ns_new "$ns"; done
+# The outside: a server on the firewall's wan0.
+veth "$fw" wan0 "$wan" eth0
+ip -n "$wan" addr add 192.0.2.2/24 dev eth0
 
 cat >"$work/sluice.toml" <<'TOML'
+[[interface]]
+name = "wan0"
+addresses = ["192.0.2.1/24"]
+
 [containers]
 ipv4 = "10.89.0.0/24"
 ipv6 = "fd00:89::/64"
+masquerade = "wan0"
 
 [router]
 forwarding = true
@@ -34,6 +42,15 @@ forwarding = true
 input = "drop"
 forward = "drop"
 output = "accept"
+
+[[rule]]
+name = "containers-out"
+chain = "forward"
+from = "10.89.0.0/24"
+to = "192.0.2.0/24"
+proto = "tcp"
+port = 9000
+action = "accept"
 
 [[rule]]
 name = "c1-to-c2-web"
@@ -95,6 +112,15 @@ drops0=$(forward_drops)
 check "c2 does not reach c1" test "$(tcp_result "$c2" 10.89.0.1 8080)" = timeout
 check "the forward default dropped c2's SYNs" test $(($(forward_drops) - drops0)) -ge 1
 check "the flow log names the rule" bash -c "$ctl flows | grep 10.89.0.1 | grep -q c1-to-c2-web"
+
+echo "--- the outside sees containers by the firewall's address"
+ip netns exec "$wan" "$here/peers.py" serve any 9000 "$work/wan-peers" &
+cleanup_add "kill $!"
+wait_for "the wan server" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/192.0.2.2/9000"
+: >"$work/wan-peers"
+check "c1 reaches the wan server" test "$(tcp_result "$c1" 192.0.2.2 9000)" = connected
+check "which saw the firewall's address, not c1's" \
+	bash -c "cat $work/wan-peers; grep -q '^192.0.2.1 ' $work/wan-peers && ! grep -q 10.89 $work/wan-peers"
 
 echo "--- CHECK, DEL, GC"
 cni CHECK c1c1c1c1 "/run/netns/$c1" >/dev/null

@@ -38,11 +38,15 @@ const BadConfig kCases[] = {
     {"container pools: wrong family, too narrow, not a network, overlapping, unknown key",
      "[[interface]]\nname = \"lan0\"\naddresses = [\"10.89.0.1/24\"]\n\n[containers]\n"
      "ipv4 = \"fd00::/64\"\nipv6 = \"fd00::/127\"\npool = 1\n",
-     {"t.toml:8:1: containers.pool: unknown key; expected one of: ipv4, ipv6",
+     {"t.toml:8:1: containers.pool: unknown key; expected one of: ipv4, ipv6, masquerade",
       "t.toml:6:8: containers.ipv4: 'fd00::/64' is not an IPv4 network of /30 or wider, like "
       "\"10.89.0.0/24\"",
       "t.toml:7:8: containers.ipv6: 'fd00::/127' is not an IPv6 network of /126 or wider, like "
       "\"fd00:89::/64\""}},
+    {"container masquerade by an unconfigured interface, and without a pool",
+     "[containers]\nmasquerade = \"wan0\"\n",
+     {"t.toml:2:14: containers.masquerade: interface 'wan0' is not configured; add it as an "
+      "[[interface]]"}},
     {"container pool overlapping an interface's network, and with host bits",
      "[[interface]]\nname = \"lan0\"\naddresses = [\"10.89.0.1/24\"]\n\n[containers]\n"
      "ipv4 = \"10.89.0.0/25\"\nipv6 = \"fd00::1/64\"\n",

@@ -163,6 +163,15 @@ TEST(ConfigParse, ContainerPools) {
   EXPECT_EQ(r.config->containers.ipv4->to_string(), "10.89.0.0/24");
   ASSERT_TRUE(r.config->containers.ipv6);
   EXPECT_EQ(r.config->containers.ipv6->to_string(), "fd00:89::/64");
+  auto masq = parse_string(
+      "[[interface]]\nname = \"wan0\"\n\n[containers]\nipv4 = \"10.89.0.0/24\"\n"
+      "masquerade = \"wan0\"\n",
+      "c.toml");
+  ASSERT_TRUE(masq.config) << format(masq.diagnostics);
+  ASSERT_EQ(masq.config->masquerades.size(), 1u) << "as a [[nat]] masquerade from the pools";
+  EXPECT_EQ(masq.config->masquerades[0].out_interface, "wan0");
+  ASSERT_EQ(masq.config->masquerades[0].from.prefixes.size(), 1u);
+  EXPECT_EQ(masq.config->masquerades[0].from.prefixes[0].to_string(), "10.89.0.0/24");
   auto none = parse_string("", "c.toml");
   ASSERT_TRUE(none.config);
   EXPECT_FALSE(none.config->containers.ipv4 || none.config->containers.ipv6);
