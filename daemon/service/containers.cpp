@@ -177,11 +177,7 @@ CniOutcome Containers::add(const CniCall& call, const config::Containers& pools)
   }
   auto host = host_name_of(call.attachment);
   // What an interrupted earlier ADD of this attachment may have left.
-  if (auto it = endpoints_.find(host); it != endpoints_.end()) {
-    datapath_.remove_endpoint(static_cast<std::uint32_t>(it->second->programs->ifindex()));
-    endpoints_.erase(it);
-  }
-  net::remove_container_link(host);
+  unwire(host);
   net::ContainerLink link;
   try {
     link = net::add_container_link({call.netns, call.attachment.ifname, host, addrs});
@@ -211,13 +207,18 @@ CniOutcome Containers::add(const CniCall& call, const config::Containers& pools)
   return out;
 }
 
+bool Containers::unwire(const std::string& host) {
+  // The endpoint entry goes by the link's ifindex, whether or not this
+  // sluiced attached to it: a stale entry would judge whatever interface
+  // gets that ifindex next.
+  auto ifindex = if_nametoindex(host.c_str());
+  endpoints_.erase(host);  // detaches the programs
+  if (ifindex) datapath_.remove_endpoint(ifindex);
+  return net::remove_container_link(host);
+}
+
 void Containers::forget(const store::Attachment& a) {
-  auto host = host_name_of(a);
-  if (auto it = endpoints_.find(host); it != endpoints_.end()) {
-    datapath_.remove_endpoint(static_cast<std::uint32_t>(it->second->programs->ifindex()));
-    endpoints_.erase(it);  // detaches the programs
-  }
-  if (net::remove_container_link(host)) log(Priority::Notice, "unwired " + describe(a));
+  if (unwire(host_name_of(a))) log(Priority::Notice, "unwired " + describe(a));
   if (addresses_) addresses_->release(a);
 }
 

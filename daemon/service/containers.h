@@ -84,7 +84,8 @@ class Containers {
 
  private:
   struct Endpoint;
-  void forget(const store::Attachment& a);  // detach, unlink, release
+  bool unwire(const std::string& host_end);  // programs, endpoint entry, link
+  void forget(const store::Attachment& a);   // unwire, release the addresses
   void finish_pending_deletions();
 
   datapath::Datapath& datapath_;
