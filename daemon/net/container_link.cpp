@@ -29,20 +29,7 @@ namespace sluice::net {
 
 namespace {
 
-struct LinkDeleter {
-  void operator()(rtnl_link* l) const { rtnl_link_put(l); }
-};
-struct AddrDeleter {
-  void operator()(nl_addr* a) const { nl_addr_put(a); }
-};
-struct IfAddrDeleter {
-  void operator()(rtnl_addr* a) const { rtnl_addr_put(a); }
-};
-struct RouteDeleter {
-  void operator()(rtnl_route* r) const { rtnl_route_put(r); }
-};
-using Link = std::unique_ptr<rtnl_link, LinkDeleter>;
-using Addr = std::unique_ptr<nl_addr, AddrDeleter>;
+using Link = NetlinkLink;
 
 // A file descriptor closed on scope exit.
 struct Fd {
@@ -56,11 +43,9 @@ void check(int err, const std::string& what) {
   if (err < 0) throw std::runtime_error(what + ": " + nl_geterror(err));
 }
 
-Addr nl(const config::Prefix& p) {
-  int family = p.family == config::Family::V4 ? AF_INET : AF_INET6;
-  Addr a(nl_addr_build(family, p.addr.data(), static_cast<std::size_t>(p.byte_size())));
+NetlinkAddr nl(const config::Prefix& p) {
+  auto a = netlink_address(p);
   if (!a) throw std::runtime_error("out of memory");
-  nl_addr_set_prefixlen(a.get(), p.length);
   return a;
 }
 
@@ -87,7 +72,7 @@ void set_up(nl_sock* sock, rtnl_link* link) {
 }
 
 void add_address(nl_sock* sock, int ifindex, const config::Prefix& p) {
-  std::unique_ptr<rtnl_addr, IfAddrDeleter> a(rtnl_addr_alloc());
+  NetlinkIfAddr a(rtnl_addr_alloc());
   auto local = nl(p);
   rtnl_addr_set_ifindex(a.get(), ifindex);
   rtnl_addr_set_local(a.get(), local.get());
@@ -99,7 +84,7 @@ void add_address(nl_sock* sock, int ifindex, const config::Prefix& p) {
 // dst on the link, or via gateway on it.
 void add_route(nl_sock* sock, int ifindex, const config::Prefix& dst,
                const config::Prefix* gateway) {
-  std::unique_ptr<rtnl_route, RouteDeleter> r(rtnl_route_alloc());
+  NetlinkRoute r(rtnl_route_alloc());
   auto d = nl(dst);
   rtnl_route_set_family(r.get(), dst.family == config::Family::V4 ? AF_INET : AF_INET6);
   rtnl_route_set_dst(r.get(), d.get());

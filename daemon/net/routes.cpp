@@ -21,21 +21,6 @@ namespace sluice::net {
 
 namespace {
 
-struct RouteDeleter {
-  void operator()(rtnl_route* r) const { rtnl_route_put(r); }
-};
-struct AddrDeleter {
-  void operator()(nl_addr* a) const { nl_addr_put(a); }
-};
-using Addr = std::unique_ptr<nl_addr, AddrDeleter>;
-
-Addr to_nl(const config::Prefix& p) {
-  int family = p.family == config::Family::V4 ? AF_INET : AF_INET6;
-  Addr a(nl_addr_build(family, p.addr.data(), static_cast<std::size_t>(p.byte_size())));
-  if (a) nl_addr_set_prefixlen(a.get(), p.length);
-  return a;
-}
-
 // What identifies a route here: destination, next hop, device.
 std::string key_of(const std::string& dst, const std::string& via, int ifindex) {
   std::string k = dst;
@@ -54,15 +39,15 @@ std::string text(nl_addr* a) {
   return a ? nl_addr2str(a, buf, sizeof buf) : "";
 }
 
-using RouteMap = std::map<std::string, std::unique_ptr<rtnl_route, RouteDeleter>>;
+using RouteMap = std::map<std::string, NetlinkRoute>;
 
 // The routes the config wants, keyed like the existing ones; a route to a
 // missing interface is a problem in out.
 RouteMap wanted_routes(const std::vector<config::Route>& routes, Changes& out) {
   RouteMap wanted;
   for (const auto& r : routes) {
-    std::unique_ptr<rtnl_route, RouteDeleter> route(rtnl_route_alloc());
-    Addr dst = to_nl(r.to);
+    NetlinkRoute route(rtnl_route_alloc());
+    auto dst = netlink_address(r.to);
     rtnl_route_set_family(route.get(), r.to.family == config::Family::V4 ? AF_INET : AF_INET6);
     rtnl_route_set_dst(route.get(), dst.get());
     rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
@@ -80,7 +65,7 @@ RouteMap wanted_routes(const std::vector<config::Route>& routes, Changes& out) {
     }
     std::string via;
     if (r.via) {
-      Addr gw = to_nl(*r.via);
+      auto gw = netlink_address(*r.via);
       rtnl_route_nh_set_gateway(nh, gw.get());
       via = text(gw.get());
     }

@@ -12,12 +12,6 @@ namespace sluice::store {
 
 namespace {
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 config::Prefix host(config::Family f, const std::array<std::uint8_t, 16>& addr) {
   config::Prefix p;
   p.family = f;

@@ -86,4 +86,7 @@ class Transaction {
 // The schema version this build writes (and migrates older files to).
 int current_schema_version();
 
+// Now, as the tables record times: milliseconds since the epoch.
+std::int64_t now_ms();
+
 }  // namespace sluice::store

@@ -32,12 +32,6 @@ constexpr const char* kColumns =
     "bytes_reply, "
     "duration_ms";
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 FlowRecord read_row(const Statement& s) {
   FlowRecord r;
   int c = 0;

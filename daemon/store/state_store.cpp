@@ -10,12 +10,6 @@ namespace sluice::store {
 
 namespace {
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::vector<NamedSecret> named(Database& db, const char* sql) {
   std::vector<NamedSecret> out;
   Statement s(db, sql);

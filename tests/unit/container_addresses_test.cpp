@@ -4,27 +4,13 @@
 #include "store/container_addresses.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
+#include "common/temp_dir.h"
 
 namespace sluice::store {
 namespace {
 
-namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/sluice-ipam-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using testkit::TempDir;
 
 config::Prefix pool(const char* text) { return *config::parse_prefix(text).prefix; }
 

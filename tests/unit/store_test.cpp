@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 
+#include "common/temp_dir.h"
 #include "flows/flow_ring.h"
 #include "store/database.h"
 #include "store/flow_history.h"
@@ -21,18 +22,7 @@ using flows::FlowFilter;
 using flows::FlowRecord;
 using flows::Verdict;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/sluice-store-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using testkit::TempDir;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
