@@ -20,8 +20,22 @@ struct {
 	__type(value, struct sluice_endpoint);
 } endpoints SEC(".maps");
 
+/* Whether endpoints holds any entry: read first (an array lookup the
+ * verifier inlines), so that hosts without containers pay no hash lookup
+ * per packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} endpoints_present SEC(".maps");
+
 static __always_inline const struct sluice_endpoint *endpoint_at(__u32 ifindex)
 {
+	__u32 zero = 0, *present = bpf_map_lookup_elem(&endpoints_present, &zero);
+
+	if (!present || !*present)
+		return NULL;
 	return bpf_map_lookup_elem(&endpoints, &ifindex);
 }
 

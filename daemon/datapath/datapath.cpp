@@ -324,12 +324,28 @@ void Datapath::set_local_addresses(const std::vector<LocalAddress>& addrs) {
   d.local = addrs;
 }
 
+namespace {
+
+// endpoints_present: 1 while endpoints holds an entry (bpf/lib/endpoint.h).
+void mark_endpoints_present(int endpoints, int present) {
+  std::uint32_t key = 0, next = 0, any = bpf_map_get_next_key(endpoints, nullptr, &next) == 0;
+  update(present, &key, &any, "endpoint presence");
+}
+
+}  // namespace
+
 void Datapath::set_endpoint(std::uint32_t ifindex, const sluice_endpoint& e) {
-  update(impl_->map(impl_->ingress->maps.endpoints), &ifindex, &e, "container endpoint");
+  auto& d = *impl_;
+  update(d.map(d.ingress->maps.endpoints), &ifindex, &e, "container endpoint");
+  mark_endpoints_present(d.map(d.ingress->maps.endpoints),
+                         d.map(d.ingress->maps.endpoints_present));
 }
 
 void Datapath::remove_endpoint(std::uint32_t ifindex) {
-  bpf_map_delete_elem(impl_->map(impl_->ingress->maps.endpoints), &ifindex);
+  auto& d = *impl_;
+  bpf_map_delete_elem(d.map(d.ingress->maps.endpoints), &ifindex);
+  mark_endpoints_present(d.map(d.ingress->maps.endpoints),
+                         d.map(d.ingress->maps.endpoints_present));
 }
 
 void Datapath::set_nat(const policy::NatTables& tables) {
