@@ -9,6 +9,7 @@
 #define SLUICE_LIB_EVENTS_H
 
 #include "events_maps.h"
+#include "identity.h"
 #include "parse.h"
 #include "policy_maps.h"
 #include "stats_maps.h"
@@ -44,6 +45,10 @@ static __always_inline struct sluice_event *event_start(__u8 type, const struct 
 		e->dport = pkt->dport;
 		__builtin_memcpy(e->src, pkt->src, 16);
 		__builtin_memcpy(e->dst, pkt->dst, 16);
+		if (identities_in_use()) {
+			e->src_identity = identity_of(pkt->family, e->src);
+			e->dst_identity = identity_of(pkt->family, e->dst);
+		}
 	}
 	return e;
 }

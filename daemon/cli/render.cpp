@@ -170,9 +170,12 @@ void render_conntrack(const json& r, const json&) {
       if (icmp) return a;
       return (a.find(':') != std::string::npos ? "[" + a + "]" : a) + ":" + str(port);
     };
-    rows.push_back({what, end(e["src"], e["sport"]), end(e["dst"], e["dport"]),
-                    conntrack_nat(e["nat"]), str(e["state"]),
-                    str(e["packets"][0]) + "/" + str(e["packets"][1]),
+    auto named = [&](const std::string& text, const char* key) {
+      return e.contains(key) ? text + " " + str(e[key]) : text;
+    };
+    rows.push_back({what, named(end(e["src"], e["sport"]), "src_workload"),
+                    named(end(e["dst"], e["dport"]), "dst_workload"), conntrack_nat(e["nat"]),
+                    str(e["state"]), str(e["packets"][0]) + "/" + str(e["packets"][1]),
                     str(e["bytes"][0]) + "/" + str(e["bytes"][1]), str(e["rule"]),
                     str(e["age_seconds"]) + "s"});
   }
@@ -205,13 +208,18 @@ void render_endpoints(const json& r, const json&) {
     std::cout << "no containers wired (sluice-cni, docs/cni.md)\n";
     return;
   }
-  std::vector<std::vector<std::string>> rows = {{"NETWORK", "CONTAINER", "IFNAME", "ADDRESSES",
-                                                 "HOST END", "ATTACHED", "PACKETS FROM", "TO"}};
+  std::vector<std::vector<std::string>> rows = {{"NETWORK", "NAME", "CONTAINER", "IFNAME",
+                                                 "ADDRESSES", "LABELS", "IDENTITY", "HOST END",
+                                                 "ATTACHED", "PACKETS FROM", "TO"}};
   for (const auto& e : r["endpoints"]) {
-    std::string addrs;
+    std::string addrs, labels;
     for (const auto& a : e["addresses"]) addrs += (addrs.empty() ? "" : " ") + str(a);
-    rows.push_back({str(e["network"]), str(e["container_id"]).substr(0, 12), str(e["ifname"]),
-                    addrs, str(e["host_end"]), e["attached"].get<bool>() ? "yes" : "no",
+    for (const auto& [k, v] : e.value("labels", json::object()).items())
+      labels += (labels.empty() ? "" : ",") + k + "=" + str(v);
+    rows.push_back({str(e["network"]), str(e.value("name", json(""))),
+                    str(e["container_id"]).substr(0, 12), str(e["ifname"]), addrs,
+                    labels.empty() ? "-" : labels, str(e.value("identity", json(0))),
+                    str(e["host_end"]), e["attached"].get<bool>() ? "yes" : "no",
                     str(e["packets_from"]), str(e["packets_to"])});
   }
   table(rows);

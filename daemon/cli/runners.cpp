@@ -84,13 +84,16 @@ std::string flow_line(const json& f) {
     counts = " " + str(f["packets"][0]) + "/" + str(f["packets"][1]) + " pkts " +
              str(f["bytes"][0]) + "/" + str(f["bytes"][1]) + " bytes " + str(f["duration_ms"]) +
              " ms";
-  char line[512];
-  std::snprintf(line, sizeof line, "%s%s %-10s %-7s %-24s %-6s %s -> %s%s on %s%s%s", when, ms,
+  // Containers are named beside their addresses (CNI mode).
+  auto src = endpoint(f["src"], f["sport"]), dst = endpoint(f["dst"], f["dport"]);
+  if (f.contains("src_workload")) src += " " + str(f["src_workload"]);
+  if (f.contains("dst_workload")) dst += " " + str(f["dst_workload"]);
+  char head[320];
+  std::snprintf(head, sizeof head, "%s%s %-10s %-7s %-24s %-6s ", when, ms,
                 str(f["verdict"]).c_str(), str(f["chain"]).empty() ? "-" : str(f["chain"]).c_str(),
-                rule.c_str(), str(f["proto"]).c_str(), endpoint(f["src"], f["sport"]).c_str(),
-                endpoint(f["dst"], f["dport"]).c_str(), nat.c_str(), str(f["interface"]).c_str(),
-                why.empty() ? "" : (" (" + why + ")").c_str(), counts.c_str());
-  return line;
+                rule.c_str(), str(f["proto"]).c_str());
+  return head + src + " -> " + dst + nat + " on " + str(f["interface"]) +
+         (why.empty() ? "" : " (" + why + ")") + counts;
 }
 
 // The flows request from the arguments; "" or what is wrong.

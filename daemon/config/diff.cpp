@@ -4,6 +4,7 @@
 #include <set>
 
 #include "config/describe.h"
+#include "config/selector.h"
 
 namespace sluice::config {
 
@@ -107,7 +108,16 @@ void diff_unnamed(const Config& from, const Config& to, std::vector<Change>& out
     for (const auto& f : c.port_forwards) v.push_back(describe_nat(f));
     return v;
   };
+  auto endpoint_labels = [](const Config& c) {
+    std::vector<std::string> v;
+    for (const auto& e : c.endpoint_labels)
+      v.push_back("containers named " + e.match.container +
+                  (e.network.empty() ? "" : " of network " + e.network) + ": " +
+                  to_string(e.labels));
+    return v;
+  };
   by_description(addresses(from), addresses(to), "address");
+  by_description(endpoint_labels(from), endpoint_labels(to), "endpoint labels");
   by_description(nats(from), nats(to), "nat");
 }
 

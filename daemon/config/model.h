@@ -31,9 +31,20 @@ struct PortRange {
   bool operator==(const PortRange&) const = default;
 };
 
+// Containers chosen by what they are rather than by address: every label
+// given must be present with that value, and the container's name must
+// match the glob (`*` and `?`; empty: any name). docs/cni.md.
+struct Selector {
+  std::map<std::string, std::string> labels;
+  std::string container;
+  bool operator==(const Selector&) const = default;
+};
+
 // A rule's from/to. any == true matches every address; otherwise the union
-// of prefixes (sets and zones already expanded). spelling keeps what the
-// operator wrote, for display.
+// of prefixes (sets and zones already expanded) and, with a selector, the
+// addresses of the containers it selects (policy::resolve_selectors adds
+// them before compiling). spelling keeps what the operator wrote, for
+// display.
 struct Endpoint {
   bool any = true;  // any address
   std::vector<Prefix> prefixes;
@@ -41,6 +52,7 @@ struct Endpoint {
   // "zone:NAME" of a zone without networks: the zone's interfaces (the
   // rule's in_interfaces for `from`, out_interfaces for `to`).
   std::vector<std::string> interfaces;
+  std::optional<Selector> selector;
 };
 
 struct Rule {
@@ -141,6 +153,15 @@ struct Containers {
   Location where;
 };
 
+// [[endpoint]]: labels the configuration gives the containers it matches
+// (by name glob and, optionally, network), beside the runtime's own.
+struct EndpointLabels {
+  Selector match;       // match.labels unused: containers are matched by name
+  std::string network;  // "" any network
+  std::map<std::string, std::string> labels;
+  Location where;
+};
+
 struct Config {
   std::vector<Interface> interfaces;
   std::map<std::string, Zone> zones;
@@ -156,6 +177,7 @@ struct Config {
   FastPath fast_path = FastPath::Auto;
   FlowLog flows;
   Containers containers;
+  std::vector<EndpointLabels> endpoint_labels;
   std::string api_listen = "127.0.0.1:9090";  // "" turns the API listener off
   std::string api_tls_cert;                   // both set: HTTPS
   std::string api_tls_key;

@@ -47,14 +47,13 @@ bool Parser::parse_endpoint(const toml::node& n, const std::string& path, Endpoi
       return false;
     }
     for (const auto& item : *arr) items.push_back(&item);
-  } else if (n.is_table() && n.as_table()->get("labels")) {
-    error(n, path,
-          "label selectors need workload identities from the CNI plugin, which this "
-          "version does not have yet; use addresses, \"set:NAME\" or \"zone:NAME\"");
-    return false;
+  } else if (n.is_table() && interface_zones) {
+    return selector_endpoint(*n.as_table(), path, ep);
   } else {
     error(n, path,
-          "must be \"any\", an address or CIDR, \"set:NAME\", \"zone:NAME\", or an array of those");
+          std::string("must be \"any\", an address or CIDR, \"set:NAME\", \"zone:NAME\", or an "
+                      "array of those") +
+              (interface_zones ? ", or a container selector { labels = { ... } }" : ""));
     return false;
   }
   bool ok = true;

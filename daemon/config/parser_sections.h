@@ -77,7 +77,7 @@ class Parser {
     }
     check_keys(root, "",
                {"api", "interface", "zones", "sets", "chains", "rule", "prefilter", "router",
-                "route", "nat", "flows", "containers"});
+                "route", "nat", "flows", "containers", "endpoint"});
     parse_zones(root);
     parse_interfaces(root);
     parse_sets(root);
@@ -90,6 +90,7 @@ class Parser {
     parse_nat(root);
     parse_flows(root);
     parse_containers(root);  // after interfaces: pools may not overlap theirs
+    parse_endpoint_labels(root);
     return finish();
   }
 
@@ -205,13 +206,22 @@ class Parser {
 
   // The rules (parse_rules.cpp): chains, endpoints, ports, rules.
   void parse_chains(const toml::table& root);
-  // interface_zones: whether a zone without networks may stand for its
-  // interfaces (in rules), or is an error (elsewhere).
+  // interface_zones: in a rule, where a zone without networks stands for
+  // its interfaces and a container selector may stand for containers
+  // (elsewhere both are errors).
   bool parse_endpoint(const toml::node& n, const std::string& path, Endpoint& ep,
                       bool interface_zones = false);
   bool zone_endpoint(const toml::node& item, const std::string& path, const std::string& name,
                      bool in_rule, bool in_list, Endpoint& ep);
   bool rule_interfaces(const toml::table& t, const std::string& path, Rule& r);
+
+  // Container selectors and [[endpoint]] labels (parse_endpoints.cpp).
+  bool label_table(const toml::node& n, const std::string& path,
+                   std::map<std::string, std::string>& out);
+  bool name_glob(const toml::table& t, std::string_view key, const std::string& path,
+                 std::string& out);
+  bool selector_endpoint(const toml::table& t, const std::string& path, Endpoint& ep);
+  void parse_endpoint_labels(const toml::table& root);
   bool interface_list(const toml::node& n, const std::string& path, std::vector<std::string>& out);
   std::optional<std::vector<const toml::node*>> one_or_list(const toml::node& n,
                                                             const std::string& path,

@@ -348,6 +348,22 @@ void Datapath::remove_endpoint(std::uint32_t ifindex) {
                          d.map(d.ingress->maps.endpoints_present));
 }
 
+void Datapath::set_identities(
+    const std::vector<std::pair<LocalAddress, std::uint32_t>>& identities) {
+  auto& d = *impl_;
+  std::vector<std::pair<sluice_identity_key, std::uint32_t>> entries;
+  for (const auto& [a, id] : identities) {
+    sluice_identity_key k{};
+    k.family = policy::abi_family(a.family);
+    std::memcpy(k.addr, a.addr.data(), 16);
+    entries.push_back({k, id});
+  }
+  int map = d.map(d.ingress->maps.identities);
+  replace_contents(map, entries, "workload identity");
+  std::uint32_t key = 0, any = entries.empty() ? 0 : 1;
+  update(d.map(d.ingress->maps.identities_present), &key, &any, "identity presence");
+}
+
 void Datapath::set_nat(const policy::NatTables& tables) {
   auto& d = *impl_;
   replace_contents(d.map(d.ingress->maps.iface_addrs), tables.iface_addrs, "interface address");

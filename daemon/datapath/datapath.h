@@ -70,6 +70,10 @@ class Datapath {
   void set_endpoint(std::uint32_t ifindex, const sluice_endpoint& e);
   void remove_endpoint(std::uint32_t ifindex);
 
+  // Replaces the workload identities: each address (a LocalAddress: family
+  // and address) with its identity number.
+  void set_identities(const std::vector<std::pair<LocalAddress, std::uint32_t>>& identities);
+
   // Replaces the NAT configuration (masquerade addresses and sources, port
   // forwards); translations of live flows stay.
   void set_nat(const policy::NatTables& tables);

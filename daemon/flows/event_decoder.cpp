@@ -158,6 +158,10 @@ FlowRecord EventDecoder::closed(const sluice_ct_key& k, const sluice_ct_entry& v
     r.bytes[d] = v.bytes[d];
   }
   r.duration_ms = v.last_seen_ns > v.created_ns ? (v.last_seen_ns - v.created_ns) / 1000000 : 0;
+  if (workloads_) {
+    r.src_workload = workloads_->describe(r.src);
+    r.dst_workload = workloads_->describe(r.dst);
+  }
   return r;
 }
 
@@ -218,6 +222,12 @@ FlowRecord EventDecoder::decode_one(const sluice_event& e) {
       r.nat = e.nat & SLUICE_NAT_SNAT ? "masquerade" : "port-forward";
       r.nat_addr = address_text(e.nat_addr, e.family);
       r.nat_port = ntohs(e.nat_port);
+    }
+    r.src_identity = e.src_identity;
+    r.dst_identity = e.dst_identity;
+    if (workloads_) {
+      r.src_workload = workloads_->describe(r.src, e.src_identity);
+      r.dst_workload = workloads_->describe(r.dst, e.dst_identity);
     }
   }
   return r;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "flows/flow_record.h"
+#include "flows/workload_names.h"
 
 struct sluice_event;
 struct sluice_ct_key;
@@ -50,6 +51,8 @@ class EventDecoder {
   // generation their rule index belongs to, so events decided by the
   // previous ruleset, still in the ring during an apply, keep their names.
   void set_rules(std::uint32_t generation, std::shared_ptr<const RuleTable> rules);
+  // The containers' names and labels (CNI mode), from now on.
+  void set_workloads(std::shared_ptr<const WorkloadNames> names) { workloads_ = std::move(names); }
   // Interface names are cached; call when interfaces may have changed.
   void forget_interfaces() { interfaces_.clear(); }
 
@@ -71,6 +74,7 @@ class EventDecoder {
 
   std::array<std::shared_ptr<const RuleTable>, 2> rules_;
   std::map<std::uint32_t, std::string> interfaces_;
+  std::shared_ptr<const WorkloadNames> workloads_;
 };
 
 }  // namespace sluice::flows

@@ -14,6 +14,10 @@ nlohmann::json to_json(const FlowRecord& r) {
   if (!r.action.empty()) out["action"] = r.action;
   if (!r.reason.empty()) out["reason"] = r.reason;
   if (!r.nat.empty()) out["nat"] = {{"kind", r.nat}, {"addr", r.nat_addr}, {"port", r.nat_port}};
+  if (!r.src_workload.empty()) out["src_workload"] = r.src_workload;
+  if (!r.dst_workload.empty()) out["dst_workload"] = r.dst_workload;
+  if (r.src_identity) out["src_identity"] = r.src_identity;
+  if (r.dst_identity) out["dst_identity"] = r.dst_identity;
   if (r.verdict == Verdict::Closed) {
     out["packets"] = {r.packets[0], r.packets[1]};
     out["bytes"] = {r.bytes[0], r.bytes[1]};

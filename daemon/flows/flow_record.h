@@ -44,6 +44,13 @@ struct FlowRecord {
   std::uint64_t packets[2] = {0, 0};
   std::uint64_t bytes[2] = {0, 0};
   std::uint64_t duration_ms = 0;
+  // Containers at either end (CNI mode): "name (app=web, ...)", "" when
+  // the address is no workload's; the identity numbers the datapath saw
+  // (live records only; 0 when none).
+  std::string src_workload;
+  std::string dst_workload;
+  std::uint32_t src_identity = 0;
+  std::uint32_t dst_identity = 0;
 };
 
 }  // namespace sluice::flows

@@ -39,6 +39,9 @@ bool read_call(const json& req, bool needs_container, CniCall& call, std::string
   call.attachment = {text(req, "network"), text(req, "container_id"), text(req, "ifname")};
   call.netns = text(req, "netns");
   if (auto c = req.find("config"); c != req.end() && c->is_object()) call.config = *c;
+  if (auto a = req.find("args"); a != req.end() && a->is_object())
+    for (const auto& [k, v] : a->items())
+      if (v.is_string()) call.args[k] = v.get<std::string>();
   if (call.attachment.network.empty()) why = "the request names no network";
   if (needs_container && (call.attachment.container_id.empty() || call.attachment.ifname.empty()))
     why = "the request names no container_id and ifname";
@@ -101,12 +104,17 @@ json endpoints(Service& s, const json&, const Caller&) {
     for (const auto& a : e.addresses) addrs.push_back(a.to_string());
     // The host end's counters: what it received came from the container.
     auto st = net::link_stats(e.host_end).value_or(net::LinkStats{});
+    const auto* identified = s.rulesets().identities().find(
+        e.attachment.network, e.attachment.container_id, e.attachment.ifname);
     out.push_back({{"network", e.attachment.network},
                    {"container_id", e.attachment.container_id},
                    {"ifname", e.attachment.ifname},
                    {"host_end", e.host_end},
                    {"addresses", addrs},
                    {"attached", e.attached},
+                   {"name", e.name},
+                   {"labels", identified ? json(identified->labels) : json::object()},
+                   {"identity", identified ? identified->identity : 0},
                    {"packets_from", st.rx_packets},
                    {"bytes_from", st.rx_bytes},
                    {"packets_to", st.tx_packets},

@@ -184,6 +184,7 @@ json conntrack_page(Service& s, const std::string& filter, std::uint64_t offset,
   json out = json::array();
   std::uint64_t matched = 0;
   const auto& names = s.live().compiled.rule_names;
+  auto workloads = s.rulesets().identities().names();
   std::uint64_t now = monotonic_ns();
   s.readings().for_each_flow([&](const datapath::Datapath::ConntrackEntry& e) {
     const auto& k = e.key;
@@ -222,6 +223,12 @@ json conntrack_page(Service& s, const std::string& filter, std::uint64_t offset,
          {"bytes", {v.bytes[0], v.bytes[1]}},
          {"age_seconds", now > v.created_ns ? (now - v.created_ns) / 1000000000ull : 0},
          {"idle_seconds", now > v.last_seen_ns ? (now - v.last_seen_ns) / 1000000000ull : 0}});
+    // The containers at either end (CNI mode).
+    if (workloads) {
+      auto src_w = workloads->describe(src), dst_w = workloads->describe(dst);
+      if (!src_w.empty()) out.back()["src_workload"] = src_w;
+      if (!dst_w.empty()) out.back()["dst_workload"] = dst_w;
+    }
   });
   return {{"ok", true}, {"entries", out}, {"total", matched}};
 }

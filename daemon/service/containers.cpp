@@ -8,6 +8,7 @@
 
 #include "cni/pending_deletions.h"
 #include "common/log.h"
+#include "config/selector.h"
 #include "datapath/attachment.h"
 #include "datapath/datapath.h"
 #include "net/container_link.h"
@@ -73,6 +74,50 @@ nlohmann::json result_of(const CniCall& call, const std::string& host,
       {"dns", nlohmann::json::object()}};
 }
 
+// The workload's name: the runtime's (podman and Kubernetes runtimes pass
+// K8S_POD_NAME), else the container id's first 12 characters.
+std::string workload_name(const CniCall& call) {
+  auto it = call.args.find("K8S_POD_NAME");
+  if (it != call.args.end() && !it->second.empty()) return it->second;
+  return call.attachment.container_id.substr(0, 12);
+}
+
+// The labels the runtime passed, where the CNI conventions put them
+// (config "args": {"cni": {"labels": [{"key": K, "value": V}, ...]}}).
+// Labels that break the label syntax are left out, with a warning.
+config::Labels runtime_labels(const CniCall& call) {
+  config::Labels out;
+  const auto& c = call.config;
+  if (!c.contains("args") || !c["args"].is_object() || !c["args"].contains("cni") ||
+      !c["args"]["cni"].is_object())
+    return out;
+  auto list = c["args"]["cni"].value("labels", nlohmann::json::array());
+  if (!list.is_array()) return out;
+  for (const auto& l : list) {
+    if (!l.is_object() || !l.value("key", nlohmann::json()).is_string() ||
+        !l.value("value", nlohmann::json()).is_string())
+      continue;
+    auto key = l["key"].get<std::string>(), value = l["value"].get<std::string>();
+    auto why = config::label_key_error(key);
+    if (why.empty()) why = config::label_value_error(value);
+    if (!why.empty()) {
+      log(Priority::Warning, describe(call.attachment) + ": label '" + key + "' left out: " + why);
+      continue;
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+config::Labels labels_from_text(const std::string& text) {
+  config::Labels out;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_object())
+    for (const auto& [k, v] : j.items())
+      if (v.is_string()) out[k] = v.get<std::string>();
+  return out;
+}
+
 }  // namespace
 
 Containers::Containers(datapath::Datapath& datapath, const std::string& database_path,
@@ -120,6 +165,7 @@ void Containers::finish_pending_deletions() {
     try {
       forget(a);
       std::remove(p.file.c_str());
+      changed();
       log(Priority::Notice, "finished the DEL of " + describe(a) + " made while sluiced was away");
     } catch (const std::exception& e) {
       log(Priority::Error, "the DEL of " + describe(a) + " kept for later: " + e.what());
@@ -135,9 +181,26 @@ std::vector<EndpointView> Containers::list() const {
   for (const auto& row : addresses_->list()) {
     if (out.empty() || !(out.back().attachment == row.attachment)) {
       auto host = host_name_of(row.attachment);
-      out.push_back({row.attachment, host, {}, row.mac, endpoints_.count(host) > 0});
+      out.push_back({row.attachment,
+                     host,
+                     {},
+                     row.mac,
+                     endpoints_.count(host) > 0,
+                     row.name,
+                     labels_from_text(row.labels)});
     }
     out.back().addresses.push_back(row.address);
+  }
+  return out;
+}
+
+std::vector<policy::Workload> Containers::workloads() const {
+  std::vector<policy::Workload> out;
+  for (auto& e : list()) {
+    const auto& a = e.attachment;
+    out.push_back({a.network, a.container_id, a.ifname,
+                   e.name.empty() ? a.container_id.substr(0, 12) : e.name, e.runtime_labels,
+                   e.addresses});
   }
   return out;
 }
@@ -198,7 +261,11 @@ CniOutcome Containers::add(const CniCall& call, const config::Containers& pools)
                                "attaching sluice's programs to " + host + ": " + e.what());
   }
   endpoints_[host] = std::move(ep);
-  addresses_->set_mac(call.attachment, link.container_mac);
+  addresses_->set_wiring(call.attachment, link.container_mac, workload_name(call),
+                         nlohmann::json(runtime_labels(call)).dump());
+  // The rules that select it, and its identity, before it is reported
+  // added: a container never runs under rules that do not know it.
+  changed();
   std::string listed;
   for (const auto& a : addrs) listed += (listed.empty() ? "" : ", ") + a.to_string();
   log(Priority::Notice, "wired " + describe(call.attachment) + ": " + listed + " via " + host);
@@ -227,8 +294,10 @@ CniOutcome Containers::del(const CniCall& call) {
   try {
     forget(call.attachment);
   } catch (const std::exception& e) {
+    changed();
     return CniOutcome::failure(kCniRefused, e.what());
   }
+  changed();
   return {};
 }
 
@@ -270,6 +339,7 @@ CniOutcome Containers::gc(const std::string& network, const std::vector<store::A
       problems += (problems.empty() ? "" : "; ") + describe(a) + ": " + e.what();
     }
   }
+  if (!stale.empty()) changed();
   if (!problems.empty()) return CniOutcome::failure(kCniRefused, problems);
   return {};
 }

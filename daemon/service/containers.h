@@ -5,6 +5,7 @@
 // docs/cni.md.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "policy/identities.h"
 #include "store/container_addresses.h"
 
 namespace sluice::datapath {
@@ -25,7 +27,8 @@ namespace sluice::service {
 struct CniCall {
   store::Attachment attachment;
   std::string netns;
-  nlohmann::json config;  // the network configuration the runtime gave
+  nlohmann::json config;                    // the network configuration the runtime gave
+  std::map<std::string, std::string> args;  // CNI_ARGS
 };
 
 // What sluiced answers: ok with the result (ADD), or the CNI error code
@@ -51,6 +54,8 @@ struct EndpointView {
   std::vector<config::Prefix> addresses;
   std::string mac;        // of the container's end
   bool attached = false;  // sluice's programs on the host end
+  std::string name;       // the workload's name
+  config::Labels runtime_labels;
 };
 
 class Containers {
@@ -77,6 +82,12 @@ class Containers {
 
   // Every container with an address, by network, container and interface.
   std::vector<EndpointView> list() const;
+  // The same as policy sees them.
+  std::vector<policy::Workload> workloads() const;
+
+  // Called after every change to the set of containers (in the request
+  // that made it, before its answer).
+  void on_change(std::function<void()> changed) { changed_ = std::move(changed); }
 
   void leave_attached();
   void detach_all();
@@ -93,6 +104,10 @@ class Containers {
   std::string addresses_error_;
   std::string pending_dir_;
   std::map<std::string, std::unique_ptr<Endpoint>> endpoints_;  // by host end
+  std::function<void()> changed_;
+  void changed() {
+    if (changed_) changed_();
+  }
 };
 
 }  // namespace sluice::service

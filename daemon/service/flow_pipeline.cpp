@@ -32,6 +32,10 @@ void FlowPipeline::ruleset_applied(const config::Config& cfg, const std::string&
 
 void FlowPipeline::forget_interfaces() { decoder_->forget_interfaces(); }
 
+void FlowPipeline::workloads_changed(std::shared_ptr<const flows::WorkloadNames> names) {
+  decoder_->set_workloads(std::move(names));
+}
+
 int FlowPipeline::events_fd() const { return events_->fd(); }
 
 bool FlowPipeline::handle_events() {

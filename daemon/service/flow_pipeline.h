@@ -14,6 +14,7 @@
 
 #include "config/model.h"
 #include "flows/flow_record.h"
+#include "flows/workload_names.h"
 #include "sluice/abi.h"
 
 namespace sluice::datapath {
@@ -44,6 +45,8 @@ class FlowPipeline {
   // clock): its rule names decode the flows it decides from now on.
   void ruleset_applied(const config::Config& cfg, const std::string& config_file,
                        std::uint32_t generation, std::uint64_t applied_at_ns);
+  // The containers' names and labels changed (CNI mode).
+  void workloads_changed(std::shared_ptr<const flows::WorkloadNames> names);
   // Interface indexes may have been reused: forget their names.
   void forget_interfaces();
 

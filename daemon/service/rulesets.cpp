@@ -28,7 +28,8 @@ Rulesets::Rulesets(std::string config_path, std::vector<std::string> list_dirs,
       datapath_(datapath),
       state_(state),
       flows_(flows),
-      interfaces_(interfaces) {}
+      interfaces_(interfaces),
+      identities_(datapath, flows) {}
 
 void Rulesets::start(policy::Ruleset from_file) {
   auto restore = resume_pending_confirm();
@@ -50,9 +51,16 @@ void Rulesets::refresh() {
   interfaces_.refresh(live_->config);
 }
 
-void Rulesets::apply(const policy::Ruleset& ruleset) {
+void Rulesets::install(const policy::Ruleset& ruleset) {
   auto started = Clock::now();
-  auto stats = datapath_.apply(ruleset.compiled);
+  identities_.update(ruleset.config, identities_.workloads());
+  const auto* compiled = &ruleset.compiled;
+  policy::CompiledPolicy resolved;
+  if (policy::uses_selectors(ruleset.config)) {
+    resolved = policy::compile(policy::resolve_selectors(ruleset.config, identities_.workloads()));
+    compiled = &resolved;
+  }
+  auto stats = datapath_.apply(*compiled);
   datapath_.release_idle_generation();
   ++apply_stats_.applied;
   apply_stats_.last_seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -60,6 +68,35 @@ void Rulesets::apply(const policy::Ruleset& ruleset) {
   clock_gettime(CLOCK_MONOTONIC, &now);  // the clock bpf_ktime_get_ns() reads
   applied_at_ns_ = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
   flows_.ruleset_applied(ruleset.config, config_path_, stats.generation, applied_at_ns_);
+  last_map_entries_ = stats.map_entries;
+  last_generation_ = stats.generation;
+}
+
+void Rulesets::set_workloads(std::vector<policy::Workload> workloads) {
+  if (!live_ || !policy::uses_selectors(live_->config)) {
+    identities_.update(live_ ? live_->config : config::Config{}, std::move(workloads));
+    return;
+  }
+  auto before = identities_.workloads();
+  identities_.update(live_->config, std::move(workloads));
+  try {
+    install(*live_);
+  } catch (const std::exception& e) {
+    // The datapath keeps the rules of the workloads before (a compile or
+    // map write failed): those the new ones would have changed wait for
+    // the next change.
+    log(Priority::Error, std::string("re-applying the rules for the containers of now: ") +
+                             e.what() + "; the running ruleset stays");
+    identities_.update(live_->config, std::move(before));
+    return;
+  }
+  log(Priority::Info,
+      "rules selecting containers re-applied: " + std::to_string(last_map_entries_) +
+          " map entries, generation " + std::to_string(last_generation_));
+}
+
+void Rulesets::apply(const policy::Ruleset& ruleset) {
+  install(ruleset);
   if (live_) previous_ = std::move(live_);
   live_ = ruleset;
   interfaces_.apply_routing(ruleset.config);
@@ -72,8 +109,8 @@ void Rulesets::apply(const policy::Ruleset& ruleset) {
             " blocked prefix(es) left out as wholly inside the management sources");
   log(Priority::Notice, "applied " + config_path_ + ": " +
                             std::to_string(ruleset.config.rules.size()) + " rules, " +
-                            std::to_string(stats.map_entries) + " map entries, generation " +
-                            std::to_string(stats.generation));
+                            std::to_string(last_map_entries_) + " map entries, generation " +
+                            std::to_string(last_generation_));
 }
 
 config::Diagnostics Rulesets::reload(const std::string& who) {
@@ -155,7 +192,7 @@ Rulesets::ApplyOutcome Rulesets::apply_loaded(policy::LoadResult loaded,
   policy::Ruleset before = *live_;
   try {
     apply(*loaded.ruleset);
-  } catch (const datapath::BpfError& e) {
+  } catch (const std::exception& e) {  // BpfError; CapacityError with selectors resolved
     log(Priority::Error, std::string("apply failed, the running ruleset stays: ") + e.what());
     if (new_text) replace_file(config_path_, old_text);
     ++apply_stats_.failed;

@@ -13,6 +13,7 @@
 #include "config/diagnostics.h"
 #include "config/diff.h"
 #include "policy/ruleset.h"
+#include "service/workload_identities.h"
 
 namespace sluice::datapath {
 class Datapath;
@@ -65,6 +66,12 @@ class Rulesets {
   void tick();
 
   const policy::Ruleset& live() const { return *live_; }
+
+  // The containers wired now (CNI mode): their identities follow, and so
+  // does the live ruleset when its rules select containers (re-applied
+  // with their addresses; nothing else changes).
+  void set_workloads(std::vector<policy::Workload> workloads);
+  const WorkloadIdentities& identities() const { return identities_; }
   const std::string& config_path() const { return config_path_; }
   const std::vector<std::string>& list_dirs() const { return list_dirs_; }
   std::optional<Clock::time_point> confirm_deadline() const {
@@ -86,6 +93,9 @@ class Rulesets {
     policy::Ruleset restore;
   };
   void apply(const policy::Ruleset& ruleset);
+  // The ruleset's compiled form into the datapath (its container
+  // selectors resolved to the workloads of now first).
+  void install(const policy::Ruleset& ruleset);
   ApplyOutcome apply_loaded(policy::LoadResult loaded,
                             std::optional<std::chrono::seconds> confirm_within,
                             const std::string& who, const std::string* new_text,
@@ -109,10 +119,13 @@ class Rulesets {
   store::StateStore* state_;
   FlowPipeline& flows_;
   Interfaces& interfaces_;
+  WorkloadIdentities identities_;
   std::optional<policy::Ruleset> live_;
   std::optional<policy::Ruleset> previous_;
   std::optional<PendingConfirm> pending_;
   std::uint64_t applied_at_ns_ = 0;
+  std::size_t last_map_entries_ = 0;  // of the last install
+  std::uint32_t last_generation_ = 0;
   ApplyStats apply_stats_;
 };
 

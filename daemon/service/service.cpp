@@ -61,6 +61,10 @@ Service::Service(ServiceOptions options, store::StateStore* state, std::string s
   containers_ = std::make_unique<Containers>(*datapath_, options.database_path, pending);
   rulesets_ = std::make_unique<Rulesets>(options.config_path, options.list_dirs, *datapath_, state_,
                                          *pipeline_, *interfaces_);
+  // Containers taken back are known before the first ruleset goes live:
+  // rules that select them find them.
+  rulesets_->set_workloads(containers_->workloads());
+  containers_->on_change([this] { rulesets_->set_workloads(containers_->workloads()); });
   rulesets_->start(std::move(*loaded.ruleset));
   refresh();
   for (const auto& finding : net::foreign_firewalls())

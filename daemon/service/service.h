@@ -121,6 +121,7 @@ class Service {
 
   // The containers sluice-cni wires (CNI mode), for the cni_* commands.
   Containers& containers() { return *containers_; }
+  const Rulesets& rulesets() const { return *rulesets_; }
 
  private:
   std::shared_ptr<store::FlowLog> flows_;

@@ -34,10 +34,13 @@ ContainerAddress row_of(const Statement& s) {
   a.address = *config::parse_prefix(s.text_at(3)).prefix;
   a.created_ms = s.int_at(4);
   a.mac = s.text_at(5);
+  a.name = s.text_at(6);
+  a.labels = s.text_at(7);
   return a;
 }
 
-constexpr const char* kColumns = "network, container_id, ifname, address, created_ms, mac";
+constexpr const char* kColumns =
+    "network, container_id, ifname, address, created_ms, mac, name, labels";
 
 }  // namespace
 
@@ -95,12 +98,18 @@ std::optional<config::Prefix> ContainerAddresses::allocate(const Attachment& a,
   return std::nullopt;
 }
 
-void ContainerAddresses::set_mac(const Attachment& a, const std::string& mac) {
+void ContainerAddresses::set_wiring(const Attachment& a, const std::string& mac,
+                                    const std::string& name, const std::string& labels) {
   std::lock_guard lock(mutex_);
   Statement s(*db_,
-              "UPDATE container_addresses SET mac = ?4 WHERE network = ?1 AND container_id = ?2 "
-              "AND ifname = ?3");
-  s.bind(1, a.network).bind(2, a.container_id).bind(3, a.ifname).bind(4, mac);
+              "UPDATE container_addresses SET mac = ?4, name = ?5, labels = ?6 WHERE network = ?1 "
+              "AND container_id = ?2 AND ifname = ?3");
+  s.bind(1, a.network)
+      .bind(2, a.container_id)
+      .bind(3, a.ifname)
+      .bind(4, mac)
+      .bind(5, name)
+      .bind(6, labels);
   s.step();
 }
 

@@ -29,7 +29,9 @@ struct ContainerAddress {
   Attachment attachment;
   config::Prefix address;  // a host address (/32 or /128)
   std::int64_t created_ms = 0;
-  std::string mac;  // of the container's end, once wired ("" before)
+  std::string mac;            // of the container's end, once wired ("" before)
+  std::string name;           // the workload's name, once wired
+  std::string labels = "{}";  // the runtime's labels, a JSON object
 };
 
 class ContainerAddresses {
@@ -44,8 +46,10 @@ class ContainerAddresses {
   // network's last). nullopt when the pool has none left.
   std::optional<config::Prefix> allocate(const Attachment& a, const config::Prefix& pool);
 
-  // Records the MAC address of the attachment's container end.
-  void set_mac(const Attachment& a, const std::string& mac);
+  // Records what the attachment was wired as: its container end's MAC
+  // address, the workload's name and its runtime labels (JSON object).
+  void set_wiring(const Attachment& a, const std::string& mac, const std::string& name,
+                  const std::string& labels);
 
   // Releases the attachment's addresses (every family): how many it held.
   std::size_t release(const Attachment& a);

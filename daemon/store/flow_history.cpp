@@ -30,7 +30,7 @@ constexpr const char* kColumns =
     "src, sport, "
     "dst, dport, nat, nat_addr, nat_port, packets_original, packets_reply, bytes_original, "
     "bytes_reply, "
-    "duration_ms";
+    "duration_ms, src_workload, dst_workload";
 
 FlowRecord read_row(const Statement& s) {
   FlowRecord r;
@@ -58,6 +58,8 @@ FlowRecord read_row(const Statement& s) {
   r.bytes[0] = static_cast<std::uint64_t>(s.int_at(c++));
   r.bytes[1] = static_cast<std::uint64_t>(s.int_at(c++));
   r.duration_ms = static_cast<std::uint64_t>(s.int_at(c++));
+  r.src_workload = s.text_at(c++);
+  r.dst_workload = s.text_at(c++);
   return r;
 }
 
@@ -200,7 +202,7 @@ void FlowHistory::write_batch(std::vector<FlowRecord>& batch) {
     Statement insert(*writer_db_,
                      std::string("INSERT OR REPLACE INTO flows (") + kColumns +
                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                         "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)");
+                         "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)");
     for (const auto& r : batch) {
       int c = 0;
       auto number = [&](auto v) { insert.bind(++c, static_cast<std::int64_t>(v)); };
@@ -224,6 +226,8 @@ void FlowHistory::write_batch(std::vector<FlowRecord>& batch) {
       text(r.nat_addr);
       number(r.nat_port);
       for (auto v : {r.packets[0], r.packets[1], r.bytes[0], r.bytes[1], r.duration_ms}) number(v);
+      text(r.src_workload);
+      text(r.dst_workload);
       insert.step();
       insert.reset();
     }

@@ -116,6 +116,15 @@ CREATE TABLE container_addresses (
   PRIMARY KEY (network, container_id, ifname, family)
 );
 )",
+      // 7: workload identities: a container's name and the labels its
+      // runtime gave (JSON object) beside its addresses; flows name the
+      // workloads at both ends (name and labels, "" when none).
+      R"(
+ALTER TABLE container_addresses ADD COLUMN name TEXT NOT NULL DEFAULT '';
+ALTER TABLE container_addresses ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE flows ADD COLUMN src_workload TEXT NOT NULL DEFAULT '';
+ALTER TABLE flows ADD COLUMN dst_workload TEXT NOT NULL DEFAULT '';
+)",
   };
   return steps;
 }

@@ -253,3 +253,45 @@ TEST_F(Events, EachSourceGetsItsOwnDropBudgetAndEveryDropIsAccountedFor) {
 
 }  // namespace
 }  // namespace sluice::testkit
+
+namespace sluice::testkit {
+namespace {
+
+datapath::LocalAddress address(const char* text) {
+  auto p = *config::parse_prefix(text).prefix;
+  datapath::LocalAddress a;
+  a.family = p.family;
+  a.addr = p.addr;
+  return a;
+}
+
+// Workload identities (CNI mode): an event carries the identity the
+// identities map gave each end when the decision was made, none for
+// addresses that are no workload's, and none once the map was emptied.
+TEST_F(Events, EventsCarryTheIdentitiesOfTheirWorkloads) {
+  dp.set_identities(
+      {{address("10.3.0.1"), 256}, {address("10.4.0.1"), 300}, {address("fd00:3::1"), 256}});
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.1", "10.4.0.1").tcp(40001, 80, kSyn).build()), kOk);
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.9", "10.4.0.1").tcp(40002, 445, kSyn).build()),
+            kShot);
+  ASSERT_EQ(ingress(PacketBuilder::ipv6("fd00:3::1", "fd00:4::1").tcp(40003, 80, kSyn).build()),
+            kOk);
+  auto got = take();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].src_identity, 256u);
+  EXPECT_EQ(got[0].dst_identity, 300u);
+  EXPECT_EQ(got[1].type, SLUICE_EVENT_DROP);
+  EXPECT_EQ(got[1].src_identity, SLUICE_IDENTITY_NONE) << "10.3.0.9 is no workload's";
+  EXPECT_EQ(got[1].dst_identity, 300u) << "drops name their workloads too";
+  EXPECT_EQ(got[2].src_identity, 256u) << "IPv6";
+  EXPECT_EQ(got[2].dst_identity, SLUICE_IDENTITY_NONE);
+
+  dp.set_identities({});
+  ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.1", "10.4.0.1").tcp(40004, 80, kSyn).build()), kOk);
+  got = take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].src_identity, SLUICE_IDENTITY_NONE) << "the workload went: so did its entry";
+}
+
+}  // namespace
+}  // namespace sluice::testkit

@@ -34,7 +34,7 @@ const BadConfig kCases[] = {
     {"unknown top-level key",
      "[chain]\ninput = \"drop\"\n",
      {"t.toml:1:2: chain: unknown key; expected one of: api, interface, zones, sets, chains, rule, "
-      "prefilter, router, route, nat, flows, containers"}},
+      "prefilter, router, route, nat, flows, containers, endpoint"}},
     {"container pools: wrong family, too narrow, not a network, overlapping, unknown key",
      "[[interface]]\nname = \"lan0\"\naddresses = [\"10.89.0.1/24\"]\n\n[containers]\n"
      "ipv4 = \"fd00::/64\"\nipv6 = \"fd00::/127\"\npool = 1\n",
@@ -229,11 +229,52 @@ const BadConfig kCases[] = {
      "\"2001:db8::1\"\n",
      {"t.toml:5:9: rule 'x'.proto: can never match: icmp is IPv4 but the addresses are IPv6; use "
       "\"icmpv6\""}},
-    {"label selector not available",
-     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\nfrom = { labels = { app = "
-     "\"web\" } }\n",
-     {"t.toml:5:8: rule 'x'.from: label selectors need workload identities from the CNI plugin, "
-      "which this version does not have yet; use addresses, \"set:NAME\" or \"zone:NAME\""}},
+    {"selector with neither labels nor container",
+     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\nfrom = {}\n",
+     {"t.toml:5:8: rule 'x'.from: a container selector needs labels = { ... } and/or container = "
+      "\"glob\""}},
+    {"selector with an unknown key",
+     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\nfrom = { label = { "
+     "app = \"web\" } }\n",
+     {"t.toml:5:10: rule 'x'.from.label: unknown key; expected one of: labels, container",
+      "t.toml:5:8: rule 'x'.from: a container selector needs labels = { ... } and/or container = "
+      "\"glob\""}},
+    {"label value not a string",
+     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\nto = { labels = { app "
+     "= 1 } }\n",
+     {"t.toml:5:25: rule 'x'.to.labels.app: a label's value must be a string, in double quotes"}},
+    {"bad label name",
+     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\nto = { labels = { "
+     "\"-app\" = \"web\" } }\n",
+     {"t.toml:5:19: rule 'x'.to.labels.-app: a label name must begin and end with a letter or "
+      "digit"}},
+    {"bad container glob",
+     "[[rule]]\nname = \"x\"\nchain = \"forward\"\naction = \"accept\"\nfrom = { container = "
+     "\"web/1\" }\n",
+     {"t.toml:5:22: rule 'x'.from.container: container name glob may hold only letters, digits, "
+      "'-', '_', '.', ':' and the wildcards '*' and '?'"}},
+    {"selector outside a rule",
+     "[[nat]]\nmasquerade = { out_interface = \"eth0\", from = { labels = { app = \"web\" } } }\n"
+     "[[interface]]\nname = \"eth0\"\n",
+     {"t.toml:2:47: nat[0].masquerade.from: must be \"any\", an address or CIDR, \"set:NAME\", "
+      "\"zone:NAME\", or an array of those"}},
+    {"endpoint without match",
+     "[[endpoint]]\nlabels = { app = \"web\" }\n",
+     {"t.toml:1:1: endpoint[0].match: needs match = { container = \"glob\" } (and optionally "
+      "network = \"NAME\")"}},
+    {"endpoint without labels",
+     "[[endpoint]]\nmatch = { container = \"web-*\" }\n",
+     {"t.toml:1:1: endpoint[0]: missing key 'labels' (e.g. labels = { app = \"web\" })"}},
+    {"endpoint match without container",
+     "[[endpoint]]\nmatch = { network = \"sluice\" }\nlabels = { app = \"web\" }\n",
+     {"t.toml:2:9: endpoint[0].match: missing key 'container' (a container name glob, e.g. "
+      "\"web-*\")"}},
+    {"endpoint with an unknown key",
+     "[[endpoint]]\nmatch = { container = \"web-*\" }\nlabels = { app = \"web\" }\nname = \"x\"\n",
+     {"t.toml:4:1: endpoint[0].name: unknown key; expected one of: match, labels"}},
+    {"endpoint not an array of tables",
+     "endpoint = \"web\"\n",
+     {"t.toml:1:12: endpoint: must be an array of tables ([[endpoint]])"}},
     {"duplicate interface",
      "[[interface]]\nname = \"eth0\"\n[[interface]]\nname = \"eth0\"\n",
      {"t.toml:4:8: interface[1].name: interface 'eth0' is already configured at line 1"}},

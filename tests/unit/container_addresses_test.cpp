@@ -56,13 +56,16 @@ TEST(ContainerAddresses, AllocationsOutliveTheProcess) {
   ContainerAddresses again(dir.file("state.db"));
   EXPECT_EQ(text(again.allocate({"box", "b", "eth0"}, pool("10.89.0.0/24"))), "10.89.0.2");
   EXPECT_EQ(text(again.allocate({"box", "c", "eth0"}, pool("10.89.0.0/24"))), "10.89.0.3");
-  again.set_mac({"box", "b", "eth0"}, "02:00:00:00:00:0b");
+  again.set_wiring({"box", "b", "eth0"}, "02:00:00:00:00:0b", "b-name", R"({"app":"b"})");
   ContainerAddresses third(dir.file("state.db"));
   auto rows = third.list();
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[1].attachment.container_id, "b");
   EXPECT_EQ(rows[1].mac, "02:00:00:00:00:0b") << "the MAC is kept with the addresses";
+  EXPECT_EQ(rows[1].name, "b-name");
+  EXPECT_EQ(rows[1].labels, R"({"app":"b"})");
   EXPECT_EQ(rows[0].mac, "");
+  EXPECT_EQ(rows[0].labels, "{}");
 }
 
 TEST(ContainerAddresses, APoolChangedUnderAnAttachmentGivesItANewAddress) {

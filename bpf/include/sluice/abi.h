@@ -69,6 +69,21 @@ struct sluice_endpoint {
 	__u8 addr6[16];
 };
 
+/*
+ * Workload identities (the approach of Cilium's ipcache): the daemon gives
+ * every distinct label set of the containers it knows a number, and keeps
+ * address -> number in the identities map. Events carry the numbers of
+ * their source and destination (0: no workload), so a flow is named by
+ * the identity it had when it was decided.
+ */
+#define SLUICE_MAX_IDENTITY_ADDRESSES 131072u
+#define SLUICE_IDENTITY_NONE 0u
+struct sluice_identity_key {
+	__u8 family; /* enum sluice_family */
+	__u8 pad[3];
+	__u8 addr[16];
+};
+
 /* Why a packet was dropped; indexes the drop_reasons counter array. */
 enum sluice_drop_reason {
 	SLUICE_DROP_NONE = 0,
@@ -638,7 +653,9 @@ struct sluice_event {
 	__u8 src[16]; /* as the inside sees the flow */
 	__u8 dst[16];
 	__u8 nat_addr[16];
-	__u32 out_ifindex; /* NEW_FLOW with SNAT: the interface it leaves by */
+	__u32 out_ifindex;  /* NEW_FLOW with SNAT: the interface it leaves by */
+	__u32 src_identity; /* SLUICE_IDENTITY_NONE, or the source's workload identity */
+	__u32 dst_identity;
 	__u32 pad2;
 };
 
