@@ -121,6 +121,10 @@ struct PortForward {
   std::uint16_t port = 0;
   Prefix to;  // a host address
   std::uint16_t to_port = 0;
+  // Only connections to this address of in_interface (a container's
+  // published port with a host IP); empty: every address of it.
+  std::optional<Prefix> only_address;
+  std::string published_by;  // the workload that published it; "" from the TOML
   Location where;
 };
 

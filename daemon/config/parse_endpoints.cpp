@@ -97,7 +97,8 @@ void Parser::parse_endpoint_labels(const toml::table& root) {
       check_keys(m, path + ".match", {"container", "network"});
       ok &= name_glob(m, "container", path + ".match.container", e.match.container);
       if (!m.get("container")) {
-        error(m, path + ".match", "missing key 'container' (a container name glob, e.g. \"web-*\")");
+        error(m, path + ".match",
+              "missing key 'container' (a container name glob, e.g. \"web-*\")");
         ok = false;
       }
       if (auto net = string_at(m, "network", path + ".match.network")) e.network = *net;

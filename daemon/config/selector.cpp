@@ -10,8 +10,7 @@ bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
 // 1-63 characters, letters and digits at both ends, "-_." inside.
 std::string name_part_error(std::string_view s, const char* what) {
-  if (s.empty() || s.size() > 63)
-    return std::string(what) + " must have 1 to 63 characters";
+  if (s.empty() || s.size() > 63) return std::string(what) + " must have 1 to 63 characters";
   if (!alnum(s.front()) || !alnum(s.back()))
     return std::string(what) + " must begin and end with a letter or digit";
   for (char c : s)

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,17 @@
 
 namespace sluice::policy {
 
+// A port the runtime asked to publish (CNI portMappings): connections to
+// host_port on the host's addresses (host_ip only, when set) go to the
+// workload's container_port.
+struct PublishedPort {
+  config::Protocol proto = config::Protocol::Tcp;  // tcp or udp
+  std::uint16_t host_port = 0;
+  std::uint16_t container_port = 0;
+  std::optional<config::Prefix> host_ip;
+  bool operator==(const PublishedPort&) const = default;
+};
+
 struct Workload {
   std::string network;
   std::string container_id;
@@ -20,6 +32,7 @@ struct Workload {
   std::string name;               // the runtime's name for it (K8S_POD_NAME), else the id
   config::Labels runtime_labels;  // what the runtime passed
   std::vector<config::Prefix> addresses;
+  std::vector<PublishedPort> ports;
 };
 
 // Identity numbers below this are reserved (0: no workload).
@@ -54,5 +67,15 @@ bool uses_selectors(const config::Config& cfg);
 // of the workloads it selects (labels as labels_of gives them). A selector
 // that selects nothing matches nothing.
 config::Config resolve_selectors(config::Config cfg, const std::vector<Workload>& workloads);
+
+// cfg's port forwards plus one per published port of each workload, on
+// every [[interface]], to the workload's address of each family.
+void add_published_ports(config::Config& cfg, const std::vector<Workload>& workloads);
+
+// Why candidate's published ports cannot be served beside cfg's port
+// forwards and the other workloads' published ports ("" when they can):
+// a (protocol, host port) taken on an address both would listen on.
+std::string published_port_conflict(const config::Config& cfg, const std::vector<Workload>& others,
+                                    const Workload& candidate);
 
 }  // namespace sluice::policy

@@ -86,6 +86,7 @@ NatTables compile_nat(const config::Config& cfg, const std::vector<InterfaceStat
     if (!itf) continue;
     for (const auto& a : itf->addresses) {
       if (a.family != f.to.family) continue;
+      if (f.only_address && f.only_address->addr != a.addr) continue;
       sluice_port_forward_key k{};
       k.family = abi_family(a.family);
       k.proto = abi_proto(f.proto);

@@ -5,6 +5,7 @@
 #include "net/link_stats.h"
 #include "service/command_handlers.h"
 #include "service/containers.h"
+#include "service/port_mappings.h"
 #include "service/service.h"
 
 namespace sluice::service {
@@ -13,7 +14,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr int kInvalidNetworkConfig = 7;  // the spec's
+constexpr int kInvalidNetworkConfig = kCniInvalidConfig;
 
 json answer(const CniOutcome& o) {
   if (o.ok) return {{"ok", true}, {"result", o.result}};
@@ -61,7 +62,7 @@ json serve(const json& req, bool needs_container, Run run) {
 json cni_add(Service& s, const json& req, const Caller&) {
   return serve(req, true, [&](const CniCall& call) {
     if (call.netns.empty()) return CniOutcome::failure(kInvalidNetworkConfig, "no netns");
-    return s.containers().add(call, s.live().config.containers);
+    return s.containers().add(call, s.live().config);
   });
 }
 
@@ -113,6 +114,7 @@ json endpoints(Service& s, const json&, const Caller&) {
                    {"addresses", addrs},
                    {"attached", e.attached},
                    {"name", e.name},
+                   {"ports", json::parse(ports_to_text(e.ports))},
                    {"labels", identified ? json(identified->labels) : json::object()},
                    {"identity", identified ? identified->identity : 0},
                    {"packets_from", st.rx_packets},

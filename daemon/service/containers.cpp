@@ -12,6 +12,7 @@
 #include "datapath/attachment.h"
 #include "datapath/datapath.h"
 #include "net/container_link.h"
+#include "service/port_mappings.h"
 
 namespace sluice::service {
 
@@ -187,7 +188,8 @@ std::vector<EndpointView> Containers::list() const {
                      row.mac,
                      endpoints_.count(host) > 0,
                      row.name,
-                     labels_from_text(row.labels)});
+                     labels_from_text(row.labels),
+                     ports_from_text(row.ports)});
     }
     out.back().addresses.push_back(row.address);
   }
@@ -200,7 +202,7 @@ std::vector<policy::Workload> Containers::workloads() const {
     const auto& a = e.attachment;
     out.push_back({a.network, a.container_id, a.ifname,
                    e.name.empty() ? a.container_id.substr(0, 12) : e.name, e.runtime_labels,
-                   e.addresses});
+                   e.addresses, e.ports});
   }
   return out;
 }
@@ -224,9 +226,21 @@ CniOutcome Containers::status(const config::Containers& pools) const {
   return {};
 }
 
-CniOutcome Containers::add(const CniCall& call, const config::Containers& pools) {
+CniOutcome Containers::add(const CniCall& call, const config::Config& cfg) {
   finish_pending_deletions();
+  const auto& pools = cfg.containers;
   if (auto s = status(pools); !s.ok) return CniOutcome::failure(kCniRefused, s.error);
+  auto mappings = read_port_mappings(call.config);
+  if (!mappings.error.empty()) return CniOutcome::failure(kCniInvalidConfig, mappings.error);
+  policy::Workload candidate{call.attachment.network,
+                             call.attachment.container_id,
+                             call.attachment.ifname,
+                             workload_name(call),
+                             {},
+                             {},
+                             mappings.ports};
+  if (auto clash = policy::published_port_conflict(cfg, workloads(), candidate); !clash.empty())
+    return CniOutcome::failure(kCniRefused, clash);
   std::vector<config::Prefix> addrs;
   for (const auto& pool : {pools.ipv4, pools.ipv6}) {
     if (!pool) continue;
@@ -261,8 +275,9 @@ CniOutcome Containers::add(const CniCall& call, const config::Containers& pools)
                                "attaching sluice's programs to " + host + ": " + e.what());
   }
   endpoints_[host] = std::move(ep);
-  addresses_->set_wiring(call.attachment, link.container_mac, workload_name(call),
-                         nlohmann::json(runtime_labels(call)).dump());
+  addresses_->set_wiring(call.attachment, link.container_mac, candidate.name,
+                         nlohmann::json(runtime_labels(call)).dump(),
+                         ports_to_text(candidate.ports));
   // The rules that select it, and its identity, before it is reported
   // added: a container never runs under rules that do not know it.
   changed();

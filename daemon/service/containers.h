@@ -46,6 +46,7 @@ struct CniOutcome {
 inline constexpr int kCniRefused = 100;
 inline constexpr int kCniNoAddress = 101;
 inline constexpr int kCniNotAvailable = 50;
+inline constexpr int kCniInvalidConfig = 7;  // the spec's
 
 // A wired container as sluicectl endpoints and the API show it.
 struct EndpointView {
@@ -56,6 +57,7 @@ struct EndpointView {
   bool attached = false;  // sluice's programs on the host end
   std::string name;       // the workload's name
   config::Labels runtime_labels;
+  std::vector<policy::PublishedPort> ports;
 };
 
 class Containers {
@@ -71,7 +73,9 @@ class Containers {
   Containers(const Containers&) = delete;
   Containers& operator=(const Containers&) = delete;
 
-  CniOutcome add(const CniCall& call, const config::Containers& pools);
+  // cfg: the live configuration (its pools, and port forwards a published
+  // port may not clash with).
+  CniOutcome add(const CniCall& call, const config::Config& cfg);
   CniOutcome del(const CniCall& call);
   CniOutcome check(const CniCall& call, const config::Containers& pools);
   // Releases everything of network not in valid (CNI GC); keeps going past

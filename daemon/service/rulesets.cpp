@@ -48,19 +48,24 @@ void Rulesets::start(policy::Ruleset from_file) {
 
 void Rulesets::refresh() {
   flows_.forget_interfaces();  // an ifindex may have been reused
-  interfaces_.refresh(live_->config);
+  interfaces_.refresh(*installed_);
 }
 
 void Rulesets::install(const policy::Ruleset& ruleset) {
   auto started = Clock::now();
   identities_.update(ruleset.config, identities_.workloads());
+  // The configuration as the datapath and the interfaces take it: rules'
+  // container selectors as addresses, published ports as port forwards.
+  auto installed = policy::resolve_selectors(ruleset.config, identities_.workloads());
+  policy::add_published_ports(installed, identities_.workloads());
   const auto* compiled = &ruleset.compiled;
   policy::CompiledPolicy resolved;
   if (policy::uses_selectors(ruleset.config)) {
-    resolved = policy::compile(policy::resolve_selectors(ruleset.config, identities_.workloads()));
+    resolved = policy::compile(installed);
     compiled = &resolved;
   }
   auto stats = datapath_.apply(*compiled);
+  installed_ = std::move(installed);
   datapath_.release_idle_generation();
   ++apply_stats_.applied;
   apply_stats_.last_seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -73,12 +78,18 @@ void Rulesets::install(const policy::Ruleset& ruleset) {
 }
 
 void Rulesets::set_workloads(std::vector<policy::Workload> workloads) {
-  if (!live_ || !policy::uses_selectors(live_->config)) {
-    identities_.update(live_ ? live_->config : config::Config{}, std::move(workloads));
+  if (!live_) {  // before the first ruleset: it picks them up
+    identities_.update(config::Config{}, std::move(workloads));
     return;
   }
   auto before = identities_.workloads();
   identities_.update(live_->config, std::move(workloads));
+  if (!policy::uses_selectors(live_->config)) {
+    installed_ = policy::resolve_selectors(live_->config, identities_.workloads());
+    policy::add_published_ports(*installed_, identities_.workloads());
+    refresh();  // published ports
+    return;
+  }
   try {
     install(*live_);
   } catch (const std::exception& e) {
@@ -90,6 +101,7 @@ void Rulesets::set_workloads(std::vector<policy::Workload> workloads) {
     identities_.update(live_->config, std::move(before));
     return;
   }
+  refresh();
   log(Priority::Info,
       "rules selecting containers re-applied: " + std::to_string(last_map_entries_) +
           " map entries, generation " + std::to_string(last_generation_));
@@ -99,7 +111,7 @@ void Rulesets::apply(const policy::Ruleset& ruleset) {
   install(ruleset);
   if (live_) previous_ = std::move(live_);
   live_ = ruleset;
-  interfaces_.apply_routing(ruleset.config);
+  interfaces_.apply_routing(*installed_);
   const auto& c = ruleset.compiled;
   if (!c.prefilter_exempt.empty() || c.prefilter_left_out)
     log(Priority::Notice,

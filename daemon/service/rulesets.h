@@ -67,6 +67,10 @@ class Rulesets {
 
   const policy::Ruleset& live() const { return *live_; }
 
+  // Interfaces that came, went or changed addresses: attachments, routes,
+  // NAT (with the containers' published ports) follow the live ruleset.
+  void refresh();
+
   // The containers wired now (CNI mode): their identities follow, and so
   // does the live ruleset when its rules select containers (re-applied
   // with their addresses; nothing else changes).
@@ -111,7 +115,6 @@ class Rulesets {
   // apply awaited confirmation as sluiced stopped and its deadline has
   // passed since (the file is rewritten); resumes the wait otherwise.
   std::optional<policy::Ruleset> resume_pending_confirm();
-  void refresh();
 
   std::string config_path_;
   std::vector<std::string> list_dirs_;
@@ -121,6 +124,9 @@ class Rulesets {
   Interfaces& interfaces_;
   WorkloadIdentities identities_;
   std::optional<policy::Ruleset> live_;
+  // live_'s configuration with the workloads in it (selectors resolved,
+  // published ports as port forwards): what the interfaces follow.
+  std::optional<config::Config> installed_;
   std::optional<policy::Ruleset> previous_;
   std::optional<PendingConfirm> pending_;
   std::uint64_t applied_at_ns_ = 0;

@@ -97,9 +97,6 @@ std::vector<std::pair<std::string, std::string>> Service::interfaces() const {
   return interfaces_->list();
 }
 
-void Service::refresh() {
-  pipeline_->forget_interfaces();  // an ifindex may have been reused
-  interfaces_->refresh(live().config);
-}
+void Service::refresh() { rulesets_->refresh(); }
 
 }  // namespace sluice::service

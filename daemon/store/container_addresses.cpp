@@ -36,11 +36,12 @@ ContainerAddress row_of(const Statement& s) {
   a.mac = s.text_at(5);
   a.name = s.text_at(6);
   a.labels = s.text_at(7);
+  a.ports = s.text_at(8);
   return a;
 }
 
 constexpr const char* kColumns =
-    "network, container_id, ifname, address, created_ms, mac, name, labels";
+    "network, container_id, ifname, address, created_ms, mac, name, labels, ports";
 
 }  // namespace
 
@@ -99,17 +100,14 @@ std::optional<config::Prefix> ContainerAddresses::allocate(const Attachment& a,
 }
 
 void ContainerAddresses::set_wiring(const Attachment& a, const std::string& mac,
-                                    const std::string& name, const std::string& labels) {
+                                    const std::string& name, const std::string& labels,
+                                    const std::string& ports) {
   std::lock_guard lock(mutex_);
   Statement s(*db_,
-              "UPDATE container_addresses SET mac = ?4, name = ?5, labels = ?6 WHERE network = ?1 "
-              "AND container_id = ?2 AND ifname = ?3");
-  s.bind(1, a.network)
-      .bind(2, a.container_id)
-      .bind(3, a.ifname)
-      .bind(4, mac)
-      .bind(5, name)
-      .bind(6, labels);
+              "UPDATE container_addresses SET mac = ?4, name = ?5, labels = ?6, ports = ?7 WHERE "
+              "network = ?1 AND container_id = ?2 AND ifname = ?3");
+  s.bind(1, a.network).bind(2, a.container_id).bind(3, a.ifname).bind(4, mac).bind(5, name);
+  s.bind(6, labels).bind(7, ports);
   s.step();
 }
 

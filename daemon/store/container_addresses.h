@@ -32,6 +32,7 @@ struct ContainerAddress {
   std::string mac;            // of the container's end, once wired ("" before)
   std::string name;           // the workload's name, once wired
   std::string labels = "{}";  // the runtime's labels, a JSON object
+  std::string ports = "[]";   // its published ports, a JSON array
 };
 
 class ContainerAddresses {
@@ -47,9 +48,10 @@ class ContainerAddresses {
   std::optional<config::Prefix> allocate(const Attachment& a, const config::Prefix& pool);
 
   // Records what the attachment was wired as: its container end's MAC
-  // address, the workload's name and its runtime labels (JSON object).
+  // address, the workload's name, its runtime labels (JSON object) and
+  // published ports (JSON array).
   void set_wiring(const Attachment& a, const std::string& mac, const std::string& name,
-                  const std::string& labels);
+                  const std::string& labels, const std::string& ports);
 
   // Releases the attachment's addresses (every family): how many it held.
   std::size_t release(const Attachment& a);

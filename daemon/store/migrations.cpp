@@ -125,6 +125,11 @@ ALTER TABLE container_addresses ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE flows ADD COLUMN src_workload TEXT NOT NULL DEFAULT '';
 ALTER TABLE flows ADD COLUMN dst_workload TEXT NOT NULL DEFAULT '';
 )",
+      // 8: the ports a container's runtime asked to publish (CNI
+      // portMappings, a JSON array), kept so that they outlive restarts.
+      R"(
+ALTER TABLE container_addresses ADD COLUMN ports TEXT NOT NULL DEFAULT '[]';
+)",
   };
   return steps;
 }

@@ -56,7 +56,8 @@ TEST(ContainerAddresses, AllocationsOutliveTheProcess) {
   ContainerAddresses again(dir.file("state.db"));
   EXPECT_EQ(text(again.allocate({"box", "b", "eth0"}, pool("10.89.0.0/24"))), "10.89.0.2");
   EXPECT_EQ(text(again.allocate({"box", "c", "eth0"}, pool("10.89.0.0/24"))), "10.89.0.3");
-  again.set_wiring({"box", "b", "eth0"}, "02:00:00:00:00:0b", "b-name", R"({"app":"b"})");
+  again.set_wiring({"box", "b", "eth0"}, "02:00:00:00:00:0b", "b-name", R"({"app":"b"})",
+                   R"([{"proto":"tcp","host_port":8080,"container_port":80}])");
   ContainerAddresses third(dir.file("state.db"));
   auto rows = third.list();
   ASSERT_EQ(rows.size(), 3u);
@@ -66,6 +67,8 @@ TEST(ContainerAddresses, AllocationsOutliveTheProcess) {
   EXPECT_EQ(rows[1].labels, R"({"app":"b"})");
   EXPECT_EQ(rows[0].mac, "");
   EXPECT_EQ(rows[0].labels, "{}");
+  EXPECT_EQ(rows[1].ports, R"([{"proto":"tcp","host_port":8080,"container_port":80}])");
+  EXPECT_EQ(rows[0].ports, "[]");
 }
 
 TEST(ContainerAddresses, APoolChangedUnderAnAttachmentGivesItANewAddress) {

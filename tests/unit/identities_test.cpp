@@ -1,6 +1,8 @@
 // Workload identities: labels from the runtime and from [[endpoint]],
 // identity numbers, and rules' container selectors resolved to addresses,
 // checked against the reference evaluator and the compiled lookups.
+#include "policy/identities.h"
+
 #include <gtest/gtest.h>
 
 #include "common/compiled_lookup.h"
@@ -8,7 +10,6 @@
 #include "config/selector.h"
 #include "flows/workload_names.h"
 #include "policy/compiler.h"
-#include "policy/identities.h"
 #include "policy/reference_evaluator.h"
 
 namespace sluice {
@@ -29,8 +30,7 @@ config::Config parse(const std::string& toml) {
 
 config::Prefix host(const std::string& text) { return *config::parse_prefix(text).prefix; }
 
-policy::Workload workload(const std::string& name, Labels labels,
-                          std::vector<std::string> addrs) {
+policy::Workload workload(const std::string& name, Labels labels, std::vector<std::string> addrs) {
   policy::Workload w{"sluice", "id-" + name, "eth0", name, std::move(labels), {}};
   for (const auto& a : addrs) w.addresses.push_back(host(a));
   return w;
@@ -141,9 +141,9 @@ TEST(Identities, SelectorsResolveToTheAddressesOfTheWorkloadsTheySelect) {
     std::optional<std::size_t> rule;
   };
   std::vector<Probe> probes = {
-      {"10.89.0.2", "10.89.0.3", 80, 0},        {"fd00:89::2", "fd00:89::3", 80, 0},
-      {"10.89.0.2", "10.89.0.3", 81, 1},        {"10.89.0.4", "10.89.0.3", 80, 1},
-      {"10.89.0.3", "10.89.0.2", 80, {}},       {"10.89.0.4", "192.0.2.1", 80, {}},
+      {"10.89.0.2", "10.89.0.3", 80, 0},    {"fd00:89::2", "fd00:89::3", 80, 0},
+      {"10.89.0.2", "10.89.0.3", 81, 1},    {"10.89.0.4", "10.89.0.3", 80, 1},
+      {"10.89.0.3", "10.89.0.2", 80, {}},   {"10.89.0.4", "192.0.2.1", 80, {}},
       {"fd00:89::4", "fd00:89::3", 443, 1},
   };
   for (const auto& p : probes) {
