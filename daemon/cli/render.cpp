@@ -214,7 +214,8 @@ void render_endpoints(const json& r, const json&) {
   for (const auto& e : r["endpoints"]) {
     std::string addrs, labels;
     for (const auto& a : e["addresses"]) addrs += (addrs.empty() ? "" : " ") + str(a);
-    for (const auto& [k, v] : e.value("labels", json::object()).items())
+    const json label_set = e.value("labels", json::object());  // items() needs it to live
+    for (const auto& [k, v] : label_set.items())
       labels += (labels.empty() ? "" : ",") + k + "=" + str(v);
     rows.push_back({str(e["network"]), str(e.value("name", json(""))),
                     str(e["container_id"]).substr(0, 12), str(e["ifname"]), addrs,

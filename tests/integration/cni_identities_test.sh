@@ -82,7 +82,8 @@ check "ADD front-1" add f1f1f1f1 "$front" front-1 >/dev/null
 check "ADD api-1, with labels the CNI way (args.cni.labels)" add a1a1a1a1 "$api" api-1 \
 	', "args": {"cni": {"labels": [{"key": "app", "value": "api"}, {"key": "bad key", "value": "x"}]}}' >/dev/null
 check "ADD other-1" add o1o1o1o1 "$other" other-1 >/dev/null
-$ctl endpoints
+check "sluicectl endpoints shows names, labels and identities" \
+	bash -c "$ctl endpoints | tee /dev/stderr | grep front-1 | grep -q 'app=frontend  *25[6-9]'"
 eps=$($ctl --json endpoints)
 ident() { echo "$eps" | field "next(e['$1'] for e in d['endpoints'] if e['name'] == '$2')"; }
 check "front-1 has app=frontend from [[endpoint]]" test "$(ident labels front-1)" = "{'app': 'frontend'}"
