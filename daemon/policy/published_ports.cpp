@@ -36,8 +36,7 @@ std::string port_text(const PublishedPort& p) {
 
 }  // namespace
 
-std::string published_port_conflict(const config::Config& cfg,
-                                    const std::vector<Workload>& others,
+std::string published_port_conflict(const config::Config& cfg, const std::vector<Workload>& others,
                                     const Workload& candidate) {
   for (std::size_t i = 0; i < candidate.ports.size(); ++i) {
     const auto& p = candidate.ports[i];
@@ -48,7 +47,8 @@ std::string published_port_conflict(const config::Config& cfg,
     }
     for (const auto& f : cfg.port_forwards)
       if (f.published_by.empty() && f.proto == p.proto && f.port == p.host_port)
-        return "host port " + port_text(p) + " is a [[nat]] port_forward of the configuration (line " +
+        return "host port " + port_text(p) +
+               " is a [[nat]] port_forward of the configuration (line " +
                std::to_string(f.where.line) + ")";
     for (const auto& w : others) {
       if (w.network == candidate.network && w.container_id == candidate.container_id &&

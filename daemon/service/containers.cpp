@@ -75,12 +75,19 @@ nlohmann::json result_of(const CniCall& call, const std::string& host,
       {"dns", nlohmann::json::object()}};
 }
 
+// A container id as a name: a 64-hex-digit id by its first 12 digits, as
+// runtimes show it; a readable id (containerd's namespace-name) whole.
+std::string name_of_id(const std::string& id) {
+  bool hex = id.size() == 64 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+  return hex ? id.substr(0, 12) : id;
+}
+
 // The workload's name: the runtime's (podman and Kubernetes runtimes pass
-// K8S_POD_NAME), else the container id's first 12 characters.
+// K8S_POD_NAME), else its container id.
 std::string workload_name(const CniCall& call) {
   auto it = call.args.find("K8S_POD_NAME");
   if (it != call.args.end() && !it->second.empty()) return it->second;
-  return call.attachment.container_id.substr(0, 12);
+  return name_of_id(call.attachment.container_id);
 }
 
 // The labels the runtime passed, where the CNI conventions put them
@@ -186,7 +193,10 @@ std::vector<EndpointView> Containers::list() const {
                      host,
                      {},
                      row.mac,
-                     endpoints_.count(host) > 0,
+                     // A host end gone with its container's namespace (a
+                     // runtime that sent no DEL) is not attached, whatever
+                     // sluiced holds: the next GC releases it.
+                     endpoints_.count(host) > 0 && if_nametoindex(host.c_str()) != 0,
                      row.name,
                      labels_from_text(row.labels),
                      ports_from_text(row.ports)});
@@ -201,7 +211,7 @@ std::vector<policy::Workload> Containers::workloads() const {
   for (auto& e : list()) {
     const auto& a = e.attachment;
     out.push_back({a.network, a.container_id, a.ifname,
-                   e.name.empty() ? a.container_id.substr(0, 12) : e.name, e.runtime_labels,
+                   e.name.empty() ? name_of_id(a.container_id) : e.name, e.runtime_labels,
                    e.addresses, e.ports});
   }
   return out;

@@ -87,8 +87,10 @@ TEST(PublishedPorts, ClashesAreRefusedByName) {
             "host port 2222/tcp is a [[nat]] port_forward of the configuration (line 6)");
   EXPECT_EQ(policy::published_port_conflict(cfg, {}, web({p8080, p8080})),
             "host port 8080/tcp is mapped twice");
-  policy::PublishedPort on_a{config::Protocol::Tcp, 9000, 80, config::parse_prefix("192.0.2.1").prefix};
-  policy::PublishedPort on_b{config::Protocol::Tcp, 9000, 80, config::parse_prefix("192.0.2.9").prefix};
+  policy::PublishedPort on_a{config::Protocol::Tcp, 9000, 80,
+                             config::parse_prefix("192.0.2.1").prefix};
+  policy::PublishedPort on_b{config::Protocol::Tcp, 9000, 80,
+                             config::parse_prefix("192.0.2.9").prefix};
   EXPECT_EQ(policy::published_port_conflict(cfg, {web({on_a})}, web({on_b}, "w2")), "")
       << "the same port on two host addresses";
 }
@@ -99,8 +101,10 @@ TEST(PublishedPorts, BecomePortForwardsOnEveryInterface) {
   policy::add_published_ports(cfg, {web({p})});
   ASSERT_EQ(cfg.port_forwards.size(), 1u + 4u) << "2 interfaces x 2 families";
   std::vector<policy::InterfaceState> itfs = {
-      {"wan0", 7, {*config::parse_prefix("192.0.2.1/24").prefix,
-                   *config::parse_prefix("2001:db8::1/64").prefix}},
+      {"wan0",
+       7,
+       {*config::parse_prefix("192.0.2.1/24").prefix,
+        *config::parse_prefix("2001:db8::1/64").prefix}},
       {"lan0", 8, {*config::parse_prefix("10.1.0.1/24").prefix}}};
   auto tables = policy::compile_nat(cfg, itfs);
   int to_container = 0;
