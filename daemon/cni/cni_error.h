@@ -21,6 +21,7 @@ enum Code : int {
   kNotAvailable = 50,         // STATUS: ADD cannot be served
   kNotAvailableLimited = 51,  // STATUS: and existing containers may be cut off
   kRefusedBySluiced = 100,    // sluiced answered the request with an error
+  kNoFreeAddress = 101,       // ADD: a [containers] pool has no address left
 };
 
 struct Error {

@@ -59,6 +59,7 @@ Error refused(const Invocation& inv, const nlohmann::json& answer) {
     why += " (this sluiced is older than the plugin, or was built without container support)";
   if (inv.command == Command::Status) return {kNotAvailable, "sluiced cannot add containers", why};
   int code = answer.value("cni_code", static_cast<int>(kRefusedBySluiced));
+  if (code == kNoFreeAddress) return {code, "no free container address", why};
   return {code, "sluiced refused " + std::string(command_name(inv.command)), why};
 }
 

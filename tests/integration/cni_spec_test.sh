@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# sluice-cni against the spec with a running sluiced (tests/unit/
+# cni_plugin_test.cpp covers what needs no sluiced): the result of an ADD
+# in each supported version compared, field by field where the spec fixes
+# the form, with the stock bridge + host-local plugins' result for the
+# same request; and an exhausted address pool: the spec's error object
+# with sluice's code 101, and nothing left behind by the refused ADD.
+#
+#   cni_spec_test.sh SLUICED SLUICECTL SLUICE_CNI
+set -uo pipefail
+SLUICED=$1
+SLUICECTL=$2
+CNI=$3
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+[[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local ]] ||
+	{ echo "the stock plugins are missing: run scripts/setup"; exit 1; }
+
+p=csp$SLUICE_TEST_ID
+fw=$p-fw
+work=$(mktemp -d)
+pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
+cleanup_add "rm -rf $work $pins"
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+ns_new "$fw"
+for c in a b c s; do ns_new "$p-$c"; done
+
+cat >"$work/sluice.toml" <<'TOML'
+[containers]
+ipv4 = "10.89.0.0/30"
+ipv6 = "fd00:89::/64"
+TOML
+log=$work/sluiced.log
+sock=$work/sluice.sock
+sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$sock"
+cleanup_add "kill $sluiced_pid"
+wait_for "sluiced to start" 20 grep -q "running with" "$log" || { cat "$log"; exit 1; }
+ctl="nsenter --net=/run/netns/$fw $SLUICECTL --socket $sock"
+
+# plugin COMMAND VERSION ID NETNS CONF_JSON_TAIL PLUGIN: stdout; status in $work/status.
+plugin() {
+	local out
+	out=$(printf '{"cniVersion": "%s", "name": "box"%s}' "$2" "$5" |
+		CNI_COMMAND=$1 CNI_CONTAINERID=$3 CNI_NETNS=$4 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \
+			nsenter --net="/run/netns/$fw" "$6")
+	echo $? >"$work/status"
+	echo "$out"
+}
+sluice_conf=", \"type\": \"sluice-cni\", \"socket\": \"$sock\""
+stock_conf=", \"type\": \"bridge\", \"bridge\": \"cnibr$SLUICE_TEST_ID\", \"isGateway\": true,
+  \"ipam\": {\"type\": \"host-local\", \"dataDir\": \"$work/host-local\",
+  \"ranges\": [[{\"subnet\": \"10.77.0.0/24\"}], [{\"subnet\": \"fd00:77::/64\"}]],
+  \"routes\": [{\"dst\": \"0.0.0.0/0\"}, {\"dst\": \"::/0\"}]}"
+cleanup_add "ip -n $fw link del cnibr$SLUICE_TEST_ID"
+
+echo "--- results in the form of each version, beside the stock plugins'"
+for version in 0.4.0 1.0.0 1.1.0; do
+	plugin ADD "$version" "s-$version" "/run/netns/$p-a" "$sluice_conf" "$CNI" >"$work/ours.json"
+	check "$version: sluice-cni ADD succeeds" test "$(cat "$work/status")" = 0
+	# Debian 12's stock plugins (1.1.1) stop at 1.0.0, whose result form
+	# 1.1.0 keeps.
+	stock_version=$version
+	[[ $version == 1.1.0 ]] && stock_version=1.0.0
+	plugin ADD "$stock_version" "b-$version" "/run/netns/$p-s" "$stock_conf" /usr/lib/cni/bridge >"$work/stock.json"
+	check "$stock_version: bridge + host-local ADD succeeds" test "$(cat "$work/status")" = 0
+	check "$version: the results have the same form" \
+		"$here/cni_result_form.py" "$version" "$work/ours.json" "$stock_version" "$work/stock.json"
+	plugin DEL "$version" "s-$version" "/run/netns/$p-a" "$sluice_conf" "$CNI" >/dev/null
+	check "$version: sluice-cni DEL succeeds" test "$(cat "$work/status")" = 0
+	plugin DEL "$stock_version" "b-$version" "/run/netns/$p-s" "$stock_conf" /usr/lib/cni/bridge >/dev/null
+done
+echo "     ours:  $(cat "$work/ours.json")"
+echo "     stock: $(cat "$work/stock.json")"
+
+echo "--- an exhausted pool"
+plugin ADD 1.1.0 fill-a "/run/netns/$p-a" "$sluice_conf" "$CNI" >/dev/null
+check "the /30 pool's first address goes to fill-a" test "$(cat "$work/status")" = 0
+plugin ADD 1.1.0 fill-b "/run/netns/$p-b" "$sluice_conf" "$CNI" >/dev/null
+check "its second (and last) to fill-b" test "$(cat "$work/status")" = 0
+out=$(plugin ADD 1.1.0 fill-c "/run/netns/$p-c" "$sluice_conf" "$CNI")
+echo "     $out"
+check "a third ADD fails" test "$(cat "$work/status")" != 0
+check "with the spec's error object: code 101 and what to fix" python3 -c "
+import json, sys
+e = json.loads(sys.argv[1])
+assert e['cniVersion'] == '1.1.0' and e['code'] == 101, e
+assert 'no free address left in 10.89.0.0/30' in e['msg'] + e.get('details', ''), e" "$out"
+check "fill-c got no interface" bash -c "! ip -n $p-c link show eth0"
+check "no host end of fill-c, two in all" test "$(ip -n "$fw" -o link | grep -c ' sl[0-9a-f]\{12\}')" = 2
+check "no address held for fill-c (its IPv6 one released)" \
+	test "$(sqlite3 "$work/sluice.db" "select count(*) from container_addresses where container_id = 'fill-c'")" = 0
+plugin DEL 1.1.0 fill-a "/run/netns/$p-a" "$sluice_conf" "$CNI" >/dev/null
+plugin ADD 1.1.0 fill-c "/run/netns/$p-c" "$sluice_conf" "$CNI" >/dev/null
+check "once fill-a is gone, fill-c gets its address" test "$(cat "$work/status")" = 0
+kill -TERM "$sluiced_pid"
+wait "$sluiced_pid"
+finish
