@@ -60,20 +60,12 @@ int xdp_flags(const Datapath& dp, int ifindex, XdpMode mode, const std::string& 
 
 }  // namespace
 
-Attachment::Attachment(const Datapath& dp, const std::string& ifname) : ifname_(ifname) {
+Attachment::Attachment(const Datapath& dp, const std::string& ifname, Hooks hooks)
+    : ifname_(ifname) {
   ifindex_ = static_cast<int>(if_nametoindex(ifname.c_str()));
   if (ifindex_ == 0) throw BpfError("interface " + ifname, errno);
   try {
-    if (bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(),
-                       xdp_flags(dp, ifindex_, XdpMode::Native, ifname), nullptr) == 0) {
-      xdp_mode_ = XdpMode::Native;
-    } else {
-      check(bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(),
-                           xdp_flags(dp, ifindex_, XdpMode::Generic, ifname), nullptr),
-            "attaching XDP to " + ifname);
-      xdp_mode_ = XdpMode::Generic;
-    }
-    xdp_ = true;
+    if (hooks == Hooks::XdpAndTc) attach_xdp(dp);
 
     LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex_,
                 .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
@@ -100,6 +92,19 @@ Attachment::Attachment(const Datapath& dp, const std::string& ifname) : ifname_(
 }
 
 Attachment::~Attachment() { detach(); }
+
+void Attachment::attach_xdp(const Datapath& dp) {
+  if (bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(),
+                     xdp_flags(dp, ifindex_, XdpMode::Native, ifname_), nullptr) == 0) {
+    xdp_mode_ = XdpMode::Native;
+  } else {
+    check(bpf_xdp_attach(ifindex_, dp.xdp_ingress_fd(),
+                         xdp_flags(dp, ifindex_, XdpMode::Generic, ifname_), nullptr),
+          "attaching XDP to " + ifname_);
+    xdp_mode_ = XdpMode::Generic;
+  }
+  xdp_ = true;
+}
 
 void Attachment::leave_attached() noexcept {
   xdp_ = tc_ingress_ = tc_egress_ = clsact_created_ = false;

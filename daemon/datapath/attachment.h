@@ -11,13 +11,19 @@ class Datapath;
 
 enum class XdpMode { Native, Generic };
 
+// Which programs go on the interface: all three, or only the tc ones
+// (containers' host ends: their packets are judged at tc ingress anyway,
+// and an XDP program on a veth costs its attach and detach and changes how
+// the kernel delivers to it).
+enum class Hooks { XdpAndTc, TcOnly };
+
 class Attachment {
  public:
   // Tries native XDP first, then generic. Programs a previous sluiced left
   // attached are replaced in place (no moment without a filter); another
   // program's XDP attachment is never touched. Throws BpfError naming the
   // interface; nothing stays attached then.
-  Attachment(const Datapath& dp, const std::string& ifname);
+  Attachment(const Datapath& dp, const std::string& ifname, Hooks hooks = Hooks::XdpAndTc);
   ~Attachment();
 
   // Forgets the attachment without detaching: the programs keep enforcing
@@ -31,6 +37,7 @@ class Attachment {
   XdpMode xdp_mode() const { return xdp_mode_; }
 
  private:
+  void attach_xdp(const Datapath& dp);
   void detach() noexcept;
 
   std::string ifname_;

@@ -149,7 +149,8 @@ Containers::Containers(datapath::Datapath& datapath, const std::string& database
     const auto& row = view;
     try {
       auto ep = std::make_unique<Endpoint>(Endpoint{row.attachment, nullptr});
-      ep->programs = std::make_unique<datapath::Attachment>(datapath_, host);
+      ep->programs =
+          std::make_unique<datapath::Attachment>(datapath_, host, datapath::Hooks::TcOnly);
       auto ifindex = static_cast<std::uint32_t>(ep->programs->ifindex());
       endpoints_[host] = std::move(ep);
       if (view.mac.empty())  // wired by an ADD that did not finish: unknown
@@ -274,7 +275,7 @@ CniOutcome Containers::add(const CniCall& call, const config::Config& cfg) {
   }
   auto ep = std::make_unique<Endpoint>(Endpoint{call.attachment, nullptr});
   try {
-    ep->programs = std::make_unique<datapath::Attachment>(datapath_, host);
+    ep->programs = std::make_unique<datapath::Attachment>(datapath_, host, datapath::Hooks::TcOnly);
     datapath_.set_endpoint(static_cast<std::uint32_t>(link.host_ifindex),
                            endpoint_of(link.container_mac, addrs));
   } catch (const std::exception& e) {
