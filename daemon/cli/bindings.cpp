@@ -51,6 +51,22 @@ std::string parse_diff(const std::vector<std::string>& a, json& request) {
   return "";
 }
 
+std::string parse_cni_install(const std::vector<std::string>& a, json& request) {
+  for (std::size_t i = 0; i < a.size(); i += 2) {
+    static const std::pair<const char*, const char*> kFlags[] = {
+        {"--conf-dir", "conf_dir"}, {"--bin-dir", "bin_dir"}, {"--network", "network"}};
+    const char* field = nullptr;
+    for (const auto& [flag, name] : kFlags)
+      if (a[i] == flag) field = name;
+    if (!field) return "cni install: unexpected argument '" + a[i] + "'";
+    if (i + 1 == a.size()) return "cni install: " + a[i] + " needs a value";
+    // Directories as this shell sees them: sluiced resolves nothing.
+    request[field] =
+        std::string(field) == "network" ? a[i + 1] : std::filesystem::absolute(a[i + 1]).string();
+  }
+  return "";
+}
+
 std::string parse_conntrack(const std::vector<std::string>& a, json& request) {
   if (a.empty()) return "";
   if (a.size() != 2 || a[0] != "--filter") return "conntrack takes only --filter ADDRESS";
@@ -98,6 +114,7 @@ const Binding kBindings[] = {
     {"counters", nullptr, render_counters},
     {"interfaces", nullptr, render_interfaces},
     {"endpoints", nullptr, render_endpoints},
+    {"cni_install", parse_cni_install, render_cni_install},
     {"flows", nullptr, nullptr, run_flows},
     {"config_history", parse_history, render_history},
     {"audit", parse_audit, render_audit},

@@ -226,6 +226,13 @@ void render_endpoints(const json& r, const json&) {
   table(rows);
 }
 
+void render_cni_install(const json& r, const json&) {
+  std::cout << "plugin:   " << str(r["plugin"]) << "\nconflist: " << str(r["conflist"]) << "\n";
+  if (r["written"].empty()) std::cout << "both were current; nothing written\n";
+  for (const auto& f : r["written"]) std::cout << "wrote " << str(f) << "\n";
+  for (const auto& w : r["warnings"]) std::cout << "warning: " << str(w) << "\n";
+}
+
 void render_history(const json& r, const json&) {
   if (r.contains("version")) {
     const auto& v = r["version"];

@@ -19,6 +19,7 @@ void render_rules(const json& answer, const json& request);
 void render_conntrack(const json& answer, const json& request);
 void render_counters(const json& answer, const json& request);
 void render_interfaces(const json& answer, const json& request);
+void render_cni_install(const json& r, const json& request);
 void render_endpoints(const json& answer, const json& request);
 void render_history(const json& answer, const json& request);
 void render_audit(const json& answer, const json& request);

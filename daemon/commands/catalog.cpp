@@ -154,6 +154,17 @@ constexpr std::array kCatalog = {
             "endpoints",
             "",
             {}},
+    Command{"cni_install",
+            Access::Change,
+            "put sluice-cni and its network configuration where container runtimes look "
+            "(defaults: /etc/cni/net.d, /usr/lib/cni or /opt/cni/bin, network sluice)",
+            "POST",
+            "/api/v1/cni/install",
+            {},
+            {},
+            "cni install",
+            "[--conf-dir DIR] [--bin-dir DIR] [--network NAME]",
+            {}},
     Command{"flows",
             Access::Read,
             "recent flow decisions, newest last; --follow keeps printing new ones. FILTERS: --from "

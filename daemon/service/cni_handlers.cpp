@@ -3,10 +3,13 @@
 #include <nlohmann/json.hpp>
 
 #include "net/link_stats.h"
+#include "service/cni_install.h"
 #include "service/command_handlers.h"
 #include "service/containers.h"
 #include "service/port_mappings.h"
+#include "service/requests.h"
 #include "service/service.h"
+#include "store/state_store.h"
 
 namespace sluice::service {
 
@@ -123,6 +126,42 @@ json endpoints(Service& s, const json&, const Caller&) {
                    {"bytes_to", st.tx_bytes}});
   }
   return {{"ok", true}, {"endpoints", out}};
+}
+
+// sluice-cni and its network configuration where runtimes look.
+json cni_install(Service& s, const json& req, const Caller& caller) {
+  CniInstallRequest r;
+  r.conf_dir = "/etc/cni/net.d";
+  r.bin_dir = default_cni_bin_dir();
+  r.network = "sluice";
+  for (auto [key, field] :
+       {std::pair{"conf_dir", &r.conf_dir}, {"bin_dir", &r.bin_dir}, {"network", &r.network}}) {
+    auto it = req.find(key);
+    if (it == req.end()) continue;
+    if (!it->is_string() || it->get<std::string>().size() > 4096)
+      return refusal(std::string(key) + " must be a string (at most 4096 bytes)", 400);
+    *field = it->get<std::string>();
+  }
+  r.plugin_source = default_cni_plugin_source();
+  r.socket = s.control_socket();
+  r.pending_dir = s.cni_pending_dir();
+  auto outcome = install_cni(r);
+  if (!outcome.error.empty()) return refusal(outcome.error, 400);
+  if (auto* state = s.state(); state && !outcome.written.empty()) {
+    std::string files;
+    for (const auto& f : outcome.written) files += (files.empty() ? "" : ", ") + f;
+    state->audit(caller.who, "cni install", files);
+  }
+  json warnings = json::array();
+  const auto& pools = s.live().config.containers;
+  if (!pools.ipv4 && !pools.ipv6)
+    warnings.push_back(
+        "the configuration has no [containers] pool: ADD fails until one is applied");
+  return {{"ok", true},
+          {"conflist", outcome.conflist},
+          {"plugin", outcome.plugin},
+          {"written", outcome.written},
+          {"warnings", warnings}};
 }
 
 json cni_status(Service& s, const json& req, const Caller&) {

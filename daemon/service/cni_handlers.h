@@ -16,6 +16,7 @@ nlohmann::json cni_del(Service& s, const nlohmann::json& req, const Caller& call
 nlohmann::json cni_check(Service& s, const nlohmann::json& req, const Caller& caller);
 nlohmann::json cni_gc(Service& s, const nlohmann::json& req, const Caller& caller);
 nlohmann::json cni_status(Service& s, const nlohmann::json& req, const Caller& caller);
+nlohmann::json cni_install(Service& s, const nlohmann::json& req, const Caller& caller);
 
 // The wired containers (sluicectl endpoints, GET /api/v1/endpoints).
 nlohmann::json endpoints(Service& s, const nlohmann::json& req, const Caller& caller);

@@ -575,6 +575,7 @@ const std::map<std::string_view, CommandHandler> kHandlers = {
     {"cni_check", cni_check},
     {"cni_gc", cni_gc},
     {"cni_status", cni_status},
+    {"cni_install", cni_install},
     {"endpoints", endpoints},
 };
 

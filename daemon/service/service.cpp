@@ -59,6 +59,8 @@ Service::Service(ServiceOptions options, store::StateStore* state, std::string s
   if (!options.database_path.empty())
     pending = (std::filesystem::path(options.database_path).parent_path() / "cni-pending").string();
   containers_ = std::make_unique<Containers>(*datapath_, options.database_path, pending);
+  control_socket_ = options.control_socket;
+  cni_pending_dir_ = pending;
   rulesets_ = std::make_unique<Rulesets>(options.config_path, options.list_dirs, *datapath_, state_,
                                          *pipeline_, *interfaces_);
   // Containers taken back are known before the first ruleset goes live:

@@ -38,6 +38,9 @@ struct ServiceOptions {
   std::string database_path = "/var/lib/sluice/sluice.db";
   // Where address lists may be read besides the config file's directory.
   std::vector<std::string> list_dirs;
+  // The control socket sluiced listens on: what sluice-cni's network
+  // configuration names (sluicectl cni install).
+  std::string control_socket = "/run/sluice/sluice.sock";
 };
 
 class Interfaces;
@@ -121,6 +124,9 @@ class Service {
 
   // The containers sluice-cni wires (CNI mode), for the cni_* commands.
   Containers& containers() { return *containers_; }
+  // What sluice-cni's configuration must name to reach this sluiced.
+  const std::string& control_socket() const { return control_socket_; }
+  const std::string& cni_pending_dir() const { return cni_pending_dir_; }
   const Rulesets& rulesets() const { return *rulesets_; }
 
  private:
@@ -131,6 +137,8 @@ class Service {
   std::unique_ptr<FlowPipeline> pipeline_;
   std::unique_ptr<Interfaces> interfaces_;
   std::unique_ptr<Containers> containers_;
+  std::string control_socket_;
+  std::string cni_pending_dir_;
   std::unique_ptr<Rulesets> rulesets_;
   bool keep_ = false;
 };

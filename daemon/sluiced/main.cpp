@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
     options.service = {path, vm["pin-dir"].as<std::string>(), vm["database"].as<std::string>(),
                        list_dirs};
     options.socket_path = vm["socket"].as<std::string>();
+    options.service.control_socket = options.socket_path;
     options.keep_datapath = vm.count("keep-datapath") > 0;
     options.webui_dir = vm["webui"].as<std::string>();
     if (vm.count("socket-group")) {

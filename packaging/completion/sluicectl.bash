@@ -2,7 +2,7 @@
 _sluicectl() {
 	local cur prev words cword
 	_init_completion || return
-	local commands="status validate apply confirm rollback diff rules conntrack counters interfaces endpoints flows history audit user token"
+	local commands="status validate apply confirm rollback diff rules conntrack counters interfaces endpoints cni flows history audit user token"
 	local i cmd=""
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
@@ -13,6 +13,7 @@ _sluicectl() {
 	done
 	case $prev in
 	--socket) _filedir; return ;;
+	--conf-dir | --bin-dir) _filedir -d; return ;;
 	--confirm-within) COMPREPLY=($(compgen -W "30s 60s 5m" -- "$cur")); return ;;
 	--verdict) COMPREPLY=($(compgen -W "allowed dropped rejected audit translated closed" -- "$cur")); return ;;
 	esac
@@ -23,6 +24,13 @@ _sluicectl() {
 	conntrack) COMPREPLY=($(compgen -W "--filter" -- "$cur")) ;;
 	flows) COMPREPLY=($(compgen -W "--from --to --address --port --verdict --rule --since --until --limit --follow" -- "$cur")) ;;
 	audit) COMPREPLY=($(compgen -W "--limit" -- "$cur")) ;;
+	cni)
+		if [[ ${words[cword - 1]} == cni ]]; then
+			COMPREPLY=($(compgen -W "install" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "--conf-dir --bin-dir --network" -- "$cur"))
+		fi
+		;;
 	user | token) COMPREPLY=($(compgen -W "add remove list" -- "$cur")) ;;
 	esac
 }

@@ -92,6 +92,33 @@ check "no address held for fill-c (its IPv6 one released)" \
 plugin DEL 1.1.0 fill-a "/run/netns/$p-a" "$sluice_conf" "$CNI" >/dev/null
 plugin ADD 1.1.0 fill-c "/run/netns/$p-c" "$sluice_conf" "$CNI" >/dev/null
 check "once fill-a is gone, fill-c gets its address" test "$(cat "$work/status")" = 0
+echo "--- sluicectl cni install"
+out=$($ctl cni install --conf-dir "$work/net.d" --bin-dir "$work/bin" --network box2)
+echo "$out"
+check "it writes the plugin and the conflist" \
+	bash -c "test -x $work/bin/sluice-cni && test -f $work/net.d/10-box2.conflist"
+check "the conflist names this sluiced's socket and pending directory" python3 -c "
+import json, sys
+c = json.load(open(sys.argv[1]))
+p = c['plugins'][0]
+assert c['name'] == 'box2' and p['type'] == 'sluice-cni', c
+assert p['socket'] == sys.argv[2] and p['pending_dir'] == sys.argv[3], c
+assert p['capabilities'] == {'portMappings': True}, c" "$work/net.d/10-box2.conflist" "$sock" "$work/cni-pending"
+check "the installed plugin is sluice-cni" bash -c "echo '{\"cniVersion\": \"1.1.0\"}' | CNI_COMMAND=VERSION $work/bin/sluice-cni | grep -q supportedVersions"
+conf=$(python3 -c "import json,sys; c=json.load(open(sys.argv[1])); p=c['plugins'][0]; p.update(cniVersion=c['cniVersion'], name=c['name']); print(json.dumps(p))" "$work/net.d/10-box2.conflist")
+check "a runtime using them wires a container" bash -c "echo '$conf' |
+	CNI_COMMAND=ADD CNI_CONTAINERID=inst1 CNI_NETNS=/run/netns/$p-s CNI_IFNAME=eth1 CNI_PATH=$work/bin nsenter --net=/run/netns/$fw $work/bin/sluice-cni | grep -q 10.89.0"
+check "installing again writes nothing" bash -c "$ctl cni install --conf-dir $work/net.d --bin-dir $work/bin --network box2 | grep -q 'nothing written'"
+echo '{"cniVersion": "1.0.0", "name": "taken", "plugins": []}' >"$work/net.d/50-other.conflist"
+out=$($ctl cni install --conf-dir "$work/net.d" --bin-dir "$work/bin" --network taken 2>&1)
+check "a network name another file defines is refused, naming the file" \
+	grep -q "network 'taken' is already defined in $work/net.d/50-other.conflist" <<<"$out"
+check "and nothing was written" test ! -e "$work/net.d/10-taken.conflist"
+out=$($ctl cni install --conf-dir "$work/net.d" --bin-dir "$work/bin" --network 'bad name' 2>&1)
+check "a name that is no CNI network name is refused" grep -q "is not a CNI network name" <<<"$out"
+check "sluicectl cni install with an unknown flag says so" \
+	bash -c "$ctl cni install --conf $work 2>&1 | grep -q \"unexpected argument '--conf'\""
+
 kill -TERM "$sluiced_pid"
 wait "$sluiced_pid"
 finish
