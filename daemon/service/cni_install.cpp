@@ -117,14 +117,13 @@ CniInstallOutcome install_cni(const CniInstallRequest& r) {
       return out;
     }
   }
-  nlohmann::json conf = {
-      {"cniVersion", "1.0.0"},
-      {"name", r.network},
-      {"plugins",
-       {{{"type", kPluginName},
-         {"socket", r.socket},
-         {"pending_dir", r.pending_dir},
-         {"capabilities", {{"portMappings", true}}}}}}};
+  nlohmann::json conf = {{"cniVersion", "1.0.0"},
+                         {"name", r.network},
+                         {"plugins",
+                          {{{"type", kPluginName},
+                            {"socket", r.socket},
+                            {"pending_dir", r.pending_dir},
+                            {"capabilities", {{"portMappings", true}}}}}}};
   std::string text = conf.dump(2) + "\n";
   // The plugin first: a conflist must never name a plugin that is not there.
   bool same = fs::exists(plugin, ec) && fs::equivalent(plugin, r.plugin_source, ec);

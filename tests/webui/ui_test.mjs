@@ -3,9 +3,11 @@
 // sign in with the keyboard, the overview, denied traffic appearing in
 // Live flows with its rule, the editor (a typo pinned to its line, the
 // fix, the diff, apply), traffic now dropped by the new rule, rollback,
-// connections, a phone-width screen, sign-out ending the session.
+// connections, the containers on the Endpoints page and on the map (live,
+// the deciding rule on each edge), a phone-width screen, sign-out ending
+// the session.
 //
-//   node ui_test.mjs BASE_URL LAN_NETNS USER PASSWORD SCREENSHOT_DIR
+//   SHOP_NS=.. ROGUE_NS=.. WEB_ADDR=.. node ui_test.mjs BASE_URL LAN_NETNS USER PASSWORD SCREENSHOT_DIR
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import http from "node:http";
@@ -24,10 +26,11 @@ function check(what, ok, detail = "") {
   }
 }
 
-// tcp PORT: whether the lan client connects to the wan server.
-function tcp(port) {
+// tcp PORT [NETNS ADDR]: whether a client (by default the lan's)
+// connects (by default to the wan server).
+function tcp(port, netns = lan, addr = "10.10.2.2") {
   try {
-    execFileSync("ip", ["netns", "exec", lan, "timeout", "3", "bash", "-c", `exec 3<>/dev/tcp/10.10.2.2/${port}`],
+    execFileSync("ip", ["netns", "exec", netns, "timeout", "3", "bash", "-c", `exec 3<>/dev/tcp/${addr}/${port}`],
       { stdio: "ignore" });
     return true;
   } catch {
@@ -177,9 +180,49 @@ try {
   check("connections lists tracked flows", await soon(async () => (await page.$$("#conntrack-table tbody tr")).length > 0));
   await page.screenshot({ path: `${shots}/connections.png` });
 
+  // --- containers: the Endpoints page and the map ---------------------------------------
+  const { SHOP_NS: shop, ROGUE_NS: rogue, WEB_ADDR: webAddr } = process.env;
+  check("shop-1 reaches web-1 (shop-to-web)", tcp(8080, shop, webAddr));
+  check("rogue-1 does not (nothing-else-to-web)", !tcp(8080, rogue, webAddr));
+  check("shop-1 reaches the wan server (containers-out)", tcp(80, shop));
+  await page.click("nav a[href='#/endpoints']");
+  check("the Endpoints page lists the three containers", await soon(async () =>
+    (await page.$$eval("#endpoints-table tbody tr", (rows) => rows.map((r) => r.dataset.name)).then((n) => n.sort().join(","))) ===
+      "rogue-1,shop-1,web-1"));
+  const webRow = await page.$$eval("#endpoints-table tr[data-name='web-1'] td", (tds) => tds.map((td) => td.textContent));
+  check("with its address, labels and identity", webRow[2] === webAddr && webRow[3] === "app=web" && Number(webRow[4]) >= 256,
+    JSON.stringify(webRow));
+  await page.fill("input[name=filter]", "app=shop");
+  check("the filter narrows them by label", await soon(async () =>
+    (await page.$$("#endpoints-table tbody tr")).length === 1 && await page.isVisible("#endpoints-table tr[data-name='shop-1']")));
+  await page.fill("input[name=filter]", "");
+  await page.screenshot({ path: `${shots}/endpoints.png` });
+
+  await page.click("nav a[href='#/map']");
+  const edge = (src, dst, kind) => `#map g.edge[data-src='${src}'][data-dst='${dst}'][data-kind='${kind}']`;
+  const wanted = ["outside", "rogue-1", "shop-1", "this host", "web-1"];
+  check("the map shows the containers, this host and the outside", await soon(async () =>
+    (await page.$$eval("#map g.node", (g) => g.map((x) => x.dataset.name).sort().join(","))) === wanted.join(",")));
+  check("an allowed edge shop-1 -> web-1 carries its rule", await soon(async () =>
+    (await page.textContent(edge("shop-1", "web-1", "allowed"))).includes("shop-to-web")));
+  check("a denied edge rogue-1 -> web-1 carries its rule", await soon(async () =>
+    (await page.textContent(edge("rogue-1", "web-1", "denied"))).includes("nothing-else-to-web")));
+  check("shop-1 -> outside is allowed by containers-out", await soon(async () =>
+    (await page.textContent(edge("shop-1", "outside", "allowed"))).includes("containers-out")));
+  check("live: the map waits on the stream", await soon(async () => (await page.textContent("#map-state")) === "live"));
+  // A new kind of flow while the map is open: web-1 tries the wan server
+  // on a port no rule allows (the forward default drops it).
+  check("web-1 cannot reach the wan server on 8081", !tcp(8081, shop.replace("shop", "web")));
+  check("the new denied edge appears live, decided by the default", await soon(async () =>
+    (await page.textContent(edge("web-1", "outside", "denied"))).includes("default"), 8000));
+  check("the table under the map says the same", await soon(async () =>
+    (await page.textContent("#map-table tr[data-src='rogue-1'][data-dst='web-1'][data-kind='denied']")).includes("nothing-else-to-web")));
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: `${shots}/map.png` });
+
   // --- a phone-width screen ----------------------------------------------------------------
   await page.setViewportSize({ width: 375, height: 800 });
-  for (const view of ["overview", "rules", "flows"]) {
+  for (const view of ["overview", "rules", "flows", "endpoints", "map"]) {
     await page.click(`nav a[href='#/${view}']`);
     await page.waitForTimeout(700);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The web UI end to end: the lab, sluiced serving webui/, a user, then
 # ui_test.mjs in headless Chromium inside the firewall's namespace (where
-# the API listens). Screenshots go to SHOTS.
+# the API listens). Three "containers" (namespaces wired by sluice-cni)
+# give the Endpoints page and the map something to show. Screenshots go
+# to SHOTS.
 #
-#   webui_test.sh SLUICED SLUICECTL SHOTS
+#   webui_test.sh SLUICED SLUICECTL SLUICE_CNI SHOTS
 set -uo pipefail
 SLUICED=$1
 SLUICECTL=$2
-SHOTS=$3
+CNI=$3
+SHOTS=$4
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../integration/lib.sh"
 
@@ -21,6 +24,43 @@ web_servers 80 8081
 {
 	lab_interfaces
 	decisions_rules
+	cat <<'TOML'
+
+[containers]
+ipv4 = "10.89.0.0/24"
+
+[[endpoint]]
+match = { container = "web-*" }
+labels = { app = "web" }
+
+[[endpoint]]
+match = { container = "shop-*" }
+labels = { app = "shop" }
+
+[[rule]]
+name = "shop-to-web"
+chain = "forward"
+from = { labels = { app = "shop" } }
+to = { labels = { app = "web" } }
+proto = "tcp"
+port = 8080
+action = "accept"
+
+[[rule]]
+name = "nothing-else-to-web"
+chain = "forward"
+to = { labels = { app = "web" } }
+action = "drop"
+
+[[rule]]
+name = "containers-out"
+chain = "forward"
+from = "10.89.0.0/24"
+to = "10.10.2.0/24"
+proto = "tcp"
+port = 80
+action = "accept"
+TOML
 } >"$work/sluice.toml"
 
 log=$work/sluiced.log
@@ -29,6 +69,18 @@ sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins
 cleanup_add "kill $sluiced_pid"
 wait_for "sluiced to start" 30 grep -q "running with" "$log" || cat "$log"
 echo 'a long enough password' | "$SLUICECTL" --socket "$work/sluice.sock" user add operator
+
+# The containers: web-1 (a server on 8080), shop-1 and rogue-1.
+for name in web-1 shop-1 rogue-1; do
+	ns_new "ui-$name-$SLUICE_TEST_ID"
+	printf '{"cniVersion": "1.1.0", "name": "lab", "type": "sluice-cni", "socket": "%s"}' "$work/sluice.sock" |
+		CNI_COMMAND=ADD CNI_CONTAINERID="$name-id" CNI_NETNS="/run/netns/ui-$name-$SLUICE_TEST_ID" CNI_IFNAME=eth0 \
+			CNI_ARGS="K8S_POD_NAME=$name" CNI_PATH=/usr/lib/cni "$CNI" >/dev/null ||
+		{ echo "wiring $name failed"; exit 1; }
+done
+ip netns exec "ui-web-1-$SLUICE_TEST_ID" "$here/../integration/peers.py" serve any 8080 "$work/web-peers" &
+cleanup_add "kill $!"
+export SHOP_NS=ui-shop-1-$SLUICE_TEST_ID ROGUE_NS=ui-rogue-1-$SLUICE_TEST_ID WEB_ADDR=10.89.0.1
 
 # Chromium wants a writable home; keep it inside the test's directory.
 ip netns exec "$fw" env HOME="$work" node "$here/ui_test.mjs" http://127.0.0.1:9090 "$lan" operator \

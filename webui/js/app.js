@@ -7,12 +7,16 @@ import { showOverview } from "./views/overview.js";
 import { showRules } from "./views/rules.js";
 import { showFlows } from "./views/flows.js";
 import { showConnections } from "./views/connections.js";
+import { showEndpoints } from "./views/endpoints.js";
+import { showMap } from "./views/map.js";
 
 const views = {
   overview: { title: "Overview", show: showOverview },
   rules: { title: "Rules", show: showRules },
   flows: { title: "Live flows", show: showFlows },
   connections: { title: "Connections", show: showConnections },
+  endpoints: { title: "Endpoints", show: showEndpoints },
+  map: { title: "Map", show: showMap },
 };
 
 const main = document.getElementById("view");

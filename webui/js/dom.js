@@ -74,3 +74,15 @@ export function notice(text) {
   clearTimeout(noticeTimer);
   noticeTimer = setTimeout(() => { el.textContent = ""; }, 5000);
 }
+
+// The same for SVG elements (they need their namespace).
+export function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "dataset") Object.assign(el.dataset, v);
+    else el.setAttribute(k, String(v));
+  }
+  append(el, children);
+  return el;
+}
