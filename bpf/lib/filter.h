@@ -138,6 +138,7 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 
 static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook hook)
 {
+	const struct sluice_endpoint *ep;
 	struct packet pkt = {};
 	void *data, *data_end;
 	__u32 reason;
@@ -151,20 +152,27 @@ static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook
 	reason = parse_packet(data, data_end, &pkt);
 	if (reason != SLUICE_DROP_NONE)
 		return filter_drop(skb, &pkt, reason, skb->len);
-	if (!pkt.family)
+	/* Frames from a container's host end claim its link-layer identity:
+	 * ARP and neighbour discovery only about its own addresses. */
+	ep = hook == FILTER_TC_INGRESS ? endpoint_at(skb->ifindex) : NULL;
+	if (!pkt.family) {
+		if (ep && !endpoint_link_frame_ok(ep, data, data_end))
+			return filter_drop(skb, &pkt, SLUICE_DROP_SPOOFED, skb->len);
 		return TC_ACT_OK;
+	}
 	/* Like ARP for IPv4, neighbour discovery is not ours to judge: without
 	 * it no IPv6 traffic flows at all. */
-	if (icmp6_is_neighbour_discovery(pkt.proto, pkt.icmp_type))
+	if (icmp6_is_neighbour_discovery(pkt.proto, pkt.icmp_type)) {
+		if (ep && !endpoint_neighbour_ok(ep, data, data_end, &pkt))
+			return filter_drop(skb, &pkt, SLUICE_DROP_SPOOFED, skb->len);
 		return TC_ACT_OK;
+	}
 	pkt.len = skb->len;
 	if (pkt.later_fragment)
 		return filter_drop(skb, &pkt, SLUICE_DROP_FRAGMENT, pkt.len);
 
 	if (hook == FILTER_TC_INGRESS) {
 		/* At tc ingress the device is the one the packet arrived on. */
-		const struct sluice_endpoint *ep = endpoint_at(skb->ifindex);
-
 		if (ep && !endpoint_source_ok(ep, data, data_end, &pkt))
 			return filter_drop(skb, &pkt, SLUICE_DROP_SPOOFED, pkt.len);
 		reason = nat_ingress(skb, &pkt);
