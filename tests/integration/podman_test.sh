@@ -103,6 +103,16 @@ cat >"$work/net.d/sluice.conflist" <<JSON
   {"type": "sluice-cni", "socket": "$sock", "pending_dir": "$work/pending",
    "capabilities": {"portMappings": true}}]}
 JSON
+# sluice-cni first in a chain: the stock tuning and bandwidth plugins after
+# it work on its result (bandwidth's ingress limit: a tbf qdisc on the host
+# end; its egress limit would need an ingress qdisc there, where sluice's
+# clsact is).
+cat >"$work/net.d/chain.conflist" <<JSON
+{"cniVersion": "1.0.0", "name": "chain", "plugins": [
+  {"type": "sluice-cni", "socket": "$sock", "pending_dir": "$work/pending"},
+  {"type": "tuning", "sysctl": {"net.core.somaxconn": "512"}},
+  {"type": "bandwidth", "ingressRate": 8000000, "ingressBurst": 80000}]}
+JSON
 cat >"$work/containers.conf" <<CONF
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
@@ -191,8 +201,15 @@ pm exec other-1 ip addr add 10.89.0.200/32 dev eth0
 pm exec other-1 ping -c 2 -W 1 -I 10.89.0.200 192.0.2.2 >/dev/null 2>&1
 check "packets from an address that is not other-1's are dropped as spoofed" test $(($(spoofed) - s0)) -ge 2
 
+echo "--- first in a conflist: tuning and bandwidth after sluice-cni"
+check "run chained-1 on the chain network" run chained-1 --network chain localhost/sluice-busybox sleep 600
+check "tuning set its sysctl in the container" test "$(pm exec chained-1 cat /proc/sys/net/core/somaxconn)" = 512
+chained_host=$($ctl --json endpoints | field "next(e['host_end'] for e in d['endpoints'] if e['name'] == 'chained-1')")
+check "bandwidth put its tbf on sluice's host end" bash -c "ip netns exec $fw tc qdisc show dev $chained_host | grep -q tbf"
+check "and sluice's programs are still there" bash -c "ip netns exec $fw tc filter show dev $chained_host ingress | grep -q sluice"
+
 echo "--- podman rm: CNI DEL"
-check "podman rm -f every container" pm rm -f -t 0 api-1 frontend-1 other-1 web-1
+check "podman rm -f every container" pm rm -f -t 0 api-1 frontend-1 other-1 web-1 chained-1
 check "no endpoint left" test "$($ctl --json endpoints | field 'len(d["endpoints"])')" = 0
 check "no host end left" bash -c "! ip -n $fw -o link | grep -q ' sl[0-9a-f]\{12\}'"
 check "no address held" test "$(sqlite3 "$work/sluice.db" 'select count(*) from container_addresses')" = 0
