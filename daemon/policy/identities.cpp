@@ -14,6 +14,12 @@ config::Labels labels_of(const Workload& w, const config::Config& cfg) {
   return out;
 }
 
+config::Labels identity_key(const Workload& w, const config::Labels& labels) {
+  auto key = labels;
+  key[kNetworkLabel] = w.network;
+  return key;
+}
+
 std::vector<std::uint32_t> Identities::assign(const std::vector<config::Labels>& sets) {
   std::set<config::Labels> present(sets.begin(), sets.end());
   for (auto it = ids_.begin(); it != ids_.end();) {

@@ -43,6 +43,14 @@ inline constexpr std::uint32_t kFirstIdentity = 256;
 // configuration's win over the runtime's for the same key.
 config::Labels labels_of(const Workload& w, const config::Config& cfg);
 
+// What an identity stands for: the workload's labels and its network
+// (under the reserved key "sluice/network"), so that the same labels on
+// two networks are two identities. The name is not in it: every
+// container would be an identity of its own ({ container = "glob" }
+// selects by name instead).
+config::Labels identity_key(const Workload& w, const config::Labels& labels);
+inline constexpr const char* kNetworkLabel = "sluice/network";
+
 // Numbers for label sets: each distinct set one number, kept for as long
 // as some workload has that set.
 class Identities {

@@ -11,9 +11,12 @@ WorkloadIdentities::WorkloadIdentities(datapath::Datapath& datapath, FlowPipelin
 
 void WorkloadIdentities::update(const config::Config& cfg,
                                 std::vector<policy::Workload> workloads) {
-  std::vector<config::Labels> sets;
-  for (const auto& w : workloads) sets.push_back(policy::labels_of(w, cfg));
-  auto ids = numbers_.assign(sets);
+  std::vector<config::Labels> sets, keys;
+  for (const auto& w : workloads) {
+    sets.push_back(policy::labels_of(w, cfg));
+    keys.push_back(policy::identity_key(w, sets.back()));
+  }
+  auto ids = numbers_.assign(keys);
 
   std::vector<std::pair<datapath::LocalAddress, std::uint32_t>> entries;
   auto names = std::make_shared<flows::WorkloadNames>();

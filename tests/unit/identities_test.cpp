@@ -104,6 +104,20 @@ TEST(Identities, OneNumberPerLabelSetKeptWhileItHasWorkloads) {
   EXPECT_EQ(ids.labels(second[0]), nullptr);
 }
 
+TEST(Identities, TheSameLabelsOnTwoNetworksAreTwoIdentities) {
+  auto a = workload("web-1", {{"app", "web"}}, {});
+  auto b = workload("web-2", {{"app", "web"}}, {});
+  auto c = workload("web-3", {{"app", "web"}}, {});
+  c.network = "other";
+  policy::Identities ids;
+  auto got = ids.assign({policy::identity_key(a, a.runtime_labels),
+                         policy::identity_key(b, b.runtime_labels),
+                         policy::identity_key(c, c.runtime_labels)});
+  EXPECT_EQ(got[0], got[1]) << "names are not part of an identity";
+  EXPECT_NE(got[0], got[2]);
+  EXPECT_EQ(ids.labels(got[2])->at(policy::kNetworkLabel), "other");
+}
+
 // frontend -> api on TCP 80 allowed; everything else to the api dropped;
 // the third container matches neither selector.
 constexpr const char* kPolicy =
