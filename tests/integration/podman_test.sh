@@ -162,8 +162,8 @@ check "with the labels the configuration gives them" \
 
 echo "--- only the frontend reaches the api"
 # page_from CONTAINER ADDRESS: an HTTP GET with busybox nc in the container
-# (its static wget crashes resolving names without NSS): the answer, or
-# "timeout" when nc gave up connecting (a podman failure is neither).
+# (its static wget crashes resolving names without NSS): the answer and
+# "(exit N)" with nc's status.
 page_from() {
 	local out
 	out=$(printf 'GET / HTTP/1.0\r\n\r\n' | pm exec -i "$1" nc -w 3 "$2" 80 2>&1)
@@ -172,7 +172,9 @@ page_from() {
 check "HTTP from frontend-1 gets api-1's page" grep -q 'hello from the api' <<<"$(page_from frontend-1 "$api")"
 other=$(page_from other-1 "$api")
 echo "     other-1: $other"
-check "HTTP from other-1 times out: dropped" grep -q "timed out" <<<"$other"
+# Dropped, not refused: nc fails without an answer (how it words that
+# differs between machines; the flow log below says it was a drop).
+check "HTTP from other-1 gets no answer" bash -c "[[ '$other' != *'hello from'* && '$other' != *refused* && '$other' == *'(exit 1)' ]]"
 check "the flows name the rule and both containers" \
 	bash -c "$ctl flows | tee /dev/stderr | grep frontend-to-api | grep 'frontend-1 (app=frontend)' | grep -q 'api-1 (app=api)'"
 check "the drop names other-1" bash -c "$ctl flows --verdict dropped | grep -q 'other-1 -> .*api-1 (app=api)'"
