@@ -3,8 +3,9 @@
 # cni_plugin_test.cpp covers what needs no sluiced): the result of an ADD
 # in each supported version compared, field by field where the spec fixes
 # the form, with the stock bridge + host-local plugins' result for the
-# same request; and an exhausted address pool: the spec's error object
-# with sluice's code 101, and nothing left behind by the refused ADD.
+# same request; an exhausted address pool: the spec's error object with
+# sluice's code 101, and nothing left behind by the refused ADD; GC with
+# disableGC and with a list of valid attachments; sluicectl cni install.
 #
 #   cni_spec_test.sh SLUICED SLUICECTL SLUICE_CNI
 set -uo pipefail
@@ -92,6 +93,21 @@ check "no address held for fill-c (its IPv6 one released)" \
 plugin DEL 1.1.0 fill-a "/run/netns/$p-a" "$sluice_conf" "$CNI" >/dev/null
 plugin ADD 1.1.0 fill-c "/run/netns/$p-c" "$sluice_conf" "$CNI" >/dev/null
 check "once fill-a is gone, fill-c gets its address" test "$(cat "$work/status")" = 0
+echo "--- GC"
+gc() {
+	printf '{"cniVersion": "1.1.0", "name": "box", "type": "sluice-cni", "socket": "%s"%s}' "$sock" "$1" |
+		CNI_COMMAND=GC CNI_PATH=/usr/lib/cni nsenter --net="/run/netns/$fw" "$CNI"
+}
+held() { sqlite3 "$work/sluice.db" "select count(*) from container_addresses where container_id like 'fill-%'"; }
+before=$(held)
+check "GC with disableGC succeeds" gc ', "disableGC": true, "cni.dev/valid-attachments": []'
+check "and releases nothing" test "$(held)" = "$before"
+check "GC keeping fill-c" gc ', "cni.dev/valid-attachments": [{"containerID": "fill-c", "ifname": "eth0"}]'
+check "releases fill-b and keeps fill-c" test "$(sqlite3 "$work/sluice.db" "select group_concat(distinct container_id) from container_addresses where container_id like 'fill-%'")" = fill-c
+check "fill-b's link is gone, fill-c's stays" bash -c "! ip -n $p-b link show eth0 && ip -n $p-c link show eth0"
+out=$(gc ', "cni.dev/valid-attachments": [{"containerID": 7}]')
+check "a malformed valid-attachments list is refused with code 7" grep -q '"code":7' <<<"$out"
+
 echo "--- sluicectl cni install"
 out=$($ctl cni install --conf-dir "$work/net.d" --bin-dir "$work/bin" --network box2)
 echo "$out"
