@@ -17,10 +17,7 @@ source "$here/lib.sh"
 
 p=cft$SLUICE_TEST_ID
 fw=$p-fw
-work=$(mktemp -d)
-pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
-cleanup_add "rm -rf $work $pins"
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+test_workdir
 ns_new "$fw"
 storm=48
 for i in $(seq 1 $storm); do ns_new "$p-s$i"; done
@@ -41,18 +38,9 @@ chain = "forward"
 to = { labels = { tier = "test" } }
 action = "accept"
 TOML
-log=$work/sluiced.log
-sock=$work/sluice.sock
 starts=0
-start_sluiced() {
-	starts=$((starts + 1))
-	sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$sock"
-	cleanup_add "kill -9 $sluiced_pid"
-	wait_for "sluiced to start" 20 bash -c "test \$(grep -c 'running with' $log) -ge $starts" || { cat "$log"; exit 1; }
-}
-start_sluiced
-ctl="nsenter --net=/run/netns/$fw $SLUICECTL --socket $sock"
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+restart() { starts=$((starts + 1)); start_sluiced "$fw" "$starts"; }
+restart
 
 # cni COMMAND ID NETNS: the plugin as a runtime runs it; stdout to
 # $work/out-ID, exit status to $work/rc-ID.
@@ -99,7 +87,7 @@ check "with sluiced down, the ones reported added keep sluice's programs" bash -
 		h=\$(ip -n $fw -o link | grep \"^\${n#if}:\" | awk '{print \$2}' | cut -d@ -f1)
 		ip netns exec $fw tc filter show dev \$h ingress | grep -q sluice || { echo s\$i \$h; exit 1; }
 	done"
-start_sluiced
+restart
 for i in $(seq 1 $storm); do
 	if added "s$i"; then
 		check "s$i (reported added) is protected after the restart" protected "s$i"
@@ -135,7 +123,7 @@ wait "$sluiced_pid" 2>/dev/null
 cni DEL k1 "/run/netns/$p-k1"
 check "DEL with sluiced down succeeds (kept for later)" added k1
 check "k1 stays protected meanwhile" bash -c "ip netns exec $fw tc filter show dev \$(ip -n $fw -o link | grep -o 'sl[0-9a-f]\{12\}' | head -1) ingress | grep -q sluice"
-start_sluiced
+restart
 printf '{"cniVersion": "1.1.0", "name": "box", "type": "sluice-cni", "socket": "%s", "cni.dev/valid-attachments": []}' "$sock" |
 	CNI_COMMAND=GC CNI_PATH=/usr/lib/cni "$CNI"
 check "GC of everything succeeds" test $? = 0

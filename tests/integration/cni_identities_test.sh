@@ -17,10 +17,7 @@ source "$here/lib.sh"
 
 p=cid$SLUICE_TEST_ID
 fw=$p-fw front=$p-front api=$p-api other=$p-other
-work=$(mktemp -d)
-pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
-cleanup_add "rm -rf $work $pins"
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+test_workdir
 for ns in "$fw" "$front" "$api" "$other"; do ns_new "$ns"; done
 
 # config FRONTEND_GLOB: frontends are the containers matching it.
@@ -61,13 +58,7 @@ TOML
 }
 config "front-*" >"$work/sluice.toml"
 
-log=$work/sluiced.log
-sock=$work/sluice.sock
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$sock"
-cleanup_add "kill $sluiced_pid"
-wait_for "sluiced to start" 20 grep -q "running with" "$log" || { cat "$log"; exit 1; }
-ctl="nsenter --net=/run/netns/$fw $SLUICECTL --socket $sock"
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+start_sluiced "$fw"
 
 # add ID NETNS NAME [ARGS_JSON]: ADD as podman does it (K8S_POD_NAME).
 add() {
@@ -145,9 +136,7 @@ kill -TERM "$sluiced_pid"
 wait "$sluiced_pid"
 
 echo "--- after a restart the identities come back from the state database"
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$sock"
-cleanup_add "kill $sluiced_pid"
-wait_for "sluiced to start again" 20 bash -c "test \$(grep -c 'running with' $log) -ge 2" || { cat "$log"; exit 1; }
+start_sluiced "$fw" 2
 eps=$($ctl --json endpoints)
 check "front-1 and other-1 are back with their labels" \
 	bash -c "test \"$(ident labels other-1)\" = \"{'app': 'frontend'}\" && test \"$(ident labels front-1)\" = '{}'"

@@ -15,10 +15,7 @@ source "$here/lib.sh"
 
 p=cpm$SLUICE_TEST_ID
 fw=$p-fw web=$p-web web2=$p-web2 wan=$p-wan
-work=$(mktemp -d)
-pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
-cleanup_add "rm -rf $work $pins"
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+test_workdir
 for ns in "$fw" "$web" "$web2" "$wan"; do ns_new "$ns"; done
 veth "$fw" wan0 "$wan" eth0
 ip -n "$wan" addr add 192.0.2.2/24 dev eth0
@@ -48,16 +45,7 @@ port = 80
 action = "accept"
 TOML
 
-log=$work/sluiced.log
-sock=$work/sluice.sock
-start_sluiced() {
-	sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$sock"
-	cleanup_add "kill $sluiced_pid"
-	wait_for "sluiced to start" 20 bash -c "test \$(grep -c 'running with' $log) -ge $1" || { cat "$log"; exit 1; }
-}
-start_sluiced 1
-ctl="nsenter --net=/run/netns/$fw $SLUICECTL --socket $sock"
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+start_sluiced "$fw"
 
 # cni COMMAND ID NETNS NAME: with port 8080 -> 80 mapped, as podman -p passes it.
 cni() {
@@ -91,7 +79,7 @@ check "and was not wired" bash -c "! ip -n $web2 link show eth0"
 echo "--- the mapping outlives a restart"
 kill -TERM "$sluiced_pid"
 wait "$sluiced_pid"
-start_sluiced 2
+start_sluiced "$fw" 2
 check "web-1 is reached at 8080 after the restart" test "$(tcp_result "$wan" 192.0.2.1 8080)" = connected
 
 echo "--- DEL takes it away"

@@ -19,10 +19,7 @@ source "$here/lib.sh"
 
 p=csp$SLUICE_TEST_ID
 fw=$p-fw
-work=$(mktemp -d)
-pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
-cleanup_add "rm -rf $work $pins"
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+test_workdir
 ns_new "$fw"
 for c in a b c s; do ns_new "$p-$c"; done
 
@@ -31,12 +28,7 @@ cat >"$work/sluice.toml" <<'TOML'
 ipv4 = "10.89.0.0/30"
 ipv6 = "fd00:89::/64"
 TOML
-log=$work/sluiced.log
-sock=$work/sluice.sock
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$sock"
-cleanup_add "kill $sluiced_pid"
-wait_for "sluiced to start" 20 grep -q "running with" "$log" || { cat "$log"; exit 1; }
-ctl="nsenter --net=/run/netns/$fw $SLUICECTL --socket $sock"
+start_sluiced "$fw"
 
 # plugin COMMAND VERSION ID NETNS CONF_JSON_TAIL PLUGIN: stdout; status in $work/status.
 plugin() {

@@ -16,10 +16,7 @@ source "$here/lib.sh"
 
 p=cni$SLUICE_TEST_ID
 fw=$p-fw c1=$p-c1 c2=$p-c2 c3=$p-c3 wan=$p-wan
-work=$(mktemp -d)
-pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
-cleanup_add "rm -rf $work $pins"
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+test_workdir
 for ns in "$fw" "$c1" "$c2" "$c3" "$wan"; do ns_new "$ns"; done
 # The outside: a server on the firewall's wan0.
 veth "$fw" wan0 "$wan" eth0
@@ -62,12 +59,7 @@ port = 8080
 action = "accept"
 TOML
 
-log=$work/sluiced.log
-sock=$work/sluice.sock
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$sock"
-cleanup_add "kill $sluiced_pid"
-wait_for "sluiced to start" 20 grep -q "running with" "$log" || { cat "$log"; exit 1; }
-ctl="nsenter --net=/run/netns/$fw $SLUICECTL --socket $sock"
+start_sluiced "$fw"
 net_conf() { printf '{"cniVersion": "%s", "name": "box", "type": "sluice-cni", "socket": "%s", "pending_dir": "%s"%s}' "${1:-1.1.0}" "$sock" "$work/cni-pending" "${2:-}"; }
 
 # cni COMMAND CONTAINER_ID NETNS [IFNAME]: the plugin's stdout; its exit
@@ -80,7 +72,6 @@ cni() {
 	echo "$out"
 }
 status() { cat "$work/status"; }
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
 host_end() { ip -n "$fw" -o link | grep -o "sl[0-9a-f]\{12\}" | sort -u; }
 
 echo "--- STATUS and ADD"
@@ -171,9 +162,7 @@ check "DEL succeeds, kept for sluiced" bash -c "test $(status) = 0 && ls $work/c
 check "c3 is still wired meanwhile" ip -n "$c3" link show eth0
 
 echo "--- sluiced back: it finishes the DEL"
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$sock"
-cleanup_add "kill $sluiced_pid"
-wait_for "sluiced to start again" 20 bash -c "test \$(grep -c 'running with' $log) -ge 2" || { cat "$log"; exit 1; }
+start_sluiced "$fw" 2
 check "c3's link is gone" bash -c "! ip -n $c3 link show eth0"
 check "the record is gone" bash -c "! ls $work/cni-pending/*.json"
 check "c2 is the one endpoint left" \

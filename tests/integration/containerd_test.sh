@@ -22,10 +22,7 @@ done
 
 p=ctd$SLUICE_TEST_ID
 fw=$p-fw
-work=$(mktemp -d)
-pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
-cleanup_add "rm -rf $work $pins"
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+test_workdir
 ns_new "$fw"
 
 cat >"$work/sluice.toml" <<'TOML'
@@ -50,13 +47,7 @@ port = 80
 action = "accept"
 TOML
 
-log=$work/sluiced.log
-sock=$work/sluice.sock
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$sock"
-cleanup_add "kill $sluiced_pid"
-wait_for "sluiced to start" 20 grep -q "running with" "$log" || { cat "$log"; exit 1; }
-ctl="nsenter --net=/run/netns/$fw $SLUICECTL --socket $sock"
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+start_sluiced "$fw"
 
 # Where ctr looks, under names no one else uses.
 plugin=sluice-cni-test-$SLUICE_TEST_ID

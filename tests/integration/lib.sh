@@ -66,12 +66,36 @@ PY
 test_lab() {
 	local p=$1$SLUICE_TEST_ID
 	lan=$p-lan fw=$p-fw wan=$p-wan
+	test_workdir
+	lab_up "$p" lan0 wan0
+}
+
+# test_workdir: sets work (a temporary directory) and pins (a pin
+# directory on the bpffs, mounted if it is not), both removed at exit.
+test_workdir() {
 	work=$(mktemp -d)
 	pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
 	cleanup_add "rm -rf $work $pins"
 	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-	lab_up "$p" lan0 wan0
 }
+
+# start_sluiced NS [STARTS]: $SLUICED in namespace NS with
+# $work/sluice.toml, the pins of test_workdir, its database and control
+# socket in $work; waits until its log says "running with" STARTS times
+# (default 1: a restart passes 2). Sets sluiced_pid, log, sock, and ctl
+# (sluicectl on that socket, inside NS).
+start_sluiced() {
+	log=$work/sluiced.log sock=$work/sluice.sock
+	sluiced_in "$1" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" \
+		--database "$work/sluice.db" --socket "$sock"
+	cleanup_add "kill $sluiced_pid"
+	ctl="nsenter --net=/run/netns/$1 $SLUICECTL --socket $sock"
+	wait_for "sluiced to start" 20 bash -c "test \$(grep -c 'running with' $log) -ge ${2:-1}" ||
+		{ cat "$log"; exit 1; }
+}
+
+# field EXPR: the Python expression EXPR over the JSON on stdin (as d).
+field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
 
 # lab_interfaces: the [[interface]] entries of a test_lab firewall, to
 # start a sluice.toml with.

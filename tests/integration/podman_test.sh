@@ -27,10 +27,7 @@ done
 
 p=pod$SLUICE_TEST_ID
 fw=$p-fw client=$p-cl
-work=$(mktemp -d)
-pins=/sys/fs/bpf/sluice-test-$SLUICE_TEST_ID
-cleanup_add "rm -rf $work $pins"
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+test_workdir
 for ns in "$fw" "$client"; do ns_new "$ns"; done
 veth "$fw" wan0 "$client" eth0
 ip -n "$client" addr add 192.0.2.2/24 dev eth0
@@ -87,13 +84,7 @@ port = 9000
 action = "accept"
 TOML
 
-log=$work/sluiced.log
-sock=$work/sluice.sock
-sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$sock"
-cleanup_add "kill $sluiced_pid"
-wait_for "sluiced to start" 20 grep -q "running with" "$log" || { cat "$log"; exit 1; }
-ctl="nsenter --net=/run/netns/$fw $SLUICECTL --socket $sock"
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+start_sluiced "$fw"
 
 # podman's world, all under $work.
 mkdir -p "$work/cni-bin" "$work/net.d" "$work/tmp" "$work/pending"
