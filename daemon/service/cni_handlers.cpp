@@ -117,7 +117,7 @@ json endpoints(Service& s, const json&, const Caller&) {
                    {"addresses", addrs},
                    {"attached", e.attached},
                    {"name", e.name},
-                   {"ports", json::parse(ports_to_text(e.ports))},
+                   {"ports", ports_to_json(e.ports)},
                    {"labels", identified ? json(identified->labels) : json::object()},
                    {"identity", identified ? identified->identity : 0},
                    {"packets_from", st.rx_packets},

@@ -71,7 +71,7 @@ PortMappingsRead read_port_mappings(const json& config) {
   return out;
 }
 
-std::string ports_to_text(const std::vector<policy::PublishedPort>& ports) {
+json ports_to_json(const std::vector<policy::PublishedPort>& ports) {
   json out = json::array();
   for (const auto& p : ports) {
     json j = {{"proto", config::to_string(p.proto)},
@@ -80,7 +80,11 @@ std::string ports_to_text(const std::vector<policy::PublishedPort>& ports) {
     if (p.host_ip) j["host_ip"] = p.host_ip->to_string();
     out.push_back(j);
   }
-  return out.dump();
+  return out;
+}
+
+std::string ports_to_text(const std::vector<policy::PublishedPort>& ports) {
+  return ports_to_json(ports).dump();
 }
 
 std::vector<policy::PublishedPort> ports_from_text(const std::string& text) {

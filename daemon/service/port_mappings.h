@@ -20,6 +20,7 @@ struct PortMappingsRead {
 // runtimeConfig.portMappings).
 PortMappingsRead read_port_mappings(const nlohmann::json& config);
 
+nlohmann::json ports_to_json(const std::vector<policy::PublishedPort>& ports);
 std::string ports_to_text(const std::vector<policy::PublishedPort>& ports);
 std::vector<policy::PublishedPort> ports_from_text(const std::string& text);
 

@@ -51,13 +51,15 @@ void Rulesets::refresh() {
   interfaces_.refresh(*installed_);
 }
 
+config::Config Rulesets::with_workloads(const config::Config& cfg) const {
+  auto out = policy::resolve_selectors(cfg, identities_.workloads());
+  policy::add_published_ports(out, identities_.workloads());
+  return out;
+}
+
 void Rulesets::install(const policy::Ruleset& ruleset) {
   auto started = Clock::now();
-  identities_.update(ruleset.config, identities_.workloads());
-  // The configuration as the datapath and the interfaces take it: rules'
-  // container selectors as addresses, published ports as port forwards.
-  auto installed = policy::resolve_selectors(ruleset.config, identities_.workloads());
-  policy::add_published_ports(installed, identities_.workloads());
+  auto installed = with_workloads(ruleset.config);
   const auto* compiled = &ruleset.compiled;
   policy::CompiledPolicy resolved;
   if (policy::uses_selectors(ruleset.config)) {
@@ -85,8 +87,7 @@ void Rulesets::set_workloads(std::vector<policy::Workload> workloads) {
   auto before = identities_.workloads();
   identities_.update(live_->config, std::move(workloads));
   if (!policy::uses_selectors(live_->config)) {
-    installed_ = policy::resolve_selectors(live_->config, identities_.workloads());
-    policy::add_published_ports(*installed_, identities_.workloads());
+    installed_ = with_workloads(live_->config);
     refresh();  // published ports
     return;
   }
@@ -109,6 +110,8 @@ void Rulesets::set_workloads(std::vector<policy::Workload> workloads) {
 
 void Rulesets::apply(const policy::Ruleset& ruleset) {
   install(ruleset);
+  // Its [[endpoint]] labels may differ: the workloads are identified anew.
+  identities_.update(ruleset.config, identities_.workloads());
   if (live_) previous_ = std::move(live_);
   live_ = ruleset;
   interfaces_.apply_routing(*installed_);

@@ -100,6 +100,10 @@ class Rulesets {
   // The ruleset's compiled form into the datapath (its container
   // selectors resolved to the workloads of now first).
   void install(const policy::Ruleset& ruleset);
+  // cfg as the datapath and the interfaces take it: rules' container
+  // selectors as the workloads' addresses, published ports as port
+  // forwards.
+  config::Config with_workloads(const config::Config& cfg) const;
   ApplyOutcome apply_loaded(policy::LoadResult loaded,
                             std::optional<std::chrono::seconds> confirm_within,
                             const std::string& who, const std::string* new_text,
