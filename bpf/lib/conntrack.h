@@ -170,12 +170,23 @@ static __always_inline void ct_end(const struct sluice_ct_key *key,
 	}
 }
 
+/* ct_track()'s answers besides 0 (the packet belongs to no live flow):
+ * CT_LIVE, or for the original direction of a flow the L7 proxy takes
+ * CT_LIVE | CT_TO_PROXY with the proxy slot in the upper 16 bits. */
+#define CT_LIVE 1
+#define CT_TO_PROXY 2
+
+static __always_inline __u16 ct_proxy_slot(int tracked)
+{
+	return (__u32)tracked >> 16;
+}
+
 /*
  * Looks the packet's flow up and, when found and still valid, accounts the
- * packet and advances its state. Returns 1 for a packet of a live flow, 0
- * when it belongs to none (expired entries and a fresh SYN on a closed flow
- * are removed so the packet goes through policy again). A global function:
- * the verifier checks it once.
+ * packet and advances its state. Returns CT_LIVE (with CT_TO_PROXY, see
+ * above) for a packet of a live flow, 0 when it belongs to none (expired
+ * entries and a fresh SYN on a closed flow are removed so the packet goes
+ * through policy again). A global function: the verifier checks it once.
  */
 __noinline int ct_track(const struct packet *pkt, __u64 now)
 {
@@ -203,7 +214,14 @@ __noinline int ct_track(const struct packet *pkt, __u64 now)
 	if (pkt->proto == IPPROTO_TCP)
 		ct->state = ct_tcp_next_state(ct, dir, pkt->tcp_flags);
 	ct_account(ct, pkt->proto, dir, pkt->len, now);
-	return 1;
+	if (!ct->proxied || dir != SLUICE_DIR_ORIGINAL)
+		return CT_LIVE;
+	/* The proxy answers from its own socket, which tc ingress never sees:
+	 * the client's first ACK is the sign of an open connection. */
+	if (ct->state == SLUICE_CT_SYN_SENT && (pkt->tcp_flags & TCP_FLAG_ACK) &&
+	    !(pkt->tcp_flags & TCP_FLAG_SYN))
+		ct->state = SLUICE_CT_ESTABLISHED;
+	return CT_LIVE | CT_TO_PROXY | ((int)ct->proxy_slot << 16);
 }
 
 /* Fills ct (and key) for a flow whose first packet policy accepted, which
@@ -236,8 +254,10 @@ static __always_inline void ct_init(struct sluice_ct_entry *ct, struct sluice_ct
 }
 
 /* Starts tracking a flow whose first packet policy accepted (see
- * ct_init). A global function: the verifier checks it once. */
-__noinline int ct_create(const struct packet *pkt, __u64 now, __u32 chain, __u32 rule_index,
+ * ct_init). chain_slot: the chain, and for a flow the L7 proxy takes its
+ * proxy slot << 8 (five arguments is all a BPF function gets). A global
+ * function: the verifier checks it once. */
+__noinline int ct_create(const struct packet *pkt, __u64 now, __u32 chain_slot, __u32 rule_index,
 			 __u32 ifindex)
 {
 	struct sluice_ct_entry ct;
@@ -245,7 +265,9 @@ __noinline int ct_create(const struct packet *pkt, __u64 now, __u32 chain, __u32
 
 	if (!pkt)
 		return 0;
-	ct_init(&ct, &key, pkt, now, chain, rule_index, ifindex);
+	ct_init(&ct, &key, pkt, now, chain_slot & 0xff, rule_index, ifindex);
+	ct.proxy_slot = chain_slot >> 8;
+	ct.proxied = ct.proxy_slot != 0;
 	return bpf_map_update_elem(&conntrack, &key, &ct, BPF_ANY);
 }
 

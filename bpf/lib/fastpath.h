@@ -195,8 +195,8 @@ static __always_inline struct sluice_ct_entry *fast_new_flow(struct xdp_md *ctx,
 	policy_verdict(pkt, SLUICE_CHAIN_FORWARD, gen, cfg, ctx->ingress_ifindex, out, &v);
 	/* An audited accept is an accept; anything else is tc's to do, and
 	 * to count. */
-	if (v.action != SLUICE_ACTION_ACCEPT)
-		return NULL;
+	if (v.action != SLUICE_ACTION_ACCEPT || v.proxy_slot)
+		return NULL; /* and the L7 proxy's flows are tc's to steer */
 	ct_init(ct, &sc->key, pkt, now, SLUICE_CHAIN_FORWARD, v.rule_index, ctx->ingress_ifindex);
 	if (nat_decide_source(out, pkt, ct, 0)) {
 		count_verdict(&v, SLUICE_CHAIN_FORWARD, gen, pkt->len);
@@ -286,8 +286,8 @@ static __always_inline int fast_check_flow(const struct packet *pkt, const struc
 			return XDP_PASS;
 		return FAST_CONTINUE;
 	}
-	if (ct->chain != SLUICE_CHAIN_FORWARD)
-		return XDP_PASS; /* to or from this host: the kernel's */
+	if (ct->chain != SLUICE_CHAIN_FORWARD || ct->proxied)
+		return XDP_PASS; /* to or from this host, or to the proxy: the kernel's */
 	if (ct_expired(ct, pkt->proto, now) ||
 	    (pkt->proto == IPPROTO_TCP && ct->state != SLUICE_CT_ESTABLISHED) ||
 	    !(ct->nat & SLUICE_NAT_DECIDED))

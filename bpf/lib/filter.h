@@ -13,6 +13,7 @@
 #include "local.h"
 #include "policy.h"
 #include "nat.h"
+#include "proxy.h"
 #include "reject.h"
 #include "route.h"
 #include "stats_maps.h"
@@ -65,6 +66,37 @@ static __always_inline int filter_pass(__u32 len)
 }
 
 /*
+ * The first packet of a flow an L7 rule accepted: handed to the proxy and
+ * tracked as its flow, or dropped when there is no proxy (fail closed;
+ * the next packet, a retransmission, tries again).
+ */
+static __always_inline int filter_to_proxy(struct __sk_buff *skb, struct packet *pkt, __u8 chain,
+					   const struct policy_verdict *v, __u32 gen,
+					   const struct sluice_settings *cfg)
+{
+	struct drop_origin origin;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (proxy_steer(skb, pkt, v->proxy_slot) == 0) {
+		if (!(pkt->tcp_flags & TCP_FLAG_RST) &&
+		    ct_create(pkt, now, chain | (__u32)v->proxy_slot << 8, v->rule_index,
+			      skb->ifindex) == 0) {
+			nat_remember_port_forward(pkt);
+			if (cfg->flow_events == SLUICE_FLOW_EVENTS_ALL)
+				report_verdict(SLUICE_EVENT_NEW_FLOW, pkt, skb->ifindex, chain,
+					       v->rule_index, gen, SLUICE_ACTION_ACCEPT, now);
+		}
+		return filter_pass(pkt->len);
+	}
+	origin.rule_index = v->rule_index;
+	origin.chain = chain;
+	origin.generation = gen;
+	origin.action = SLUICE_ACTION_DROP;
+	report_drop(pkt, skb->ifindex, pkt->len, SLUICE_DROP_PROXY_UNAVAILABLE, &origin);
+	return TC_ACT_SHOT;
+}
+
+/*
  * Conntrack and policy for a packet in chain. NAT already gave it the
  * addresses the inside sees.
  */
@@ -76,12 +108,19 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 	struct sluice_settings *cfg;
 	__u32 zero = 0, gen, reason, in_ifindex, out_ifindex = 0;
 	__u64 now;
+	int tracked;
 
 	if (pkt->proto == IPPROTO_TCP && tcp_flags_invalid(pkt->tcp_flags))
 		return filter_drop(skb, pkt, SLUICE_DROP_CT_INVALID, pkt->len);
 
 	now = bpf_ktime_get_ns();
-	if (ct_track(pkt, now))
+	tracked = ct_track(pkt, now);
+	if (tracked & CT_TO_PROXY && hook == FILTER_TC_INGRESS) {
+		if (proxy_steer(skb, pkt, ct_proxy_slot(tracked)))
+			return filter_drop(skb, pkt, SLUICE_DROP_PROXY_UNAVAILABLE, pkt->len);
+		return filter_pass(pkt->len);
+	}
+	if (tracked)
 		return filter_pass(pkt->len);
 	if (is_icmp(pkt->proto) && icmp_is_error(pkt->proto, pkt->icmp_type) &&
 	    ct_icmp_error_related(skb, pkt))
@@ -117,6 +156,8 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 		v.action = SLUICE_ACTION_ACCEPT;
 	}
 
+	if (v.action == SLUICE_ACTION_ACCEPT && v.proxy_slot && hook == FILTER_TC_INGRESS)
+		return filter_to_proxy(skb, pkt, chain, &v, gen, cfg);
 	if (v.action == SLUICE_ACTION_ACCEPT) {
 		/* Errors and resets are answers, not the start of a flow. */
 		if (!(pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & TCP_FLAG_RST)) &&

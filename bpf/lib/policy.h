@@ -373,6 +373,7 @@ struct policy_verdict {
 	__u32 rule_index; /* SLUICE_RULE_INDEX_DEFAULT for the chain default */
 	__u8 action;	  /* enum sluice_action */
 	__u8 audit;	  /* only count the action, let the packet through */
+	__u16 proxy_slot; /* an L7 rule's accept: the proxy listener's slot, else 0 */
 };
 
 /* Whether deciding the chain needs the interface a packet leaves by. */
@@ -399,7 +400,14 @@ static __always_inline void policy_verdict(const struct packet *pkt, __u8 chain,
 		v->rule_index = decision.rule_index;
 		v->action = decision.action;
 		v->audit = decision.flags & SLUICE_RULE_AUDIT;
+		v->proxy_slot = 0;
+		/* A slot out of range (0: none was given) finds no listener:
+		 * the flow is dropped, never forwarded unchecked. */
+		if (decision.flags & SLUICE_RULE_L7)
+			v->proxy_slot =
+			    decision.proxy_slot ? decision.proxy_slot : SLUICE_MAX_PROXY_SLOTS;
 	} else {
+		v->proxy_slot = 0;
 		v->rule_index = SLUICE_RULE_INDEX_DEFAULT;
 		v->action = cfg->chain_default[gen][chain];
 		v->audit = cfg->chain_audit[gen][chain];

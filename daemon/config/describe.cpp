@@ -35,10 +35,43 @@ std::string describe_match(const Rule& r) {
   return s;
 }
 
+std::string describe_l7(const L7Policy& l7) {
+  std::string s;
+  for (const auto& m : l7.http) {
+    std::string one = m.method.empty() ? "any method" : m.method;
+    if (!m.path.empty()) one += " " + m.path;
+    if (!m.host.empty()) one += " host " + m.host;
+    for (const auto& [name, value] : m.headers) one += " " + name + ": " + value;
+    s += (s.empty() ? "http " : " | ") + one;
+  }
+  if (!l7.tls_sni.empty()) {
+    s += s.empty() ? "tls_sni " : "; tls_sni ";
+    for (std::size_t i = 0; i < l7.tls_sni.size(); ++i) s += (i ? "," : "") + l7.tls_sni[i];
+  }
+  if (l7.websocket) s += "; websocket";
+  if (l7.http2_opaque) s += "; http2 opaque";
+  if (l7.idle_timeout_seconds) s += "; idle " + std::to_string(l7.idle_timeout_seconds) + " s";
+  if (l7.upstream_timeout_seconds)
+    s += "; upstream " + std::to_string(l7.upstream_timeout_seconds) + " s";
+  if (l7.max_body_bytes) s += "; body <= " + std::to_string(l7.max_body_bytes) + " B";
+  return s;
+}
+
 std::string describe_rule(const Rule& r) {
   return std::string(to_string(r.chain)) + ": " + describe_endpoint(r.from) + " -> " +
          describe_endpoint(r.to) + " " + describe_match(r) + " " + to_string(r.action) +
-         (r.audit ? " (audit)" : "") + (r.log ? " log" : "");
+         (r.l7 ? " [" + describe_l7(*r.l7) + "]" : "") + (r.audit ? " (audit)" : "") +
+         (r.log ? " log" : "");
+}
+
+std::string describe_proxy(const ProxySettings& p) {
+  auto n = [](auto v) { return std::to_string(v); };
+  return "user " + p.user + ", request line " + n(p.max_request_line) + " B, head " +
+         n(p.max_header_bytes) + " B / " + n(p.max_headers) + " headers, body " +
+         n(p.max_body_bytes) + " B, timeouts head " + n(p.header_timeout_seconds) + " s idle " +
+         n(p.idle_timeout_seconds) + " s connect " + n(p.upstream_connect_timeout_seconds) +
+         " s upstream " + n(p.upstream_timeout_seconds) + " s, connections " +
+         n(p.max_connections) + " (" + n(p.max_connections_per_source) + " per source)";
 }
 
 std::string describe_nat(const Masquerade& m) {

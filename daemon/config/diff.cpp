@@ -140,6 +140,9 @@ void diff_settings(const Config& from, const Config& to, std::vector<Change>& ou
                    pools(from.containers) + " -> " + pools(to.containers)});
   if (flows(from.flows) != flows(to.flows))
     out.push_back({Change::Kind::Changed, "flows", flows(from.flows) + " -> " + flows(to.flows)});
+  if (!(from.proxy == to.proxy))
+    out.push_back({Change::Kind::Changed, "proxy",
+                   describe_proxy(from.proxy) + " -> " + describe_proxy(to.proxy)});
   auto api = [](const Config& c) {
     return "listen " + (c.api_listen.empty() ? std::string("off") : c.api_listen) +
            (c.api_tls_cert.empty() ? "" : ", TLS " + c.api_tls_cert);

@@ -55,6 +55,33 @@ struct Endpoint {
   std::optional<Selector> selector;
 };
 
+// One allowed kind of HTTP request of an L7 rule (docs/policy.md "L7
+// rules"): every part given must match; an empty part matches anything.
+struct HttpMatch {
+  std::string method;  // exact, case-sensitive ("GET")
+  std::string path;    // RE2, matched against the whole path (no query)
+  std::string host;    // name glob ("*.example.com"), case-insensitive, port ignored
+  std::map<std::string, std::string> headers;  // name (any case) -> RE2 of the whole value
+  Location where;
+  bool operator==(const HttpMatch& o) const {
+    return method == o.method && path == o.path && host == o.host && headers == o.headers;
+  }
+};
+
+// A rule's L7 part: flows its L3/L4 part accepts are handed to the proxy,
+// which checks each request (http) or the TLS ClientHello (tls_sni).
+struct L7Policy {
+  std::vector<HttpMatch> http;
+  std::vector<std::string> tls_sni;  // server name globs
+  bool websocket = false;            // `Upgrade: websocket` on an allowed request
+  bool http2_opaque = false;         // HTTP/2 prior knowledge passed through unchecked
+  // Per-rule overrides of [proxy]; 0: the [proxy] value.
+  std::uint64_t idle_timeout_seconds = 0;
+  std::uint64_t upstream_timeout_seconds = 0;
+  std::uint64_t max_body_bytes = 0;
+  bool operator==(const L7Policy&) const = default;
+};
+
 struct Rule {
   std::string name;
   Chain chain = Chain::Input;
@@ -68,8 +95,12 @@ struct Rule {
   std::vector<std::string> out_interfaces;
   Action action = Action::Drop;
   bool log = false;
-  bool audit = false;     // mode = "audit": count the verdict, let traffic through
-  bool implicit = false;  // made by sluice (anti-lockout), not written as [[rule]]
+  bool audit = false;          // mode = "audit": count the verdict, let traffic through
+  bool implicit = false;       // made by sluice (anti-lockout), not written as [[rule]]
+  std::optional<L7Policy> l7;  // http / tls_sni: steered to the proxy
+  // The proxy listener of an L7 rule (SLUICE_MAX_PROXY_SLOTS): given by
+  // policy::assign_proxy_slots, stable per rule name; not from the TOML.
+  std::uint16_t proxy_slot = 0;
   Location where;
 };
 
@@ -166,6 +197,24 @@ struct EndpointLabels {
   Location where;
 };
 
+// [proxy]: the L7 proxy's limits and timeouts (docs/config.md). Its
+// defaults are those of a careful reverse proxy; rules may raise the
+// timeouts and the body limit for themselves.
+struct ProxySettings {
+  std::string user = "sluice-proxy";  // runs as this user, no capabilities
+  std::size_t max_request_line = 8192;
+  std::size_t max_header_bytes = 32768;  // request line + headers
+  std::size_t max_headers = 100;
+  std::uint64_t max_body_bytes = 64ull << 20;
+  std::uint64_t header_timeout_seconds = 10;  // whole request head (slowloris)
+  std::uint64_t idle_timeout_seconds = 60;    // keep-alive between requests
+  std::uint64_t upstream_connect_timeout_seconds = 5;
+  std::uint64_t upstream_timeout_seconds = 60;  // no byte from the server this long
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_source = 256;
+  bool operator==(const ProxySettings&) const = default;
+};
+
 struct Config {
   std::vector<Interface> interfaces;
   std::map<std::string, Zone> zones;
@@ -182,6 +231,7 @@ struct Config {
   FlowLog flows;
   Containers containers;
   std::vector<EndpointLabels> endpoint_labels;
+  ProxySettings proxy;
   std::string api_listen = "127.0.0.1:9090";  // "" turns the API listener off
   std::string api_tls_cert;                   // both set: HTTPS
   std::string api_tls_key;

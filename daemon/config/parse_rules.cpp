@@ -283,7 +283,7 @@ void Parser::parse_rules(const toml::table& root) {
     std::string path = "rule[" + std::to_string(i) + "]";
     check_keys(t, path,
                {"name", "chain", "from", "to", "in_interface", "out_interface", "proto", "port",
-                "icmp_type", "action", "mode", "log", "comment"});
+                "icmp_type", "action", "mode", "log", "comment", "http", "tls_sni", "l7"});
     Rule r;
     r.where = loc(t);
     bool ok = rule_name(t, path, names, r);
@@ -306,6 +306,7 @@ void Parser::parse_rules(const toml::table& root) {
                              {"any", Protocol::Any}},
                             false, r.proto);
     ok &= rule_match(t, path, r);
+    ok &= rule_l7(t, path, r);
     if (ok) ok = check_can_match(t, path, r);
     if (ok) cfg_.rules.push_back(std::move(r));
   }

@@ -77,7 +77,7 @@ class Parser {
     }
     check_keys(root, "",
                {"api", "interface", "zones", "sets", "chains", "rule", "prefilter", "router",
-                "route", "nat", "flows", "containers", "endpoint"});
+                "route", "nat", "flows", "containers", "endpoint", "proxy"});
     parse_zones(root);
     parse_interfaces(root);
     parse_sets(root);
@@ -91,6 +91,7 @@ class Parser {
     parse_flows(root);
     parse_containers(root);  // after interfaces: pools may not overlap theirs
     parse_endpoint_labels(root);
+    parse_proxy(root);
     return finish();
   }
 
@@ -232,6 +233,17 @@ class Parser {
                  Rule& r);
   bool rule_match(const toml::table& t, const std::string& path, Rule& r);
   bool check_can_match(const toml::table& t, const std::string& path, const Rule& r);
+
+  // L7 rules and the proxy (parse_l7.cpp).
+  bool rule_l7(const toml::table& t, const std::string& path, Rule& r);
+  bool http_matches(const toml::node& n, const std::string& path, L7Policy& out);
+  bool header_matches(const toml::node& n, const std::string& path, HttpMatch& m);
+  bool l7_options(const toml::node& n, const std::string& path, L7Policy& out);
+  bool duration_at(const toml::table& t, std::string_view key, const std::string& path,
+                   std::uint64_t& out);
+  bool number_at(const toml::table& t, std::string_view key, const std::string& path,
+                 std::uint64_t low, std::uint64_t high, std::uint64_t& out);
+  void parse_proxy(const toml::table& root);
 
   // The daemon's own sections (parse_service.cpp): [api] and [flows].
   void parse_api(const toml::table& root);

@@ -87,6 +87,17 @@ class Datapath {
   void set_prefilter(const std::vector<config::Prefix>& prefixes,
                      const std::vector<config::Prefix>& exempt = {});
 
+  // The L7 proxy (docs/l7.md, datapath/proxy_steering.cpp). listen_fd, a
+  // TCP listener with IP_TRANSPARENT, takes the flows of the rule with
+  // this proxy slot; without one they are dropped. The entry goes by
+  // itself when the socket closes. Throw BpfError.
+  void set_proxy_listener(std::uint16_t slot, int listen_fd);
+  void remove_proxy_listener(std::uint16_t slot);
+  // Attaches the lookup that gives a SYN meeting a TIME_WAIT socket to
+  // the proxy (sluice_proxy_lookup) to the network namespace of netns_fd,
+  // until the Datapath goes. Idempotent. Throws BpfError.
+  void attach_proxy_lookup(int netns_fd);
+
   // Counters summed over CPUs, for the live generation.
   sluice_counter rule_counter(std::uint32_t rule_index) const;
   sluice_counter default_counter(config::Chain chain) const;
@@ -147,6 +158,7 @@ class Datapath {
   int tc_egress_fd() const;
   int xdp_ingress_fd() const;
   int conntrack_fd() const;
+  int proxy_listeners_fd() const;                          // the sockmap of the proxy's listeners
   int events_fd() const;                                   // the ring buffer of struct sluice_event
   std::uint64_t events_lost(sluice_event_loss why) const;  // events not delivered, and why
 

@@ -41,6 +41,8 @@ struct Datapath::Impl {
   bool found_previous = false;
   std::string discarded_pins;              // why pinned maps could not be reused
   std::vector<std::uint32_t> own_xdp_ids;  // ours, and the previous sluiced's
+  bpf_link* proxy_lookup = nullptr;        // sluice_proxy_lookup on the netns
+  ~Impl();
 
   // Pins our XDP program at pin_dir/xdp_program, after learning the id of
   // the one a previous sluiced pinned there.

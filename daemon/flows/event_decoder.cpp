@@ -66,9 +66,10 @@ std::string address_text(const std::uint8_t* a, std::uint8_t family) {
 }
 
 const char* drop_reason_name(unsigned reason) {
-  static const char* names[] = {"none",       "malformed",     "truncated",   "unsupported",
-                                "fragment",   "prefilter",     "policy-rule", "policy-default",
-                                "ct-invalid", "reject-failed", "nat-failed",  "spoofed"};
+  static const char* names[] = {
+      "none",       "malformed",   "truncated",        "unsupported", "fragment",
+      "prefilter",  "policy-rule", "policy-default",   "ct-invalid",  "reject-failed",
+      "nat-failed", "spoofed",     "proxy-unavailable"};
   static_assert(sizeof names / sizeof *names == SLUICE_DROP_REASON_COUNT);
   return reason < SLUICE_DROP_REASON_COUNT ? names[reason] : "unknown";
 }

@@ -131,7 +131,9 @@ std::vector<RuleGroups::Item> rule_items(const config::Rule& r, std::uint32_t in
   it.decision.rule_index = index;
   it.decision.action = abi_action(r.action);
   it.decision.flags =
-      static_cast<std::uint8_t>((r.log ? SLUICE_RULE_LOG : 0) | (r.audit ? SLUICE_RULE_AUDIT : 0));
+      static_cast<std::uint8_t>((r.log ? SLUICE_RULE_LOG : 0) | (r.audit ? SLUICE_RULE_AUDIT : 0) |
+                                (r.l7 ? SLUICE_RULE_L7 : 0));
+  it.decision.proxy_slot = r.l7 ? r.proxy_slot : 0;
   if (r.proto == config::Protocol::Any) return {it};
   it.proto = abi_proto(r.proto);
   if (r.icmp_type) {

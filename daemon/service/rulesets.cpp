@@ -13,6 +13,7 @@
 #include "config/parser.h"
 #include "datapath/bpf_error.h"
 #include "datapath/datapath.h"
+#include "policy/proxy_slots.h"
 #include "service/flow_pipeline.h"
 #include "service/interfaces.h"
 #include "store/database.h"
@@ -60,14 +61,16 @@ config::Config Rulesets::with_workloads(const config::Config& cfg) const {
 void Rulesets::install(const policy::Ruleset& ruleset) {
   auto started = Clock::now();
   auto installed = with_workloads(ruleset.config);
+  auto slots = policy::assign_proxy_slots(installed, proxy_slots_);
   const auto* compiled = &ruleset.compiled;
   policy::CompiledPolicy resolved;
-  if (policy::uses_selectors(ruleset.config)) {
+  if (policy::uses_selectors(ruleset.config) || !slots.empty()) {
     resolved = policy::compile(installed);
     compiled = &resolved;
   }
   auto stats = datapath_.apply(*compiled);
   installed_ = std::move(installed);
+  proxy_slots_ = std::move(slots);
   datapath_.release_idle_generation();
   ++apply_stats_.applied;
   apply_stats_.last_seconds = std::chrono::duration<double>(Clock::now() - started).count();

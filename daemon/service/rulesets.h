@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -127,6 +128,7 @@ class Rulesets {
   FlowPipeline& flows_;
   Interfaces& interfaces_;
   WorkloadIdentities identities_;
+  std::map<std::string, std::uint16_t> proxy_slots_;  // of the installed ruleset's L7 rules
   std::optional<policy::Ruleset> live_;
   // live_'s configuration with the workloads in it (selectors resolved,
   // published ports as port forwards): what the interfaces follow.

@@ -34,7 +34,7 @@ const BadConfig kCases[] = {
     {"unknown top-level key",
      "[chain]\ninput = \"drop\"\n",
      {"t.toml:1:2: chain: unknown key; expected one of: api, interface, zones, sets, chains, rule, "
-      "prefilter, router, route, nat, flows, containers, endpoint"}},
+      "prefilter, router, route, nat, flows, containers, endpoint, proxy"}},
     {"container pools: wrong family, too narrow, not a network, overlapping, unknown key",
      "[[interface]]\nname = \"lan0\"\naddresses = [\"10.89.0.1/24\"]\n\n[containers]\n"
      "ipv4 = \"fd00::/64\"\nipv6 = \"fd00::/127\"\npool = 1\n",
@@ -73,7 +73,8 @@ const BadConfig kCases[] = {
     {"unknown rule key (typo)",
      "[[rule]]\nname = \"a\"\nchain = \"input\"\naction = \"accept\"\nprot = \"tcp\"\n",
      {"t.toml:5:1: rule[0].prot: unknown key; expected one of: name, chain, from, to, "
-      "in_interface, out_interface, proto, port, icmp_type, action, mode, log, comment"}},
+      "in_interface, out_interface, proto, port, icmp_type, action, mode, log, comment, http, "
+      "tls_sni, l7"}},
     {"unknown chains key",
      "[chains]\ninptu = \"drop\"\n",
      {"t.toml:2:1: chains.inptu: unknown key; expected one of: input, forward, output"}},

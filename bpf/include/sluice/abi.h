@@ -87,18 +87,19 @@ struct sluice_identity_key {
 /* Why a packet was dropped; indexes the drop_reasons counter array. */
 enum sluice_drop_reason {
 	SLUICE_DROP_NONE = 0,
-	SLUICE_DROP_MALFORMED = 1,	/* header fields contradict each other */
-	SLUICE_DROP_TRUNCATED = 2,	/* packet ends inside a header */
-	SLUICE_DROP_UNSUPPORTED = 3,	/* too many VLAN tags / IPv6 ext headers */
-	SLUICE_DROP_FRAGMENT = 4,	/* non-first fragment of an untracked flow */
-	SLUICE_DROP_PREFILTER = 5,	/* source in the XDP blocklist */
-	SLUICE_DROP_POLICY_RULE = 6,	/* a rule with action drop or reject */
-	SLUICE_DROP_POLICY_DEFAULT = 7, /* no rule matched, chain default drop */
-	SLUICE_DROP_CT_INVALID = 8,	/* TCP flags no stack sends (scans) */
-	SLUICE_DROP_REJECT_FAILED = 9,	/* could not build the reject answer */
-	SLUICE_DROP_NAT_FAILED = 10,	/* no free port, or the packet could not be rewritten */
-	SLUICE_DROP_SPOOFED = 11,	/* a container's packet with a source not its own */
-	SLUICE_DROP_REASON_COUNT = 12,
+	SLUICE_DROP_MALFORMED = 1,	    /* header fields contradict each other */
+	SLUICE_DROP_TRUNCATED = 2,	    /* packet ends inside a header */
+	SLUICE_DROP_UNSUPPORTED = 3,	    /* too many VLAN tags / IPv6 ext headers */
+	SLUICE_DROP_FRAGMENT = 4,	    /* non-first fragment of an untracked flow */
+	SLUICE_DROP_PREFILTER = 5,	    /* source in the XDP blocklist */
+	SLUICE_DROP_POLICY_RULE = 6,	    /* a rule with action drop or reject */
+	SLUICE_DROP_POLICY_DEFAULT = 7,	    /* no rule matched, chain default drop */
+	SLUICE_DROP_CT_INVALID = 8,	    /* TCP flags no stack sends (scans) */
+	SLUICE_DROP_REJECT_FAILED = 9,	    /* could not build the reject answer */
+	SLUICE_DROP_NAT_FAILED = 10,	    /* no free port, or the packet could not be rewritten */
+	SLUICE_DROP_SPOOFED = 11,	    /* a container's packet with a source not its own */
+	SLUICE_DROP_PROXY_UNAVAILABLE = 12, /* an L7 rule's flow with no proxy to take it */
+	SLUICE_DROP_REASON_COUNT = 13,
 };
 
 /* Address families as stored in keys (not AF_* values: stable ABI). */
@@ -297,7 +298,7 @@ struct sluice_decision {
 	__u32 rule_index; /* position of the rule in the ruleset, all chains */
 	__u8 action;	  /* enum sluice_action */
 	__u8 flags;	  /* SLUICE_RULE_* */
-	__u8 pad[2];
+	__u16 proxy_slot; /* SLUICE_RULE_L7: the proxy listener taking the flow */
 };
 
 /* A rule's protocol and port range, kept in its group when the group is
@@ -375,6 +376,18 @@ struct sluice_group {
 
 #define SLUICE_RULE_LOG 0x01
 #define SLUICE_RULE_AUDIT 0x02 /* count the verdict, let the packet through */
+#define SLUICE_RULE_L7 0x04    /* accepted flows go through the L7 proxy */
+
+/*
+ * The L7 proxy (docs/l7.md): every rule with http/tls_sni has a slot, the
+ * index of its listening socket in the proxy_listeners sockmap. A flow
+ * such a rule accepts is delivered to that socket (bpf_sk_assign at tc
+ * ingress, marked so that routing keeps it on this host); an empty slot
+ * drops it (fail closed). Slot 0 is never used.
+ */
+#define SLUICE_MAX_PROXY_SLOTS 1024u
+#define SLUICE_PROXY_MARK 0x51c70000u /* the routing mark of steered packets */
+#define SLUICE_PROXY_MARK_MASK 0xffff0000u
 
 /* Per-CPU counters of packets and bytes, per rule and per chain default
  * of each generation (indexes below). */
@@ -477,10 +490,10 @@ struct sluice_ct_entry {
 	__u32 in_ifindex;  /* where the first packet came in */
 	__u32 out_ifindex; /* where the original direction leaves, once decided */
 	__u8 nat;	   /* SLUICE_NAT_* */
-	__u8 pad[1];
-	__u16 snat_port; /* network byte order */
-	__u16 dnat_port; /* network byte order */
-	__u8 pad2[2];
+	__u8 proxied;	   /* 1: the original direction goes to the L7 proxy */
+	__u16 snat_port;   /* network byte order */
+	__u16 dnat_port;   /* network byte order */
+	__u16 proxy_slot;  /* when proxied */
 	__u8 snat_addr[16];
 	__u8 dnat_addr[16];
 };
