@@ -45,7 +45,7 @@ int sluice_proxy_lookup(struct bpf_sk_lookup *ctx)
 	ct = bpf_map_lookup_elem(&conntrack, &key);
 	if (!ct || !ct->proxied)
 		return SK_PASS;
-	slot = ct->proxy_slot;
+	slot = sluice_proxy_key(ct->proxy_slot, family);
 	sk = bpf_map_lookup_elem(&proxy_listeners, &slot);
 	if (!sk)
 		return SK_DROP; /* no proxy: no connection */

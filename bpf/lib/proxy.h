@@ -21,7 +21,7 @@ static __always_inline int proxy_steer(struct __sk_buff *skb, const struct packe
 {
 	struct bpf_sock_tuple tuple = {};
 	struct bpf_sock *sk;
-	__u32 size, key = slot;
+	__u32 size, key = sluice_proxy_key(slot, pkt->family);
 	long err;
 
 	if (pkt->family == SLUICE_FAMILY_IPV4) {

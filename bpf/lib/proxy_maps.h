@@ -11,7 +11,7 @@
  * itself when its socket closes (the proxy died): its flows are dropped. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKMAP);
-	__uint(max_entries, SLUICE_MAX_PROXY_SLOTS);
+	__uint(max_entries, 2 * SLUICE_MAX_PROXY_SLOTS); /* sluice_proxy_key() */
 	__type(key, __u32);
 	__type(value, __u64);
 } proxy_listeners SEC(".maps");

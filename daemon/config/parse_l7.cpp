@@ -17,8 +17,8 @@ namespace {
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
   for (unsigned char c : s)
-    if (!(std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                                 std::string_view::npos))
+    if (!(std::isalnum(c) ||
+          std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos))
       return false;
   return true;
 }
@@ -152,8 +152,8 @@ bool Parser::l7_options(const toml::node& n, const std::string& path, L7Policy& 
       ok = false;
     }
   }
-  ok &= enum_at<bool>(*t, "http2", path, "an HTTP/2 setting",
-                      {{"refuse", false}, {"opaque", true}}, false, out.http2_opaque);
+  ok &= enum_at<bool>(*t, "http2", path, "an HTTP/2 setting", {{"refuse", false}, {"opaque", true}},
+                      false, out.http2_opaque);
   ok &= duration_at(*t, "idle_timeout", path, out.idle_timeout_seconds);
   ok &= duration_at(*t, "upstream_timeout", path, out.upstream_timeout_seconds);
   ok &= number_at(*t, "max_body_bytes", path, 1, 1ull << 40, out.max_body_bytes);
@@ -228,8 +228,7 @@ bool Parser::duration_at(const toml::table& t, std::string_view key, const std::
   auto text = n->value_exact<std::string>();
   auto secs = text ? parse_age(*text) : std::nullopt;
   if (!secs) {
-    error(*n, path + "." + std::string(key),
-          "must be a duration like \"30s\", \"10m\" or \"2h\"");
+    error(*n, path + "." + std::string(key), "must be a duration like \"30s\", \"10m\" or \"2h\"");
     return false;
   }
   out = *secs;

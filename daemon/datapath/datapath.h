@@ -91,8 +91,8 @@ class Datapath {
   // TCP listener with IP_TRANSPARENT, takes the flows of the rule with
   // this proxy slot; without one they are dropped. The entry goes by
   // itself when the socket closes. Throw BpfError.
-  void set_proxy_listener(std::uint16_t slot, int listen_fd);
-  void remove_proxy_listener(std::uint16_t slot);
+  void set_proxy_listener(std::uint16_t slot, config::Family family, int listen_fd);
+  void remove_proxy_listener(std::uint16_t slot, config::Family family);
   // Attaches the lookup that gives a SYN meeting a TIME_WAIT socket to
   // the proxy (sluice_proxy_lookup) to the network namespace of netns_fd,
   // until the Datapath goes. Idempotent. Throws BpfError.

@@ -16,16 +16,17 @@ Datapath::Impl::~Impl() {
 
 namespace {
 
-std::uint32_t checked_slot(std::uint16_t slot) {
+std::uint32_t checked_key(std::uint16_t slot, config::Family family) {
   if (slot == 0 || slot >= SLUICE_MAX_PROXY_SLOTS)
     throw BpfError("proxy slot " + std::to_string(slot) + " is out of range", EINVAL);
-  return slot;
+  return sluice_proxy_key(slot,
+                          family == config::Family::V6 ? SLUICE_FAMILY_IPV6 : SLUICE_FAMILY_IPV4);
 }
 
 }  // namespace
 
-void Datapath::set_proxy_listener(std::uint16_t slot, int listen_fd) {
-  std::uint32_t key = checked_slot(slot);
+void Datapath::set_proxy_listener(std::uint16_t slot, config::Family family, int listen_fd) {
+  std::uint32_t key = checked_key(slot, family);
   std::uint64_t value = static_cast<std::uint32_t>(listen_fd);
   if (bpf_map_update_elem(impl_->map(impl_->ingress->maps.proxy_listeners), &key, &value,
                           BPF_ANY) != 0)
@@ -33,8 +34,8 @@ void Datapath::set_proxy_listener(std::uint16_t slot, int listen_fd) {
                    errno);
 }
 
-void Datapath::remove_proxy_listener(std::uint16_t slot) {
-  std::uint32_t key = checked_slot(slot);
+void Datapath::remove_proxy_listener(std::uint16_t slot, config::Family family) {
+  std::uint32_t key = checked_key(slot, family);
   // A sockmap says EINVAL for a slot that holds no socket.
   if (bpf_map_delete_elem(impl_->map(impl_->ingress->maps.proxy_listeners), &key) != 0 &&
       errno != ENOENT && errno != EINVAL)

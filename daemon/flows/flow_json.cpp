@@ -18,6 +18,17 @@ nlohmann::json to_json(const FlowRecord& r) {
   if (!r.dst_workload.empty()) out["dst_workload"] = r.dst_workload;
   if (r.src_identity) out["src_identity"] = r.src_identity;
   if (r.dst_identity) out["dst_identity"] = r.dst_identity;
+  if (!r.l7.kind.empty()) {
+    nlohmann::json l7 = {{"kind", r.l7.kind},
+                         {"status", r.l7.status},
+                         {"request_bytes", r.l7.request_bytes},
+                         {"response_bytes", r.l7.response_bytes},
+                         {"latency_us", r.l7.latency_us}};
+    for (auto [key, value] : {std::pair{"method", &r.l7.method}, std::pair{"host", &r.l7.host},
+                              std::pair{"path", &r.l7.path}, std::pair{"sni", &r.l7.sni}})
+      if (!value->empty()) l7[key] = *value;
+    out["l7"] = std::move(l7);
+  }
   if (r.verdict == Verdict::Closed) {
     out["packets"] = {r.packets[0], r.packets[1]};
     out["bytes"] = {r.bytes[0], r.bytes[1]};

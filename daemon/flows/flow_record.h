@@ -51,6 +51,15 @@ struct FlowRecord {
   std::string dst_workload;
   std::uint32_t src_identity = 0;
   std::uint32_t dst_identity = 0;
+  // The L7 proxy's records (docs/l7.md): one request, WebSocket upgrade
+  // or TLS hello each; kind is "" in the datapath's records.
+  struct L7 {
+    std::string kind;  // "http", "websocket", "http2", "tls", "tcp"
+    std::string method, host, path, sni;
+    int status = 0;  // the answer's HTTP status, 0 when none
+    std::uint64_t request_bytes = 0, response_bytes = 0;
+    std::uint64_t latency_us = 0;
+  } l7;
 };
 
 }  // namespace sluice::flows

@@ -98,13 +98,18 @@ ChunkedBody::Step ChunkedBody::feed(std::string_view in) {
         continue;
       }
       case State::DataCr:
-        if (c == '\n') error = "a bare LF after chunk data";
-        else if (c != '\r') error = "chunk data longer than its size";
-        else state_ = State::DataLf;
+        if (c == '\n')
+          error = "a bare LF after chunk data";
+        else if (c != '\r')
+          error = "chunk data longer than its size";
+        else
+          state_ = State::DataLf;
         break;
       case State::DataLf:
-        if (c != '\n') error = "a bare CR after chunk data";
-        else state_ = State::Size;
+        if (c != '\n')
+          error = "a bare CR after chunk data";
+        else
+          state_ = State::Size;
         break;
       case State::Size:
       case State::Extension:

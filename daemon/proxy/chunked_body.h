@@ -24,7 +24,19 @@ class ChunkedBody {
   std::uint64_t data_bytes() const { return data_bytes_; }
 
  private:
-  enum class State { Size, Extension, SizeLf, Data, DataCr, DataLf, TrailerStart, Trailer, TrailerLf, EndLf, Done };
+  enum class State {
+    Size,
+    Extension,
+    SizeLf,
+    Data,
+    DataCr,
+    DataLf,
+    TrailerStart,
+    Trailer,
+    TrailerLf,
+    EndLf,
+    Done
+  };
   const char* size_byte(unsigned char c);
   const char* trailer_byte(unsigned char c);
 

@@ -46,10 +46,10 @@ ClientHello malformed(std::string why) {
 // The server_name extension's host name, "" when absent.
 ClientHello server_name_of(std::string_view hello) {
   Reader r{hello};
-  r.take(2 + 32);           // legacy_version, random
-  r.take(r.number(1));      // legacy_session_id
-  r.take(r.number(2));      // cipher_suites
-  r.take(r.number(1));      // legacy_compression_methods
+  r.take(2 + 32);       // legacy_version, random
+  r.take(r.number(1));  // legacy_session_id
+  r.take(r.number(2));  // cipher_suites
+  r.take(r.number(1));  // legacy_compression_methods
   if (r.bad) return malformed("a truncated ClientHello");
   ClientHello out;
   out.state = ClientHello::State::Complete;
@@ -81,7 +81,8 @@ ClientHello server_name_of(std::string_view hello) {
 }  // namespace
 
 bool looks_like_tls(std::string_view in) {
-  return in.size() >= 3 && in[0] == 0x16 && in[1] == 0x03 && static_cast<unsigned char>(in[2]) <= 0x04;
+  return in.size() >= 3 && in[0] == 0x16 && in[1] == 0x03 &&
+         static_cast<unsigned char>(in[2]) <= 0x04;
 }
 
 ClientHello read_client_hello(std::string_view input) {

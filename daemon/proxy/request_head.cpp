@@ -15,8 +15,8 @@ const std::string* RequestHead::header(std::string_view name) const {
 namespace {
 
 bool is_tchar(unsigned char c) {
-  return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                                std::string_view::npos;
+  return std::isalnum(c) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 bool is_token(std::string_view s) {
@@ -126,13 +126,13 @@ std::size_t head_end(std::string_view in, const HeadLimits& limits, std::optiona
   bool first_line = true;
   for (std::size_t i = 0; i < in.size(); ++i) {
     if (first_line && i - line_start >= limits.max_request_line + 2) {
-      bad = Refusal{414, "request line longer than " + std::to_string(limits.max_request_line) +
-                             " bytes"};
+      bad = Refusal{
+          414, "request line longer than " + std::to_string(limits.max_request_line) + " bytes"};
       return 0;
     }
     if (i >= limits.max_header_bytes + 2) {
-      bad = Refusal{431, "request head larger than " + std::to_string(limits.max_header_bytes) +
-                             " bytes"};
+      bad = Refusal{
+          431, "request head larger than " + std::to_string(limits.max_header_bytes) + " bytes"};
       return 0;
     }
     if (in[i] == '\r') {
@@ -148,8 +148,8 @@ std::size_t head_end(std::string_view in, const HeadLimits& limits, std::optiona
       return 0;
     }
     if (first_line && i - 1 - line_start > limits.max_request_line) {
-      bad = Refusal{414, "request line longer than " + std::to_string(limits.max_request_line) +
-                             " bytes"};
+      bad = Refusal{
+          414, "request line longer than " + std::to_string(limits.max_request_line) + " bytes"};
       return 0;
     }
     if (!first_line && i + 1 - line_start == 2) return i + 1;
@@ -237,8 +237,7 @@ std::optional<Refusal> content_length(const std::string& value, RequestHead& h) 
   if (h.content_length) return Refusal{400, "more than one Content-Length"};
   std::uint64_t n = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-  if (value.empty() || value.size() > 18 || ec != std::errc() ||
-      end != value.data() + value.size())
+  if (value.empty() || value.size() > 18 || ec != std::errc() || end != value.data() + value.size())
     return Refusal{400, "an invalid Content-Length"};
   h.content_length = n;
   return std::nullopt;

@@ -21,15 +21,15 @@ struct HeadLimits {
 
 struct RequestHead {
   std::string method;
-  std::string target;  // as sent
-  std::string path;    // target's path, without the query
+  std::string target;     // as sent
+  std::string path;       // target's path, without the query
   int minor_version = 1;  // HTTP/1.minor
   // Names in lowercase, values without surrounding whitespace, in order.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string host;  // lowercase, without the port ("" only for HTTP/1.0 without one)
   std::optional<std::uint64_t> content_length;
-  bool chunked = false;           // Transfer-Encoding: chunked
-  bool close = false;             // the client ends the connection after this one
+  bool chunked = false;  // Transfer-Encoding: chunked
+  bool close = false;    // the client ends the connection after this one
   // Connection: upgrade with an Upgrade header: its protocols, lowercase
   // ("websocket", "h2c"); "" when the request asks for no upgrade.
   std::string upgrade;

@@ -25,6 +25,11 @@ void FlowPipeline::ruleset_applied(const config::Config& cfg, const std::string&
   for (const auto& r : cfg.rules)
     table->rules.push_back({r.name, static_cast<std::uint32_t>(r.where.line), r.log});
   decoder_->set_rules(generation, std::move(table));
+  config_file_ = config_file;
+  l7_rules_.clear();
+  for (const auto& r : cfg.rules)
+    if (r.l7)
+      l7_rules_[r.name] = {config::to_string(r.chain), static_cast<std::uint32_t>(r.where.line)};
   log_->configure(cfg.flows);
   applied_at_ns_ = applied_at_ns;
   applied_generation_ = static_cast<int>(generation & 1);
@@ -33,6 +38,7 @@ void FlowPipeline::ruleset_applied(const config::Config& cfg, const std::string&
 void FlowPipeline::forget_interfaces() { decoder_->forget_interfaces(); }
 
 void FlowPipeline::workloads_changed(std::shared_ptr<const flows::WorkloadNames> names) {
+  workloads_ = names;
   decoder_->set_workloads(std::move(names));
 }
 

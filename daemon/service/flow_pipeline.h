@@ -8,13 +8,16 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "config/model.h"
 #include "flows/flow_record.h"
 #include "flows/workload_names.h"
+#include "proxy/control_messages.h"
 #include "sluice/abi.h"
 
 namespace sluice::datapath {
@@ -60,6 +63,11 @@ class FlowPipeline {
     return type < events_received_.size() ? events_received_[type] : 0;
   }
 
+  // The L7 proxy's records (l7_flow_records.cpp): named like the
+  // datapath's, into the same log.
+  void record_l7(std::vector<proxy::L7Record> records);
+  std::uint64_t l7_records() const { return l7_records_; }
+
   // Ends the current second of journal lines (called often).
   void tick();
 
@@ -89,6 +97,15 @@ class FlowPipeline {
 
   datapath::Datapath& datapath_;
   std::shared_ptr<store::FlowLog> log_;
+  // For the proxy's records: the L7 rules' chains and lines, the workloads.
+  struct L7Rule {
+    std::string chain;
+    std::uint32_t line = 0;
+  };
+  std::map<std::string, L7Rule> l7_rules_;
+  std::string config_file_;
+  std::shared_ptr<const flows::WorkloadNames> workloads_;
+  std::uint64_t l7_records_ = 0;
   std::unique_ptr<flows::EventDecoder> decoder_;
   std::unique_ptr<flows::EventReader> events_;
   std::array<std::uint64_t, 8> events_received_{};

@@ -80,6 +80,7 @@ void Rulesets::install(const policy::Ruleset& ruleset) {
   flows_.ruleset_applied(ruleset.config, config_path_, stats.generation, applied_at_ns_);
   last_map_entries_ = stats.map_entries;
   last_generation_ = stats.generation;
+  if (on_installed_) on_installed_(*installed_);
 }
 
 void Rulesets::set_workloads(std::vector<policy::Workload> workloads) {

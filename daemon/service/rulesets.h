@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -76,6 +77,11 @@ class Rulesets {
   // does the live ruleset when its rules select containers (re-applied
   // with their addresses; nothing else changes).
   void set_workloads(std::vector<policy::Workload> workloads);
+  // Called with the config as installed (selectors resolved, proxy slots
+  // given) after every install: the L7 proxy follows it.
+  void on_installed(std::function<void(const config::Config&)> fn) {
+    on_installed_ = std::move(fn);
+  }
   const WorkloadIdentities& identities() const { return identities_; }
   const std::string& config_path() const { return config_path_; }
   const std::vector<std::string>& list_dirs() const { return list_dirs_; }
@@ -129,6 +135,7 @@ class Rulesets {
   Interfaces& interfaces_;
   WorkloadIdentities identities_;
   std::map<std::string, std::uint16_t> proxy_slots_;  // of the installed ruleset's L7 rules
+  std::function<void(const config::Config&)> on_installed_;
   std::optional<policy::Ruleset> live_;
   // live_'s configuration with the workloads in it (selectors resolved,
   // published ports as port forwards): what the interfaces follow.

@@ -61,8 +61,19 @@ Service::Service(ServiceOptions options, store::StateStore* state, std::string s
   containers_ = std::make_unique<Containers>(*datapath_, options.database_path, pending);
   control_socket_ = options.control_socket;
   cni_pending_dir_ = pending;
+  auto proxy_binary = options.proxy_binary;
+  if (proxy_binary.empty()) {
+    std::error_code ec;
+    proxy_binary =
+        (std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "sluice-proxy")
+            .string();
+  }
+  proxy_ = std::make_unique<ProxySupervisor>(
+      proxy_binary, *datapath_,
+      [this](proxy::ProxyReport report) { pipeline_->record_l7(std::move(report.records)); });
   rulesets_ = std::make_unique<Rulesets>(options.config_path, options.list_dirs, *datapath_, state_,
                                          *pipeline_, *interfaces_);
+  rulesets_->on_installed([this](const config::Config& cfg) { proxy_->configure(cfg); });
   // Containers taken back are known before the first ruleset goes live:
   // rules that select them find them.
   rulesets_->set_workloads(containers_->workloads());
@@ -91,6 +102,7 @@ Service::~Service() {
 void Service::tick() {
   pipeline_->tick();
   rulesets_->tick();
+  proxy_->tick();
 }
 
 Readings Service::readings() const { return Readings(*datapath_); }

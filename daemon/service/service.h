@@ -16,6 +16,7 @@
 
 #include "config/diagnostics.h"
 #include "service/flow_pipeline.h"
+#include "service/proxy_supervisor.h"
 #include "service/readings.h"
 #include "service/rulesets.h"
 
@@ -41,6 +42,8 @@ struct ServiceOptions {
   // The control socket sluiced listens on: what sluice-cni's network
   // configuration names (sluicectl cni install).
   std::string control_socket = "/run/sluice/sluice.sock";
+  // The L7 proxy executable; empty: sluice-proxy in sluiced's directory.
+  std::string proxy_binary;
 };
 
 class Interfaces;
@@ -67,7 +70,10 @@ class Service {
 
   // On stop, leave the programs attached and the maps pinned, enforcing
   // the last ruleset until the next sluiced takes over (upgrades).
-  void keep_datapath_enforcing() { keep_ = true; }
+  void keep_datapath_enforcing() {
+    keep_ = true;
+    proxy_->keep_routing();
+  }
 
   // The ruleset (see Rulesets). who: recorded in the config history and
   // the audit log.
@@ -129,6 +135,12 @@ class Service {
   const std::string& cni_pending_dir() const { return cni_pending_dir_; }
   const Rulesets& rulesets() const { return *rulesets_; }
 
+  // The L7 proxy (docs/l7.md): its control socket to poll (-1: none), and
+  // what to do when it is readable (records, or the proxy's end).
+  int proxy_fd() const { return proxy_->fd(); }
+  void handle_proxy() { proxy_->handle(); }
+  const ProxySupervisor& proxy() const { return *proxy_; }
+
  private:
   std::shared_ptr<store::FlowLog> flows_;
   std::unique_ptr<datapath::Datapath> datapath_;
@@ -137,6 +149,7 @@ class Service {
   std::unique_ptr<FlowPipeline> pipeline_;
   std::unique_ptr<Interfaces> interfaces_;
   std::unique_ptr<Containers> containers_;
+  std::unique_ptr<ProxySupervisor> proxy_;
   std::string control_socket_;
   std::string cni_pending_dir_;
   std::unique_ptr<Rulesets> rulesets_;

@@ -174,8 +174,9 @@ int run_daemon(const DaemonOptions& options) {
     pollfd fds[] = {{sfd.get(), POLLIN, 0},
                     {control.fd(), POLLIN, 0},
                     {service.events_fd(), POLLIN, 0},
-                    {netlink.fd(), POLLIN, 0}};
-    poll(fds, 4, more_events ? 0 : wait_ms);
+                    {netlink.fd(), POLLIN, 0},
+                    {service.proxy_fd(), POLLIN, 0}};
+    poll(fds, 5, more_events ? 0 : wait_ms);
     // Every turn, woken or not: the datapath wakes us only when its ring
     // fills up.
     {
@@ -188,6 +189,10 @@ int run_daemon(const DaemonOptions& options) {
     if ((fds[0].revents & POLLIN) && handle_signal(sfd.get(), service, service_lock, options))
       return 0;
     if (fds[1].revents & POLLIN) control.serve_one(service, service_lock);
+    if (fds[4].revents & (POLLIN | POLLHUP | POLLERR)) {
+      std::lock_guard lock(service_lock);
+      service.handle_proxy();
+    }
     if (service.sweep_due()) {
       auto swept = service.sweep_walk();  // no lock: the API goes on meanwhile
       std::lock_guard lock(service_lock);

@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
       "directory of the web UI's files, served by the API")(
       "socket-group", po::value<std::string>(),
       "a group whose members may use the control socket's read-only commands (status, rules, "
-      "flows...)")(
+      "flows...)")("proxy", po::value<std::string>()->default_value(""),
+                   "the L7 proxy executable (default: sluice-proxy beside sluiced)")(
       "list-dir", po::value<std::vector<std::string>>()->default_value({}, ""),
       "a directory address lists (sets with file = ...) may be read from, besides the config "
       "file's own (repeatable)");
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
                        list_dirs};
     options.socket_path = vm["socket"].as<std::string>();
     options.service.control_socket = options.socket_path;
+    options.service.proxy_binary = vm["proxy"].as<std::string>();
     options.keep_datapath = vm.count("keep-datapath") > 0;
     options.webui_dir = vm["webui"].as<std::string>();
     if (vm.count("socket-group")) {

@@ -65,7 +65,7 @@ class ProxySteering : public DatapathTest {
     dp.apply(policy::compile(cfg));
   }
   void TearDown() override {
-    dp.remove_proxy_listener(slot);
+    dp.remove_proxy_listener(slot, config::Family::V4);
     DatapathTest::TearDown();
   }
   std::vector<std::uint8_t> to_api(std::uint8_t flags) {
@@ -79,8 +79,7 @@ TEST_F(ProxySteering, WithoutAProxyTheFlowIsDroppedAndNotTracked) {
   EXPECT_EQ(drops(SLUICE_DROP_PROXY_UNAVAILABLE), before + 1);
   EXPECT_TRUE(dp.conntrack().empty());
   // A rule without http is not affected.
-  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.3.0.1", "10.4.0.1").tcp(40001, 22, kSyn).build()),
-            kOk);
+  EXPECT_EQ(ingress(PacketBuilder::ipv4("10.3.0.1", "10.4.0.1").tcp(40001, 22, kSyn).build()), kOk);
 }
 
 // BPF_PROG_TEST_RUN cannot hand a packet to a socket (bpf_sk_assign needs
@@ -89,7 +88,7 @@ TEST_F(ProxySteering, WithoutAProxyTheFlowIsDroppedAndNotTracked) {
 TEST_F(ProxySteering, TheListenerLeavesTheMapWhenItsSocketCloses) {
   int listener = transparent_listener();
   ASSERT_GE(listener, 0);
-  dp.set_proxy_listener(slot, listener);
+  dp.set_proxy_listener(slot, config::Family::V4, listener);
   std::uint32_t key = slot;
   std::uint64_t cookie = 0;
   EXPECT_EQ(bpf_map_lookup_elem(dp.proxy_listeners_fd(), &key, &cookie), 0);
@@ -98,7 +97,7 @@ TEST_F(ProxySteering, TheListenerLeavesTheMapWhenItsSocketCloses) {
   EXPECT_NE(bpf_map_lookup_elem(dp.proxy_listeners_fd(), &key, &cookie), 0);
   // A socket that is not listening is refused.
   int plain = socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_THROW(dp.set_proxy_listener(slot, plain), datapath::BpfError);
+  EXPECT_THROW(dp.set_proxy_listener(slot, config::Family::V4, plain), datapath::BpfError);
   close(plain);
 }
 
@@ -135,7 +134,7 @@ TEST_F(ProxySteering, AnL7RuleWithoutASlotDropsRatherThanForwards) {
   // Compiled without assign_proxy_slots (slot 0): no listener can match.
   int listener = transparent_listener();
   ASSERT_GE(listener, 0);
-  dp.set_proxy_listener(slot, listener);
+  dp.set_proxy_listener(slot, config::Family::V4, listener);
   dp.apply(policy::compile(parse_or_die(kRuleset)));
   EXPECT_EQ(ingress(to_api(kSyn)), kShot);
   close(listener);

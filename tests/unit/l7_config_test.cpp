@@ -99,8 +99,8 @@ TEST(L7Config, ProxyDefaultsAndOverrides) {
 
 TEST(L7Config, DiffShowsL7AndProxyChanges) {
   auto a = parse_string(rule_with("http = [{ method = \"GET\" }]\n"), "t.toml", ".");
-  auto b = parse_string(rule_with("http = [{ method = \"HEAD\" }]\n", "[proxy]\nmax_headers = 64\n"),
-                        "t.toml", ".");
+  auto b = parse_string(
+      rule_with("http = [{ method = \"HEAD\" }]\n", "[proxy]\nmax_headers = 64\n"), "t.toml", ".");
   ASSERT_TRUE(a.config && b.config);
   auto changes = diff(*a.config, *b.config);
   ASSERT_EQ(changes.size(), 2u);

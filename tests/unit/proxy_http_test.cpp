@@ -89,20 +89,28 @@ TEST_P(RefusedHeads, WithStatusAndReason) {
 
 const std::string kHost = "Host: a\r\n";
 const Refused kRefused[] = {
-    {"cl_and_te", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
+    {"cl_and_te",
+     "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
      "both Content-Length and Transfer-Encoding"},
-    {"te_and_cl", "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n", 400,
+    {"te_and_cl",
+     "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n", 400,
      "both Content-Length and Transfer-Encoding"},
-    {"duplicate_cl", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 4\r\nContent-Length: 4\r\n\r\n", 400,
+    {"duplicate_cl",
+     "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 4\r\nContent-Length: 4\r\n\r\n", 400,
      "more than one Content-Length"},
-    {"cl_list", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 4, 4\r\n\r\n", 400, "an invalid Content-Length"},
-    {"cl_sign", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: +4\r\n\r\n", 400, "an invalid Content-Length"},
-    {"cl_hex", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 0x4\r\n\r\n", 400, "an invalid Content-Length"},
+    {"cl_list", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 4, 4\r\n\r\n", 400,
+     "an invalid Content-Length"},
+    {"cl_sign", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: +4\r\n\r\n", 400,
+     "an invalid Content-Length"},
+    {"cl_hex", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 0x4\r\n\r\n", 400,
+     "an invalid Content-Length"},
     {"cl_huge", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 99999999999999999999\r\n\r\n", 400,
      "an invalid Content-Length"},
     {"te_gzip", "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: gzip, chunked\r\n\r\n", 501,
      "transfer coding 'gzip, chunked' is not supported (only chunked)"},
-    {"te_twice", "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+    {"te_twice",
+     "POST / HTTP/1.1\r\n" + kHost +
+         "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
      400, "more than one Transfer-Encoding"},
     {"te_http10", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
      "Transfer-Encoding in an HTTP/1.0 request"},
@@ -111,32 +119,41 @@ const Refused kRefused[] = {
     {"obs_fold", "GET / HTTP/1.1\r\n" + kHost + "X-A: 1\r\n  continued\r\n\r\n", 400,
      "a folded header line (obs-fold)"},
     {"bare_lf", "GET / HTTP/1.1\n" + kHost + "\r\n", 400, "a line ending in a bare LF"},
-    {"bare_lf_header", "GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n", 400, "a line ending in a bare LF"},
+    {"bare_lf_header", "GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n", 400,
+     "a line ending in a bare LF"},
     {"bare_cr", "GET / HTTP/1.1\r\nHost: a\rX: y\r\n\r\n", 400, "a bare CR in the request head"},
     {"nul_in_value", std::string("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n", 36), 400,
      "a control character in header X"},
     {"no_host", "GET / HTTP/1.1\r\n\r\n", 400, "no Host (HTTP/1.1 needs one)"},
     {"two_hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host"},
     {"bad_host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "a malformed Host"},
-    {"host_differs", "GET http://b/ HTTP/1.1\r\nHost: a\r\n\r\n", 400, "a Host that differs from the request target's"},
-    {"two_spaces", "GET  / HTTP/1.1\r\n" + kHost + "\r\n", 400, "a request line that is not METHOD TARGET VERSION"},
+    {"host_differs", "GET http://b/ HTTP/1.1\r\nHost: a\r\n\r\n", 400,
+     "a Host that differs from the request target's"},
+    {"two_spaces", "GET  / HTTP/1.1\r\n" + kHost + "\r\n", 400,
+     "a request line that is not METHOD TARGET VERSION"},
     {"http09", "GET /\r\n\r\n", 400, "a request line that is not METHOD TARGET VERSION"},
     {"http2_version", "GET / HTTP/2.0\r\n" + kHost + "\r\n", 505, "HTTP version HTTP/2.0 refused"},
-    {"dot_segment", "GET /api/v1/../admin HTTP/1.1\r\n" + kHost + "\r\n", 400, "a '.' or '..' segment in the path"},
+    {"dot_segment", "GET /api/v1/../admin HTTP/1.1\r\n" + kHost + "\r\n", 400,
+     "a '.' or '..' segment in the path"},
     {"encoded_dot", "GET /api/v1/%2e%2e/admin HTTP/1.1\r\n" + kHost + "\r\n", 400,
      "an encoded '/', '\\' or '.' in the path"},
-    {"encoded_slash", "GET /api%2Fadmin HTTP/1.1\r\n" + kHost + "\r\n", 400, "an encoded '/', '\\' or '.' in the path"},
+    {"encoded_slash", "GET /api%2Fadmin HTTP/1.1\r\n" + kHost + "\r\n", 400,
+     "an encoded '/', '\\' or '.' in the path"},
     {"backslash", "GET /api\\admin HTTP/1.1\r\n" + kHost + "\r\n", 400, "a backslash in the path"},
-    {"broken_escape", "GET /api%4 HTTP/1.1\r\n" + kHost + "\r\n", 400, "a broken percent escape in the path"},
+    {"broken_escape", "GET /api%4 HTTP/1.1\r\n" + kHost + "\r\n", 400,
+     "a broken percent escape in the path"},
     {"relative_target", "GET api HTTP/1.1\r\n" + kHost + "\r\n", 400,
      "a request target that is neither a path nor an http:// URL"},
     {"connect", "CONNECT a:443 HTTP/1.1\r\n" + kHost + "\r\n", 501, "CONNECT is not proxied"},
     {"long_line", "GET /" + std::string(80, 'a') + " HTTP/1.1\r\n" + kHost + "\r\n", 414,
      "request line longer than 64 bytes"},
-    {"long_line_unfinished", "GET /" + std::string(80, 'a'), 414, "request line longer than 64 bytes"},
+    {"long_line_unfinished", "GET /" + std::string(80, 'a'), 414,
+     "request line longer than 64 bytes"},
     {"big_head", "GET / HTTP/1.1\r\n" + kHost + "X: " + std::string(300, 'b') + "\r\n\r\n", 431,
      "request head larger than 256 bytes"},
-    {"many_headers", "GET / HTTP/1.1\r\n" + kHost + std::string("X: 1\r\n") + "X: 1\r\nX: 1\r\nX: 1\r\nX: 1\r\nX: 1\r\nX: 1\r\nX: 1\r\n\r\n",
+    {"many_headers",
+     "GET / HTTP/1.1\r\n" + kHost + std::string("X: 1\r\n") +
+         "X: 1\r\nX: 1\r\nX: 1\r\nX: 1\r\nX: 1\r\nX: 1\r\nX: 1\r\n\r\n",
      431, "more than 8 headers"},
 };
 
@@ -250,9 +267,8 @@ std::string client_hello(const std::string& host) {
     ext += be16(0) + be16(list.size()) + list;
   }
   ext += be16(43) + be16(3) + "\x02\x03\x04";  // supported_versions
-  std::string body = "\x03\x03" + std::string(32, 'r') + std::string(1, '\0') +
-                     be16(4) + "\x13\x01\x13\x02" + "\x01" + std::string(1, '\0') +
-                     be16(ext.size()) + ext;
+  std::string body = "\x03\x03" + std::string(32, 'r') + std::string(1, '\0') + be16(4) +
+                     "\x13\x01\x13\x02" + "\x01" + std::string(1, '\0') + be16(ext.size()) + ext;
   std::string hs = std::string(1, '\x01') + '\0' + be16(body.size()) + body;
   return "\x16\x03\x01" + be16(hs.size()) + hs;
 }

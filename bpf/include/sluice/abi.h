@@ -379,8 +379,9 @@ struct sluice_group {
 #define SLUICE_RULE_L7 0x04    /* accepted flows go through the L7 proxy */
 
 /*
- * The L7 proxy (docs/l7.md): every rule with http/tls_sni has a slot, the
- * index of its listening socket in the proxy_listeners sockmap. A flow
+ * The L7 proxy (docs/l7.md): every rule with http/tls_sni has a slot; its
+ * IPv4 listener is at that index of the proxy_listeners sockmap, its IPv6
+ * one at slot + SLUICE_MAX_PROXY_SLOTS (sluice_proxy_key). A flow
  * such a rule accepts is delivered to that socket (bpf_sk_assign at tc
  * ingress, marked so that routing keeps it on this host); an empty slot
  * drops it (fail closed). Slot 0 is never used.
@@ -388,6 +389,11 @@ struct sluice_group {
 #define SLUICE_MAX_PROXY_SLOTS 1024u
 #define SLUICE_PROXY_MARK 0x51c70000u /* the routing mark of steered packets */
 #define SLUICE_PROXY_MARK_MASK 0xffff0000u
+
+static inline __u32 sluice_proxy_key(__u32 slot, __u8 family)
+{
+	return family == SLUICE_FAMILY_IPV6 ? slot + SLUICE_MAX_PROXY_SLOTS : slot;
+}
 
 /* Per-CPU counters of packets and bytes, per rule and per chain default
  * of each generation (indexes below). */

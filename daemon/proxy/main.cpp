@@ -1,0 +1,40 @@
+// sluice-proxy: the L7 proxy process. sluiced starts it as its own user,
+// without capabilities, with one end of a socket pair on --control-fd;
+// everything else (rules, listeners) comes over that socket. docs/l7.md.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "proxy/proxy_server.h"
+#include "proxy/sandbox.h"
+
+int main(int argc, char** argv) {
+  int control = -1;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--control-fd") == 0) control = std::atoi(argv[i + 1]);
+  if (control < 3 || fcntl(control, F_GETFD) < 0) {
+    std::fprintf(stderr,
+                 "sluice-proxy: needs --control-fd N, the socket sluiced starts it with; it is "
+                 "not run by hand\n");
+    return 2;
+  }
+  if (getuid() == 0 || geteuid() == 0) {
+    std::fprintf(stderr, "sluice-proxy: refusing to run as root: it parses untrusted input\n");
+    return 2;
+  }
+  try {
+    fcntl(control, F_SETFL, fcntl(control, F_GETFL) | O_NONBLOCK);
+    sluice::proxy::ProxyServer server(control);
+    sluice::proxy::enter_sandbox();
+    server.run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sluice-proxy: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
