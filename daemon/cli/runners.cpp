@@ -92,8 +92,19 @@ std::string flow_line(const json& f) {
   std::snprintf(head, sizeof head, "%s%s %-10s %-7s %-24s %-6s ", when, ms,
                 str(f["verdict"]).c_str(), str(f["chain"]).empty() ? "-" : str(f["chain"]).c_str(),
                 rule.c_str(), str(f["proto"]).c_str());
-  return head + src + " -> " + dst + nat + " on " + str(f["interface"]) +
-         (why.empty() ? "" : " (" + why + ")") + counts;
+  // The proxy's records say what was asked and answered instead of where.
+  std::string where = " on " + str(f["interface"]);
+  if (f.contains("l7")) {
+    const auto& l7 = f["l7"];
+    where = " " + str(l7["kind"]);
+    if (l7.contains("sni")) where += " sni " + str(l7["sni"]);
+    if (l7.contains("method")) where += " " + str(l7["method"]);
+    if (l7.contains("host")) where += " " + str(l7["host"]);
+    if (l7.contains("path")) where += " " + str(l7["path"]);
+    if (l7["status"].get<int>()) where += " -> " + str(l7["status"]);
+    where += " " + std::to_string(l7["latency_us"].get<std::uint64_t>() / 1000) + " ms";
+  }
+  return head + src + " -> " + dst + nat + where + (why.empty() ? "" : " (" + why + ")") + counts;
 }
 
 // The flows request from the arguments; "" or what is wrong.

@@ -4,6 +4,33 @@
 
 namespace sluice::flows {
 
+nlohmann::json l7_to_json(const FlowRecord::L7& l7) {
+  nlohmann::json out = {{"kind", l7.kind},
+                        {"status", l7.status},
+                        {"request_bytes", l7.request_bytes},
+                        {"response_bytes", l7.response_bytes},
+                        {"latency_us", l7.latency_us}};
+  for (auto [key, value] : {std::pair{"method", &l7.method}, std::pair{"host", &l7.host},
+                            std::pair{"path", &l7.path}, std::pair{"sni", &l7.sni}})
+    if (!value->empty()) out[key] = *value;
+  return out;
+}
+
+FlowRecord::L7 l7_from_json(const nlohmann::json& j) {
+  FlowRecord::L7 l7;
+  if (!j.is_object()) return l7;
+  l7.kind = j.value("kind", "");
+  l7.method = j.value("method", "");
+  l7.host = j.value("host", "");
+  l7.path = j.value("path", "");
+  l7.sni = j.value("sni", "");
+  l7.status = j.value("status", 0);
+  l7.request_bytes = j.value("request_bytes", std::uint64_t{0});
+  l7.response_bytes = j.value("response_bytes", std::uint64_t{0});
+  l7.latency_us = j.value("latency_us", std::uint64_t{0});
+  return l7;
+}
+
 nlohmann::json to_json(const FlowRecord& r) {
   nlohmann::json out = {
       {"id", r.id},       {"time_ms", r.time_ms}, {"verdict", to_string(r.verdict)},
@@ -18,17 +45,7 @@ nlohmann::json to_json(const FlowRecord& r) {
   if (!r.dst_workload.empty()) out["dst_workload"] = r.dst_workload;
   if (r.src_identity) out["src_identity"] = r.src_identity;
   if (r.dst_identity) out["dst_identity"] = r.dst_identity;
-  if (!r.l7.kind.empty()) {
-    nlohmann::json l7 = {{"kind", r.l7.kind},
-                         {"status", r.l7.status},
-                         {"request_bytes", r.l7.request_bytes},
-                         {"response_bytes", r.l7.response_bytes},
-                         {"latency_us", r.l7.latency_us}};
-    for (auto [key, value] : {std::pair{"method", &r.l7.method}, std::pair{"host", &r.l7.host},
-                              std::pair{"path", &r.l7.path}, std::pair{"sni", &r.l7.sni}})
-      if (!value->empty()) l7[key] = *value;
-    out["l7"] = std::move(l7);
-  }
+  if (!r.l7.kind.empty()) out["l7"] = l7_to_json(r.l7);
   if (r.verdict == Verdict::Closed) {
     out["packets"] = {r.packets[0], r.packets[1]};
     out["bytes"] = {r.bytes[0], r.bytes[1]};

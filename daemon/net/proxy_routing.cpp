@@ -90,8 +90,8 @@ std::string remove_proxy_routing() {
     auto rule = mark_rule(family);
     int err = rtnl_rule_delete(sock.get(), rule.get(), 0);
     if (err < 0 && err != -NLE_OBJ_NOTFOUND && err != -NLE_NOADDR)
-      problems += std::string(problems.empty() ? "" : "; ") + "removing the proxy's mark rule: " +
-                  nl_geterror(err);
+      problems += std::string(problems.empty() ? "" : "; ") +
+                  "removing the proxy's mark rule: " + nl_geterror(err);
     auto route = local_route(family);
     rtnl_route_delete(sock.get(), route.get(), 0);  // gone with its table when absent
   }

@@ -16,17 +16,28 @@ constexpr std::size_t kMaxResponseHead = 65536;
 
 const char* status_text(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Error";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Error";
   }
 }
 
@@ -47,10 +58,18 @@ void Connection::drive() {
   bool progress = true;
   while (progress) {
     switch (mode_) {
-      case Mode::Detect: progress = detect(); break;
-      case Mode::Http: progress = http_step(); break;
-      case Mode::Tunnel: progress = tunnel_step(); break;
-      default: progress = false; break;
+      case Mode::Detect:
+        progress = detect();
+        break;
+      case Mode::Http:
+        progress = http_step();
+        break;
+      case Mode::Tunnel:
+        progress = tunnel_step();
+        break;
+      default:
+        progress = false;
+        break;
     }
   }
   if (mode_ == Mode::Closing && to_client_.empty()) close_now();
@@ -98,8 +117,8 @@ bool Connection::detect() {
   rec_.sni = hello.server_name;
   bool allowed = r->policy.allows_server_name(hello.server_name);
   if (!allowed && !r->rule.audit) {
-    record("denied", "server name '" + hello.server_name + "' is not one rule '" +
-                         r->rule.name + "' allows");
+    record("denied",
+           "server name '" + hello.server_name + "' is not one rule '" + r->rule.name + "' allows");
     close_now();
     return false;
   }
@@ -190,14 +209,14 @@ void Connection::start_exchange(const RequestHead& head, std::size_t head_bytes)
   head_started_ = false;
   close_after_ = head.close;
   upgrade_ = !head.upgrade.empty();
-  request_framing_ = head.chunked            ? Framing::Chunked
+  request_framing_ = head.chunked          ? Framing::Chunked
                      : head.content_length ? Framing::Length
                                            : Framing::None;
   request_left_ = head.content_length.value_or(0);
   request_chunks_.reset();
   if (head.chunked) request_chunks_.emplace();
-  body_limit_ = r && r->rule.l7.max_body_bytes ? r->rule.l7.max_body_bytes
-                                               : state_.limits.max_body_bytes;
+  body_limit_ =
+      r && r->rule.l7.max_body_bytes ? r->rule.l7.max_body_bytes : state_.limits.max_body_bytes;
   if (!r) {
     from_client_.erase(0, head_bytes);
     answer(403, "the rule of this connection is gone", true);
@@ -245,9 +264,9 @@ bool Connection::request_body() {
     auto step = request_chunks_->feed(from_client_);
     if (!step.error.empty() || request_chunks_->data_bytes() > body_limit_) {
       bool too_large = step.error.empty();
-      std::string why = too_large ? "a request body larger than " + std::to_string(body_limit_) +
-                                        " bytes"
-                                  : step.error;
+      std::string why = too_large
+                            ? "a request body larger than " + std::to_string(body_limit_) + " bytes"
+                            : step.error;
       if (denied_ || response_ == Response::Head) {
         answer(too_large ? 413 : 400, why, true);
         record("refused", why);
@@ -319,8 +338,8 @@ bool Connection::response_body() {
   bool done = false;
   switch (response_framing_) {
     case Framing::Length:
-      take = static_cast<std::size_t>(
-          std::min<std::uint64_t>(response_left_, from_upstream_.size()));
+      take =
+          static_cast<std::size_t>(std::min<std::uint64_t>(response_left_, from_upstream_.size()));
       response_left_ -= take;
       done = response_left_ == 0;
       break;
@@ -394,8 +413,8 @@ void Connection::answer(int status, const std::string& reason, bool close) {
   std::string body = "sluice: " + reason + "\n";
   to_client_ += "HTTP/1.1 " + std::to_string(status) + " " + status_text(status) +
                 "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
-                std::to_string(body.size()) + "\r\nConnection: " + (close ? "close" : "keep-alive") +
-                "\r\n\r\n" + body;
+                std::to_string(body.size()) +
+                "\r\nConnection: " + (close ? "close" : "keep-alive") + "\r\n\r\n" + body;
   rec_.status = status;
   rec_.response_bytes = body.size();
   if (close) close_after_flush();

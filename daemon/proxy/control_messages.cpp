@@ -77,10 +77,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(L7Record, time_ms, slot, rule, verdict, reaso
                                    status, request_bytes, response_bytes, latency_us)
 
 std::string encode(const ProxyConfig& c) {
-  return nlohmann::json{{"type", "config"},
-                        {"limits", c.limits},
-                        {"rules", c.rules},
-                        {"listeners", c.listeners}}
+  return nlohmann::json{
+      {"type", "config"}, {"limits", c.limits}, {"rules", c.rules}, {"listeners", c.listeners}}
       .dump();
 }
 

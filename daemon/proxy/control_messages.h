@@ -27,8 +27,8 @@ struct ListenerSlot {
 
 struct ProxyConfig {
   config::ProxySettings limits;
-  std::vector<ProxyRule> rules;          // the whole set: rules not named are gone
-  std::vector<ListenerSlot> listeners;   // fds that come with this message
+  std::vector<ProxyRule> rules;         // the whole set: rules not named are gone
+  std::vector<ListenerSlot> listeners;  // fds that come with this message
 };
 
 // One request (or TLS hello, or refused connection) the proxy decided.

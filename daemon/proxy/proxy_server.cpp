@@ -17,10 +17,12 @@ constexpr int kTickMs = 100;  // timers and record reports
 bool same_address(const sockaddr_storage& a, const sockaddr_storage& b) {
   if (a.ss_family != b.ss_family) return false;
   if (a.ss_family == AF_INET) {
-    const auto &x = reinterpret_cast<const sockaddr_in&>(a), &y = reinterpret_cast<const sockaddr_in&>(b);
+    const auto &x = reinterpret_cast<const sockaddr_in&>(a),
+               &y = reinterpret_cast<const sockaddr_in&>(b);
     return x.sin_port == y.sin_port && x.sin_addr.s_addr == y.sin_addr.s_addr;
   }
-  const auto &x = reinterpret_cast<const sockaddr_in6&>(a), &y = reinterpret_cast<const sockaddr_in6&>(b);
+  const auto &x = reinterpret_cast<const sockaddr_in6&>(a),
+             &y = reinterpret_cast<const sockaddr_in6&>(b);
   return x.sin6_port == y.sin6_port && std::memcmp(&x.sin6_addr, &y.sin6_addr, 16) == 0;
 }
 
@@ -46,7 +48,8 @@ void ProxyServer::run() {
   auto next_tick = Clock::now();
   while (true) {
     int n = epoll_wait(state_.epoll_fd, events, 256, kTickMs);
-    if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
+    if (n < 0 && errno != EINTR)
+      throw std::system_error(errno, std::generic_category(), "epoll_wait");
     for (int i = 0; i < n; ++i) {
       auto* io = static_cast<IoHandle*>(events[i].data.ptr);
       switch (io->kind) {
@@ -133,8 +136,8 @@ void ProxyServer::accept_from(int listener, std::uint16_t slot) {
   for (int burst = 0; burst < 64; ++burst) {
     sockaddr_storage peer{}, local{};
     socklen_t plen = sizeof peer, llen = sizeof local;
-    int fd = accept4(listener, reinterpret_cast<sockaddr*>(&peer), &plen,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd =
+        accept4(listener, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
     getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen);
     bool loop = false;
@@ -148,7 +151,8 @@ void ProxyServer::accept_from(int listener, std::uint16_t slot) {
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
       r.slot = slot;
-      if (auto it = state_.rules.find(slot); it != state_.rules.end()) r.rule = it->second->rule.name;
+      if (auto it = state_.rules.find(slot); it != state_.rules.end())
+        r.rule = it->second->rule.name;
       r.verdict = "refused";
       r.kind = "tcp";
       r.client = conn->client_address();

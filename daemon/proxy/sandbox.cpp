@@ -19,14 +19,14 @@ namespace {
 // What the running proxy calls: sockets and epoll, memory, time, exit.
 // socket() is checked apart: only AF_INET and AF_INET6.
 const int kAllowed[] = {
-    SYS_read,         SYS_write,        SYS_close,         SYS_epoll_wait,  SYS_epoll_pwait,
-    SYS_epoll_ctl,    SYS_accept4,      SYS_connect,       SYS_getsockname, SYS_getpeername,
-    SYS_setsockopt,   SYS_getsockopt,   SYS_recvfrom,      SYS_sendto,      SYS_recvmsg,
-    SYS_sendmsg,      SYS_shutdown,     SYS_brk,           SYS_mmap,        SYS_munmap,
-    SYS_mremap,       SYS_madvise,      SYS_mprotect,      SYS_futex,       SYS_clock_gettime,
-    SYS_exit,         SYS_exit_group,   SYS_rt_sigreturn,  SYS_rt_sigprocmask, SYS_fcntl,
-    SYS_newfstatat,   SYS_fstat,        SYS_lseek,         SYS_getpid,      SYS_gettid,
-    SYS_tgkill,       SYS_restart_syscall, SYS_sched_yield, SYS_getrandom,
+    SYS_read,       SYS_write,           SYS_close,        SYS_epoll_wait,     SYS_epoll_pwait,
+    SYS_epoll_ctl,  SYS_accept4,         SYS_connect,      SYS_getsockname,    SYS_getpeername,
+    SYS_setsockopt, SYS_getsockopt,      SYS_recvfrom,     SYS_sendto,         SYS_recvmsg,
+    SYS_sendmsg,    SYS_shutdown,        SYS_brk,          SYS_mmap,           SYS_munmap,
+    SYS_mremap,     SYS_madvise,         SYS_mprotect,     SYS_futex,          SYS_clock_gettime,
+    SYS_exit,       SYS_exit_group,      SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_fcntl,
+    SYS_newfstatat, SYS_fstat,           SYS_lseek,        SYS_getpid,         SYS_gettid,
+    SYS_tgkill,     SYS_restart_syscall, SYS_sched_yield,  SYS_getrandom,
 };
 
 }  // namespace

@@ -130,7 +130,7 @@ void ProxySupervisor::configure(const config::Config& installed) {
     close(netns);
   }
   if (control_ < 0) {
-    if (restart_at_ <= Clock::now()) start();
+    start();  // a new config is worth a try at once, back-off or not
     return;
   }
   std::set<std::uint16_t> fresh;

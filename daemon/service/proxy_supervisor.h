@@ -48,7 +48,7 @@ class ProxySupervisor {
   void keep_routing() { keep_routing_ = true; }
 
   struct Status {
-    bool wanted = false;   // the ruleset has L7 rules
+    bool wanted = false;  // the ruleset has L7 rules
     bool running = false;
     pid_t pid = 0;
     std::uint64_t starts = 0;

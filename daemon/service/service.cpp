@@ -63,10 +63,13 @@ Service::Service(ServiceOptions options, store::StateStore* state, std::string s
   cni_pending_dir_ = pending;
   auto proxy_binary = options.proxy_binary;
   if (proxy_binary.empty()) {
+    // Beside sluiced (a build tree), else where the packages put it
+    // (/usr/sbin/sluiced: /usr/libexec/sluice/sluice-proxy).
     std::error_code ec;
-    proxy_binary =
-        (std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "sluice-proxy")
-            .string();
+    auto dir = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
+    proxy_binary = (dir / "sluice-proxy").string();
+    if (!std::filesystem::exists(proxy_binary, ec))
+      proxy_binary = (dir.parent_path() / "libexec/sluice/sluice-proxy").string();
   }
   proxy_ = std::make_unique<ProxySupervisor>(
       proxy_binary, *datapath_,

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <nlohmann/json.hpp>
 
+#include "flows/flow_json.h"
 #include "store/database.h"
 
 namespace sluice::store {
@@ -30,7 +32,7 @@ constexpr const char* kColumns =
     "src, sport, "
     "dst, dport, nat, nat_addr, nat_port, packets_original, packets_reply, bytes_original, "
     "bytes_reply, "
-    "duration_ms, src_workload, dst_workload";
+    "duration_ms, src_workload, dst_workload, l7";
 
 FlowRecord read_row(const Statement& s) {
   FlowRecord r;
@@ -60,6 +62,8 @@ FlowRecord read_row(const Statement& s) {
   r.duration_ms = static_cast<std::uint64_t>(s.int_at(c++));
   r.src_workload = s.text_at(c++);
   r.dst_workload = s.text_at(c++);
+  if (auto l7 = s.text_at(c++); !l7.empty())
+    r.l7 = flows::l7_from_json(nlohmann::json::parse(l7, nullptr, false));
   return r;
 }
 
@@ -202,7 +206,7 @@ void FlowHistory::write_batch(std::vector<FlowRecord>& batch) {
     Statement insert(*writer_db_,
                      std::string("INSERT OR REPLACE INTO flows (") + kColumns +
                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                         "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)");
+                         "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)");
     for (const auto& r : batch) {
       int c = 0;
       auto number = [&](auto v) { insert.bind(++c, static_cast<std::int64_t>(v)); };
@@ -228,6 +232,7 @@ void FlowHistory::write_batch(std::vector<FlowRecord>& batch) {
       for (auto v : {r.packets[0], r.packets[1], r.bytes[0], r.bytes[1], r.duration_ms}) number(v);
       text(r.src_workload);
       text(r.dst_workload);
+      text(r.l7.kind.empty() ? std::string() : flows::l7_to_json(r.l7).dump());
       insert.step();
       insert.reset();
     }

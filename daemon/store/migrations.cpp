@@ -130,6 +130,11 @@ ALTER TABLE flows ADD COLUMN dst_workload TEXT NOT NULL DEFAULT '';
       R"(
 ALTER TABLE container_addresses ADD COLUMN ports TEXT NOT NULL DEFAULT '[]';
 )",
+      // 9: the L7 proxy's records: request, answer, timing (JSON, '' for
+      // the datapath's records).
+      R"(
+ALTER TABLE flows ADD COLUMN l7 TEXT NOT NULL DEFAULT '';
+)",
   };
   return steps;
 }

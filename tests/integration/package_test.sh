@@ -45,12 +45,16 @@ check "the installed sluiced validates the installed config" /usr/sbin/sluiced -
 check "the installed sluicectl runs" bash -c "/usr/bin/sluicectl --version | grep -q '^sluicectl 0.1.0'"
 check "sluice-cni is where Debian's runtimes look" \
 	bash -c "echo '{\"cniVersion\": \"1.1.0\"}' | CNI_COMMAND=VERSION /usr/lib/cni/sluice-cni | grep -q supportedVersions"
+check "the L7 proxy is where sluiced looks for it" test -x /usr/libexec/sluice/sluice-proxy
+check "the postinst made the proxy's user, without a shell" \
+	bash -c "getent passwd sluice-proxy | grep -q ':/usr/sbin/nologin$'"
 check "the man pages are installed" test -f /usr/share/man/man8/sluiced.8.gz -a -f /usr/share/man/man5/sluice.toml.5.gz
 check "the unit is installed" test -f /lib/systemd/system/sluiced.service
 check "the web UI is installed" test -f /usr/share/sluice/webui/index.html -a -f /usr/share/sluice/webui/js/app.js
 check "dpkg -P purges it" dpkg -P sluice
 for path in /usr/sbin/sluiced /usr/bin/sluicectl /etc/sluice /lib/systemd/system/sluiced.service \
-	/usr/share/doc/sluice /usr/share/sluice /var/lib/sluice /sys/fs/bpf/sluice /usr/lib/cni/sluice-cni; do
+	/usr/share/doc/sluice /usr/share/sluice /var/lib/sluice /sys/fs/bpf/sluice /usr/lib/cni/sluice-cni \
+	/usr/libexec/sluice; do
 	check "nothing of sluice remains: $path" test ! -e "$path"
 done
 finish

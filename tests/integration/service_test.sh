@@ -3,7 +3,8 @@
 # and security with an exposure of at most 3.0), the daemon speaks the
 # sd_notify protocol (READY, watchdog pings, RELOADING, STOPPING), and it
 # works with only the unit's capabilities (CAP_BPF, CAP_NET_ADMIN,
-# CAP_PERFMON). systemd is not PID 1 here, so the unit itself is checked
+# CAP_PERFMON; CAP_SETUID and CAP_SETGID to start the L7 proxy as its own
+# user). systemd is not PID 1 here, so the unit itself is checked
 # offline.
 #
 #   service_test.sh SLUICED UNIT_FILE
@@ -26,6 +27,9 @@ check "systemd-analyze security exposure is at most 3.0" python3 -c "import sys;
 
 ip netns exec "$wan" python3 -m http.server 80 --bind 10.10.2.2 >/dev/null 2>&1 &
 cleanup_add "kill $!"
+touch "$work/l7.log"
+ip netns exec "$wan" python3 "$here/l7_server.py" 10.10.2.2 8080 "$work/l7.log" 2>/dev/null &
+cleanup_add "kill $!"
 wait_for "wan server" 20 ip netns exec "$wan" bash -c "exec 3<>/dev/tcp/10.10.2.2/80"
 {
 	lab_interfaces
@@ -40,6 +44,15 @@ from = "10.10.1.0/24"
 proto = "tcp"
 port = 80
 action = "accept"
+
+[[rule]]
+name = "web-api"
+chain = "forward"
+from = "10.10.1.0/24"
+proto = "tcp"
+port = 8080
+action = "accept"
+http = [{ method = "GET", path = "/api/v1/.*" }]
 TOML
 } >"$work/sluice.toml"
 
@@ -59,20 +72,27 @@ wait_for "the notify socket" 10 test -S "$work/notify.sock"
 log=$work/sluiced.log
 # Only the unit's capabilities: the bounding set limits what root keeps.
 nsenter --net="/run/netns/$fw" env NOTIFY_SOCKET="$work/notify.sock" WATCHDOG_USEC=1000000 \
-	setpriv --bounding-set=-all,+bpf,+net_admin,+perfmon --inh-caps=-all \
+	setpriv --bounding-set=-all,+bpf,+net_admin,+perfmon,+setuid,+setgid --inh-caps=-all \
 	"$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock" 2>>"$log" &
 sluiced_pid=$!
 cleanup_add "kill $sluiced_pid"
 wait_for "READY=1" 20 grep -q "^READY=1" "$work/notify.log" || cat "$log"
 check "READY=1 is sent once the datapath is attached" grep -q "running with" "$log"
-check "the status says what is enforced" grep -q "STATUS=enforcing 1 rules" "$work/notify.log"
+check "the status says what is enforced" grep -q "STATUS=enforcing 2 rules" "$work/notify.log"
 check "with the unit's capabilities only, the rules are enforced" \
 	ip netns exec "$lan" curl -sf -m 3 -o /dev/null http://10.10.2.2/
 check_not "and what they do not allow is dropped" \
 	ip netns exec "$lan" timeout 2 bash -c "exec 3<>/dev/tcp/10.10.2.2/81"
-# CAP_NET_ADMIN (12), CAP_PERFMON (38), CAP_BPF (39) and nothing else.
+# CAP_SETGID (6), CAP_SETUID (7), CAP_NET_ADMIN (12), CAP_PERFMON (38),
+# CAP_BPF (39) and nothing else.
 check "the effective capabilities are exactly the unit's" \
-	grep -q "^CapEff:[[:space:]]*000000c000001000$" "/proc/$sluiced_pid/status"
+	grep -q "^CapEff:[[:space:]]*000000c0000010c0$" "/proc/$sluiced_pid/status"
+check "with them, the L7 proxy serves the http rule: GET /api/v1/x" \
+	wait_for "the proxy" 10 bash -c "ip netns exec $lan curl -s -m 3 http://10.10.2.2:8080/api/v1/x | grep -q 'GET /api/v1/x'"
+check "... and refuses GET /admin (403)" \
+	test "$(ip netns exec "$lan" curl -s -m 3 -o /dev/null -w '%{http_code}' http://10.10.2.2:8080/admin)" = 403
+check "the proxy has no capabilities" bash -c \
+	"grep -q '^CapEff:[[:space:]]*0000000000000000$' /proc/\$(pgrep -P $sluiced_pid sluice-proxy)/status"
 wait_for "watchdog pings" 5 bash -c "[[ \$(grep -c '^WATCHDOG=1' $work/notify.log) -ge 2 ]]"
 check "the watchdog is pinged at half its interval" bash -c "[[ \$(grep -c '^WATCHDOG=1' $work/notify.log) -ge 2 ]]"
 # An upgrade under the unit's capabilities: the old daemon leaves the
@@ -83,7 +103,7 @@ touch "$work/keep-datapath"
 kill -TERM "$sluiced_pid"
 wait "$sluiced_pid"
 nsenter --net="/run/netns/$fw" env NOTIFY_SOCKET="$work/notify.sock" WATCHDOG_USEC=1000000 \
-	setpriv --bounding-set=-all,+bpf,+net_admin,+perfmon --inh-caps=-all \
+	setpriv --bounding-set=-all,+bpf,+net_admin,+perfmon,+setuid,+setgid --inh-caps=-all \
 	"$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock" 2>>"$log" &
 sluiced_pid=$!
 cleanup_add "kill $sluiced_pid"
@@ -106,7 +126,7 @@ check_not "no XDP program is left on lan0" bash -c "ip -n $fw link show lan0 | g
 # stops at once with what to do, and an exit status the unit does not
 # restart on.
 mkdir -p "$work/not-bpffs"
-nsenter --net="/run/netns/$fw" setpriv --bounding-set=-all,+bpf,+net_admin,+perfmon --inh-caps=-all \
+nsenter --net="/run/netns/$fw" setpriv --bounding-set=-all,+bpf,+net_admin,+perfmon,+setuid,+setgid --inh-caps=-all \
 	"$SLUICED" --config "$work/sluice.toml" --pin-dir "$work/not-bpffs/sluice" --database "" \
 	--socket "$work/nobpf.sock" 2>"$work/nobpf.log"
 rc=$?

@@ -128,6 +128,27 @@ echo_server "$c" 10.10.9.1 9000
 echo_server "$c" 10.10.9.1 9001
 check "the rules are enforced: 9000 is let in" test "$(tcp_result "$peer" 10.10.9.1 9000)" = connected
 check "... and 9001 dropped" test "$(tcp_result "$peer" 10.10.9.1 9001)" = timeout
+
+# An L7 rule under the unit: the proxy runs as the user the postinst made.
+cat >>"$root/etc/sluice/sluice.toml" <<'TOML'
+
+[[rule]]
+name = "web-api"
+chain = "input"
+from = "10.10.9.2"
+proto = "tcp"
+port = 8080
+action = "accept"
+http = [{ method = "GET", path = "/api/v1/.*" }]
+TOML
+touch "$work/l7.log"
+ip netns exec "$c" python3 "$here/l7_server.py" 10.10.9.1 8080 "$work/l7.log" 2>/dev/null &
+cleanup_add "kill $!"
+check "systemctl reload applies the L7 rule" in_c systemctl reload sluiced
+l7_status() { ip netns exec "$peer" curl -s -m 5 -o /dev/null -w '%{http_code}' "http://10.10.9.1:8080$1"; }
+check "L7 under systemd: GET /api/v1/x -> 200" wait_for "the proxy" 10 bash -c "test \"\$(ip netns exec $peer curl -s -m 5 -o /dev/null -w '%{http_code}' http://10.10.9.1:8080/api/v1/x)\" = 200"
+check "L7 under systemd: GET /admin -> 403" test "$(l7_status /admin)" = 403
+check "the proxy runs as sluice-proxy" bash -c "nsenter -t $pid1 -a ps -o user= -C sluice-proxy | grep -qx sluice-proxy"
 echo_client "$peer" 10.10.9.1 9000 "$work/echo.count"
 
 # The upgrade, with the connection flowing through the datapath.
@@ -148,7 +169,8 @@ check "dpkg -P purges it" in_c dpkg -P sluice
 echo "sluiced's journal in the container, last lines:"
 in_c journalctl -u sluiced --no-pager -n 12 | sed 's/^/     | /'
 check_not "sluiced is no longer active" bash -c "nsenter -t $pid1 -a systemctl is-active sluiced | grep -qx active"
-for path in /usr/sbin/sluiced /etc/sluice /var/lib/sluice /lib/systemd/system/sluiced.service /run/sluice; do
+for path in /usr/sbin/sluiced /etc/sluice /var/lib/sluice /lib/systemd/system/sluiced.service /run/sluice \
+	/usr/libexec/sluice; do
 	check "nothing of sluice remains in the container: $path" test ! -e "$root$path"
 done
 check "no pins remain" test ! -e /sys/fs/bpf/sluice
