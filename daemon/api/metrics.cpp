@@ -71,6 +71,45 @@ void rule_metrics(Writer& w, const config::Config& cfg, const service::Readings&
   for (const auto& [labels, c] : rules) w.sample("sluice_rule_bytes_total", labels, c.bytes);
 }
 
+// The L7 proxy: requests by rule and verdict, their latency, connections.
+void l7_metrics(Writer& w, const service::ProxySupervisor& proxy) {
+  const auto& st = proxy.status();
+  w.family("sluice_l7_proxy_up", "gauge", "1 when the L7 proxy is running.");
+  w.sample("sluice_l7_proxy_up", "", st.running ? 1 : 0);
+  w.family("sluice_l7_proxy_starts_total", "counter", "Times sluiced started the L7 proxy.");
+  w.sample("sluice_l7_proxy_starts_total", "", st.starts);
+  w.family("sluice_l7_active_connections", "gauge", "Client connections the proxy holds.");
+  w.sample("sluice_l7_active_connections", "", st.active_connections);
+  w.family("sluice_l7_requests_total", "counter",
+           "Requests (and TLS hellos) the proxy decided, by rule and verdict.");
+  for (const auto& [rule, c] : proxy.counters()) {
+    std::string r = "rule=\"" + label(rule) + "\",verdict=\"";
+    w.sample("sluice_l7_requests_total", r + "allowed\"", c.allowed);
+    w.sample("sluice_l7_requests_total", r + "denied\"", c.denied);
+    w.sample("sluice_l7_requests_total", r + "audit\"", c.audit);
+    w.sample("sluice_l7_requests_total", r + "refused\"", c.refused);
+  }
+  w.family("sluice_l7_request_duration_seconds", "histogram",
+           "From a request's head to the end of its answer, through the proxy.");
+  for (const auto& [rule, c] : proxy.counters()) {
+    std::string r = "rule=\"" + label(rule) + "\"";
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b < c.latency_buckets.size(); ++b) {
+      cumulative += c.latency_buckets[b];
+      std::ostringstream le;
+      if (b < std::size(proxy::kLatencyBuckets))
+        le << proxy::kLatencyBuckets[b];
+      else
+        le << "+Inf";
+      w.sample("sluice_l7_request_duration_seconds_bucket", r + ",le=\"" + le.str() + "\"",
+               cumulative);
+    }
+    w.sample("sluice_l7_request_duration_seconds_sum", r,
+             static_cast<double>(c.latency_sum_us) / 1e6);
+    w.sample("sluice_l7_request_duration_seconds_count", r, cumulative);
+  }
+}
+
 }  // namespace
 
 std::string metrics_text(const service::Service& s) {
@@ -138,6 +177,7 @@ std::string metrics_text(const service::Service& s) {
   w.sample("sluice_apply_duration_seconds", "", applies.last_seconds);
   w.family("sluice_ruleset_rules", "gauge", "Rules in the live ruleset.");
   w.sample("sluice_ruleset_rules", "", cfg.rules.size());
+  l7_metrics(w, s.proxy());
   return w.str();
 }
 

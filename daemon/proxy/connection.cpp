@@ -3,6 +3,8 @@
 // so that the next request starts exactly where this one ended.
 #include "proxy/connection.h"
 
+#include <strings.h>
+
 #include <chrono>
 
 #include "proxy/client_hello.h"
@@ -13,6 +15,33 @@ namespace sluice::proxy {
 namespace {
 
 constexpr std::size_t kMaxResponseHead = 65536;
+
+// A request head without its "Connection: close" line (when that is the
+// header's one token; else unchanged).
+std::string without_connection_close(std::string_view head) {
+  std::string out;
+  std::size_t pos = 0;
+  bool dropped = false;
+  while (pos < head.size()) {
+    auto end = head.find("\r\n", pos);
+    auto line = head.substr(pos, end + 2 - pos);
+    pos = end + 2;
+    auto colon = line.find(':');
+    if (!dropped && colon == 10 && strncasecmp(line.data(), "connection", 10) == 0) {
+      auto value = line.substr(11, line.size() - 13);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+        value.remove_suffix(1);
+      if (value.size() == 5 && strncasecmp(value.data(), "close", 5) == 0) {
+        dropped = true;
+        continue;
+      }
+    }
+    out += line;
+  }
+  return out;
+}
 
 const char* status_text(int status) {
   switch (status) {
@@ -48,6 +77,23 @@ std::int64_t wall_ms() {
 }
 
 }  // namespace
+
+void count(ProxyState& state, const L7Record& r) {
+  auto& c = state.counters[r.rule];
+  if (c.latency_buckets.empty()) {
+    c.rule = r.rule;
+    c.latency_buckets.resize(kLatencyBucketCount);
+  }
+  (r.verdict == "allowed"  ? c.allowed
+   : r.verdict == "denied" ? c.denied
+   : r.verdict == "audit"  ? c.audit
+                           : c.refused)++;
+  double seconds = static_cast<double>(r.latency_us) / 1e6;
+  std::size_t b = 0;
+  while (b < std::size(kLatencyBuckets) && seconds > kLatencyBuckets[b]) ++b;
+  ++c.latency_buckets[b];
+  c.latency_sum_us += r.latency_us;
+}
 
 const ActiveRule* Connection::rule() const {
   auto it = state_.rules.find(slot_);
@@ -239,7 +285,16 @@ void Connection::start_exchange(const RequestHead& head, std::size_t head_bytes)
     record("denied", *why);
   } else {
     if (audit_only) rec_.reason = *why;
-    to_upstream_.append(from_client_, 0, head_bytes);
+    upstream_reusable_ = false;
+    add_close_ = false;
+    std::string_view raw(from_client_.data(), head_bytes);
+    if (head.close && head.minor_version == 1 && head.upgrade.empty()) {
+      auto kept = without_connection_close(raw);
+      add_close_ = kept.size() != raw.size();
+      to_upstream_ += kept;
+    } else {
+      to_upstream_ += raw;
+    }
     from_client_.erase(0, head_bytes);
     response_ = Response::Head;
     if (upstream_fd_ < 0 && !connect_upstream()) return;
@@ -296,7 +351,13 @@ bool Connection::response_head() {
   }
   int status = parsed.head.status;
   rec_.response_bytes += parsed.consumed;
-  to_client_.append(from_upstream_, 0, parsed.consumed);
+  if (add_close_ && status >= 200 && !parsed.head.close) {
+    // The client asked to close: say so, as the server would have.
+    to_client_.append(from_upstream_, 0, parsed.consumed - 2);
+    to_client_ += "Connection: close\r\n\r\n";
+  } else {
+    to_client_.append(from_upstream_, 0, parsed.consumed);
+  }
   from_upstream_.erase(0, parsed.consumed);
   if (status == 101) {
     if (!upgrade_) {
@@ -313,6 +374,8 @@ bool Connection::response_head() {
   if (status < 200) return true;  // 100 Continue, 103: the final answer follows
   rec_.status = status;
   close_after_ |= parsed.head.close;
+  response_reusable_ = !parsed.head.close && (parsed.head.chunked || parsed.head.content_length ||
+                                              response_has_no_body(rec_.method, status));
   response_left_ = parsed.head.content_length.value_or(0);
   response_chunks_.reset();
   if (response_has_no_body(rec_.method, status)) {
@@ -369,6 +432,7 @@ void Connection::finish_exchange() {
   record(rec_.reason.empty() ? "allowed" : "audit", rec_.reason);
   response_ = Response::None;
   bool request_done = request_ == Request::AwaitResponse;
+  upstream_reusable_ = request_done && response_reusable_;
   if (close_after_ || !request_done) {
     close_after_flush();
     return;
@@ -433,7 +497,8 @@ void Connection::record(const std::string& verdict, const std::string& reason) {
   rec_.latency_us = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - exchange_start_)
           .count());
-  state_.records.push_back(rec_);
+  count(state_, rec_);
+  if (verdict != "allowed" || state_.record_allowed) state_.records.push_back(rec_);
 }
 
 }  // namespace sluice::proxy

@@ -21,6 +21,7 @@
 #include "proxy/control_messages.h"
 #include "proxy/http_policy.h"
 #include "proxy/request_head.h"
+#include "proxy/upstream_pool.h"
 
 namespace sluice::proxy {
 
@@ -37,8 +38,11 @@ struct ActiveRule {
 struct ProxyState {
   config::ProxySettings limits;
   std::map<std::uint16_t, std::shared_ptr<const ActiveRule>> rules;  // by slot
-  std::vector<L7Record> records;  // decided since the last report
+  bool record_allowed = true;
+  std::vector<L7Record> records;                 // decided since the last report
+  std::map<std::string, RuleCounters> counters;  // by rule, since the last report
   int epoll_fd = -1;
+  UpstreamPool pool;
 };
 
 // What an epoll event's data points at.
@@ -47,6 +51,9 @@ struct IoHandle {
   void* owner = nullptr;
   std::uint16_t slot = 0;
 };
+
+// Counts a decided request under its rule (every one, recorded or not).
+void count(ProxyState& state, const L7Record& r);
 
 class Connection {
  public:
@@ -90,6 +97,7 @@ class Connection {
   bool connect_upstream();
   bool tunnel_step();
   void close_after_flush();
+  void park_upstream();
   void close_now();
   void update_interest();
   void deadline_in(std::uint64_t seconds);
@@ -115,6 +123,11 @@ class Connection {
   // The exchange in progress.
   L7Record rec_;
   bool denied_ = false, upgrade_ = false, close_after_ = false;
+  // The client's Connection: close was not passed on (the proxy keeps its
+  // side to the server open for the next client): its answer gets one.
+  bool add_close_ = false;
+  bool response_reusable_ = false;  // the answer leaves the server's connection usable
+  bool upstream_reusable_ = false;  // nothing of an exchange is pending on it
   Framing request_framing_ = Framing::None, response_framing_ = Framing::None;
   std::uint64_t request_left_ = 0, response_left_ = 0, body_limit_ = 0;
   std::optional<ChunkedBody> request_chunks_, response_chunks_;

@@ -111,8 +111,19 @@ void Connection::flush(int fd, std::string& from) {
   }
 }
 
-// To the original destination, from this host's own address.
+// To the original destination, from this host's own address: an idle
+// connection of the pool when there is one.
 bool Connection::connect_upstream() {
+  if (int pooled = state_.pool.take(destination_); pooled >= 0) {
+    upstream_fd_ = pooled;
+    connecting_ = false;
+    upstream_eof_ = false;
+    epoll_event ev{};
+    ev.events = upstream_events_ = EPOLLIN | EPOLLOUT;
+    ev.data.ptr = &upstream_io_;
+    epoll_ctl(state_.epoll_fd, EPOLL_CTL_ADD, pooled, &ev);
+    return true;
+  }
   int fd = socket(destination_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     answer(502, "no socket for the server", true);
@@ -220,8 +231,20 @@ void Connection::on_tick(Clock::time_point now) {
   drive();
 }
 
+// A server connection with no exchange pending goes to the pool.
+void Connection::park_upstream() {
+  if (upstream_fd_ < 0 || mode_ != Mode::Http || !upstream_reusable_ || connecting_ ||
+      upstream_eof_ || response_ != Response::None || !to_upstream_.empty() ||
+      !from_upstream_.empty())
+    return;
+  epoll_ctl(state_.epoll_fd, EPOLL_CTL_DEL, upstream_fd_, nullptr);
+  state_.pool.give(destination_, upstream_fd_);
+  upstream_fd_ = -1;
+}
+
 void Connection::close_after_flush() {
   if (mode_ == Mode::Done) return;
+  park_upstream();
   mode_ = Mode::Closing;
   if (upstream_fd_ >= 0) {
     close(upstream_fd_);

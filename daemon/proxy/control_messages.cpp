@@ -72,19 +72,26 @@ namespace sluice::proxy {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProxyRule, slot, name, audit, l7)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ListenerSlot, slot, family)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RuleCounters, rule, allowed, denied, audit, refused,
+                                   latency_buckets, latency_sum_us)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(L7Record, time_ms, slot, rule, verdict, reason, kind, client,
                                    client_port, server, server_port, method, host, path, sni,
                                    status, request_bytes, response_bytes, latency_us)
 
 std::string encode(const ProxyConfig& c) {
-  return nlohmann::json{
-      {"type", "config"}, {"limits", c.limits}, {"rules", c.rules}, {"listeners", c.listeners}}
+  return nlohmann::json{{"type", "config"},
+                        {"limits", c.limits},
+                        {"record_allowed", c.record_allowed},
+                        {"rules", c.rules},
+                        {"listeners", c.listeners}}
       .dump();
 }
 
 std::string encode(const ProxyReport& r) {
-  return nlohmann::json{
-      {"type", "report"}, {"records", r.records}, {"active_connections", r.active_connections}}
+  return nlohmann::json{{"type", "report"},
+                        {"records", r.records},
+                        {"counters", r.counters},
+                        {"active_connections", r.active_connections}}
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -104,6 +111,7 @@ ProxyConfig decode_config(const std::string& text) {
   try {
     ProxyConfig c;
     c.limits = j.at("limits").get<config::ProxySettings>();
+    c.record_allowed = j.at("record_allowed").get<bool>();
     c.rules = j.at("rules").get<std::vector<ProxyRule>>();
     c.listeners = j.at("listeners").get<std::vector<ListenerSlot>>();
     return c;
@@ -117,6 +125,7 @@ ProxyReport decode_report(const std::string& text) {
   try {
     ProxyReport r;
     r.records = j.at("records").get<std::vector<L7Record>>();
+    r.counters = j.at("counters").get<std::vector<RuleCounters>>();
     r.active_connections = j.at("active_connections").get<std::uint64_t>();
     return r;
   } catch (const nlohmann::json::exception& e) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct ListenerSlot {
 
 struct ProxyConfig {
   config::ProxySettings limits;
+  // [flows] events = "all": a record for every request; else only for the
+  // ones not allowed (counters count them all either way).
+  bool record_allowed = true;
   std::vector<ProxyRule> rules;         // the whole set: rules not named are gone
   std::vector<ListenerSlot> listeners;  // fds that come with this message
 };
@@ -49,8 +53,22 @@ struct L7Record {
   std::uint64_t latency_us = 0;  // from the request's head to its answer's end
 };
 
+// Upper bounds (seconds) of the latency histogram's buckets; +Inf beyond.
+inline constexpr double kLatencyBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                             0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+inline constexpr std::size_t kLatencyBucketCount = std::size(kLatencyBuckets) + 1;
+
+// What one rule's requests came to since the last report (deltas).
+struct RuleCounters {
+  std::string rule;
+  std::uint64_t allowed = 0, denied = 0, audit = 0, refused = 0;
+  std::vector<std::uint64_t> latency_buckets;  // kLatencyBucketCount, not cumulative
+  std::uint64_t latency_sum_us = 0;
+};
+
 struct ProxyReport {
   std::vector<L7Record> records;
+  std::vector<RuleCounters> counters;
   std::uint64_t active_connections = 0;
 };
 

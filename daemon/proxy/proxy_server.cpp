@@ -98,6 +98,7 @@ void ProxyServer::apply(ProxyConfig config, std::vector<int> fds) {
   if (fds.size() != config.listeners.size())
     throw std::invalid_argument("listeners and their fds do not match");
   state_.limits = config.limits;
+  state_.record_allowed = config.record_allowed;
   std::map<std::uint16_t, std::shared_ptr<const ActiveRule>> rules;
   for (auto& r : config.rules) {
     auto slot = r.slot;
@@ -160,6 +161,7 @@ void ProxyServer::accept_from(int listener, std::uint16_t slot) {
                  : connections_.size() >= state_.limits.max_connections
                      ? "the proxy holds max_connections already"
                      : "this source holds max_connections_per_source already";
+      proxy::count(state_, r);
       state_.records.push_back(r);
       if (count == 0) per_source_.erase(conn->client_address());
       continue;  // conn closes the socket
@@ -186,6 +188,10 @@ void ProxyServer::reap() {
 void ProxyServer::tick() {
   auto now = Clock::now();
   for (auto& [raw, conn] : connections_) conn->on_tick(now);
+  if (now >= next_expiry_) {
+    state_.pool.expire(std::chrono::seconds(state_.limits.idle_timeout_seconds));
+    next_expiry_ = now + std::chrono::seconds(1);
+  }
   reap();
   report();
 }
@@ -197,6 +203,8 @@ void ProxyServer::report() {
   ProxyReport r;
   r.records = std::move(state_.records);
   state_.records.clear();
+  for (auto& [rule, c] : state_.counters) r.counters.push_back(std::move(c));
+  state_.counters.clear();
   r.active_connections = connections_.size();
   try {
     send_message(control_, encode(r));

@@ -45,6 +45,7 @@ class ProxyServer {
   std::map<Connection*, std::unique_ptr<Connection>> connections_;
   std::map<std::string, std::size_t> per_source_;
   bool configured_ = false;
+  Clock::time_point next_expiry_{};
 };
 
 }  // namespace sluice::proxy

@@ -95,6 +95,18 @@ pid_t spawn(const std::string& binary, const Account& who, int control) {
   _exit(127);
 }
 
+void add(proxy::RuleCounters& total, const proxy::RuleCounters& delta) {
+  total.rule = delta.rule;
+  total.allowed += delta.allowed;
+  total.denied += delta.denied;
+  total.audit += delta.audit;
+  total.refused += delta.refused;
+  total.latency_sum_us += delta.latency_sum_us;
+  total.latency_buckets.resize(proxy::kLatencyBucketCount);
+  for (std::size_t i = 0; i < delta.latency_buckets.size() && i < proxy::kLatencyBucketCount; ++i)
+    total.latency_buckets[i] += delta.latency_buckets[i];
+}
+
 }  // namespace
 
 ProxySupervisor::ProxySupervisor(std::string binary, datapath::Datapath& datapath,
@@ -109,6 +121,7 @@ ProxySupervisor::~ProxySupervisor() {
 void ProxySupervisor::configure(const config::Config& installed) {
   proxy::ProxyConfig next;
   next.limits = installed.proxy;
+  next.record_allowed = installed.flows.events == config::FlowEvents::All;
   for (const auto& r : installed.rules)
     if (r.l7) next.rules.push_back({r.proxy_slot, r.name, r.audit, *r.l7});
   config_ = std::move(next);
@@ -238,6 +251,7 @@ void ProxySupervisor::handle() {
       for (int fd : fds) close(fd);  // it sends none
       auto report = proxy::decode_report(text);
       status_.active_connections = report.active_connections;
+      for (const auto& c : report.counters) add(counters_[c.rule], c);
       on_report_(std::move(report));
     } catch (const std::exception& e) {
       log(Priority::Warning, std::string("L7 proxy: ") + e.what());

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -56,6 +57,9 @@ class ProxySupervisor {
     std::string last_exit;  // how the last proxy ended
   };
   const Status& status() const { return status_; }
+  // Requests by rule since sluiced started (all proxies it ran), with
+  // their latency histogram: for /metrics.
+  const std::map<std::string, proxy::RuleCounters>& counters() const { return counters_; }
 
  private:
   void start();
@@ -74,6 +78,7 @@ class ProxySupervisor {
   std::chrono::milliseconds backoff_{250};
   Clock::time_point started_at_{};
   Status status_;
+  std::map<std::string, proxy::RuleCounters> counters_;
 };
 
 }  // namespace sluice::service

@@ -214,7 +214,7 @@ def http2():
 
 def connections():
     """10,000 connections, half kept alive for a second request."""
-    for i in range(10000):
+    for i in range(int(sys.argv[4]) if len(sys.argv) > 4 else 10000):
         s = connect()
         s.sendall(get(f"/api/v1/n{i % 7}", "Connection: close\r\n" if i % 2 else ""))
         status, _, _, rest = read_response(s)

@@ -14,6 +14,9 @@ import sys
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # A response in one write, as real servers send it (written in parts,
+    # Nagle's algorithm would hold the last part back for an ACK).
+    wbufsize = 65536
 
     def body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
