@@ -13,8 +13,8 @@ constexpr QueryParam kConntrack[] = {
 constexpr QueryParam kFlows[] = {
     {"from", K::String, true},  {"to", K::String, true},      {"address", K::String, true},
     {"port", K::String, true},  {"verdict", K::String, true}, {"rule", K::String, true},
-    {"since", K::String, true}, {"until", K::String, true},   {"after", K::Number},
-    {"limit", K::Number},       {"newest", K::Boolean},
+    {"since", K::String, true}, {"until", K::String, true},   {"l7", K::String, true},
+    {"after", K::Number},       {"limit", K::Number},         {"newest", K::Boolean},
 };
 
 constexpr const char* kAccounts = "users and tokens are managed with sluicectl on the host";

@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 
 namespace sluice::flows {
 
@@ -64,6 +66,10 @@ bool FlowFilter::matches(const FlowRecord& r) const {
   if (rule && *rule != r.rule) return false;
   if (since_ms && r.time_ms < *since_ms) return false;
   if (until_ms && r.time_ms >= *until_ms) return false;
+  if (l7 && (*l7 == "yes"  ? r.l7.kind.empty()
+             : *l7 == "no" ? !r.l7.kind.empty()
+                           : *l7 != r.l7.kind))
+    return false;
   return true;
 }
 
@@ -101,7 +107,14 @@ std::string set_filter_term(FlowFilter& f, const std::string& key, const std::st
     (key == "since" ? f.since_ms : f.until_ms) = *t;
     return {};
   }
-  return "unknown filter '" + key + "' (from, to, address, port, verdict, rule, since, until)";
+  if (key == "l7") {
+    static const char* kinds[] = {"yes", "no", "http", "websocket", "tls", "http2", "tcp"};
+    if (std::find(std::begin(kinds), std::end(kinds), value) == std::end(kinds))
+      return "l7: '" + value + "' is not one of yes, no, http, websocket, tls, http2, tcp";
+    f.l7 = value;
+    return {};
+  }
+  return "unknown filter '" + key + "' (from, to, address, port, verdict, rule, since, until, l7)";
 }
 
 }  // namespace sluice::flows

@@ -101,6 +101,14 @@ Where where_of(const flows::FlowFilter& f) {
   if (f.rule) w.sql += " AND rule = " + param(*f.rule);
   if (f.since_ms) w.sql += " AND time_ms >= " + std::to_string(*f.since_ms);
   if (f.until_ms) w.sql += " AND time_ms < " + std::to_string(*f.until_ms);
+  if (f.l7) {
+    if (*f.l7 == "yes")
+      w.sql += " AND l7 <> ''";
+    else if (*f.l7 == "no")
+      w.sql += " AND l7 = ''";
+    else
+      w.sql += " AND l7 <> '' AND json_extract(l7, '$.kind') = " + param(*f.l7);
+  }
   return w;
 }
 

@@ -22,7 +22,7 @@ _sluicectl() {
 	validate | diff) _filedir toml ;;
 	apply) COMPREPLY=($(compgen -W "--confirm-within" -- "$cur")) ;;
 	conntrack) COMPREPLY=($(compgen -W "--filter" -- "$cur")) ;;
-	flows) COMPREPLY=($(compgen -W "--from --to --address --port --verdict --rule --since --until --limit --follow" -- "$cur")) ;;
+	flows) COMPREPLY=($(compgen -W "--from --to --address --port --verdict --rule --since --until --l7 --limit --follow" -- "$cur")) ;;
 	audit) COMPREPLY=($(compgen -W "--limit" -- "$cur")) ;;
 	cni)
 		if [[ ${words[cword - 1]} == cni ]]; then

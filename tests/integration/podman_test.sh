@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # podman (Debian 12's 4.3, CNI backend) with sluice-cni as its network:
 # real containers, wired by sluiced running in a firewall namespace.
-#   * app=frontend and app=api by [[endpoint]] names; a rule allows only
-#     frontend -> api on TCP 80: wget from the frontend succeeds, from a
-#     third container it is dropped; the flows name the rule and both
-#     containers;
+#   * app=frontend and app=api by [[endpoint]] names; the flagship rule
+#     allows only GET /api/v1/.* from frontend to api on TCP 80 (through
+#     sluice's L7 proxy): GET /api/v1/x from the frontend gets the page,
+#     POST /api/v1/x and GET /admin get 403 naming the rule, a third
+#     container is dropped at L3/L4; the flows name the rule and both
+#     containers, the proxy's records the requests;
 #   * `podman run -p 8080:80` is reachable from a client namespace;
 #   * the containers' traffic to the outside is masqueraded;
 #   * a spoofed source from inside a container is dropped and counted;
@@ -65,6 +67,7 @@ to = { labels = { app = "api" } }
 proto = "tcp"
 port = 80
 action = "accept"
+http = [{ method = "GET", path = "/api/v1/.*" }]
 
 [[rule]]
 name = "published-web"
@@ -131,6 +134,9 @@ mkdir -p "$rootfs/bin" "$rootfs/www" "$rootfs/tmp"
 cp /bin/busybox "$rootfs/bin/"
 for applet in sh httpd wget nc ip ping sleep cat echo; do ln -s busybox "$rootfs/bin/$applet"; done
 echo "hello from the api" >"$rootfs/www/index.html"
+mkdir -p "$rootfs/www/api/v1" "$rootfs/www/admin"
+echo "hello from the api, v1" >"$rootfs/www/api/v1/x"
+echo "the admin page" >"$rootfs/www/admin/index.html"
 tar -C "$rootfs" -c . | pm import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' - localhost/sluice-busybox >/dev/null
 check "the busybox image is there" pm image exists localhost/sluice-busybox
 
@@ -151,16 +157,24 @@ check "sluicectl endpoints lists the three by podman's names" \
 check "with the labels the configuration gives them" \
 	test "$(echo "$eps" | field 'sorted(str(e["labels"]) for e in d["endpoints"])')" = "[\"{'app': 'api'}\", \"{'app': 'frontend'}\", '{}']"
 
-echo "--- only the frontend reaches the api"
-# page_from CONTAINER ADDRESS: an HTTP GET with busybox nc in the container
-# (its static wget crashes resolving names without NSS): the answer and
-# "(exit N)" with nc's status.
+echo "--- only GET /api/v1/.* from the frontend reaches the api"
+# page_from CONTAINER ADDRESS [PATH [METHOD]]: an HTTP request with busybox
+# nc in the container (its static wget crashes resolving names without
+# NSS): the answer and "(exit N)" with nc's status.
 page_from() {
 	local out
-	out=$(printf 'GET / HTTP/1.0\r\n\r\n' | pm exec -i "$1" nc -w 3 "$2" 80 2>&1)
+	out=$(printf '%s %s HTTP/1.0\r\n\r\n' "${4:-GET}" "${3:-/api/v1/x}" |
+		pm exec -i "$1" nc -w 3 "$2" 80 2>&1)
 	echo "$out (exit $?)"
 }
-check "HTTP from frontend-1 gets api-1's page" grep -q 'hello from the api' <<<"$(page_from frontend-1 "$api")"
+check "GET /api/v1/x from frontend-1 gets api-1's page" \
+	grep -q 'hello from the api, v1' <<<"$(page_from frontend-1 "$api")"
+page_from frontend-1 "$api" /api/v1/x POST >"$work/post.out"
+check "POST /api/v1/x from frontend-1: 403 naming the rule" bash -c \
+	"grep -q 'HTTP/1.1 403' $work/post.out && grep -q \"rule 'frontend-to-api'\" $work/post.out"
+page_from frontend-1 "$api" /admin/ >"$work/admin.out"
+check "GET /admin/ from frontend-1: 403 naming the rule" bash -c \
+	"grep -q 'HTTP/1.1 403' $work/admin.out && grep -q \"rule 'frontend-to-api'\" $work/admin.out && ! grep -q 'admin page' $work/admin.out"
 other=$(page_from other-1 "$api")
 echo "     other-1: $other"
 # Dropped, not refused: nc fails without an answer (how it words that
@@ -169,6 +183,13 @@ check "HTTP from other-1 gets no answer" bash -c "[[ '$other' != *'hello from'* 
 check "the flows name the rule and both containers" \
 	bash -c "$ctl flows | tee /dev/stderr | grep frontend-to-api | grep 'frontend-1 (app=frontend)' | grep -q 'api-1 (app=api)'"
 check "the drop names other-1" bash -c "$ctl flows --verdict dropped | grep -q 'other-1 -> .*api-1 (app=api)'"
+sleep 0.3  # the proxy reports every 100 ms
+$ctl flows --limit 1000 | grep frontend-to-api | grep ' http ' >"$work/l7.flows"
+sed 's/^/     | /' "$work/l7.flows"
+check "the proxy's records: GET /api/v1/x allowed, frontend-1 to api-1" bash -c \
+	"grep ' allowed ' $work/l7.flows | grep 'frontend-1 (app=frontend)' | grep 'api-1 (app=api)' | grep -q 'GET /api/v1/x -> 200'"
+check "POST /api/v1/x and GET /admin/ rejected, with the rule" bash -c \
+	"grep -q 'rejected .*frontend-to-api.*POST /api/v1/x -> 403' $work/l7.flows && grep -q 'rejected .*frontend-to-api.*GET /admin/ -> 403' $work/l7.flows"
 
 echo "--- podman run -p"
 check "run web-1 -p 8080:80" run web-1 -p 8080:80 localhost/sluice-busybox httpd -f -p 80 -h /www

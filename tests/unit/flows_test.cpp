@@ -61,8 +61,9 @@ TEST(FlowFilter, BadTermsSayWhatIsWrong) {
       {"since", "0001664882416446009070",
        "since: '0001664882416446009070' is neither seconds since the epoch nor a duration like "
        "15m, 2h, 7d"},
+      {"l7", "maybe", "l7: 'maybe' is not one of yes, no, http, websocket, tls, http2, tcp"},
       {"colour", "red",
-       "unknown filter 'colour' (from, to, address, port, verdict, rule, since, until)"},
+       "unknown filter 'colour' (from, to, address, port, verdict, rule, since, until, l7)"},
   };
   for (const auto& c : cases) {
     FlowFilter f;

@@ -113,6 +113,13 @@ FlowRecord record(std::mt19937& rnd, std::int64_t time_ms) {
     r.nat_port = pick(ports);
   }
   if (r.verdict == Verdict::Dropped) r.reason = "policy-rule";
+  if (rnd() % 4 == 0) {
+    r.l7.kind = rnd() % 3 ? "http" : "tls";
+    r.l7.method = "GET";
+    r.l7.path = "/api/v1/x";
+    r.l7.status = 200;
+    r.l7.latency_us = 1234;
+  }
   return r;
 }
 
@@ -148,6 +155,9 @@ TEST(FlowHistory, AnswersEveryFilterAsTheMemoryRingDoes) {
       {{"since", std::to_string((t0 + 500 * 1000) / 1000)},
        {"until", std::to_string((t0 + 900 * 1000) / 1000)}},
       {{"verdict", "translated"}, {"address", "10.0.0.2"}},
+      {{"l7", "yes"}},
+      {{"l7", "no"}},
+      {{"l7", "tls"}, {"verdict", "dropped"}},
   };
   for (const auto& terms : filters) {
     FlowFilter f;
@@ -190,6 +200,7 @@ TEST(FlowHistory, RecordsComeBackWhole) {
   r.bytes[0] = 300;
   r.bytes[1] = 4000000000ull;
   r.duration_ms = 1234;
+  r.l7 = {"http", "POST", "api.internal", "/api/v1/x", "", 403, 512, 99, 1500};
   {
     FlowHistory history(dir.file("s.db"), {});
     history.add(r);
@@ -209,6 +220,9 @@ TEST(FlowHistory, RecordsComeBackWhole) {
   EXPECT_EQ(g.packets[1], 4u);
   EXPECT_EQ(g.bytes[1], 4000000000ull);
   EXPECT_EQ(g.duration_ms, 1234u);
+  EXPECT_EQ(g.l7.kind + g.l7.method + g.l7.host + g.l7.path, "httpPOSTapi.internal/api/v1/x");
+  EXPECT_EQ(g.l7.status, 403);
+  EXPECT_EQ(g.l7.request_bytes + g.l7.response_bytes + g.l7.latency_us, 512u + 99u + 1500u);
 }
 
 TEST(FlowHistory, RetentionRemovesWhatIsTooOld) {

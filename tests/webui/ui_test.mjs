@@ -38,6 +38,16 @@ function tcp(port, netns = lan, addr = "10.10.2.2") {
   }
 }
 
+// httpStatus NETNS URL: the HTTP status curl gets, "000" when none.
+function httpStatus(netns, url) {
+  try {
+    return execFileSync("ip", ["netns", "exec", netns, "curl", "-s", "-m", "3", "-o", "/dev/null",
+      "-w", "%{http_code}", url]).toString();
+  } catch (e) {
+    return e.stdout ? e.stdout.toString() : "000";
+  }
+}
+
 async function soon(fn, ms = 5000) {
   const end = Date.now() + ms;
   for (;;) {
@@ -185,6 +195,21 @@ try {
   check("shop-1 reaches web-1 (shop-to-web)", tcp(8080, shop, webAddr));
   check("rogue-1 does not (nothing-else-to-web)", !tcp(8080, rogue, webAddr));
   check("shop-1 reaches the wan server (containers-out)", tcp(80, shop));
+  // The L7 rule shop-api: its proxy answers, and its records show.
+  check("shop-1: GET /api/v1/items through the L7 proxy -> 200", await soon(async () =>
+    httpStatus(shop, `http://${webAddr}:8081/api/v1/items`) === "200"));
+  check("shop-1: GET /admin -> 403", httpStatus(shop, `http://${webAddr}:8081/admin`) === "403");
+  await page.click("nav a[href='#/flows']");
+  await page.selectOption("select[name=l7]", "yes");
+  await page.click("#flow-filters button[type=submit]");
+  check("the L7 filter keeps only the proxy's records, with their L7 column", await soon(async () => {
+    const cells = await page.$$eval("#flow-rows tr td.l7", (tds) => tds.map((td) => td.textContent));
+    return cells.length >= 2 && cells.every((c) => c !== "") &&
+      cells.some((c) => c.includes("GET") && c.includes("/admin") && c.includes("\u2192 403"));
+  }));
+  check("the denied request names its rule", await soon(() =>
+    page.isVisible("#flow-rows tr[data-verdict=rejected][data-rule=shop-api]")));
+  await page.screenshot({ path: `${shots}/flows-l7.png` });
   await page.click("nav a[href='#/endpoints']");
   check("the Endpoints page lists the three containers", await soon(async () =>
     (await page.$$eval("#endpoints-table tbody tr", (rows) => rows.map((r) => r.dataset.name)).then((n) => n.sort().join(","))) ===
@@ -210,6 +235,8 @@ try {
   check("shop-1 -> outside is allowed by containers-out", await soon(async () =>
     (await page.textContent(edge("shop-1", "outside", "allowed"))).includes("containers-out")));
   check("live: the map waits on the stream", await soon(async () => (await page.textContent("#map-state")) === "live"));
+  check("the L7 verdicts show on the edges: GET /admin -> 403 on shop-1 -> web-1, denied", await soon(async () =>
+    (await page.textContent("#map-table tr[data-src='shop-1'][data-dst='web-1'][data-kind='denied']")).includes("GET /admin \u2192 403")));
   // A new kind of flow while the map is open: web-1 tries the wan server
   // on a port no rule allows (the forward default drops it).
   check("web-1 cannot reach the wan server on 8081", !tcp(8081, shop.replace("shop", "web")));

@@ -47,6 +47,16 @@ port = 8080
 action = "accept"
 
 [[rule]]
+name = "shop-api"
+chain = "forward"
+from = { labels = { app = "shop" } }
+to = { labels = { app = "web" } }
+proto = "tcp"
+port = 8081
+action = "accept"
+http = [{ method = "GET", path = "/api/v1/.*" }]
+
+[[rule]]
 name = "nothing-else-to-web"
 chain = "forward"
 to = { labels = { app = "web" } }
@@ -79,6 +89,11 @@ for name in web-1 shop-1 rogue-1; do
 		{ echo "wiring $name failed"; exit 1; }
 done
 ip netns exec "ui-web-1-$SLUICE_TEST_ID" "$here/../integration/peers.py" serve any 8080 "$work/web-peers" &
+cleanup_add "kill $!"
+# An HTTP server behind the L7 rule shop-api.
+touch "$work/web-http.log"
+ip netns exec "ui-web-1-$SLUICE_TEST_ID" python3 "$here/../integration/l7_server.py" 10.89.0.1 8081 \
+	"$work/web-http.log" 2>/dev/null &
 cleanup_add "kill $!"
 export SHOP_NS=ui-shop-1-$SLUICE_TEST_ID ROGUE_NS=ui-rogue-1-$SLUICE_TEST_ID WEB_ADDR=10.89.0.1
 

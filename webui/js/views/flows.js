@@ -6,6 +6,17 @@ import { clear, endpoint, h, table, time } from "../dom.js";
 
 const MAX_ROWS = 500;
 const VERDICTS = ["", "allowed", "dropped", "rejected", "audit", "translated", "closed"];
+const L7_KINDS = [["", "any"], ["yes", "L7 only"], ["no", "no L7"], ["http", "http"],
+  ["websocket", "websocket"], ["tls", "tls"], ["http2", "http2"]];
+
+// What the L7 proxy saw: the request (or TLS server name) and its answer.
+export function l7Text(l7) {
+  if (!l7) return "";
+  const what = l7.kind === "tls" ? `tls ${l7.sni || "(no name)"}` :
+    [l7.method, l7.host, l7.path].filter(Boolean).join(" ") || l7.kind;
+  const ms = (l7.latency_us / 1000).toFixed(l7.latency_us < 10000 ? 1 : 0);
+  return `${what}${l7.status ? ` \u2192 ${l7.status}` : ""} (${ms} ms)`;
+}
 
 function row(f) {
   const rule = f.rule === "" ? h("span", { class: "muted" }, "-") :
@@ -24,6 +35,7 @@ function row(f) {
     h("td", {}, endpoint(f.dst, f.dport)),
     h("td", {}, nat),
     h("td", {}, f.interface),
+    h("td", { class: "l7" }, l7Text(f.l7)),
     h("td", {}, why));
 }
 
@@ -36,17 +48,19 @@ export async function showFlows(main, params) {
     field("port", "Port", { inputmode: "numeric", size: 6 }),
     h("label", {}, "Verdict", verdict),
     field("rule", "Rule", { size: 14 }),
+    h("label", {}, "L7", h("select", { name: "l7" }, L7_KINDS.map(([v, text]) =>
+      h("option", { value: v, selected: params.get("l7") === v }, text)))),
     h("button", { type: "submit" }, "Filter"));
   const pause = h("button", { type: "button", class: "secondary", id: "pause", "aria-pressed": "false" }, "Pause");
   const state = h("span", { class: "muted", id: "stream-state", role: "status" }, "connecting...");
   const body = h("tbody", { id: "flow-rows" });
-  const tableEl = table(["Time", "Verdict", "Rule", "Chain", "Proto", "Source", "Destination", "NAT", "Interface", "Why"], []);
+  const tableEl = table(["Time", "Verdict", "Rule", "Chain", "Proto", "Source", "Destination", "NAT", "Interface", "L7", "Why"], []);
   tableEl.querySelector("table").id = "flows";
   tableEl.querySelector("tbody").replaceWith(body);
   clear(main, h("h1", {}, "Live flows"), form, h("div", { class: "toolbar" }, pause, state), tableEl);
 
   const filters = {};
-  for (const k of ["address", "port", "verdict", "rule"]) if (params.get(k)) filters[k] = params.get(k);
+  for (const k of ["address", "port", "verdict", "rule", "l7"]) if (params.get(k)) filters[k] = params.get(k);
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const q = {};

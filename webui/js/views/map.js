@@ -58,9 +58,15 @@ export async function showMap(main) {
     nodes.add(dst);
     const key = `${src}\u0000${dst}\u0000${kind}`;
     let e = edges.get(key);
-    if (!e) edges.set(key, e = { src, dst, kind, count: 0, rules: new Map(), last: 0 });
+    if (!e) edges.set(key, e = { src, dst, kind, count: 0, rules: new Map(), l7: new Map(), last: 0 });
     e.count++;
     e.rules.set(f.rule || "-", (e.rules.get(f.rule || "-") || 0) + 1);
+    // The L7 proxy's verdicts: each request kind with its answer.
+    if (f.l7) {
+      const what = f.l7.kind === "tls" ? `tls ${f.l7.sni || "?"}` :
+        `${f.l7.method || f.l7.kind} ${f.l7.path || ""}${f.l7.status ? ` \u2192 ${f.l7.status}` : ""}`;
+      e.l7.set(what, (e.l7.get(what) || 0) + 1);
+    }
     e.last = Math.max(e.last, f.time_ms);
   }
 
@@ -85,6 +91,9 @@ export async function showMap(main) {
 
   function rulesText(e) {
     return [...e.rules].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} (${number(n)})`).join(", ");
+  }
+  function l7Text(e) {
+    return [...e.l7].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([w, n]) => `${w} (${number(n)})`).join(", ");
   }
 
   function draw() {
@@ -111,7 +120,7 @@ export async function showMap(main) {
       }
       const label = `${[...e.rules.keys()].slice(0, 2).join(", ")}${e.rules.size > 2 ? ", ..." : ""} (${number(e.count)})`;
       return svg("g", { class: `edge edge-${e.kind}`, dataset: { src: e.src, dst: e.dst, kind: e.kind } },
-        svg("title", {}, `${e.src} -> ${e.dst}: ${e.kind} by ${rulesText(e)}`),
+        svg("title", {}, `${e.src} -> ${e.dst}: ${e.kind} by ${rulesText(e)}${e.l7.size ? `; L7: ${l7Text(e)}` : ""}`),
         svg("path", { d, "marker-end": `url(#arrow-${e.kind})` }),
         svg("text", { x: lx, y: ly, "text-anchor": "middle" }, label));
     });
@@ -125,8 +134,9 @@ export async function showMap(main) {
       h("tr", { dataset: { src: e.src, dst: e.dst, kind: e.kind } },
         h("td", {}, e.src), h("td", {}, e.dst),
         h("td", { class: `verdict verdict-${e.kind === "denied" ? "dropped" : e.kind}` }, e.kind),
-        h("td", {}, rulesText(e)), h("td", { class: "num" }, number(e.count)), h("td", {}, time(e.last))));
-    clear(list, rows.length ? table(["From", "To", "Verdict", "Deciding rules (flows)", "Flows", "Last"], rows, { id: "map-table" }) :
+        h("td", {}, rulesText(e)), h("td", { class: "l7" }, l7Text(e)),
+        h("td", { class: "num" }, number(e.count)), h("td", {}, time(e.last))));
+    clear(list, rows.length ? table(["From", "To", "Verdict", "Deciding rules (flows)", "L7 requests", "Flows", "Last"], rows, { id: "map-table" }) :
       h("p", { class: "muted" }, "No flows yet."));
   }
 
