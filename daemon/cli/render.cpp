@@ -111,6 +111,15 @@ void render_status(const json& r, const json&) {
   std::cout << "events lost: " << r["events_lost"]["ring_full"] << " (ring full), "
             << r["events_lost"]["rate_limited"] << " (drop events over the per-source rate), "
             << h["lost"] << " (history behind or failing)\n";
+  if (r.contains("proxy") && r["proxy"]["wanted"].get<bool>()) {
+    const auto& p = r["proxy"];
+    std::cout << "L7 proxy: "
+              << (p["running"].get<bool>() ? "running (pid " + str(p["pid"]) + "), " +
+                                                 str(p["active_connections"]) + " connections"
+                                           : std::string("NOT RUNNING: its flows are dropped"))
+              << ", started " << p["starts"] << " time(s)"
+              << (p.contains("last_exit") ? "; the last one " + str(p["last_exit"]) : "") << "\n";
+  }
   if (r.contains("confirm_within_seconds"))
     std::cout << "waiting for confirmation: rolls back in " << r["confirm_within_seconds"]
               << " s unless `sluicectl confirm`\n";

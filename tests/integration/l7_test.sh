@@ -104,6 +104,11 @@ check "the proxy runs as nobody, without capabilities, under seccomp" bash -c "
 	grep -q '^CapEff:.*0000000000000000' /proc/$pid/status &&
 	grep -q '^Seccomp:.*2' /proc/$pid/status && grep -q '^NoNewPrivs:.*1' /proc/$pid/status"
 
+check "sluicectl status shows the proxy running" bash -c "$ctl status | grep -q 'L7 proxy: running (pid $pid)'"
+token=$($ctl token add l7-test 2>/dev/null)
+metrics_of() { ip netns exec "$fw" curl -sf -H "Authorization: Bearer $token" http://127.0.0.1:9090/metrics; }
+check "/metrics: the proxy is up" bash -c "$(declare -f metrics_of); token=$token fw=$fw; metrics_of | grep -q '^sluice_l7_proxy_up 1'"
+
 # The flagship rule, forwarded.
 check "forwarded: GET /api/v1/x -> 200" test "$(status_of 10.10.2.2 80 /api/v1/x)" = 200
 check "forwarded: GET /admin -> 403" test "$(status_of 10.10.2.2 80 /admin)" = 403
@@ -150,6 +155,13 @@ fl = [f for f in json.load(sys.stdin)[\"flows\"] if f.get(\"l7\", {}).get(\"kind
 assert any(f[\"l7\"][\"sni\"] == \"allowed.example\" and f[\"verdict\"] == \"allowed\" for f in fl), fl
 assert any(f[\"l7\"][\"sni\"] == \"denied.example\" and f[\"verdict\"] == \"dropped\" for f in fl), fl'"
 check "sluicectl flows shows the request" bash -c "$ctl flows --limit 1000 | grep -q 'http GET api.internal /admin -> 403'"
+
+metrics_of >"$work/metrics.txt"
+check "/metrics: requests by rule and verdict" \
+	grep -q '^sluice_l7_requests_total{rule="api",verdict="denied"} [1-9]' "$work/metrics.txt"
+check "/metrics: the latency histogram" \
+	grep -q '^sluice_l7_request_duration_seconds_bucket{rule="api",le="+Inf"} [1-9]' "$work/metrics.txt"
+check "/metrics passes promtool check metrics" bash -c "promtool check metrics <'$work/metrics.txt'"
 
 # No descriptor outlives its connection.
 pid=$(proxy_pid)
