@@ -281,7 +281,10 @@ void Connection::start_exchange(const RequestHead& head, std::size_t head_bytes)
   denied_ = why && !audit_only;
   if (denied_) {
     from_client_.erase(0, head_bytes);
-    answer(403, *why, head.close);
+    // A client waiting for 100 Continue sends no body after a 403: the
+    // connection cannot go on, as the next bytes could be either.
+    bool waiting = head.expect_continue && request_framing_ != Framing::None;
+    answer(403, *why, head.close || waiting);
     record("denied", *why);
   } else {
     if (audit_only) rec_.reason = *why;

@@ -73,17 +73,25 @@ std::optional<Account> account_of(const std::string& user) {
   return std::nullopt;
 }
 
-// fork + exec of the proxy as uid/gid, with control as its fd 3. Only
-// async-signal-safe calls between fork and exec.
+// fork + exec of the proxy as uid/gid, with control as its fd 3. The
+// binary is opened before the uid changes and executed by descriptor: its
+// directory need not be open to the proxy's user (a build under /root).
+// Only async-signal-safe calls between fork and exec.
 pid_t spawn(const std::string& binary, const Account& who, int control) {
+  int program = open(binary.c_str(), O_RDONLY | O_CLOEXEC);
+  if (program < 0) return -1;
   pid_t parent = getpid();
   pid_t pid = fork();
-  if (pid != 0) return pid;
+  if (pid != 0) {
+    close(program);
+    return pid;
+  }
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (dup2(control, 3) < 0) _exit(126);
-  close_range(4, ~0u, 0);
+  if (dup2(control, 3) < 0 || dup2(program, 4) < 0) _exit(126);
+  fcntl(4, F_SETFD, FD_CLOEXEC);
+  close_range(5, ~0u, 0);
   if (setgroups(0, nullptr) != 0 || setresgid(who.gid, who.gid, who.gid) != 0 ||
       setresuid(who.uid, who.uid, who.uid) != 0)
     _exit(126);
@@ -91,7 +99,10 @@ pid_t spawn(const std::string& binary, const Account& who, int control) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(0);
   prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-  execl(binary.c_str(), "sluice-proxy", "--control-fd", "3", static_cast<char*>(nullptr));
+  char* const argv[] = {const_cast<char*>("sluice-proxy"), const_cast<char*>("--control-fd"),
+                        const_cast<char*>("3"), nullptr};
+  char* const envp[] = {nullptr};
+  fexecve(4, argv, envp);
   _exit(127);
 }
 
@@ -203,10 +214,13 @@ void ProxySupervisor::start() {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   }
   pid_t pid = spawn(binary_, *who, pair[1]);
+  int err = errno;
   close(pair[1]);
   if (pid < 0) {
     close(pair[0]);
-    log(Priority::Error, std::string("L7 proxy: fork: ") + std::strerror(errno));
+    log(Priority::Error, "L7 proxy: starting " + binary_ + ": " + std::strerror(err) +
+                             " (its flows are dropped meanwhile)");
+    restart_at_ = Clock::now() + std::chrono::seconds(10);
     return;
   }
   control_ = pair[0];

@@ -16,7 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-
 json flows_status(Service& s) {
   const auto& log = *s.flows();
   auto h = log.history_status();

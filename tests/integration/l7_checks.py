@@ -76,6 +76,16 @@ def keepalive():
     expect(not server_saw("GET /admin"), "the denied request reached the server")
 
 
+def expect_continue():
+    """A denied request that waits for 100 Continue: 403, then the end."""
+    s = connect()
+    s.sendall(b"POST /api/v1/x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+              b"Expect: 100-continue\r\n\r\n")
+    status, headers, _, _ = read_response(s)
+    expect(status == 403 and headers.get("connection") == "close", f"{status} {headers}")
+    expect(closed(s), "the connection stayed open")
+
+
 def pipelining():
     s = connect()
     s.sendall(get("/api/v1/p1") + get("/admin") + get("/api/v1/p2") + get("/api/v1/p3"))
@@ -250,7 +260,7 @@ def status_of(path):
     print(status, body.decode(errors="replace").strip())
 
 
-CHECKS = {f.__name__: f for f in [keepalive, pipelining, chunked, websocket_allowed,
+CHECKS = {f.__name__: f for f in [keepalive, expect_continue, pipelining, chunked, websocket_allowed,
                                   websocket_refused, smuggling, limits, slowloris, http2,
                                   connections, held]}
 if CHECK == "get":

@@ -133,7 +133,7 @@ check "tls_sni: allowed.example -> 200" test "$(tls_get allowed.example)" = 200
 check_not "tls_sni: denied.example is cut off" test "$(tls_get denied.example)" = 200
 
 # The protocol, from the client's side (l7_checks.py).
-for c in keepalive pipelining websocket_refused slowloris http2; do
+for c in keepalive expect_continue pipelining websocket_refused slowloris http2; do
 	check "protocol: $c" checks "$c" 10.10.2.2 80 "$server_log"
 done
 for c in chunked websocket_allowed smuggling limits; do
