@@ -71,7 +71,8 @@ std::string describe_proxy(const ProxySettings& p) {
          n(p.max_body_bytes) + " B, timeouts head " + n(p.header_timeout_seconds) + " s idle " +
          n(p.idle_timeout_seconds) + " s connect " + n(p.upstream_connect_timeout_seconds) +
          " s upstream " + n(p.upstream_timeout_seconds) + " s, connections " +
-         n(p.max_connections) + " (" + n(p.max_connections_per_source) + " per source)";
+         n(p.max_connections) + " (" + n(p.max_connections_per_source) + " per source), " +
+         (p.workers ? n(p.workers) + " worker threads" : "a worker thread per CPU");
 }
 
 std::string describe_nat(const Masquerade& m) {

@@ -212,6 +212,7 @@ struct ProxySettings {
   std::uint64_t upstream_timeout_seconds = 60;  // no byte from the server this long
   std::size_t max_connections = 10000;
   std::size_t max_connections_per_source = 256;
+  unsigned workers = 0;  // threads; 0: one per CPU
   bool operator==(const ProxySettings&) const = default;
 };
 

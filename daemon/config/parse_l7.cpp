@@ -258,7 +258,7 @@ void Parser::parse_proxy(const toml::table& root) {
   check_keys(*proxy, "proxy",
              {"user", "max_request_line", "max_header_bytes", "max_headers", "max_body_bytes",
               "header_timeout", "idle_timeout", "upstream_connect_timeout", "upstream_timeout",
-              "max_connections", "max_connections_per_source"});
+              "max_connections", "max_connections_per_source", "workers"});
   auto& p = cfg_.proxy;
   if (auto user = string_at(*proxy, "user", "proxy.user")) {
     bool valid = !user->empty() && user->size() <= 32 && *user != "root";
@@ -281,6 +281,7 @@ void Parser::parse_proxy(const toml::table& root) {
   size("max_body_bytes", 1, 1ull << 40, p.max_body_bytes);
   size("max_connections", 16, 1'000'000, p.max_connections);
   size("max_connections_per_source", 1, 1'000'000, p.max_connections_per_source);
+  size("workers", 0, 256, p.workers);
   duration_at(*proxy, "header_timeout", "proxy", p.header_timeout_seconds);
   duration_at(*proxy, "idle_timeout", "proxy", p.idle_timeout_seconds);
   duration_at(*proxy, "upstream_connect_timeout", "proxy", p.upstream_connect_timeout_seconds);

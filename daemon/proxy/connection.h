@@ -47,7 +47,7 @@ struct ProxyState {
 
 // What an epoll event's data points at.
 struct IoHandle {
-  enum class Kind { Listener, Control, Client, Upstream } kind;
+  enum class Kind { Listener, Control, Wakeup, Client, Upstream } kind;
   void* owner = nullptr;
   std::uint16_t slot = 0;
 };

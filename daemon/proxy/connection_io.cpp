@@ -44,8 +44,7 @@ Connection::Connection(ProxyState& state, int client_fd, const sockaddr_storage&
       slot_(slot) {
   describe(client, client_addr_, client_port_);
   describe(local, server_addr_, server_port_);
-  int one = 1;
-  setsockopt(client_fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // TCP_NODELAY comes from the listener (sluiced sets it there).
   epoll_event ev{};
   ev.events = client_events_ = EPOLLIN;
   ev.data.ptr = &client_io_;
@@ -118,8 +117,10 @@ bool Connection::connect_upstream() {
     upstream_fd_ = pooled;
     connecting_ = false;
     upstream_eof_ = false;
+    // EPOLLIN only: the request goes out right away (update_interest),
+    // EPOLLOUT only joins when the socket's buffer is full.
     epoll_event ev{};
-    ev.events = upstream_events_ = EPOLLIN | EPOLLOUT;
+    ev.events = upstream_events_ = EPOLLIN;
     ev.data.ptr = &upstream_io_;
     epoll_ctl(state_.epoll_fd, EPOLL_CTL_ADD, pooled, &ev);
     return true;

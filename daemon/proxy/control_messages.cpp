@@ -194,4 +194,16 @@ bool receive_message(int sock, std::string& text, std::vector<int>& fds) {
   return true;
 }
 
+void accumulate(RuleCounters& total, const RuleCounters& delta) {
+  total.rule = delta.rule;
+  total.allowed += delta.allowed;
+  total.denied += delta.denied;
+  total.audit += delta.audit;
+  total.refused += delta.refused;
+  total.latency_sum_us += delta.latency_sum_us;
+  total.latency_buckets.resize(kLatencyBucketCount);
+  for (std::size_t i = 0; i < delta.latency_buckets.size() && i < kLatencyBucketCount; ++i)
+    total.latency_buckets[i] += delta.latency_buckets[i];
+}
+
 }  // namespace sluice::proxy

@@ -66,6 +66,9 @@ struct RuleCounters {
   std::uint64_t latency_sum_us = 0;
 };
 
+// Adds delta's counts to total (the counts of the same rule).
+void accumulate(RuleCounters& total, const RuleCounters& delta);
+
 struct ProxyReport {
   std::vector<L7Record> records;
   std::vector<RuleCounters> counters;

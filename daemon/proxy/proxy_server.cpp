@@ -1,10 +1,13 @@
 #include "proxy/proxy_server.h"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cstring>
+#include <chrono>
+#include <iterator>
 #include <stdexcept>
 #include <system_error>
 
@@ -12,68 +15,55 @@ namespace sluice::proxy {
 
 namespace {
 
-constexpr int kTickMs = 100;  // timers and record reports
-
-bool same_address(const sockaddr_storage& a, const sockaddr_storage& b) {
-  if (a.ss_family != b.ss_family) return false;
-  if (a.ss_family == AF_INET) {
-    const auto &x = reinterpret_cast<const sockaddr_in&>(a),
-               &y = reinterpret_cast<const sockaddr_in&>(b);
-    return x.sin_port == y.sin_port && x.sin_addr.s_addr == y.sin_addr.s_addr;
-  }
-  const auto &x = reinterpret_cast<const sockaddr_in6&>(a),
-             &y = reinterpret_cast<const sockaddr_in6&>(b);
-  return x.sin6_port == y.sin6_port && std::memcmp(&x.sin6_addr, &y.sin6_addr, 16) == 0;
-}
+constexpr int kReportMs = 100;
 
 }  // namespace
 
-ProxyServer::ProxyServer(int control) : control_(control) {
-  state_.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  if (state_.epoll_fd < 0) throw std::system_error(errno, std::generic_category(), "epoll");
+ProxyServer::ProxyServer(int control, unsigned workers) : control_(control) {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  ready_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || ready_ < 0) throw std::system_error(errno, std::generic_category(), "epoll");
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.ptr = &control_io_;
-  epoll_ctl(state_.epoll_fd, EPOLL_CTL_ADD, control_, &ev);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, control_, &ev);
+  ev.data.ptr = &ready_io_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, ready_, &ev);
+  for (unsigned i = 0; i < std::max(1u, workers); ++i)
+    workers_.push_back(std::make_unique<Worker>(admission_, ready_));
 }
 
 ProxyServer::~ProxyServer() {
-  connections_.clear();
+  workers_.clear();  // joins them: nobody waits on a listener any more
   for (auto& l : listeners_) close(l.fd);
-  close(state_.epoll_fd);
+  for (auto& [generation, fd] : retired_) close(fd);
+  close(ready_);
+  close(epoll_fd_);
 }
 
 void ProxyServer::run() {
-  epoll_event events[256];
-  auto next_tick = Clock::now();
+  epoll_event events[8];
+  auto next_report = std::chrono::steady_clock::now();
   while (true) {
-    int n = epoll_wait(state_.epoll_fd, events, 256, kTickMs);
+    int n = epoll_wait(epoll_fd_, events, 8, kReportMs);
     if (n < 0 && errno != EINTR)
       throw std::system_error(errno, std::generic_category(), "epoll_wait");
+    bool early = false;
     for (int i = 0; i < n; ++i) {
-      auto* io = static_cast<IoHandle*>(events[i].data.ptr);
-      switch (io->kind) {
-        case IoHandle::Kind::Control:
-          on_control();
-          if (control_ < 0) return;
-          break;
-        case IoHandle::Kind::Listener:
-          accept_from(static_cast<Listener*>(io->owner)->fd, io->slot);
-          break;
-        case IoHandle::Kind::Client:
-          static_cast<Connection*>(io->owner)->on_client(events[i].events);
-          break;
-        case IoHandle::Kind::Upstream:
-          static_cast<Connection*>(io->owner)->on_upstream(events[i].events);
-          break;
+      if (events[i].data.ptr == &control_io_) {
+        on_control();
+        if (control_ < 0) return;
+      } else {
+        std::uint64_t count;
+        [[maybe_unused]] auto r = read(ready_, &count, sizeof count);
+        early = true;
       }
     }
-    reap();
-    if (Clock::now() >= next_tick) {
-      tick();
-      next_tick = Clock::now() + std::chrono::milliseconds(kTickMs);
+    if (early || std::chrono::steady_clock::now() >= next_report) {
+      bury();
+      report();
+      next_report = std::chrono::steady_clock::now() + std::chrono::milliseconds(kReportMs);
     }
-    if (state_.records.size() >= 512) report();
   }
 }
 
@@ -92,124 +82,80 @@ void ProxyServer::on_control() {
   }
 }
 
-// The rules and limits now; listeners of rules that are gone close (their
-// connections close as their next request finds no rule).
+// The rules and limits now, for every worker. Listeners of rules that are
+// gone retire; the new ones join.
 void ProxyServer::apply(ProxyConfig config, std::vector<int> fds) {
   if (fds.size() != config.listeners.size())
     throw std::invalid_argument("listeners and their fds do not match");
-  state_.limits = config.limits;
-  state_.record_allowed = config.record_allowed;
-  std::map<std::uint16_t, std::shared_ptr<const ActiveRule>> rules;
+  auto next = std::make_shared<WorkerConfig>();
+  next->generation = ++generation_;
+  next->limits = config.limits;
+  next->record_allowed = config.record_allowed;
   for (auto& r : config.rules) {
     auto slot = r.slot;
-    rules[slot] = std::make_shared<const ActiveRule>(std::move(r));
+    next->rules[slot] = std::make_shared<const ActiveRule>(std::move(r));
   }
-  state_.rules = std::move(rules);
   for (auto it = listeners_.begin(); it != listeners_.end();) {
-    if (state_.rules.count(it->slot)) {
+    if (next->rules.count(it->slot)) {
       ++it;
       continue;
     }
-    close(it->fd);
+    retired_.emplace_back(generation_, it->fd);
     it = listeners_.erase(it);
   }
   for (std::size_t i = 0; i < fds.size(); ++i) {
-    Listener l;
+    ListenerInfo l;
     l.fd = fds[i];
     l.slot = config.listeners[i].slot;
     socklen_t len = sizeof l.address;
     getsockname(l.fd, reinterpret_cast<sockaddr*>(&l.address), &len);
-    l.io = std::make_unique<IoHandle>(IoHandle{IoHandle::Kind::Listener, nullptr, l.slot});
-    listeners_.push_back(std::move(l));
-    auto& added = listeners_.back();
-    added.io->owner = &added;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.ptr = added.io.get();
-    epoll_ctl(state_.epoll_fd, EPOLL_CTL_ADD, added.fd, &ev);
+    listeners_.push_back(l);
   }
-  // Listener owners point into the vector: fix them after it moved.
-  for (auto& l : listeners_) l.io->owner = &l;
+  next->listeners = listeners_;
+  for (auto& w : workers_) w->post(next);
   configured_ = true;
 }
 
-void ProxyServer::accept_from(int listener, std::uint16_t slot) {
-  for (int burst = 0; burst < 64; ++burst) {
-    sockaddr_storage peer{}, local{};
-    socklen_t plen = sizeof peer, llen = sizeof local;
-    int fd =
-        accept4(listener, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen);
-    bool loop = false;
-    for (const auto& l : listeners_) loop |= same_address(l.address, local);
-    auto conn = std::make_unique<Connection>(state_, fd, peer, local, slot);
-    auto& count = per_source_[conn->client_address()];
-    if (loop || connections_.size() >= state_.limits.max_connections ||
-        count >= state_.limits.max_connections_per_source) {
-      L7Record r;
-      r.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-      r.slot = slot;
-      if (auto it = state_.rules.find(slot); it != state_.rules.end())
-        r.rule = it->second->rule.name;
-      r.verdict = "refused";
-      r.kind = "tcp";
-      r.client = conn->client_address();
-      r.reason = loop ? "a connection to the proxy's own listener"
-                 : connections_.size() >= state_.limits.max_connections
-                     ? "the proxy holds max_connections already"
-                     : "this source holds max_connections_per_source already";
-      proxy::count(state_, r);
-      state_.records.push_back(r);
-      if (count == 0) per_source_.erase(conn->client_address());
-      continue;  // conn closes the socket
-    }
-    ++count;
-    auto* raw = conn.get();
-    connections_.emplace(raw, std::move(conn));
-  }
-}
-
-// Connections that ended give back their place.
-void ProxyServer::reap() {
-  for (auto it = connections_.begin(); it != connections_.end();) {
-    if (!it->second->finished()) {
-      ++it;
-      continue;
-    }
-    auto source = per_source_.find(it->second->client_address());
-    if (source != per_source_.end() && --source->second == 0) per_source_.erase(source);
-    it = connections_.erase(it);
-  }
-}
-
-void ProxyServer::tick() {
-  auto now = Clock::now();
-  for (auto& [raw, conn] : connections_) conn->on_tick(now);
-  if (now >= next_expiry_) {
-    state_.pool.expire(std::chrono::seconds(state_.limits.idle_timeout_seconds));
-    next_expiry_ = now + std::chrono::seconds(1);
-  }
-  reap();
-  report();
+// Closes the retired listeners no worker waits on any more.
+void ProxyServer::bury() {
+  if (retired_.empty()) return;
+  std::uint64_t all = generation_;
+  for (const auto& w : workers_) all = std::min(all, w->applied());
+  std::erase_if(retired_, [&](const auto& entry) {
+    if (entry.first > all) return false;
+    close(entry.second);
+    return true;
+  });
 }
 
 // Records go to sluiced in batches; when its socket is full they are
 // dropped rather than stall the proxy (sluiced counts what it got).
 void ProxyServer::report() {
-  if (state_.records.empty() && !configured_) return;
-  ProxyReport r;
-  r.records = std::move(state_.records);
-  state_.records.clear();
-  for (auto& [rule, c] : state_.counters) r.counters.push_back(std::move(c));
-  state_.counters.clear();
-  r.active_connections = connections_.size();
-  try {
-    send_message(control_, encode(r));
-  } catch (const std::system_error&) {
+  WorkerOutput out;
+  std::uint64_t active = 0;
+  for (auto& w : workers_) {
+    w->collect(out);
+    active += w->active_connections();
   }
+  if (out.records.empty() && !configured_) return;
+  // At most kEarlyReport records a message: a message must fit the
+  // socket's buffer whole.
+  std::size_t next = 0;
+  do {
+    ProxyReport r;
+    if (next == 0)
+      for (auto& [rule, c] : out.counters) r.counters.push_back(std::move(c));
+    r.active_connections = active;
+    std::size_t end = std::min(out.records.size(), next + Worker::kEarlyReport);
+    r.records.assign(std::make_move_iterator(out.records.begin() + next),
+                     std::make_move_iterator(out.records.begin() + end));
+    next = end;
+    try {
+      send_message(control_, encode(r));
+    } catch (const std::system_error&) {
+      return;
+    }
+  } while (next < out.records.size());
 }
 
 }  // namespace sluice::proxy

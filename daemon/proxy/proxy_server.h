@@ -1,21 +1,24 @@
-// The proxy process's event loop: the listeners sluiced handed over (one
-// per L7 rule and family), the connections they accept, the control
-// channel (rules in, records out) and the timers. One thread, epoll.
+// The proxy process's coordinating thread: the control channel to sluiced
+// (rules and listeners in, records and counters out), the listeners'
+// descriptors, and the worker threads that serve the connections
+// (worker.h). It parses no traffic itself.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <string>
+#include <utility>
+#include <vector>
 
-#include "proxy/connection.h"
+#include "proxy/admission.h"
+#include "proxy/worker.h"
 
 namespace sluice::proxy {
 
 class ProxyServer {
  public:
   // control: the SOCK_SEQPACKET end sluiced holds the other end of.
-  explicit ProxyServer(int control);
+  // workers: how many worker threads (at least one); they start here.
+  ProxyServer(int control, unsigned workers);
   ~ProxyServer();
   ProxyServer(const ProxyServer&) = delete;
   ProxyServer& operator=(const ProxyServer&) = delete;
@@ -26,26 +29,22 @@ class ProxyServer {
  private:
   void on_control();
   void apply(ProxyConfig config, std::vector<int> fds);
-  void accept_from(int listener, std::uint16_t slot);
-  void tick();
+  void bury();
   void report();
-  void reap();
-
-  struct Listener {
-    int fd = -1;
-    std::uint16_t slot = 0;
-    sockaddr_storage address{};  // its own: connections to it are loops
-    std::unique_ptr<IoHandle> io;
-  };
 
   int control_;
-  ProxyState state_;
+  int epoll_fd_ = -1;
+  int ready_ = -1;  // workers: records waiting
   IoHandle control_io_{IoHandle::Kind::Control, nullptr, 0};
-  std::vector<Listener> listeners_;
-  std::map<Connection*, std::unique_ptr<Connection>> connections_;
-  std::map<std::string, std::size_t> per_source_;
+  IoHandle ready_io_{IoHandle::Kind::Wakeup, nullptr, 0};
+  Admission admission_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<ListenerInfo> listeners_;  // owned: closed here
+  // Listeners of rules that are gone, with the generation that dropped
+  // them: closed once every worker has applied it.
+  std::vector<std::pair<std::uint64_t, int>> retired_;
+  std::uint64_t generation_ = 0;
   bool configured_ = false;
-  Clock::time_point next_expiry_{};
 };
 
 }  // namespace sluice::proxy

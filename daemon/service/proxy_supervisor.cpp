@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -24,13 +25,16 @@ namespace sluice::service {
 namespace {
 
 // A transparent listener on loopback (its address is never used: the
-// datapath assigns flows to it directly).
+// datapath assigns flows to it directly). TCP_NODELAY here is inherited by
+// every connection it accepts: the proxy writes whole answers and should
+// not wait for an ACK before the next, and saves a call per connection.
 int make_listener(config::Family family) {
   bool v6 = family == config::Family::V6;
   int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), "proxy listener");
   int one = 1;
   bool ok = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0;
+  ok &= setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
   if (v6) {
     ok &= setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof one) == 0;
     ok &= setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &one, sizeof one) == 0;
@@ -77,7 +81,8 @@ std::optional<Account> account_of(const std::string& user) {
 // binary is opened before the uid changes and executed by descriptor: its
 // directory need not be open to the proxy's user (a build under /root).
 // Only async-signal-safe calls between fork and exec.
-pid_t spawn(const std::string& binary, const Account& who, int control) {
+pid_t spawn(const std::string& binary, const Account& who, int control, unsigned workers) {
+  std::string workers_arg = std::to_string(workers);  // formatted before fork
   int program = open(binary.c_str(), O_RDONLY | O_CLOEXEC);
   if (program < 0) return -1;
   pid_t parent = getpid();
@@ -99,23 +104,15 @@ pid_t spawn(const std::string& binary, const Account& who, int control) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(0);
   prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-  char* const argv[] = {const_cast<char*>("sluice-proxy"), const_cast<char*>("--control-fd"),
-                        const_cast<char*>("3"), nullptr};
+  char* const argv[] = {const_cast<char*>("sluice-proxy"),
+                        const_cast<char*>("--control-fd"),
+                        const_cast<char*>("3"),
+                        const_cast<char*>("--workers"),
+                        workers_arg.data(),
+                        nullptr};
   char* const envp[] = {nullptr};
   fexecve(4, argv, envp);
   _exit(127);
-}
-
-void add(proxy::RuleCounters& total, const proxy::RuleCounters& delta) {
-  total.rule = delta.rule;
-  total.allowed += delta.allowed;
-  total.denied += delta.denied;
-  total.audit += delta.audit;
-  total.refused += delta.refused;
-  total.latency_sum_us += delta.latency_sum_us;
-  total.latency_buckets.resize(proxy::kLatencyBucketCount);
-  for (std::size_t i = 0; i < delta.latency_buckets.size() && i < proxy::kLatencyBucketCount; ++i)
-    total.latency_buckets[i] += delta.latency_buckets[i];
 }
 
 }  // namespace
@@ -213,7 +210,7 @@ void ProxySupervisor::start() {
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   }
-  pid_t pid = spawn(binary_, *who, pair[1]);
+  pid_t pid = spawn(binary_, *who, pair[1], config_.limits.workers);
   int err = errno;
   close(pair[1]);
   if (pid < 0) {
@@ -265,7 +262,7 @@ void ProxySupervisor::handle() {
       for (int fd : fds) close(fd);  // it sends none
       auto report = proxy::decode_report(text);
       status_.active_connections = report.active_connections;
-      for (const auto& c : report.counters) add(counters_[c.rule], c);
+      for (const auto& c : report.counters) proxy::accumulate(counters_[c.rule], c);
       on_report_(std::move(report));
     } catch (const std::exception& e) {
       log(Priority::Warning, std::string("L7 proxy: ") + e.what());

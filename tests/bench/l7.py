@@ -5,8 +5,9 @@ GET /api/v1/.*), measured with wrk in one run, variants interleaved:
 
   direct      client -> router (plain forwarding, an L3/L4 rule) -> server
   sluice      the same, steered through sluice's proxy by an http rule
-  nginx-1     nginx on the router, one worker (the proxy's one thread)
-  nginx-auto  nginx on the router, a worker per core
+  nginx-1     nginx on the router, one worker
+  nginx-auto  nginx on the router, a worker per core (as the proxy's
+              default: a worker thread per core)
 
 each with keep-alive and with Connection: close, reporting requests per
 second and wrk's p50/p99. The server is nginx serving a 1 KiB file.

@@ -80,7 +80,7 @@ TEST(L7Config, ProxyDefaultsAndOverrides) {
       "[proxy]\nuser = \"l7\"\nmax_request_line = 4096\nmax_header_bytes = 16384\n"
       "max_headers = 50\nmax_body_bytes = 1048576\nheader_timeout = \"5s\"\n"
       "idle_timeout = \"2m\"\nupstream_connect_timeout = \"3s\"\nupstream_timeout = \"1h\"\n"
-      "max_connections = 2000\nmax_connections_per_source = 20\n",
+      "max_connections = 2000\nmax_connections_per_source = 20\nworkers = 3\n",
       "t.toml", ".");
   ASSERT_TRUE(r.config) << r.diagnostics[0].to_string();
   const auto& p = r.config->proxy;
@@ -95,6 +95,8 @@ TEST(L7Config, ProxyDefaultsAndOverrides) {
   EXPECT_EQ(p.upstream_timeout_seconds, 3600u);
   EXPECT_EQ(p.max_connections, 2000u);
   EXPECT_EQ(p.max_connections_per_source, 20u);
+  EXPECT_EQ(p.workers, 3u);
+  EXPECT_EQ(ProxySettings{}.workers, 0u);  // one per CPU
 }
 
 TEST(L7Config, DiffShowsL7AndProxyChanges) {
@@ -162,13 +164,15 @@ const BadL7 kBad[] = {
       "1099511627776"}},
     {"proxy: root user, limits out of range, line longer than the head",
      "[proxy]\nuser = \"root\"\nmax_headers = 2\nmax_request_line = 65536\n"
-     "header_timeout = 10\nworkers = 4\n",
-     {"t.toml:6:1: proxy.workers: unknown key; expected one of: user, max_request_line, "
+     "header_timeout = 10\nthreads = 4\nworkers = 1000\n",
+     {"t.toml:6:1: proxy.threads: unknown key; expected one of: user, max_request_line, "
       "max_header_bytes, max_headers, max_body_bytes, header_timeout, idle_timeout, "
-      "upstream_connect_timeout, upstream_timeout, max_connections, max_connections_per_source",
+      "upstream_connect_timeout, upstream_timeout, max_connections, max_connections_per_source, "
+      "workers",
       "t.toml:2:8: proxy.user: must be a user name (letters, digits, '-', '_'; not root): the "
       "proxy parses untrusted input and runs without privileges",
       "t.toml:3:15: proxy.max_headers: must be a whole number from 8 to 10000",
+      "t.toml:7:11: proxy.workers: must be a whole number from 0 to 256",
       "t.toml:5:18: proxy.header_timeout: must be a duration like \"30s\", \"10m\" or \"2h\"",
       "t.toml:1:1: proxy: max_request_line (65536) is larger than max_header_bytes (32768), "
       "which includes the request line"}},
