@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "config/selector.h"
+#include "proxy/ascii.h"
 
 namespace sluice::proxy {
 
@@ -70,7 +71,7 @@ std::optional<std::size_t> HttpPolicy::match(const RequestHead& request) const {
 
 bool HttpPolicy::allows_server_name(std::string_view name) const {
   std::string lower(name);
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : lower) c = ascii_lower(c);
   for (const auto& glob : source_.tls_sni)
     if (config::glob_matches(glob, lower)) return true;
   return false;

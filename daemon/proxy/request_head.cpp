@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "proxy/ascii.h"
+
 namespace sluice::proxy {
 
 const std::string* RequestHead::header(std::string_view name) const {
@@ -25,7 +27,7 @@ bool is_token(std::string_view s) {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : out) c = ascii_lower(c);
   return out;
 }
 

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "proxy/ascii.h"
+
 namespace sluice::proxy {
 
 namespace {
@@ -17,9 +19,7 @@ ResponseParse error(std::string why) {
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   return true;
 }
 
