@@ -37,25 +37,30 @@ static __always_inline int proxy_steer(struct __sk_buff *skb, const struct packe
 		tuple.ipv6.dport = pkt->dport;
 		size = sizeof(tuple.ipv6);
 	}
-	/* The proxy's connection for this flow, or a server's listener on
-	 * this host, which must not get it. */
+	/* The proxy's connection for this flow (established, in its
+	 * handshake or in TIME_WAIT), or a server's listener on this host,
+	 * which must not get it. A connection of the proxy is not assigned:
+	 * its four-tuple is exactly the packet's, so the stack's own lookup
+	 * finds it, and for an established one early demux then takes the
+	 * socket's cached input route instead of a routing lookup per packet
+	 * (an assigned packet skips early demux). The mark alone makes the
+	 * route local when there is no cached one. */
 	sk = bpf_skc_lookup_tcp(skb, &tuple, size, BPF_F_CURRENT_NETNS, 0);
 	if (sk) {
-		if (sk->state != BPF_TCP_LISTEN) {
-			err = bpf_sk_assign(skb, sk, 0);
-			bpf_sk_release(sk);
-			goto assigned;
-		}
+		int listener = sk->state == BPF_TCP_LISTEN;
+
 		bpf_sk_release(sk);
+		if (!listener)
+			goto steered;
 	}
 	sk = bpf_map_lookup_elem(&proxy_listeners, &key);
 	if (!sk)
 		return -1;
 	err = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);
-assigned:
 	if (err)
 		return -1;
+steered:
 	skb->mark = SLUICE_PROXY_MARK;
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include "proxy/chunked_body.h"
 #include "proxy/control_messages.h"
 #include "proxy/http_policy.h"
+#include "proxy/io_handle.h"
 #include "proxy/request_head.h"
 #include "proxy/upstream_pool.h"
 
@@ -43,13 +44,8 @@ struct ProxyState {
   std::map<std::string, RuleCounters> counters;  // by rule, since the last report
   int epoll_fd = -1;
   UpstreamPool pool;
-};
-
-// What an epoll event's data points at.
-struct IoHandle {
-  enum class Kind { Listener, Control, Wakeup, Client, Upstream } kind;
-  void* owner = nullptr;
-  std::uint16_t slot = 0;
+  // Handles let go of this round (io_handle.h): freed after it.
+  std::vector<std::unique_ptr<IoHandle>> retired;
 };
 
 // Counts a decided request under its rule (every one, recorded or not).
@@ -108,7 +104,10 @@ class Connection {
   ProxyState& state_;
   int client_fd_;
   int upstream_fd_ = -1;
-  IoHandle client_io_, upstream_io_;
+  IoHandle client_io_;
+  // Travels with the server connection into the pool and out of it, so
+  // that handing one over needs no epoll_ctl.
+  std::unique_ptr<IoHandle> upstream_io_;
   std::uint32_t client_events_ = 0, upstream_events_ = 0;
   sockaddr_storage destination_{};
   std::string client_addr_, server_addr_;

@@ -39,7 +39,6 @@ Connection::Connection(ProxyState& state, int client_fd, const sockaddr_storage&
     : state_(state),
       client_fd_(client_fd),
       client_io_{IoHandle::Kind::Client, this, slot},
-      upstream_io_{IoHandle::Kind::Upstream, this, slot},
       destination_(local),
       slot_(slot) {
   describe(client, client_addr_, client_port_);
@@ -113,16 +112,19 @@ void Connection::flush(int fd, std::string& from) {
 // To the original destination, from this host's own address: an idle
 // connection of the pool when there is one.
 bool Connection::connect_upstream() {
-  if (int pooled = state_.pool.take(destination_); pooled >= 0) {
-    upstream_fd_ = pooled;
+  // A handle of an earlier server connection may have an event coming
+  // this round: it is freed after it.
+  if (upstream_io_) state_.retired.push_back(std::move(upstream_io_));
+  if (auto pooled = state_.pool.take(destination_, state_.retired); pooled.fd >= 0) {
+    // Still in this worker's epoll for EPOLLIN, with its handle: no
+    // epoll_ctl. The request goes out right away (update_interest);
+    // EPOLLOUT only joins when the socket's buffer is full.
+    upstream_fd_ = pooled.fd;
+    upstream_io_ = std::move(pooled.handle);
+    *upstream_io_ = IoHandle{IoHandle::Kind::Upstream, this, slot_};
+    upstream_events_ = EPOLLIN;
     connecting_ = false;
     upstream_eof_ = false;
-    // EPOLLIN only: the request goes out right away (update_interest),
-    // EPOLLOUT only joins when the socket's buffer is full.
-    epoll_event ev{};
-    ev.events = upstream_events_ = EPOLLIN;
-    ev.data.ptr = &upstream_io_;
-    epoll_ctl(state_.epoll_fd, EPOLL_CTL_ADD, pooled, &ev);
     return true;
   }
   int fd = socket(destination_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -141,11 +143,12 @@ bool Connection::connect_upstream() {
     return false;
   }
   upstream_fd_ = fd;
+  upstream_io_ = std::make_unique<IoHandle>(IoHandle{IoHandle::Kind::Upstream, this, slot_});
   connecting_ = true;
   upstream_eof_ = false;
   epoll_event ev{};
   ev.events = upstream_events_ = EPOLLOUT;
-  ev.data.ptr = &upstream_io_;
+  ev.data.ptr = upstream_io_.get();
   epoll_ctl(state_.epoll_fd, EPOLL_CTL_ADD, fd, &ev);
   deadline_in(state_.limits.upstream_connect_timeout_seconds);
   return true;
@@ -238,8 +241,15 @@ void Connection::park_upstream() {
       upstream_eof_ || response_ != Response::None || !to_upstream_.empty() ||
       !from_upstream_.empty())
     return;
-  epoll_ctl(state_.epoll_fd, EPOLL_CTL_DEL, upstream_fd_, nullptr);
-  state_.pool.give(destination_, upstream_fd_);
+  // It stays in epoll, for reading only (the pool closes it when the
+  // server does).
+  if (upstream_events_ != EPOLLIN) {
+    epoll_event ev{};
+    ev.events = upstream_events_ = EPOLLIN;
+    ev.data.ptr = upstream_io_.get();
+    epoll_ctl(state_.epoll_fd, EPOLL_CTL_MOD, upstream_fd_, &ev);
+  }
+  state_.pool.give(destination_, upstream_fd_, std::move(upstream_io_), state_.retired);
   upstream_fd_ = -1;
 }
 
@@ -284,7 +294,7 @@ void Connection::update_interest() {
     upstream |= EPOLLIN;
   if (connecting_ || !to_upstream_.empty()) upstream |= EPOLLOUT;
   set(client_fd_, client_events_, client, client_io_);
-  set(upstream_fd_, upstream_events_, upstream, upstream_io_);
+  if (upstream_io_) set(upstream_fd_, upstream_events_, upstream, *upstream_io_);
 }
 
 }  // namespace sluice::proxy

@@ -32,28 +32,51 @@ UpstreamPool::~UpstreamPool() {
     for (auto& i : list) close(i.fd);
 }
 
-int UpstreamPool::take(const sockaddr_storage& destination) {
+UpstreamPool::Taken UpstreamPool::take(const sockaddr_storage& destination,
+                                       RetiredHandles& retired) {
   auto it = idle_.find(key_of(destination));
-  if (it == idle_.end()) return -1;
+  if (it == idle_.end()) return {};
   auto& list = it->second;
   while (!list.empty()) {
-    Idle i = list.back();  // the most recently used: the least likely to be timed out
+    Idle i = std::move(list.back());  // the most recently used: the least likely to be timed out
     list.pop_back();
     --count_;
-    if (still_idle(i.fd)) return i.fd;
+    // Checked again: the server may have closed it since the last round.
+    if (still_idle(i.fd)) return {i.fd, std::move(i.handle)};
     close(i.fd);
+    retired.push_back(std::move(i.handle));
   }
-  return -1;
+  return {};
 }
 
-void UpstreamPool::give(const sockaddr_storage& destination, int fd) {
+void UpstreamPool::give(const sockaddr_storage& destination, int fd,
+                        std::unique_ptr<IoHandle> handle, RetiredHandles& retired) {
   auto& list = idle_[key_of(destination)];
   if (list.size() >= kPerDestination || count_ >= kTotal) {
     close(fd);
+    retired.push_back(std::move(handle));
     return;
   }
-  list.push_back({fd, Clock::now()});
+  handle->kind = IoHandle::Kind::Pooled;
+  handle->owner = this;
+  list.push_back({fd, Clock::now(), std::move(handle)});
   ++count_;
+}
+
+void UpstreamPool::on_event(IoHandle* handle, RetiredHandles& retired) {
+  for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+    auto& list = it->second;
+    for (std::size_t n = 0; n < list.size(); ++n) {
+      if (list[n].handle.get() != handle) continue;
+      if (still_idle(list[n].fd)) return;  // an event of an earlier owner
+      close(list[n].fd);
+      retired.push_back(std::move(list[n].handle));
+      list.erase(list.begin() + static_cast<std::ptrdiff_t>(n));
+      --count_;
+      if (list.empty()) idle_.erase(it);
+      return;
+    }
+  }
 }
 
 void UpstreamPool::expire(Clock::duration max_idle) {
@@ -63,7 +86,8 @@ void UpstreamPool::expire(Clock::duration max_idle) {
     std::size_t kept = 0;
     for (auto& i : list) {
       if (i.since >= oldest && still_idle(i.fd)) {
-        list[kept++] = i;
+        if (&list[kept] != &i) list[kept] = std::move(i);
+        ++kept;
       } else {
         close(i.fd);
         --count_;

@@ -110,12 +110,19 @@ void Worker::run() {
             accept_from(static_cast<Listening*>(io->owner)->info.fd, io->slot);
             break;
           case IoHandle::Kind::Client:
-            static_cast<Connection*>(io->owner)->on_client(events[i].events);
-            touched_.push_back(static_cast<Connection*>(io->owner));
+          case IoHandle::Kind::Upstream: {
+            // Taken first: a connection that parks its server connection
+            // hands the handle (and its owner field) to the pool.
+            auto* conn = static_cast<Connection*>(io->owner);
+            if (io->kind == IoHandle::Kind::Client)
+              conn->on_client(events[i].events);
+            else
+              conn->on_upstream(events[i].events);
+            touched_.push_back(conn);
             break;
-          case IoHandle::Kind::Upstream:
-            static_cast<Connection*>(io->owner)->on_upstream(events[i].events);
-            touched_.push_back(static_cast<Connection*>(io->owner));
+          }
+          case IoHandle::Kind::Pooled:
+            state_.pool.on_event(io, state_.retired);
             break;
           case IoHandle::Kind::Control:
             break;  // the coordinator's, never in a worker's epoll
@@ -123,6 +130,7 @@ void Worker::run() {
       }
       for (auto* conn : touched_) reap(conn);
       touched_.clear();
+      state_.retired.clear();  // no event of this round is left to point at them
       if (Clock::now() >= next_tick) {
         tick();
         next_tick = Clock::now() + std::chrono::milliseconds(kTickMs);
@@ -216,6 +224,10 @@ void Worker::accept_from(int listener, std::uint16_t slot) {
     auto* raw = conn.get();
     connections_.emplace(raw, std::move(conn));
     active_.store(connections_.size());
+    // The listener defers accepting until the client's first bytes
+    // arrived: read them now rather than a round of epoll later.
+    raw->on_client(EPOLLIN);
+    touched_.push_back(raw);
   }
 }
 

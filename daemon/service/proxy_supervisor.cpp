@@ -35,6 +35,12 @@ int make_listener(config::Family family) {
   int one = 1;
   bool ok = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0;
   ok &= setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
+  // Accepted once the client's first bytes are there (HTTP and TLS clients
+  // speak first): the proxy reads the request head right after accepting,
+  // without waiting a round of epoll, and a connection that never sends
+  // anything never takes a descriptor in the proxy.
+  int defer_seconds = 10;
+  ok &= setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds, sizeof defer_seconds) == 0;
   if (v6) {
     ok &= setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof one) == 0;
     ok &= setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &one, sizeof one) == 0;

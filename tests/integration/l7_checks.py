@@ -236,6 +236,39 @@ def connections():
         s.close()
 
 
+def per_source():
+    """max_connections_per_source = 16 (l7_test.sh): 16 kept-alive
+    connections from this address are served, the 17th is closed without
+    an answer, and once one of the 16 ends a new one is served again."""
+    held = []
+    for i in range(16):
+        s = connect()
+        s.sendall(get(f"/api/v1/held{i}"))
+        status, _, _, _ = read_response(s)
+        expect(status == 200, f"connection {i} of 16: {status}")
+        held.append(s)
+    extra = connect()
+    try:
+        extra.sendall(get("/api/v1/extra"))
+        expect(closed(extra), "a 17th connection from the same source was not closed")
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    held.pop().close()
+    deadline = time.time() + 2
+    while True:  # the proxy notices the closed one at its next read
+        s = connect()
+        try:
+            s.sendall(get("/api/v1/again", "Connection: close\r\n"))
+            status, _, _, _ = read_response(s)
+            break
+        except (AssertionError, ConnectionResetError, BrokenPipeError):
+            expect(time.time() < deadline, "no connection served after one of the 16 ended")
+            time.sleep(0.05)
+    expect(status == 200, f"after one ended: {status}")
+    for s in held:
+        s.close()
+
+
 def held():
     """Holds a kept-alive connection; prints "open", then how it ended."""
     s = connect()
@@ -262,7 +295,7 @@ def status_of(path):
 
 CHECKS = {f.__name__: f for f in [keepalive, expect_continue, pipelining, chunked, websocket_allowed,
                                   websocket_refused, smuggling, limits, slowloris, http2,
-                                  connections, held]}
+                                  connections, per_source, held]}
 if CHECK == "get":
     status_of(sys.argv[4])
 else:

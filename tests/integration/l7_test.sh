@@ -33,6 +33,9 @@ user = "$1"
 header_timeout = "2s"
 max_body_bytes = 1048576
 workers = 2
+# Low, so that connections not given back at once (a finished one left
+# until the next timer round) would be refused within a second.
+max_connections_per_source = 16
 
 [[rule]]
 name = "api"
@@ -178,6 +181,7 @@ held_fds() {
 }
 before=$(held_fds)
 check "10,000 connections" checks connections 10.10.2.2 80
+check "protocol: per_source (the 17th connection from one address is refused)" checks per_source 10.10.2.2 80
 sleep 1
 after=$(held_fds)
 check "no descriptor left after 10,000 connections ($before before, $after after, idle server connections aside)" test "$after" -le "$before"
