@@ -44,6 +44,7 @@ class Reflector {
   // connection failed.
   void on_watch_end(int status);
 
+  const Limits& limits() const { return limits_; }
   const Objects& objects() const { return objects_; }
   const std::string& resource_version() const { return version_; }
   // Bumped by every change of objects(): consumers compare it.
