@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   }
   try {
     fcntl(control, F_SETFL, fcntl(control, F_GETFL) | O_NONBLOCK);
-    // The workers start first; the sandbox then covers every thread.
+    // Each worker enters the sandbox as it starts; then this thread.
     sluice::proxy::ProxyServer server(control, static_cast<unsigned>(std::min(workers, 256)));
     sluice::proxy::enter_sandbox();
     server.run();

@@ -6,7 +6,8 @@
 
 namespace sluice::proxy {
 
-// Throws std::system_error when the filter cannot be installed.
+// For the calling thread: each of the proxy's threads calls it for
+// itself. Throws std::system_error when the filter cannot be installed.
 void enter_sandbox();
 
 }  // namespace sluice::proxy

@@ -11,6 +11,8 @@
 #include <future>
 #include <system_error>
 
+#include "proxy/sandbox.h"
+
 namespace sluice::proxy {
 
 namespace {
@@ -51,16 +53,30 @@ Worker::Worker(Admission& admission, int ready) : admission_(admission), ready_(
   ev.events = EPOLLIN;
   ev.data.ptr = &wakeup_io_;
   epoll_ctl(state_.epoll_fd, EPOLL_CTL_ADD, wakeup_, &ev);
-  // Returns once the thread runs: the C library sets a new thread up
-  // (rseq, robust futex list) with system calls the sandbox, installed
-  // right after the workers start, does not allow.
-  std::promise<void> running;
-  auto ran = running.get_future();
-  thread_ = std::thread([this, &running] {
-    running.set_value();
+  // The thread enters the sandbox itself, before its first event (after
+  // the C library's thread set-up, whose calls the filter would refuse);
+  // the constructor returns once it has, or throws what went wrong.
+  // (Shared: the thread may still be inside set_value when get returns.)
+  auto sandboxed = std::make_shared<std::promise<void>>();
+  auto entered = sandboxed->get_future();
+  thread_ = std::thread([this, sandboxed] {
+    try {
+      enter_sandbox();
+    } catch (...) {
+      sandboxed->set_exception(std::current_exception());
+      return;
+    }
+    sandboxed->set_value();
     run();
   });
-  ran.wait();
+  try {
+    entered.get();
+  } catch (...) {
+    thread_.join();
+    close(wakeup_);
+    close(state_.epoll_fd);
+    throw;
+  }
 }
 
 Worker::~Worker() {
@@ -107,7 +123,7 @@ void Worker::run() {
             if (stop_) return;
             break;
           case IoHandle::Kind::Listener:
-            accept_from(static_cast<Listening*>(io->owner)->info.fd, io->slot);
+            if (io->owner) accept_from(static_cast<Listening*>(io->owner)->info.fd, io->slot);
             break;
           case IoHandle::Kind::Client:
           case IoHandle::Kind::Upstream: {
@@ -176,6 +192,10 @@ void Worker::apply(const WorkerConfig& config) {
       continue;
     }
     epoll_ctl(state_.epoll_fd, EPOLL_CTL_DEL, it->info.fd, nullptr);
+    // An event of this round may still point at its handle: kept (without
+    // an owner, so it is ignored) until the round ends.
+    it->io->owner = nullptr;
+    state_.retired.push_back(std::move(it->io));
     it = listeners_.erase(it);
   }
   for (const auto& l : config.listeners) {
