@@ -51,6 +51,8 @@ const char* to_string(Protocol p) {
       return "icmp";
     case Protocol::Icmpv6:
       return "icmpv6";
+    case Protocol::Sctp:
+      return "sctp";
   }
   return "?";
 }

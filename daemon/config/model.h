@@ -21,7 +21,15 @@ struct Location {
 
 enum class Chain : std::uint8_t { Input = 0, Forward = 1, Output = 2 };
 enum class Action : std::uint8_t { Accept = 0, Drop = 1, Reject = 2 };
-enum class Protocol : std::uint8_t { Any = 0, Tcp = 6, Udp = 17, Icmp = 1, Icmpv6 = 58 };
+// Sctp: only from Kubernetes NetworkPolicy (the TOML has no sctp).
+enum class Protocol : std::uint8_t {
+  Any = 0,
+  Tcp = 6,
+  Udp = 17,
+  Icmp = 1,
+  Icmpv6 = 58,
+  Sctp = 132
+};
 
 inline constexpr int kChainCount = 3;
 
