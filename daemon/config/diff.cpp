@@ -140,6 +140,16 @@ void diff_settings(const Config& from, const Config& to, std::vector<Change>& ou
                    pools(from.containers) + " -> " + pools(to.containers)});
   if (flows(from.flows) != flows(to.flows))
     out.push_back({Change::Kind::Changed, "flows", flows(from.flows) + " -> " + flows(to.flows)});
+  auto kubernetes = [](const KubernetesSettings& k) {
+    if (!k.enabled) return std::string("off");
+    return "on, " + (k.kubeconfig.empty() ? std::string("service account") : k.kubeconfig) +
+           (k.node_name.empty() ? "" : ", node " + k.node_name) +
+           (k.tunnel == Tunnel::Vxlan ? ", vxlan" : "");
+  };
+  if (!(from.kubernetes == to.kubernetes))
+    out.push_back({Change::Kind::Changed, "kubernetes",
+                   kubernetes(from.kubernetes) + " -> " + kubernetes(to.kubernetes) +
+                       " (read at start: applies when sluiced restarts)"});
   if (!(from.proxy == to.proxy))
     out.push_back({Change::Kind::Changed, "proxy",
                    describe_proxy(from.proxy) + " -> " + describe_proxy(to.proxy)});

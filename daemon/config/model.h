@@ -224,6 +224,23 @@ struct ProxySettings {
   bool operator==(const ProxySettings&) const = default;
 };
 
+// [kubernetes]: sluiced follows a cluster's API server: its pods,
+// namespaces, nodes and NetworkPolicies (docs/kubernetes.md). Read when
+// sluiced starts.
+enum class Tunnel : std::uint8_t { None, Vxlan };
+struct KubernetesSettings {
+  bool enabled = false;
+  std::string kubeconfig;  // "": the pod's service account (in the DaemonSet)
+  std::string context;     // "": the kubeconfig's current-context
+  std::string node_name;   // "": $NODE_NAME, else the host name
+  Tunnel tunnel = Tunnel::None;  // to other nodes' pods: direct routes, or VXLAN
+  Location where;
+  bool operator==(const KubernetesSettings& o) const {
+    return enabled == o.enabled && kubeconfig == o.kubeconfig && context == o.context &&
+           node_name == o.node_name && tunnel == o.tunnel;
+  }
+};
+
 struct Config {
   std::vector<Interface> interfaces;
   std::map<std::string, Zone> zones;
@@ -241,6 +258,7 @@ struct Config {
   Containers containers;
   std::vector<EndpointLabels> endpoint_labels;
   ProxySettings proxy;
+  KubernetesSettings kubernetes;
   std::string api_listen = "127.0.0.1:9090";  // "" turns the API listener off
   std::string api_tls_cert;                   // both set: HTTPS
   std::string api_tls_key;

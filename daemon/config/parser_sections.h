@@ -77,7 +77,7 @@ class Parser {
     }
     check_keys(root, "",
                {"api", "interface", "zones", "sets", "chains", "rule", "prefilter", "router",
-                "route", "nat", "flows", "containers", "endpoint", "proxy"});
+                "route", "nat", "flows", "containers", "endpoint", "proxy", "kubernetes"});
     parse_zones(root);
     parse_interfaces(root);
     parse_sets(root);
@@ -92,6 +92,7 @@ class Parser {
     parse_containers(root);  // after interfaces: pools may not overlap theirs
     parse_endpoint_labels(root);
     parse_proxy(root);
+    parse_kubernetes(root);
     return finish();
   }
 
@@ -250,6 +251,7 @@ class Parser {
   void parse_management(const toml::table& api);
   void parse_flows(const toml::table& root);
   static std::optional<std::uint64_t> parse_age(const std::string& text);
+  void parse_kubernetes(const toml::table& root);  // parse_kubernetes.cpp
 
   std::string file_;
   std::string base_dir_;

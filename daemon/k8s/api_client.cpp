@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -78,7 +79,7 @@ std::string describe(httplib::Error e) {
 
 }  // namespace
 
-ApiClient::ApiClient(const ApiServer& server) {
+ApiClient::ApiClient(const ApiServer& server) : token_file_(server.token_file) {
   client_ = server.cert_file.empty()
                 ? std::make_unique<httplib::SSLClient>(server.host, server.port)
                 : std::make_unique<httplib::SSLClient>(server.host, server.port, server.cert_file,
@@ -95,7 +96,17 @@ ApiClient::~ApiClient() = default;
 
 void ApiClient::cancel() { client_->stop(); }
 
+void ApiClient::refresh_token() {
+  if (token_file_.empty()) return;
+  std::ifstream in(token_file_);
+  std::string token;
+  std::getline(in, token);
+  // A token being rewritten can read empty: the last one stays.
+  if (!token.empty()) client_->set_bearer_token_auth(token.c_str());
+}
+
 ApiClient::Answer ApiClient::get(const std::string& path, std::size_t max_bytes) {
+  refresh_token();
   Answer a;
   int status = 0;
   bool too_large = false;
@@ -130,6 +141,7 @@ ApiClient::Answer ApiClient::get(const std::string& path, std::size_t max_bytes)
 int ApiClient::stream(const std::string& path,
                       const std::function<bool(std::string_view)>& on_bytes,
                       const std::atomic<bool>& stop, std::string& error) {
+  refresh_token();
   int status = 0;
   auto result = client_->Get(
       path, httplib::Headers{{"Accept", "application/json"}},

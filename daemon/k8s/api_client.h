@@ -24,6 +24,7 @@ struct ApiServer {
   int port = 6443;
   std::string ca_file;              // the cluster's CA: the server must present a certificate of it
   std::string token;                // bearer token, or ""
+  std::string token_file;           // read again before each request (rotated tokens), or ""
   std::string cert_file, key_file;  // client certificate, or ""
   std::chrono::seconds connect_timeout{5};
   // A watch is silent at most until its timeoutSeconds (300), bookmarks
@@ -59,6 +60,9 @@ class ApiClient {
   void cancel();
 
  private:
+  void refresh_token();
+
+  std::string token_file_;
   std::unique_ptr<httplib::SSLClient> client_;
 };
 

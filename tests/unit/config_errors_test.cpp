@@ -34,7 +34,22 @@ const BadConfig kCases[] = {
     {"unknown top-level key",
      "[chain]\ninput = \"drop\"\n",
      {"t.toml:1:2: chain: unknown key; expected one of: api, interface, zones, sets, chains, rule, "
-      "prefilter, router, route, nat, flows, containers, endpoint, proxy"}},
+      "prefilter, router, route, nat, flows, containers, endpoint, proxy, kubernetes"}},
+    {"kubernetes: wrong types, a missing kubeconfig, a bad node name, an unknown tunnel",
+     "[kubernetes]\nenabled = \"yes\"\nnode_name = \"Node_1\"\ntunnel = \"gre\"\n"
+     "context = \"lab\"\nwatch = true\n",
+     {"t.toml:6:1: kubernetes.watch: unknown key; expected one of: enabled, kubeconfig, context, "
+      "node_name, tunnel",
+      "t.toml:2:11: kubernetes.enabled: must be true or false",
+      "t.toml:5:11: kubernetes.context: names a context of a kubeconfig: give kubernetes.kubeconfig "
+      "too",
+      "t.toml:3:13: kubernetes.node_name: 'Node_1' is not a node name (lower-case letters, digits, "
+      "'-' and '.', at most 253 characters)",
+      "t.toml:4:10: kubernetes.tunnel: 'gre' is not a tunnel mode; use \"none\" or \"vxlan\""}},
+    {"kubernetes: a kubeconfig that cannot be read",
+     "[kubernetes]\nenabled = true\nkubeconfig = \"/nonexistent/k3s.yaml\"\n",
+     {"t.toml:3:14: kubernetes.kubeconfig: cannot read '/nonexistent/k3s.yaml' (a readable "
+      "kubeconfig file)"}},
     {"container pools: wrong family, too narrow, not a network, overlapping, unknown key",
      "[[interface]]\nname = \"lan0\"\naddresses = [\"10.89.0.1/24\"]\n\n[containers]\n"
      "ipv4 = \"fd00::/64\"\nipv6 = \"fd00::/127\"\npool = 1\n",

@@ -1,6 +1,9 @@
 // Good configs: what the parser makes of them.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "config/describe.h"
 #include "config/parser.h"
 #include "policy/reference_evaluator.h"
@@ -271,6 +274,27 @@ TEST(ConfigParse, FlowLogSettings) {
   EXPECT_EQ(r.config->flows.history_max_age_seconds, 90 * 60u);
   EXPECT_EQ(r.config->flows.history_max_mb, 64u);
   EXPECT_EQ(r.config->flows.events, FlowEvents::Denied);
+}
+
+TEST(ConfigParse, KubernetesSettings) {
+  auto defaults = parse_string("", "t.toml");
+  ASSERT_TRUE(defaults.config);
+  EXPECT_FALSE(defaults.config->kubernetes.enabled);
+  auto dir = std::filesystem::temp_directory_path() / "sluice-kubeconfig-parse";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "k3s.yaml") << "apiVersion: v1\n";
+  auto r = parse_string(
+      "[kubernetes]\nenabled = true\nkubeconfig = \"k3s.yaml\"\ncontext = \"default\"\n"
+      "node_name = \"node-1.lab\"\ntunnel = \"vxlan\"\n",
+      "sluice.toml", dir.string());
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(r.config) << r.diagnostics.front().to_string();
+  const auto& k = r.config->kubernetes;
+  EXPECT_TRUE(k.enabled);
+  EXPECT_EQ(k.kubeconfig, (dir / "k3s.yaml").string());  // next to the config file
+  EXPECT_EQ(k.context, "default");
+  EXPECT_EQ(k.node_name, "node-1.lab");
+  EXPECT_EQ(k.tunnel, sluice::config::Tunnel::Vxlan);
 }
 
 TEST(ConfigParse, EmptyFileAcceptsEverything) {

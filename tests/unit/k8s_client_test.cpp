@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "k8s/api_client.h"
+#include "k8s/kubeconfig.h"
 #include "k8s/reflector.h"
 
 using nlohmann::json;
@@ -309,4 +312,37 @@ TEST(K8sServerUrl, HttpsOnlyWithHostAndPort) {
   for (const char* bad : {"http://10.0.0.1:6443", "https://", "https://h:0", "https://h:70000",
                           "https://h:x", "https://h:6443/api", "https://fd00::1", "https://[::1"})
     EXPECT_THROW(k8s::parse_server_url(bad, a), std::invalid_argument) << bad;
+}
+
+// The way k3s writes its kubeconfig (the CA inline) with a token file, as
+// a service account's would be: the token is read again for each request,
+// so a rotated one is picked up without a restart.
+TEST_F(K8sClient, AKubeconfigWithInlineCaAndARotatedTokenFile) {
+  FakeApiServer s(*certs_);
+  s.lists = {list_of(json::array({pod("a", "5")}), "10")};
+  auto dir = certs_->dir / "kubeconfig";
+  fs::create_directories(dir);
+  ASSERT_EQ(std::system(("openssl base64 -A -in " + certs_->at("ca.crt") + " > " +
+                         (dir / "ca.b64").string())
+                            .c_str()),
+            0);
+  std::ifstream b64(dir / "ca.b64");
+  std::string ca_data((std::istreambuf_iterator<char>(b64)), {});
+  std::ofstream(dir / "token") << "guess\n";
+  std::ofstream(dir / "config") << "apiVersion: v1\nkind: Config\n"
+                                << "clusters:\n- name: lab\n  cluster:\n"
+                                << "    server: https://127.0.0.1:" << s.port() << "\n"
+                                << "    certificate-authority-data: " << ca_data << "\n"
+                                << "users:\n- name: sa\n  user:\n    tokenFile: token\n"
+                                << "contexts:\n- name: lab\n  context: {cluster: lab, user: sa}\n"
+                                << "current-context: lab\n";
+  auto server = k8s::read_kubeconfig((dir / "config").string(), "", (dir / "data").string());
+  EXPECT_EQ(server.token_file, (dir / "token").string());
+  EXPECT_EQ(fs::status(server.ca_file).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  Follower f(server);
+  EXPECT_TRUE(f.problem_mentions("list answered 401"));
+  std::ofstream(dir / "token.new") << "t0ken\n";
+  fs::rename(dir / "token.new", dir / "token");
+  EXPECT_TRUE(f.objects_become({{"x/a", "web"}}));
 }
