@@ -230,9 +230,9 @@ struct ProxySettings {
 enum class Tunnel : std::uint8_t { None, Vxlan };
 struct KubernetesSettings {
   bool enabled = false;
-  std::string kubeconfig;  // "": the pod's service account (in the DaemonSet)
-  std::string context;     // "": the kubeconfig's current-context
-  std::string node_name;   // "": $NODE_NAME, else the host name
+  std::string kubeconfig;        // "": the pod's service account (in the DaemonSet)
+  std::string context;           // "": the kubeconfig's current-context
+  std::string node_name;         // "": $NODE_NAME, else the host name
   Tunnel tunnel = Tunnel::None;  // to other nodes' pods: direct routes, or VXLAN
   Location where;
   bool operator==(const KubernetesSettings& o) const {

@@ -54,8 +54,9 @@ void Parser::parse_kubernetes(const toml::table& root) {
     k.node_name = *node;
     if (!node_name_ok(*node))
       error(*t->get("node_name"), "kubernetes.node_name",
-            "'" + *node + "' is not a node name (lower-case letters, digits, '-' and '.', "
-            "at most 253 characters)");
+            "'" + *node +
+                "' is not a node name (lower-case letters, digits, '-' and '.', "
+                "at most 253 characters)");
   }
   enum_at<Tunnel>(*t, "tunnel", "kubernetes", "a tunnel mode",
                   {{"none", Tunnel::None}, {"vxlan", Tunnel::Vxlan}}, false, k.tunnel);

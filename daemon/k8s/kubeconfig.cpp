@@ -53,8 +53,8 @@ std::string directory_of(const std::string& path) {
 
 // The entry of list (clusters, users, contexts) with this name: its
 // value under key ("cluster", "user", "context").
-YAML::Node named(const YAML::Node& root, const char* list, const std::string& name,
-                 const char* key, const std::string& file) {
+YAML::Node named(const YAML::Node& root, const char* list, const std::string& name, const char* key,
+                 const std::string& file) {
   const auto& entries = root[list];
   if (entries && entries.IsSequence())
     for (const auto& e : entries)
@@ -171,8 +171,8 @@ ApiServer in_cluster(const std::string& account_dir) {
   std::string h = host;
   ApiServer out;
   try {
-    parse_server_url("https://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + port,
-                     out);
+    parse_server_url(
+        "https://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + port, out);
   } catch (const std::invalid_argument& e) {
     throw ConnectionError(std::string("the service account's API server: ") + e.what());
   }
@@ -180,7 +180,8 @@ ApiServer in_cluster(const std::string& account_dir) {
   out.token_file = account_dir + "/token";
   for (const auto& f : {out.ca_file, out.token_file})
     if (::access(f.c_str(), R_OK) != 0)
-      throw ConnectionError("the service account's " + f + " cannot be read: " + std::strerror(errno));
+      throw ConnectionError("the service account's " + f +
+                            " cannot be read: " + std::strerror(errno));
   return out;
 }
 

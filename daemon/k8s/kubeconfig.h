@@ -28,6 +28,7 @@ ApiServer read_kubeconfig(const std::string& path, const std::string& context,
 // KUBERNETES_SERVICE_HOST and _PORT, and the token and CA of the pod's
 // service account in account_dir. The token file is read again before
 // each request (kubelet rotates it). Throws ConnectionError.
-ApiServer in_cluster(const std::string& account_dir = "/var/run/secrets/kubernetes.io/serviceaccount");
+ApiServer in_cluster(
+    const std::string& account_dir = "/var/run/secrets/kubernetes.io/serviceaccount");
 
 }  // namespace sluice::k8s

@@ -45,6 +45,7 @@ class Reflector {
   void on_watch_end(int status);
 
   const Limits& limits() const { return limits_; }
+  const std::string& collection() const { return collection_; }
   const Objects& objects() const { return objects_; }
   const std::string& resource_version() const { return version_; }
   // Bumped by every change of objects(): consumers compare it.

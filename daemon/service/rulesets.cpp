@@ -55,6 +55,7 @@ void Rulesets::refresh() {
 config::Config Rulesets::with_workloads(const config::Config& cfg) const {
   auto out = policy::resolve_selectors(cfg, identities_.workloads());
   policy::add_published_ports(out, identities_.workloads());
+  out.rules.insert(out.rules.end(), cluster_rules_.begin(), cluster_rules_.end());
   return out;
 }
 
@@ -64,7 +65,7 @@ void Rulesets::install(const policy::Ruleset& ruleset) {
   auto slots = policy::assign_proxy_slots(installed, proxy_slots_);
   const auto* compiled = &ruleset.compiled;
   policy::CompiledPolicy resolved;
-  if (policy::uses_selectors(ruleset.config) || !slots.empty()) {
+  if (policy::uses_selectors(ruleset.config) || !slots.empty() || !cluster_rules_.empty()) {
     resolved = policy::compile(installed);
     compiled = &resolved;
   }
@@ -77,7 +78,8 @@ void Rulesets::install(const policy::Ruleset& ruleset) {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);  // the clock bpf_ktime_get_ns() reads
   applied_at_ns_ = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
-  flows_.ruleset_applied(ruleset.config, config_path_, stats.generation, applied_at_ns_);
+  // The installed rules: NetworkPolicy's too, so that flows name them.
+  flows_.ruleset_applied(*installed_, config_path_, stats.generation, applied_at_ns_);
   last_map_entries_ = stats.map_entries;
   last_generation_ = stats.generation;
   if (on_installed_) on_installed_(*installed_);
@@ -110,6 +112,19 @@ void Rulesets::set_workloads(std::vector<policy::Workload> workloads) {
   log(Priority::Info,
       "rules selecting containers re-applied: " + std::to_string(last_map_entries_) +
           " map entries, generation " + std::to_string(last_generation_));
+}
+
+void Rulesets::set_cluster_rules(std::vector<config::Rule> rules) {
+  auto before = std::move(cluster_rules_);
+  cluster_rules_ = std::move(rules);
+  if (!live_) return;  // the first ruleset picks them up
+  try {
+    install(*live_);
+  } catch (...) {
+    cluster_rules_ = std::move(before);
+    throw;
+  }
+  refresh();
 }
 
 void Rulesets::apply(const policy::Ruleset& ruleset) {

@@ -77,6 +77,12 @@ class Rulesets {
   // does the live ruleset when its rules select containers (re-applied
   // with their addresses; nothing else changes).
   void set_workloads(std::vector<policy::Workload> workloads);
+  // Kubernetes mode: the rules NetworkPolicy makes for the cluster as the
+  // API server has it now (docs/kubernetes.md). They follow the TOML's
+  // rules; the live ruleset is re-applied with them. Throws when they
+  // cannot be applied (the rules before stay).
+  void set_cluster_rules(std::vector<config::Rule> rules);
+  std::size_t cluster_rule_count() const { return cluster_rules_.size(); }
   // Called with the config as installed (selectors resolved, proxy slots
   // given) after every install: the L7 proxy follows it.
   void on_installed(std::function<void(const config::Config&)> fn) {
@@ -109,7 +115,7 @@ class Rulesets {
   void install(const policy::Ruleset& ruleset);
   // cfg as the datapath and the interfaces take it: rules' container
   // selectors as the workloads' addresses, published ports as port
-  // forwards.
+  // forwards, NetworkPolicy's rules after the TOML's.
   config::Config with_workloads(const config::Config& cfg) const;
   ApplyOutcome apply_loaded(policy::LoadResult loaded,
                             std::optional<std::chrono::seconds> confirm_within,
@@ -134,6 +140,7 @@ class Rulesets {
   FlowPipeline& flows_;
   Interfaces& interfaces_;
   WorkloadIdentities identities_;
+  std::vector<config::Rule> cluster_rules_;           // NetworkPolicy's, after the TOML's
   std::map<std::string, std::uint16_t> proxy_slots_;  // of the installed ruleset's L7 rules
   std::function<void(const config::Config&)> on_installed_;
   std::optional<policy::Ruleset> live_;

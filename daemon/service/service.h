@@ -128,6 +128,12 @@ class Service {
   // that vanished, and reloads the host's addresses. Cheap; called often.
   void refresh();
 
+  // Kubernetes mode: NetworkPolicy's rules for the cluster of now (see
+  // Rulesets::set_cluster_rules; throws when they cannot be applied).
+  void set_cluster_rules(std::vector<config::Rule> rules) {
+    rulesets_->set_cluster_rules(std::move(rules));
+  }
+
   // The containers sluice-cni wires (CNI mode), for the cni_* commands.
   Containers& containers() { return *containers_; }
   // What sluice-cni's configuration must name to reach this sluiced.

@@ -15,8 +15,10 @@
 
 #include "api/server.h"
 #include "common/log.h"
+#include "k8s/network_policy.h"
 #include "net/monitor.h"
 #include "sluiced/control.h"
+#include "sluiced/kubernetes_mode.h"
 #include "sluiced/notify.h"
 #include "store/database.h"
 #include "store/state_store.h"
@@ -139,6 +141,31 @@ bool handle_signal(int sfd, Service& service, std::mutex& service_lock,
   return true;
 }
 
+// A new state of the cluster: NetworkPolicy's rules made outside the lock
+// (the API goes on meanwhile), then applied.
+void apply_cluster(KubernetesMode& kube, Service& service, std::mutex& service_lock) {
+  auto snapshot = kube.take();
+  if (!snapshot) return;
+  auto started = std::chrono::steady_clock::now();
+  auto rules = k8s::network_policy_rules(snapshot->cluster);
+  auto count = rules.size();
+  std::lock_guard lock(service_lock);
+  auto what = "kubernetes: state " + std::to_string(snapshot->sequence) + " (" +
+              std::to_string(snapshot->cluster.pods.size()) + " pods, " +
+              std::to_string(snapshot->cluster.policies.size()) + " network policies)";
+  try {
+    service.set_cluster_rules(std::move(rules));
+  } catch (const std::exception& e) {
+    log(Priority::Error, what + " not applied: " + e.what() + "; the rules before stay");
+    return;
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
+                .count();
+  log(Priority::Info,
+      what + ": " + std::to_string(count) + " rules applied in " + std::to_string(ms) + " ms");
+}
+
 }  // namespace
 
 int run_daemon(const DaemonOptions& options) {
@@ -150,6 +177,10 @@ int run_daemon(const DaemonOptions& options) {
   if (options.keep_datapath) service.keep_datapath_enforcing();
   ControlServer control(options.socket_path, options.socket_group);
   auto api = start_api(service, service_lock, state, options);
+  std::unique_ptr<KubernetesMode> kubernetes;
+  if (const auto& k = service.live().config.kubernetes; k.enabled)
+    kubernetes = std::make_unique<KubernetesMode>(
+        k, std::filesystem::path(options.socket_path).parent_path().string());
   net::LinkAddressMonitor netlink;
   log(Priority::Notice, "sluiced " + std::string(SLUICE_VERSION) + " running with " +
                             options.service.config_path + ", control socket " +
@@ -171,12 +202,11 @@ int run_daemon(const DaemonOptions& options) {
       notify("WATCHDOG=1");
       next_ping = std::chrono::steady_clock::now() + ping_every;
     }
-    pollfd fds[] = {{sfd.get(), POLLIN, 0},
-                    {control.fd(), POLLIN, 0},
-                    {service.events_fd(), POLLIN, 0},
-                    {netlink.fd(), POLLIN, 0},
-                    {service.proxy_fd(), POLLIN, 0}};
-    poll(fds, 5, more_events ? 0 : wait_ms);
+    pollfd fds[] = {
+        {sfd.get(), POLLIN, 0},           {control.fd(), POLLIN, 0},
+        {service.events_fd(), POLLIN, 0}, {netlink.fd(), POLLIN, 0},
+        {service.proxy_fd(), POLLIN, 0},  {kubernetes ? kubernetes->fd() : -1, POLLIN, 0}};
+    poll(fds, 6, more_events ? 0 : wait_ms);
     // Every turn, woken or not: the datapath wakes us only when its ring
     // fills up.
     {
@@ -193,6 +223,7 @@ int run_daemon(const DaemonOptions& options) {
       std::lock_guard lock(service_lock);
       service.handle_proxy();
     }
+    if (fds[5].revents & POLLIN) apply_cluster(*kubernetes, service, service_lock);
     if (service.sweep_due()) {
       auto swept = service.sweep_walk();  // no lock: the API goes on meanwhile
       std::lock_guard lock(service_lock);

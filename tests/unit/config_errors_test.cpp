@@ -41,7 +41,8 @@ const BadConfig kCases[] = {
      {"t.toml:6:1: kubernetes.watch: unknown key; expected one of: enabled, kubeconfig, context, "
       "node_name, tunnel",
       "t.toml:2:11: kubernetes.enabled: must be true or false",
-      "t.toml:5:11: kubernetes.context: names a context of a kubeconfig: give kubernetes.kubeconfig "
+      "t.toml:5:11: kubernetes.context: names a context of a kubeconfig: give "
+      "kubernetes.kubeconfig "
       "too",
       "t.toml:3:13: kubernetes.node_name: 'Node_1' is not a node name (lower-case letters, digits, "
       "'-' and '.', at most 253 characters)",

@@ -29,10 +29,12 @@ class Kubeconfig : public ::testing::Test {
                     const std::string& current = "lab") {
     auto path = (dir_ / "config").string();
     std::ofstream(path) << "apiVersion: v1\nkind: Config\n"
-                        << "clusters:\n- name: lab\n  cluster:\n" << cluster
+                        << "clusters:\n- name: lab\n  cluster:\n"
+                        << cluster
                         << "- name: other\n  cluster:\n    server: https://[fd00::1]:7443\n"
                         << "    certificate-authority: /etc/other-ca.crt\n"
-                        << "users:\n- name: admin\n  user:\n" << user
+                        << "users:\n- name: admin\n  user:\n"
+                        << user
                         << "contexts:\n- name: lab\n  context: {cluster: lab, user: admin}\n"
                         << "- name: other\n  context: {cluster: other, user: admin}\n"
                         << (current.empty() ? "" : "current-context: " + current + "\n");
@@ -49,13 +51,15 @@ class Kubeconfig : public ::testing::Test {
   fs::path dir_;
 };
 
-const std::string kCluster = "    server: https://127.0.0.1:6443\n    certificate-authority: ca.crt\n";
+const std::string kCluster =
+    "    server: https://127.0.0.1:6443\n    certificate-authority: ca.crt\n";
 
 TEST_F(Kubeconfig, InlineCertificatesBecomePrivateFiles) {
   // "hello CA\n", "cert", "key" in base64, as k3s.yaml has them.
-  auto path = write("    server: https://127.0.0.1:6443\n"
-                    "    certificate-authority-data: aGVsbG8gQ0EK\n",
-                    "    client-certificate-data: Y2VydA==\n    client-key-data: a2V5\n");
+  auto path = write(
+      "    server: https://127.0.0.1:6443\n"
+      "    certificate-authority-data: aGVsbG8gQ0EK\n",
+      "    client-certificate-data: Y2VydA==\n    client-key-data: a2V5\n");
   auto s = k8s::read_kubeconfig(path, "", (dir_ / "data").string());
   EXPECT_EQ(s.host, "127.0.0.1");
   EXPECT_EQ(s.port, 6443);
@@ -92,22 +96,26 @@ TEST_F(Kubeconfig, WhatCannotWorkIsRefusedNamingTheEntry) {
             path + ": no current-context, and none given");
   EXPECT_EQ(error(write("    server: http://127.0.0.1:6443\n    certificate-authority: ca.crt\n",
                         "    token: abc\n")),
-            path + ": the API server URL 'http://127.0.0.1:6443' is not https:// (plain http is "
-                   "refused)");
+            path +
+                ": the API server URL 'http://127.0.0.1:6443' is not https:// (plain http is "
+                "refused)");
   EXPECT_EQ(error(write("    server: https://127.0.0.1:6443\n", "    token: abc\n")),
-            path + ": cluster 'lab' has no certificate-authority(-data): the server cannot be "
-                   "verified");
+            path +
+                ": cluster 'lab' has no certificate-authority(-data): the server cannot be "
+                "verified");
   EXPECT_EQ(error(write(kCluster + "    insecure-skip-tls-verify: true\n", "    token: abc\n")),
             path + ": insecure-skip-tls-verify is refused (give the cluster's CA)");
   EXPECT_NE(error(write(kCluster, "    exec: {command: aws}\n")).find("credential plugin"),
             std::string::npos);
-  EXPECT_EQ(error(write(kCluster, "    client-certificate: c.crt\n")),
-            path + ": user 'admin' has a client certificate without its key or the other way round");
+  EXPECT_EQ(
+      error(write(kCluster, "    client-certificate: c.crt\n")),
+      path + ": user 'admin' has a client certificate without its key or the other way round");
   EXPECT_EQ(error(write(kCluster, "    username: admin\n")),
             path + ": user 'admin' has neither a token nor a client certificate");
-  EXPECT_EQ(error(write("    server: https://127.0.0.1:6443\n    certificate-authority-data: '%%%'\n",
-                        "    token: abc\n")),
-            path + ": certificate-authority-data is not base64");
+  EXPECT_EQ(
+      error(write("    server: https://127.0.0.1:6443\n    certificate-authority-data: '%%%'\n",
+                  "    token: abc\n")),
+      path + ": certificate-authority-data is not base64");
   std::ofstream(path) << "clusters: [\n";
   EXPECT_EQ(error(path).rfind(path + ": not YAML: ", 0), 0u) << error(path);
   EXPECT_EQ(error((dir_ / "missing").string()), (dir_ / "missing").string() + ": cannot be read");

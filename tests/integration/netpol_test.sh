@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# NetworkPolicy conformance over real pods (docs/kubernetes.md,
+# "Conformance"): nine pods (namespaces x, y, z; pods a, b, c), each a
+# network namespace wired by sluice-cni as kubelet's runtime would, behind
+# a sluiced in Kubernetes mode that follows the replay server (an API
+# server playing the cluster's state from a file, over HTTPS with a
+# token, in the firewall's namespace). tests/k8s/conformance.py then runs
+# every case: writes its state, waits for sluiced to apply it, probes all
+# pod pairs on TCP and UDP 80 and 81 and compares with the expected
+# reachability.
+#
+#   netpol_test.sh SLUICED SLUICECTL SLUICE_CNI [CASE]
+set -uo pipefail
+SLUICED=$1
+SLUICECTL=$2
+CNI=$3
+ONLY=${4:-}
+here=$(cd "$(dirname "$0")" && pwd)
+k8s=$(cd "$here/../k8s" && pwd)
+source "$here/lib.sh"
+
+p=np$SLUICE_TEST_ID
+fw=$p-fw
+test_workdir
+
+echo "--- the API server: certificates, kubeconfig, the replay server"
+(
+	cd "$work" || exit 1
+	ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+	openssl req -x509 $ec -keyout ca.key -out ca.crt -days 2 -subj /CN=replay-ca &&
+		openssl req $ec -keyout server.key -out server.csr -subj /CN=127.0.0.1 &&
+		printf 'subjectAltName=IP:127.0.0.1\n' >ext &&
+		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+			-out server.crt -days 2 -extfile ext
+) >/dev/null 2>&1 || {
+	echo "openssl failed"
+	exit 1
+}
+token=replay-$RANDOM$RANDOM
+cat >"$work/kubeconfig" <<YAML
+apiVersion: v1
+kind: Config
+clusters:
+- name: replay
+  cluster:
+    server: https://127.0.0.1:6443
+    certificate-authority: ca.crt
+users:
+- name: sluice
+  user:
+    token: $token
+contexts:
+- name: replay
+  context: {cluster: replay, user: sluice}
+current-context: replay
+YAML
+echo '{}' >"$work/state.json"
+ns_new "$fw"
+ip -n "$fw" link set lo up
+ip netns exec "$fw" python3 "$k8s/replay_server.py" --port 6443 --cert "$work/server.crt" \
+	--key "$work/server.key" --token "$token" --state "$work/state.json" >"$work/replay.log" 2>&1 &
+cleanup_add "kill $!"
+wait_for "the replay server" 10 grep -q serving "$work/replay.log" || {
+	cat "$work/replay.log"
+	exit 1
+}
+
+cat >"$work/sluice.toml" <<TOML
+[containers]
+ipv4 = "10.42.0.0/24"
+
+[router]
+forwarding = true
+
+[chains]
+input = "drop"
+forward = "drop"
+output = "accept"
+
+[kubernetes]
+enabled = true
+kubeconfig = "kubeconfig"
+node_name = "node-1"
+TOML
+start_sluiced "$fw"
+check "sluiced follows the replay server" grep -q "kubernetes: following https://127.0.0.1:6443 as node node-1" "$log"
+
+echo "--- nine pods wired by sluice-cni, each serving TCP and UDP on 80 and 81"
+pods="["
+for n in x y z; do
+	for pod in a b c; do
+		ns=$p-$n-$pod
+		ns_new "$ns"
+		ip -n "$ns" link set lo up
+		result=$(printf '{"cniVersion": "1.0.0", "name": "k8s-pod-network", "type": "sluice-cni", "socket": "%s"}' "$sock" |
+			CNI_COMMAND=ADD CNI_CONTAINERID=$n$pod$SLUICE_TEST_ID CNI_NETNS=/run/netns/$ns CNI_IFNAME=eth0 \
+				CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=$n;K8S_POD_NAME=$pod" CNI_PATH=/usr/lib/cni "$CNI")
+		addr=$(echo "$result" | field "d['ips'][0]['address'].split('/')[0]")
+		[[ -n $addr ]] || {
+			echo "ADD of $n/$pod failed: $result"
+			exit 1
+		}
+		ip netns exec "$ns" python3 "$k8s/probe_agent.py" serve >/dev/null 2>&1 &
+		cleanup_add "kill $!"
+		pods+="{\"ns\": \"$n\", \"name\": \"$pod\", \"netns\": \"$ns\", \"ip\": \"$addr\"},"
+	done
+done
+echo "${pods%,}]" >"$work/pods.json"
+pass "nine pods wired: $(field "' '.join(p['ip'] for p in d)" <"$work/pods.json")"
+
+echo "--- the conformance cases"
+if python3 "$k8s/conformance.py" --cases "$here/../data/k8s/netpol_cases.json" \
+	--state "$work/state.json" --log "$log" --pods "$work/pods.json" ${ONLY:+--only "$ONLY"}; then
+	pass "every case: observed reachability == expected"
+else
+	fail "some cases disagree (above)"
+	grep -E "kubernetes" "$log" | tail -20 | sed 's/^/     | /'
+fi
+check "no state was refused" bash -c "! grep -q 'not applied' $log"
+finish
