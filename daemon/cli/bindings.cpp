@@ -52,7 +52,13 @@ std::string parse_diff(const std::vector<std::string>& a, json& request) {
 }
 
 std::string parse_cni_install(const std::vector<std::string>& a, json& request) {
-  for (std::size_t i = 0; i < a.size(); i += 2) {
+  std::size_t i = 0;
+  while (i < a.size()) {
+    if (a[i] == "--k3s") {  // a flag: the directories k3s's containerd uses
+      request["k3s"] = true;
+      ++i;
+      continue;
+    }
     static const std::pair<const char*, const char*> kFlags[] = {
         {"--conf-dir", "conf_dir"}, {"--bin-dir", "bin_dir"}, {"--network", "network"}};
     const char* field = nullptr;
@@ -63,6 +69,7 @@ std::string parse_cni_install(const std::vector<std::string>& a, json& request) 
     // Directories as this shell sees them: sluiced resolves nothing.
     request[field] =
         std::string(field) == "network" ? a[i + 1] : std::filesystem::absolute(a[i + 1]).string();
+    i += 2;
   }
   return "";
 }

@@ -157,13 +157,14 @@ constexpr std::array kCatalog = {
     Command{"cni_install",
             Access::Change,
             "put sluice-cni and its network configuration where container runtimes look "
-            "(defaults: /etc/cni/net.d, /usr/lib/cni or /opt/cni/bin, network sluice)",
+            "(defaults: /etc/cni/net.d, /usr/lib/cni or /opt/cni/bin, network sluice; --k3s: "
+            "the directories k3s's containerd uses)",
             "POST",
             "/api/v1/cni/install",
             {},
             {},
             "cni install",
-            "[--conf-dir DIR] [--bin-dir DIR] [--network NAME]",
+            "[--k3s] [--conf-dir DIR] [--bin-dir DIR] [--network NAME]",
             {}},
     Command{"flows",
             Access::Read,

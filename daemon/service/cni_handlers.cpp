@@ -4,6 +4,7 @@
 
 #include "net/link_stats.h"
 #include "service/cni_install.h"
+#include "service/k3s_dirs.h"
 #include "service/command_handlers.h"
 #include "service/containers.h"
 #include "service/port_mappings.h"
@@ -134,6 +135,18 @@ json cni_install(Service& s, const json& req, const Caller& caller) {
   r.conf_dir = "/etc/cni/net.d";
   r.bin_dir = default_cni_bin_dir();
   r.network = "sluice";
+  if (auto k3s = req.find("k3s"); k3s != req.end()) {  // k3s's containerd's directories
+    if (!k3s->is_boolean()) return refusal("k3s must be true or false", 400);
+    if (k3s->get<bool>()) {
+      try {
+        auto dirs = k3s_cni_dirs();
+        r.conf_dir = dirs.conf_dir;
+        r.bin_dir = dirs.bin_dir;
+      } catch (const std::exception& e) {
+        return refusal(std::string("--k3s: ") + e.what(), 400);
+      }
+    }
+  }
   for (auto [key, field] :
        {std::pair{"conf_dir", &r.conf_dir}, {"bin_dir", &r.bin_dir}, {"network", &r.network}}) {
     auto it = req.find(key);

@@ -4,12 +4,15 @@
 #include <grp.h>
 
 #include <boost/program_options.hpp>
+#include <filesystem>
 #include <iostream>
 
 #include "common/log.h"
 #include "config/diagnostics.h"
 #include "datapath/bpf_error.h"
 #include "policy/ruleset.h"
+#include "service/cni_install.h"
+#include "service/k3s_dirs.h"
 #include "sluiced/daemon_loop.h"
 
 namespace po = boost::program_options;
@@ -27,6 +30,42 @@ int check(const std::string& path, const std::vector<std::string>& list_dirs) {
     return 1;
   }
   std::cout << path << ": ok, " << loaded.ruleset->config.rules.size() << " rules\n";
+  return 0;
+}
+
+// --install-cni: sluice-cni and its network configuration (naming the
+// control socket sluiced will listen on) put in place, then exit: the
+// DaemonSet's init step, before sluiced runs (docs/k3s.md).
+int install_cni(const std::string& where, const std::string& socket, const std::string& database) {
+  namespace svc = sluice::service;
+  svc::CniInstallRequest r;
+  try {
+    if (where == "k3s") {
+      auto dirs = svc::k3s_cni_dirs();
+      r.conf_dir = dirs.conf_dir;
+      r.bin_dir = dirs.bin_dir;
+    } else if (where == "default") {
+      r.conf_dir = "/etc/cni/net.d";
+      r.bin_dir = svc::default_cni_bin_dir();
+    } else {
+      std::cerr << "sluiced: --install-cni takes k3s or default, not '" << where << "'\n";
+      return 2;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "sluiced: --install-cni k3s: " << e.what() << "\n";
+    return 1;
+  }
+  r.network = "sluice";
+  r.plugin_source = svc::default_cni_plugin_source();
+  r.socket = socket;
+  r.pending_dir = (std::filesystem::path(database).parent_path() / "cni-pending").string();
+  auto outcome = svc::install_cni(r);
+  if (!outcome.error.empty()) {
+    std::cerr << "sluiced: --install-cni: " << outcome.error << "\n";
+    return 1;
+  }
+  std::cout << outcome.conflist << "\n" << outcome.plugin << "\n";
+  for (const auto& f : outcome.written) std::cout << "written: " << f << "\n";
   return 0;
 }
 
@@ -52,7 +91,10 @@ int main(int argc, char** argv) {
                    "the L7 proxy executable (default: sluice-proxy beside sluiced)")(
       "list-dir", po::value<std::vector<std::string>>()->default_value({}, ""),
       "a directory address lists (sets with file = ...) may be read from, besides the config "
-      "file's own (repeatable)");
+      "file's own (repeatable)")(
+      "install-cni", po::value<std::string>(),
+      "put sluice-cni and its network configuration (naming --socket) where the runtime looks "
+      "and exit: \"k3s\" (k3s's containerd's directories) or \"default\"");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -72,6 +114,9 @@ int main(int argc, char** argv) {
   const auto path = vm["config"].as<std::string>();
   const auto list_dirs = vm["list-dir"].as<std::vector<std::string>>();
   if (vm.count("check")) return check(path, list_dirs);
+  if (vm.count("install-cni"))
+    return install_cni(vm["install-cni"].as<std::string>(), vm["socket"].as<std::string>(),
+                       vm["database"].as<std::string>());
   try {
     sluice::sluiced::DaemonOptions options;
     options.service = {path, vm["pin-dir"].as<std::string>(), vm["database"].as<std::string>(),

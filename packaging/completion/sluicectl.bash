@@ -28,7 +28,7 @@ _sluicectl() {
 		if [[ ${words[cword - 1]} == cni ]]; then
 			COMPREPLY=($(compgen -W "install" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "--conf-dir --bin-dir --network" -- "$cur"))
+			COMPREPLY=($(compgen -W "--k3s --conf-dir --bin-dir --network" -- "$cur"))
 		fi
 		;;
 	user | token) COMPREPLY=($(compgen -W "add remove list" -- "$cur")) ;;

@@ -85,6 +85,31 @@ TOML
 start_sluiced "$fw"
 check "sluiced follows the replay server" grep -q "kubernetes: following https://127.0.0.1:6443 as node node-1" "$log"
 
+echo "--- sluice-cni put in place the k3s way (the DaemonSet's init step, docs/k3s.md)"
+# A k3s node's layout in a private mount namespace (a tmpfs over /var/lib
+# there only); its containerd configuration names the directories.
+mkdir -p "$work/k3s"
+unshare -m bash -c "
+	mount -t tmpfs sluice-k3s /var/lib &&
+	mkdir -p /var/lib/rancher/k3s/agent/etc/containerd /var/lib/rancher/k3s/data/cni &&
+	printf '%s\n' 'version = 2' '[plugins.\"io.containerd.grpc.v1.cri\".cni]' \
+		'  bin_dir = \"/var/lib/rancher/k3s/data/cni\"' \
+		'  conf_dir = \"/var/lib/rancher/k3s/agent/etc/cni/net.d\"' \
+		>/var/lib/rancher/k3s/agent/etc/containerd/config.toml &&
+	$SLUICED --install-cni k3s --socket $sock --database $work/sluice.db &&
+	cp -r /var/lib/rancher/k3s/agent/etc/cni/net.d /var/lib/rancher/k3s/data/cni $work/k3s/
+" >"$work/install-cni.log" 2>&1
+check "sluiced --install-cni k3s wrote the conflist where k3s's containerd reads it" \
+	grep -q "\"socket\": \"$sock\"" "$work/k3s/net.d/10-sluice.conflist"
+check "...and the plugin where it looks for plugins" test -x "$work/k3s/cni/sluice-cni"
+check "sluicectl cni install --k3s says when this is no k3s node" \
+	bash -c "$ctl cni install --k3s 2>&1 | grep -q 'no k3s here: /var/lib/rancher/k3s is not a directory'"
+CNI=$work/k3s/cni/sluice-cni
+# The network configuration the runtime passes: the conflist's plugin
+# entry with its name and version (as libcni makes it).
+netconf=$(field "json.dumps(dict(d['plugins'][0], cniVersion=d['cniVersion'], name=d['name']))" \
+	<"$work/k3s/net.d/10-sluice.conflist")
+
 echo "--- nine pods wired by sluice-cni, each serving TCP and UDP on 80 and 81"
 pods="["
 for n in x y z; do
@@ -92,7 +117,7 @@ for n in x y z; do
 		ns=$p-$n-$pod
 		ns_new "$ns"
 		ip -n "$ns" link set lo up
-		result=$(printf '{"cniVersion": "1.0.0", "name": "k8s-pod-network", "type": "sluice-cni", "socket": "%s"}' "$sock" |
+		result=$(echo "$netconf" |
 			CNI_COMMAND=ADD CNI_CONTAINERID=$n$pod$SLUICE_TEST_ID CNI_NETNS=/run/netns/$ns CNI_IFNAME=eth0 \
 				CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=$n;K8S_POD_NAME=$pod" CNI_PATH=/usr/lib/cni "$CNI")
 		addr=$(echo "$result" | field "d['ips'][0]['address'].split('/')[0]")
