@@ -4,9 +4,9 @@
 
 #include "net/link_stats.h"
 #include "service/cni_install.h"
-#include "service/k3s_dirs.h"
 #include "service/command_handlers.h"
 #include "service/containers.h"
+#include "service/k3s_dirs.h"
 #include "service/port_mappings.h"
 #include "service/requests.h"
 #include "service/service.h"

@@ -1,12 +1,13 @@
 // Where `sluicectl cni install --k3s` and `sluiced --install-cni k3s` put
 // sluice-cni on a k3s node: read from k3s's containerd configuration as
 // its releases write it, with k3s's defaults where it is silent.
+#include "service/k3s_dirs.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "service/k3s_dirs.h"
 #include "common/temp_dir.h"
 
 namespace {
@@ -77,7 +78,9 @@ TEST_F(K3sDirs, AConfigurationThatIsNotTomlIsNamed) {
     k3s_cni_dirs(root_);
     ADD_FAILURE() << "read a broken containerd configuration";
   } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(root_ + "/var/lib/rancher/k3s/agent/etc/containerd/config.toml: ", 0), 0u)
+    EXPECT_EQ(std::string(e.what()).rfind(
+                  root_ + "/var/lib/rancher/k3s/agent/etc/containerd/config.toml: ", 0),
+              0u)
         << e.what();
   }
 }
