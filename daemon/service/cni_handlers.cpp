@@ -66,7 +66,7 @@ json serve(const json& req, bool needs_container, Run run) {
 json cni_add(Service& s, const json& req, const Caller&) {
   return serve(req, true, [&](const CniCall& call) {
     if (call.netns.empty()) return CniOutcome::failure(kInvalidNetworkConfig, "no netns");
-    return s.containers().add(call, s.live().config);
+    return s.containers().add(call, s.live().config, s.container_pools());
   });
 }
 
@@ -76,7 +76,7 @@ json cni_del(Service& s, const json& req, const Caller&) {
 
 json cni_check(Service& s, const json& req, const Caller&) {
   return serve(req, true, [&](const CniCall& call) {
-    return s.containers().check(call, s.live().config.containers);
+    return s.containers().check(call, s.container_pools());
   });
 }
 
@@ -166,7 +166,7 @@ json cni_install(Service& s, const json& req, const Caller& caller) {
     state->audit(caller.who, "cni install", files);
   }
   json warnings = json::array();
-  const auto& pools = s.live().config.containers;
+  const auto pools = s.container_pools();
   if (!pools.ipv4 && !pools.ipv6)
     warnings.push_back(
         "the configuration has no [containers] pool: ADD fails until one is applied");
@@ -179,7 +179,7 @@ json cni_install(Service& s, const json& req, const Caller& caller) {
 
 json cni_status(Service& s, const json& req, const Caller&) {
   return serve(req, false,
-               [&](const CniCall&) { return s.containers().status(s.live().config.containers); });
+               [&](const CniCall&) { return s.containers().status(s.container_pools()); });
 }
 
 }  // namespace sluice::service

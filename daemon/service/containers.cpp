@@ -237,9 +237,9 @@ CniOutcome Containers::status(const config::Containers& pools) const {
   return {};
 }
 
-CniOutcome Containers::add(const CniCall& call, const config::Config& cfg) {
+CniOutcome Containers::add(const CniCall& call, const config::Config& cfg,
+                           const config::Containers& pools) {
   finish_pending_deletions();
-  const auto& pools = cfg.containers;
   if (auto s = status(pools); !s.ok) return CniOutcome::failure(kCniRefused, s.error);
   auto mappings = read_port_mappings(call.config);
   if (!mappings.error.empty()) return CniOutcome::failure(kCniInvalidConfig, mappings.error);

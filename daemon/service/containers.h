@@ -75,7 +75,7 @@ class Containers {
 
   // cfg: the live configuration (its pools, and port forwards a published
   // port may not clash with).
-  CniOutcome add(const CniCall& call, const config::Config& cfg);
+  CniOutcome add(const CniCall& call, const config::Config& cfg, const config::Containers& pools);
   CniOutcome del(const CniCall& call);
   CniOutcome check(const CniCall& call, const config::Containers& pools);
   // Releases everything of network not in valid (CNI GC); keeps going past

@@ -55,7 +55,8 @@ void Rulesets::refresh() {
 config::Config Rulesets::with_workloads(const config::Config& cfg) const {
   auto out = policy::resolve_selectors(cfg, identities_.workloads());
   policy::add_published_ports(out, identities_.workloads());
-  out.rules.insert(out.rules.end(), cluster_rules_.begin(), cluster_rules_.end());
+  out.rules.insert(out.rules.end(), cluster_.rules.begin(), cluster_.rules.end());
+  out.routes.insert(out.routes.end(), cluster_.routes.begin(), cluster_.routes.end());
   return out;
 }
 
@@ -65,7 +66,7 @@ void Rulesets::install(const policy::Ruleset& ruleset) {
   auto slots = policy::assign_proxy_slots(installed, proxy_slots_);
   const auto* compiled = &ruleset.compiled;
   policy::CompiledPolicy resolved;
-  if (policy::uses_selectors(ruleset.config) || !slots.empty() || !cluster_rules_.empty()) {
+  if (policy::uses_selectors(ruleset.config) || !slots.empty() || !cluster_.rules.empty()) {
     resolved = policy::compile(installed);
     compiled = &resolved;
   }
@@ -114,17 +115,27 @@ void Rulesets::set_workloads(std::vector<policy::Workload> workloads) {
           " map entries, generation " + std::to_string(last_generation_));
 }
 
-void Rulesets::set_cluster_rules(std::vector<config::Rule> rules) {
-  auto before = std::move(cluster_rules_);
-  cluster_rules_ = std::move(rules);
-  if (!live_) return;  // the first ruleset picks them up
+void Rulesets::set_cluster(ClusterPart part) {
+  auto before = std::move(cluster_);
+  cluster_ = std::move(part);
+  if (!live_) return;  // the first ruleset picks it up
   try {
     install(*live_);
   } catch (...) {
-    cluster_rules_ = std::move(before);
+    cluster_ = std::move(before);
     throw;
   }
+  interfaces_.apply_routing(*installed_);  // routes to the other nodes' pods
   refresh();
+}
+
+config::Containers Rulesets::container_pools() const {
+  auto pools = live_ ? live_->config.containers : config::Containers{};
+  if (!pools.ipv4 && !pools.ipv6) {
+    pools.ipv4 = cluster_.pool_v4;
+    pools.ipv6 = cluster_.pool_v6;
+  }
+  return pools;
 }
 
 void Rulesets::apply(const policy::Ruleset& ruleset) {

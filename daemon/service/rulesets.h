@@ -77,12 +77,20 @@ class Rulesets {
   // does the live ruleset when its rules select containers (re-applied
   // with their addresses; nothing else changes).
   void set_workloads(std::vector<policy::Workload> workloads);
-  // Kubernetes mode: the rules NetworkPolicy makes for the cluster as the
-  // API server has it now (docs/kubernetes.md). They follow the TOML's
-  // rules; the live ruleset is re-applied with them. Throws when they
-  // cannot be applied (the rules before stay).
-  void set_cluster_rules(std::vector<config::Rule> rules);
-  std::size_t cluster_rule_count() const { return cluster_rules_.size(); }
+  // Kubernetes mode: what the cluster as the API server has it now adds
+  // to the TOML (docs/kubernetes.md): NetworkPolicy's rules (after the
+  // TOML's), routes to the other nodes' pods, and this node's podCIDRs as
+  // the pods' pools where [containers] names none.
+  struct ClusterPart {
+    std::vector<config::Rule> rules;
+    std::vector<config::Route> routes;
+    std::optional<config::Prefix> pool_v4, pool_v6;
+  };
+  // The live ruleset is re-applied with it. Throws when it cannot be
+  // applied (what was there before stays).
+  void set_cluster(ClusterPart part);
+  // The pods' (containers') address pools: [containers], else the node's.
+  config::Containers container_pools() const;
   // Called with the config as installed (selectors resolved, proxy slots
   // given) after every install: the L7 proxy follows it.
   void on_installed(std::function<void(const config::Config&)> fn) {
@@ -140,7 +148,7 @@ class Rulesets {
   FlowPipeline& flows_;
   Interfaces& interfaces_;
   WorkloadIdentities identities_;
-  std::vector<config::Rule> cluster_rules_;           // NetworkPolicy's, after the TOML's
+  ClusterPart cluster_;
   std::map<std::string, std::uint16_t> proxy_slots_;  // of the installed ruleset's L7 rules
   std::function<void(const config::Config&)> on_installed_;
   std::optional<policy::Ruleset> live_;

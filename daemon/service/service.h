@@ -128,11 +128,11 @@ class Service {
   // that vanished, and reloads the host's addresses. Cheap; called often.
   void refresh();
 
-  // Kubernetes mode: NetworkPolicy's rules for the cluster of now (see
-  // Rulesets::set_cluster_rules; throws when they cannot be applied).
-  void set_cluster_rules(std::vector<config::Rule> rules) {
-    rulesets_->set_cluster_rules(std::move(rules));
-  }
+  // Kubernetes mode: what the cluster of now adds (see
+  // Rulesets::set_cluster; throws when it cannot be applied).
+  void set_cluster(Rulesets::ClusterPart part) { rulesets_->set_cluster(std::move(part)); }
+  // The pods' address pools: [containers], else this node's podCIDRs.
+  config::Containers container_pools() const { return rulesets_->container_pools(); }
 
   // The containers sluice-cni wires (CNI mode), for the cni_* commands.
   Containers& containers() { return *containers_; }

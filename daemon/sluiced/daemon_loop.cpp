@@ -16,6 +16,7 @@
 #include "api/server.h"
 #include "common/log.h"
 #include "k8s/network_policy.h"
+#include "k8s/node_routes.h"
 #include "net/monitor.h"
 #include "sluiced/control.h"
 #include "sluiced/kubernetes_mode.h"
@@ -141,20 +142,28 @@ bool handle_signal(int sfd, Service& service, std::mutex& service_lock,
   return true;
 }
 
-// A new state of the cluster: NetworkPolicy's rules made outside the lock
-// (the API goes on meanwhile), then applied.
+// A new state of the cluster: NetworkPolicy's rules and the routes to the
+// other nodes made outside the lock (the API goes on meanwhile), then
+// applied.
 void apply_cluster(KubernetesMode& kube, Service& service, std::mutex& service_lock) {
   auto snapshot = kube.take();
   if (!snapshot) return;
   auto started = std::chrono::steady_clock::now();
-  auto rules = k8s::network_policy_rules(snapshot->cluster);
-  auto count = rules.size();
+  service::Rulesets::ClusterPart part;
+  part.rules = k8s::network_policy_rules(snapshot->cluster);
+  auto nodes = k8s::node_network(snapshot->nodes, kube.node_name());
+  part.routes = std::move(nodes.routes);
+  part.pool_v4 = nodes.pool_v4;
+  part.pool_v6 = nodes.pool_v6;
+  if (kube.problems_changed(nodes.problems))
+    for (const auto& p : nodes.problems) log(Priority::Warning, "kubernetes: " + p);
+  auto rules = part.rules.size(), routes = part.routes.size();
   std::lock_guard lock(service_lock);
   auto what = "kubernetes: state " + std::to_string(snapshot->sequence) + " (" +
               std::to_string(snapshot->cluster.pods.size()) + " pods, " +
               std::to_string(snapshot->cluster.policies.size()) + " network policies)";
   try {
-    service.set_cluster_rules(std::move(rules));
+    service.set_cluster(std::move(part));
   } catch (const std::exception& e) {
     log(Priority::Error, what + " not applied: " + e.what() + "; the rules before stay");
     return;
@@ -162,8 +171,9 @@ void apply_cluster(KubernetesMode& kube, Service& service, std::mutex& service_l
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   started)
                 .count();
-  log(Priority::Info,
-      what + ": " + std::to_string(count) + " rules applied in " + std::to_string(ms) + " ms");
+  log(Priority::Info, what + ": " + std::to_string(rules) + " rules applied in " +
+                          std::to_string(ms) + " ms, " + std::to_string(routes) +
+                          " routes to other nodes");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "config/model.h"
 #include "k8s/cluster_watch.h"
@@ -27,10 +28,17 @@ class KubernetesMode {
   // The latest state (null when none is new); clears fd's readiness.
   std::shared_ptr<const k8s::ClusterSnapshot> take();
   const std::string& node_name() const { return node_name_; }
+  // Whether these differ from the problems passed last (log only news).
+  bool problems_changed(const std::vector<std::string>& problems) {
+    if (problems == last_problems_) return false;
+    last_problems_ = problems;
+    return true;
+  }
 
  private:
   int event_fd_ = -1;
   std::string node_name_;
+  std::vector<std::string> last_problems_;
   std::mutex mutex_;
   std::shared_ptr<const k8s::ClusterSnapshot> latest_;
   std::unique_ptr<k8s::ClusterWatch> watch_;  // last: stopped first

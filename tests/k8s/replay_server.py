@@ -11,7 +11,7 @@ What the cluster holds is a JSON file the test rewrites (atomically):
 difference into events, each with the next resourceVersion, so several
 sluiced (nodes) watching it see the same history.
 
-  replay_server.py --port P --cert C --key K --token T --state FILE
+  replay_server.py [--address A] --port P --cert C --key K --token T --state FILE
 """
 import argparse
 import copy
@@ -162,6 +162,7 @@ def handler(cluster, token):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--address", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
@@ -171,12 +172,12 @@ def main():
     cluster = Cluster(args.state)
     stop = threading.Event()
     threading.Thread(target=cluster.poll, args=(stop,), daemon=True).start()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler(cluster, args.token))
+    server = ThreadingHTTPServer((args.address, args.port), handler(cluster, args.token))
     server.daemon_threads = True
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    print("replay: serving on 127.0.0.1:%d" % args.port, flush=True)
+    print("replay: serving on %s:%d" % (args.address, args.port), flush=True)
     try:
         server.serve_forever()
     finally:
