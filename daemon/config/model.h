@@ -142,8 +142,24 @@ struct Route {
   Prefix to;
   std::optional<Prefix> via;  // a host address; empty: directly on dev
   std::string dev;            // empty: the kernel picks it from via
+  bool onlink = false;        // via is on dev's link without a subnet saying so (tunnels)
   Location where;
 };
+
+// Kubernetes mode's VXLAN tunnel to the other nodes' pods ([kubernetes]
+// tunnel = "vxlan"; made from the Node objects, not written in the
+// TOML). docs/kubernetes.md, "Nodes".
+struct VxlanPeer {
+  Prefix underlay;  // the node's InternalIP: where its tunnel packets go
+  Prefix vtep;      // its tunnel address (its podCIDR's first address)
+  bool operator==(const VxlanPeer&) const = default;
+};
+struct VxlanTunnel {
+  Prefix local;  // this node's InternalIP
+  std::vector<VxlanPeer> peers;
+  bool operator==(const VxlanTunnel&) const = default;
+};
+inline constexpr const char* kVxlanDevice = "sluice.vxlan";
 
 // Source NAT to the address of the interface a flow leaves by.
 struct Masquerade {
@@ -259,6 +275,7 @@ struct Config {
   std::vector<EndpointLabels> endpoint_labels;
   ProxySettings proxy;
   KubernetesSettings kubernetes;
+  std::optional<VxlanTunnel> vxlan;           // from Kubernetes mode only
   std::string api_listen = "127.0.0.1:9090";  // "" turns the API listener off
   std::string api_tls_cert;                   // both set: HTTPS
   std::string api_tls_key;

@@ -69,6 +69,7 @@ RouteMap wanted_routes(const std::vector<config::Route>& routes, Changes& out) {
       rtnl_route_nh_set_gateway(nh, gw.get());
       via = text(gw.get());
     }
+    if (r.onlink) rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
     rtnl_route_add_nexthop(route.get(), nh);
     wanted[key_of(text(dst.get()), via, ifindex)] = std::move(route);
   }

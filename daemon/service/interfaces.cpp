@@ -13,6 +13,7 @@
 #include "net/interface_addresses.h"
 #include "net/link_kind.h"
 #include "net/routes.h"
+#include "net/vxlan.h"
 
 namespace sluice::service {
 
@@ -49,7 +50,9 @@ std::vector<std::pair<std::string, std::string>> Interfaces::list() const {
 }
 
 void Interfaces::apply_routing(const config::Config& cfg) {
-  // Addresses first: a route's next hop must be on a connected subnet.
+  // The tunnel device first, then addresses: a route's next hop must be
+  // on a connected subnet (or onlink on an existing device).
+  log_changes("vxlan", net::reconcile_vxlan(cfg.vxlan));
   log_changes("addresses", net::reconcile_interface_addresses(cfg.interfaces));
   if (cfg.forwarding) {
     auto problem = net::set_forwarding(*cfg.forwarding);
@@ -137,7 +140,9 @@ void Interfaces::update_fast_path(const config::Config& cfg) {
   std::vector<std::uint32_t> fast;
   for (const auto& [name, a] : attached_) {
     if (cfg.fast_path == config::FastPath::Off) break;
-    if (cfg.fast_path == config::FastPath::Auto && net::link_kind(a->ifindex()) == "veth") continue;
+    // A vxlan device takes no XDP-redirected frames (no ndo_xdp_xmit).
+    auto kind = net::link_kind(a->ifindex());
+    if (kind == "vxlan" || (cfg.fast_path == config::FastPath::Auto && kind == "veth")) continue;
     fast.push_back(static_cast<std::uint32_t>(a->ifindex()));
   }
   if (fast_path_ && fast == *fast_path_) return;

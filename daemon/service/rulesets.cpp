@@ -57,6 +57,9 @@ config::Config Rulesets::with_workloads(const config::Config& cfg) const {
   policy::add_published_ports(out, identities_.workloads());
   out.rules.insert(out.rules.end(), cluster_.rules.begin(), cluster_.rules.end());
   out.routes.insert(out.routes.end(), cluster_.routes.begin(), cluster_.routes.end());
+  out.interfaces.insert(out.interfaces.end(), cluster_.interfaces.begin(),
+                        cluster_.interfaces.end());
+  out.vxlan = cluster_.vxlan;
   return out;
 }
 

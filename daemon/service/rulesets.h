@@ -85,6 +85,8 @@ class Rulesets {
     std::vector<config::Rule> rules;
     std::vector<config::Route> routes;
     std::optional<config::Prefix> pool_v4, pool_v6;
+    std::optional<config::VxlanTunnel> vxlan;   // tunnel = "vxlan"
+    std::vector<config::Interface> interfaces;  // the tunnel device, sluice's like any
   };
   // The live ruleset is re-applied with it. Throws when it cannot be
   // applied (what was there before stays).

@@ -151,8 +151,10 @@ void apply_cluster(KubernetesMode& kube, Service& service, std::mutex& service_l
   auto started = std::chrono::steady_clock::now();
   service::Rulesets::ClusterPart part;
   part.rules = k8s::network_policy_rules(snapshot->cluster);
-  auto nodes = k8s::node_network(snapshot->nodes, kube.node_name());
+  auto nodes = k8s::node_network(snapshot->nodes, kube.node_name(), kube.tunnel());
   part.routes = std::move(nodes.routes);
+  part.vxlan = std::move(nodes.vxlan);
+  part.interfaces = std::move(nodes.interfaces);
   part.pool_v4 = nodes.pool_v4;
   part.pool_v6 = nodes.pool_v6;
   if (kube.problems_changed(nodes.problems))

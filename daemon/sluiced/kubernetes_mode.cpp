@@ -28,7 +28,7 @@ std::string this_node(const config::KubernetesSettings& settings) {
 
 KubernetesMode::KubernetesMode(const config::KubernetesSettings& settings,
                                const std::string& runtime_dir)
-    : node_name_(this_node(settings)) {
+    : node_name_(this_node(settings)), tunnel_(settings.tunnel) {
   auto server =
       settings.kubeconfig.empty()
           ? k8s::in_cluster()

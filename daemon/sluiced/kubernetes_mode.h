@@ -28,6 +28,7 @@ class KubernetesMode {
   // The latest state (null when none is new); clears fd's readiness.
   std::shared_ptr<const k8s::ClusterSnapshot> take();
   const std::string& node_name() const { return node_name_; }
+  config::Tunnel tunnel() const { return tunnel_; }
   // Whether these differ from the problems passed last (log only news).
   bool problems_changed(const std::vector<std::string>& problems) {
     if (problems == last_problems_) return false;
@@ -38,6 +39,7 @@ class KubernetesMode {
  private:
   int event_fd_ = -1;
   std::string node_name_;
+  config::Tunnel tunnel_;
   std::vector<std::string> last_problems_;
   std::mutex mutex_;
   std::shared_ptr<const k8s::ClusterSnapshot> latest_;

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # A simulated two-node cluster (docs/kubernetes.md, "Nodes"): two
-# network namespaces as nodes on one link, each with its own sluiced in
-# Kubernetes mode, both following the same replay server (on node 1,
-# reached by node 2 over the link). Each node's pods get addresses from
-# its podCIDR (the Node objects), each node routes the other's podCIDR
-# to its InternalIP (direct routing), pods talk across nodes, and a
-# NetworkPolicy written to the replay server takes effect on both nodes:
-# the time from the write to each node's apply and to the first denied
-# probe is measured and printed.
+# network namespaces as nodes, each with its own sluiced in Kubernetes
+# mode, both following the same replay server (on node 1, reached by
+# node 2 over the network). Each node's pods get addresses from its
+# podCIDR (the Node objects), each node routes the other's podCIDR, pods
+# talk across nodes, and a NetworkPolicy written to the replay server
+# takes effect on both nodes: the time from the write to each node's
+# apply and to the first denied probe is measured and printed.
 #
-#   k8s_nodes_test.sh SLUICED SLUICECTL SLUICE_CNI
+#   direct: the nodes share a link; routes to the other's InternalIP.
+#   vxlan:  the nodes are in different subnets behind a router; the
+#           pods' traffic goes through sluice's VXLAN tunnel.
+#
+#   k8s_nodes_test.sh SLUICED SLUICECTL SLUICE_CNI [direct|vxlan]
 set -uo pipefail
 SLUICED=$1
 CNI=$3
+MODE=${4:-direct}
 here=$(cd "$(dirname "$0")" && pwd)
 k8s=$(cd "$here/../k8s" && pwd)
 source "$here/lib.sh"
@@ -20,17 +24,32 @@ source "$here/lib.sh"
 p=kn$SLUICE_TEST_ID
 test_workdir
 for n in 1 2; do ns_new "$p-n$n"; done
-veth "$p-n1" link0 "$p-n2" link0
-ip -n "$p-n1" addr add 192.0.2.1/24 dev link0
-ip -n "$p-n2" addr add 192.0.2.2/24 dev link0
+if [[ $MODE == direct ]]; then
+	ip1=192.0.2.1 ip2=192.0.2.2
+	veth "$p-n1" link0 "$p-n2" link0
+	ip -n "$p-n1" addr add $ip1/24 dev link0
+	ip -n "$p-n2" addr add $ip2/24 dev link0
+else # two subnets and a router between them, nothing else
+	ip1=198.51.100.1 ip2=203.0.113.2
+	ns_new "$p-r"
+	veth "$p-n1" link0 "$p-r" to1
+	veth "$p-n2" link0 "$p-r" to2
+	ip -n "$p-r" addr add 198.51.100.254/24 dev to1
+	ip -n "$p-r" addr add 203.0.113.254/24 dev to2
+	ip netns exec "$p-r" sysctl -qw net.ipv4.ip_forward=1
+	ip -n "$p-n1" addr add $ip1/24 dev link0
+	ip -n "$p-n2" addr add $ip2/24 dev link0
+	ip -n "$p-n1" route add 203.0.113.0/24 via 198.51.100.254
+	ip -n "$p-n2" route add 198.51.100.0/24 via 203.0.113.254
+fi
 
-echo "--- the replay server on node 1 (192.0.2.1:6443)"
+echo "--- the replay server on node 1 ($ip1:6443), $MODE routing"
 (
 	cd "$work" || exit 1
 	ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
 	openssl req -x509 $ec -keyout ca.key -out ca.crt -days 2 -subj /CN=replay-ca &&
-		openssl req $ec -keyout server.key -out server.csr -subj /CN=192.0.2.1 &&
-		printf 'subjectAltName=IP:192.0.2.1\n' >ext &&
+		openssl req $ec -keyout server.key -out server.csr -subj /CN=$ip1 &&
+		printf 'subjectAltName=IP:%s\n' $ip1 >ext &&
 		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
 			-out server.crt -days 2 -extfile ext
 ) >/dev/null 2>&1 || {
@@ -41,14 +60,14 @@ token=replay-$RANDOM$RANDOM
 # state POLICIES_JSON [PODS_JSON]: the cluster: two nodes, namespace x,
 # the pods given ([{name, node, ip}]) and the policies.
 state() {
-	python3 - "$1" "${2:-[]}" "$work/state.json" <<'PY'
+	python3 - "$1" "${2:-[]}" "$work/state.json" "$ip1" "$ip2" <<'PY'
 import json, os, sys
-policies, pods, path = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
+policies, pods, path, ip1, ip2 = json.loads(sys.argv[1]), json.loads(sys.argv[2]), *sys.argv[3:]
 node = lambda n, cidr, ip: {"apiVersion": "v1", "kind": "Node", "metadata": {"name": n},
                             "spec": {"podCIDR": cidr, "podCIDRs": [cidr]},
                             "status": {"addresses": [{"type": "InternalIP", "address": ip},
                                                      {"type": "Hostname", "address": n}]}}
-state = {"nodes": [node("node-1", "10.42.1.0/24", "192.0.2.1"), node("node-2", "10.42.2.0/24", "192.0.2.2")],
+state = {"nodes": [node("node-1", "10.42.1.0/24", ip1), node("node-2", "10.42.2.0/24", ip2)],
          "namespaces": [{"apiVersion": "v1", "kind": "Namespace",
                          "metadata": {"name": "x", "labels": {"ns": "x"}}}],
          "pods": [{"apiVersion": "v1", "kind": "Pod",
@@ -63,7 +82,7 @@ os.rename(path + ".new", path)
 PY
 }
 state '[]'
-ip netns exec "$p-n1" python3 "$k8s/replay_server.py" --address 192.0.2.1 --port 6443 \
+ip netns exec "$p-n1" python3 "$k8s/replay_server.py" --address $ip1 --port 6443 \
 	--cert "$work/server.crt" --key "$work/server.key" --token "$token" \
 	--state "$work/state.json" >"$work/replay.log" 2>&1 &
 cleanup_add "kill $!"
@@ -80,7 +99,7 @@ apiVersion: v1
 kind: Config
 clusters:
 - name: replay
-  cluster: {server: "https://192.0.2.1:6443", certificate-authority: ../ca.crt}
+  cluster: {server: "https://$ip1:6443", certificate-authority: ../ca.crt}
 users:
 - name: sluice
   user: {token: $token}
@@ -107,6 +126,7 @@ output = "accept"
 enabled = true
 kubeconfig = "kubeconfig"
 node_name = "node-$n"
+tunnel = "$([[ $MODE == vxlan ]] && echo vxlan || echo none)"
 TOML
 	sluiced_in "$p-n$n" "$work/n$n/sluiced.log" "$SLUICED" --config "$work/n$n/sluice.toml" \
 		--pin-dir "$pins-$n" --database "$work/n$n/sluice.db" --socket "$work/n$n/sluice.sock"
@@ -117,10 +137,23 @@ for n in 1 2; do
 	check "node $n applied the cluster with a route to the other node's pods" \
 		wait_for "node $n" 20 grep -q "rules applied in .* ms, 1 routes to other nodes" "$work/n$n/sluiced.log"
 done
-check "node 1 routes 10.42.2.0/24 via node 2's InternalIP" \
-	bash -c "ip -n $p-n1 route show 10.42.2.0/24 | grep -q 'via 192.0.2.2'"
-check "node 2 routes 10.42.1.0/24 via node 1's InternalIP" \
-	bash -c "ip -n $p-n2 route show 10.42.1.0/24 | grep -q 'via 192.0.2.1'"
+if [[ $MODE == direct ]]; then
+	check "node 1 routes 10.42.2.0/24 via node 2's InternalIP" \
+		bash -c "ip -n $p-n1 route show 10.42.2.0/24 | grep -q 'via $ip2'"
+	check "node 2 routes 10.42.1.0/24 via node 1's InternalIP" \
+		bash -c "ip -n $p-n2 route show 10.42.1.0/24 | grep -q 'via $ip1'"
+else
+	check "node 1 routes 10.42.2.0/24 through the tunnel to node 2's tunnel address" \
+		bash -c "ip -n $p-n1 route show 10.42.2.0/24 | grep -q 'via 10.42.2.0 dev sluice.vxlan .*onlink'"
+	check "node 1's tunnel: VNI 4242, port 4789, from its InternalIP" \
+		bash -c "ip -n $p-n1 -d link show sluice.vxlan | grep -q 'vxlan id 4242 local $ip1 .*dstport 4789'"
+	check "node 1's tunnel sends node 2's pods' traffic to node 2's InternalIP" \
+		bash -c "bridge -n $p-n1 fdb show dev sluice.vxlan | grep -q '02:53:cb:00:71:02 dst $ip2'"
+	check "node 2's tunnel has its address, node 2's podCIDR's first" \
+		bash -c "ip -n $p-n2 addr show sluice.vxlan | grep -q 'inet 10.42.2.0/32'"
+	check "the tunnel device is sluice's (attached)" \
+		bash -c "ip -n $p-n2 link show sluice.vxlan | grep -q xdp"
+fi
 
 echo "--- two pods per node, wired by sluice-cni from the node's podCIDR"
 pods="["
@@ -155,6 +188,10 @@ check "a1 (node 1) reaches a2 (node 2) on TCP 80" test "$(probe a1 a2 80 TCP 3)"
 check "a2 (node 2) reaches b1 (node 1) on UDP 81" test "$(probe a2 b1 81 UDP 3)" = true
 check "b2 reaches b1 across the nodes on TCP 81" test "$(probe b2 b1 81 TCP 3)" = true
 check "a1 reaches b1 on its own node" test "$(probe a1 b1 80 TCP 3)" = true
+if [[ $MODE == vxlan ]]; then
+	tx() { ip -n "$p-n1" -s -j link show sluice.vxlan | field "d[0]['stats64']['tx']['packets']"; }
+	check "the pods' traffic went through node 1's tunnel ($(tx) packets)" test "$(tx)" -gt 0
+fi
 
 echo "--- a NetworkPolicy through the replay server: into a2 only from b1"
 policy='[{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
@@ -198,4 +235,10 @@ check "denied from node 2 within 1 s (${denied_b2} ms)" bash -c "(( $denied_b2 >
 check "b1 (node 1) still reaches a2 (node 2)" test "$(probe b1 a2 80 TCP 3)" = true
 check "a2 still reaches a1 (egress is not isolated)" test "$(probe a2 a1 80 TCP 3)" = true
 check_not "a1 does not reach a2" test "$(probe a1 a2 81 UDP 1)" = true
+if ((failures)); then
+	for n in 1 2; do
+		echo "--- node $n's log (end)"
+		tail -15 "$work/n$n/sluiced.log"
+	done
+fi
 finish
