@@ -35,6 +35,18 @@ struct Workload {
   std::vector<PublishedPort> ports;
 };
 
+// A pod of a Kubernetes cluster as the API server has it (Kubernetes
+// mode): this node's and the other nodes'. Its labels are the pod's plus
+// its namespace's (docs/kubernetes.md, "Identities"); a workload that is
+// one of them (same address) is named and labelled after it.
+struct ClusterPod {
+  std::string name;  // namespace/name
+  config::Labels labels;
+  std::vector<config::Prefix> addresses;
+};
+inline constexpr const char* kClusterNetwork =
+    "kubernetes";  // identity_key's network of remote pods
+
 // Identity numbers below this are reserved (0: no workload).
 inline constexpr std::uint32_t kFirstIdentity = 256;
 

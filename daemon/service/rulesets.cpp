@@ -121,11 +121,14 @@ void Rulesets::set_workloads(std::vector<policy::Workload> workloads) {
 void Rulesets::set_cluster(ClusterPart part) {
   auto before = std::move(cluster_);
   cluster_ = std::move(part);
+  identities_.set_cluster_pods(cluster_.pods);
   if (!live_) return;  // the first ruleset picks it up
   try {
+    identities_.update(live_->config, identities_.workloads());
     install(*live_);
   } catch (...) {
     cluster_ = std::move(before);
+    identities_.set_cluster_pods(cluster_.pods);
     throw;
   }
   interfaces_.apply_routing(*installed_);  // routes to the other nodes' pods

@@ -87,6 +87,7 @@ class Rulesets {
     std::optional<config::Prefix> pool_v4, pool_v6;
     std::optional<config::VxlanTunnel> vxlan;   // tunnel = "vxlan"
     std::vector<config::Interface> interfaces;  // the tunnel device, sluice's like any
+    std::vector<policy::ClusterPod> pods;       // identities: flows name every pod
   };
   // The live ruleset is re-applied with it. Throws when it cannot be
   // applied (what was there before stays).

@@ -34,6 +34,10 @@ class WorkloadIdentities {
   // holds exactly their addresses afterwards (an identity whose last
   // workload went leaves no entry behind).
   void update(const config::Config& cfg, std::vector<policy::Workload> workloads);
+  // Kubernetes mode: the cluster's pods, identified beside the workloads
+  // (their addresses in the identities map too: flows name remote pods).
+  // Takes effect at the next update().
+  void set_cluster_pods(std::vector<policy::ClusterPod> pods) { cluster_pods_ = std::move(pods); }
 
   const std::vector<policy::Workload>& workloads() const { return workloads_; }
   // What flow records and conntrack listings call them (never null).
@@ -52,6 +56,7 @@ class WorkloadIdentities {
   FlowPipeline& flows_;
   policy::Identities numbers_;
   std::vector<policy::Workload> workloads_;
+  std::vector<policy::ClusterPod> cluster_pods_;
   std::vector<Identified> identified_;  // one per workload
   std::shared_ptr<const flows::WorkloadNames> names_;
 };

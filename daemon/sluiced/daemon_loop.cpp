@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <system_error>
 #include <utility>
@@ -142,6 +143,25 @@ bool handle_signal(int sfd, Service& service, std::mutex& service_lock,
   return true;
 }
 
+// The cluster's pods as identities: the pod's labels, its namespace's name
+// (io.kubernetes.pod.namespace) and the namespace's labels that have no
+// prefix of their own (as namespace.sluice/KEY). docs/kubernetes.md.
+std::vector<policy::ClusterPod> cluster_pods(const k8s::Cluster& c) {
+  std::map<std::string, const k8s::Labels*> ns_labels;
+  for (const auto& ns : c.namespaces) ns_labels[ns.name] = &ns.labels;
+  std::vector<policy::ClusterPod> out;
+  for (const auto& pod : c.pods) {
+    if (pod.host_network || pod.finished || pod.addresses.empty()) continue;
+    policy::ClusterPod p{pod.name_space + "/" + pod.name, pod.labels, pod.addresses};
+    p.labels["io.kubernetes.pod.namespace"] = pod.name_space;
+    if (auto it = ns_labels.find(pod.name_space); it != ns_labels.end())
+      for (const auto& [k, v] : *it->second)
+        if (k.find('/') == std::string::npos) p.labels["namespace.sluice/" + k] = v;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 // A new state of the cluster: NetworkPolicy's rules and the routes to the
 // other nodes made outside the lock (the API goes on meanwhile), then
 // applied.
@@ -151,6 +171,7 @@ void apply_cluster(KubernetesMode& kube, Service& service, std::mutex& service_l
   auto started = std::chrono::steady_clock::now();
   service::Rulesets::ClusterPart part;
   part.rules = k8s::network_policy_rules(snapshot->cluster);
+  part.pods = cluster_pods(snapshot->cluster);
   auto nodes = k8s::node_network(snapshot->nodes, kube.node_name(), kube.tunnel());
   part.routes = std::move(nodes.routes);
   part.vxlan = std::move(nodes.vxlan);

@@ -235,10 +235,18 @@ check "denied from node 2 within 1 s (${denied_b2} ms)" bash -c "(( $denied_b2 >
 check "b1 (node 1) still reaches a2 (node 2)" test "$(probe b1 a2 80 TCP 3)" = true
 check "a2 still reaches a1 (egress is not isolated)" test "$(probe a2 a1 80 TCP 3)" = true
 check_not "a1 does not reach a2" test "$(probe a1 a2 81 UDP 1)" = true
+# Flows name the pods (this node's and the other's) and the policy.
+ctl1="nsenter --net=/run/netns/$p-n1 $2 --socket $work/n1/sluice.sock"
+check "node 1's flows: x/a1 to x/a2 (on node 2) denied by x/a2-from-b1" bash -c \
+	"$ctl1 flows | grep 'networkpolicy isolation: x/a2 ingress by x/a2-from-b1' | grep -q 'x/a1 (.*pod=a1) -> $ip_a2:81 x/a2 ('"
+check "node 1 identifies x/a2 (a pod of node 2) by its labels" bash -c \
+	"$ctl1 --json flows | grep -q 'io.kubernetes.pod.namespace=x, namespace.sluice/ns=x, pod=a2'"
 if ((failures)); then
 	for n in 1 2; do
 		echo "--- node $n's log (end)"
 		tail -15 "$work/n$n/sluiced.log"
+		echo "--- node $n's flows (end)"
+		nsenter --net="/run/netns/$p-n$n" "$2" --socket "$work/n$n/sluice.sock" flows | tail -5
 	done
 fi
 finish
