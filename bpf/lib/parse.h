@@ -148,7 +148,9 @@ static __always_inline int parse_l4(void *data, void *data_end, __u32 off, struc
 		pkt->sport = tcp->source;
 		pkt->dport = tcp->dest;
 		pkt->tcp_flags = ((__u8 *)tcp)[13];
-	} else if (pkt->proto == IPPROTO_UDP) {
+	} else if (pkt->proto == IPPROTO_UDP || pkt->proto == IPPROTO_SCTP) {
+		/* SCTP's common header starts with the ports as UDP's does
+		 * (Kubernetes NetworkPolicy matches SCTP ports). */
 		struct udphdr *udp = data + off;
 
 		if ((void *)(udp + 1) > data_end)

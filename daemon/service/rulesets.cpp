@@ -133,6 +133,7 @@ void Rulesets::set_cluster(ClusterPart part) {
   }
   interfaces_.apply_routing(*installed_);  // routes to the other nodes' pods
   refresh();
+  cluster_applied_at_ns_ = applied_at_ns_;
 }
 
 config::Containers Rulesets::container_pools() const {

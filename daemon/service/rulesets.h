@@ -88,7 +88,15 @@ class Rulesets {
     std::optional<config::VxlanTunnel> vxlan;   // tunnel = "vxlan"
     std::vector<config::Interface> interfaces;  // the tunnel device, sluice's like any
     std::vector<policy::ClusterPod> pods;       // identities: flows name every pod
+    // For status: which state of the cluster this is, and what it held.
+    std::uint64_t sequence = 0;
+    std::string node;
+    std::size_t policies = 0;
   };
+  // The cluster part applied last (sequence 0: none yet), and when
+  // (bpf_ktime_get_ns() time).
+  const ClusterPart& cluster() const { return cluster_; }
+  std::uint64_t cluster_applied_at_ns() const { return cluster_applied_at_ns_; }
   // The live ruleset is re-applied with it. Throws when it cannot be
   // applied (what was there before stays).
   void set_cluster(ClusterPart part);
@@ -161,6 +169,7 @@ class Rulesets {
   std::optional<policy::Ruleset> previous_;
   std::optional<PendingConfirm> pending_;
   std::uint64_t applied_at_ns_ = 0;
+  std::uint64_t cluster_applied_at_ns_ = 0;
   std::size_t last_map_entries_ = 0;  // of the last install
   std::uint32_t last_generation_ = 0;
   ApplyStats apply_stats_;

@@ -63,6 +63,25 @@ std::uint64_t monotonic_ns() {
   return static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
 }
 
+// Kubernetes mode: the state of the cluster applied last.
+json kubernetes_status(Service& s) {
+  const auto& k = s.live().config.kubernetes;
+  if (!k.enabled) return {{"enabled", false}};
+  const auto& c = s.rulesets().cluster();
+  json out = {{"enabled", true},
+              {"tunnel", k.tunnel == config::Tunnel::Vxlan ? "vxlan" : "none"},
+              {"state", c.sequence}};
+  if (c.sequence == 0) return out;  // the API server not (yet) listed in full
+  out.update({{"node", c.node},
+              {"pods", c.pods.size()},
+              {"network_policies", c.policies},
+              {"rules", c.rules.size()},
+              {"routes", c.routes.size()},
+              {"applied_seconds_ago",
+               (monotonic_ns() - s.rulesets().cluster_applied_at_ns()) / 1000000000ull}});
+  return out;
+}
+
 json status(Service& s, const json&, const Caller&) {
   json itfs = json::array();
   for (const auto& [name, mode] : s.interfaces()) itfs.push_back({{"name", name}, {"xdp", mode}});
@@ -98,6 +117,7 @@ json status(Service& s, const json&, const Caller&) {
               {"flows", flows_status(s)},
               {"packets", packets(s)},
               {"proxy", proxy_status(s)},
+              {"kubernetes", kubernetes_status(s)},
               {"maps", maps}};
   if (auto deadline = s.confirm_deadline()) {
     auto left = std::chrono::duration_cast<std::chrono::seconds>(*deadline - Service::Clock::now());

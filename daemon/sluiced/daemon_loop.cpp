@@ -172,6 +172,9 @@ void apply_cluster(KubernetesMode& kube, Service& service, std::mutex& service_l
   service::Rulesets::ClusterPart part;
   part.rules = k8s::network_policy_rules(snapshot->cluster);
   part.pods = cluster_pods(snapshot->cluster);
+  part.sequence = snapshot->sequence;
+  part.node = kube.node_name();
+  part.policies = snapshot->cluster.policies.size();
   auto nodes = k8s::node_network(snapshot->nodes, kube.node_name(), kube.tunnel());
   part.routes = std::move(nodes.routes);
   part.vxlan = std::move(nodes.vxlan);

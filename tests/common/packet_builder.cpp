@@ -130,6 +130,15 @@ PacketBuilder& PacketBuilder::udp(std::uint16_t sport, std::uint16_t dport) {
   return *this;
 }
 
+PacketBuilder& PacketBuilder::sctp(std::uint16_t sport, std::uint16_t dport) {
+  proto_ = 132;
+  l4_.assign(12, 0);
+  put16(l4_, 0, sport);
+  put16(l4_, 2, dport);
+  put16(l4_, 6, 1);
+  return *this;
+}
+
 PacketBuilder& PacketBuilder::icmp(std::uint8_t type, std::uint8_t code, std::uint32_t rest) {
   proto_ = v6_ ? 58 : 1;
   l4_.assign(8, 0);
@@ -166,7 +175,7 @@ std::vector<std::uint8_t> PacketBuilder::build() const {
   std::vector<std::uint8_t> seg = l4_;
   seg.insert(seg.end(), payload_.begin(), payload_.end());
   if (proto_ == 17) put16(seg, 4, static_cast<std::uint16_t>(seg.size()));
-  if (!seg.empty()) {
+  if (!seg.empty() && proto_ != 132) {  // SCTP's is a CRC32c, not computed
     std::size_t co = checksum_offset(proto_);
     put16(seg, co, 0);
     std::uint32_t s = pseudo_sum(v6_, src_, dst_, proto_, seg.size());

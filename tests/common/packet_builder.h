@@ -30,6 +30,8 @@ class PacketBuilder {
   PacketBuilder& tcp(std::uint16_t sport, std::uint16_t dport, std::uint8_t flags,
                      std::uint32_t seq = 1000, std::uint32_t ack = 0);
   PacketBuilder& udp(std::uint16_t sport, std::uint16_t dport);
+  // SCTP's common header (verification tag 1; its CRC32c is left zero).
+  PacketBuilder& sctp(std::uint16_t sport, std::uint16_t dport);
   // ICMP or ICMPv6 (by family) with the 4 bytes after the checksum.
   PacketBuilder& icmp(std::uint8_t type, std::uint8_t code, std::uint32_t rest = 0);
   // ICMP error quoting a packet (from its IP header on).

@@ -182,6 +182,32 @@ TEST_F(Packets, UdpAndIcmpEchoRepliesFollowTheirRequests) {
   EXPECT_EQ(ingress(other_id), kShot);
 }
 
+// SCTP has ports where UDP has them: rules (from Kubernetes
+// NetworkPolicy; the TOML has no sctp) match them, and replies follow.
+TEST_F(Packets, SctpPortsAreMatchedAndRepliesFollow) {
+  auto cfg = parse_or_die("[chains]\nforward = \"drop\"\n");
+  config::Rule r;
+  r.name = "networkpolicy x/sctp-80 (ingress)";
+  r.chain = config::Chain::Forward;
+  r.proto = config::Protocol::Sctp;
+  r.ports = {{80, 80}};
+  r.action = config::Action::Accept;
+  cfg.rules.push_back(r);
+  dp.apply(policy::compile(cfg));
+  auto init = PacketBuilder::ipv4("10.42.0.1", "10.42.0.2").sctp(40000, 80).build();
+  auto other = PacketBuilder::ipv4("10.42.0.1", "10.42.0.2").sctp(40001, 81).build();
+  auto udp = PacketBuilder::ipv4("10.42.0.1", "10.42.0.2").udp(40002, 80).build();
+  auto answer = PacketBuilder::ipv4("10.42.0.2", "10.42.0.1").sctp(80, 40000).build();
+  EXPECT_EQ(ingress(answer), kShot);
+  EXPECT_EQ(ingress(other), kShot);
+  EXPECT_EQ(ingress(udp), kShot);
+  ASSERT_EQ(ingress(init), kOk);
+  EXPECT_EQ(ingress(answer), kOk);
+  auto truncated = init;
+  truncated.resize(l3_offset(init) + 20 + 2);  // the ports cut in half
+  EXPECT_EQ(ingress(truncated), kShot);
+}
+
 TEST_F(Packets, IcmpErrorsAboutATrackedFlowAreRelated) {
   auto query = PacketBuilder::ipv4("10.1.0.5", "192.0.2.53").udp(5353, 53).build();
   auto unreachable =

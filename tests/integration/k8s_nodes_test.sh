@@ -239,6 +239,8 @@ check_not "a1 does not reach a2" test "$(probe a1 a2 81 UDP 1)" = true
 ctl1="nsenter --net=/run/netns/$p-n1 $2 --socket $work/n1/sluice.sock"
 check "node 1's flows: x/a1 to x/a2 (on node 2) denied by x/a2-from-b1" bash -c \
 	"$ctl1 flows | grep 'networkpolicy isolation: x/a2 ingress by x/a2-from-b1' | grep -q 'x/a1 (.*pod=a1) -> $ip_a2:81 x/a2 ('"
+check "sluicectl status shows the cluster state node 1 applied" bash -c \
+	"$ctl1 status | grep -q 'kubernetes: node node-1, state [0-9]*: 4 pods, 1 network policies -> [0-9]* rules, 1 routes to other nodes ($([[ $MODE == vxlan ]] && echo vxlan || echo none))'"
 check "node 1 identifies x/a2 (a pod of node 2) by its labels" bash -c \
 	"$ctl1 --json flows | grep -q 'io.kubernetes.pod.namespace=x, namespace.sluice/ns=x, pod=a2'"
 if ((failures)); then
