@@ -200,6 +200,11 @@ try {
     httpStatus(shop, `http://${webAddr}:8081/api/v1/items`) === "200"));
   check("shop-1: GET /admin -> 403", httpStatus(shop, `http://${webAddr}:8081/admin`) === "403");
   await page.click("nav a[href='#/flows']");
+  check("flows name the containers at both ends", await soon(async () => {
+    const rows = await page.$$eval("#flow-rows tr[data-rule=nothing-else-to-web]",
+      (trs) => trs.map((tr) => [...tr.querySelectorAll(".workload")].map((d) => d.textContent)));
+    return rows.some(([src, dst]) => src?.startsWith("rogue-1") && dst === "web-1 (app=web)");
+  }));
   await page.selectOption("select[name=l7]", "yes");
   // The proxy's records reach sluiced within a few hundred ms of the
   // request (each worker hands them over every 100 ms, the proxy reports
@@ -213,6 +218,7 @@ try {
   check("the denied request names its rule", await soon(() =>
     page.isVisible("#flow-rows tr[data-verdict=rejected][data-rule=shop-api]")));
   await page.screenshot({ path: `${shots}/flows-l7.png` });
+
   await page.click("nav a[href='#/endpoints']");
   check("the Endpoints page lists the three containers", await soon(async () =>
     (await page.$$eval("#endpoints-table tbody tr", (rows) => rows.map((r) => r.dataset.name)).then((n) => n.sort().join(","))) ===

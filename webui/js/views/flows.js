@@ -18,6 +18,11 @@ export function l7Text(l7) {
   return `${what}${l7.status ? ` \u2192 ${l7.status}` : ""} (${ms} ms)`;
 }
 
+// The container or pod at an address ("x/a2 (pod=a2, ...)"), under it.
+function workload(name) {
+  return name ? h("div", { class: "workload" }, name) : "";
+}
+
 function row(f) {
   const rule = f.rule === "" ? h("span", { class: "muted" }, "-") :
     h("a", { href: `#/rules?rule=${encodeURIComponent(f.rule)}`, class: "rule-link" },
@@ -31,8 +36,8 @@ function row(f) {
     h("td", {}, rule),
     h("td", {}, f.chain || "-"),
     h("td", {}, f.proto),
-    h("td", {}, endpoint(f.src, f.sport)),
-    h("td", {}, endpoint(f.dst, f.dport)),
+    h("td", {}, endpoint(f.src, f.sport), workload(f.src_workload)),
+    h("td", {}, endpoint(f.dst, f.dport), workload(f.dst_workload)),
     h("td", {}, nat),
     h("td", {}, f.interface),
     h("td", { class: "l7" }, l7Text(f.l7)),
