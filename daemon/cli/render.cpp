@@ -154,16 +154,6 @@ void render_version(const json& r, const json&) {
 void render_apply(const json& r, const json&) {
   std::cout << "applied\n";
   print_changes(r["changes"]);
-  if (r.contains("kubernetes") && r["kubernetes"]["enabled"].get<bool>()) {
-    const auto& k = r["kubernetes"];
-    if (k["state"].get<std::uint64_t>() == 0)
-      std::cout << "kubernetes: waiting for the API server's first complete list\n";
-    else
-      std::cout << "kubernetes: node " << str(k["node"]) << ", state " << k["state"] << ": "
-                << k["pods"] << " pods, " << k["network_policies"] << " network policies -> "
-                << k["rules"] << " rules, " << k["routes"] << " routes to other nodes ("
-                << str(k["tunnel"]) << "), applied " << k["applied_seconds_ago"] << " s ago\n";
-  }
   if (r.contains("confirm_within_seconds"))
     std::cout << "confirm within " << r["confirm_within_seconds"]
               << " s with `sluicectl confirm`, or the previous ruleset comes back\n";

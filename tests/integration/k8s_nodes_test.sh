@@ -44,18 +44,7 @@ else # two subnets and a router between them, nothing else
 fi
 
 echo "--- the replay server on node 1 ($ip1:6443), $MODE routing"
-(
-	cd "$work" || exit 1
-	ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-	openssl req -x509 $ec -keyout ca.key -out ca.crt -days 2 -subj /CN=replay-ca &&
-		openssl req $ec -keyout server.key -out server.csr -subj /CN=$ip1 &&
-		printf 'subjectAltName=IP:%s\n' $ip1 >ext &&
-		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-			-out server.crt -days 2 -extfile ext
-) >/dev/null 2>&1 || {
-	echo "openssl failed"
-	exit 1
-}
+server_certificate $ip1
 token=replay-$RANDOM$RANDOM
 # state POLICIES_JSON [PODS_JSON]: the cluster: two nodes, namespace x,
 # the pods given ([{name, node, ip}]) and the policies.

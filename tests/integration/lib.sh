@@ -225,3 +225,21 @@ action = "drop"
 log = true
 TOML
 }
+
+# server_certificate ADDRESS: a CA ($work/ca.crt) and a certificate of it
+# for ADDRESS ($work/server.crt, server.key), as the replay API server
+# (tests/k8s/replay_server.py) presents. Exits when openssl fails.
+server_certificate() {
+	(
+		cd "$work" || exit 1
+		local ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+		openssl req -x509 $ec -keyout ca.key -out ca.crt -days 2 -subj /CN=replay-ca &&
+			openssl req $ec -keyout server.key -out server.csr -subj "/CN=$1" &&
+			printf 'subjectAltName=IP:%s\n' "$1" >ext &&
+			openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+				-out server.crt -days 2 -extfile ext
+	) >/dev/null 2>&1 || {
+		echo "openssl failed"
+		exit 1
+	}
+}

@@ -24,18 +24,7 @@ fw=$p-fw
 test_workdir
 
 echo "--- the API server: certificates, kubeconfig, the replay server"
-(
-	cd "$work" || exit 1
-	ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-	openssl req -x509 $ec -keyout ca.key -out ca.crt -days 2 -subj /CN=replay-ca &&
-		openssl req $ec -keyout server.key -out server.csr -subj /CN=127.0.0.1 &&
-		printf 'subjectAltName=IP:127.0.0.1\n' >ext &&
-		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-			-out server.crt -days 2 -extfile ext
-) >/dev/null 2>&1 || {
-	echo "openssl failed"
-	exit 1
-}
+server_certificate 127.0.0.1
 token=replay-$RANDOM$RANDOM
 cat >"$work/kubeconfig" <<YAML
 apiVersion: v1
