@@ -322,11 +322,38 @@ static __always_inline int masquerade_wanted(__u32 ifindex, const struct packet 
 }
 
 /*
+ * Whether the translation entry e may go to the flow new_ct: it is that
+ * very tuple's (an earlier flow of it left it; its conntrack entry is this
+ * flow's now), its flow is gone, or its flow is a TCP connection that
+ * ended and has been quiet for SLUICE_NAT_REUSE_ENDED_SECONDS. An ended
+ * flow handing its port on is over: it is removed (and reported closed).
+ */
+static __always_inline int nat_entry_free_for(const struct sluice_nat_entry *e,
+					      const struct sluice_ct_key *new_ct)
+{
+	struct sluice_ct_entry *owner;
+	__u64 now;
+
+	if (ct_key_equal(&e->ct, new_ct))
+		return 1;
+	owner = bpf_map_lookup_elem(&conntrack, &e->ct);
+	if (!owner)
+		return 1;
+	if (e->ct.proto != IPPROTO_TCP || owner->state < SLUICE_CT_CLOSING)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (now <= owner->last_seen_ns ||
+	    now - owner->last_seen_ns < SLUICE_NAT_REUSE_ENDED_SECONDS * 1000000000ull)
+		return 0;
+	ct_end(&e->ct, owner, now);
+	return 1;
+}
+
+/*
  * Finds a port on the egress address no other flow uses towards this
  * destination and claims it: the NAT entry is inserted with BPF_NOEXIST,
- * so two flows can never hold the same translation; an entry whose flow is
- * gone is taken over, and so is one an earlier flow of this very tuple
- * left (its conntrack entry is this flow's now). The flow's own port is
+ * so two flows can never hold the same translation; an entry that is free
+ * for this flow (nat_entry_free_for) is taken over. The flow's own port is
  * kept when it is free and in range. A global function: the verifier
  * checks the loop once.
  */
@@ -374,9 +401,7 @@ __noinline int nat_allocate(__u32 ifindex, const struct packet *pkt, struct slui
 			break;
 		}
 		old = bpf_map_lookup_elem(&nat, &s->key);
-		if (old &&
-		    (ct_key_equal(&old->ct, &s->entry.ct) ||
-		     !bpf_map_lookup_elem(&conntrack, &old->ct)) &&
+		if (old && nat_entry_free_for(old, &s->entry.ct) &&
 		    bpf_map_update_elem(&nat, &s->key, &s->entry, BPF_EXIST) == 0) {
 			found = 1;
 			break;

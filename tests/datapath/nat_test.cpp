@@ -3,6 +3,7 @@
 // quote a translated packet, each frame checked byte for byte as the tc
 // programs leave it (checksums included).
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
 
 #include <set>
 
@@ -103,6 +104,78 @@ TEST_F(Nat, APortAnotherFlowHoldsIsNotGivenTwiceAndEachReplyFindsItsHost) {
       {"the reply to the other port goes to .11, at its own port", Hook::TcIngress, "wan0",
        tcp4("192.0.2.2", 9000, "192.0.2.1", second_port, kSyn | kAck), kOk,
        tcp4("192.0.2.2", 9000, "10.10.1.11", 20000, kSyn | kAck)},
+  });
+}
+
+// Makes the tracked flows in state look idle `seconds` longer than they are.
+void age_flows(datapath::Datapath& dp, std::uint8_t state, std::uint64_t seconds) {
+  int aged = 0;
+  for (auto e : dp.conntrack()) {
+    if (e.value.state != state) continue;
+    e.value.last_seen_ns -= seconds * 1000000000ull;
+    ASSERT_EQ(bpf_map_update_elem(dp.conntrack_fd(), &e.key, &e.value, BPF_EXIST), 0);
+    ++aged;
+  }
+  ASSERT_GT(aged, 0) << "no flow in state " << int(state);
+}
+
+// Short connections to one server would run the masquerade range dry if a
+// closed connection held its port for the whole closing timeout. A port
+// whose TCP flow ended (FIN both ways) goes to a new flow once the old one
+// has been quiet for SLUICE_NAT_REUSE_ENDED_SECONDS, and not before; a live
+// flow keeps its port however long it idles.
+TEST_F(Nat, AClosedConnectionsPortIsGivenOnOnceItWentQuietALiveOnesNever) {
+  auto port_of_next_flow = [&](const char* host) {
+    std::uint16_t port = 0;
+    run({
+        {"a lan host opens from port 20000", Hook::TcIngress, "lan0",
+         tcp4(host, 20000, "192.0.2.2", 9000, kSyn), kOk},
+        {"and leaves masqueraded",
+         Hook::TcEgress,
+         "wan0",
+         tcp4(host, 20000, "192.0.2.2", 9000, kSyn),
+         kOk,
+         {},
+         [&](const Frame& f) { port = sport_of(f); }},
+    });
+    return port;
+  };
+  ASSERT_EQ(port_of_next_flow("10.10.1.10"), 20000);
+  run({
+      {"the server answers", Hook::TcIngress, "wan0",
+       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
+       tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck)},
+      {"established", Hook::TcIngress, "lan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck),
+       kOk},
+      {"the client closes", Hook::TcIngress, "lan0",
+       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kFin | kAck), kOk},
+      {"so does the server", Hook::TcIngress, "wan0",
+       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kFin | kAck), kOk,
+       tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kFin | kAck)},
+      {"the last ACK", Hook::TcIngress, "lan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck),
+       kOk},
+  });
+  EXPECT_NE(port_of_next_flow("10.10.1.11"), 20000) << "the old flow ended just now";
+  age_flows(dp, SLUICE_CT_CLOSING, SLUICE_NAT_REUSE_ENDED_SECONDS + 1);
+  ASSERT_EQ(port_of_next_flow("10.10.1.12"), 20000) << "the old flow has been quiet long enough";
+  run({
+      {"the server's answer on 20000 goes to the new flow's host", Hook::TcIngress, "wan0",
+       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
+       tcp4("192.0.2.2", 9000, "10.10.1.12", 20000, kSyn | kAck)},
+  });
+  for (const auto& e : dp.conntrack())
+    EXPECT_NE(e.value.state, SLUICE_CT_CLOSING) << "the old flow was ended when its port moved";
+
+  // .12's flow is established now; idle far past the reuse delay, its port
+  // stays its own.
+  run({{"established", Hook::TcIngress, "lan0", tcp4("10.10.1.12", 20000, "192.0.2.2", 9000, kAck),
+        kOk}});
+  age_flows(dp, SLUICE_CT_ESTABLISHED, 3600);
+  EXPECT_NE(port_of_next_flow("10.10.1.13"), 20000);
+  run({
+      {"and the answer on 20000 still goes to .12", Hook::TcIngress, "wan0",
+       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kAck), kOk,
+       tcp4("192.0.2.2", 9000, "10.10.1.12", 20000, kAck)},
   });
 }
 

@@ -552,6 +552,13 @@ enum sluice_nat_counter {
 #define SLUICE_NAT_PORT_MIN 1024u
 #define SLUICE_NAT_PORT_MAX 32767u
 #define SLUICE_NAT_PORT_TRIES 32
+/* A masquerade port held by a TCP flow that has ended (FIN both ways, or a
+ * RST) goes to a new flow once the old one has been quiet this long: long
+ * enough for a retransmitted last FIN or ACK to have passed. Without it a
+ * port stays taken for the whole closing timeout (SLUICE_CT_TIMEOUT_TCP_
+ * CLOSING), which caps short connections to one server at a few hundred a
+ * second. */
+#define SLUICE_NAT_REUSE_ENDED_SECONDS 2u
 
 /* The address a flow leaving an interface is masqueraded to, per family:
  * every managed interface has one (hairpin uses the inside interface's). */
