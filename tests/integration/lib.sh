@@ -124,7 +124,12 @@ PY
 # first echo came back.
 echo_client() {
 	ip netns exec "$1" python3 - "$2" "$3" "$4" >/dev/null 2>&1 <<'PY' &
-import socket, sys, time
+import os, socket, sys, time
+def publish(text):
+    # Readers must never see the file half written (truncated, still empty).
+    with open(sys.argv[3] + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(sys.argv[3] + ".tmp", sys.argv[3])
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
 n = 0
 why = ""
@@ -140,15 +145,13 @@ try:
         if echo != b"ping\n":
             raise OSError(f"echo {echo!r}")
         n += 1
-        with open(sys.argv[3], "w") as f:
-            f.write(str(n))
+        publish(str(n))
         time.sleep(0.1)
 except OSError as e:
     why = f"after {n} echoes: {e!r}"
 with open(sys.argv[3] + ".why", "w") as f:
     f.write(why + "\n")
-with open(sys.argv[3], "w") as f:
-    f.write("broken")
+publish("broken")
 PY
 	cleanup_add "kill $!"
 	wait_for "the echo client" 10 bash -c "[[ \$(cat $4 2>/dev/null) -gt 0 ]]"
