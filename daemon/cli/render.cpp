@@ -99,7 +99,15 @@ void render_status(const json& r, const json&) {
     itfs += (itfs.empty() ? "" : ", ") + str(i["name"]) + " (XDP " + str(i["xdp"]) + ")";
   std::cout << "interfaces: " << (itfs.empty() ? "none attached" : itfs) << "\n";
   std::cout << "conntrack: " << r["conntrack_entries"] << " of " << r["conntrack_capacity"]
-            << " entries\n";
+            << " entries";
+  if (const auto& sw = r["conntrack_sweep"]; sw.is_object()) {
+    const auto& w = sw["last_walk"];
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.3f", w["seconds"].get<double>());
+    std::cout << "; swept every " << sw["interval_seconds"].get<double>() << " s, last walk "
+              << w["entries"] << " entries, " << w["removed"] << " removed, in " << seconds << " s";
+  }
+  std::cout << "\n";
   const auto& fl = r["flows"];
   const auto& h = fl["history"];
   std::cout << "flows: " << fl["in_memory"] << " in memory (of " << fl["memory_capacity"]

@@ -12,6 +12,7 @@
 
 #include "config/address.h"
 #include "config/model.h"
+#include "datapath/conntrack_cursor.h"
 #include "policy/compiled_policy.h"
 #include "policy/nat_tables.h"
 #include "sluice/abi.h"
@@ -127,6 +128,12 @@ class Datapath {
   std::vector<ConntrackEntry> conntrack() const;
   // Walks the table without copying it, a few thousand entries at a time.
   void for_each_conntrack(const std::function<void(const ConntrackEntry&)>& fn) const;
+  // Reads the next chunk of at most `most` entries after cursor into out
+  // (replacing its contents); true when the walk has reached the end (the
+  // cursor then starts over). Entries added or removed meanwhile may be
+  // missed or met once more, as with any walk of a live hash map.
+  bool read_conntrack_chunk(ConntrackCursor& cursor, std::size_t most,
+                            std::vector<ConntrackEntry>& out) const;
   // Removes an entry the daemon found expired, unless a packet refreshed
   // it since it was read. True when removed. Safe beside other threads.
   bool remove_expired_conntrack(const ConntrackEntry& seen);

@@ -148,6 +148,20 @@ void Datapath::for_each_conntrack(const std::function<void(const ConntrackEntry&
       });
 }
 
+bool Datapath::read_conntrack_chunk(ConntrackCursor& cursor, std::size_t most,
+                                    std::vector<ConntrackEntry>& out) const {
+  std::vector<sluice_ct_key> keys(most);
+  std::vector<sluice_ct_entry> values(most);
+  auto count = static_cast<std::uint32_t>(most);
+  int rc = bpf_map_lookup_batch(conntrack_fd(), cursor.started ? &cursor.bucket : nullptr,
+                                &cursor.bucket, keys.data(), values.data(), &count, nullptr);
+  if (rc != 0 && rc != -ENOENT) throw BpfError("reading the conntrack table in chunks", -rc);
+  out.clear();
+  for (std::uint32_t i = 0; i < count; ++i) out.push_back({keys[i], values[i]});
+  cursor.started = rc == 0;  // -ENOENT: the last chunk, start over next time
+  return rc == -ENOENT;
+}
+
 bool Datapath::remove_expired_conntrack(const ConntrackEntry& seen) {
   int fd = conntrack_fd();
   sluice_ct_entry now{};

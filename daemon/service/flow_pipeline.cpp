@@ -108,33 +108,22 @@ flows::FlowRecord FlowPipeline::closed_record(const sluice_ct_key& key,
                           entry.created_ns >= applied_at_ns_ ? applied_generation_ : -1);
 }
 
-FlowPipeline::SweepResult FlowPipeline::sweep_walk() {
-  SweepResult out;
+FlowPipeline::SweepStep FlowPipeline::sweep_step() {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
-  std::uint64_t now_ns = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
-  std::vector<datapath::Datapath::ConntrackEntry> expired;
-  datapath_.for_each_conntrack([&](const datapath::Datapath::ConntrackEntry& e) {
-    ++out.entries_left;
-    if (flows::conntrack_expired(e.key, e.value, now_ns)) expired.push_back(e);
-  });
-  for (const auto& e : expired) {
-    if (!datapath_.remove_expired_conntrack(e)) continue;
-    --out.entries_left;
-    out.removed.emplace_back(e.key, e.value);
-  }
-  next_sweep_ = Clock::now() + kSweepEvery;
-  return out;
+  return sweep_.step(datapath_,
+                     static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec);
 }
 
-void FlowPipeline::sweep_record(SweepResult swept, config::FlowEvents recorded) {
-  if (recorded == config::FlowEvents::All) {
+void FlowPipeline::sweep_record(SweepStep step, config::FlowEvents recorded) {
+  if (recorded == config::FlowEvents::All && !step.removed.empty()) {
     std::vector<flows::FlowRecord> closed;
-    closed.reserve(swept.removed.size());
-    for (const auto& [key, entry] : swept.removed) closed.push_back(closed_record(key, entry));
+    closed.reserve(step.removed.size());
+    for (const auto& [key, entry] : step.removed) closed.push_back(closed_record(key, entry));
     log_->record(std::move(closed));
   }
-  std::size_t entries = swept.entries_left;
+  if (!step.walk_done) return;
+  std::size_t entries = step.entries_left;
   // Warn once on the way up, again only after it has come down.
   if (!conntrack_high_ && entries * 100 >= SLUICE_MAX_CONNTRACK * kConntrackWarnPercent) {
     conntrack_high_ = true;

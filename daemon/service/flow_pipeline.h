@@ -18,6 +18,7 @@
 #include "flows/flow_record.h"
 #include "flows/workload_names.h"
 #include "proxy/control_messages.h"
+#include "service/conntrack_sweep.h"
 #include "sluice/abi.h"
 
 namespace sluice::datapath {
@@ -71,18 +72,17 @@ class FlowPipeline {
   // Ends the current second of journal lines (called often).
   void tick();
 
-  // The conntrack sweep, every kSweepEvery: flows idle past their timeout
-  // are removed and recorded as closed, a filling table is warned about.
-  // sweep_due() and sweep_walk() touch only this object's loop-side state
-  // and the datapath's maps (no lock, the walk of a full table takes about
-  // 0.2 s); sweep_record() runs under the service lock.
-  struct SweepResult {
-    std::vector<std::pair<sluice_ct_key, sluice_ct_entry>> removed;
-    std::size_t entries_left = 0;
-  };
-  bool sweep_due() const { return Clock::now() >= next_sweep_; }
-  SweepResult sweep_walk();
-  void sweep_record(SweepResult swept, config::FlowEvents recorded);
+  // The conntrack sweep (conntrack_sweep.h): flows idle past their
+  // timeout are removed and recorded as closed, a filling table is warned
+  // about. sweep_due() and sweep_step() touch only this object's loop-side
+  // state and the datapath's maps (no lock; a step reads one chunk);
+  // sweep_record() runs under the service lock.
+  using SweepStep = ConntrackSweep::Step;
+  bool sweep_due() const { return sweep_.due(); }
+  bool sweeping() const { return sweep_.walking(); }
+  SweepStep sweep_step();
+  void sweep_record(SweepStep step, config::FlowEvents recorded);
+  const ConntrackSweep& sweep() const { return sweep_; }
 
   // Times the conntrack table went past kConntrackWarnPercent full.
   std::uint64_t conntrack_high_events() const { return conntrack_high_events_; }
@@ -120,10 +120,7 @@ class FlowPipeline {
   std::uint64_t events_suppressed_ = 0;
   Clock::time_point event_second_{};
 
-  // Often enough that a closed flow is reported within seconds, rarely
-  // enough to cost nothing.
-  static constexpr auto kSweepEvery = std::chrono::seconds(5);
-  Clock::time_point next_sweep_{};
+  ConntrackSweep sweep_{SLUICE_MAX_CONNTRACK};
   bool conntrack_high_ = false;
   std::uint64_t conntrack_high_events_ = 0;
 };

@@ -54,7 +54,7 @@ class Service {
   using Clock = std::chrono::steady_clock;
   using ApplyOutcome = Rulesets::ApplyOutcome;
   using ApplyStats = Rulesets::ApplyStats;
-  using SweepResult = FlowPipeline::SweepResult;
+  using SweepStep = FlowPipeline::SweepStep;
 
   // Loads the BPF programs (taking over the pinned maps of a previous
   // sluiced, conntrack included) and applies the config; throws
@@ -113,10 +113,12 @@ class Service {
   std::uint64_t events_received(unsigned type) const { return pipeline_->events_received(type); }
   std::uint64_t conntrack_high_events() const { return pipeline_->conntrack_high_events(); }
   bool sweep_due() const { return pipeline_->sweep_due(); }
-  SweepResult sweep_walk() { return pipeline_->sweep_walk(); }
-  void sweep_record(SweepResult swept) {
-    pipeline_->sweep_record(std::move(swept), live().config.flows.events);
+  bool sweeping() const { return pipeline_->sweeping(); }
+  SweepStep sweep_step() { return pipeline_->sweep_step(); }
+  void sweep_record(SweepStep step) {
+    pipeline_->sweep_record(std::move(step), live().config.flows.events);
   }
+  const ConntrackSweep& sweep() const { return pipeline_->sweep(); }
   // The flow log, shared with readers on other threads.
   std::shared_ptr<store::FlowLog> flows() const { return flows_; }
 

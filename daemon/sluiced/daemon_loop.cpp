@@ -242,7 +242,7 @@ int run_daemon(const DaemonOptions& options) {
         {sfd.get(), POLLIN, 0},           {control.fd(), POLLIN, 0},
         {service.events_fd(), POLLIN, 0}, {netlink.fd(), POLLIN, 0},
         {service.proxy_fd(), POLLIN, 0},  {kubernetes ? kubernetes->fd() : -1, POLLIN, 0}};
-    poll(fds, 6, more_events ? 0 : wait_ms);
+    poll(fds, 6, more_events || service.sweeping() ? 0 : wait_ms);
     // Every turn, woken or not: the datapath wakes us only when its ring
     // fills up.
     {
@@ -260,10 +260,12 @@ int run_daemon(const DaemonOptions& options) {
       service.handle_proxy();
     }
     if (fds[5].revents & POLLIN) apply_cluster(*kubernetes, service, service_lock);
+    // One chunk of the conntrack sweep per turn (no lock while reading),
+    // so that nothing waits for a walk of the whole table.
     if (service.sweep_due()) {
-      auto swept = service.sweep_walk();  // no lock: the API goes on meanwhile
+      auto step = service.sweep_step();
       std::lock_guard lock(service_lock);
-      service.sweep_record(std::move(swept));
+      service.sweep_record(std::move(step));
     }
     std::lock_guard lock(service_lock);
     if (std::chrono::steady_clock::now() >= next_refresh) {

@@ -1,0 +1,14 @@
+// Where a walk of the conntrack table in chunks stands
+// (Datapath::read_conntrack_chunk): hash maps resume by bucket number.
+#pragma once
+
+#include <cstdint>
+
+namespace sluice::datapath {
+
+struct ConntrackCursor {
+  std::uint32_t bucket = 0;
+  bool started = false;
+};
+
+}  // namespace sluice::datapath

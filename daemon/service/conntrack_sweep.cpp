@@ -1,0 +1,49 @@
+#include "service/conntrack_sweep.h"
+
+#include <algorithm>
+
+#include "datapath/datapath.h"
+#include "flows/event_decoder.h"
+
+namespace sluice::service {
+
+ConntrackSweep::Seconds ConntrackSweep::next_interval(Seconds current, std::size_t seen,
+                                                      std::size_t removed, std::size_t capacity) {
+  Seconds next = current;
+  // A table three quarters full, or a walk that found a quarter of it
+  // expired: flows end faster than the sweep looks; look twice as often.
+  if (seen * 4 >= capacity * 3 || (removed > 0 && removed * 4 >= seen)) next = current / 2;
+  // Little to do (under 5% expired, the table under half full): half as often.
+  else if (removed * 20 < seen + 1 && seen * 2 < capacity)
+    next = current * 2;
+  return std::clamp(next, kMinInterval, kMaxInterval);
+}
+
+ConntrackSweep::Step ConntrackSweep::step(datapath::Datapath& datapath, std::uint64_t now_ns) {
+  Step out;
+  if (!walking_) {
+    walking_ = true;
+    current_ = {};
+    walk_started_ = Clock::now();
+  }
+  std::vector<datapath::Datapath::ConntrackEntry> chunk;
+  out.walk_done = datapath.read_conntrack_chunk(cursor_, kChunk, chunk);
+  current_.seen += chunk.size();
+  for (const auto& e : chunk) {
+    if (!flows::conntrack_expired(e.key, e.value, now_ns)) continue;
+    if (!datapath.remove_expired_conntrack(e)) continue;  // refreshed since it was read
+    ++current_.removed;
+    out.removed.emplace_back(e.key, e.value);
+  }
+  if (out.walk_done) {
+    walking_ = false;
+    current_.seconds = Seconds(Clock::now() - walk_started_).count();
+    last_ = current_;
+    out.entries_left = current_.seen - current_.removed;
+    interval_ = next_interval(interval_, current_.seen, current_.removed, capacity_);
+    next_walk_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(interval_);
+  }
+  return out;
+}
+
+}  // namespace sluice::service
