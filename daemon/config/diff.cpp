@@ -140,6 +140,13 @@ void diff_settings(const Config& from, const Config& to, std::vector<Change>& ou
                    pools(from.containers) + " -> " + pools(to.containers)});
   if (flows(from.flows) != flows(to.flows))
     out.push_back({Change::Kind::Changed, "flows", flows(from.flows) + " -> " + flows(to.flows)});
+  auto conntrack = [](const ConntrackSettings& c) {
+    return c.entries ? std::to_string(c.entries) + " entries" : std::string("auto");
+  };
+  if (!(from.conntrack == to.conntrack))
+    out.push_back({Change::Kind::Changed, "conntrack",
+                   conntrack(from.conntrack) + " -> " + conntrack(to.conntrack) +
+                       " (read at start: applies when sluiced starts with an empty table)"});
   auto kubernetes = [](const KubernetesSettings& k) {
     if (!k.enabled) return std::string("off");
     return "on, " + (k.kubeconfig.empty() ? std::string("service account") : k.kubeconfig) +

@@ -257,6 +257,16 @@ struct KubernetesSettings {
   }
 };
 
+// [conntrack] entries: how many flows the connection tracking table holds
+// (docs/config.md). 0: sized from the host's memory. Read when sluiced
+// starts with an empty table (a pinned one keeps its size).
+inline constexpr std::int64_t kMinConntrackEntries = 1024;
+inline constexpr std::int64_t kMaxConntrackEntries = 16'777'216;
+struct ConntrackSettings {
+  std::size_t entries = 0;
+  bool operator==(const ConntrackSettings&) const = default;
+};
+
 struct Config {
   std::vector<Interface> interfaces;
   std::map<std::string, Zone> zones;
@@ -271,6 +281,7 @@ struct Config {
   std::optional<bool> forwarding;  // [router] forwarding; unset: left as it is
   FastPath fast_path = FastPath::Auto;
   FlowLog flows;
+  ConntrackSettings conntrack;
   Containers containers;
   std::vector<EndpointLabels> endpoint_labels;
   ProxySettings proxy;

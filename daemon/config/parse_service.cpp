@@ -133,6 +133,27 @@ void Parser::parse_flows(const toml::table& root) {
   }
 }
 
+// [conntrack] entries = 1000000, or "auto" (the default: from the host's
+// memory, datapath/table_sizes.cpp).
+void Parser::parse_conntrack(const toml::table& root) {
+  const auto* t = table_at(root, "conntrack", "conntrack");
+  if (!t) return;
+  check_keys(*t, "conntrack", {"entries"});
+  const auto* n = t->get("entries");
+  if (!n) return;
+  if (auto text = n->value_exact<std::string>(); text && *text == "auto") {
+    cfg_.conntrack.entries = 0;
+    return;
+  }
+  auto v = n->value_exact<std::int64_t>();
+  if (v && *v >= kMinConntrackEntries && *v <= kMaxConntrackEntries)
+    cfg_.conntrack.entries = static_cast<std::size_t>(*v);
+  else
+    error(*n, "conntrack.entries",
+          "must be \"auto\" or a number of flows from " + std::to_string(kMinConntrackEntries) +
+              " to " + std::to_string(kMaxConntrackEntries));
+}
+
 // "90s", "30m", "12h", "7d" -> seconds.
 std::optional<std::uint64_t> Parser::parse_age(const std::string& text) {
   if (text.size() < 2) return std::nullopt;

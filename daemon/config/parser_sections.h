@@ -75,9 +75,10 @@ class Parser {
                         "TOML syntax error: " + std::string(e.description())});
       return finish();
     }
-    check_keys(root, "",
-               {"api", "interface", "zones", "sets", "chains", "rule", "prefilter", "router",
-                "route", "nat", "flows", "containers", "endpoint", "proxy", "kubernetes"});
+    check_keys(
+        root, "",
+        {"api", "interface", "zones", "sets", "chains", "rule", "prefilter", "router", "route",
+         "nat", "flows", "conntrack", "containers", "endpoint", "proxy", "kubernetes"});
     parse_zones(root);
     parse_interfaces(root);
     parse_sets(root);
@@ -89,6 +90,7 @@ class Parser {
     parse_routes(root);
     parse_nat(root);
     parse_flows(root);
+    parse_conntrack(root);
     parse_containers(root);  // after interfaces: pools may not overlap theirs
     parse_endpoint_labels(root);
     parse_proxy(root);
@@ -250,6 +252,7 @@ class Parser {
   void parse_api(const toml::table& root);
   void parse_management(const toml::table& api);
   void parse_flows(const toml::table& root);
+  void parse_conntrack(const toml::table& root);
   static std::optional<std::uint64_t> parse_age(const std::string& text);
   void parse_kubernetes(const toml::table& root);  // parse_kubernetes.cpp
 

@@ -18,6 +18,7 @@
 #include "datapath/bpf_error.h"
 #include "datapath/datapath_impl.h"
 #include "datapath/map_writes.h"
+#include "datapath/table_sizes.h"
 #include "policy/abi_values.h"
 
 namespace sluice::datapath {
@@ -155,8 +156,45 @@ void Datapath::Impl::write_settings(const sluice_settings& s) {
   update(map(ingress->maps.settings), &zero, &s, "settings");
 }
 
+namespace {
+
+// max_entries of the map pinned at path, or 0 when there is none.
+std::size_t pinned_max_entries(const std::string& path) {
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) return 0;
+  bpf_map_info info{};
+  __u32 len = sizeof info;
+  std::size_t out = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.max_entries : 0;
+  close(fd);
+  return out;
+}
+
+}  // namespace
+
+void Datapath::Impl::size_tables() {
+  conntrack_size_note.clear();
+  std::size_t wanted =
+      conntrack_entries ? conntrack_entries : conntrack_entries_for_memory(host_memory_bytes());
+  std::size_t ct = wanted, nat = wanted * kNatEntriesPerFlow;
+  // A pinned table keeps its size: its flows (and their masquerade ports)
+  // outlive the restart, which matters more than the new size.
+  if (!pin_dir.empty()) {
+    if (std::size_t pinned = pinned_max_entries(pin_dir + "/conntrack")) ct = pinned;
+    if (std::size_t pinned = pinned_max_entries(pin_dir + "/nat")) nat = pinned;
+  }
+  if (ct != wanted)
+    conntrack_size_note = "the pinned conntrack table keeps its " + std::to_string(ct) +
+                          " entries (" + std::to_string(wanted) +
+                          " asked for: applies when sluiced starts without it)";
+  check(bpf_map__set_max_entries(ingress->maps.conntrack, static_cast<__u32>(ct)),
+        "sizing the conntrack table");
+  check(bpf_map__set_max_entries(ingress->maps.nat, static_cast<__u32>(nat)),
+        "sizing the NAT table");
+}
+
 void Datapath::Impl::load() {
   ingress.reset(open_skeleton(tc_ingress_bpf__open, "tc_ingress"));
+  size_tables();
   pin_all(ingress->obj);
   check(tc_ingress_bpf__load(ingress.get()), "loading tc_ingress");
 
@@ -173,6 +211,7 @@ void Datapath::Impl::load() {
 Datapath::Datapath(const DatapathOptions& options) : impl_(std::make_unique<Impl>()) {
   auto& d = *impl_;
   d.pin_dir = options.pin_dir;
+  d.conntrack_entries = options.conntrack_entries;
   if (!d.pin_dir.empty()) {
     prepare_pin_dir(d.pin_dir);
     d.adopted = std::filesystem::exists(d.pin_dir + "/settings");
@@ -234,6 +273,10 @@ bool Datapath::owns_xdp_program(std::uint32_t id) const {
 bool Datapath::found_previous() const { return impl_->found_previous; }
 
 const std::string& Datapath::discarded_pins() const { return impl_->discarded_pins; }
+std::size_t Datapath::conntrack_capacity() const {
+  return bpf_map__max_entries(impl_->ingress->maps.conntrack);
+}
+const std::string& Datapath::conntrack_size_note() const { return impl_->conntrack_size_note; }
 
 bool Datapath::adopted() const { return impl_->adopted; }
 

@@ -36,6 +36,9 @@ struct DatapathOptions {
   // process, and where a restarted daemon finds them again (conntrack
   // included). Empty: nothing is pinned, as in the tests.
   std::string pin_dir;
+  // Flows the conntrack table holds (the NAT table twice as many); 0: from
+  // the host's memory (table_sizes.h). A pinned table keeps its size.
+  std::size_t conntrack_entries = 0;
 };
 
 class Datapath {
@@ -157,6 +160,10 @@ class Datapath {
   // (their layout changed): they were removed and the datapath started
   // afresh. Says why.
   const std::string& discarded_pins() const;
+  // The conntrack table's size, and why it is not the one asked for when
+  // it is not (a pinned table kept its size); empty otherwise.
+  std::size_t conntrack_capacity() const;
+  const std::string& conntrack_size_note() const;
 
   // Removes the pins (a clean stop): the maps go when the programs do.
   void unpin();

@@ -40,6 +40,8 @@ struct Datapath::Impl {
   bool adopted = false;
   bool found_previous = false;
   std::string discarded_pins;              // why pinned maps could not be reused
+  std::size_t conntrack_entries = 0;       // asked for (0: from memory)
+  std::string conntrack_size_note;         // a pinned table kept another size
   std::vector<std::uint32_t> own_xdp_ids;  // ours, and the previous sluiced's
   bpf_link* proxy_lookup = nullptr;        // sluice_proxy_lookup on the netns
   ~Impl();
@@ -50,6 +52,8 @@ struct Datapath::Impl {
 
   // Opens and loads the three programs, the maps shared and pinned.
   void load();
+  // Sizes the conntrack and NAT tables before they are created.
+  void size_tables();
 
   // What each generation holds, so it can be emptied before reuse.
   struct Written {

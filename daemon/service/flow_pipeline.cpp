@@ -11,7 +11,10 @@
 namespace sluice::service {
 
 FlowPipeline::FlowPipeline(datapath::Datapath& datapath, std::shared_ptr<store::FlowLog> log)
-    : datapath_(datapath), log_(std::move(log)), decoder_(std::make_unique<flows::EventDecoder>()) {
+    : datapath_(datapath),
+      log_(std::move(log)),
+      decoder_(std::make_unique<flows::EventDecoder>()),
+      sweep_(datapath.conntrack_capacity()) {
   events_ = std::make_unique<flows::EventReader>(datapath_.events_fd(),
                                                  [this](const sluice_event& e) { on_event(e); });
 }
@@ -123,17 +126,16 @@ void FlowPipeline::sweep_record(SweepStep step, config::FlowEvents recorded) {
     log_->record(std::move(closed));
   }
   if (!step.walk_done) return;
-  std::size_t entries = step.entries_left;
+  std::size_t entries = step.entries_left, capacity = datapath_.conntrack_capacity();
   // Warn once on the way up, again only after it has come down.
-  if (!conntrack_high_ && entries * 100 >= SLUICE_MAX_CONNTRACK * kConntrackWarnPercent) {
+  if (!conntrack_high_ && entries * 100 >= capacity * kConntrackWarnPercent) {
     conntrack_high_ = true;
     ++conntrack_high_events_;
-    log(Priority::Warning,
-        "conntrack table " + std::to_string(entries * 100 / SLUICE_MAX_CONNTRACK) + "% full (" +
-            std::to_string(entries) + " of " + std::to_string(SLUICE_MAX_CONNTRACK) +
-            "); when full, the least recently used flows are evicted");
-  } else if (conntrack_high_ &&
-             entries * 100 < SLUICE_MAX_CONNTRACK * (kConntrackWarnPercent - 10)) {
+    log(Priority::Warning, "conntrack table " + std::to_string(entries * 100 / capacity) +
+                               "% full (" + std::to_string(entries) + " of " +
+                               std::to_string(capacity) +
+                               "); when full, the least recently used flows are evicted");
+  } else if (conntrack_high_ && entries * 100 < capacity * (kConntrackWarnPercent - 10)) {
     conntrack_high_ = false;
     log(Priority::Notice,
         "conntrack table below " + std::to_string(kConntrackWarnPercent - 10) + "% again");

@@ -120,7 +120,7 @@ class FlowPipeline {
   std::uint64_t events_suppressed_ = 0;
   Clock::time_point event_second_{};
 
-  ConntrackSweep sweep_{SLUICE_MAX_CONNTRACK};
+  ConntrackSweep sweep_;
   bool conntrack_high_ = false;
   std::uint64_t conntrack_high_events_ = 0;
 };

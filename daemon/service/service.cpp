@@ -42,7 +42,10 @@ Service::Service(ServiceOptions options, store::StateStore* state, std::string s
   libbpf_set_print(libbpf_to_log);
   auto loaded = policy::load_ruleset(options.config_path, options.list_dirs);
   if (!loaded.ruleset) throw std::runtime_error(config::format(loaded.diagnostics));
-  datapath_ = std::make_unique<datapath::Datapath>(datapath::DatapathOptions{options.pin_dir});
+  datapath_ = std::make_unique<datapath::Datapath>(
+      datapath::DatapathOptions{options.pin_dir, loaded.ruleset->config.conntrack.entries});
+  if (!datapath_->conntrack_size_note().empty())
+    log(Priority::Notice, datapath_->conntrack_size_note());
   if (!datapath_->discarded_pins().empty())
     log(Priority::Warning,
         "the maps pinned in " + options.pin_dir +

@@ -86,13 +86,13 @@ json status(Service& s, const json&, const Caller&) {
   json itfs = json::array();
   for (const auto& [name, mode] : s.interfaces()) itfs.push_back({{"name", name}, {"xdp", mode}});
   json maps = json::array();
-  std::size_t conntrack_entries = 0;
+  std::size_t conntrack_entries = 0, conntrack_capacity = 0;
   for (const auto& m : s.readings().map_usage()) {
     maps.push_back({{"name", m.name},
                     {"entries", m.entries},
                     {"capacity", m.capacity},
                     {"memory_bytes", m.memory}});
-    if (m.name == "conntrack") conntrack_entries = m.entries;
+    if (m.name == "conntrack") conntrack_entries = m.entries, conntrack_capacity = m.capacity;
   }
   json out = {{"ok", true},
               {"version", SLUICE_VERSION},
@@ -102,7 +102,7 @@ json status(Service& s, const json&, const Caller&) {
               {"applied_seconds_ago", (monotonic_ns() - s.applied_at_ns()) / 1000000000ull},
               {"interfaces", itfs},
               {"conntrack_entries", conntrack_entries},
-              {"conntrack_capacity", SLUICE_MAX_CONNTRACK},
+              {"conntrack_capacity", conntrack_capacity},
               {"conntrack_high_events", s.conntrack_high_events()},
               {"conntrack_sweep",
                {{"interval_seconds", s.sweep().interval().count()},

@@ -2,11 +2,12 @@
 # Restart without disruption: kill -9 sluiced in the middle of a TCP
 # connection; the datapath keeps enforcing the last ruleset and the
 # connection keeps flowing; a new sluiced takes over the pinned conntrack
-# and rules. Then --keep-datapath, and a clean stop that leaves nothing.
+# and rules (and keeps the pinned table's size when [conntrack] entries
+# changed). Then --keep-datapath, and a clean stop that leaves nothing.
 #
-#   restart_test.sh SLUICED
+#   restart_test.sh SLUICED SLUICECTL
 set -uo pipefail
-SLUICED=$1
+SLUICED=$1 SLUICECTL=$2
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
@@ -28,6 +29,9 @@ to = "10.10.2.2"
 proto = "tcp"
 port = 9000
 action = "accept"
+
+[conntrack]
+entries = 65536
 TOML
 } >"$work/sluice.toml"
 
@@ -49,6 +53,11 @@ dropped81() { test "$(tcp_result "$lan" 10.10.2.2 81)" = timeout; }
 
 check "the connection flows through sluiced" flowing
 check "port 81 is dropped" dropped81
+# [conntrack] entries sizes the table, the NAT table twice as large.
+capacity() { "$SLUICECTL" --json --socket "$work/sluice.sock" status |
+	python3 -c "import json,sys; print({m['name']: m['capacity'] for m in json.load(sys.stdin)['maps']}['$1'])"; }
+check "[conntrack] entries sizes the conntrack table" test "$(capacity conntrack)" = 65536
+check "and the NAT table, twice as large" test "$(capacity nat)" = 131072
 
 kill -9 "$sluiced_pid"
 wait "$sluiced_pid" 2>/dev/null
@@ -57,9 +66,13 @@ check "after kill -9 the rules are still enforced (81 dropped)" dropped81
 check "after kill -9 the maps stay pinned" test -e "$pins/conntrack"
 check "after kill -9 XDP stays attached" bash -c "ip -n $fw link show lan0 | grep -q xdp"
 
+# A new size: the pinned table and its flows are kept, at their size.
+sed -i 's/^entries = 65536$/entries = 131072/' "$work/sluice.toml"
 sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock"
 wait_for "sluiced to restart" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 2 ]]"
 check "the new sluiced took over the pinned conntrack" grep -qE "took over the datapath pinned in $pins \([1-9][0-9]* tracked flows\)" "$log"
+check "which keeps its size" test "$(capacity conntrack)" = 65536
+check "and says so" grep -q "pinned conntrack table keeps its 65536 entries (131072 asked for" "$log"
 check "after the restart the connection keeps flowing" flowing
 check "after the restart the rules are unchanged (81 dropped)" dropped81
 
@@ -72,6 +85,7 @@ check "a clean stop detaches tc" bash -c "! tc -n $fw filter show dev lan0 ingre
 # The upgrade flag file next to the control socket: one stop keeps the datapath.
 sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock"
 wait_for "sluiced to start" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 3 ]]"
+check "started afresh, the table has the size asked for" test "$(capacity conntrack)" = 131072
 touch "$work/keep-datapath"
 kill -TERM "$sluiced_pid"
 wait "$sluiced_pid"

@@ -276,6 +276,18 @@ TEST(ConfigParse, FlowLogSettings) {
   EXPECT_EQ(r.config->flows.events, FlowEvents::Denied);
 }
 
+TEST(ConfigParse, ConntrackSize) {
+  auto defaults = parse_string("", "t.toml");
+  ASSERT_TRUE(defaults.config);
+  EXPECT_EQ(defaults.config->conntrack.entries, 0u) << "auto: from the host's memory";
+  auto set = parse_string("[conntrack]\nentries = 1000000\n", "t.toml");
+  ASSERT_TRUE(set.config);
+  EXPECT_EQ(set.config->conntrack.entries, 1000000u);
+  auto automatic = parse_string("[conntrack]\nentries = \"auto\"\n", "t.toml");
+  ASSERT_TRUE(automatic.config);
+  EXPECT_EQ(automatic.config->conntrack.entries, 0u);
+}
+
 TEST(ConfigParse, KubernetesSettings) {
   auto defaults = parse_string("", "t.toml");
   ASSERT_TRUE(defaults.config);

@@ -1,0 +1,24 @@
+#include "datapath/table_sizes.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+
+namespace sluice::datapath {
+
+std::size_t conntrack_entries_for_memory(std::uint64_t memory_bytes) {
+  constexpr std::uint64_t kFewest = 65536, kMost = 4194304;
+  std::uint64_t flows = memory_bytes / 100 / kBytesPerFlow;
+  flows = std::clamp(flows, kFewest, kMost);
+  return static_cast<std::size_t>(std::bit_floor(flows));
+}
+
+std::uint64_t host_memory_bytes() {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0
+             ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)
+             : 0;
+}
+
+}  // namespace sluice::datapath
