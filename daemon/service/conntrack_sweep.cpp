@@ -8,14 +8,19 @@
 namespace sluice::service {
 
 ConntrackSweep::Seconds ConntrackSweep::next_interval(Seconds current, std::size_t seen,
-                                                      std::size_t removed, std::size_t capacity) {
+                                                      std::size_t removed) {
   Seconds next = current;
-  // A table three quarters full, or a walk that found a quarter of it
-  // expired: flows end faster than the sweep looks; look twice as often.
-  if (seen * 4 >= capacity * 3 || (removed > 0 && removed * 4 >= seen)) next = current / 2;
-  // Little to do (under 5% expired, the table under half full): half as often.
-  else if (removed * 20 < seen + 1 && seen * 2 < capacity)
+  // A quarter or more of what the walk met had expired: flows end faster
+  // than the sweep looks; look twice as often.
+  if (removed > 0 && removed * 4 >= seen) {
+    next = current / 2;
+  } else if (removed * 20 < seen + 1) {
+    // Under 5%: half as often. A full table is no reason to look more
+    // often: what has not expired stays, and the LRU makes room anyway (a
+    // flood of new flows fills it with entries evicted long before they
+    // expire; walking it every second cost a fifth of a core for nothing).
     next = current * 2;
+  }
   return std::clamp(next, kMinInterval, kMaxInterval);
 }
 
@@ -40,7 +45,7 @@ ConntrackSweep::Step ConntrackSweep::step(datapath::Datapath& datapath, std::uin
     current_.seconds = Seconds(Clock::now() - walk_started_).count();
     last_ = current_;
     out.entries_left = current_.seen - current_.removed;
-    interval_ = next_interval(interval_, current_.seen, current_.removed, capacity_);
+    interval_ = next_interval(interval_, current_.seen, current_.removed);
     next_walk_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(interval_);
   }
   return out;

@@ -4,7 +4,7 @@
 // that events, the API and the control socket are served between chunks
 // however full the table is; no lock is held while walking. How often a
 // walk starts adapts to what the last one found: sooner when it removed
-// much or the table is filling, later when it removed little.
+// much, later when it removed little.
 #pragma once
 
 #include <chrono>
@@ -34,10 +34,9 @@ class ConntrackSweep {
   // Entries read per turn: a few milliseconds of work.
   static constexpr std::size_t kChunk = 4096;
 
-  // The interval after a walk that met `seen` entries of a table of
-  // `capacity` and removed `removed` of them.
-  static Seconds next_interval(Seconds current, std::size_t seen, std::size_t removed,
-                               std::size_t capacity);
+  // The interval after a walk that met `seen` entries and removed
+  // `removed` of them.
+  static Seconds next_interval(Seconds current, std::size_t seen, std::size_t removed);
 
   struct Step {
     std::vector<std::pair<sluice_ct_key, sluice_ct_entry>> removed;
@@ -45,7 +44,7 @@ class ConntrackSweep {
     std::size_t entries_left = 0;  // when walk_done: what the walk left in the table
   };
 
-  explicit ConntrackSweep(std::size_t capacity) : capacity_(capacity) {}
+  ConntrackSweep() = default;
 
   // Whether a walk is under way or due to start.
   bool due() const { return walking_ || Clock::now() >= next_walk_; }
@@ -63,7 +62,6 @@ class ConntrackSweep {
   const LastWalk& last_walk() const { return last_; }
 
  private:
-  std::size_t capacity_;
   Seconds interval_ = kFirstInterval;
   Clock::time_point next_walk_ =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(kFirstInterval);

@@ -11,10 +11,7 @@
 namespace sluice::service {
 
 FlowPipeline::FlowPipeline(datapath::Datapath& datapath, std::shared_ptr<store::FlowLog> log)
-    : datapath_(datapath),
-      log_(std::move(log)),
-      decoder_(std::make_unique<flows::EventDecoder>()),
-      sweep_(datapath.conntrack_capacity()) {
+    : datapath_(datapath), log_(std::move(log)), decoder_(std::make_unique<flows::EventDecoder>()) {
   events_ = std::make_unique<flows::EventReader>(datapath_.events_fd(),
                                                  [this](const sluice_event& e) { on_event(e); });
 }

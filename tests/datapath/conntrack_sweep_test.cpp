@@ -51,7 +51,7 @@ TEST_F(ConntrackSweepWalk, RemovesEveryExpiredEntryOnceAndKeepsTheLiveOnesChunkB
     add_flow(n, old ? 60 : 1, now);
     if (old) expired.insert(n);
   }
-  service::ConntrackSweep sweep(dp.conntrack_capacity());
+  service::ConntrackSweep sweep;
   std::set<std::uint32_t> removed;
   int steps = 0;
   service::ConntrackSweep::Step step;

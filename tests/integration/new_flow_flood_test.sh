@@ -105,7 +105,8 @@ for ((round = 0; round < 20 && sent < 1000000; round++)); do
 	((entries > peak)) && peak=$entries
 	echo "round $round: $sent new flows sent, conntrack $entries entries"
 done
-# The sweep runs every 5 s; let it meet the full table at least once.
+# The sweep's first walk starts 5 s after sluiced, the next ones at most
+# 20 s apart (docs/flows.md): it meets the full table while the API is probed.
 sleep 6
 touch "$work/stop"
 wait "$prober"
