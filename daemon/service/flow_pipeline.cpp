@@ -123,6 +123,7 @@ void FlowPipeline::sweep_record(SweepStep step, config::FlowEvents recorded) {
     log_->record(std::move(closed));
   }
   if (!step.walk_done) return;
+  sweep_report_ = {sweep_.interval().count(), sweep_.last_walk()};
   std::size_t entries = step.entries_left, capacity = datapath_.conntrack_capacity();
   // Warn once on the way up, again only after it has come down.
   if (!conntrack_high_ && entries * 100 >= capacity * kConntrackWarnPercent) {

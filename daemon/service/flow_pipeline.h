@@ -82,7 +82,13 @@ class FlowPipeline {
   bool sweeping() const { return sweep_.walking(); }
   SweepStep sweep_step();
   void sweep_record(SweepStep step, config::FlowEvents recorded);
-  const ConntrackSweep& sweep() const { return sweep_; }
+  // What status shows of the sweep: copied in sweep_record(), under the
+  // service lock, since the sweep itself moves on without it.
+  struct SweepReport {
+    double interval_seconds = ConntrackSweep::kFirstInterval.count();
+    ConntrackSweep::LastWalk last_walk;
+  };
+  const SweepReport& sweep_report() const { return sweep_report_; }
 
   // Times the conntrack table went past kConntrackWarnPercent full.
   std::uint64_t conntrack_high_events() const { return conntrack_high_events_; }
@@ -121,6 +127,7 @@ class FlowPipeline {
   Clock::time_point event_second_{};
 
   ConntrackSweep sweep_;
+  SweepReport sweep_report_;
   bool conntrack_high_ = false;
   std::uint64_t conntrack_high_events_ = 0;
 };

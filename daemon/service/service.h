@@ -118,7 +118,7 @@ class Service {
   void sweep_record(SweepStep step) {
     pipeline_->sweep_record(std::move(step), live().config.flows.events);
   }
-  const ConntrackSweep& sweep() const { return pipeline_->sweep(); }
+  const FlowPipeline::SweepReport& sweep_report() const { return pipeline_->sweep_report(); }
   // The flow log, shared with readers on other threads.
   std::shared_ptr<store::FlowLog> flows() const { return flows_; }
 
