@@ -78,6 +78,11 @@ const problems = [];
 // in) are expected and not problems.
 page.on("console", (m) => { if (/Content Security Policy|Refused to/.test(m.text())) problems.push(m.text()); });
 page.on("pageerror", (e) => problems.push(String(e)));
+// Every request's fate, so that a failure says which request hung or failed.
+const requests = new Map();
+page.on("request", (r) => requests.set(r, "open"));
+page.on("requestfinished", async (r) => requests.set(r, String((await r.response())?.status() ?? "?")));
+page.on("requestfailed", (r) => requests.set(r, `failed: ${r.failure()?.errorText}`));
 const posts = [];
 page.on("request", (r) => {
   if (r.method() === "POST" && r.url().includes("/api/")) posts.push({ url: r.url(), csrf: r.headers()["x-csrf-token"] || "" });
@@ -277,7 +282,10 @@ try {
   check("the old session cookie is refused by the server", (await get("/api/v1/status", `sluice_session=${cookie.value}`)) === 401);
   check("no errors or CSP violations in the console", problems.length === 0, problems.join("\n"));
 } catch (e) {
-  check("the browser test ran to the end", false, e.stack);
+  const fates = [...requests].filter(([, fate]) => fate === "open" || fate.startsWith("failed") || fate >= "500")
+    .map(([r, fate]) => `${r.method()} ${r.url()}: ${fate}`);
+  check("the browser test ran to the end", false, `${e.stack}\nrequests still open, failed or answered 5xx:\n${fates.join("\n")}\n` +
+    `page problems:\n${problems.join("\n")}`);
   await page.screenshot({ path: `${shots}/failure.png` }).catch(() => {});
 } finally {
   await browser.close();

@@ -97,6 +97,11 @@ ip netns exec "ui-web-1-$SLUICE_TEST_ID" python3 "$here/../integration/l7_server
 cleanup_add "kill $!"
 export SHOP_NS=ui-shop-1-$SLUICE_TEST_ID ROGUE_NS=ui-rogue-1-$SLUICE_TEST_ID WEB_ADDR=10.89.0.1
 
+# Chromium aborts page loads in flight (net::ERR_NETWORK_CHANGED) when an
+# address in its namespace changes: let the containers' new veths finish
+# IPv6 duplicate address detection first (about a second after wiring).
+wait_for "the firewall's addresses to settle" 10 bash -c "[[ -z \$(ip -n $fw -6 addr show tentative) ]]"
+
 # Chromium wants a writable home; keep it inside the test's directory.
 ip netns exec "$fw" env HOME="$work" node "$here/ui_test.mjs" http://127.0.0.1:9090 "$lan" operator \
 	'a long enough password' "$SHOTS"
