@@ -110,23 +110,11 @@ class Variant:
                 f.write(forwarding.nft_rules(rules))
             sh(f"ip netns exec {RTR} nft -f {path}")
         elif self.name in ("sluice", "sluice-denied"):
-            path = os.path.join(work, "sluice.toml")
-            with open(path, "w") as f:
-                f.write(forwarding.sluice_config(
-                    rules, "denied" if self.name == "sluice-denied" else "all"))
             Variant.starts += 1
-            log_path = os.path.join(work, f"sluiced-{Variant.starts}.log")
-            with open(log_path, "w") as log:
-                self.proc = subprocess.Popen(
-                    ["nsenter", f"--net=/run/netns/{RTR}", args.sluiced, "--config", path,
-                     "--pin-dir", f"/sys/fs/bpf/{P}", "--socket", os.path.join(work, "sluice.sock"),
-                     "--database", os.path.join(work, "sluice.db")],
-                    stdout=log, stderr=log)
-            deadline = time.time() + 120
-            while "running with" not in open(log_path).read():
-                if self.proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("sluiced did not start; see " + log_path)
-                time.sleep(0.1)
+            self.proc = forwarding.start_sluiced(
+                args.sluiced, RTR, work,
+                forwarding.sluice_config(rules, "denied" if self.name == "sluice-denied" else "all"),
+                f"/sys/fs/bpf/{P}", Variant.starts)
 
     def down(self):
         if self.name == "nftables":

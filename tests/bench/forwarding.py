@@ -177,6 +177,27 @@ def nft_rules(rules):
 
 # --- variants ----------------------------------------------------------------
 
+def start_sluiced(sluiced, netns, work, config_text, pin_dir, tag):
+    """Starts sluiced in netns with config_text (its files in work, its log
+    sluiced-TAG.log) and returns the process once it runs."""
+    path = os.path.join(work, "sluice.toml")
+    with open(path, "w") as f:
+        f.write(config_text)
+    log_path = os.path.join(work, f"sluiced-{tag}.log")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            ["nsenter", f"--net=/run/netns/{netns}", sluiced, "--config", path,
+             "--pin-dir", pin_dir, "--socket", os.path.join(work, "sluice.sock"),
+             "--database", os.path.join(work, "sluice.db")],
+            stdout=log, stderr=log)
+    deadline = time.time() + 120
+    while "running with" not in open(log_path).read():
+        if proc.poll() is not None or time.time() > deadline:
+            raise RuntimeError("sluiced did not start; see " + log_path)
+        time.sleep(0.1)
+    return proc
+
+
 class Variant:
     starts = 0
 
@@ -198,22 +219,11 @@ class Variant:
         elif self.name == "xdp":
             ns(RTR, f"ip link set lan0 xdpdrv obj {os.path.join(args.bpf_dir, 'bench_forward.bpf.o')} sec xdp")
         elif self.name in ("sluice", "sluice-denied"):
-            path = os.path.join(work, "sluice.toml")
-            with open(path, "w") as f:
-                f.write(sluice_config(rules, "denied" if self.name == "sluice-denied" else "all"))
             Variant.starts += 1
-            log_path = os.path.join(work, f"sluiced-{Variant.starts}.log")
-            log = open(log_path, "w")
-            self.proc = subprocess.Popen(
-                ["nsenter", f"--net=/run/netns/{RTR}", args.sluiced, "--config", path,
-                 "--pin-dir", f"/sys/fs/bpf/{P}", "--socket", os.path.join(work, "sluice.sock"),
-                 "--database", os.path.join(work, "sluice.db")],
-                stdout=log, stderr=log)
-            deadline = time.time() + 120
-            while "running with" not in open(log_path).read():
-                if self.proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("sluiced did not start; see " + log_path)
-                time.sleep(0.1)
+            self.proc = start_sluiced(
+                args.sluiced, RTR, work,
+                sluice_config(rules, "denied" if self.name == "sluice-denied" else "all"),
+                f"/sys/fs/bpf/{P}", Variant.starts)
 
     def down(self):
         if self.name == "iptables":
