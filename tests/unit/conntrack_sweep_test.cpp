@@ -16,7 +16,7 @@ TEST(ConntrackSweep, WalksSoonerWhenMuchHadExpired) {
   EXPECT_DOUBLE_EQ(after(1.5, 1000, 900), 1.0) << "never under a second";
 }
 
-TEST(ConntrackSweep, WalksLaterWhenThereIsLittleToDo) {
+TEST(ConntrackSweep, WalksLaterWhenLittleHadExpired) {
   EXPECT_DOUBLE_EQ(after(5, 1000, 10), 10.0) << "1% expired";
   EXPECT_DOUBLE_EQ(after(5, 0, 0), 10.0) << "an empty table";
   EXPECT_DOUBLE_EQ(after(15, 0, 0), 20.0) << "never over 20 s";
