@@ -208,14 +208,7 @@ def main():
     table = report(args, variants, results)
     print(table)
     if args.report:
-        begin, end = "<!-- connrate:begin -->", "<!-- connrate:end -->"
-        text = open(args.report).read()
-        if begin in text and end in text:
-            text = text[:text.index(begin) + len(begin)] + "\n" + table + "\n" + text[text.index(end):]
-        else:
-            text += f"\n## Connection rate\n\n{begin}\n{table}\n{end}\n"
-        with open(args.report, "w") as f:
-            f.write(text)
+        forwarding.write_report_section(args.report, "connrate", "Connection rate", table)
 
 
 if __name__ == "__main__":

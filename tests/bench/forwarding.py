@@ -175,6 +175,19 @@ def nft_rules(rules):
     return "\n".join(out) + "\n"
 
 
+def write_report_section(path, marker, heading, table):
+    """Puts table between <!-- marker:begin/end --> in the report at path,
+    or appends it under heading when the markers are not there yet."""
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+    text = open(path).read() if os.path.exists(path) else ""
+    if begin in text and end in text:
+        text = text[:text.index(begin) + len(begin)] + "\n" + table + "\n" + text[text.index(end):]
+    else:
+        text += f"\n## {heading}\n\n{begin}\n{table}\n{end}\n"
+    with open(path, "w") as f:
+        f.write(text)
+
+
 # --- variants ----------------------------------------------------------------
 
 def start_sluiced(sluiced, netns, work, config_text, pin_dir, tag):
@@ -323,15 +336,8 @@ def main():
     table = "\n".join(lines)
     print(table)
     if args.report:
-        marker = "forwarding-established" if args.flows else "forwarding"
-        begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
-        text = open(args.report).read() if os.path.exists(args.report) else ""
-        if begin in text and end in text:
-            text = text[:text.index(begin) + len(begin)] + "\n" + table + "\n" + text[text.index(end):]
-        else:
-            text += f"\n## Forwarding\n\n{begin}\n{table}\n{end}\n"
-        with open(args.report, "w") as f:
-            f.write(text)
+        write_report_section(args.report, "forwarding-established" if args.flows else "forwarding",
+                             "Forwarding", table)
 
 
 if __name__ == "__main__":
