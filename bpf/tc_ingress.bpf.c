@@ -42,7 +42,7 @@ int sluice_proxy_lookup(struct bpf_sk_lookup *ctx)
 	}
 	ct_make_key(&key, family, IPPROTO_TCP, src, (__u16)ctx->remote_port, dst,
 		    bpf_htons((__u16)ctx->local_port));
-	ct = bpf_map_lookup_elem(&conntrack, &key);
+	ct = ct_lookup_flow(&key);
 	if (!ct || !ct->proxied)
 		return SK_PASS;
 	slot = sluice_proxy_key(ct->proxy_slot, family);
@@ -56,16 +56,24 @@ int sluice_proxy_lookup(struct bpf_sk_lookup *ctx)
 
 static long count_one(void *map, void *key, void *value, void *ctx)
 {
+	struct sluice_table_counts *counts = ctx;
+
+	if (ct_is_translation(value))
+		counts->translations++;
+	else
+		counts->flows++;
 	return 0; /* go on */
 }
 
 /* Run by the daemon (BPF_PROG_RUN) for status and metrics: walking the
- * tables here costs a fraction of copying them out. */
+ * table here costs a fraction of copying it out. */
 SEC("syscall")
 int sluice_count_entries(struct sluice_table_counts *out)
 {
-	out->conntrack = bpf_for_each_map_elem(&conntrack, count_one, NULL, 0);
-	out->nat = bpf_for_each_map_elem(&nat, count_one, NULL, 0);
+	struct sluice_table_counts counts = {};
+
+	bpf_for_each_map_elem(&conntrack, count_one, &counts, 0);
+	*out = counts;
 	return 0;
 }
 

@@ -58,6 +58,37 @@ static __always_inline int ct_key_equal(const struct sluice_ct_key *x,
 	return diff == 0;
 }
 
+/* Whether an entry of the table is a translation, not a flow (see
+ * SLUICE_NAT_TRANSLATION in abi.h). */
+static __always_inline int ct_is_translation(const struct sluice_ct_entry *e)
+{
+	return e->nat & SLUICE_NAT_TRANSLATION;
+}
+
+/* The flow the table holds under key, if any: a translation under that
+ * key is not one. */
+static __always_inline struct sluice_ct_entry *ct_lookup_flow(const struct sluice_ct_key *key)
+{
+	struct sluice_ct_entry *ct = bpf_map_lookup_elem(&conntrack, key);
+
+	return ct && !ct_is_translation(ct) ? ct : NULL;
+}
+
+/* The key of the flow the translation t (found under key) leads to: its
+ * outside end with the inside end t gives (ICMP echo: one identifier). */
+static __always_inline void ct_translation_owner(struct sluice_ct_key *owner,
+						 const struct sluice_ct_key *key,
+						 const struct sluice_ct_entry *t)
+{
+	const __u8 *outside = t->originator_is_a ? key->addr_a : key->addr_b;
+	__u16 outside_port = t->originator_is_a ? key->port_a : key->port_b;
+
+	if (is_icmp(key->proto))
+		outside_port = t->dnat_port;
+	ct_make_key(owner, key->family, key->proto, outside, outside_port, t->dnat_addr,
+		    t->dnat_port);
+}
+
 static __always_inline __u64 ct_timeout_ns(const struct sluice_ct_entry *ct, __u8 proto)
 {
 	return sluice_ct_timeout_seconds(proto, ct->state) * 1000000000ull;
@@ -199,7 +230,7 @@ __noinline int ct_track(const struct packet *pkt, __u64 now)
 		return 0;
 	src_is_a =
 	    ct_make_key(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst, pkt->dport);
-	ct = bpf_map_lookup_elem(&conntrack, &key);
+	ct = ct_lookup_flow(&key);
 	if (!ct)
 		return 0;
 
@@ -289,7 +320,7 @@ __noinline int ct_icmp_error_related(struct __sk_buff *skb, const struct packet 
 		return 0;
 	ct_make_key(&key, inner.family, inner.proto, inner.src, inner.sport, inner.dst,
 		    inner.dport);
-	return bpf_map_lookup_elem(&conntrack, &key) != NULL;
+	return ct_lookup_flow(&key) != NULL;
 }
 
 #endif

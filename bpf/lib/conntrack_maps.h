@@ -7,7 +7,8 @@
 #include <bpf/bpf_helpers.h>
 #include "sluice/abi.h"
 
-/* Normalised 5-tuple -> flow state; least recently used flows are evicted. */
+/* Normalised 5-tuple -> flow state, or a translation leading to a flow
+ * (SLUICE_NAT_TRANSLATION); least recently used entries are evicted. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, SLUICE_MAX_CONNTRACK);

@@ -221,11 +221,11 @@ static __always_inline struct sluice_ct_entry *fast_new_flow(struct xdp_md *ctx,
 
 /* The flow a packet belongs to, as the inside sees it. */
 struct fast_flow {
-	const __u8 *dst;	       /* the destination with a translation undone */
-	struct sluice_nat_entry *dnat; /* that translation, if any */
-	struct sluice_ct_entry *ct;    /* NULL: none yet */
-	__u16 sport, dport;	       /* as the inside sees them */
-	int src_is_a;		       /* ct_make_key()'s answer for the packet */
+	const __u8 *dst;	      /* the destination with a translation undone */
+	struct sluice_ct_entry *dnat; /* that translation, if any */
+	struct sluice_ct_entry *ct;   /* NULL: none yet */
+	__u16 sport, dport;	      /* as the inside sees them */
+	int src_is_a;		      /* ct_make_key()'s answer for the packet */
 	int dst_local;
 };
 
@@ -244,31 +244,39 @@ static __always_inline int fast_candidate(const struct packet *pkt)
 }
 
 /* Finds the packet's flow: replies to masquerade and port forwards in
- * their original direction get their destination back first.
- * Translations are keyed by this host's addresses: only a packet to one
- * of them needs the (large) NAT map. */
+ * their original direction find a translation under their tuple, and the
+ * flow under the tuple with the destination given back. Translations are
+ * keyed by this host's addresses: a packet to any other finds its flow,
+ * or nothing, with one lookup. */
 static __always_inline void fast_find_flow(const struct packet *pkt, struct fast_scratch *sc,
 					   struct fast_flow *fl)
 {
+	struct sluice_ct_entry *e;
+
 	fl->dst = pkt->dst;
 	fl->sport = pkt->sport;
 	fl->dport = pkt->dport;
 	fl->dst_local = is_local(pkt->family, pkt->dst);
 	fl->dnat = NULL;
-	if (fl->dst_local) {
-		nat_key_of(&sc->nk, pkt->family, pkt->proto, pkt->src, fl->sport, pkt->dst,
-			   fl->dport);
-		fl->dnat = bpf_map_lookup_elem(&nat, &sc->nk);
-	}
-	if (fl->dnat) {
-		fl->dst = fl->dnat->addr;
-		fl->dport = fl->dnat->port;
-		if (is_icmp(pkt->proto))
-			fl->sport = fl->dport;
-	}
 	fl->src_is_a =
 	    ct_make_key(&sc->key, pkt->family, pkt->proto, pkt->src, fl->sport, fl->dst, fl->dport);
-	fl->ct = bpf_map_lookup_elem(&conntrack, &sc->key);
+	e = bpf_map_lookup_elem(&conntrack, &sc->key);
+	if (e && ct_is_translation(e)) {
+		/* Only one for this packet's direction is the way back. */
+		if (!fl->dst_local || e->originator_is_a != fl->src_is_a) {
+			fl->ct = NULL;
+			return;
+		}
+		fl->dnat = e;
+		fl->dst = e->dnat_addr;
+		fl->dport = e->dnat_port;
+		if (is_icmp(pkt->proto))
+			fl->sport = fl->dport;
+		fl->src_is_a = ct_make_key(&sc->key, pkt->family, pkt->proto, pkt->src, fl->sport,
+					   fl->dst, fl->dport);
+		e = ct_lookup_flow(&sc->key);
+	}
+	fl->ct = e;
 }
 
 /* Whether the flow may go on: a first packet only when it opens a flow
@@ -344,8 +352,8 @@ static __always_inline void fast_rewrite(void *data, struct fast_frame *f, struc
 	__u16 sport_to;
 
 	if (fl->dnat) {
-		fast_set_addr(f, sc, 1, fl->dnat->addr);
-		fast_set_port(f, pkt->proto, 1, fl->dnat->port);
+		fast_set_addr(f, sc, 1, fl->dnat->dnat_addr);
+		fast_set_port(f, pkt->proto, 1, fl->dnat->dnat_port);
 	}
 	if (ct_source_translation(ct, dir, &src_to, &sport_to)) {
 		fast_set_addr(f, sc, 0, src_to);

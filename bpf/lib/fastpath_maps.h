@@ -28,7 +28,6 @@ struct {
  * must fit in 512 bytes together. */
 struct fast_scratch {
 	struct bpf_fib_lookup fib;
-	struct sluice_nat_key nk;
 	struct sluice_ct_key key;
 	struct sluice_ct_entry ct; /* a new flow's entry, complete before it is inserted */
 	__be32 old[4], new[4];	   /* an address being replaced, for checksums */

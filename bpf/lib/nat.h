@@ -145,14 +145,23 @@ static __always_inline int nat_rewrite(struct __sk_buff *skb, struct packet *pkt
 	return SLUICE_DROP_NONE;
 }
 
-/* The translation for a tuple arriving from outside, if its flow lives. */
-static __always_inline struct sluice_nat_entry *nat_lookup(struct sluice_nat_key *key)
+/*
+ * The translation for a tuple arriving from outside (src -> dst), if its
+ * flow lives. key and flow are room for the keys (the caller's scratch):
+ * the translation's, and its flow's.
+ */
+static __always_inline struct sluice_ct_entry *
+nat_translation(struct sluice_ct_key *key, struct sluice_ct_key *flow, __u8 family, __u8 proto,
+		const __u8 *src, __u16 sport, const __u8 *dst, __u16 dport)
 {
-	struct sluice_nat_entry *e = bpf_map_lookup_elem(&nat, key);
+	int src_is_a = ct_make_key(key, family, proto, src, sport, dst, dport);
+	struct sluice_ct_entry *t = bpf_map_lookup_elem(&conntrack, key);
 
-	if (!e || !bpf_map_lookup_elem(&conntrack, &e->ct))
+	/* The tuple of a flow, or of a translation for the other way round. */
+	if (!t || !ct_is_translation(t) || t->originator_is_a != src_is_a)
 		return NULL;
-	return e;
+	ct_translation_owner(flow, key, t);
+	return ct_lookup_flow(flow) ? t : NULL;
 }
 
 /*
@@ -214,24 +223,25 @@ static __always_inline int same_addr(const __u8 *a, const __u8 *b)
  * way out: the quote is that packet as sent, so its reverse is a tuple
  * replies arrive with, and its translation undoes ours.
  */
-static __always_inline int nat_icmp_error_in(struct __sk_buff *skb, struct packet *pkt)
+static __always_inline int nat_icmp_error_in(struct __sk_buff *skb, struct packet *pkt,
+					     struct nat_scratch *s)
 {
-	struct sluice_nat_key key;
-	struct sluice_nat_entry *e;
-	struct packet inner = {};
+	struct packet *inner = &s->inner;
+	struct sluice_ct_entry *t;
 
-	if (parse_quote(skb, pkt, &inner) != SLUICE_DROP_NONE || inner.later_fragment)
+	__builtin_memset(inner, 0, sizeof(*inner));
+	if (parse_quote(skb, pkt, inner) != SLUICE_DROP_NONE || inner->later_fragment)
 		return SLUICE_DROP_NONE;
-	nat_key_of(&key, inner.family, inner.proto, inner.dst, inner.dport, inner.src, inner.sport);
-	e = nat_lookup(&key);
-	if (!e)
+	t = nat_translation(&s->key, &s->flow, inner->family, inner->proto, inner->dst,
+			    inner->dport, inner->src, inner->sport);
+	if (!t)
 		return SLUICE_DROP_NONE;
-	if (rewrite_quoted(skb, pkt, &inner, NAT_SRC, e->addr, e->port))
+	if (rewrite_quoted(skb, pkt, inner, NAT_SRC, t->dnat_addr, t->dnat_port))
 		return SLUICE_DROP_NAT_FAILED;
-	if (same_addr(pkt->dst, inner.src)) {
-		if (rewrite_addr(skb, pkt, NAT_DST, e->addr))
+	if (same_addr(pkt->dst, inner->src)) {
+		if (rewrite_addr(skb, pkt, NAT_DST, t->dnat_addr))
 			return SLUICE_DROP_NAT_FAILED;
-		__builtin_memcpy(pkt->dst, e->addr, 16);
+		__builtin_memcpy(pkt->dst, t->dnat_addr, 16);
 	}
 	counter_add(&nat_counters, SLUICE_NAT_ICMP_ERROR, pkt->len);
 	return SLUICE_DROP_NONE;
@@ -245,26 +255,28 @@ __noinline int nat_ingress(struct __sk_buff *skb, struct packet *pkt)
 {
 	struct sluice_port_forward_key fkey = {};
 	struct sluice_port_forward *fwd;
-	struct sluice_nat_key key;
-	struct sluice_nat_entry *e;
+	struct sluice_ct_entry *t;
+	struct nat_scratch *s;
+	__u32 zero = 0;
 
-	if (!skb || !pkt)
+	s = bpf_map_lookup_elem(&nat_scratch, &zero);
+	if (!skb || !pkt || !s)
 		return SLUICE_DROP_NONE;
 	if (is_icmp(pkt->proto) && icmp_is_error(pkt->proto, pkt->icmp_type))
-		return nat_icmp_error_in(skb, pkt);
+		return nat_icmp_error_in(skb, pkt, s);
 
-	/* Both tables below are keyed by addresses of this host (masquerade
-	 * and public addresses): anything else needs no lookup in them. */
+	/* Translations and port forwards are keyed by addresses of this host
+	 * (masquerade and public addresses): anything else needs no lookup. */
 	if (!is_local(pkt->family, pkt->dst))
 		return SLUICE_DROP_NONE;
 
 	/* A packet of a translated flow: replies to masquerade, and the
 	 * original direction of a port forward (which keeps its inside host
 	 * even when the forward changes). */
-	nat_key_of(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst, pkt->dport);
-	e = nat_lookup(&key);
-	if (e)
-		return nat_rewrite(skb, pkt, NAT_DST, e->addr, e->port);
+	t = nat_translation(&s->key, &s->flow, pkt->family, pkt->proto, pkt->src, pkt->sport,
+			    pkt->dst, pkt->dport);
+	if (t)
+		return nat_rewrite(skb, pkt, NAT_DST, t->dnat_addr, t->dnat_port);
 
 	/* A new connection to a forwarded port. Hairpin needs nothing more
 	 * here: inside clients hit the same public address. */
@@ -283,22 +295,37 @@ __noinline int nat_ingress(struct __sk_buff *skb, struct packet *pkt)
 	return nat_rewrite(skb, pkt, NAT_DST, fwd->addr, fwd->port);
 }
 
+/* Starts a translation (s->translation) leading to inside:inside_port;
+ * the caller gives it its key. */
+static __always_inline void nat_translation_init(struct nat_scratch *s, const __u8 *inside,
+						 __u16 inside_port)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	__builtin_memset(&s->translation, 0, sizeof(s->translation));
+	s->translation.nat = SLUICE_NAT_TRANSLATION;
+	s->translation.created_ns = now;
+	s->translation.last_seen_ns = now;
+	__builtin_memcpy(s->translation.dnat_addr, inside, 16);
+	s->translation.dnat_port = inside_port;
+}
+
 /* Records the port forward of a flow conntrack just accepted, so that the
- * rest of it keeps its inside host. A global function. */
+ * rest of it keeps its inside host (even should the forward change). A
+ * global function. */
 __noinline int nat_remember_port_forward(const struct packet *pkt)
 {
-	struct sluice_nat_entry e = {};
-	struct sluice_nat_key key;
+	struct nat_scratch *s;
+	__u32 zero = 0;
 
-	if (!pkt || !pkt->dnat)
+	s = bpf_map_lookup_elem(&nat_scratch, &zero);
+	if (!pkt || !pkt->dnat || !s)
 		return 0;
-	ct_make_key(&e.ct, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst, pkt->dport);
-	__builtin_memcpy(e.addr, pkt->dst, 16);
-	e.port = pkt->dport;
-	nat_key_of(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->orig_dst,
-		   pkt->orig_dport);
+	nat_translation_init(s, pkt->dst, pkt->dport);
+	s->translation.originator_is_a = ct_make_key(&s->key, pkt->family, pkt->proto, pkt->src,
+						     pkt->sport, pkt->orig_dst, pkt->orig_dport);
 	counter_add(&nat_counters, SLUICE_NAT_NEW_PORT_FORWARD, pkt->len);
-	return bpf_map_update_elem(&nat, &key, &e, BPF_ANY);
+	return bpf_map_update_elem(&conntrack, &s->key, &s->translation, BPF_ANY);
 }
 
 /* Whether a flow leaving by ifindex is masqueraded. */
@@ -322,45 +349,51 @@ static __always_inline int masquerade_wanted(__u32 ifindex, const struct packet 
 }
 
 /*
- * Whether the translation entry e may go to the flow new_ct: it is that
- * very tuple's (an earlier flow of it left it; its conntrack entry is this
- * flow's now), its flow is gone, or its flow is a TCP connection that
- * ended and has been quiet for SLUICE_NAT_REUSE_ENDED_SECONDS. An ended
- * flow handing its port on is over: it is removed (and reported closed).
+ * Whether the entry old, under the key s->key, may become the translation
+ * s->translation for the flow s->flow: it is a translation (not a
+ * connection of this host's own), and it belongs to that very flow (an
+ * earlier flow of the tuple left it; its conntrack entry is this flow's
+ * now), its flow is gone, or its flow is a TCP connection that ended and
+ * has been quiet for SLUICE_NAT_REUSE_ENDED_SECONDS. An ended flow handing
+ * its port on is over: it is removed (and reported closed).
  */
-static __always_inline int nat_entry_free_for(const struct sluice_nat_entry *e,
-					      const struct sluice_ct_key *new_ct)
+static __always_inline int nat_entry_free_for(const struct sluice_ct_entry *old,
+					      struct nat_scratch *s)
 {
 	struct sluice_ct_entry *owner;
 	__u64 now;
 
-	if (ct_key_equal(&e->ct, new_ct))
+	if (!ct_is_translation(old))
+		return 0;
+	ct_translation_owner(&s->owner, &s->key, old);
+	if (ct_key_equal(&s->owner, &s->flow))
 		return 1;
-	owner = bpf_map_lookup_elem(&conntrack, &e->ct);
+	owner = ct_lookup_flow(&s->owner);
 	if (!owner)
 		return 1;
-	if (e->ct.proto != IPPROTO_TCP || owner->state < SLUICE_CT_CLOSING)
+	if (s->key.proto != IPPROTO_TCP || owner->state < SLUICE_CT_CLOSING)
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (now <= owner->last_seen_ns ||
 	    now - owner->last_seen_ns < SLUICE_NAT_REUSE_ENDED_SECONDS * 1000000000ull)
 		return 0;
-	ct_end(&e->ct, owner, now);
+	ct_end(&s->owner, owner, now);
 	return 1;
 }
 
 /*
  * Finds a port on the egress address no other flow uses towards this
- * destination and claims it: the NAT entry is inserted with BPF_NOEXIST,
- * so two flows can never hold the same translation; an entry that is free
- * for this flow (nat_entry_free_for) is taken over. The flow's own port is
- * kept when it is free and in range. A global function: the verifier
- * checks the loop once.
+ * destination and claims it: the translation is inserted into the
+ * conntrack table with BPF_NOEXIST, so two flows can never hold the same
+ * one, nor can a translation take the tuple of a connection of this
+ * host's own; an entry that is free for this flow (nat_entry_free_for) is
+ * taken over. The flow's own port is kept when it is free and in range. A
+ * global function: the verifier checks the loop once.
  */
 __noinline int nat_allocate(__u32 ifindex, const struct packet *pkt, struct sluice_ct_entry *ct)
 {
 	struct sluice_iface_addr_key ak = {.ifindex = ifindex};
-	struct sluice_nat_entry *old;
+	struct sluice_ct_entry *old;
 	struct sluice_iface_addr *ia;
 	struct nat_scratch *s;
 	__u32 zero = 0;
@@ -374,11 +407,8 @@ __noinline int nat_allocate(__u32 ifindex, const struct packet *pkt, struct slui
 	ia = bpf_map_lookup_elem(&iface_addrs, &ak);
 	if (!ia)
 		return -1;
-	__builtin_memset(&s->entry, 0, sizeof(s->entry));
-	ct_make_key(&s->entry.ct, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst,
-		    pkt->dport);
-	__builtin_memcpy(s->entry.addr, pkt->src, 16);
-	s->entry.port = pkt->sport;
+	nat_translation_init(s, pkt->src, pkt->sport);
+	ct_make_key(&s->flow, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst, pkt->dport);
 	start = bpf_ntohs(pkt->sport);
 
 	for (int i = 0; i < SLUICE_NAT_PORT_TRIES; i++) {
@@ -389,20 +419,17 @@ __noinline int nat_allocate(__u32 ifindex, const struct packet *pkt, struct slui
 			    SLUICE_NAT_PORT_MIN +
 			    bpf_get_prandom_u32() % (SLUICE_NAT_PORT_MAX - SLUICE_NAT_PORT_MIN + 1);
 		port = bpf_htons(candidate);
-		/* A connection of this host's own on that port. */
-		ct_make_key(&s->own, pkt->family, pkt->proto, ia->addr, port, pkt->dst,
-			    is_icmp(pkt->proto) ? port : pkt->dport);
-		if (bpf_map_lookup_elem(&conntrack, &s->own))
-			continue;
-		nat_key_of(&s->key, pkt->family, pkt->proto, pkt->dst,
-			   is_icmp(pkt->proto) ? port : pkt->dport, ia->addr, port);
-		if (bpf_map_update_elem(&nat, &s->key, &s->entry, BPF_NOEXIST) == 0) {
+		/* Replies come from the destination to that port. */
+		s->translation.originator_is_a =
+		    ct_make_key(&s->key, pkt->family, pkt->proto, pkt->dst,
+				is_icmp(pkt->proto) ? port : pkt->dport, ia->addr, port);
+		if (bpf_map_update_elem(&conntrack, &s->key, &s->translation, BPF_NOEXIST) == 0) {
 			found = 1;
 			break;
 		}
-		old = bpf_map_lookup_elem(&nat, &s->key);
-		if (old && nat_entry_free_for(old, &s->entry.ct) &&
-		    bpf_map_update_elem(&nat, &s->key, &s->entry, BPF_EXIST) == 0) {
+		old = bpf_map_lookup_elem(&conntrack, &s->key);
+		if (old && nat_entry_free_for(old, s) &&
+		    bpf_map_update_elem(&conntrack, &s->key, &s->translation, BPF_EXIST) == 0) {
 			found = 1;
 			break;
 		}
@@ -483,7 +510,7 @@ static __always_inline int nat_icmp_error_out(struct __sk_buff *skb, struct pack
 		return SLUICE_DROP_NONE;
 	src_is_a = ct_make_key(&key, inner.family, inner.proto, inner.src, inner.sport, inner.dst,
 			       inner.dport);
-	ct = bpf_map_lookup_elem(&conntrack, &key);
+	ct = ct_lookup_flow(&key);
 	/* The error travels against the quoted packet's direction. */
 	if (!ct || !ct_source_translation(ct, ct_opposite(ct_direction(ct, src_is_a)), &to, &port))
 		return SLUICE_DROP_NONE;
@@ -518,7 +545,7 @@ __noinline int nat_egress(struct __sk_buff *skb, struct packet *pkt)
 
 	src_is_a =
 	    ct_make_key(&key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst, pkt->dport);
-	ct = bpf_map_lookup_elem(&conntrack, &key);
+	ct = ct_lookup_flow(&key);
 	if (!ct)
 		return SLUICE_DROP_NONE;
 	dir = ct_direction(ct, src_is_a);

@@ -1,20 +1,13 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* NAT tables (kernel side only); see struct sluice_nat_key in abi.h. */
+/* NAT tables (kernel side only). Translations themselves live in the
+ * conntrack table: see SLUICE_NAT_TRANSLATION in abi.h. */
 #ifndef SLUICE_LIB_NAT_MAPS_H
 #define SLUICE_LIB_NAT_MAPS_H
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "sluice/abi.h"
-
-/* Tuples arriving from outside -> the translation they get. LRU: live
- * translations are used by every packet coming back and stay. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, SLUICE_MAX_NAT);
-	__type(key, struct sluice_nat_key);
-	__type(value, struct sluice_nat_entry);
-} nat SEC(".maps");
+#include "parse.h"
 
 /* The masquerade address of each managed interface, per family. */
 struct {
@@ -50,25 +43,14 @@ struct {
 	__type(value, struct sluice_counter);
 } nat_counters SEC(".maps");
 
-/* The key of a tuple as it arrives. */
-static __always_inline void nat_key_of(struct sluice_nat_key *key, __u8 family, __u8 proto,
-				       const __u8 *src, __u16 sport, const __u8 *dst, __u16 dport)
-{
-	__builtin_memset(key, 0, sizeof(*key));
-	__builtin_memcpy(key->src, src, 16);
-	__builtin_memcpy(key->dst, dst, 16);
-	key->sport = sport;
-	key->dport = dport;
-	key->proto = proto;
-	key->family = family;
-}
-
 /* Room for nat_allocate()'s keys: the BPF stack (512 bytes for all
  * frames together) is too small to hold them next to the filter's. */
 struct nat_scratch {
-	struct sluice_nat_entry entry;
-	struct sluice_nat_key key;
-	struct sluice_ct_key own;
+	struct sluice_ct_entry translation; /* being made */
+	struct sluice_ct_key key;	    /* a translation's */
+	struct sluice_ct_key flow;	    /* the flow it is for */
+	struct sluice_ct_key owner;	    /* the flow an existing one is for */
+	struct packet inner;		    /* the packet an ICMP error quotes */
 };
 
 struct {

@@ -127,12 +127,15 @@ std::string metrics_text(const service::Service& s) {
     w.sample("sluice_drops_total", std::string("reason=\"") + flows::drop_reason_name(r) + "\"",
              dp.drops(static_cast<sluice_drop_reason>(r)).packets);
 
-  std::size_t conntrack_entries = 0, conntrack_capacity = 1;
+  std::size_t conntrack_entries = 0, conntrack_capacity = 1, conntrack_translations = 0;
   w.family("sluice_map_entries", "gauge", "Entries in each BPF map.");
   auto maps = dp.map_usage();
   for (const auto& m : maps) {
     w.sample("sluice_map_entries", "map=\"" + label(m.name) + "\"", m.entries);
-    if (m.name == "conntrack") conntrack_entries = m.entries, conntrack_capacity = m.capacity;
+    if (m.name != "conntrack") continue;
+    conntrack_entries = m.entries;
+    conntrack_capacity = m.capacity;
+    conntrack_translations = m.translations;
   }
   w.family("sluice_map_capacity", "gauge", "Maximum entries of each BPF map.");
   for (const auto& m : maps)
@@ -142,8 +145,12 @@ std::string metrics_text(const service::Service& s) {
     w.sample("sluice_map_memory_bytes", "map=\"" + label(m.name) + "\"", m.memory);
 
   w.family("sluice_conntrack_entries", "gauge", "Tracked flows.");
-  w.sample("sluice_conntrack_entries", "", conntrack_entries);
-  w.family("sluice_conntrack_fill_ratio", "gauge", "Tracked flows over the table's capacity.");
+  w.sample("sluice_conntrack_entries", "", conntrack_entries - conntrack_translations);
+  w.family("sluice_conntrack_translations", "gauge",
+           "Masquerade and port-forward translations in the conntrack table.");
+  w.sample("sluice_conntrack_translations", "", conntrack_translations);
+  w.family("sluice_conntrack_fill_ratio", "gauge",
+           "Flows and translations over the conntrack table's capacity.");
   w.sample("sluice_conntrack_fill_ratio", "",
            static_cast<double>(conntrack_entries) / static_cast<double>(conntrack_capacity));
 

@@ -100,6 +100,8 @@ void render_status(const json& r, const json&) {
   std::cout << "interfaces: " << (itfs.empty() ? "none attached" : itfs) << "\n";
   std::cout << "conntrack: " << r["conntrack_entries"] << " of " << r["conntrack_capacity"]
             << " entries";
+  if (r.contains("conntrack_translations"))
+    std::cout << " (" << r["conntrack_translations"] << " of them translations)";
   if (const auto& sw = r["conntrack_sweep"]; sw.is_object()) {
     const auto& w = sw["last_walk"];
     char seconds[32];

@@ -17,6 +17,7 @@
 
 #include "datapath/bpf_error.h"
 #include "datapath/datapath_impl.h"
+#include "datapath/legacy_nat_pins.h"
 #include "datapath/map_writes.h"
 #include "datapath/table_sizes.h"
 #include "policy/abi_values.h"
@@ -175,12 +176,11 @@ void Datapath::Impl::size_tables() {
   conntrack_size_note.clear();
   std::size_t wanted =
       conntrack_entries ? conntrack_entries : conntrack_entries_for_memory(host_memory_bytes());
-  std::size_t ct = wanted, nat = wanted * kNatEntriesPerFlow;
+  std::size_t ct = wanted;
   // A pinned table keeps its size: its flows (and their masquerade ports)
   // outlive the restart, which matters more than the new size.
   if (!pin_dir.empty()) {
     if (std::size_t pinned = pinned_max_entries(pin_dir + "/conntrack")) ct = pinned;
-    if (std::size_t pinned = pinned_max_entries(pin_dir + "/nat")) nat = pinned;
   }
   if (ct != wanted)
     conntrack_size_note = "the pinned conntrack table keeps its " + std::to_string(ct) +
@@ -188,8 +188,6 @@ void Datapath::Impl::size_tables() {
                           " asked for: applies when sluiced starts without it)";
   check(bpf_map__set_max_entries(ingress->maps.conntrack, static_cast<__u32>(ct)),
         "sizing the conntrack table");
-  check(bpf_map__set_max_entries(ingress->maps.nat, static_cast<__u32>(nat)),
-        "sizing the NAT table");
 }
 
 void Datapath::Impl::load() {
@@ -237,7 +235,16 @@ Datapath::Datapath(const DatapathOptions& options) : impl_(std::make_unique<Impl
     d.adopted = false;
     d.load();
   }
-  if (d.adopted) d.adopt();
+  if (d.adopted) {
+    d.adopt();
+    std::string legacy = d.pin_dir + "/nat";
+    if (std::filesystem::exists(legacy))
+      d.upgrade_note =
+          "carried " +
+          std::to_string(carry_legacy_nat_table(legacy, d.map(d.ingress->maps.conntrack))) +
+          " translations of live flows from the previous version's NAT table "
+          "into the conntrack table";
+  }
   d.pin_xdp_program();
 }
 
@@ -277,6 +284,7 @@ std::size_t Datapath::conntrack_capacity() const {
   return bpf_map__max_entries(impl_->ingress->maps.conntrack);
 }
 const std::string& Datapath::conntrack_size_note() const { return impl_->conntrack_size_note; }
+const std::string& Datapath::upgrade_note() const { return impl_->upgrade_note; }
 
 bool Datapath::adopted() const { return impl_->adopted; }
 

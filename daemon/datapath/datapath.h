@@ -36,8 +36,9 @@ struct DatapathOptions {
   // process, and where a restarted daemon finds them again (conntrack
   // included). Empty: nothing is pinned, as in the tests.
   std::string pin_dir;
-  // Flows the conntrack table holds (the NAT table twice as many); 0: from
-  // the host's memory (table_sizes.h). A pinned table keeps its size.
+  // Entries of the conntrack table: a flow takes one, its masquerade or
+  // port-forward translation another; 0: from the host's memory
+  // (table_sizes.h). A pinned table keeps its size.
   std::size_t conntrack_entries = 0;
 };
 
@@ -117,29 +118,36 @@ class Datapath {
     std::size_t entries = 0;   // both generations for the policy maps
     std::size_t capacity = 0;  // max_entries
     std::size_t memory = 0;    // bytes charged to the map (memlock)
+    // conntrack: how many of its entries are translations, not flows
+    std::size_t translations = 0;
   };
-  // Every map with its fill and memory. Conntrack and NAT are counted in
-  // the kernel (see sluice_count_entries), the rest from what was written.
+  // Every map with its fill and memory. Conntrack is counted in the kernel
+  // (see sluice_count_entries), the rest from what was written.
   std::vector<MapUsage> map_usage() const;
 
   struct ConntrackEntry {
     sluice_ct_key key{};
     sluice_ct_entry value{};
   };
-  // The whole table (a few hundred thousand entries at most). Reads the
-  // map only: safe beside other threads' use of the Datapath.
+  // Every flow of the table (a few hundred thousand at most; translations,
+  // SLUICE_NAT_TRANSLATION, left out). Reads the map only: safe beside
+  // other threads' use of the Datapath.
   std::vector<ConntrackEntry> conntrack() const;
-  // Walks the table without copying it, a few thousand entries at a time.
+  // Walks the flows without copying the table, a few thousand at a time.
   void for_each_conntrack(const std::function<void(const ConntrackEntry&)>& fn) const;
-  // Reads the next chunk of at most `most` entries after cursor into out
-  // (replacing its contents); true when the walk has reached the end (the
-  // cursor then starts over). Entries added or removed meanwhile may be
-  // missed or met once more, as with any walk of a live hash map.
+  // Reads the next chunk of at most `most` entries, flows and translations,
+  // after cursor into out (replacing its contents); true when the walk has
+  // reached the end (the cursor then starts over). Entries added or
+  // removed meanwhile may be missed or met once more, as with any walk of
+  // a live hash map.
   bool read_conntrack_chunk(ConntrackCursor& cursor, std::size_t most,
                             std::vector<ConntrackEntry>& out) const;
   // Removes an entry the daemon found expired, unless a packet refreshed
   // it since it was read. True when removed. Safe beside other threads.
   bool remove_expired_conntrack(const ConntrackEntry& seen);
+  // Removes a translation whose flow is gone (ended, expired or evicted),
+  // unless it was made anew since it was read. True when removed.
+  bool remove_stale_translation(const ConntrackEntry& seen);
   void clear_conntrack();
 
   std::uint32_t active_generation() const;
@@ -164,6 +172,9 @@ class Datapath {
   // it is not (a pinned table kept its size); empty otherwise.
   std::size_t conntrack_capacity() const;
   const std::string& conntrack_size_note() const;
+  // What taking over the pins of an older version carried over, if
+  // anything (empty otherwise).
+  const std::string& upgrade_note() const;
 
   // Removes the pins (a clean stop): the maps go when the programs do.
   void unpin();

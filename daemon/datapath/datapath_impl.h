@@ -42,6 +42,7 @@ struct Datapath::Impl {
   std::string discarded_pins;              // why pinned maps could not be reused
   std::size_t conntrack_entries = 0;       // asked for (0: from memory)
   std::string conntrack_size_note;         // a pinned table kept another size
+  std::string upgrade_note;                // what taking over an older version's pins did
   std::vector<std::uint32_t> own_xdp_ids;  // ours, and the previous sluiced's
   bpf_link* proxy_lookup = nullptr;        // sluice_proxy_lookup on the netns
   ~Impl();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "datapath/bpf_error.h"
+#include "datapath/conntrack_translation.h"
 #include "datapath/datapath_impl.h"
 
 namespace sluice::datapath {
@@ -110,7 +111,8 @@ std::vector<Datapath::MapUsage> Datapath::map_usage() const {
   LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &counts, .ctx_size_in = sizeof counts);
   if (bpf_prog_test_run_opts(bpf_program__fd(d.ingress->progs.sluice_count_entries), &run) != 0)
     throw BpfError("counting conntrack and NAT entries", errno);
-  add(d.ingress->maps.conntrack, counts.conntrack);
+  add(d.ingress->maps.conntrack, counts.flows + counts.translations);
+  out.back().translations = counts.translations;
   auto both = [&](auto member) {
     return (d.written[0].*member).size() + (d.written[1].*member).size();
   };
@@ -124,7 +126,6 @@ std::vector<Datapath::MapUsage> Datapath::map_usage() const {
   add(d.ingress->maps.groups, both(&W::groups));
   add(d.ingress->maps.decisions, both(&W::decisions));
   add(d.ingress->maps.local_addrs, d.local.size());
-  add(d.ingress->maps.nat, counts.nat);
   std::size_t v4 = 0, v6 = 0;
   for (const auto& p : d.prefilter) (p.family == config::Family::V4 ? v4 : v6)++;
   add(d.xdp->maps.prefilter4, v4);
@@ -134,17 +135,14 @@ std::vector<Datapath::MapUsage> Datapath::map_usage() const {
 
 std::vector<Datapath::ConntrackEntry> Datapath::conntrack() const {
   std::vector<ConntrackEntry> out;
-  for_each_entry<sluice_ct_key, sluice_ct_entry>(
-      conntrack_fd(), [&](const sluice_ct_key& k, const sluice_ct_entry& v) {
-        out.push_back({k, v});
-      });
+  for_each_conntrack([&](const ConntrackEntry& e) { out.push_back(e); });
   return out;
 }
 
 void Datapath::for_each_conntrack(const std::function<void(const ConntrackEntry&)>& fn) const {
   for_each_entry<sluice_ct_key, sluice_ct_entry>(
       conntrack_fd(), [&](const sluice_ct_key& k, const sluice_ct_entry& v) {
-        fn(ConntrackEntry{k, v});
+        if (!is_translation(v)) fn(ConntrackEntry{k, v});
       });
 }
 
@@ -167,6 +165,17 @@ bool Datapath::remove_expired_conntrack(const ConntrackEntry& seen) {
   sluice_ct_entry now{};
   if (bpf_map_lookup_elem(fd, &seen.key, &now) != 0) return false;
   if (now.last_seen_ns != seen.value.last_seen_ns) return false;  // alive after all
+  return bpf_map_delete_elem(fd, &seen.key) == 0;
+}
+
+bool Datapath::remove_stale_translation(const ConntrackEntry& seen) {
+  int fd = conntrack_fd();
+  sluice_ct_key owner = translation_owner(seen.key, seen.value);
+  sluice_ct_entry entry{};
+  if (bpf_map_lookup_elem(fd, &owner, &entry) == 0 && !is_translation(entry)) return false;
+  if (bpf_map_lookup_elem(fd, &seen.key, &entry) != 0) return false;
+  // Made anew (for another flow, or the same one again) since it was read.
+  if (!is_translation(entry) || entry.created_ns != seen.value.created_ns) return false;
   return bpf_map_delete_elem(fd, &seen.key) == 0;
 }
 

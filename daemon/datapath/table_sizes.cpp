@@ -8,10 +8,10 @@
 namespace sluice::datapath {
 
 std::size_t conntrack_entries_for_memory(std::uint64_t memory_bytes) {
-  constexpr std::uint64_t kFewest = 65536, kMost = 4194304;
-  std::uint64_t flows = memory_bytes / 100 / kBytesPerFlow;
-  flows = std::clamp(flows, kFewest, kMost);
-  return static_cast<std::size_t>(std::bit_floor(flows));
+  constexpr std::uint64_t kFewest = 131072, kMost = 8388608;
+  std::uint64_t entries = memory_bytes / 100 / kBytesPerEntry;
+  entries = std::clamp(entries, kFewest, kMost);
+  return static_cast<std::size_t>(std::bit_floor(entries));
 }
 
 std::uint64_t host_memory_bytes() {

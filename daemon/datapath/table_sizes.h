@@ -1,6 +1,7 @@
-// How many flows the connection tracking table holds when the
+// How many entries the connection tracking table holds when the
 // configuration does not say ([conntrack] entries = "auto"): a share of
-// the host's memory, the way netfilter sizes nf_conntrack_max.
+// the host's memory, the way netfilter sizes nf_conntrack_max. A flow
+// takes one entry, its masquerade or port-forward translation another.
 #pragma once
 
 #include <cstddef>
@@ -8,15 +9,12 @@
 
 namespace sluice::datapath {
 
-// Bytes the kernel charges per tracked flow: its conntrack entry and the
-// room for two NAT entries (`sluicectl status`, MEMORY, of full tables:
-// about 208 and 168 bytes).
-inline constexpr std::size_t kBytesPerFlow = 560;
-// The NAT table has this many entries per conntrack entry.
-inline constexpr std::size_t kNatEntriesPerFlow = 2;
+// Bytes the kernel charges per conntrack entry (`sluicectl status`,
+// MEMORY, of a full table: about 208).
+inline constexpr std::size_t kBytesPerEntry = 208;
 
-// 1% of memory, rounded down to a power of two, from 65,536 to 4,194,304
-// flows (36 MiB to 2.2 GiB).
+// 1% of memory, rounded down to a power of two, from 131,072 to 8,388,608
+// entries (26 MiB to 1.7 GiB): 65,536 to 4,194,304 masqueraded flows.
 std::size_t conntrack_entries_for_memory(std::uint64_t memory_bytes);
 
 // The host's physical memory.

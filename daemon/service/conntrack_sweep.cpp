@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "datapath/conntrack_translation.h"
 #include "datapath/datapath.h"
 #include "flows/event_decoder.h"
 
@@ -36,6 +37,12 @@ ConntrackSweep::Step ConntrackSweep::step(datapath::Datapath& datapath, std::uin
   out.walk_done = datapath.read_conntrack_chunk(cursor_, kChunk, chunk);
   current_.seen += chunk.size();
   for (const auto& e : chunk) {
+    if (datapath::is_translation(e.value)) {
+      // Its flow's end, eviction or expiry (maybe in this very walk)
+      // left it stale: it goes, unreported (the flow is what is reported).
+      if (datapath.remove_stale_translation(e)) ++current_.removed;
+      continue;
+    }
     if (!flows::conntrack_expired(e.key, e.value, now_ns)) continue;
     if (!datapath.remove_expired_conntrack(e)) continue;  // refreshed since it was read
     ++current_.removed;

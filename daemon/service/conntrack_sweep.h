@@ -1,5 +1,6 @@
 // The conntrack sweep: flows idle past their state's timeout are removed
-// from the table and handed back to be reported closed. The table is
+// from the table and handed back to be reported closed, and translations
+// whose flow is gone are removed (unreported). The table is
 // walked a chunk at a time, one chunk per turn of the daemon's loop, so
 // that events, the API and the control socket are served between chunks
 // however full the table is; no lock is held while walking. How often a

@@ -46,6 +46,7 @@ Service::Service(ServiceOptions options, store::StateStore* state, std::string s
       datapath::DatapathOptions{options.pin_dir, loaded.ruleset->config.conntrack.entries});
   if (!datapath_->conntrack_size_note().empty())
     log(Priority::Notice, datapath_->conntrack_size_note());
+  if (!datapath_->upgrade_note().empty()) log(Priority::Notice, datapath_->upgrade_note());
   if (!datapath_->discarded_pins().empty())
     log(Priority::Warning,
         "the maps pinned in " + options.pin_dir +

@@ -86,13 +86,16 @@ json status(Service& s, const json&, const Caller&) {
   json itfs = json::array();
   for (const auto& [name, mode] : s.interfaces()) itfs.push_back({{"name", name}, {"xdp", mode}});
   json maps = json::array();
-  std::size_t conntrack_entries = 0, conntrack_capacity = 0;
+  std::size_t conntrack_entries = 0, conntrack_capacity = 0, conntrack_translations = 0;
   for (const auto& m : s.readings().map_usage()) {
     maps.push_back({{"name", m.name},
                     {"entries", m.entries},
                     {"capacity", m.capacity},
                     {"memory_bytes", m.memory}});
-    if (m.name == "conntrack") conntrack_entries = m.entries, conntrack_capacity = m.capacity;
+    if (m.name != "conntrack") continue;
+    conntrack_entries = m.entries;
+    conntrack_capacity = m.capacity;
+    conntrack_translations = m.translations;
   }
   json out = {{"ok", true},
               {"version", SLUICE_VERSION},
@@ -103,6 +106,7 @@ json status(Service& s, const json&, const Caller&) {
               {"interfaces", itfs},
               {"conntrack_entries", conntrack_entries},
               {"conntrack_capacity", conntrack_capacity},
+              {"conntrack_translations", conntrack_translations},
               {"conntrack_high_events", s.conntrack_high_events()},
               {"conntrack_sweep",
                {{"interval_seconds", s.sweep_report().interval_seconds},

@@ -7,7 +7,9 @@
 
 #include <set>
 
+#include "datapath/conntrack_translation.h"
 #include "datapath/router_fixture.h"
+#include "service/conntrack_sweep.h"
 
 namespace sluice::testkit {
 namespace {
@@ -192,6 +194,63 @@ TEST_F(Nat, ATupleThatComesBackKeepsItsPort) {
   run(flow);
   dp.clear_conntrack();
   run(flow);
+}
+
+// A masquerade translation is an entry of the conntrack table, counted
+// apart from the flows and not listed as one; once its flow is gone it
+// translates nothing, and the sweep removes it.
+TEST_F(Nat, ATranslationLivesInTheConntrackTableAndGoesWithItsFlow) {
+  auto syn = tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn);
+  auto syn_ack = tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck);
+  run({
+      {"the flow opens", Hook::TcIngress, "lan0", syn, kOk},
+      {"and leaves masqueraded", Hook::TcEgress, "wan0", syn, kOk,
+       tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
+  });
+  auto conntrack_row = [&] {
+    for (const auto& m : dp.map_usage())
+      if (m.name == "conntrack") return m;
+    ADD_FAILURE() << "no conntrack row";
+    return datapath::Datapath::MapUsage{};
+  };
+  EXPECT_EQ(conntrack_row().entries, 2u) << "the flow and its translation";
+  EXPECT_EQ(conntrack_row().translations, 1u);
+  ASSERT_EQ(dp.conntrack().size(), 1u) << "flows only";
+
+  auto sweep_all = [&](service::ConntrackSweep& sweep) {
+    service::ConntrackSweep::Step step;
+    do step = sweep.step(dp, 0);
+    while (!step.walk_done);
+    return sweep.last_walk();
+  };
+  service::ConntrackSweep sweep;
+  EXPECT_EQ(sweep_all(sweep).removed, 0u) << "a live flow keeps its translation";
+
+  // The flow goes (as when the LRU evicts it): the key the daemon makes
+  // for it is the datapath's.
+  std::uint8_t inside[16] = {10, 10, 1, 10}, server[16] = {192, 0, 2, 2};
+  auto key = datapath::conntrack_key(SLUICE_FAMILY_IPV4, IPPROTO_TCP, inside, htons(20000), server,
+                                     htons(9000));
+  ASSERT_EQ(bpf_map_delete_elem(dp.conntrack_fd(), &key), 0);
+  EXPECT_TRUE(dp.conntrack().empty());
+  run({
+      {"a reply finds no flow: not translated (input accepts it as it is)", Hook::TcIngress, "wan0",
+       syn_ack, kOk},
+  });
+  // Tracked as a flow to the host now, in the stale translation's place.
+  ASSERT_EQ(dp.conntrack().size(), 1u);
+  EXPECT_EQ(dp.conntrack()[0].value.chain, SLUICE_CHAIN_INPUT);
+  dp.clear_conntrack();
+
+  // The same with the sweep coming first.
+  run({
+      {"the flow opens again", Hook::TcIngress, "lan0", syn, kOk},
+      {"and leaves masqueraded again", Hook::TcEgress, "wan0", syn, kOk,
+       tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
+  });
+  ASSERT_EQ(bpf_map_delete_elem(dp.conntrack_fd(), &key), 0);
+  EXPECT_EQ(sweep_all(sweep).removed, 1u) << "the stale translation";
+  EXPECT_EQ(conntrack_row().entries, 0u);
 }
 
 // Every port of the range held by connections of the host's own towards

@@ -25,7 +25,7 @@
 	131072u			      /* distinct destination length sets (array, 136 bytes each) */
 #define SLUICE_MAX_DECISIONS 2097152u /* decision entries, both generations */
 #define SLUICE_MAX_PREFILTER 2097152u /* blocklist prefixes per family */
-#define SLUICE_MAX_CONNTRACK 262144u  /* tracked flows (LRU beyond this) */
+#define SLUICE_MAX_CONNTRACK 262144u  /* flows and translations (LRU beyond this); sized at load */
 #define SLUICE_MAX_LOCAL_ADDRS 4096u  /* addresses owned by this host */
 #define SLUICE_MAX_GROUPS 1048576u    /* distinct rule lists, both generations */
 #define SLUICE_MAX_DEST_TABLES 524288u /* destination tables of small scopes, both generations */
@@ -482,6 +482,26 @@ enum sluice_ct_dir {
 /* tc egress has seen the original direction leave (by out_ifindex) and
  * decided its masquerade: from then on XDP may forward the flow. */
 #define SLUICE_NAT_DECIDED 0x04
+/*
+ * Not a flow but a translation: the way back to one, keyed by a tuple as
+ * it arrives from outside (a reply to a masqueraded flow: the server and
+ * the masquerade address and port; the original direction of a
+ * port-forwarded one: the client and the public address and port), and
+ * normalised like every conntrack key. Translations live in the conntrack
+ * table itself, so claiming a masquerade port (inserting its translation
+ * with BPF_NOEXIST) also proves no connection of the host's own uses that
+ * tuple: one map operation. Of the entry only these fields mean anything:
+ *   nat             SLUICE_NAT_TRANSLATION
+ *   dnat_addr/port  what the packet's destination becomes (the flow's
+ *                   inside end)
+ *   originator_is_a whether the outside end (the packets' source) is
+ *                   endpoint a of the key
+ *   created_ns, last_seen_ns  when it was made
+ * The owning flow's key is then the outside end with dnat_addr/port (for
+ * ICMP echo both ports are dnat_port); a translation whose flow is gone is
+ * stale: lookups ignore it and a new flow may take it over.
+ */
+#define SLUICE_NAT_TRANSLATION 0x08
 
 struct sluice_ct_entry {
 	__u64 created_ns; /* bpf_ktime_get_ns() at the first packet */
@@ -506,31 +526,6 @@ struct sluice_ct_entry {
 
 #define SLUICE_RULE_INDEX_DEFAULT 0xffffffffu
 
-/*
- * NAT lookups for packets arriving from outside, directional: the tuple
- * exactly as received (a reply to a masqueraded flow, or the original
- * direction of a port-forwarded one). The entry says what the destination
- * becomes and which conntrack entry owns it; an entry whose conntrack
- * entry is gone is stale and may be reused. Inserting with BPF_NOEXIST is
- * what keeps two flows from ever sharing a translation.
- */
-struct sluice_nat_key {
-	__u8 src[16];
-	__u8 dst[16];
-	__u16 sport; /* network byte order */
-	__u16 dport; /* network byte order */
-	__u8 proto;
-	__u8 family;
-	__u8 pad[2];
-};
-
-struct sluice_nat_entry {
-	struct sluice_ct_key ct; /* the flow this translation belongs to */
-	__u8 addr[16];		 /* the destination address becomes this */
-	__u16 port;		 /* and the destination port this (network order) */
-	__u8 pad[2];
-};
-
 /* What NAT did, per-CPU counters of packets and bytes. */
 enum sluice_nat_counter {
 	SLUICE_NAT_NEW_MASQUERADE = 0,	 /* flows given a masquerade translation */
@@ -541,7 +536,6 @@ enum sluice_nat_counter {
 	SLUICE_NAT_COUNTER_COUNT = 5,
 };
 
-#define SLUICE_MAX_NAT (SLUICE_MAX_CONNTRACK * 2)
 #define SLUICE_MAX_NAT_INTERFACES 1024u
 #define SLUICE_MAX_MASQUERADE_SOURCES 65536u
 #define SLUICE_MAX_PORT_FORWARDS 65536u
@@ -686,11 +680,11 @@ struct sluice_event {
 };
 
 /* What sluice_count_entries (a syscall program the daemon runs) fills in:
- * how many entries the two large tables hold, counted in the kernel, so
- * that no table has to be copied out to be counted. */
+ * what the conntrack table holds, counted in the kernel, so that it does
+ * not have to be copied out to be counted. */
 struct sluice_table_counts {
-	__u64 conntrack;
-	__u64 nat;
+	__u64 flows;
+	__u64 translations; /* SLUICE_NAT_TRANSLATION entries */
 };
 
 /* A SLUICE_EVENT_CLOSED record: the flow's last conntrack entry, as it was

@@ -1,0 +1,18 @@
+// Taking over the datapath of a sluiced from before translations moved
+// into the conntrack table: that version pinned a NAT table of its own
+// ("nat"). Its live translations are carried into the conntrack table, so
+// that flows masqueraded or port-forwarded before the upgrade keep
+// working, and the old table is unpinned.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace sluice::datapath {
+
+// Carries the translations of the NAT table pinned at nat_pin (if there
+// is one) whose flows the conntrack table (conntrack_fd) still holds, and
+// removes the pin. Returns how many were carried.
+std::size_t carry_legacy_nat_table(const std::string& nat_pin, int conntrack_fd);
+
+}  // namespace sluice::datapath
