@@ -257,9 +257,9 @@ struct KubernetesSettings {
   }
 };
 
-// [conntrack] entries: how many flows the connection tracking table holds
-// (docs/config.md). 0: sized from the host's memory. Read when sluiced
-// starts with an empty table (a pinned one keeps its size).
+// [conntrack] entries: how many entries the connection tracking table
+// holds: a flow takes one, its translation another (docs/config.md). 0: sized from the host's
+// memory. Read when sluiced starts with an empty table (a pinned one keeps its size).
 inline constexpr std::int64_t kMinConntrackEntries = 1024;
 inline constexpr std::int64_t kMaxConntrackEntries = 16'777'216;
 struct ConntrackSettings {

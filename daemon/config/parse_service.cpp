@@ -150,7 +150,7 @@ void Parser::parse_conntrack(const toml::table& root) {
     cfg_.conntrack.entries = static_cast<std::size_t>(*v);
   else
     error(*n, "conntrack.entries",
-          "must be \"auto\" or a number of flows from " + std::to_string(kMinConntrackEntries) +
+          "must be \"auto\" or a number of entries from " + std::to_string(kMinConntrackEntries) +
               " to " + std::to_string(kMaxConntrackEntries));
 }
 

@@ -37,12 +37,12 @@ const BadConfig kCases[] = {
       "prefilter, router, route, nat, flows, conntrack, containers, endpoint, proxy, kubernetes"}},
     {"conntrack: too small, a word, an unknown key",
      "[conntrack]\nentries = 100\n",
-     {"t.toml:2:11: conntrack.entries: must be \"auto\" or a number of flows from 1024 to "
+     {"t.toml:2:11: conntrack.entries: must be \"auto\" or a number of entries from 1024 to "
       "16777216"}},
     {"conntrack: a word other than auto, an unknown key",
      "[conntrack]\nentries = \"lots\"\ntcp = 5\n",
      {"t.toml:3:1: conntrack.tcp: unknown key; expected one of: entries",
-      "t.toml:2:11: conntrack.entries: must be \"auto\" or a number of flows from 1024 to "
+      "t.toml:2:11: conntrack.entries: must be \"auto\" or a number of entries from 1024 to "
       "16777216"}},
     {"kubernetes: wrong types, a missing kubeconfig, a bad node name, an unknown tunnel",
      "[kubernetes]\nenabled = \"yes\"\nnode_name = \"Node_1\"\ntunnel = \"gre\"\n"
