@@ -94,7 +94,23 @@ ApiClient::ApiClient(const ApiServer& server) : token_file_(server.token_file) {
 
 ApiClient::~ApiClient() = default;
 
-void ApiClient::cancel() { client_->stop(); }
+namespace {
+
+struct InFlight {
+  std::atomic<int>& count;
+  explicit InFlight(std::atomic<int>& c) : count(c) { ++count; }
+  ~InFlight() { --count; }
+};
+
+}  // namespace
+
+void ApiClient::cancel() {
+  cancelled_ = true;
+  while (in_flight_ > 0) {
+    client_->stop();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
 
 void ApiClient::refresh_token() {
   if (token_file_.empty()) return;
@@ -106,8 +122,13 @@ void ApiClient::refresh_token() {
 }
 
 ApiClient::Answer ApiClient::get(const std::string& path, std::size_t max_bytes) {
-  refresh_token();
+  InFlight counted(in_flight_);
   Answer a;
+  if (cancelled_) {
+    a.error = "GET " + path + ": cancelled";
+    return a;
+  }
+  refresh_token();
   int status = 0;
   bool too_large = false;
   auto result = client_->Get(
@@ -141,6 +162,11 @@ ApiClient::Answer ApiClient::get(const std::string& path, std::size_t max_bytes)
 int ApiClient::stream(const std::string& path,
                       const std::function<bool(std::string_view)>& on_bytes,
                       const std::atomic<bool>& stop, std::string& error) {
+  InFlight counted(in_flight_);
+  if (cancelled_) {
+    error = "GET " + path + ": cancelled";
+    return 0;
+  }
   refresh_token();
   int status = 0;
   auto result = client_->Get(

@@ -55,8 +55,9 @@ class ApiClient {
   // ends. Returns the status (0: no answer; error says why).
   int stream(const std::string& path, const std::function<bool(std::string_view)>& on_bytes,
              const std::atomic<bool>& stop, std::string& error);
-  // Ends the request in progress from another thread (stream() returns):
-  // for stopping, since a watch may be silent for minutes.
+  // Ends the request in progress from another thread (stream() returns),
+  // and every later one at once: for stopping, since a watch may be
+  // silent for minutes. Returns once no request is in progress.
   void cancel();
 
  private:
@@ -64,6 +65,12 @@ class ApiClient {
 
   std::string token_file_;
   std::unique_ptr<httplib::SSLClient> client_;
+  // A cancel() that came while a request was only about to start (no
+  // socket yet to shut) must still end it: requests count themselves in
+  // flight, then look at cancelled_; cancel() sets it, then stops the
+  // client until none is in flight.
+  std::atomic<bool> cancelled_{false};
+  std::atomic<int> in_flight_{0};
 };
 
 // Keeps reflector current over client until stop is set: lists, watches,

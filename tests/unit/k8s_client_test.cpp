@@ -239,6 +239,25 @@ TEST_F(K8sClient, ListsThenFollowsTheWatch) {
             "/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=10&timeoutSeconds=300");
 }
 
+// Stopping races the next request: a cancel() that came before the
+// request had a socket to shut must still end it, or a silent watch holds
+// the stop up for the whole read timeout (minutes).
+TEST_F(K8sClient, ACancelBeforeARequestStartsEndsItToo) {
+  FakeApiServer s(*certs_);
+  s.watches = {{{}}};  // held open, silent
+  k8s::ApiClient client(api(s));
+  client.cancel();
+  std::atomic<bool> stop{false};
+  std::string error;
+  EXPECT_EQ(client.stream(
+                "/api/v1/pods?watch=1", [](std::string_view) { return true; }, stop, error),
+            0);
+  EXPECT_NE(error.find("cancelled"), std::string::npos) << error;
+  EXPECT_EQ(client.get("/api/v1/pods", 1024).status, 0);
+  std::lock_guard lock(s.mutex_);
+  EXPECT_TRUE(s.watch_paths.empty()) << "no request reached the server";
+}
+
 TEST_F(K8sClient, ResumesFromTheLastVersionAfterTheServerDropsTheStream) {
   FakeApiServer s(*certs_);
   s.lists = {list_of(json::array({pod("a", "5")}), "10")};
