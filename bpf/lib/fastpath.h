@@ -10,12 +10,13 @@
  * but forwarding awaits it in the kernel: policy accepts it (enforced, not
  * audited), it is addressed through this host (not to it, so no port
  * forward), the route and neighbour are known. It then gets its conntrack
- * entry and masquerade port here, exactly as tc would give them.
+ * entry and masquerade port here, exactly as tc would give them. Later
+ * TCP packets move the flow's state here as tc would (fast_tcp_follows).
  *
  * Everything else goes to the kernel unchanged (XDP_PASS), where tc and
  * the stack handle it as before: first packets policy does not simply
  * accept (tc decides again and drops, rejects or audits), port forwards,
- * TCP FIN/RST and handshake replies (state changes), VLAN tags, IPv4
+ * a SYN of a known TCP flow and packets after a RST, VLAN tags, IPv4
  * options and IPv6 extension headers, fragments, a TTL that expires here,
  * a packet too big for the way out, a next hop without a neighbour entry,
  * a route that changed, an egress interface not in the devmap. The kernel
@@ -229,18 +230,33 @@ struct fast_flow {
 	int dst_local;
 };
 
-/* Only packets that change no conntrack state qualify: TCP FIN, RST and
- * handshake replies go to tc, and so do non-echo ICMP and other protocols,
- * fragments and frames with VLAN tags. */
+/* TCP (but flag combinations no stack sends), UDP and ICMP echo qualify;
+ * other ICMP and other protocols, fragments and frames with VLAN tags go
+ * to tc. */
 static __always_inline int fast_candidate(const struct packet *pkt)
 {
 	if (pkt->later_fragment || pkt->l3_off != sizeof(struct ethhdr))
 		return 0;
 	if (pkt->proto == IPPROTO_TCP)
-		return !(pkt->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) &&
-		       !((pkt->tcp_flags & TCP_FLAG_SYN) && !tcp_opens_flow(pkt->tcp_flags));
+		return !tcp_flags_invalid(pkt->tcp_flags);
 	return pkt->proto == IPPROTO_UDP ||
 	       (is_icmp(pkt->proto) && icmp_is_echo(pkt->proto, pkt->icmp_type));
+}
+
+/*
+ * Whether XDP moves a tracked TCP flow's state for a packet with flags
+ * itself, as tc's ct_track() would: the handshake after the SYN, data,
+ * FINs, and a RST, while the flow is open or closing. Left to tc: a SYN of
+ * a known flow (retransmitted, or the tuple opening again, which tc ends
+ * and restarts) and anything after a RST. A connection then leaves the
+ * fast path for none of its packets: each packet that left it paid XDP,
+ * the skb, tc twice and the kernel's forwarding.
+ */
+static __always_inline int fast_tcp_follows(const struct sluice_ct_entry *ct, __u8 flags)
+{
+	if (tcp_opens_flow(flags))
+		return 0;
+	return ct->state >= SLUICE_CT_SYN_SENT && ct->state <= SLUICE_CT_CLOSING;
 }
 
 /* Finds the packet's flow: replies to masquerade and port forwards in
@@ -281,8 +297,8 @@ static __always_inline void fast_find_flow(const struct packet *pkt, struct fast
 
 /* Whether the flow may go on: a first packet only when it opens a flow
  * through this host (not to or from it, not one a stale translation
- * rewrote); a known flow only when forwarded, live, established and its
- * masquerade decided. */
+ * rewrote); a known flow only when forwarded, live, its masquerade decided
+ * and (TCP) its state one XDP follows. */
 static __always_inline int fast_check_flow(const struct packet *pkt, const struct fast_flow *fl,
 					   __u64 now, __u32 len)
 {
@@ -297,7 +313,7 @@ static __always_inline int fast_check_flow(const struct packet *pkt, const struc
 	if (ct->chain != SLUICE_CHAIN_FORWARD || ct->proxied)
 		return XDP_PASS; /* to or from this host, or to the proxy: the kernel's */
 	if (ct_expired(ct, pkt->proto, now) ||
-	    (pkt->proto == IPPROTO_TCP && ct->state != SLUICE_CT_ESTABLISHED) ||
+	    (pkt->proto == IPPROTO_TCP && !fast_tcp_follows(ct, pkt->tcp_flags)) ||
 	    !(ct->nat & SLUICE_NAT_DECIDED))
 		return fast_kernel(SLUICE_FAST_KERNEL_OTHER, len);
 	return FAST_CONTINUE;
@@ -416,8 +432,11 @@ static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct pac
 
 	/* From here on the frame is rewritten and must leave by the devmap. */
 	fast_rewrite(data, &f, sc, pkt, &fl, ct, dir);
-	if (fl.ct) /* a new entry has its first packet counted already */
+	if (fl.ct) { /* a new entry has its first packet counted already */
+		if (pkt->proto == IPPROTO_TCP)
+			ct->state = ct_tcp_next_state(ct, dir, pkt->tcp_flags);
 		ct_account(ct, pkt->proto, dir, len, now);
+	}
 	counter_add(&fastpath_counters, fl.ct ? SLUICE_FAST_FORWARDED : SLUICE_FAST_NEW_FLOW, len);
 	return bpf_redirect_map(&fast_ports, out, 0);
 }

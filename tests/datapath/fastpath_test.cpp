@@ -57,14 +57,77 @@ TEST_F(FastPath, AnEstablishedFlowIsForwardedTranslatedBothWays) {
       {"data back: the lan host's address again, TTL 63, MACs of the lan way", Hook::Xdp, "wan0",
        tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kAck | kPsh), kRedirect,
        to_host10(tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kAck | kPsh, 63))},
-      {"a FIN is a state change: the kernel's", Hook::Xdp, "lan0",
-       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck | kFin), kPass},
+      {"a FIN too, the flow's state moved here", Hook::Xdp, "lan0",
+       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck | kFin), kRedirect,
+       to_wan(tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kAck | kFin, 63))},
   });
-  EXPECT_EQ(kernel(SLUICE_FAST_FORWARDED), forwarded + 2);
+  EXPECT_EQ(kernel(SLUICE_FAST_FORWARDED), forwarded + 3);
   auto flows = dp.conntrack();
   ASSERT_EQ(flows.size(), 1u);
-  EXPECT_EQ(flows[0].value.packets[SLUICE_DIR_ORIGINAL], 3u) << "SYN, ACK and the data counted";
+  EXPECT_EQ(flows[0].value.packets[SLUICE_DIR_ORIGINAL], 4u)
+      << "SYN, ACK, the data and the FIN counted";
   EXPECT_EQ(flows[0].value.packets[SLUICE_DIR_REPLY], 2u);
+  EXPECT_EQ(flows[0].value.state, SLUICE_CT_FIN_WAIT);
+}
+
+// A connection whose SYN XDP decided stays in XDP to its last ACK, its
+// state moving as tc would move it; only a SYN of the same tuple while
+// it closes (a client reusing its port, which tc ends and starts afresh)
+// goes to the kernel.
+TEST_F(FastPath, AWholeConnectionStaysInXdpItsStateMovingAsInTc) {
+  auto state = [&] {
+    auto flows = dp.conntrack();
+    return flows.size() == 1 ? flows[0].value.state : -1;
+  };
+  auto other = kernel(SLUICE_FAST_KERNEL_OTHER);
+  run({
+      {"SYN: a new flow, masqueraded", Hook::Xdp, "lan0",
+       tcp4("10.10.1.10", 20010, "192.0.2.2", 9000, kSyn), kRedirect,
+       to_wan(tcp4("192.0.2.1", 20010, "192.0.2.2", 9000, kSyn, 63))},
+  });
+  EXPECT_EQ(state(), SLUICE_CT_SYN_SENT);
+  run({
+      {"SYN-ACK back to the lan host", Hook::Xdp, "wan0",
+       tcp4("192.0.2.2", 9000, "192.0.2.1", 20010, kSyn | kAck), kRedirect,
+       to_host10(tcp4("192.0.2.2", 9000, "10.10.1.10", 20010, kSyn | kAck, 63))},
+  });
+  EXPECT_EQ(state(), SLUICE_CT_SYN_RECV);
+  run({
+      {"the handshake's ACK", Hook::Xdp, "lan0", tcp4("10.10.1.10", 20010, "192.0.2.2", 9000, kAck),
+       kRedirect, to_wan(tcp4("192.0.2.1", 20010, "192.0.2.2", 9000, kAck, 63))},
+  });
+  EXPECT_EQ(state(), SLUICE_CT_ESTABLISHED);
+  run({
+      {"the client's FIN", Hook::Xdp, "lan0",
+       tcp4("10.10.1.10", 20010, "192.0.2.2", 9000, kAck | kFin), kRedirect,
+       to_wan(tcp4("192.0.2.1", 20010, "192.0.2.2", 9000, kAck | kFin, 63))},
+      {"the server's FIN", Hook::Xdp, "wan0",
+       tcp4("192.0.2.2", 9000, "192.0.2.1", 20010, kAck | kFin), kRedirect,
+       to_host10(tcp4("192.0.2.2", 9000, "10.10.1.10", 20010, kAck | kFin, 63))},
+  });
+  EXPECT_EQ(state(), SLUICE_CT_CLOSING);
+  run({
+      {"the last ACK", Hook::Xdp, "lan0", tcp4("10.10.1.10", 20010, "192.0.2.2", 9000, kAck),
+       kRedirect, to_wan(tcp4("192.0.2.1", 20010, "192.0.2.2", 9000, kAck, 63))},
+      {"a SYN of the same tuple: tc's, to end the old flow and judge the new", Hook::Xdp, "lan0",
+       tcp4("10.10.1.10", 20010, "192.0.2.2", 9000, kSyn), kPass},
+  });
+  EXPECT_EQ(kernel(SLUICE_FAST_KERNEL_OTHER), other + 1);
+  EXPECT_EQ(state(), SLUICE_CT_CLOSING) << "left as it was for tc";
+}
+
+// A RST closes the flow in XDP; what comes after it is tc's.
+TEST_F(FastPath, AfterARstTheFlowIsTcs) {
+  establish();
+  run({
+      {"RST out", Hook::Xdp, "lan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kRst | kAck),
+       kRedirect, to_wan(tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kRst | kAck, 63))},
+      {"a late ACK: the kernel's", Hook::Xdp, "wan0",
+       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kAck), kPass},
+  });
+  auto flows = dp.conntrack();
+  ASSERT_EQ(flows.size(), 1u);
+  EXPECT_EQ(flows[0].value.state, SLUICE_CT_CLOSED);
 }
 
 TEST_F(FastPath, ANewFlowIsDecidedTrackedAndMasqueradedInXdp) {
