@@ -26,8 +26,9 @@ wait_for "sluiced to start" 30 grep -q "running with" "$log" || cat "$log"
 ctl() { "$SLUICECTL" --socket "$work/sluice.sock" "$@"; }
 
 check "allowed: web" test "$(tcp_result "$lan" 10.10.2.2 80)" = connected
-check "the history writer is a thread of its own, at nice 10" bash -c \
-	"grep -lx sluice-history /proc/$sluiced_pid/task/*/comm | sed 's|/comm\$|/stat|' | xargs awk '{print \$19}' | grep -qx 10"
+# SCHED_IDLE is policy 5 (field 41 of stat).
+check "the history writer is a thread of its own, under SCHED_IDLE" bash -c \
+	"grep -lx sluice-history /proc/$sluiced_pid/task/*/comm | sed 's|/comm\$|/stat|' | xargs awk '{print \$41}' | grep -qx 5"
 # A connection that ends with a reset: reported closed once its conntrack
 # entry times out (10 s after the reset, found by the next sweep).
 ip netns exec "$lan" python3 - <<'PY'
