@@ -110,7 +110,7 @@ std::vector<Datapath::MapUsage> Datapath::map_usage() const {
   sluice_table_counts counts{};
   LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &counts, .ctx_size_in = sizeof counts);
   if (bpf_prog_test_run_opts(bpf_program__fd(d.ingress->progs.sluice_count_entries), &run) != 0)
-    throw BpfError("counting conntrack and NAT entries", errno);
+    throw BpfError("counting the conntrack table's flows and translations", errno);
   add(d.ingress->maps.conntrack, counts.flows + counts.translations);
   out.back().translations = counts.translations;
   auto both = [&](auto member) {
