@@ -227,7 +227,6 @@ struct fast_flow {
 	struct sluice_ct_entry *ct;   /* NULL: none yet */
 	__u16 sport, dport;	      /* as the inside sees them */
 	int src_is_a;		      /* ct_make_key()'s answer for the packet */
-	int dst_local;
 };
 
 /* TCP (but flag combinations no stack sends), UDP and ICMP echo qualify;
@@ -263,7 +262,9 @@ static __always_inline int fast_tcp_follows(const struct sluice_ct_entry *ct, __
  * their original direction find a translation under their tuple, and the
  * flow under the tuple with the destination given back. Translations are
  * keyed by this host's addresses: a packet to any other finds its flow,
- * or nothing, with one lookup. */
+ * or nothing, with one lookup. Whether the destination is this host's is
+ * asked only where it decides something (a translation found, no flow):
+ * a packet of an established forwarded flow pays no lookup for it. */
 static __always_inline void fast_find_flow(const struct packet *pkt, struct fast_scratch *sc,
 					   struct fast_flow *fl)
 {
@@ -272,14 +273,13 @@ static __always_inline void fast_find_flow(const struct packet *pkt, struct fast
 	fl->dst = pkt->dst;
 	fl->sport = pkt->sport;
 	fl->dport = pkt->dport;
-	fl->dst_local = is_local(pkt->family, pkt->dst);
 	fl->dnat = NULL;
 	fl->src_is_a =
 	    ct_make_key(&sc->key, pkt->family, pkt->proto, pkt->src, fl->sport, fl->dst, fl->dport);
 	e = bpf_map_lookup_elem(&conntrack, &sc->key);
 	if (e && ct_is_translation(e)) {
 		/* Only one for this packet's direction is the way back. */
-		if (!fl->dst_local || e->originator_is_a != fl->src_is_a) {
+		if (e->originator_is_a != fl->src_is_a || !is_local(pkt->family, pkt->dst)) {
 			fl->ct = NULL;
 			return;
 		}
@@ -306,7 +306,7 @@ static __always_inline int fast_check_flow(const struct packet *pkt, const struc
 
 	if (!ct) {
 		if (fl->dnat || (pkt->proto == IPPROTO_TCP && !tcp_opens_flow(pkt->tcp_flags)) ||
-		    fl->dst_local || is_local(pkt->family, pkt->src))
+		    is_local(pkt->family, pkt->dst) || is_local(pkt->family, pkt->src))
 			return XDP_PASS;
 		return FAST_CONTINUE;
 	}

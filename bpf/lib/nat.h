@@ -295,13 +295,11 @@ __noinline int nat_ingress(struct __sk_buff *skb, struct packet *pkt)
 	return nat_rewrite(skb, pkt, NAT_DST, fwd->addr, fwd->port);
 }
 
-/* Starts a translation (s->translation) leading to inside:inside_port;
- * the caller gives it its key. */
+/* Starts a translation (s->translation) leading to inside:inside_port,
+ * made at now; the caller gives it its key. */
 static __always_inline void nat_translation_init(struct nat_scratch *s, const __u8 *inside,
-						 __u16 inside_port)
+						 __u16 inside_port, __u64 now)
 {
-	__u64 now = bpf_ktime_get_ns();
-
 	__builtin_memset(&s->translation, 0, sizeof(s->translation));
 	s->translation.nat = SLUICE_NAT_TRANSLATION;
 	s->translation.created_ns = now;
@@ -321,7 +319,7 @@ __noinline int nat_remember_port_forward(const struct packet *pkt)
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
 	if (!pkt || !pkt->dnat || !s)
 		return 0;
-	nat_translation_init(s, pkt->dst, pkt->dport);
+	nat_translation_init(s, pkt->dst, pkt->dport, bpf_ktime_get_ns());
 	s->translation.originator_is_a = ct_make_key(&s->key, pkt->family, pkt->proto, pkt->src,
 						     pkt->sport, pkt->orig_dst, pkt->orig_dport);
 	counter_add(&nat_counters, SLUICE_NAT_NEW_PORT_FORWARD, pkt->len);
@@ -407,7 +405,10 @@ __noinline int nat_allocate(__u32 ifindex, const struct packet *pkt, struct slui
 	ia = bpf_map_lookup_elem(&iface_addrs, &ak);
 	if (!ia)
 		return -1;
-	nat_translation_init(s, pkt->src, pkt->sport);
+	/* The flow's entry has the time of the packet at hand (ct_init,
+	 * ct_account): no clock read of its own. */
+	nat_translation_init(s, pkt->src, pkt->sport,
+			     ct->last_seen_ns ? ct->last_seen_ns : bpf_ktime_get_ns());
 	ct_make_key(&s->flow, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst, pkt->dport);
 	start = bpf_ntohs(pkt->sport);
 
@@ -423,11 +424,19 @@ __noinline int nat_allocate(__u32 ifindex, const struct packet *pkt, struct slui
 		s->translation.originator_is_a =
 		    ct_make_key(&s->key, pkt->family, pkt->proto, pkt->dst,
 				is_icmp(pkt->proto) ? port : pkt->dport, ia->addr, port);
-		if (bpf_map_update_elem(&conntrack, &s->key, &s->translation, BPF_NOEXIST) == 0) {
-			found = 1;
-			break;
-		}
+		/* Looked up first: a failed insert into an LRU table takes a
+		 * free element and gives it back (and may evict to find one),
+		 * several times the cost of the lookup, and most tries that
+		 * fail meet a port in use. The insert still makes the claim. */
 		old = bpf_map_lookup_elem(&conntrack, &s->key);
+		if (!old) {
+			if (bpf_map_update_elem(&conntrack, &s->key, &s->translation,
+						BPF_NOEXIST) == 0) {
+				found = 1;
+				break;
+			}
+			old = bpf_map_lookup_elem(&conntrack, &s->key); /* claimed meanwhile */
+		}
 		if (old && nat_entry_free_for(old, s) &&
 		    bpf_map_update_elem(&conntrack, &s->key, &s->translation, BPF_EXIST) == 0) {
 			found = 1;
