@@ -5,25 +5,31 @@ Many clients (250 addresses in a client namespace) open connections to an
 nginx in a server namespace, through a router namespace; each connection
 sends one HTTP request, reads the answer and closes (tests/bench/
 connrate.cpp keeps 64 of them in flight). Every connection is a new flow
-at the router: policy, conntrack and (but for (a)) a masquerade port, then
-a handful of packets of an established flow. Variants, interleaved round
-by round:
+at the router: policy, conntrack and (but for (a), (x), (c0) and (d0)) a
+masquerade port, then a handful of packets of an established flow.
+Variants, interleaved round by round:
 
   (a) kernel  plain kernel forwarding, no firewall
+  (x) xdp  XDP forwarding alone on both router interfaces
+      (bench_forward.bpf.c: no policy, conntrack or NAT): the ceiling of
+      any XDP datapath here. On veth it is below (a): for XDP the frame
+      is copied out of the sender's skb (skb_pp_cow_data), and the far
+      side builds a new skb for the frame it is redirected.
   (c) nftables  the rules as sets, conntrack and masquerade
       (tests/bench/forwarding.py's nft_rules)
+  (c0) nftables-nonat  as (c) without masquerade: what NAT costs nftables
   (d) sluice  sluiced with the same rules, conntrack and masquerade
+  (d0) sluice-nonat  as (d) without masquerade: what NAT costs sluice
   (e) sluice-denied  as (d), flow records for denied traffic only (as
       nftables, which records nothing here)
-
 at each rule count of --counts (the rules of forwarding.py: none matches
 the clients, which a last rule accepts). Reports medians of connections
 per second, their ratio to (a), and the median of the rounds' p99 connect
 time (connect() to writable: the SYN's way through the router and back).
 
   sudo tests/bench/connrate.py --client build/tests/bench/connrate \\
-      --sluiced build/daemon/sluiced [--rounds 5] [--seconds 3] \\
-      [--counts 0,100000] [--report docs/benchmarks.md]
+      --sluiced build/daemon/sluiced [--bpf-dir build/tests/bench] \\
+      [--rounds 5] [--seconds 3] [--counts 0,100000] [--report docs/benchmarks.md]
 """
 import argparse
 import os
@@ -104,21 +110,30 @@ class Variant:
 
     def up(self, work, args):
         rules = forwarding.ruleset(self.rule_count)
-        if self.name == "nftables":
+        nat = not self.name.endswith("-nonat")
+        if self.name.startswith("nftables"):
             path = os.path.join(work, "nft.rules")
             with open(path, "w") as f:
-                f.write(forwarding.nft_rules(rules))
+                f.write(forwarding.nft_rules(rules, masquerade=nat))
             sh(f"ip netns exec {RTR} nft -f {path}")
-        elif self.name in ("sluice", "sluice-denied"):
+        elif self.name == "xdp":
+            prog = os.path.join(args.bpf_dir, "bench_forward.bpf.o")
+            for itf in ("lan0", "wan0"):
+                sh(f"ip -n {RTR} link set {itf} xdpdrv obj {prog} sec xdp")
+        elif self.name.startswith("sluice"):
             Variant.starts += 1
             self.proc = forwarding.start_sluiced(
                 args.sluiced, RTR, work,
-                forwarding.sluice_config(rules, "denied" if self.name == "sluice-denied" else "all"),
+                forwarding.sluice_config(rules, "denied" if self.name == "sluice-denied" else "all",
+                                         masquerade=nat),
                 f"/sys/fs/bpf/{P}", Variant.starts)
 
     def down(self):
-        if self.name == "nftables":
+        if self.name.startswith("nftables"):
             sh(f"ip netns exec {RTR} nft delete table ip bench", check=False)
+        elif self.name == "xdp":
+            for itf in ("lan0", "wan0"):
+                sh(f"ip -n {RTR} link set {itf} xdpdrv off", check=False)
         elif self.proc:
             self.proc.terminate()
             self.proc.wait(timeout=30)
@@ -157,19 +172,28 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--client", required=True, help="the connrate binary")
     ap.add_argument("--sluiced", required=True)
+    ap.add_argument("--bpf-dir", help="where bench_forward.bpf.o is (default: the directory of "
+                    "--client)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--counts", default="0,100000")
-    ap.add_argument("--variants", default="kernel,nftables,sluice,sluice-denied",
+    ap.add_argument("--variants",
+                    default="kernel,xdp,nftables,nftables-nonat,sluice,sluice-nonat,sluice-denied",
                     help="which variants to run (kernel always runs: it is the baseline)")
     ap.add_argument("--report")
     args = ap.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
-    variants = [Variant("kernel", "(a) kernel forwarding, no firewall", 0)]
+    args.bpf_dir = args.bpf_dir or os.path.dirname(os.path.abspath(args.client))
+    variants = [Variant("kernel", "(a) kernel forwarding, no firewall", 0),
+                Variant("xdp", "(x) XDP forwarding alone, no firewall, no NAT: the ceiling", 0)]
     variants += [Variant("nftables", f"(c) nftables sets, conntrack, masquerade: {c:,} rules", c)
                  for c in counts]
+    variants += [Variant("nftables-nonat",
+                         f"(c0) nftables as (c), no masquerade: {c:,} rules", c) for c in counts]
     variants += [Variant("sluice", f"(d) sluice, conntrack, masquerade: {c:,} rules", c)
+                 for c in counts]
+    variants += [Variant("sluice-nonat", f"(d0) sluice as (d), no masquerade: {c:,} rules", c)
                  for c in counts]
     variants += [Variant("sluice-denied",
                          f"(e) sluice as (d), flow records for denied traffic only: {c:,} rules", c)

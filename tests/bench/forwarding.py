@@ -118,7 +118,7 @@ def ruleset(count, seed=7):
     return rules
 
 
-def sluice_config(rules, flow_events="all"):
+def sluice_config(rules, flow_events="all", masquerade=True):
     out = ['[[interface]]\nname = "lan0"\n\n[[interface]]\nname = "wan0"\n\n',
            '[chains]\ninput = "accept"\nforward = "drop"\noutput = "accept"\n\n',
            # The sink's veth end runs XDP (topology()), so XDP may send to wan0.
@@ -132,7 +132,8 @@ def sluice_config(rules, flow_events="all"):
             out.append(f'port = {ports[0]}\n' if ports[0] == ports[1] else f'port = "{ports[0]}-{ports[1]}"\n')
         out.append('action = "drop"\n\n')
     out.append('[[rule]]\nname = "lan"\nchain = "forward"\nfrom = "10.10.0.0/16"\naction = "accept"\n\n')
-    out.append('[[nat]]\nmasquerade = { out_interface = "wan0", from = "10.10.0.0/16" }\n')
+    if masquerade:
+        out.append('[[nat]]\nmasquerade = { out_interface = "wan0", from = "10.10.0.0/16" }\n')
     return "".join(out)
 
 
@@ -147,7 +148,7 @@ def iptables_rules(rules):
     return "\n".join(out)
 
 
-def nft_rules(rules):
+def nft_rules(rules, masquerade=True):
     any_port = [src for src, _, ports in rules if not ports]
     by_proto = {"tcp": [], "udp": []}
     for src, proto, ports in rules:
@@ -167,10 +168,11 @@ def nft_rules(rules):
     out.append("    ip saddr . udp dport @udp_ports drop")
     out.append("    ip saddr 10.10.0.0/16 accept")
     out.append("  }")
-    out.append("  chain post {")
-    out.append("    type nat hook postrouting priority 100;")
-    out.append("    oifname \"wan0\" masquerade")
-    out.append("  }")
+    if masquerade:
+        out.append("  chain post {")
+        out.append("    type nat hook postrouting priority 100;")
+        out.append("    oifname \"wan0\" masquerade")
+        out.append("  }")
     out.append("}")
     return "\n".join(out) + "\n"
 
