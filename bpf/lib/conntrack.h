@@ -142,9 +142,19 @@ static __always_inline __u8 ct_tcp_next_state(struct sluice_ct_entry *ct, __u8 d
 	if (flags & TCP_FLAG_RST)
 		return SLUICE_CT_CLOSED;
 	if (flags & TCP_FLAG_FIN) {
-		ct->fin_seen |= 1 << dir;
-		return ct->fin_seen == 3 ? SLUICE_CT_CLOSING : SLUICE_CT_FIN_WAIT;
+		__u8 seen = (ct->fin_seen | (1 << dir)) & SLUICE_CT_FIN_BOTH;
+
+		if (seen != SLUICE_CT_FIN_BOTH) {
+			ct->fin_seen = seen;
+			return SLUICE_CT_FIN_WAIT;
+		}
+		/* The later FIN (or one sent again: not acknowledged yet). */
+		ct->fin_seen = seen | (dir == SLUICE_DIR_REPLY ? SLUICE_CT_FIN_LAST_FROM_REPLY : 0);
+		return SLUICE_CT_CLOSING;
 	}
+	if (state == SLUICE_CT_CLOSING && (flags & TCP_FLAG_ACK) && !(flags & TCP_FLAG_SYN) &&
+	    (dir == SLUICE_DIR_REPLY) != !!(ct->fin_seen & SLUICE_CT_FIN_LAST_FROM_REPLY))
+		ct->fin_seen |= SLUICE_CT_FIN_LAST_ACKED;
 	if (state == SLUICE_CT_SYN_SENT && dir == SLUICE_DIR_REPLY &&
 	    (flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == (TCP_FLAG_SYN | TCP_FLAG_ACK))
 		return SLUICE_CT_SYN_RECV;

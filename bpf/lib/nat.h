@@ -351,9 +351,10 @@ static __always_inline int masquerade_wanted(__u32 ifindex, const struct packet 
  * s->translation for the flow s->flow: it is a translation (not a
  * connection of this host's own), and it belongs to that very flow (an
  * earlier flow of the tuple left it; its conntrack entry is this flow's
- * now), its flow is gone, or its flow is a TCP connection that ended and
- * has been quiet for SLUICE_NAT_REUSE_ENDED_SECONDS. An ended flow handing
- * its port on is over: it is removed (and reported closed).
+ * now), its flow is gone, or its flow is a TCP connection that closed (its
+ * later FIN acknowledged) or ended and has been quiet for
+ * SLUICE_NAT_REUSE_ENDED_SECONDS. An ended flow handing its port on is
+ * over: it is removed (and reported closed).
  */
 static __always_inline int nat_entry_free_for(const struct sluice_ct_entry *old,
 					      struct nat_scratch *s)
@@ -372,8 +373,9 @@ static __always_inline int nat_entry_free_for(const struct sluice_ct_entry *old,
 	if (s->key.proto != IPPROTO_TCP || owner->state < SLUICE_CT_CLOSING)
 		return 0;
 	now = bpf_ktime_get_ns();
-	if (now <= owner->last_seen_ns ||
-	    now - owner->last_seen_ns < SLUICE_NAT_REUSE_ENDED_SECONDS * 1000000000ull)
+	if (!(owner->state == SLUICE_CT_CLOSING && (owner->fin_seen & SLUICE_CT_FIN_LAST_ACKED)) &&
+	    (now <= owner->last_seen_ns ||
+	     now - owner->last_seen_ns < SLUICE_NAT_REUSE_ENDED_SECONDS * 1000000000ull))
 		return 0;
 	ct_end(&s->owner, owner, now);
 	return 1;

@@ -124,8 +124,10 @@ void age_flows(datapath::Datapath& dp, std::uint8_t state, std::uint64_t seconds
 // Short connections to one server would run the masquerade range dry if a
 // closed connection held its port for the whole closing timeout. A port
 // whose TCP flow ended (FIN both ways) goes to a new flow once the old one
-// has been quiet for SLUICE_NAT_REUSE_ENDED_SECONDS, and not before; a live
-// flow keeps its port however long it idles.
+// has been quiet for SLUICE_NAT_REUSE_ENDED_SECONDS, and not before, unless
+// the later FIN was acknowledged (by the other side: an ACK from the side
+// that sent it acknowledges nothing): then at once. A live flow keeps its
+// port however long it idles.
 TEST_F(Nat, AClosedConnectionsPortIsGivenOnOnceItWentQuietALiveOnesNever) {
   auto port_of_next_flow = [&](const char* host) {
     std::uint16_t port = 0;
@@ -154,10 +156,12 @@ TEST_F(Nat, AClosedConnectionsPortIsGivenOnOnceItWentQuietALiveOnesNever) {
       {"so does the server", Hook::TcIngress, "wan0",
        tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kFin | kAck), kOk,
        tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kFin | kAck)},
-      {"the last ACK", Hook::TcIngress, "lan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck),
-       kOk},
+      {"the server ACKs again: its own FIN is still unacknowledged", Hook::TcIngress, "wan0",
+       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kAck), kOk,
+       tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kAck)},
   });
-  EXPECT_NE(port_of_next_flow("10.10.1.11"), 20000) << "the old flow ended just now";
+  EXPECT_NE(port_of_next_flow("10.10.1.11"), 20000)
+      << "the old flow ended just now, its last FIN not acknowledged";
   age_flows(dp, SLUICE_CT_CLOSING, SLUICE_NAT_REUSE_ENDED_SECONDS + 1);
   ASSERT_EQ(port_of_next_flow("10.10.1.12"), 20000) << "the old flow has been quiet long enough";
   run({
@@ -179,6 +183,20 @@ TEST_F(Nat, AClosedConnectionsPortIsGivenOnOnceItWentQuietALiveOnesNever) {
        tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kAck), kOk,
        tcp4("192.0.2.2", 9000, "10.10.1.12", 20000, kAck)},
   });
+
+  // .12 closes, the server first this time, and the last ACK passes:
+  // nothing of the connection is left in flight, the port is free at once.
+  run({
+      {"the server closes", Hook::TcIngress, "wan0",
+       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kFin | kAck), kOk,
+       tcp4("192.0.2.2", 9000, "10.10.1.12", 20000, kFin | kAck)},
+      {"so does the client", Hook::TcIngress, "lan0",
+       tcp4("10.10.1.12", 20000, "192.0.2.2", 9000, kFin | kAck), kOk},
+      {"the server's last ACK", Hook::TcIngress, "wan0",
+       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kAck), kOk,
+       tcp4("192.0.2.2", 9000, "10.10.1.12", 20000, kAck)},
+  });
+  EXPECT_EQ(port_of_next_flow("10.10.1.14"), 20000) << "the closed connection's port is free";
 }
 
 // A client that reuses a source port after its flow was forgotten (timed

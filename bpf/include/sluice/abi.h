@@ -464,6 +464,15 @@ enum sluice_ct_state {
 	SLUICE_CT_STATE_COUNT = 7,
 };
 
+/* A TCP flow's fin_seen: a FIN seen from each side (bit 1 << enum
+ * sluice_ct_dir); once both were, which side sent the later one, and
+ * whether the other side has acknowledged it since (an ACK from it). A
+ * flow that closed so has nothing left in flight; its masquerade port may
+ * go to a new flow at once (SLUICE_NAT_REUSE_ENDED_SECONDS). */
+#define SLUICE_CT_FIN_BOTH 0x03
+#define SLUICE_CT_FIN_LAST_FROM_REPLY 0x04
+#define SLUICE_CT_FIN_LAST_ACKED 0x08
+
 /* Direction of a packet relative to the flow's originator. */
 enum sluice_ct_dir {
 	SLUICE_DIR_ORIGINAL = 0,
@@ -512,7 +521,7 @@ struct sluice_ct_entry {
 	__u8 state;	  /* enum sluice_ct_state */
 	__u8 originator_is_a;
 	__u8 chain;	   /* enum sluice_chain that admitted the flow */
-	__u8 fin_seen;	   /* bit per direction */
+	__u8 fin_seen;	   /* SLUICE_CT_FIN_*: a bit per direction, and the close */
 	__u32 in_ifindex;  /* where the first packet came in */
 	__u32 out_ifindex; /* where the original direction leaves, once decided */
 	__u8 nat;	   /* SLUICE_NAT_* */
@@ -551,7 +560,8 @@ enum sluice_nat_counter {
  * enough for a retransmitted last FIN or ACK to have passed. Without it a
  * port stays taken for the whole closing timeout (SLUICE_CT_TIMEOUT_TCP_
  * CLOSING), which caps short connections to one server at a few hundred a
- * second. */
+ * second. A flow whose later FIN was acknowledged (SLUICE_CT_FIN_LAST_
+ * ACKED) has nothing left in flight and hands its port on at once. */
 #define SLUICE_NAT_REUSE_ENDED_SECONDS 2u
 
 /* The address a flow leaving an interface is masqueraded to, per family:
