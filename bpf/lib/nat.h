@@ -426,19 +426,11 @@ __noinline int nat_allocate(__u32 ifindex, const struct packet *pkt, struct slui
 		s->translation.originator_is_a =
 		    ct_make_key(&s->key, pkt->family, pkt->proto, pkt->dst,
 				is_icmp(pkt->proto) ? port : pkt->dport, ia->addr, port);
-		/* Looked up first: a failed insert into an LRU table takes a
-		 * free element and gives it back (and may evict to find one),
-		 * several times the cost of the lookup, and most tries that
-		 * fail meet a port in use. The insert still makes the claim. */
-		old = bpf_map_lookup_elem(&conntrack, &s->key);
-		if (!old) {
-			if (bpf_map_update_elem(&conntrack, &s->key, &s->translation,
-						BPF_NOEXIST) == 0) {
-				found = 1;
-				break;
-			}
-			old = bpf_map_lookup_elem(&conntrack, &s->key); /* claimed meanwhile */
+		if (bpf_map_update_elem(&conntrack, &s->key, &s->translation, BPF_NOEXIST) == 0) {
+			found = 1;
+			break;
 		}
+		old = bpf_map_lookup_elem(&conntrack, &s->key);
 		if (old && nat_entry_free_for(old, s) &&
 		    bpf_map_update_elem(&conntrack, &s->key, &s->translation, BPF_EXIST) == 0) {
 			found = 1;
