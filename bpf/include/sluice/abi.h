@@ -466,9 +466,10 @@ enum sluice_ct_state {
 
 /* A TCP flow's fin_seen: a FIN seen from each side (bit 1 << enum
  * sluice_ct_dir); once both were, which side sent the later one, and
- * whether the other side has acknowledged it since (an ACK from it). A
- * flow that closed so has nothing left in flight; its masquerade port may
- * go to a new flow at once (SLUICE_NAT_REUSE_ENDED_SECONDS). */
+ * whether the other side has acknowledged it since (an ACK from it; the
+ * sequence number is not checked). Nothing more is expected of a flow
+ * that closed so: its masquerade port may go to a new flow at once
+ * (SLUICE_NAT_REUSE_ENDED_SECONDS). */
 #define SLUICE_CT_FIN_BOTH 0x03
 #define SLUICE_CT_FIN_LAST_FROM_REPLY 0x04
 #define SLUICE_CT_FIN_LAST_ACKED 0x08
@@ -561,7 +562,7 @@ enum sluice_nat_counter {
  * port stays taken for the whole closing timeout (SLUICE_CT_TIMEOUT_TCP_
  * CLOSING), which caps short connections to one server at a few hundred a
  * second. A flow whose later FIN was acknowledged (SLUICE_CT_FIN_LAST_
- * ACKED) has nothing left in flight and hands its port on at once. */
+ * ACKED) hands its port on at once. */
 #define SLUICE_NAT_REUSE_ENDED_SECONDS 2u
 
 /* The address a flow leaving an interface is masqueraded to, per family:
