@@ -185,7 +185,7 @@ TEST_F(Nat, AClosedConnectionsPortIsGivenOnOnceItWentQuietALiveOnesNever) {
   });
 
   // .12 closes, the server first this time, and the last ACK passes:
-  // nothing of the connection is left in flight, the port is free at once.
+  // nothing more is expected of the connection, the port is free at once.
   run({
       {"the server closes", Hook::TcIngress, "wan0",
        tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kFin | kAck), kOk,
