@@ -133,8 +133,16 @@ class Datapath {
   // SLUICE_NAT_TRANSLATION, left out). Reads the map only: safe beside
   // other threads' use of the Datapath.
   std::vector<ConntrackEntry> conntrack() const;
-  // Walks the flows without copying the table, a few thousand at a time.
-  void for_each_conntrack(const std::function<void(const ConntrackEntry&)>& fn) const;
+  // Walks the flows without copying the table, a few thousand at a time,
+  // until fn returns false.
+  void for_each_conntrack(const std::function<bool(const ConntrackEntry&)>& fn) const;
+  // How many flows and translations the table holds, counted in the kernel
+  // (see sluice_count_entries) without copying it out.
+  struct ConntrackCounts {
+    std::size_t flows = 0;
+    std::size_t translations = 0;
+  };
+  ConntrackCounts count_conntrack() const;
   // Reads the next chunk of at most `most` entries, flows and translations,
   // after cursor into out (replacing its contents); true when the walk has
   // reached the end (the cursor then starts over). Entries added or

@@ -90,7 +90,8 @@ void for_each_entry(int fd, Fn&& fn) {
     std::uint32_t count = kChunk;
     int rc = bpf_map_lookup_batch(fd, first ? nullptr : &token, &token, keys.data(), values.data(),
                                   &count, nullptr);
-    for (std::uint32_t i = 0; i < count && (rc == 0 || rc == -ENOENT); ++i) fn(keys[i], values[i]);
+    for (std::uint32_t i = 0; i < count && (rc == 0 || rc == -ENOENT); ++i)
+      if (!fn(keys[i], values[i])) return;
     if (rc == -ENOENT) return;  // the last chunk
     if (rc != 0) throw BpfError("reading a map in batches", -rc);
     first = false;
@@ -105,12 +106,7 @@ std::vector<Datapath::MapUsage> Datapath::map_usage() const {
   auto add = [&](bpf_map* m, std::size_t entries) {
     out.push_back({bpf_map__name(m), entries, bpf_map__max_entries(m), map_memory(bpf_map__fd(m))});
   };
-  // Counted in the kernel: copying the large tables out only to count
-  // them took a quarter of a second when they were full.
-  sluice_table_counts counts{};
-  LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &counts, .ctx_size_in = sizeof counts);
-  if (bpf_prog_test_run_opts(bpf_program__fd(d.ingress->progs.sluice_count_entries), &run) != 0)
-    throw BpfError("counting the conntrack table's flows and translations", errno);
+  auto counts = count_conntrack();
   add(d.ingress->maps.conntrack, counts.flows + counts.translations);
   out.back().translations = counts.translations;
   auto both = [&](auto member) {
@@ -133,16 +129,30 @@ std::vector<Datapath::MapUsage> Datapath::map_usage() const {
   return out;
 }
 
+Datapath::ConntrackCounts Datapath::count_conntrack() const {
+  // Counted in the kernel: copying the large table out only to count it
+  // took a quarter of a second when it was full.
+  sluice_table_counts counts{};
+  LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &counts, .ctx_size_in = sizeof counts);
+  if (bpf_prog_test_run_opts(bpf_program__fd(impl_->ingress->progs.sluice_count_entries), &run) !=
+      0)
+    throw BpfError("counting the conntrack table's flows and translations", errno);
+  return {counts.flows, counts.translations};
+}
+
 std::vector<Datapath::ConntrackEntry> Datapath::conntrack() const {
   std::vector<ConntrackEntry> out;
-  for_each_conntrack([&](const ConntrackEntry& e) { out.push_back(e); });
+  for_each_conntrack([&](const ConntrackEntry& e) {
+    out.push_back(e);
+    return true;
+  });
   return out;
 }
 
-void Datapath::for_each_conntrack(const std::function<void(const ConntrackEntry&)>& fn) const {
+void Datapath::for_each_conntrack(const std::function<bool(const ConntrackEntry&)>& fn) const {
   for_each_entry<sluice_ct_key, sluice_ct_entry>(
       conntrack_fd(), [&](const sluice_ct_key& k, const sluice_ct_entry& v) {
-        if (!is_translation(v)) fn(ConntrackEntry{k, v});
+        return is_translation(v) || fn(ConntrackEntry{k, v});
       });
 }
 

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -103,60 +105,100 @@ std::string address(const std::uint8_t* a, std::uint8_t family) {
   return buf;
 }
 
+// An address a conntrack page is filtered by, parsed once: entries are
+// matched on their bytes, so only the page's entries are ever formatted.
+struct AddressFilter {
+  std::uint8_t family = 0;
+  std::uint8_t bytes[16] = {};
+  std::size_t length = 0;
+
+  static std::optional<AddressFilter> parse(const std::string& text) {
+    AddressFilter f;
+    if (inet_pton(AF_INET, text.c_str(), f.bytes) == 1) {
+      f.family = SLUICE_FAMILY_IPV4;
+      f.length = 4;
+    } else if (inet_pton(AF_INET6, text.c_str(), f.bytes) == 1) {
+      f.family = SLUICE_FAMILY_IPV6;
+      f.length = 16;
+    } else {
+      return std::nullopt;
+    }
+    return f;
+  }
+  bool is(const std::uint8_t* address) const { return std::memcmp(address, bytes, length) == 0; }
+  // Either end, or the address the originator appears as or connected to.
+  bool matches(const sluice_ct_key& k, const sluice_ct_entry& v) const {
+    if (k.family != family) return false;
+    return is(k.addr_a) || is(k.addr_b) || (v.nat & SLUICE_NAT_SNAT && is(v.snat_addr)) ||
+           (v.nat & SLUICE_NAT_DNAT && is(v.dnat_addr));
+  }
+};
+
+json conntrack_entry_json(Service& s, const sluice_ct_key& k, const sluice_ct_entry& v,
+                          const flows::WorkloadNames* workloads, std::uint64_t now) {
+  const auto& names = s.live().compiled.rule_names;
+  bool a_first = v.originator_is_a;
+  std::string src = address(a_first ? k.addr_a : k.addr_b, k.family);
+  std::string dst = address(a_first ? k.addr_b : k.addr_a, k.family);
+  // The addresses the outside sees, when translated: what the originator
+  // connected to (port forward) and what it appears as (masquerade).
+  json nat = json::object();
+  if (v.nat & SLUICE_NAT_SNAT)
+    nat["masquerade"] = {{"addr", address(v.snat_addr, k.family)}, {"port", ntohs(v.snat_port)}};
+  if (v.nat & SLUICE_NAT_DNAT)
+    nat["port_forward"] = {{"addr", address(v.dnat_addr, k.family)}, {"port", ntohs(v.dnat_port)}};
+  std::string rule;
+  if (v.rule_index == SLUICE_RULE_INDEX_DEFAULT)
+    rule = std::string("default (") + config::to_string(policy::config_chain(v.chain)) + ")";
+  else if (v.created_ns >= s.applied_at_ns() && v.rule_index < names.size())
+    rule = names[v.rule_index];
+  else
+    rule = "#" + std::to_string(v.rule_index) + " of an earlier ruleset";
+  json out = {{"proto", k.proto},
+              {"src", src},
+              {"sport", ntohs(a_first ? k.port_a : k.port_b)},
+              {"dst", dst},
+              {"dport", ntohs(a_first ? k.port_b : k.port_a)},
+              {"state", state_name(v.state)},
+              {"chain", config::to_string(policy::config_chain(v.chain))},
+              {"rule", rule},
+              {"nat", nat},
+              {"packets", {v.packets[0], v.packets[1]}},
+              {"bytes", {v.bytes[0], v.bytes[1]}},
+              {"age_seconds", now > v.created_ns ? (now - v.created_ns) / 1000000000ull : 0},
+              {"idle_seconds", now > v.last_seen_ns ? (now - v.last_seen_ns) / 1000000000ull : 0}};
+  // The containers at either end (CNI mode).
+  if (workloads) {
+    auto src_w = workloads->describe(src), dst_w = workloads->describe(dst);
+    if (!src_w.empty()) out["src_workload"] = src_w;
+    if (!dst_w.empty()) out["dst_workload"] = dst_w;
+  }
+  return out;
+}
+
 // One page of the table, built while walking it: only the page becomes
-// JSON, whatever the table's size; total counts every match.
-json conntrack_page(Service& s, const std::string& filter, std::uint64_t offset,
+// JSON, whatever the table's size. A full table is hundreds of thousands
+// of entries. Unfiltered, the walk stops at the page's end and the kernel
+// counts the total; filtered, every entry is walked to count the matches,
+// but nothing beyond the filter's byte comparison is done for those off
+// the page. The count and the walk are two looks at a live table: under
+// churn they may differ by the flows that came and went in between.
+json conntrack_page(Service& s, const std::optional<AddressFilter>& filter, std::uint64_t offset,
                     std::uint64_t limit) {
   json out = json::array();
   std::uint64_t matched = 0;
-  const auto& names = s.live().compiled.rule_names;
   auto workloads = s.rulesets().identities().names();
   std::uint64_t now = monotonic_ns();
   s.readings().for_each_flow([&](const datapath::Datapath::ConntrackEntry& e) {
-    const auto& k = e.key;
-    const auto& v = e.value;
-    bool a_first = v.originator_is_a;
-    std::string src = address(a_first ? k.addr_a : k.addr_b, k.family);
-    std::string dst = address(a_first ? k.addr_b : k.addr_a, k.family);
-    // The addresses the outside sees, when translated: what the originator
-    // connected to (port forward) and what it appears as (masquerade).
-    std::string snat = v.nat & SLUICE_NAT_SNAT ? address(v.snat_addr, k.family) : "";
-    std::string dnat = v.nat & SLUICE_NAT_DNAT ? address(v.dnat_addr, k.family) : "";
-    if (!filter.empty() && filter != src && filter != dst && filter != snat && filter != dnat)
-      return;
-    if (matched++ < offset || out.size() >= limit) return;
-    json nat = json::object();
-    if (!snat.empty()) nat["masquerade"] = {{"addr", snat}, {"port", ntohs(v.snat_port)}};
-    if (!dnat.empty()) nat["port_forward"] = {{"addr", dnat}, {"port", ntohs(v.dnat_port)}};
-    std::string rule;
-    if (v.rule_index == SLUICE_RULE_INDEX_DEFAULT)
-      rule = std::string("default (") + config::to_string(policy::config_chain(v.chain)) + ")";
-    else if (v.created_ns >= s.applied_at_ns() && v.rule_index < names.size())
-      rule = names[v.rule_index];
-    else
-      rule = "#" + std::to_string(v.rule_index) + " of an earlier ruleset";
-    out.push_back(
-        {{"proto", k.proto},
-         {"src", src},
-         {"sport", ntohs(a_first ? k.port_a : k.port_b)},
-         {"dst", dst},
-         {"dport", ntohs(a_first ? k.port_b : k.port_a)},
-         {"state", state_name(v.state)},
-         {"chain", config::to_string(policy::config_chain(v.chain))},
-         {"rule", rule},
-         {"nat", nat},
-         {"packets", {v.packets[0], v.packets[1]}},
-         {"bytes", {v.bytes[0], v.bytes[1]}},
-         {"age_seconds", now > v.created_ns ? (now - v.created_ns) / 1000000000ull : 0},
-         {"idle_seconds", now > v.last_seen_ns ? (now - v.last_seen_ns) / 1000000000ull : 0}});
-    // The containers at either end (CNI mode).
-    if (workloads) {
-      auto src_w = workloads->describe(src), dst_w = workloads->describe(dst);
-      if (!src_w.empty()) out.back()["src_workload"] = src_w;
-      if (!dst_w.empty()) out.back()["dst_workload"] = dst_w;
-    }
+    if (filter && !filter->matches(e.key, e.value)) return true;
+    if (matched++ < offset) return true;
+    if (out.size() < limit)
+      out.push_back(conntrack_entry_json(s, e.key, e.value, workloads.get(), now));
+    return filter || out.size() < limit;
   });
-  return {{"ok", true}, {"entries", out}, {"total", matched}};
+  std::uint64_t total =
+      filter ? matched : std::max<std::uint64_t>(s.readings().flow_count(), matched);
+  return {{"ok", true}, {"entries", out}, {"total", total}};
 }
 
 json counters(Service& s, const json&, const Caller&) {
@@ -432,7 +474,11 @@ json interfaces(Service& s, const json&, const Caller&) {
 json conntrack(Service& s, const json& req, const Caller&) {
   if (req.contains("filter") && !req["filter"].is_string())
     return error("filter must be an address");
-  std::string filter = req.value("filter", "");
+  std::optional<AddressFilter> filter;
+  if (std::string text = req.value("filter", ""); !text.empty()) {
+    filter = AddressFilter::parse(text);
+    if (!filter) return error("filter must be an address (IPv4 or IPv6), not '" + text + "'");
+  }
   auto limit = count_field(req, "limit", 1000000000, 1000000000);
   if (!limit) return error("limit must be a positive number");
   std::uint64_t offset = 0;

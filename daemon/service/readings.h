@@ -27,11 +27,13 @@ class Readings {
   std::uint64_t events_lost(sluice_event_loss why) const { return dp_.events_lost(why); }
   std::uint32_t generation() const { return dp_.active_generation(); }
   std::vector<datapath::Datapath::MapUsage> map_usage() const { return dp_.map_usage(); }
-  // Walks the conntrack table a few thousand entries at a time.
+  // Walks the conntrack table a few thousand entries at a time, until fn
+  // returns false.
   void for_each_flow(
-      const std::function<void(const datapath::Datapath::ConntrackEntry&)>& fn) const {
+      const std::function<bool(const datapath::Datapath::ConntrackEntry&)>& fn) const {
     dp_.for_each_conntrack(fn);
   }
+  std::size_t flow_count() const { return dp_.count_conntrack().flows; }
 
  private:
   const datapath::Datapath& dp_;

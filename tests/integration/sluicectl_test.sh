@@ -66,6 +66,10 @@ ip netns exec "$lan" ping -c1 -W1 10.10.2.2 >/dev/null 2>&1
 check "an ICMP flow shows its echo id and no ports" bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' conntrack | grep -qE '^icmp id [0-9]+ +10.10.1.10 +10.10.2.2 '"
 check "conntrack --filter keeps matching flows" bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' conntrack --filter 10.10.2.2 | grep -q 10.10.2.2:81"
 check "conntrack --filter drops the others" test "$(sluicectl conntrack --filter 192.0.2.1 | wc -l)" = 1
+out=$(sluicectl conntrack --filter 10.10.2 2>&1)
+check "conntrack --filter with no address fails" test $? -ne 0
+check "conntrack --filter with no address says why" \
+	grep -qF "filter must be an address (IPv4 or IPv6), not '10.10.2'" <<<"$out"
 check "conntrack --json has the flow's rule" \
 	bash -c "'$SLUICECTL_BIN' --socket '$work/sluice.sock' --json conntrack | grep -q '\"rule\": \"web-80\"'"
 ip netns exec "$lan" curl -sf -m 2 -o /dev/null "http://10.10.2.2:82/"
