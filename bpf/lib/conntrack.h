@@ -164,6 +164,13 @@ static __always_inline __u8 ct_tcp_next_state(struct sluice_ct_entry *ct, __u8 d
 	return state;
 }
 
+/* A TCP flow whose close completed: FINs both ways and the later one
+ * acknowledged by the other side. Only retransmissions of it may follow. */
+static __always_inline int ct_tcp_closed_cleanly(const struct sluice_ct_entry *ct)
+{
+	return ct->state == SLUICE_CT_CLOSING && (ct->fin_seen & SLUICE_CT_FIN_LAST_ACKED);
+}
+
 /* Flag combinations no TCP stack sends (null, SYN+FIN, SYN+RST scans). */
 static __always_inline int tcp_flags_invalid(__u8 flags)
 {

@@ -346,6 +346,14 @@ static __always_inline int masquerade_wanted(__u32 ifindex, const struct packet 
 	return (ct->nat & SLUICE_NAT_DNAT) && ct->in_ifindex == ifindex;
 }
 
+/* Whether an ended TCP flow (FINs both ways, or a RST) has been quiet for
+ * SLUICE_NAT_REUSE_ENDED_SECONDS: a late retransmission is unlikely now. */
+static __always_inline int nat_ended_flow_quiet(const struct sluice_ct_entry *ct, __u64 now)
+{
+	return now > ct->last_seen_ns &&
+	       now - ct->last_seen_ns >= SLUICE_NAT_REUSE_ENDED_SECONDS * 1000000000ull;
+}
+
 /*
  * Whether the entry old, under the key s->key, may become the translation
  * s->translation for the flow s->flow: it is a translation (not a
@@ -373,9 +381,7 @@ static __always_inline int nat_entry_free_for(const struct sluice_ct_entry *old,
 	if (s->key.proto != IPPROTO_TCP || owner->state < SLUICE_CT_CLOSING)
 		return 0;
 	now = bpf_ktime_get_ns();
-	if (!(owner->state == SLUICE_CT_CLOSING && (owner->fin_seen & SLUICE_CT_FIN_LAST_ACKED)) &&
-	    (now <= owner->last_seen_ns ||
-	     now - owner->last_seen_ns < SLUICE_NAT_REUSE_ENDED_SECONDS * 1000000000ull))
+	if (!ct_tcp_closed_cleanly(owner) && !nat_ended_flow_quiet(owner, now))
 		return 0;
 	ct_end(&s->owner, owner, now);
 	return 1;
