@@ -194,6 +194,14 @@ try {
   await page.click("nav a[href='#/connections']");
   check("connections lists tracked flows", await soon(async () => (await page.$$("#conntrack-table tbody tr")).length > 0));
   await page.screenshot({ path: `${shots}/connections.png` });
+  await page.fill("form.filters input[name=filter]", "10.10.1");
+  await page.press("form.filters input[name=filter]", "Enter");
+  check("a filter that is no address is refused, saying why", await soon(async () =>
+    /filter refused: .*must be an address/.test(await page.textContent("#conntrack-summary"))));
+  check("and the last page is not left up", (await page.$$("#conntrack-table tbody tr")).length === 0);
+  await page.fill("form.filters input[name=filter]", "");
+  await page.press("form.filters input[name=filter]", "Enter");
+  check("cleared, the flows are back", await soon(async () => (await page.$$("#conntrack-table tbody tr")).length > 0));
 
   // --- containers: the Endpoints page and the map ---------------------------------------
   const { SHOP_NS: shop, ROGUE_NS: rogue, WEB_ADDR: webAddr } = process.env;

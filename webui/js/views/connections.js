@@ -18,7 +18,17 @@ export async function showConnections(main, params) {
   let offset = 0;
 
   async function load() {
-    const r = await api.get(`/api/v1/conntrack${api.query({ filter: filter.value, offset, limit: PAGE })}`);
+    let r;
+    try {
+      r = await api.get(`/api/v1/conntrack${api.query({ filter: filter.value, offset, limit: PAGE })}`);
+    } catch (e) {
+      // A refused filter (not an address) says why instead of leaving the last page up.
+      summary.textContent = `filter refused: ${e.message}`;
+      summary.className = "error";
+      clear(list);
+      throw e;
+    }
+    summary.className = "muted";
     summary.textContent = r.total ? `${number(offset + 1)}-${number(offset + r.entries.length)} of ${number(r.total)} tracked flows` :
       "No tracked flows match.";
     prev.disabled = offset === 0;
