@@ -176,6 +176,8 @@ check "TCP over IPv6 through the router" \
 	bash -c "echo hi6 | ip netns exec $a timeout 3 nc -N 2001:db8:2::2 9000 | grep hi6"
 check "the server sees the lan host's own IPv6 address (masquerade is for the IPv4 lan)" \
 	grep "^fd00:10:1::10 " "$work/wan-peers"
+check "conntrack --filter finds the IPv6 flows, however the address is written" \
+	bash -c "$ctl conntrack --filter 2001:0db8:2:0::2 | grep -q 'fd00:10:1::10.*2001:db8:2::2'"
 
 echo "--- XDP fast path: flows by XDP, exceptions and what policy refuses by the kernel"
 counter() { # SECTION WHAT: packets of one row of sluicectl counters
