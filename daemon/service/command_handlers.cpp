@@ -110,22 +110,20 @@ std::string address(const std::uint8_t* a, std::uint8_t family) {
 struct AddressFilter {
   std::uint8_t family = 0;
   std::uint8_t bytes[16] = {};
-  std::size_t length = 0;
 
   static std::optional<AddressFilter> parse(const std::string& text) {
     AddressFilter f;
-    if (inet_pton(AF_INET, text.c_str(), f.bytes) == 1) {
+    if (inet_pton(AF_INET, text.c_str(), f.bytes) == 1)
       f.family = SLUICE_FAMILY_IPV4;
-      f.length = 4;
-    } else if (inet_pton(AF_INET6, text.c_str(), f.bytes) == 1) {
+    else if (inet_pton(AF_INET6, text.c_str(), f.bytes) == 1)
       f.family = SLUICE_FAMILY_IPV6;
-      f.length = 16;
-    } else {
+    else
       return std::nullopt;
-    }
     return f;
   }
-  bool is(const std::uint8_t* address) const { return std::memcmp(address, bytes, length) == 0; }
+  bool is(const std::uint8_t* address) const {
+    return std::memcmp(address, bytes, family == SLUICE_FAMILY_IPV4 ? 4 : 16) == 0;
+  }
   // Either end, or the address the originator appears as or connected to.
   bool matches(const sluice_ct_key& k, const sluice_ct_entry& v) const {
     if (k.family != family) return false;
@@ -473,7 +471,7 @@ json interfaces(Service& s, const json&, const Caller&) {
 
 json conntrack(Service& s, const json& req, const Caller&) {
   if (req.contains("filter") && !req["filter"].is_string())
-    return error("filter must be an address");
+    return error("filter must be an address (IPv4 or IPv6)");
   std::optional<AddressFilter> filter;
   if (std::string text = req.value("filter", ""); !text.empty()) {
     filter = AddressFilter::parse(text);

@@ -26,7 +26,7 @@ export async function showConnections(main, params) {
       summary.textContent = `filter refused: ${e.message}`;
       summary.className = "error";
       clear(list);
-      throw e;
+      return;
     }
     summary.className = "muted";
     summary.textContent = r.total ? `${number(offset + 1)}-${number(offset + r.entries.length)} of ${number(r.total)} tracked flows` :
