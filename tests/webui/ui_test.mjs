@@ -280,6 +280,38 @@ try {
   await page.screenshot({ path: `${shots}/phone-overview.png` });
   await page.setViewportSize({ width: 1280, height: 900 });
 
+  // --- moving on while a view still loads ------------------------------------------------------
+  // The flows page's first request is held back half a second; before it
+  // answers, the user opens Connections. The flows page must give way: no
+  // live stream left open behind the next view, nothing drawn over it.
+  await page.addInitScript(() => {
+    const Real = window.EventSource;
+    window.__streams = [];
+    window.EventSource = class extends Real {
+      constructor(...args) { super(...args); window.__streams.push(this); }
+      close() { this.closedByPage = true; super.close(); }
+    };
+  });
+  await page.reload();
+  await page.evaluate(() => { location.hash = "#/overview"; });
+  await soon(() => page.isVisible("nav a[aria-current=page][href='#/overview']"));
+  await page.waitForTimeout(500);
+  await page.evaluate(() => { window.__streams.length = 0; });
+  const slowFlows = /\/api\/v1\/flows\?/;
+  await page.route(slowFlows, async (r) => { await new Promise((done) => setTimeout(done, 500)); await r.continue(); });
+  await page.evaluate(() => { location.hash = "#/flows"; });
+  await page.waitForTimeout(100);
+  await page.evaluate(() => { location.hash = "#/connections"; });
+  check("moving on while a view loads: the next view shows", await soon(async () => (await page.$$("#conntrack-table tbody tr")).length > 0));
+  await page.waitForTimeout(1200);
+  // Left open: not closed by the page (the server may have refused it meanwhile).
+  const streams = await page.evaluate(() => ({
+    made: window.__streams.length, left: window.__streams.filter((x) => !x.closedByPage).length }));
+  check("the view left while loading keeps no live stream open", streams.left === 0, JSON.stringify(streams));
+  check("and draws nothing over the next view", (await page.$$("#flow-filters")).length === 0 &&
+    (await page.$$("#conntrack-table")).length === 1);
+  await page.unroute(slowFlows);
+
   // --- every change carried the CSRF token; sign-out ends the session ---------------------------
   const cookie = (await context.cookies()).find((c) => c.name === "sluice_session");
   await page.click("#signout");

@@ -24,6 +24,7 @@ const nav = document.getElementById("nav");
 const who = document.getElementById("who");
 const signout = document.getElementById("signout");
 let current = null;  // the shown view's stop() (timers, streams)
+let rendering = 0;   // counts render() calls: a view still loading when a newer one starts gives way
 let signedIn = false;
 
 function stopCurrent() {
@@ -45,6 +46,7 @@ function route() {
 }
 
 async function render() {
+  const mine = ++rendering;
   stopCurrent();
   if (!signedIn) {
     document.title = "Sign in - sluice";
@@ -62,12 +64,22 @@ async function render() {
     else a.removeAttribute("aria-current");
   }
   document.title = `${view.title} - sluice`;
-  clear(main);
+  // Each view draws into a box of its own: one still loading when the user
+  // moves on draws into a box no longer shown, never over the next view.
+  const box = h("div");
+  clear(main, box);
+  let stop = null;
   try {
-    current = await view.show(main, params);
+    stop = await view.show(box, params);
   } catch (e) {
-    clear(main, h("p", { class: "error" }, `Could not load ${view.title}: ${e.message}`));
+    clear(box, h("p", { class: "error" }, `Could not load ${view.title}: ${e.message}`));
   }
+  if (mine !== rendering) {
+    // Superseded while loading: what it started (streams, timers) stops now.
+    if (stop) stop();
+    return;
+  }
+  current = stop;
   main.focus({ preventScroll: true });
 }
 
