@@ -22,8 +22,9 @@ export async function showConnections(main, params) {
     try {
       r = await api.get(`/api/v1/conntrack${api.query({ filter: filter.value, offset, limit: PAGE })}`);
     } catch (e) {
-      // A refused filter (not an address) says why instead of leaving the last page up.
-      summary.textContent = `filter refused: ${e.message}`;
+      // Say why instead of leaving the last page up: a refused filter (400,
+      // not an address) or whatever else kept the table from loading.
+      summary.textContent = `${e.status === 400 ? "filter refused" : "could not load the table"}: ${e.message}`;
       summary.className = "error";
       clear(list);
       return;
