@@ -55,7 +55,8 @@ Service::Service(ServiceOptions options, store::StateStore* state, std::string s
             datapath_->discarded_pins());
   if (datapath_->adopted())
     log(Priority::Notice, "took over the datapath pinned in " + options.pin_dir + " (" +
-                              std::to_string(datapath_->conntrack().size()) + " tracked flows)");
+                              std::to_string(datapath_->count_conntrack().flows) +
+                              " tracked flows)");
   pipeline_ = std::make_unique<FlowPipeline>(*datapath_, flows_);
   interfaces_ = std::make_unique<Interfaces>(*datapath_);
   // sluice-cni's default pending directory beside the default database.
