@@ -54,6 +54,16 @@ void address_of(int fd, bool peer, std::string& ip, int& port) {
   ip = text;
 }
 
+// The connection this thread serves (client_hung_up), while it does.
+thread_local int serving_fd = -1;
+
+struct ServingConnection {
+  explicit ServingConnection(int fd) { serving_fd = fd; }
+  ~ServingConnection() { serving_fd = -1; }
+  ServingConnection(const ServingConnection&) = delete;
+  ServingConnection& operator=(const ServingConnection&) = delete;
+};
+
 struct Timeouts {
   std::chrono::microseconds read, write;
 };
@@ -149,6 +159,7 @@ class Guarded : public Base {
   }
 
   void serve(int fd, SSL* ssl) {
+    ServingConnection serving(fd);
     ConnectionStream stream(fd, ssl, timeouts());
     for (auto left = this->keep_alive_max_count_; left > 0 && next_request(fd); --left) {
       bool closed = false;
@@ -229,6 +240,13 @@ class GuardedTlsServer : public Guarded<httplib::SSLServer> {
 };
 
 }  // namespace
+
+bool client_hung_up() {
+  if (serving_fd < 0) return false;
+  // A client's FIN or RST; data it may still send does not count.
+  pollfd p{serving_fd, POLLRDHUP, 0};
+  return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
 
 std::unique_ptr<httplib::Server> make_guarded_server(ConnectionGate gate) {
   return std::make_unique<GuardedServer>(std::move(gate));

@@ -26,6 +26,12 @@ namespace sluice::api {
 using ConnectionGate = std::function<std::shared_ptr<void>(const std::string& address)>;
 
 std::unique_ptr<httplib::Server> make_guarded_server(ConnectionGate gate);
+
+// Whether the client whose request this thread is serving has hung up
+// (closed or reset its connection). A live stream asks it between writes:
+// a client gone sends nothing more, and the server would otherwise learn
+// of it only when a later write fails, holding the stream's slot till then.
+bool client_hung_up();
 // Throws std::runtime_error when the certificate or key cannot be used.
 std::unique_ptr<httplib::Server> make_guarded_tls_server(const std::string& cert,
                                                          const std::string& key,

@@ -50,11 +50,13 @@ constexpr std::size_t kMaxStreamsPerPrincipal = 4;
 // open from it (idle or sending slowly, each holds a thread).
 constexpr std::size_t kMaxRequestsPerAddress = 16;
 constexpr std::size_t kMaxConnectionsPerAddress = 24;
-// Also how soon a stream whose client went away is noticed (a write fails).
 constexpr auto kStreamKeepalive = std::chrono::seconds(5);
 // How soon a live stream notices that its principal was signed out,
 // removed or expired.
 constexpr auto kStreamRecheck = std::chrono::seconds(2);
+// How soon a live stream notices that its client hung up (a browser that
+// reloaded or left the page), and gives its slot back.
+constexpr auto kStreamClientCheck = std::chrono::milliseconds(250);
 constexpr const char* kSessionCookie = "sluice_session";
 constexpr const char* kDeviceCookie = "sluice_device";
 
@@ -527,9 +529,15 @@ struct ApiServer::Impl {
           std::string hello = ": sluice flows\n\n";
           if (!sink.write(hello.data(), hello.size())) return false;
           auto quiet_since = std::chrono::steady_clock::now();
-          while (sink.is_writable()) {
-            auto newest = log->ring().wait_after(after, kStreamRecheck);
-            if (log->ring().closed() || !still_valid(who)) break;
+          auto checked_principal = quiet_since;
+          while (sink.is_writable() && !client_hung_up()) {
+            auto newest = log->ring().wait_after(after, kStreamClientCheck);
+            if (log->ring().closed()) break;
+            // The principal is looked up in the database: not at every turn.
+            if (std::chrono::steady_clock::now() - checked_principal >= kStreamRecheck) {
+              if (!still_valid(who)) break;
+              checked_principal = std::chrono::steady_clock::now();
+            }
             std::string chunk;
             if (newest <= after) {
               if (std::chrono::steady_clock::now() - quiet_since < kStreamKeepalive) continue;

@@ -118,6 +118,28 @@ for s, _ in streams:
     s.close()
 
 
+def reopens_within(headers, count, seconds):
+    """True when headers open count streams again within seconds of their
+    clients closing theirs: the server gives a closed stream's slot back
+    when the client hangs up, not when a later write fails."""
+    deadline = time.time() + seconds
+    opened = []
+    while len(opened) < count and time.time() < deadline:
+        s, line = open_stream(headers)
+        if line and " 200 " in line:
+            opened.append(s)
+        else:
+            s.close()
+            time.sleep(0.1)
+    for s in opened:
+        s.close()
+    return len(opened) == count
+
+
+check("streams whose clients closed them are given back within 2 s (the token opens 4 again)",
+      reopens_within(bearer, 4, 2))
+
+
 def stream_ends_within(sock, seconds):
     """True when the server ends the stream (EOF) within seconds."""
     sock.settimeout(0.5)
