@@ -65,14 +65,18 @@ static long count_one(void *map, void *key, void *value, void *ctx)
 	return 0; /* go on */
 }
 
-/* Run by the daemon (BPF_PROG_RUN) for status and metrics: walking the
- * table here costs a fraction of copying it out. */
+/* Run by the daemon (BPF_PROG_RUN) for status and metrics, once per table
+ * (out->table): walking the table here costs a fraction of copying it out. */
 SEC("syscall")
 int sluice_count_entries(struct sluice_table_counts *out)
 {
 	struct sluice_table_counts counts = {};
 
-	bpf_for_each_map_elem(&conntrack, count_one, &counts, 0);
+	counts.table = out->table;
+	if (counts.table == SLUICE_CT_TABLE_TCP)
+		bpf_for_each_map_elem(&conntrack, count_one, &counts, 0);
+	else
+		bpf_for_each_map_elem(&conntrack_other, count_one, &counts, 0);
 	*out = counts;
 	return 0;
 }

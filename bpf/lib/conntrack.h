@@ -69,7 +69,7 @@ static __always_inline int ct_is_translation(const struct sluice_ct_entry *e)
  * key is not one. */
 static __always_inline struct sluice_ct_entry *ct_lookup_flow(const struct sluice_ct_key *key)
 {
-	struct sluice_ct_entry *ct = bpf_map_lookup_elem(&conntrack, key);
+	struct sluice_ct_entry *ct = ct_table_lookup(key);
 
 	return ct && !ct_is_translation(ct) ? ct : NULL;
 }
@@ -210,7 +210,7 @@ static __always_inline void ct_end(const struct sluice_ct_key *key,
 		__builtin_memcpy(&c->key, key, sizeof(c->key));
 		__builtin_memcpy(&c->entry, ct, sizeof(c->entry));
 	}
-	if (bpf_map_delete_elem(&conntrack, key) == 0) {
+	if (ct_table_delete(key) == 0) {
 		if (c)
 			event_submit(&c->event);
 	} else if (c) {
@@ -316,7 +316,7 @@ __noinline int ct_create(const struct packet *pkt, __u64 now, __u32 chain_slot, 
 	ct_init(&ct, &key, pkt, now, chain_slot & 0xff, rule_index, ifindex);
 	ct.proxy_slot = chain_slot >> 8;
 	ct.proxied = ct.proxy_slot != 0;
-	return bpf_map_update_elem(&conntrack, &key, &ct, BPF_ANY);
+	return ct_table_update(&key, &ct, BPF_ANY);
 }
 
 /*

@@ -204,7 +204,7 @@ static __always_inline struct sluice_ct_entry *fast_new_flow(struct xdp_md *ctx,
 		report_unjudged_drop(pkt, ctx->ingress_ifindex, pkt->len, SLUICE_DROP_NAT_FAILED);
 		return FAST_NAT_FAILED;
 	}
-	if (bpf_map_update_elem(&conntrack, &sc->key, ct, BPF_ANY))
+	if (ct_table_update(&sc->key, ct, BPF_ANY))
 		return NULL;
 	count_verdict(&v, SLUICE_CHAIN_FORWARD, gen, pkt->len);
 	/* One record for the flow and its masquerade: half the ring traffic
@@ -276,7 +276,7 @@ static __always_inline void fast_find_flow(const struct packet *pkt, struct fast
 	fl->dnat = NULL;
 	fl->src_is_a =
 	    ct_make_key(&sc->key, pkt->family, pkt->proto, pkt->src, fl->sport, fl->dst, fl->dport);
-	e = bpf_map_lookup_elem(&conntrack, &sc->key);
+	e = ct_table_lookup(&sc->key);
 	if (e && ct_is_translation(e)) {
 		/* Only one for this packet's direction is the way back. */
 		if (e->originator_is_a != fl->src_is_a || !is_local(pkt->family, pkt->dst)) {

@@ -155,7 +155,7 @@ nat_translation(struct sluice_ct_key *key, struct sluice_ct_key *flow, __u8 fami
 		const __u8 *src, __u16 sport, const __u8 *dst, __u16 dport)
 {
 	int src_is_a = ct_make_key(key, family, proto, src, sport, dst, dport);
-	struct sluice_ct_entry *t = bpf_map_lookup_elem(&conntrack, key);
+	struct sluice_ct_entry *t = ct_table_lookup(key);
 
 	/* The tuple of a flow, or of a translation for the other way round. */
 	if (!t || !ct_is_translation(t) || t->originator_is_a != src_is_a)
@@ -323,7 +323,7 @@ __noinline int nat_remember_port_forward(const struct packet *pkt)
 	s->translation.originator_is_a = ct_make_key(&s->key, pkt->family, pkt->proto, pkt->src,
 						     pkt->sport, pkt->orig_dst, pkt->orig_dport);
 	counter_add(&nat_counters, SLUICE_NAT_NEW_PORT_FORWARD, pkt->len);
-	return bpf_map_update_elem(&conntrack, &s->key, &s->translation, BPF_ANY);
+	return ct_table_update(&s->key, &s->translation, BPF_ANY);
 }
 
 /* Whether a flow leaving by ifindex is masqueraded. */
@@ -432,13 +432,13 @@ __noinline int nat_allocate(__u32 ifindex, const struct packet *pkt, struct slui
 		s->translation.originator_is_a =
 		    ct_make_key(&s->key, pkt->family, pkt->proto, pkt->dst,
 				is_icmp(pkt->proto) ? port : pkt->dport, ia->addr, port);
-		if (bpf_map_update_elem(&conntrack, &s->key, &s->translation, BPF_NOEXIST) == 0) {
+		if (ct_table_update(&s->key, &s->translation, BPF_NOEXIST) == 0) {
 			found = 1;
 			break;
 		}
-		old = bpf_map_lookup_elem(&conntrack, &s->key);
+		old = ct_table_lookup(&s->key);
 		if (old && nat_entry_free_for(old, s) &&
-		    bpf_map_update_elem(&conntrack, &s->key, &s->translation, BPF_EXIST) == 0) {
+		    ct_table_update(&s->key, &s->translation, BPF_EXIST) == 0) {
 			found = 1;
 			break;
 		}

@@ -1,5 +1,6 @@
 #include "api/metrics.h"
 
+#include <algorithm>
 #include <sstream>
 #include <vector>
 
@@ -110,6 +111,47 @@ void l7_metrics(Writer& w, const service::ProxySupervisor& proxy) {
   }
 }
 
+// Every map's fill and memory, and the conntrack tables' (TCP, the rest)
+// on their own and together.
+void map_metrics(Writer& w, const service::Readings& dp) {
+  std::size_t conntrack_entries = 0, conntrack_capacity = 0, conntrack_translations = 0;
+  w.family("sluice_map_entries", "gauge", "Entries in each BPF map.");
+  auto maps = dp.map_usage();
+  for (const auto& m : maps) {
+    w.sample("sluice_map_entries", "map=\"" + label(m.name) + "\"", m.entries);
+    if (m.name != "conntrack" && m.name != "conntrack_other") continue;  // TCP, the rest
+    conntrack_entries += m.entries;
+    conntrack_capacity += m.capacity;
+    conntrack_translations += m.translations;
+  }
+  w.family("sluice_map_capacity", "gauge", "Maximum entries of each BPF map.");
+  for (const auto& m : maps)
+    w.sample("sluice_map_capacity", "map=\"" + label(m.name) + "\"", m.capacity);
+  w.family("sluice_map_memory_bytes", "gauge", "Memory charged to each BPF map.");
+  for (const auto& m : maps)
+    w.sample("sluice_map_memory_bytes", "map=\"" + label(m.name) + "\"", m.memory);
+
+  w.family("sluice_conntrack_entries", "gauge", "Tracked flows.");
+  w.sample("sluice_conntrack_entries", "", conntrack_entries - conntrack_translations);
+  w.family("sluice_conntrack_translations", "gauge",
+           "Masquerade and port-forward translations in the conntrack table.");
+  w.sample("sluice_conntrack_translations", "", conntrack_translations);
+  w.family("sluice_conntrack_fill_ratio", "gauge",
+           "Flows and translations over the conntrack tables' capacity (both together).");
+  w.sample("sluice_conntrack_fill_ratio", "",
+           static_cast<double>(conntrack_entries) /
+               static_cast<double>(std::max<std::size_t>(conntrack_capacity, 1)));
+  w.family("sluice_conntrack_table_fill_ratio", "gauge",
+           "Flows and translations over each conntrack table's capacity (TCP, other protocols).");
+  for (const auto& m : maps) {
+    if (m.name != "conntrack" && m.name != "conntrack_other") continue;
+    w.sample(
+        "sluice_conntrack_table_fill_ratio",
+        std::string("table=\"") + (m.name == "conntrack" ? "tcp" : "other") + "\"",
+        static_cast<double>(m.entries) / static_cast<double>(std::max<std::size_t>(m.capacity, 1)));
+  }
+}
+
 }  // namespace
 
 std::string metrics_text(const service::Service& s) {
@@ -127,32 +169,7 @@ std::string metrics_text(const service::Service& s) {
     w.sample("sluice_drops_total", std::string("reason=\"") + flows::drop_reason_name(r) + "\"",
              dp.drops(static_cast<sluice_drop_reason>(r)).packets);
 
-  std::size_t conntrack_entries = 0, conntrack_capacity = 1, conntrack_translations = 0;
-  w.family("sluice_map_entries", "gauge", "Entries in each BPF map.");
-  auto maps = dp.map_usage();
-  for (const auto& m : maps) {
-    w.sample("sluice_map_entries", "map=\"" + label(m.name) + "\"", m.entries);
-    if (m.name != "conntrack") continue;
-    conntrack_entries = m.entries;
-    conntrack_capacity = m.capacity;
-    conntrack_translations = m.translations;
-  }
-  w.family("sluice_map_capacity", "gauge", "Maximum entries of each BPF map.");
-  for (const auto& m : maps)
-    w.sample("sluice_map_capacity", "map=\"" + label(m.name) + "\"", m.capacity);
-  w.family("sluice_map_memory_bytes", "gauge", "Memory charged to each BPF map.");
-  for (const auto& m : maps)
-    w.sample("sluice_map_memory_bytes", "map=\"" + label(m.name) + "\"", m.memory);
-
-  w.family("sluice_conntrack_entries", "gauge", "Tracked flows.");
-  w.sample("sluice_conntrack_entries", "", conntrack_entries - conntrack_translations);
-  w.family("sluice_conntrack_translations", "gauge",
-           "Masquerade and port-forward translations in the conntrack table.");
-  w.sample("sluice_conntrack_translations", "", conntrack_translations);
-  w.family("sluice_conntrack_fill_ratio", "gauge",
-           "Flows and translations over the conntrack table's capacity.");
-  w.sample("sluice_conntrack_fill_ratio", "",
-           static_cast<double>(conntrack_entries) / static_cast<double>(conntrack_capacity));
+  map_metrics(w, dp);
 
   const auto& log = *s.flows();
   auto history = log.history_status();

@@ -102,6 +102,9 @@ void render_status(const json& r, const json&) {
             << " entries";
   if (r.contains("conntrack_translations"))
     std::cout << " (" << r["conntrack_translations"] << " of them translations)";
+  if (const auto& t = r["conntrack_tables"]; t.contains("tcp") && t.contains("other"))
+    std::cout << ": TCP " << t["tcp"]["entries"] << " of " << t["tcp"]["capacity"]
+              << ", other protocols " << t["other"]["entries"] << " of " << t["other"]["capacity"];
   if (const auto& sw = r["conntrack_sweep"]; sw.is_object()) {
     const auto& w = sw["last_walk"];
     char seconds[32];

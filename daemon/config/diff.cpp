@@ -141,7 +141,8 @@ void diff_settings(const Config& from, const Config& to, std::vector<Change>& ou
   if (flows(from.flows) != flows(to.flows))
     out.push_back({Change::Kind::Changed, "flows", flows(from.flows) + " -> " + flows(to.flows)});
   auto conntrack = [](const ConntrackSettings& c) {
-    return c.entries ? std::to_string(c.entries) + " entries" : std::string("auto");
+    auto size = [](std::size_t n) { return n ? std::to_string(n) : std::string("auto"); };
+    return "TCP " + size(c.entries) + ", other " + size(c.other_entries);
   };
   if (!(from.conntrack == to.conntrack))
     out.push_back({Change::Kind::Changed, "conntrack",

@@ -257,13 +257,16 @@ struct KubernetesSettings {
   }
 };
 
-// [conntrack] entries: how many entries the connection tracking table
-// holds: a flow takes one, its translation another (docs/config.md). 0: sized from the host's
-// memory. Read when sluiced starts with an empty table (a pinned one keeps its size).
+// [conntrack] entries: how many entries the TCP connection tracking
+// table holds, other_entries the table of every other protocol: a flow
+// takes one, its translation another (docs/config.md). 0: entries sized
+// from the host's memory, other_entries half of entries. Read when
+// sluiced starts with an empty table (a pinned one keeps its size).
 inline constexpr std::int64_t kMinConntrackEntries = 1024;
 inline constexpr std::int64_t kMaxConntrackEntries = 16'777'216;
 struct ConntrackSettings {
   std::size_t entries = 0;
+  std::size_t other_entries = 0;
   bool operator==(const ConntrackSettings&) const = default;
 };
 

@@ -133,25 +133,30 @@ void Parser::parse_flows(const toml::table& root) {
   }
 }
 
-// [conntrack] entries = 1000000, or "auto" (the default: from the host's
-// memory, datapath/table_sizes.cpp).
+// [conntrack] entries = 1000000 (the TCP table), other_entries = 500000
+// (every other protocol's), or "auto" (the default: entries from the
+// host's memory, other_entries half of entries; datapath/table_sizes.cpp).
 void Parser::parse_conntrack(const toml::table& root) {
   const auto* t = table_at(root, "conntrack", "conntrack");
   if (!t) return;
-  check_keys(*t, "conntrack", {"entries"});
-  const auto* n = t->get("entries");
-  if (!n) return;
-  if (auto text = n->value_exact<std::string>(); text && *text == "auto") {
-    cfg_.conntrack.entries = 0;
-    return;
-  }
-  auto v = n->value_exact<std::int64_t>();
-  if (v && *v >= kMinConntrackEntries && *v <= kMaxConntrackEntries)
-    cfg_.conntrack.entries = static_cast<std::size_t>(*v);
-  else
-    error(*n, "conntrack.entries",
-          "must be \"auto\" or a number of entries from " + std::to_string(kMinConntrackEntries) +
-              " to " + std::to_string(kMaxConntrackEntries));
+  check_keys(*t, "conntrack", {"entries", "other_entries"});
+  auto size = [&](const char* key, std::size_t& out) {
+    const auto* n = t->get(key);
+    if (!n) return;
+    if (auto text = n->value_exact<std::string>(); text && *text == "auto") {
+      out = 0;
+      return;
+    }
+    auto v = n->value_exact<std::int64_t>();
+    if (v && *v >= kMinConntrackEntries && *v <= kMaxConntrackEntries)
+      out = static_cast<std::size_t>(*v);
+    else
+      error(*n, std::string("conntrack.") + key,
+            "must be \"auto\" or a number of entries from " + std::to_string(kMinConntrackEntries) +
+                " to " + std::to_string(kMaxConntrackEntries));
+  };
+  size("entries", cfg_.conntrack.entries);
+  size("other_entries", cfg_.conntrack.other_entries);
 }
 
 // "90s", "30m", "12h", "7d" -> seconds.

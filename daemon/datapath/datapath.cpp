@@ -17,6 +17,7 @@
 
 #include "datapath/bpf_error.h"
 #include "datapath/datapath_impl.h"
+#include "datapath/legacy_conntrack_split.h"
 #include "datapath/legacy_nat_pins.h"
 #include "datapath/map_writes.h"
 #include "datapath/table_sizes.h"
@@ -173,21 +174,30 @@ std::size_t pinned_max_entries(const std::string& path) {
 }  // namespace
 
 void Datapath::Impl::size_tables() {
-  conntrack_size_note.clear();
-  std::size_t wanted =
+  std::size_t tcp =
       conntrack_entries ? conntrack_entries : conntrack_entries_for_memory(host_memory_bytes());
-  std::size_t ct = wanted;
-  // A pinned table keeps its size: its flows (and their masquerade ports)
-  // outlive the restart, which matters more than the new size.
-  if (!pin_dir.empty()) {
-    if (std::size_t pinned = pinned_max_entries(pin_dir + "/conntrack")) ct = pinned;
-  }
-  if (ct != wanted)
-    conntrack_size_note = "the pinned conntrack table keeps its " + std::to_string(ct) +
-                          " entries (" + std::to_string(wanted) +
-                          " asked for: applies when sluiced starts without it)";
-  check(bpf_map__set_max_entries(ingress->maps.conntrack, static_cast<__u32>(ct)),
-        "sizing the conntrack table");
+  std::size_t other =
+      conntrack_other_entries ? conntrack_other_entries : conntrack_other_entries_for(tcp);
+  std::vector<std::string> notes;
+  auto size = [&](bpf_map* map, std::size_t wanted) {
+    std::size_t entries = wanted;
+    // A pinned table keeps its size: its flows (and their masquerade
+    // ports) outlive the restart, which matters more than the new size.
+    std::string name = bpf_map__name(map);
+    if (!pin_dir.empty()) {
+      if (std::size_t pinned = pinned_max_entries(pin_dir + "/" + name)) entries = pinned;
+    }
+    if (entries != wanted)
+      notes.push_back("the pinned " + name + " table keeps its " + std::to_string(entries) +
+                      " entries (" + std::to_string(wanted) +
+                      " asked for: applies when sluiced starts without it)");
+    check(bpf_map__set_max_entries(map, static_cast<__u32>(entries)),
+          "sizing the " + name + " table");
+  };
+  size(ingress->maps.conntrack, tcp);
+  size(ingress->maps.conntrack_other, other);
+  conntrack_size_note.clear();
+  for (const auto& n : notes) conntrack_size_note += (conntrack_size_note.empty() ? "" : "; ") + n;
 }
 
 void Datapath::Impl::load() {
@@ -210,10 +220,14 @@ Datapath::Datapath(const DatapathOptions& options) : impl_(std::make_unique<Impl
   auto& d = *impl_;
   d.pin_dir = options.pin_dir;
   d.conntrack_entries = options.conntrack_entries;
+  d.conntrack_other_entries = options.conntrack_other_entries;
+  bool one_conntrack_table = false;  // pinned by a version before the split
   if (!d.pin_dir.empty()) {
     prepare_pin_dir(d.pin_dir);
     d.adopted = std::filesystem::exists(d.pin_dir + "/settings");
     d.found_previous = d.adopted;
+    one_conntrack_table = std::filesystem::exists(d.pin_dir + "/conntrack") &&
+                          !std::filesystem::exists(d.pin_dir + "/conntrack_other");
   }
   try {
     d.load();
@@ -237,13 +251,18 @@ Datapath::Datapath(const DatapathOptions& options) : impl_(std::make_unique<Impl
   }
   if (d.adopted) {
     d.adopt();
+    std::vector<std::string> notes;
     std::string legacy = d.pin_dir + "/nat";
     if (std::filesystem::exists(legacy))
-      d.upgrade_note =
-          "carried " +
-          std::to_string(carry_legacy_nat_table(legacy, d.map(d.ingress->maps.conntrack))) +
-          " translations of live flows from the previous version's NAT table "
-          "into the conntrack table";
+      notes.push_back("carried " +
+                      std::to_string(carry_legacy_nat_table(legacy, conntrack_tables())) +
+                      " translations of live flows from the previous version's NAT table "
+                      "into the conntrack table");
+    if (one_conntrack_table)
+      notes.push_back("moved " + std::to_string(move_non_tcp_entries(conntrack_tables())) +
+                      " entries of other protocols than TCP from the previous version's one "
+                      "conntrack table into their own");
+    for (const auto& n : notes) d.upgrade_note += (d.upgrade_note.empty() ? "" : "; ") + n;
   }
   d.pin_xdp_program();
 }
@@ -281,7 +300,11 @@ bool Datapath::found_previous() const { return impl_->found_previous; }
 
 const std::string& Datapath::discarded_pins() const { return impl_->discarded_pins; }
 std::size_t Datapath::conntrack_capacity() const {
-  return bpf_map__max_entries(impl_->ingress->maps.conntrack);
+  return conntrack_capacity(SLUICE_CT_TABLE_TCP) + conntrack_capacity(SLUICE_CT_TABLE_OTHER);
+}
+std::size_t Datapath::conntrack_capacity(sluice_ct_table table) const {
+  const auto& maps = impl_->ingress->maps;
+  return bpf_map__max_entries(table == SLUICE_CT_TABLE_TCP ? maps.conntrack : maps.conntrack_other);
 }
 const std::string& Datapath::conntrack_size_note() const { return impl_->conntrack_size_note; }
 const std::string& Datapath::upgrade_note() const { return impl_->upgrade_note; }

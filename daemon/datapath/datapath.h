@@ -13,6 +13,7 @@
 #include "config/address.h"
 #include "config/model.h"
 #include "datapath/conntrack_cursor.h"
+#include "datapath/conntrack_tables.h"
 #include "policy/compiled_policy.h"
 #include "policy/nat_tables.h"
 #include "sluice/abi.h"
@@ -36,10 +37,13 @@ struct DatapathOptions {
   // process, and where a restarted daemon finds them again (conntrack
   // included). Empty: nothing is pinned, as in the tests.
   std::string pin_dir;
-  // Entries of the conntrack table: a flow takes one, its masquerade or
-  // port-forward translation another; 0: from the host's memory
+  // Entries of the TCP conntrack table: a flow takes one, its masquerade
+  // or port-forward translation another; 0: from the host's memory
   // (table_sizes.h). A pinned table keeps its size.
   std::size_t conntrack_entries = 0;
+  // Entries of the table of every other protocol (UDP, ICMP, ...); 0: half
+  // of the TCP table's (table_sizes.h).
+  std::size_t conntrack_other_entries = 0;
 };
 
 class Datapath {
@@ -118,7 +122,7 @@ class Datapath {
     std::size_t entries = 0;   // both generations for the policy maps
     std::size_t capacity = 0;  // max_entries
     std::size_t memory = 0;    // bytes charged to the map (memlock)
-    // conntrack: how many of its entries are translations, not flows
+    // conntrack tables: how many of their entries are translations, not flows
     std::size_t translations = 0;
   };
   // Every map with its fill and memory. Conntrack is counted in the kernel
@@ -129,23 +133,24 @@ class Datapath {
     sluice_ct_key key{};
     sluice_ct_entry value{};
   };
-  // Every flow of the table (a few hundred thousand at most; translations,
+  // Every flow of both tables (a few hundred thousand at most; translations,
   // SLUICE_NAT_TRANSLATION, left out). Reads the map only: safe beside
   // other threads' use of the Datapath.
   std::vector<ConntrackEntry> conntrack() const;
   // Walks the flows without copying the table, a few thousand at a time,
   // until fn returns false.
   void for_each_conntrack(const std::function<bool(const ConntrackEntry&)>& fn) const;
-  // How many flows and translations the table holds, counted in the kernel
-  // (see sluice_count_entries) without copying it out.
+  // How many flows and translations a table holds (both: the sum),
+  // counted in the kernel (see sluice_count_entries) without copying it out.
   struct ConntrackCounts {
     std::size_t flows = 0;
     std::size_t translations = 0;
   };
   ConntrackCounts count_conntrack() const;
+  ConntrackCounts count_conntrack(sluice_ct_table table) const;
   // Reads the next chunk of at most `most` entries, flows and translations,
   // after cursor into out (replacing its contents); true when the walk has
-  // reached the end (the cursor then starts over). Entries added or
+  // reached the end of the last table (the cursor then starts over). Entries added or
   // removed meanwhile may be missed or met once more, as with any walk of
   // a live hash map.
   bool read_conntrack_chunk(ConntrackCursor& cursor, std::size_t most,
@@ -176,9 +181,11 @@ class Datapath {
   // (their layout changed): they were removed and the datapath started
   // afresh. Says why.
   const std::string& discarded_pins() const;
-  // The conntrack table's size, and why it is not the one asked for when
-  // it is not (a pinned table kept its size); empty otherwise.
+  // The conntrack tables' size (both: the sum), and why it is not the one
+  // asked for when it is not (a pinned table kept its size); empty
+  // otherwise.
   std::size_t conntrack_capacity() const;
+  std::size_t conntrack_capacity(sluice_ct_table table) const;
   const std::string& conntrack_size_note() const;
   // What taking over the pins of an older version carried over, if
   // anything (empty otherwise).
@@ -190,7 +197,7 @@ class Datapath {
   int tc_ingress_fd() const;
   int tc_egress_fd() const;
   int xdp_ingress_fd() const;
-  int conntrack_fd() const;
+  ConntrackTables conntrack_tables() const;
   int proxy_listeners_fd() const;                          // the sockmap of the proxy's listeners
   int events_fd() const;                                   // the ring buffer of struct sluice_event
   std::uint64_t events_lost(sluice_event_loss why) const;  // events not delivered, and why

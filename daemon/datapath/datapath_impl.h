@@ -39,12 +39,13 @@ struct Datapath::Impl {
   std::string pin_dir;
   bool adopted = false;
   bool found_previous = false;
-  std::string discarded_pins;              // why pinned maps could not be reused
-  std::size_t conntrack_entries = 0;       // asked for (0: from memory)
-  std::string conntrack_size_note;         // a pinned table kept another size
-  std::string upgrade_note;                // what taking over an older version's pins did
-  std::vector<std::uint32_t> own_xdp_ids;  // ours, and the previous sluiced's
-  bpf_link* proxy_lookup = nullptr;        // sluice_proxy_lookup on the netns
+  std::string discarded_pins;               // why pinned maps could not be reused
+  std::size_t conntrack_entries = 0;        // asked for (0: from memory)
+  std::size_t conntrack_other_entries = 0;  // asked for (0: half the TCP table's)
+  std::string conntrack_size_note;          // a pinned table kept another size
+  std::string upgrade_note;                 // what taking over an older version's pins did
+  std::vector<std::uint32_t> own_xdp_ids;   // ours, and the previous sluiced's
+  bpf_link* proxy_lookup = nullptr;         // sluice_proxy_lookup on the netns
   ~Impl();
 
   // Pins our XDP program at pin_dir/xdp_program, after learning the id of
@@ -53,7 +54,7 @@ struct Datapath::Impl {
 
   // Opens and loads the three programs, the maps shared and pinned.
   void load();
-  // Sizes the conntrack and NAT tables before they are created.
+  // Sizes the conntrack tables before they are created.
   void size_tables();
 
   // What each generation holds, so it can be emptied before reuse.

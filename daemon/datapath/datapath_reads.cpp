@@ -106,9 +106,12 @@ std::vector<Datapath::MapUsage> Datapath::map_usage() const {
   auto add = [&](bpf_map* m, std::size_t entries) {
     out.push_back({bpf_map__name(m), entries, bpf_map__max_entries(m), map_memory(bpf_map__fd(m))});
   };
-  auto counts = count_conntrack();
-  add(d.ingress->maps.conntrack, counts.flows + counts.translations);
-  out.back().translations = counts.translations;
+  for (auto [map, table] : {std::pair{d.ingress->maps.conntrack, SLUICE_CT_TABLE_TCP},
+                            std::pair{d.ingress->maps.conntrack_other, SLUICE_CT_TABLE_OTHER}}) {
+    auto counts = count_conntrack(table);
+    add(map, counts.flows + counts.translations);
+    out.back().translations = counts.translations;
+  }
   auto both = [&](auto member) {
     return (d.written[0].*member).size() + (d.written[1].*member).size();
   };
@@ -129,15 +132,21 @@ std::vector<Datapath::MapUsage> Datapath::map_usage() const {
   return out;
 }
 
-Datapath::ConntrackCounts Datapath::count_conntrack() const {
+Datapath::ConntrackCounts Datapath::count_conntrack(sluice_ct_table table) const {
   // Counted in the kernel: copying the large table out only to count it
   // took a quarter of a second when it was full.
   sluice_table_counts counts{};
+  counts.table = table;
   LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &counts, .ctx_size_in = sizeof counts);
   if (bpf_prog_test_run_opts(bpf_program__fd(impl_->ingress->progs.sluice_count_entries), &run) !=
       0)
     throw BpfError("counting the conntrack table's flows and translations", errno);
   return {counts.flows, counts.translations};
+}
+
+Datapath::ConntrackCounts Datapath::count_conntrack() const {
+  auto tcp = count_conntrack(SLUICE_CT_TABLE_TCP), other = count_conntrack(SLUICE_CT_TABLE_OTHER);
+  return {tcp.flows + other.flows, tcp.translations + other.translations};
 }
 
 std::vector<Datapath::ConntrackEntry> Datapath::conntrack() const {
@@ -150,10 +159,15 @@ std::vector<Datapath::ConntrackEntry> Datapath::conntrack() const {
 }
 
 void Datapath::for_each_conntrack(const std::function<bool(const ConntrackEntry&)>& fn) const {
-  for_each_entry<sluice_ct_key, sluice_ct_entry>(
-      conntrack_fd(), [&](const sluice_ct_key& k, const sluice_ct_entry& v) {
-        return is_translation(v) || fn(ConntrackEntry{k, v});
-      });
+  bool going = true;
+  for (int fd : conntrack_tables().all()) {
+    for_each_entry<sluice_ct_key, sluice_ct_entry>(
+        fd, [&](const sluice_ct_key& k, const sluice_ct_entry& v) {
+          going = is_translation(v) || fn(ConntrackEntry{k, v});
+          return going;
+        });
+    if (!going) return;
+  }
 }
 
 bool Datapath::read_conntrack_chunk(ConntrackCursor& cursor, std::size_t most,
@@ -161,17 +175,24 @@ bool Datapath::read_conntrack_chunk(ConntrackCursor& cursor, std::size_t most,
   std::vector<sluice_ct_key> keys(most);
   std::vector<sluice_ct_entry> values(most);
   auto count = static_cast<std::uint32_t>(most);
-  int rc = bpf_map_lookup_batch(conntrack_fd(), cursor.started ? &cursor.bucket : nullptr,
-                                &cursor.bucket, keys.data(), values.data(), &count, nullptr);
+  if (cursor.table >= SLUICE_CT_TABLE_COUNT) cursor = {};
+  int fd = conntrack_tables().for_table(static_cast<sluice_ct_table>(cursor.table));
+  int rc = bpf_map_lookup_batch(fd, cursor.started ? &cursor.bucket : nullptr, &cursor.bucket,
+                                keys.data(), values.data(), &count, nullptr);
   if (rc != 0 && rc != -ENOENT) throw BpfError("reading the conntrack table in chunks", -rc);
   out.clear();
   for (std::uint32_t i = 0; i < count; ++i) out.push_back({keys[i], values[i]});
-  cursor.started = rc == 0;  // -ENOENT: the last chunk, start over next time
-  return rc == -ENOENT;
+  cursor.started = rc == 0;
+  if (rc == 0) return false;
+  // -ENOENT: this table's last chunk; the next table, or start over.
+  cursor.bucket = 0;
+  if (++cursor.table < SLUICE_CT_TABLE_COUNT) return false;
+  cursor.table = 0;
+  return true;
 }
 
 bool Datapath::remove_expired_conntrack(const ConntrackEntry& seen) {
-  int fd = conntrack_fd();
+  int fd = conntrack_tables().for_key(seen.key);
   sluice_ct_entry now{};
   if (bpf_map_lookup_elem(fd, &seen.key, &now) != 0) return false;
   if (now.last_seen_ns != seen.value.last_seen_ns) return false;  // alive after all
@@ -179,7 +200,7 @@ bool Datapath::remove_expired_conntrack(const ConntrackEntry& seen) {
 }
 
 bool Datapath::remove_stale_translation(const ConntrackEntry& seen) {
-  int fd = conntrack_fd();
+  int fd = conntrack_tables().for_key(seen.key);  // its flow's protocol: the same table
   sluice_ct_key owner = translation_owner(seen.key, seen.value);
   sluice_ct_entry entry{};
   if (bpf_map_lookup_elem(fd, &owner, &entry) == 0 && !is_translation(entry)) return false;
@@ -190,9 +211,16 @@ bool Datapath::remove_stale_translation(const ConntrackEntry& seen) {
 }
 
 void Datapath::clear_conntrack() {
-  int fd = conntrack_fd();
-  sluice_ct_key next{};
-  while (bpf_map_get_next_key(fd, nullptr, &next) == 0) bpf_map_delete_elem(fd, &next);
+  // Keys first, then the deletes: asking for the first key again after
+  // each delete scans every emptied bucket anew (quadratic in the fill).
+  for (int fd : conntrack_tables().all()) {
+    std::vector<sluice_ct_key> keys;
+    for_each_entry<sluice_ct_key, sluice_ct_entry>(fd, [&](const sluice_ct_key& k, const auto&) {
+      keys.push_back(k);
+      return true;
+    });
+    for (const auto& k : keys) bpf_map_delete_elem(fd, &k);
+  }
 }
 
 std::uint32_t Datapath::active_generation() const { return impl_->read_settings().active_gen & 1; }
@@ -206,7 +234,10 @@ int Datapath::tc_egress_fd() const {
 int Datapath::xdp_ingress_fd() const {
   return bpf_program__fd(impl_->xdp->progs.sluice_xdp_ingress);
 }
-int Datapath::conntrack_fd() const { return impl_->map(impl_->ingress->maps.conntrack); }
+ConntrackTables Datapath::conntrack_tables() const {
+  return {impl_->map(impl_->ingress->maps.conntrack),
+          impl_->map(impl_->ingress->maps.conntrack_other)};
+}
 int Datapath::events_fd() const { return impl_->map(impl_->ingress->maps.events); }
 
 std::uint64_t Datapath::events_lost(sluice_event_loss why) const {

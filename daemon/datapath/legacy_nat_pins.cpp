@@ -38,7 +38,7 @@ std::uint64_t monotonic_ns() {  // bpf_ktime_get_ns()'s clock
 
 }  // namespace
 
-std::size_t carry_legacy_nat_table(const std::string& nat_pin, int conntrack_fd) {
+std::size_t carry_legacy_nat_table(const std::string& nat_pin, const ConntrackTables& tables) {
   int fd = bpf_obj_get(nat_pin.c_str());
   if (fd < 0) return 0;
   std::size_t carried = 0;
@@ -58,7 +58,8 @@ std::size_t carry_legacy_nat_table(const std::string& nat_pin, int conntrack_fd)
       if (bpf_map_lookup_elem(fd, &key, &old) != 0) continue;
       // A stale one (its flow gone) is left behind, as the old version
       // would have reused it.
-      if (bpf_map_lookup_elem(conntrack_fd, &old.flow, &flow) != 0 || is_translation(flow))
+      if (bpf_map_lookup_elem(tables.for_key(old.flow), &old.flow, &flow) != 0 ||
+          is_translation(flow))
         continue;
       bool src_is_a = false;
       sluice_ct_key tkey =
@@ -71,7 +72,7 @@ std::size_t carry_legacy_nat_table(const std::string& nat_pin, int conntrack_fd)
       t.dnat_port = old.port;
       // Whatever holds that key already (a connection of the host's own)
       // keeps it.
-      if (bpf_map_update_elem(conntrack_fd, &tkey, &t, BPF_NOEXIST) == 0) ++carried;
+      if (bpf_map_update_elem(tables.for_key(tkey), &tkey, &t, BPF_NOEXIST) == 0) ++carried;
     }
   }
   close(fd);

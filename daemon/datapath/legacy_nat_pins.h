@@ -8,11 +8,13 @@
 #include <cstddef>
 #include <string>
 
+#include "datapath/conntrack_tables.h"
+
 namespace sluice::datapath {
 
 // Carries the translations of the NAT table pinned at nat_pin (if there
-// is one) whose flows the conntrack table (conntrack_fd) still holds, and
-// removes the pin. Returns how many were carried.
-std::size_t carry_legacy_nat_table(const std::string& nat_pin, int conntrack_fd);
+// is one) whose flows the conntrack tables still hold, and removes the
+// pin. Returns how many were carried.
+std::size_t carry_legacy_nat_table(const std::string& nat_pin, const ConntrackTables& tables);
 
 }  // namespace sluice::datapath

@@ -124,19 +124,26 @@ void FlowPipeline::sweep_record(SweepStep step, config::FlowEvents recorded) {
   }
   if (!step.walk_done) return;
   sweep_report_ = {sweep_.interval().count(), sweep_.last_walk()};
-  std::size_t entries = step.entries_left, capacity = datapath_.conntrack_capacity();
-  // Warn once on the way up, again only after it has come down.
-  if (!conntrack_high_ && entries * 100 >= capacity * kConntrackWarnPercent) {
-    conntrack_high_ = true;
-    ++conntrack_high_events_;
-    log(Priority::Warning, "conntrack table " + std::to_string(entries * 100 / capacity) +
-                               "% full (" + std::to_string(entries) + " of " +
-                               std::to_string(capacity) +
-                               "); when full, the least recently used flows are evicted");
-  } else if (conntrack_high_ && entries * 100 < capacity * (kConntrackWarnPercent - 10)) {
-    conntrack_high_ = false;
-    log(Priority::Notice,
-        "conntrack table below " + std::to_string(kConntrackWarnPercent - 10) + "% again");
+  // Each table on its own: a flood of UDP flows fills only theirs.
+  for (auto table : {SLUICE_CT_TABLE_TCP, SLUICE_CT_TABLE_OTHER}) {
+    auto counts = datapath_.count_conntrack(table);
+    std::size_t entries = counts.flows + counts.translations;
+    std::size_t capacity = datapath_.conntrack_capacity(table);
+    std::string name =
+        table == SLUICE_CT_TABLE_TCP ? "TCP conntrack table" : "conntrack table of other protocols";
+    bool& high = conntrack_high_[table];
+    // Warn once on the way up, again only after it has come down.
+    if (!high && entries * 100 >= capacity * kConntrackWarnPercent) {
+      high = true;
+      ++conntrack_high_events_;
+      log(Priority::Warning, name + " " + std::to_string(entries * 100 / capacity) + "% full (" +
+                                 std::to_string(entries) + " of " + std::to_string(capacity) +
+                                 "); when full, its least recently used flows are evicted");
+    } else if (high && entries * 100 < capacity * (kConntrackWarnPercent - 10)) {
+      high = false;
+      log(Priority::Notice,
+          name + " below " + std::to_string(kConntrackWarnPercent - 10) + "% again");
+    }
   }
 }
 

@@ -128,7 +128,7 @@ class FlowPipeline {
 
   ConntrackSweep sweep_;
   SweepReport sweep_report_;
-  bool conntrack_high_ = false;
+  bool conntrack_high_[SLUICE_CT_TABLE_COUNT] = {};  // per table, since the last warning
   std::uint64_t conntrack_high_events_ = 0;
 };
 

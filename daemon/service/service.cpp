@@ -43,7 +43,8 @@ Service::Service(ServiceOptions options, store::StateStore* state, std::string s
   auto loaded = policy::load_ruleset(options.config_path, options.list_dirs);
   if (!loaded.ruleset) throw std::runtime_error(config::format(loaded.diagnostics));
   datapath_ = std::make_unique<datapath::Datapath>(
-      datapath::DatapathOptions{options.pin_dir, loaded.ruleset->config.conntrack.entries});
+      datapath::DatapathOptions{options.pin_dir, loaded.ruleset->config.conntrack.entries,
+                                loaded.ruleset->config.conntrack.other_entries});
   if (!datapath_->conntrack_size_note().empty())
     log(Priority::Notice, datapath_->conntrack_size_note());
   if (!datapath_->upgrade_note().empty()) log(Priority::Notice, datapath_->upgrade_note());

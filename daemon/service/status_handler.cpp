@@ -86,16 +86,22 @@ json status(Service& s, const json&, const Caller&) {
   json itfs = json::array();
   for (const auto& [name, mode] : s.interfaces()) itfs.push_back({{"name", name}, {"xdp", mode}});
   json maps = json::array();
+  // Both conntrack tables (TCP, and every other protocol): each, and the sum.
   std::size_t conntrack_entries = 0, conntrack_capacity = 0, conntrack_translations = 0;
+  json tables = json::object();
   for (const auto& m : s.readings().map_usage()) {
     maps.push_back({{"name", m.name},
                     {"entries", m.entries},
                     {"capacity", m.capacity},
                     {"memory_bytes", m.memory}});
-    if (m.name != "conntrack") continue;
-    conntrack_entries = m.entries;
-    conntrack_capacity = m.capacity;
-    conntrack_translations = m.translations;
+    if (m.name != "conntrack" && m.name != "conntrack_other") continue;
+    tables[m.name == "conntrack" ? "tcp" : "other"] = {{"entries", m.entries},
+                                                       {"capacity", m.capacity},
+                                                       {"translations", m.translations},
+                                                       {"memory_bytes", m.memory}};
+    conntrack_entries += m.entries;
+    conntrack_capacity += m.capacity;
+    conntrack_translations += m.translations;
   }
   json out = {{"ok", true},
               {"version", SLUICE_VERSION},
@@ -107,6 +113,7 @@ json status(Service& s, const json&, const Caller&) {
               {"conntrack_entries", conntrack_entries},
               {"conntrack_capacity", conntrack_capacity},
               {"conntrack_translations", conntrack_translations},
+              {"conntrack_tables", tables},
               {"conntrack_high_events", s.conntrack_high_events()},
               {"conntrack_sweep",
                {{"interval_seconds", s.sweep_report().interval_seconds},

@@ -64,7 +64,9 @@ class Events : public DatapathTest {
     ASSERT_EQ(table.size(), 1u);
     auto entry = table[0].value;
     entry.last_seen_ns -= seconds * 1000000000ull;
-    ASSERT_EQ(bpf_map_update_elem(dp.conntrack_fd(), &table[0].key, &entry, BPF_EXIST), 0);
+    ASSERT_EQ(bpf_map_update_elem(dp.conntrack_tables().for_key(table[0].key), &table[0].key,
+                                  &entry, BPF_EXIST),
+              0);
   }
   std::vector<sluice_event> take() {
     reader.consume();
@@ -147,7 +149,9 @@ TEST_F(Events, AFlowStampedLaterThanThePacketsClockIsNotEnded) {
     auto table = dp.conntrack();
     auto entry = table[0].value;
     entry.last_seen_ns += 30ull * 1000000000ull;  // "later" than any clock read below
-    ASSERT_EQ(bpf_map_update_elem(dp.conntrack_fd(), &table[0].key, &entry, BPF_EXIST), 0);
+    ASSERT_EQ(bpf_map_update_elem(dp.conntrack_tables().for_key(table[0].key), &table[0].key,
+                                  &entry, BPF_EXIST),
+              0);
   }
   ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.9", "10.4.0.1").tcp(40000, 80, kAck).build()), kOk);
   EXPECT_TRUE(take().empty()) << "neither closed nor decided again";

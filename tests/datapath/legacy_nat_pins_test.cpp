@@ -75,7 +75,7 @@ TEST_F(LegacyNatPins, ALiveFlowsTranslationIsCarriedIntoTheConntrackTable) {
   auto inside = v4("10.10.1.10"), server = v4("192.0.2.2"), public_addr = v4("192.0.2.1");
   auto translation = datapath::conntrack_key(SLUICE_FAMILY_IPV4, IPPROTO_TCP, server.data(),
                                              htons(9000), public_addr.data(), htons(20000));
-  ASSERT_EQ(bpf_map_delete_elem(dp.conntrack_fd(), &translation), 0);
+  ASSERT_EQ(bpf_map_delete_elem(dp.conntrack_tables().for_key(translation), &translation), 0);
 
   OldPinnedTable old;
   ASSERT_GE(old.fd, 0);
@@ -100,7 +100,7 @@ TEST_F(LegacyNatPins, ALiveFlowsTranslationIsCarriedIntoTheConntrackTable) {
   ASSERT_EQ(bpf_map_update_elem(old.fd, &stale, &gone, BPF_ANY), 0);
   ASSERT_EQ(bpf_obj_pin(old.fd, old.path.c_str()), 0);
 
-  EXPECT_EQ(datapath::carry_legacy_nat_table(old.path, dp.conntrack_fd()), 1u);
+  EXPECT_EQ(datapath::carry_legacy_nat_table(old.path, dp.conntrack_tables()), 1u);
   EXPECT_FALSE(std::filesystem::exists(old.path)) << "the old table is unpinned";
   run({
       {"the reply finds its way back to the inside host", Hook::TcIngress, "wan0",
@@ -111,8 +111,9 @@ TEST_F(LegacyNatPins, ALiveFlowsTranslationIsCarriedIntoTheConntrackTable) {
 }
 
 TEST_F(LegacyNatPins, NoOldTableNothingCarried) {
-  EXPECT_EQ(datapath::carry_legacy_nat_table("/sys/fs/bpf/sluice-no-such-pin", dp.conntrack_fd()),
-            0u);
+  EXPECT_EQ(
+      datapath::carry_legacy_nat_table("/sys/fs/bpf/sluice-no-such-pin", dp.conntrack_tables()),
+      0u);
 }
 
 }  // namespace

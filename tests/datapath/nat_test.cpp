@@ -115,7 +115,8 @@ void age_flows(datapath::Datapath& dp, std::uint8_t state, std::uint64_t seconds
   for (auto e : dp.conntrack()) {
     if (e.value.state != state) continue;
     e.value.last_seen_ns -= seconds * 1000000000ull;
-    ASSERT_EQ(bpf_map_update_elem(dp.conntrack_fd(), &e.key, &e.value, BPF_EXIST), 0);
+    ASSERT_EQ(
+        bpf_map_update_elem(dp.conntrack_tables().for_key(e.key), &e.key, &e.value, BPF_EXIST), 0);
     ++aged;
   }
   ASSERT_GT(aged, 0) << "no flow in state " << int(state);
@@ -249,7 +250,7 @@ TEST_F(Nat, ATranslationLivesInTheConntrackTableAndGoesWithItsFlow) {
   std::uint8_t inside[16] = {10, 10, 1, 10}, server[16] = {192, 0, 2, 2};
   auto key = datapath::conntrack_key(SLUICE_FAMILY_IPV4, IPPROTO_TCP, inside, htons(20000), server,
                                      htons(9000));
-  ASSERT_EQ(bpf_map_delete_elem(dp.conntrack_fd(), &key), 0);
+  ASSERT_EQ(bpf_map_delete_elem(dp.conntrack_tables().for_key(key), &key), 0);
   EXPECT_TRUE(dp.conntrack().empty());
   run({
       {"a reply finds no flow: not translated (input accepts it as it is)", Hook::TcIngress, "wan0",
@@ -266,7 +267,7 @@ TEST_F(Nat, ATranslationLivesInTheConntrackTableAndGoesWithItsFlow) {
       {"and leaves masqueraded again", Hook::TcEgress, "wan0", syn, kOk,
        tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
   });
-  ASSERT_EQ(bpf_map_delete_elem(dp.conntrack_fd(), &key), 0);
+  ASSERT_EQ(bpf_map_delete_elem(dp.conntrack_tables().for_key(key), &key), 0);
   EXPECT_EQ(sweep_all(sweep).removed, 1u) << "the stale translation";
   EXPECT_EQ(conntrack_row().entries, 0u);
 }

@@ -121,7 +121,7 @@ TEST_F(ProxySteering, ATrackedFlowOfTheProxyIsDroppedOnceThereIsNoProxy) {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
   entry.created_ns = entry.last_seen_ns = now.tv_sec * 1000000000ull + now.tv_nsec;
-  ASSERT_EQ(bpf_map_update_elem(dp.conntrack_fd(), &key, &entry, BPF_NOEXIST), 0);
+  ASSERT_EQ(bpf_map_update_elem(dp.conntrack_tables().for_key(key), &key, &entry, BPF_NOEXIST), 0);
   auto before = drops(SLUICE_DROP_PROXY_UNAVAILABLE);
   EXPECT_EQ(ingress(to_api(kAck)), kShot);
   EXPECT_EQ(drops(SLUICE_DROP_PROXY_UNAVAILABLE), before + 1);

@@ -57,6 +57,7 @@ check "port 81 is dropped" dropped81
 capacity() { "$SLUICECTL" --json --socket "$work/sluice.sock" status |
 	python3 -c "import json,sys; print({m['name']: m['capacity'] for m in json.load(sys.stdin)['maps']}['$1'])"; }
 check "[conntrack] entries sizes the conntrack table" test "$(capacity conntrack)" = 65536
+check "other protocols than TCP have a table of their own, half its size by default" test "$(capacity conntrack_other)" = 32768
 check "there is no NAT table of its own" test -z "$(capacity nat 2>/dev/null)"
 
 kill -9 "$sluiced_pid"
@@ -72,6 +73,7 @@ sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins
 wait_for "sluiced to restart" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 2 ]]"
 check "the new sluiced took over the pinned conntrack" grep -qE "took over the datapath pinned in $pins \([1-9][0-9]* tracked flows\)" "$log"
 check "which keeps its size" test "$(capacity conntrack)" = 65536
+check "as does the table of other protocols" test "$(capacity conntrack_other)" = 32768
 check "and says so" grep -q "pinned conntrack table keeps its 65536 entries (131072 asked for" "$log"
 check "after the restart the connection keeps flowing" flowing
 check "after the restart the rules are unchanged (81 dropped)" dropped81
@@ -86,6 +88,7 @@ check "a clean stop detaches tc" bash -c "! tc -n $fw filter show dev lan0 ingre
 sluiced_in "$fw" "$log" "$SLUICED" --config "$work/sluice.toml" --pin-dir "$pins" --database "$work/sluice.db" --socket "$work/sluice.sock"
 wait_for "sluiced to start" 20 bash -c "[[ \$(grep -c 'running with' $log) -ge 3 ]]"
 check "started afresh, the table has the size asked for" test "$(capacity conntrack)" = 131072
+check "and the table of other protocols half of it" test "$(capacity conntrack_other)" = 65536
 touch "$work/keep-datapath"
 kill -TERM "$sluiced_pid"
 wait "$sluiced_pid"

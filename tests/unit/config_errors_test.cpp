@@ -41,9 +41,17 @@ const BadConfig kCases[] = {
       "16777216"}},
     {"conntrack: a word other than auto, an unknown key",
      "[conntrack]\nentries = \"lots\"\ntcp = 5\n",
-     {"t.toml:3:1: conntrack.tcp: unknown key; expected one of: entries",
+     {"t.toml:3:1: conntrack.tcp: unknown key; expected one of: entries, other_entries",
       "t.toml:2:11: conntrack.entries: must be \"auto\" or a number of entries from 1024 to "
       "16777216"}},
+    {"conntrack: the other protocols' table too large, or not a number",
+     "[conntrack]\nother_entries = 20000000\n",
+     {"t.toml:2:17: conntrack.other_entries: must be \"auto\" or a number of entries from 1024 "
+      "to 16777216"}},
+    {"conntrack: the other protocols' table as a word",
+     "[conntrack]\nother_entries = \"half\"\n",
+     {"t.toml:2:17: conntrack.other_entries: must be \"auto\" or a number of entries from 1024 "
+      "to 16777216"}},
     {"kubernetes: wrong types, a missing kubeconfig, a bad node name, an unknown tunnel",
      "[kubernetes]\nenabled = \"yes\"\nnode_name = \"Node_1\"\ntunnel = \"gre\"\n"
      "context = \"lab\"\nwatch = true\n",

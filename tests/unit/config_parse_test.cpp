@@ -286,6 +286,16 @@ TEST(ConfigParse, ConntrackSize) {
   auto automatic = parse_string("[conntrack]\nentries = \"auto\"\n", "t.toml");
   ASSERT_TRUE(automatic.config);
   EXPECT_EQ(automatic.config->conntrack.entries, 0u);
+  EXPECT_EQ(defaults.config->conntrack.other_entries, 0u) << "auto: half the TCP table's";
+  auto other = parse_string("[conntrack]\nother_entries = 65536\n", "t.toml");
+  ASSERT_TRUE(other.config);
+  EXPECT_EQ(other.config->conntrack.entries, 0u);
+  EXPECT_EQ(other.config->conntrack.other_entries, 65536u);
+  auto both_auto =
+      parse_string("[conntrack]\nentries = 4096\nother_entries = \"auto\"\n", "t.toml");
+  ASSERT_TRUE(both_auto.config);
+  EXPECT_EQ(both_auto.config->conntrack.entries, 4096u);
+  EXPECT_EQ(both_auto.config->conntrack.other_entries, 0u);
 }
 
 TEST(ConfigParse, KubernetesSettings) {

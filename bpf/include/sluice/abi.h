@@ -696,6 +696,16 @@ struct sluice_event {
 struct sluice_table_counts {
 	__u64 flows;
 	__u64 translations; /* SLUICE_NAT_TRANSLATION entries */
+	__u32 table;	    /* in: which table to count (enum sluice_ct_table) */
+	__u32 pad;
+};
+
+/* The conntrack tables: TCP flows apart from the rest, so that a flood of
+ * one kind cannot evict the other. */
+enum sluice_ct_table {
+	SLUICE_CT_TABLE_TCP = 0,   /* map "conntrack" */
+	SLUICE_CT_TABLE_OTHER = 1, /* map "conntrack_other": UDP, ICMP and the rest */
+	SLUICE_CT_TABLE_COUNT = 2,
 };
 
 /* A SLUICE_EVENT_CLOSED record: the flow's last conntrack entry, as it was
