@@ -258,6 +258,7 @@ Datapath::Datapath(const DatapathOptions& options) : impl_(std::make_unique<Impl
                       std::to_string(carry_legacy_nat_table(legacy, conntrack_tables())) +
                       " translations of live flows from the previous version's NAT table "
                       "into the conntrack table");
+    d.took_over_one_table = one_conntrack_table;
     if (one_conntrack_table)
       notes.push_back("moved " + std::to_string(move_non_tcp_entries(conntrack_tables())) +
                       " entries of other protocols than TCP from the previous version's one "
@@ -308,6 +309,12 @@ std::size_t Datapath::conntrack_capacity(sluice_ct_table table) const {
 }
 const std::string& Datapath::conntrack_size_note() const { return impl_->conntrack_size_note; }
 const std::string& Datapath::upgrade_note() const { return impl_->upgrade_note; }
+
+std::size_t Datapath::finish_takeover() {
+  if (!impl_->took_over_one_table) return 0;
+  impl_->took_over_one_table = false;
+  return move_non_tcp_entries(conntrack_tables());
+}
 
 bool Datapath::adopted() const { return impl_->adopted; }
 

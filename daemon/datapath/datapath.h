@@ -190,6 +190,12 @@ class Datapath {
   // What taking over the pins of an older version carried over, if
   // anything (empty otherwise).
   const std::string& upgrade_note() const;
+  // Once this sluiced's programs have replaced the previous version's on
+  // every interface: when that version kept every protocol in one table,
+  // the entries of other protocols its programs made there since the
+  // takeover are moved into their table too. Returns how many (0 on any
+  // later call).
+  std::size_t finish_takeover();
 
   // Removes the pins (a clean stop): the maps go when the programs do.
   void unpin();

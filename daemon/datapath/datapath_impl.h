@@ -44,6 +44,7 @@ struct Datapath::Impl {
   std::size_t conntrack_other_entries = 0;  // asked for (0: half the TCP table's)
   std::string conntrack_size_note;          // a pinned table kept another size
   std::string upgrade_note;                 // what taking over an older version's pins did
+  bool took_over_one_table = false;         // an older version's, every protocol in it
   std::vector<std::uint32_t> own_xdp_ids;   // ours, and the previous sluiced's
   bpf_link* proxy_lookup = nullptr;         // sluice_proxy_lookup on the netns
   ~Impl();

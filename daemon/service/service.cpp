@@ -88,6 +88,10 @@ Service::Service(ServiceOptions options, store::StateStore* state, std::string s
   rulesets_->set_workloads(containers_->workloads());
   containers_->on_change([this] { rulesets_->set_workloads(containers_->workloads()); });
   rulesets_->start(std::move(*loaded.ruleset));
+  if (auto moved = datapath_->finish_takeover())
+    log(Priority::Notice, "moved " + std::to_string(moved) +
+                              " more entries of other protocols than TCP, made by the previous "
+                              "version's programs during the takeover, into their table");
   refresh();
   for (const auto& finding : net::foreign_firewalls())
     log(Priority::Warning, "another packet filter may judge the same traffic: " + finding);

@@ -1,7 +1,8 @@
 // TCP flows have a conntrack table of their own: a flood of UDP flows
 // that overfills its table evicts only its own kind, and a TCP connection
 // opened before it carries on. Taking over the pins of a version with one
-// table for every protocol moves the others into their table.
+// table for every protocol moves the others into their table, and again
+// what that version's programs made there until ours replaced them.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <unistd.h>
@@ -124,6 +125,17 @@ TEST(ConntrackTablesUpgrade, TakingOverOneTableForEveryProtocolMovesTheOthersInt
   EXPECT_EQ(bpf_map_lookup_elem(t.tcp, &tcp_key, &found), 0) << "the TCP flow stayed";
   EXPECT_NE(next.upgrade_note().find("moved 1 entries"), std::string::npos) << next.upgrade_note();
   EXPECT_TRUE(std::filesystem::exists(pins.path + "/conntrack_other")) << "the new table is pinned";
+
+  // The previous version's programs, still attached until the new ones
+  // replace them, make another UDP flow in the one table they know.
+  sluice_ct_key late_key{};
+  sluice_ct_entry late_entry{};
+  udp_flow(8, late_key, late_entry);
+  ASSERT_EQ(bpf_map_update_elem(t.tcp, &late_key, &late_entry, BPF_NOEXIST), 0);
+  EXPECT_EQ(next.finish_takeover(), 1u) << "once ours are attached, it is moved too";
+  EXPECT_EQ(bpf_map_lookup_elem(t.other, &late_key, &found), 0);
+  EXPECT_NE(bpf_map_lookup_elem(t.tcp, &late_key, &found), 0);
+  EXPECT_EQ(next.finish_takeover(), 0u) << "only once";
   next.unpin();
 }
 
