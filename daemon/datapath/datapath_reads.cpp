@@ -175,7 +175,6 @@ bool Datapath::read_conntrack_chunk(ConntrackCursor& cursor, std::size_t most,
   std::vector<sluice_ct_key> keys(most);
   std::vector<sluice_ct_entry> values(most);
   auto count = static_cast<std::uint32_t>(most);
-  if (cursor.table >= SLUICE_CT_TABLE_COUNT) cursor = {};
   int fd = conntrack_tables().for_table(static_cast<sluice_ct_table>(cursor.table));
   int rc = bpf_map_lookup_batch(fd, cursor.started ? &cursor.bucket : nullptr, &cursor.bucket,
                                 keys.data(), values.data(), &count, nullptr);

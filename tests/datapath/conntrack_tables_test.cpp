@@ -19,11 +19,6 @@ namespace {
 
 constexpr std::uint32_t kOk = TC_ACT_OK;
 
-Frame tcp4(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport,
-           std::uint8_t flags) {
-  return PacketBuilder::ipv4(src, dst).tcp(sport, dport, flags).build();
-}
-
 // A UDP flow n of the flood, as tc would have made it: 10.20.x.y:port ->
 // 192.0.2.2:53, seen just now.
 void udp_flow(std::uint32_t n, sluice_ct_key& key, sluice_ct_entry& entry) {
@@ -50,10 +45,10 @@ class ConntrackTables : public RouterTest {};
 TEST_F(ConntrackTables, AFloodOfUdpFlowsEvictsItsOwnKindAndLeavesTcpConnectionsTracked) {
   run({
       {"a TCP connection opens", Hook::TcIngress, "lan0",
-       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk},
+       bare_tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk},
       {"and leaves masqueraded", Hook::TcEgress, "wan0",
-       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk,
-       tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
+       bare_tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk,
+       bare_tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
   });
   auto tcp_before = dp.count_conntrack(SLUICE_CT_TABLE_TCP);
   ASSERT_EQ(tcp_before.flows, 1u);
@@ -82,8 +77,8 @@ TEST_F(ConntrackTables, AFloodOfUdpFlowsEvictsItsOwnKindAndLeavesTcpConnectionsT
 
   run({
       {"its reply still finds the inside host", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
-       tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck)},
+       bare_tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
+       bare_tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck)},
   });
 }
 

@@ -50,11 +50,6 @@ struct OldPinnedTable {
   }
 };
 
-Frame tcp4(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport,
-           std::uint8_t flags) {
-  return PacketBuilder::ipv4(src, dst).tcp(sport, dport, flags).build();
-}
-
 std::array<std::uint8_t, 16> v4(const char* text) {
   std::array<std::uint8_t, 16> a{};
   inet_pton(AF_INET, text, a.data());
@@ -64,11 +59,11 @@ std::array<std::uint8_t, 16> v4(const char* text) {
 class LegacyNatPins : public RouterTest {};
 
 TEST_F(LegacyNatPins, ALiveFlowsTranslationIsCarriedIntoTheConntrackTable) {
-  auto syn = tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn);
+  auto syn = bare_tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn);
   run({
       {"the flow opens", Hook::TcIngress, "lan0", syn, kOk},
       {"and leaves masqueraded", Hook::TcEgress, "wan0", syn, kOk,
-       tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
+       bare_tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
   });
   // As the previous version left it: the flow in the conntrack table, its
   // translation in the NAT table.
@@ -104,8 +99,8 @@ TEST_F(LegacyNatPins, ALiveFlowsTranslationIsCarriedIntoTheConntrackTable) {
   EXPECT_FALSE(std::filesystem::exists(old.path)) << "the old table is unpinned";
   run({
       {"the reply finds its way back to the inside host", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
-       tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck)},
+       bare_tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
+       bare_tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck)},
   });
   EXPECT_EQ(dp.conntrack().size(), 1u) << "the flow, and no flow made of the stale one";
 }

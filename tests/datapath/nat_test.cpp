@@ -16,10 +16,6 @@ namespace {
 
 constexpr std::uint32_t kOk = TC_ACT_OK, kShot = TC_ACT_SHOT;
 
-Frame tcp4(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport,
-           std::uint8_t flags) {
-  return PacketBuilder::ipv4(src, dst).tcp(sport, dport, flags).build();
-}
 Frame udp4(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport) {
   return PacketBuilder::ipv4(src, dst).udp(sport, dport).payload({'h', 'i'}).build();
 }
@@ -38,20 +34,20 @@ TEST_F(Nat, MasqueradeTranslatesTheFirstPacketAndEveryReply) {
   auto before = dp.nat_counter(SLUICE_NAT_NEW_MASQUERADE).packets;
   run({
       {"a lan host's SYN comes in: judged, untouched", Hook::TcIngress, "lan0",
-       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk},
+       bare_tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk},
       {"it leaves with the wan address, its own port kept (free and in range)", Hook::TcEgress,
-       "wan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk,
-       tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
+       "wan0", bare_tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk,
+       bare_tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
       {"the SYN-ACK comes back to the lan host", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
-       tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck)},
+       bare_tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
+       bare_tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck)},
       {"and leaves towards it as it is", Hook::TcEgress, "lan0",
-       tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck), kOk},
+       bare_tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck), kOk},
       {"the ACK is tracked", Hook::TcIngress, "lan0",
-       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck), kOk},
+       bare_tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck), kOk},
       {"and translated like the SYN", Hook::TcEgress, "wan0",
-       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck), kOk,
-       tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kAck)},
+       bare_tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck), kOk,
+       bare_tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kAck)},
       {"UDP: the first datagram", Hook::TcIngress, "lan0",
        udp4("10.10.1.10", 20001, "192.0.2.2", 53), kOk},
       {"leaves masqueraded", Hook::TcEgress, "wan0", udp4("10.10.1.10", 20001, "192.0.2.2", 53),
@@ -73,13 +69,13 @@ TEST_F(Nat, MasqueradeTranslatesTheFirstPacketAndEveryReply) {
 }
 
 TEST_F(Nat, APortAnotherFlowHoldsIsNotGivenTwiceAndEachReplyFindsItsHost) {
-  auto first = tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn);
-  auto second = tcp4("10.10.1.11", 20000, "192.0.2.2", 9000, kSyn);
+  auto first = bare_tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn);
+  auto second = bare_tcp4("10.10.1.11", 20000, "192.0.2.2", 9000, kSyn);
   std::uint16_t second_port = 0;
   run({
       {"host .10 opens", Hook::TcIngress, "lan0", first, kOk},
       {"and gets port 20000", Hook::TcEgress, "wan0", first, kOk,
-       tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
+       bare_tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
       {"host .11 opens from the same port to the same server", Hook::TcIngress, "lan0", second,
        kOk},
       {"and gets another port in the masquerade range",
@@ -94,18 +90,18 @@ TEST_F(Nat, APortAnotherFlowHoldsIsNotGivenTwiceAndEachReplyFindsItsHost) {
          EXPECT_NE(second_port, 20000);
          EXPECT_GE(second_port, SLUICE_NAT_PORT_MIN);
          EXPECT_LE(second_port, SLUICE_NAT_PORT_MAX);
-         EXPECT_EQ(f, tcp4("192.0.2.1", second_port, "192.0.2.2", 9000, kSyn))
+         EXPECT_EQ(f, bare_tcp4("192.0.2.1", second_port, "192.0.2.2", 9000, kSyn))
              << "checksums follow the port";
        }},
   });
   ASSERT_NE(second_port, 0);
   run({
       {"the reply to 20000 goes to .10", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
-       tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck)},
+       bare_tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
+       bare_tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck)},
       {"the reply to the other port goes to .11, at its own port", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 9000, "192.0.2.1", second_port, kSyn | kAck), kOk,
-       tcp4("192.0.2.2", 9000, "10.10.1.11", 20000, kSyn | kAck)},
+       bare_tcp4("192.0.2.2", 9000, "192.0.2.1", second_port, kSyn | kAck), kOk,
+       bare_tcp4("192.0.2.2", 9000, "10.10.1.11", 20000, kSyn | kAck)},
   });
 }
 
@@ -134,11 +130,11 @@ TEST_F(Nat, AClosedConnectionsPortIsGivenOnOnceItWentQuietALiveOnesNever) {
     std::uint16_t port = 0;
     run({
         {"a lan host opens from port 20000", Hook::TcIngress, "lan0",
-         tcp4(host, 20000, "192.0.2.2", 9000, kSyn), kOk},
+         bare_tcp4(host, 20000, "192.0.2.2", 9000, kSyn), kOk},
         {"and leaves masqueraded",
          Hook::TcEgress,
          "wan0",
-         tcp4(host, 20000, "192.0.2.2", 9000, kSyn),
+         bare_tcp4(host, 20000, "192.0.2.2", 9000, kSyn),
          kOk,
          {},
          [&](const Frame& f) { port = sport_of(f); }},
@@ -148,18 +144,18 @@ TEST_F(Nat, AClosedConnectionsPortIsGivenOnOnceItWentQuietALiveOnesNever) {
   ASSERT_EQ(port_of_next_flow("10.10.1.10"), 20000);
   run({
       {"the server answers", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
-       tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck)},
-      {"established", Hook::TcIngress, "lan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck),
-       kOk},
+       bare_tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
+       bare_tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kSyn | kAck)},
+      {"established", Hook::TcIngress, "lan0",
+       bare_tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck), kOk},
       {"the client closes", Hook::TcIngress, "lan0",
-       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kFin | kAck), kOk},
+       bare_tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kFin | kAck), kOk},
       {"so does the server", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kFin | kAck), kOk,
-       tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kFin | kAck)},
+       bare_tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kFin | kAck), kOk,
+       bare_tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kFin | kAck)},
       {"the server ACKs again: its own FIN is still unacknowledged", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kAck), kOk,
-       tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kAck)},
+       bare_tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kAck), kOk,
+       bare_tcp4("192.0.2.2", 9000, "10.10.1.10", 20000, kAck)},
   });
   EXPECT_NE(port_of_next_flow("10.10.1.11"), 20000)
       << "the old flow ended just now, its last FIN not acknowledged";
@@ -167,35 +163,35 @@ TEST_F(Nat, AClosedConnectionsPortIsGivenOnOnceItWentQuietALiveOnesNever) {
   ASSERT_EQ(port_of_next_flow("10.10.1.12"), 20000) << "the old flow has been quiet long enough";
   run({
       {"the server's answer on 20000 goes to the new flow's host", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
-       tcp4("192.0.2.2", 9000, "10.10.1.12", 20000, kSyn | kAck)},
+       bare_tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck), kOk,
+       bare_tcp4("192.0.2.2", 9000, "10.10.1.12", 20000, kSyn | kAck)},
   });
   for (const auto& e : dp.conntrack())
     EXPECT_NE(e.value.state, SLUICE_CT_CLOSING) << "the old flow was ended when its port moved";
 
   // .12's flow is established now; idle far past the reuse delay, its port
   // stays its own.
-  run({{"established", Hook::TcIngress, "lan0", tcp4("10.10.1.12", 20000, "192.0.2.2", 9000, kAck),
-        kOk}});
+  run({{"established", Hook::TcIngress, "lan0",
+        bare_tcp4("10.10.1.12", 20000, "192.0.2.2", 9000, kAck), kOk}});
   age_flows(dp, SLUICE_CT_ESTABLISHED, 3600);
   EXPECT_NE(port_of_next_flow("10.10.1.13"), 20000);
   run({
       {"and the answer on 20000 still goes to .12", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kAck), kOk,
-       tcp4("192.0.2.2", 9000, "10.10.1.12", 20000, kAck)},
+       bare_tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kAck), kOk,
+       bare_tcp4("192.0.2.2", 9000, "10.10.1.12", 20000, kAck)},
   });
 
   // .12 closes, the server first this time, and the last ACK passes:
   // nothing more is expected of the connection, the port is free at once.
   run({
       {"the server closes", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kFin | kAck), kOk,
-       tcp4("192.0.2.2", 9000, "10.10.1.12", 20000, kFin | kAck)},
+       bare_tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kFin | kAck), kOk,
+       bare_tcp4("192.0.2.2", 9000, "10.10.1.12", 20000, kFin | kAck)},
       {"so does the client", Hook::TcIngress, "lan0",
-       tcp4("10.10.1.12", 20000, "192.0.2.2", 9000, kFin | kAck), kOk},
+       bare_tcp4("10.10.1.12", 20000, "192.0.2.2", 9000, kFin | kAck), kOk},
       {"the server's last ACK", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kAck), kOk,
-       tcp4("192.0.2.2", 9000, "10.10.1.12", 20000, kAck)},
+       bare_tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kAck), kOk,
+       bare_tcp4("192.0.2.2", 9000, "10.10.1.12", 20000, kAck)},
   });
   EXPECT_EQ(port_of_next_flow("10.10.1.14"), 20000) << "the closed connection's port is free";
 }
@@ -204,11 +200,11 @@ TEST_F(Nat, AClosedConnectionsPortIsGivenOnOnceItWentQuietALiveOnesNever) {
 // out and swept) finds the translation the old flow left: it is this
 // tuple's, so the port is kept rather than a random one taken.
 TEST_F(Nat, ATupleThatComesBackKeepsItsPort) {
-  auto syn = tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn);
+  auto syn = bare_tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn);
   std::vector<Row> flow = {
       {"the flow opens", Hook::TcIngress, "lan0", syn, kOk},
       {"and leaves as port 20000", Hook::TcEgress, "wan0", syn, kOk,
-       tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
+       bare_tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
   };
   run(flow);
   dp.clear_conntrack();
@@ -219,12 +215,12 @@ TEST_F(Nat, ATupleThatComesBackKeepsItsPort) {
 // apart from the flows and not listed as one; once its flow is gone it
 // translates nothing, and the sweep removes it.
 TEST_F(Nat, ATranslationLivesInTheConntrackTableAndGoesWithItsFlow) {
-  auto syn = tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn);
-  auto syn_ack = tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck);
+  auto syn = bare_tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn);
+  auto syn_ack = bare_tcp4("192.0.2.2", 9000, "192.0.2.1", 20000, kSyn | kAck);
   run({
       {"the flow opens", Hook::TcIngress, "lan0", syn, kOk},
       {"and leaves masqueraded", Hook::TcEgress, "wan0", syn, kOk,
-       tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
+       bare_tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
   });
   auto conntrack_row = [&] {
     for (const auto& m : dp.map_usage())
@@ -265,7 +261,7 @@ TEST_F(Nat, ATranslationLivesInTheConntrackTableAndGoesWithItsFlow) {
   run({
       {"the flow opens again", Hook::TcIngress, "lan0", syn, kOk},
       {"and leaves masqueraded again", Hook::TcEgress, "wan0", syn, kOk,
-       tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
+       bare_tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
   });
   ASSERT_EQ(bpf_map_delete_elem(dp.conntrack_tables().for_key(key), &key), 0);
   EXPECT_EQ(sweep_all(sweep).removed, 1u) << "the stale translation";
@@ -277,24 +273,25 @@ TEST_F(Nat, ATranslationLivesInTheConntrackTableAndGoesWithItsFlow) {
 // under its own reason, instead of sharing a port.
 TEST_F(Nat, WithNoPortLeftTheFlowIsDroppedAndCounted) {
   for (std::uint32_t port = SLUICE_NAT_PORT_MIN; port <= SLUICE_NAT_PORT_MAX; ++port)
-    ASSERT_EQ(run_one(Hook::TcEgress, "wan0",
-                      tcp4("192.0.2.1", static_cast<std::uint16_t>(port), "192.0.2.2", 9000, kSyn))
-                  .retval,
-              kOk);
+    ASSERT_EQ(
+        run_one(Hook::TcEgress, "wan0",
+                bare_tcp4("192.0.2.1", static_cast<std::uint16_t>(port), "192.0.2.2", 9000, kSyn))
+            .retval,
+        kOk);
   auto failed = drops(SLUICE_DROP_NAT_FAILED);
   run({
       {"a lan host opens", Hook::TcIngress, "lan0",
-       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk},
+       bare_tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kOk},
       {"no port is free: dropped", Hook::TcEgress, "wan0",
-       tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kShot},
+       bare_tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kSyn), kShot},
   });
   EXPECT_EQ(drops(SLUICE_DROP_NAT_FAILED), failed + 1);
   run({
       {"another server still has every port", Hook::TcIngress, "lan0",
-       tcp4("10.10.1.10", 20000, "192.0.2.3", 9000, kSyn), kOk},
+       bare_tcp4("10.10.1.10", 20000, "192.0.2.3", 9000, kSyn), kOk},
       {"so this flow gets its own", Hook::TcEgress, "wan0",
-       tcp4("10.10.1.10", 20000, "192.0.2.3", 9000, kSyn), kOk,
-       tcp4("192.0.2.1", 20000, "192.0.2.3", 9000, kSyn)},
+       bare_tcp4("10.10.1.10", 20000, "192.0.2.3", 9000, kSyn), kOk,
+       bare_tcp4("192.0.2.1", 20000, "192.0.2.3", 9000, kSyn)},
   });
 }
 
@@ -302,20 +299,20 @@ TEST_F(Nat, APortForwardReachesTheInsideHostAndItsAnswersLeaveAsThePublicAddress
   auto before = dp.nat_counter(SLUICE_NAT_NEW_PORT_FORWARD).packets;
   run({
       {"a wan client connects to the public port", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 40000, "192.0.2.1", 8080, kSyn), kOk,
-       tcp4("192.0.2.2", 40000, "10.10.1.10", 80, kSyn)},
+       bare_tcp4("192.0.2.2", 40000, "192.0.2.1", 8080, kSyn), kOk,
+       bare_tcp4("192.0.2.2", 40000, "10.10.1.10", 80, kSyn)},
       {"it leaves to the inside host untouched (no masquerade: its source is kept)", Hook::TcEgress,
-       "lan0", tcp4("192.0.2.2", 40000, "10.10.1.10", 80, kSyn), kOk},
+       "lan0", bare_tcp4("192.0.2.2", 40000, "10.10.1.10", 80, kSyn), kOk},
       {"the inside host answers", Hook::TcIngress, "lan0",
-       tcp4("10.10.1.10", 80, "192.0.2.2", 40000, kSyn | kAck), kOk},
+       bare_tcp4("10.10.1.10", 80, "192.0.2.2", 40000, kSyn | kAck), kOk},
       {"the answer leaves as the public address and port", Hook::TcEgress, "wan0",
-       tcp4("10.10.1.10", 80, "192.0.2.2", 40000, kSyn | kAck), kOk,
-       tcp4("192.0.2.1", 8080, "192.0.2.2", 40000, kSyn | kAck)},
+       bare_tcp4("10.10.1.10", 80, "192.0.2.2", 40000, kSyn | kAck), kOk,
+       bare_tcp4("192.0.2.1", 8080, "192.0.2.2", 40000, kSyn | kAck)},
       {"the client's next packet finds the same inside host", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 40000, "192.0.2.1", 8080, kAck), kOk,
-       tcp4("192.0.2.2", 40000, "10.10.1.10", 80, kAck)},
+       bare_tcp4("192.0.2.2", 40000, "192.0.2.1", 8080, kAck), kOk,
+       bare_tcp4("192.0.2.2", 40000, "10.10.1.10", 80, kAck)},
       {"a port nothing forwards is for the router itself", Hook::TcIngress, "wan0",
-       tcp4("192.0.2.2", 40001, "192.0.2.1", 8081, kSyn), kOk},
+       bare_tcp4("192.0.2.2", 40001, "192.0.2.1", 8081, kSyn), kOk},
   });
   EXPECT_EQ(dp.nat_counter(SLUICE_NAT_NEW_PORT_FORWARD).packets, before + 1);
 }
@@ -327,17 +324,17 @@ TEST_F(Nat, HairpinMasqueradesTheFlowBackOutOfTheLan) {
   auto before = dp.nat_counter(SLUICE_NAT_NEW_HAIRPIN).packets;
   run({
       {"lan host .11 connects to the public port", Hook::TcIngress, "lan0",
-       tcp4("10.10.1.11", 30000, "192.0.2.1", 8080, kSyn), kOk,
-       tcp4("10.10.1.11", 30000, "10.10.1.10", 80, kSyn)},
+       bare_tcp4("10.10.1.11", 30000, "192.0.2.1", 8080, kSyn), kOk,
+       bare_tcp4("10.10.1.11", 30000, "10.10.1.10", 80, kSyn)},
       {"it leaves by lan0 again, from the router's lan address", Hook::TcEgress, "lan0",
-       tcp4("10.10.1.11", 30000, "10.10.1.10", 80, kSyn), kOk,
-       tcp4("10.10.1.1", 30000, "10.10.1.10", 80, kSyn)},
+       bare_tcp4("10.10.1.11", 30000, "10.10.1.10", 80, kSyn), kOk,
+       bare_tcp4("10.10.1.1", 30000, "10.10.1.10", 80, kSyn)},
       {"the server answers the router", Hook::TcIngress, "lan0",
-       tcp4("10.10.1.10", 80, "10.10.1.1", 30000, kSyn | kAck), kOk,
-       tcp4("10.10.1.10", 80, "10.10.1.11", 30000, kSyn | kAck)},
+       bare_tcp4("10.10.1.10", 80, "10.10.1.1", 30000, kSyn | kAck), kOk,
+       bare_tcp4("10.10.1.10", 80, "10.10.1.11", 30000, kSyn | kAck)},
       {"which sends it to .11 as from the public address", Hook::TcEgress, "lan0",
-       tcp4("10.10.1.10", 80, "10.10.1.11", 30000, kSyn | kAck), kOk,
-       tcp4("192.0.2.1", 8080, "10.10.1.11", 30000, kSyn | kAck)},
+       bare_tcp4("10.10.1.10", 80, "10.10.1.11", 30000, kSyn | kAck), kOk,
+       bare_tcp4("192.0.2.1", 8080, "10.10.1.11", 30000, kSyn | kAck)},
   });
   EXPECT_EQ(dp.nat_counter(SLUICE_NAT_NEW_HAIRPIN).packets, before + 1);
 }

@@ -86,6 +86,11 @@ std::string hex(const Frame& f) {
 
 std::unique_ptr<LabNetns> RouterTest::lab_;
 
+Frame bare_tcp4(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport,
+                std::uint8_t flags) {
+  return PacketBuilder::ipv4(src, dst).tcp(sport, dport, flags).build();
+}
+
 Frame with_macs(Frame f, const Mac& dst, const Mac& src) {
   std::memcpy(f.data(), dst.data(), 6);
   std::memcpy(f.data() + 6, src.data(), 6);

@@ -37,6 +37,10 @@ struct Row {
 // Sets the Ethernet addresses of a frame to dst and src.
 Frame with_macs(Frame f, const Mac& dst, const Mac& src);
 
+// A TCP segment over IPv4 without payload, TTL 64.
+Frame bare_tcp4(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport,
+                std::uint8_t flags);
+
 class RouterTest : public DatapathTest {
  protected:
   static void SetUpTestSuite();
