@@ -13,6 +13,7 @@
 #include "datapath/bpf_error.h"
 #include "datapath/conntrack_translation.h"
 #include "datapath/datapath_impl.h"
+#include "datapath/map_walk.h"
 
 namespace sluice::datapath {
 
@@ -74,28 +75,6 @@ std::size_t map_memory(int fd) {
     }
   }
   return 0;
-}
-
-// Calls fn(key, value) for every entry of a (non-per-CPU) hash map, read
-// a few thousand at a time: one syscall per chunk instead of two per
-// entry, which matters for a conntrack table of a quarter million flows.
-template <typename Key, typename Value, typename Fn>
-void for_each_entry(int fd, Fn&& fn) {
-  constexpr std::uint32_t kChunk = 4096;
-  std::vector<Key> keys(kChunk);
-  std::vector<Value> values(kChunk);
-  std::uint32_t token = 0;  // hash maps resume by bucket number
-  bool first = true;
-  for (;;) {
-    std::uint32_t count = kChunk;
-    int rc = bpf_map_lookup_batch(fd, first ? nullptr : &token, &token, keys.data(), values.data(),
-                                  &count, nullptr);
-    for (std::uint32_t i = 0; i < count && (rc == 0 || rc == -ENOENT); ++i)
-      if (!fn(keys[i], values[i])) return;
-    if (rc == -ENOENT) return;  // the last chunk
-    if (rc != 0) throw BpfError("reading a map in batches", -rc);
-    first = false;
-  }
 }
 
 }  // namespace

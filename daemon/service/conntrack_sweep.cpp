@@ -52,7 +52,6 @@ ConntrackSweep::Step ConntrackSweep::step(datapath::Datapath& datapath, std::uin
     walking_ = false;
     current_.seconds = Seconds(Clock::now() - walk_started_).count();
     last_ = current_;
-    out.entries_left = current_.seen - current_.removed;
     interval_ = next_interval(interval_, current_.seen, current_.removed);
     next_walk_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(interval_);
   }

@@ -42,7 +42,6 @@ class ConntrackSweep {
   struct Step {
     std::vector<std::pair<sluice_ct_key, sluice_ct_entry>> removed;
     bool walk_done = false;
-    std::size_t entries_left = 0;  // when walk_done: what the walk left in the table
   };
 
   ConntrackSweep() = default;
