@@ -119,7 +119,7 @@ void map_metrics(Writer& w, const service::Readings& dp) {
   auto maps = dp.map_usage();
   for (const auto& m : maps) {
     w.sample("sluice_map_entries", "map=\"" + label(m.name) + "\"", m.entries);
-    if (m.name != "conntrack" && m.name != "conntrack_other") continue;  // TCP, the rest
+    if (m.conntrack_table.empty()) continue;
     conntrack_entries += m.entries;
     conntrack_capacity += m.capacity;
     conntrack_translations += m.translations;
@@ -144,10 +144,9 @@ void map_metrics(Writer& w, const service::Readings& dp) {
   w.family("sluice_conntrack_table_fill_ratio", "gauge",
            "Flows and translations over each conntrack table's capacity (TCP, other protocols).");
   for (const auto& m : maps) {
-    if (m.name != "conntrack" && m.name != "conntrack_other") continue;
+    if (m.conntrack_table.empty()) continue;
     w.sample(
-        "sluice_conntrack_table_fill_ratio",
-        std::string("table=\"") + (m.name == "conntrack" ? "tcp" : "other") + "\"",
+        "sluice_conntrack_table_fill_ratio", "table=\"" + m.conntrack_table + "\"",
         static_cast<double>(m.entries) / static_cast<double>(std::max<std::size_t>(m.capacity, 1)));
   }
 }

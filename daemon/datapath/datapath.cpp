@@ -259,10 +259,12 @@ Datapath::Datapath(const DatapathOptions& options) : impl_(std::make_unique<Impl
                       " translations of live flows from the previous version's NAT table "
                       "into the conntrack table");
     d.took_over_one_table = one_conntrack_table;
-    if (one_conntrack_table)
-      notes.push_back("moved " + std::to_string(move_non_tcp_entries(conntrack_tables())) +
-                      " entries of other protocols than TCP from the previous version's one "
-                      "conntrack table into their own");
+    if (one_conntrack_table) {
+      auto moved = move_non_tcp_entries(conntrack_tables());
+      notes.push_back("moved " + std::to_string(moved) + (moved == 1 ? " entry" : " entries") +
+                      " of other protocols than TCP from the previous version's one conntrack "
+                      "table into their own");
+    }
     for (const auto& n : notes) d.upgrade_note += (d.upgrade_note.empty() ? "" : "; ") + n;
   }
   d.pin_xdp_program();

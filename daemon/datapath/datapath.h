@@ -124,6 +124,8 @@ class Datapath {
     std::size_t memory = 0;    // bytes charged to the map (memlock)
     // conntrack tables: how many of their entries are translations, not flows
     std::size_t translations = 0;
+    // which conntrack table this map is ("tcp", "other"); empty for other maps
+    std::string conntrack_table;
   };
   // Every map with its fill and memory. Conntrack is counted in the kernel
   // (see sluice_count_entries), the rest from what was written.

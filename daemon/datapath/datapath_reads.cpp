@@ -90,6 +90,7 @@ std::vector<Datapath::MapUsage> Datapath::map_usage() const {
     auto counts = count_conntrack(table);
     add(map, counts.flows + counts.translations);
     out.back().translations = counts.translations;
+    out.back().conntrack_table = table == SLUICE_CT_TABLE_TCP ? "tcp" : "other";
   }
   auto both = [&](auto member) {
     return (d.written[0].*member).size() + (d.written[1].*member).size();

@@ -94,11 +94,11 @@ json status(Service& s, const json&, const Caller&) {
                     {"entries", m.entries},
                     {"capacity", m.capacity},
                     {"memory_bytes", m.memory}});
-    if (m.name != "conntrack" && m.name != "conntrack_other") continue;
-    tables[m.name == "conntrack" ? "tcp" : "other"] = {{"entries", m.entries},
-                                                       {"capacity", m.capacity},
-                                                       {"translations", m.translations},
-                                                       {"memory_bytes", m.memory}};
+    if (m.conntrack_table.empty()) continue;
+    tables[m.conntrack_table] = {{"entries", m.entries},
+                                 {"capacity", m.capacity},
+                                 {"translations", m.translations},
+                                 {"memory_bytes", m.memory}};
     conntrack_entries += m.entries;
     conntrack_capacity += m.capacity;
     conntrack_translations += m.translations;

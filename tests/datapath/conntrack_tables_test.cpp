@@ -118,7 +118,7 @@ TEST(ConntrackTablesUpgrade, TakingOverOneTableForEveryProtocolMovesTheOthersInt
   EXPECT_EQ(found.created_ns, udp_entry.created_ns);
   EXPECT_NE(bpf_map_lookup_elem(t.tcp, &udp_key, &found), 0) << "and left the TCP table";
   EXPECT_EQ(bpf_map_lookup_elem(t.tcp, &tcp_key, &found), 0) << "the TCP flow stayed";
-  EXPECT_NE(next.upgrade_note().find("moved 1 entries"), std::string::npos) << next.upgrade_note();
+  EXPECT_NE(next.upgrade_note().find("moved 1 entry of"), std::string::npos) << next.upgrade_note();
   EXPECT_TRUE(std::filesystem::exists(pins.path + "/conntrack_other")) << "the new table is pinned";
 
   // The previous version's programs, still attached until the new ones
