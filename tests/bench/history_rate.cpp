@@ -11,6 +11,7 @@
 //
 // The records look like a connection-rate run's: 250 client addresses,
 // random source and masquerade ports, one server, `allowed` and `closed`.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -161,7 +162,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (measure < kBatch) measure = kBatch;
+  // Whole batches, as the writer takes them.
+  prefill = (prefill + kBatch - 1) / kBatch * kBatch;
+  measure = std::max(kBatch, (measure + kBatch - 1) / kBatch * kBatch);
   sluice::testkit::TempDir dir("sluice-history-rate");
   auto history = through_history(dir.file("history.db"), prefill, measure);
   auto bare = into_bare_table(dir.file("bare.db"), prefill, measure);
