@@ -233,9 +233,9 @@ void FlowHistory::write_batch(std::vector<FlowRecord>& batch) {
     Transaction t(*writer_db_);
     // A plain INSERT: ids only grow (FlowRing::continue_after), and an
     // INSERT OR REPLACE may delete rows, for which sqlite keeps a statement
-    // journal of every page the row touches: about twenty times the bytes
-    // written per row, and half the rows a second (docs/benchmarks.md,
-    // connection rate).
+    // journal of every page the row touches (tests/bench/history_rate:
+    // most of the 59 KB a row wrote before, 2.2 KB now; docs/benchmarks.md,
+    // flow history).
     Statement insert(*writer_db_,
                      std::string("INSERT INTO flows (") + kColumns +
                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "

@@ -138,9 +138,9 @@ ALTER TABLE flows ADD COLUMN l7 TEXT NOT NULL DEFAULT '';
       // 10: no index on the flows' ports. The port filter also matches
       // the translated port (nat_port, never indexed), so it always read
       // the table by id and neither index served a query; each made every
-      // insert dearer (an entry in a random place of a large b-tree): with
-      // them the history wrote about 18,000 rows a second on a core, without
-      // them about 32,000 (docs/benchmarks.md, connection rate).
+      // insert dearer (an entry in a random place of a large b-tree).
+      // tests/bench/history_rate measures the writer (docs/benchmarks.md,
+      // flow history).
       R"(
 DROP INDEX IF EXISTS flows_by_sport;
 DROP INDEX IF EXISTS flows_by_dport;
