@@ -40,7 +40,7 @@ max_connections_per_source = 16
 [[rule]]
 name = "api"
 chain = "forward"
-to = "10.10.2.2"
+to = ["10.10.2.2", "fd00:10:2::2"]
 proto = "tcp"
 port = 80
 action = "accept"
@@ -90,7 +90,13 @@ ip netns exec "$wan" python3 "$here/l7_server.py" 10.10.2.2 443 "$server_log" \
 cleanup_add "kill $!"
 ip netns exec "$fw" python3 "$here/l7_server.py" 10.10.1.1 8080 "$local_log" 2>/dev/null &
 cleanup_add "kill $!"
-for target in "$wan 10.10.2.2 80" "$wan 10.10.2.2 81" "$fw 10.10.1.1 8080"; do
+# The same over IPv6: the proxy has a listener per family.
+ip netns exec "$wan" python3 "$here/l7_server.py" fd00:10:2::2 80 "$server_log" 2>/dev/null &
+cleanup_add "kill $!"
+ip netns exec "$fw" python3 "$here/l7_server.py" fd00:10:1::1 8080 "$local_log" 2>/dev/null &
+cleanup_add "kill $!"
+for target in "$wan 10.10.2.2 80" "$wan 10.10.2.2 81" "$fw 10.10.1.1 8080" \
+	"$wan fd00:10:2::2 80" "$fw fd00:10:1::1 8080"; do
 	set -- $target
 	wait_for "the server on $2:$3" 20 ip netns exec "$1" bash -c "exec 3<>/dev/tcp/$2/$3"
 done
@@ -124,6 +130,17 @@ check "the 403 names the rule" bash -c "ip netns exec $lan python3 $here/l7_chec
 check "forwarded: POST /api/v1/x -> 403" \
 	test "$(ip netns exec "$lan" curl -s -o /dev/null -w '%{http_code}' -X POST http://10.10.2.2/api/v1/x)" = 403
 check_not "the denied requests never reached the server" grep -qE "GET /admin|POST /api/v1/x" "$server_log"
+# IPv6: the same rule, through the proxy's IPv6 listener.
+http6() {  # http6 METHOD URL: the status curl got
+	ip netns exec "$lan" curl -s -m 5 -o /dev/null -w '%{http_code}' -X "$1" "$2"
+}
+check "forwarded over IPv6: GET /api/v1/v6 -> 200" test "$(http6 GET 'http://[fd00:10:2::2]/api/v1/v6')" = 200
+check "forwarded over IPv6: GET /admin-v6 -> 403" test "$(http6 GET 'http://[fd00:10:2::2]/admin-v6')" = 403
+check "forwarded over IPv6: the request reached the server" grep -q "GET /api/v1/v6" "$server_log"
+check_not "forwarded over IPv6: /admin-v6 never reached the server" grep -q "/admin-v6" "$server_log"
+check "local over IPv6: GET /api/v1/v6 -> 200" test "$(http6 GET 'http://[fd00:10:1::1]:8080/api/v1/v6')" = 200
+check "local over IPv6: GET /admin-v6 -> 403" test "$(http6 GET 'http://[fd00:10:1::1]:8080/admin-v6')" = 403
+check_not "local over IPv6: /admin-v6 never reached the local server" grep -q "/admin-v6" "$local_log"
 # Another port of the same server: no rule, dropped at L3/L4.
 check "port 82 has no rule: dropped" test "$(tcp_result "$lan" 10.10.2.2 82)" = timeout
 
