@@ -83,7 +83,12 @@ std::vector<Datapath::MapUsage> Datapath::map_usage() const {
   const auto& d = *impl_;
   std::vector<MapUsage> out;
   auto add = [&](bpf_map* m, std::size_t entries) {
-    out.push_back({bpf_map__name(m), entries, bpf_map__max_entries(m), map_memory(bpf_map__fd(m))});
+    MapUsage u;
+    u.name = bpf_map__name(m);
+    u.entries = entries;
+    u.capacity = bpf_map__max_entries(m);
+    u.memory = map_memory(bpf_map__fd(m));
+    out.push_back(std::move(u));
   };
   for (auto [map, table] : {std::pair{d.ingress->maps.conntrack, SLUICE_CT_TABLE_TCP},
                             std::pair{d.ingress->maps.conntrack_other, SLUICE_CT_TABLE_OTHER}}) {
