@@ -19,8 +19,8 @@
 #include "stats_maps.h"
 #include "events.h"
 
-/* Bytes of headers we want linear before parsing: room for an ICMP error
- * quoting a packet with options. */
+/* Bytes of headers we want linear for what reads past the transport
+ * header: room for an ICMP error quoting a packet with options. */
 #define FILTER_PULL_LEN 256
 
 enum filter_hook {
@@ -177,6 +177,23 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 	return filter_deny(skb, pkt, hook, reason, &origin);
 }
 
+/*
+ * Whether the packet needs more of itself linear than it has: its headers
+ * did not fit in the linear part, or it is one whose checks read past the
+ * transport header (ARP and neighbour discovery bodies, the packet an ICMP
+ * error quotes). A TCP or UDP packet parsed whole needs nothing more.
+ * Pulling is not free: a segment a local TCP stack sent (this host's, or a
+ * container's through its veth) is a clone that its sender keeps for
+ * retransmission, and pulling makes it a copy of its own.
+ */
+static __always_inline int filter_wants_pull(const struct __sk_buff *skb, int linear, __u32 reason,
+					     const struct packet *pkt)
+{
+	if (linear >= FILTER_PULL_LEN || linear >= (int)skb->len)
+		return 0; /* as much as we ever want, or all there is */
+	return reason == SLUICE_DROP_TRUNCATED || !pkt->family || is_icmp(pkt->proto);
+}
+
 static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook hook)
 {
 	const struct sluice_endpoint *ep;
@@ -185,12 +202,16 @@ static __always_inline int filter_packet(struct __sk_buff *skb, enum filter_hook
 	__u32 reason;
 	int verdict;
 
-	if (skb->data_end - skb->data < FILTER_PULL_LEN)
-		bpf_skb_pull_data(skb, skb->len < FILTER_PULL_LEN ? skb->len : FILTER_PULL_LEN);
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-
 	reason = parse_packet(data, data_end, &pkt);
+	if (filter_wants_pull(skb, data_end - data, reason, &pkt)) {
+		bpf_skb_pull_data(skb, skb->len < FILTER_PULL_LEN ? skb->len : FILTER_PULL_LEN);
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		__builtin_memset(&pkt, 0, sizeof(pkt));
+		reason = parse_packet(data, data_end, &pkt);
+	}
 	if (reason != SLUICE_DROP_NONE)
 		return filter_drop(skb, &pkt, reason, skb->len);
 	/* Frames from a container's host end claim its link-layer identity:
