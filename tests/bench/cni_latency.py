@@ -32,6 +32,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import forwarding  # noqa: E402  (write_report_section)
+
 P = f"cnb{os.getpid()}"
 FW = f"{P}-fw"
 
@@ -201,14 +204,8 @@ def main():
     table = "\n".join(lines)
     print(table)
     if args.report:
-        begin, end = "<!-- cni-latency:begin -->", "<!-- cni-latency:end -->"
-        text = open(args.report).read() if os.path.exists(args.report) else ""
-        if begin in text and end in text:
-            text = text[:text.index(begin) + len(begin)] + "\n" + table + "\n" + text[text.index(end):]
-        else:
-            text += f"\n## CNI: ADD latency and ADD/DEL cycles\n\n{begin}\n{table}\n{end}\n"
-        with open(args.report, "w") as f:
-            f.write(text)
+        forwarding.write_report_section(args.report, "cni-latency",
+                                        "CNI: ADD latency and ADD/DEL cycles", table)
     sys.exit(1 if left else 0)
 
 

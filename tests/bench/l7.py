@@ -30,6 +30,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import forwarding  # noqa: E402  (write_report_section)
+
 P = f"l7b{os.getpid()}"
 CLI, FW, SRV = f"{P}-cli", f"{P}-fw", f"{P}-srv"
 
@@ -233,14 +236,7 @@ def main():
     table = "\n".join(lines)
     print(table)
     if args.report:
-        begin, end = "<!-- l7:begin -->", "<!-- l7:end -->"
-        text = open(args.report).read() if os.path.exists(args.report) else ""
-        if begin in text and end in text:
-            text = text[:text.index(begin) + len(begin)] + "\n" + table + "\n" + text[text.index(end):]
-        else:
-            text += f"\n## L7: HTTP through the proxy\n\n{begin}\n{table}\n{end}\n"
-        with open(args.report, "w") as f:
-            f.write(text)
+        forwarding.write_report_section(args.report, "l7", "L7: HTTP through the proxy", table)
 
 
 if __name__ == "__main__":
