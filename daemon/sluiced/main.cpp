@@ -119,8 +119,10 @@ int main(int argc, char** argv) {
                        vm["database"].as<std::string>());
   try {
     sluice::sluiced::DaemonOptions options;
-    options.service = {path, vm["pin-dir"].as<std::string>(), vm["database"].as<std::string>(),
-                       list_dirs};
+    options.service.config_path = path;
+    options.service.pin_dir = vm["pin-dir"].as<std::string>();
+    options.service.database_path = vm["database"].as<std::string>();
+    options.service.list_dirs = list_dirs;
     options.socket_path = vm["socket"].as<std::string>();
     options.service.control_socket = options.socket_path;
     options.service.proxy_binary = vm["proxy"].as<std::string>();

@@ -101,8 +101,8 @@ config::Rule random_rule(std::mt19937_64& rng, std::size_t i) {
   // One side may be "any", never both: a rule matching everything would
   // judge the probes.
   int any_side = static_cast<int>(rng() % 5);  // 0: from any, 1: to any, else neither
-  if (any_side != 0) r.from = {false, {random_prefix(rng, f)}, {}, {}};
-  if (any_side != 1) r.to = {false, {random_prefix(rng, f)}, {}, {}};
+  if (any_side != 0) r.from = {false, {random_prefix(rng, f)}, {}, {}, {}};
+  if (any_side != 1) r.to = {false, {random_prefix(rng, f)}, {}, {}, {}};
   random_match(rng, r);
   return r;
 }
@@ -148,8 +148,8 @@ config::Rule nested_rule(std::mt19937_64& rng, const NestedPool& pool, std::size
   const auto& from_pool = rng() % 5 == 0 ? pool.v6 : pool.v4;
   auto pick = [&] { return from_pool[rng() % from_pool.size()]; };
   int any_side = static_cast<int>(rng() % 5);
-  if (any_side != 0) r.from = {false, {pick()}, {}, {}};
-  if (any_side != 1) r.to = {false, {pick()}, {}, {}};
+  if (any_side != 0) r.from = {false, {pick()}, {}, {}, {}};
+  if (any_side != 1) r.to = {false, {pick()}, {}, {}, {}};
   random_match(rng, r);
   return r;
 }
@@ -166,8 +166,8 @@ config::Rule probe_rule(const char* name, const char* from, const char* to, std:
   config::Rule r;
   r.name = name;
   r.chain = config::Chain::Forward;
-  r.from = {false, {*config::parse_prefix(from).prefix}, {from}, {}};
-  r.to = {false, {*config::parse_prefix(to).prefix}, {to}, {}};
+  r.from = {false, {*config::parse_prefix(from).prefix}, {from}, {}, {}};
+  r.to = {false, {*config::parse_prefix(to).prefix}, {to}, {}, {}};
   r.proto = config::Protocol::Tcp;
   r.ports = {{port, port}};
   r.action = action;

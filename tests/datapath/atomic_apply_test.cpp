@@ -31,12 +31,12 @@ config::Config ruleset(std::uint64_t seed, config::Action probe_action) {
     r.chain = config::Chain::Forward;
     // Keep the random rules off the probe addresses (192.0.2.0/24).
     if (r.from.any && r.to.any)
-      r.from = {false, {*config::parse_prefix("10.0.0.0/8").prefix}, {}, {}};
+      r.from = {false, {*config::parse_prefix("10.0.0.0/8").prefix}, {}, {}, {}};
   }
   config::Rule probe;
   probe.name = "probe";
   probe.chain = config::Chain::Forward;
-  probe.from = {false, {*config::parse_prefix("192.0.2.0/25").prefix}, {}, {}};
+  probe.from = {false, {*config::parse_prefix("192.0.2.0/25").prefix}, {}, {}, {}};
   probe.proto = config::Protocol::Tcp;
   probe.ports = {{8000, 8999}};
   probe.action = probe_action;

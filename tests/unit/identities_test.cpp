@@ -31,7 +31,7 @@ config::Config parse(const std::string& toml) {
 config::Prefix host(const std::string& text) { return *config::parse_prefix(text).prefix; }
 
 policy::Workload workload(const std::string& name, Labels labels, std::vector<std::string> addrs) {
-  policy::Workload w{"sluice", "id-" + name, "eth0", name, std::move(labels), {}};
+  policy::Workload w{"sluice", "id-" + name, "eth0", name, std::move(labels), {}, {}};
   for (const auto& a : addrs) w.addresses.push_back(host(a));
   return w;
 }
