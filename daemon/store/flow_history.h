@@ -43,7 +43,8 @@ class FlowHistory {
 
   // Records matching filter with after_id < id < before_id (0: no upper
   // bound), at most limit, oldest first; with newest_first the newest
-  // such records (still returned oldest first).
+  // such records (still returned oldest first). Records queued and not yet
+  // written are answered too: the memory ring may have let them go already.
   std::vector<flows::FlowRecord> query(const flows::FlowFilter& filter, std::uint64_t after_id,
                                        std::uint64_t before_id, std::size_t limit,
                                        bool newest_first) const;
@@ -68,7 +69,11 @@ class FlowHistory {
 
  private:
   void writer_loop();
-  void write_batch(std::vector<flows::FlowRecord>& batch);
+  void write_batch(const std::vector<flows::FlowRecord>& batch);
+  // The queued and in-flight records query() wants, oldest first.
+  std::vector<flows::FlowRecord> pending_matching(const flows::FlowFilter& filter,
+                                                  std::uint64_t after_id,
+                                                  std::uint64_t before_id) const;
 
   std::string path_;
   std::unique_ptr<Database> writer_db_;  // used by the writer thread only (and retention)
@@ -80,6 +85,9 @@ class FlowHistory {
   std::condition_variable wake_;
   std::condition_variable flushed_;
   std::vector<flows::FlowRecord> queue_;
+  // The batch the writer is storing, taken from queue_: answered from
+  // here until it is committed.
+  std::shared_ptr<const std::vector<flows::FlowRecord>> writing_;
   std::uint64_t queued_total_ = 0;  // records ever queued
   std::uint64_t done_total_ = 0;    // records written or lost by the writer
   Retention retention_;

@@ -5,7 +5,7 @@
 // second, their ratio, and the bytes the process wrote per row (from
 // /proc/self/io, which counts what sqlite hands the kernel).
 //
-//   build/tests/bench/history_rate [--rows 1000000] [--measure 200000]
+//   build/tests/bench/history_rate [--rows 1000000] [--measure 200000] [--batch 20000]
 //   build/tests/bench/history_rate --quick     (a pass that keeps it working)
 //
 // The records look like a connection-rate run's: 250 client addresses,
@@ -29,7 +29,9 @@ namespace {
 using sluice::flows::FlowRecord;
 using sluice::flows::Verdict;
 
-constexpr std::size_t kBatch = 5000;  // what the daemon's writer takes at once
+// What the daemon's writer takes at once when it keeps up (kWriteAtOnce);
+// --batch sets another size, to compare.
+constexpr std::size_t kBatch = 20000;
 
 std::uint64_t bytes_written() {
   std::ifstream io("/proc/self/io");
@@ -79,17 +81,18 @@ struct Result {
 
 // Through the daemon's own writer: batches as the event reader hands them
 // over, each waited for (the queue holds at most 50,000).
-Result through_history(const std::string& path, std::size_t prefill, std::size_t measure) {
+Result through_history(const std::string& path, std::size_t prefill, std::size_t measure,
+                       std::size_t batch) {
   sluice::store::FlowHistory history(path, {365 * 24 * 3600, std::uint64_t{1} << 40});
   Records records;
-  for (std::size_t n = 0; n < prefill; n += kBatch) {
-    history.add_batch(records.next(kBatch));
+  for (std::size_t n = 0; n < prefill; n += batch) {
+    history.add_batch(records.next(batch));
     history.flush();
   }
   auto written = bytes_written();
   auto start = std::chrono::steady_clock::now();
-  for (std::size_t n = 0; n < measure; n += kBatch) {
-    history.add_batch(records.next(kBatch));
+  for (std::size_t n = 0; n < measure; n += batch) {
+    history.add_batch(records.next(batch));
     history.flush();
   }
   std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
@@ -100,7 +103,8 @@ Result through_history(const std::string& path, std::size_t prefill, std::size_t
 // The floor: the same writer into a file whose flows table has no index
 // (dropped before the writer opens it; a file at the current schema is not
 // migrated again).
-Result without_indexes(const std::string& path, std::size_t prefill, std::size_t measure) {
+Result without_indexes(const std::string& path, std::size_t prefill, std::size_t measure,
+                       std::size_t batch) {
   {
     sluice::store::Database db(path);
     sluice::store::Statement names(
@@ -109,37 +113,40 @@ Result without_indexes(const std::string& path, std::size_t prefill, std::size_t
     while (names.step()) indexes.push_back(names.text_at(0));
     for (const auto& name : indexes) db.exec("DROP INDEX " + name);
   }
-  return through_history(path, prefill, measure);
+  return through_history(path, prefill, measure, batch);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::size_t prefill = 1000000, measure = 200000;
+  std::size_t prefill = 1000000, measure = 200000, batch = kBatch;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--quick") {
       prefill = measure = 20000;
-    } else if ((a == "--rows" || a == "--measure") && i + 1 < argc) {
-      (a == "--rows" ? prefill : measure) = std::strtoull(argv[++i], nullptr, 10);
+    } else if ((a == "--rows" || a == "--measure" || a == "--batch") && i + 1 < argc) {
+      (a == "--rows"      ? prefill
+       : a == "--measure" ? measure
+                          : batch) = std::strtoull(argv[++i], nullptr, 10);
     } else {
-      std::fprintf(stderr, "usage: history_rate [--quick] [--rows N] [--measure N]\n");
+      std::fprintf(stderr, "usage: history_rate [--quick] [--rows N] [--measure N] [--batch N]\n");
       return 2;
     }
   }
   // Whole batches, as the writer takes them.
-  prefill = (prefill + kBatch - 1) / kBatch * kBatch;
-  measure = std::max(kBatch, (measure + kBatch - 1) / kBatch * kBatch);
+  if (batch == 0) batch = kBatch;
+  prefill = (prefill + batch - 1) / batch * batch;
+  measure = std::max(batch, (measure + batch - 1) / batch * batch);
   sluice::testkit::TempDir dir("sluice-history-rate");
-  auto history = through_history(dir.file("history.db"), prefill, measure);
-  auto no_index = without_indexes(dir.file("no-index.db"), prefill, measure);
+  auto history = through_history(dir.file("history.db"), prefill, measure, batch);
+  auto no_index = without_indexes(dir.file("no-index.db"), prefill, measure, batch);
   std::printf(
       "history of %zu rows, %zu more stored in batches of %zu:\n"
       "| store | rows/s | ratio to no index | bytes written per row |\n"
       "|---|---:|---:|---:|\n"
       "| flow history (writer thread, indexes) | %.0f | %.2fx | %.0f |\n"
       "| the same writer, no index | %.0f | 1.00x | %.0f |\n",
-      prefill, measure, kBatch, history.rows_per_second,
+      prefill, measure, batch, history.rows_per_second,
       history.rows_per_second / no_index.rows_per_second, history.bytes_per_row,
       no_index.rows_per_second, no_index.bytes_per_row);
   return 0;
