@@ -175,18 +175,26 @@ std::vector<std::uint64_t> ids(const std::vector<FlowRecord>& v) {
   return out;
 }
 
+// n records, one a second from t0 on, added to ring, which numbers them:
+// the same records, ids and all, for the history.
+std::vector<FlowRecord> numbered(flows::FlowRing& ring, std::mt19937& rnd, std::int64_t t0, int n) {
+  std::vector<FlowRecord> out;
+  for (int i = 0; i < n; ++i) {
+    auto r = record(rnd, t0 + static_cast<std::int64_t>(ring.last_id()) * 1000);
+    ring.add(r);
+    r.id = ring.last_id();
+    out.push_back(r);
+  }
+  return out;
+}
+
 TEST(FlowHistory, AnswersEveryFilterAsTheMemoryRingDoes) {
   TempDir dir;
   FlowHistory history(dir.file("s.db"), {});
   flows::FlowRing ring(10000);
   std::mt19937 rnd(5);
   auto t0 = now_ms() - 3600 * 1000;
-  for (int i = 0; i < 2000; ++i) {
-    auto r = record(rnd, t0 + i * 1000);
-    ring.add(r);
-    r.id = ring.last_id();
-    history.add(r);
-  }
+  history.add_batch(numbered(ring, rnd, t0, 2000));
   history.flush();
   EXPECT_EQ(history.last_id(), 2000u);
   std::vector<std::vector<std::pair<const char*, std::string>>> filters = {
@@ -229,19 +237,10 @@ TEST(FlowHistory, AnswersRecordsTheWriterHasNotStoredYet) {
   flows::FlowRing ring(10000);
   std::mt19937 rnd(7);
   auto t0 = now_ms() - 3600 * 1000;
-  auto add = [&](int n) {
-    std::vector<FlowRecord> batch;
-    for (int i = 0; i < n; ++i) {
-      auto r = record(rnd, t0 + static_cast<std::int64_t>(ring.last_id()) * 1000);
-      ring.add(r);
-      r.id = ring.last_id();
-      batch.push_back(r);
-    }
-    history.add_batch(std::move(batch));
-  };
-  add(300);
+  history.add_batch(numbered(ring, rnd, t0, 300));
   history.flush();
-  add(200);  // queued: asked at once, before the writer's next turn
+  // Queued: asked at once, before the writer's next turn.
+  history.add_batch(numbered(ring, rnd, t0, 200));
   EXPECT_EQ(ids(history.query({}, 0, 0, 1000, false)), ids(ring.query({}, 0, 1000)));
   std::vector<std::pair<const char*, std::string>> filters = {
       {"from", "10.0.0.1"}, {"verdict", "dropped"}, {"port", "1500"}, {"l7", "yes"}};
