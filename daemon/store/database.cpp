@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -73,14 +74,14 @@ std::uint64_t Database::used_bytes() {
          static_cast<std::uint64_t>(size.int_at(0));
 }
 
-std::optional<std::uint64_t> Database::bytes_besides(const std::string& table) {
+std::optional<std::uint64_t> Database::bytes_besides(const std::vector<std::string>& tables) {
   std::vector<std::string> others = {"sqlite_schema"};
   {
-    Statement names(
-        *this,
-        "SELECT name FROM sqlite_schema WHERE type IN ('table', 'index') AND tbl_name <> ?1");
-    names.bind(1, table);
-    while (names.step()) others.push_back(names.text_at(0));
+    Statement names(*this,
+                    "SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')");
+    while (names.step())
+      if (std::find(tables.begin(), tables.end(), names.text_at(1)) == tables.end())
+        others.push_back(names.text_at(0));
   }
   std::uint64_t total = 0;
   try {

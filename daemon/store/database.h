@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -37,9 +38,9 @@ class Database {
   int schema_version();  // PRAGMA user_version
   // Bytes the tables and indexes use (pages in use, not free ones).
   std::uint64_t used_bytes();
-  // Bytes the tables and indexes other than table's (and its indexes')
+  // Bytes the tables and indexes other than tables' (and their indexes')
   // use, by the dbstat table; nullopt where sqlite lacks it.
-  std::optional<std::uint64_t> bytes_besides(const std::string& table);
+  std::optional<std::uint64_t> bytes_besides(const std::vector<std::string>& tables);
 
   [[noreturn]] void fail(const std::string& what) const;
 

@@ -9,10 +9,12 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "flows/flow_json.h"
 #include "store/database.h"
+#include "store/flow_spans.h"
 
 namespace sluice::store {
 
@@ -99,7 +101,10 @@ struct Where {
   std::vector<std::string> texts;  // bound as ?1.. in order; numbers are inlined
 };
 
-Where where_of(const flows::FlowFilter& f) {
+// by_span: the search reads a span's ids at a time, which the time bounds
+// must not take the place of (sqlite would otherwise read the time index
+// from the bound to the end for every span).
+Where where_of(const flows::FlowFilter& f, bool by_span) {
   Where w;
   auto param = [&](const std::string& v) {
     w.texts.push_back(v);
@@ -124,8 +129,9 @@ Where where_of(const flows::FlowFilter& f) {
   }
   if (f.verdict) w.sql += " AND verdict = " + param(flows::to_string(*f.verdict));
   if (f.rule) w.sql += " AND rule = " + param(*f.rule);
-  if (f.since_ms) w.sql += " AND time_ms >= " + std::to_string(*f.since_ms);
-  if (f.until_ms) w.sql += " AND time_ms < " + std::to_string(*f.until_ms);
+  const char* time = by_span ? "+time_ms" : "time_ms";  // unary +: not by its index
+  if (f.since_ms) w.sql += std::string(" AND ") + time + " >= " + std::to_string(*f.since_ms);
+  if (f.until_ms) w.sql += std::string(" AND ") + time + " < " + std::to_string(*f.until_ms);
   if (f.l7) {
     if (*f.l7 == "yes")
       w.sql += " AND l7 <> ''";
@@ -279,6 +285,15 @@ void FlowHistory::write_batch(const std::vector<FlowRecord>& batch) {
       insert.step();
       insert.reset();
     }
+    Statement span(*writer_db_,
+                   "INSERT INTO flow_spans (last_id, key, first_id) VALUES (?1, ?2, ?3)");
+    for (const auto& sp : spans_of(batch)) {
+      span.bind(1, static_cast<std::int64_t>(sp.last_id))
+          .bind(2, sp.key)
+          .bind(3, static_cast<std::int64_t>(sp.first_id));
+      span.step();
+      span.reset();
+    }
     t.commit();
     std::lock_guard slock(mutex_);
     stats_.written += batch.size();
@@ -304,12 +319,19 @@ std::uint64_t FlowHistory::apply_retention() {
     old.bind(1, now_ms() - static_cast<std::int64_t>(r.max_age_seconds) * 1000);
     old.step();
     removed += static_cast<std::uint64_t>(sqlite3_changes(writer_db_->handle()));
+    // Spans wholly below the oldest record left find nothing any more.
+    auto drop_old_spans = [&] {
+      writer_db_->exec(
+          "DELETE FROM flow_spans WHERE last_id < "
+          "coalesce((SELECT min(id) FROM flows), 9223372036854775807)");
+    };
+    drop_old_spans();
     // Over the size: the oldest tenth at a time, until it fits. Only the
     // flows count: the config history and audit log in the same file
     // have limits of their own (StateStore) and must not push flows out.
     auto flow_bytes = [&] {
       auto used = writer_db_->used_bytes();
-      auto others = writer_db_->bytes_besides("flows").value_or(0);
+      auto others = writer_db_->bytes_besides({"flows", "flow_spans"}).value_or(0);
       return used > others ? used - others : 0;
     };
     while (flow_bytes() > r.max_bytes) {
@@ -322,6 +344,7 @@ std::uint64_t FlowHistory::apply_retention() {
       trim.bind(1, std::max<std::int64_t>(1, rows / 10));
       trim.step();
       removed += static_cast<std::uint64_t>(sqlite3_changes(writer_db_->handle()));
+      drop_old_spans();
     }
     if (removed) writer_db_->exec("PRAGMA incremental_vacuum");
     std::lock_guard slock(mutex_);
@@ -337,22 +360,10 @@ std::uint64_t FlowHistory::apply_retention() {
 std::vector<FlowRecord> FlowHistory::query(const flows::FlowFilter& filter, std::uint64_t after_id,
                                            std::uint64_t before_id, std::size_t limit,
                                            bool newest_first) const {
-  Where w = where_of(filter);
-  std::string sql = std::string("SELECT ") + kColumns + " FROM flows WHERE " + w.sql +
-                    " AND id > " + std::to_string(after_id);
-  if (before_id) sql += " AND id < " + std::to_string(before_id);
-  sql += newest_first ? " ORDER BY id DESC" : " ORDER BY id";
-  sql += " LIMIT " + std::to_string(limit);
   // Pending first, then the table: a record the writer commits in
   // between is then in both (one copy is kept), never in neither.
   auto pending = pending_matching(filter, after_id, before_id);
-  std::vector<FlowRecord> out;
-  {
-    std::lock_guard lock(read_mutex_);
-    Statement s(*reader_db_, sql);
-    for (std::size_t i = 0; i < w.texts.size(); ++i) s.bind(static_cast<int>(i + 1), w.texts[i]);
-    while (s.step()) out.push_back(read_row(s));
-  }
+  auto out = stored_matching(filter, after_id, before_id, limit, newest_first);
   if (newest_first) std::reverse(out.begin(), out.end());
   if (pending.empty()) return out;
   // The limit newest (or oldest) of both: the table's limit newest (or
@@ -370,6 +381,63 @@ std::vector<FlowRecord> FlowHistory::query(const flows::FlowFilter& filter, std:
     else
       out.resize(limit);
   }
+  return out;
+}
+
+std::vector<FlowRecord> FlowHistory::stored_matching(const flows::FlowFilter& filter,
+                                                     std::uint64_t after_id,
+                                                     std::uint64_t before_id, std::size_t limit,
+                                                     bool newest_first) const {
+  auto key = span_key_of(filter);
+  Where w = where_of(filter, key.has_value());
+  std::string sql = std::string("SELECT ") + kColumns + " FROM flows WHERE " + w.sql +
+                    " AND id > " + std::to_string(after_id);
+  if (before_id) sql += " AND id < " + std::to_string(before_id);
+  // With a key, the records of one span at a time: ?k+1 to ?k+2 its ids,
+  // ?k+3 how many are still wanted.
+  int span_param = static_cast<int>(w.texts.size()) + 1;
+  if (key)
+    sql += " AND id BETWEEN ?" + std::to_string(span_param) + " AND ?" +
+           std::to_string(span_param + 1);
+  sql += newest_first ? " ORDER BY id DESC" : " ORDER BY id";
+  sql += key ? " LIMIT ?" + std::to_string(span_param + 2) : " LIMIT " + std::to_string(limit);
+  std::vector<FlowRecord> out;  // in the order read: by id, down when newest_first
+  std::lock_guard lock(read_mutex_);
+  // One snapshot for the spans and the records they point to.
+  reader_db_->exec("BEGIN");
+  try {
+    Statement rows(*reader_db_, sql);
+    auto read = [&] {  // reset() clears the bindings: the filter's each time
+      for (std::size_t i = 0; i < w.texts.size(); ++i)
+        rows.bind(static_cast<int>(i + 1), w.texts[i]);
+      while (rows.step()) out.push_back(read_row(rows));
+    };
+    if (!key) {
+      read();
+    } else {
+      // A key's spans never overlap (ids grow), so reading them in order
+      // reads the records in order, and the first limit found are the ones.
+      Statement spans(*reader_db_,
+                      std::string("SELECT first_id, last_id FROM flow_spans WHERE key = ?1 AND "
+                                  "last_id > ?2 AND first_id < ?3 ORDER BY last_id ") +
+                          (newest_first ? "DESC" : "ASC"));
+      spans.bind(1, *key)
+          .bind(2, static_cast<std::int64_t>(after_id))
+          .bind(3, before_id ? static_cast<std::int64_t>(before_id)
+                             : std::numeric_limits<std::int64_t>::max());
+      while (out.size() < limit && spans.step()) {
+        rows.bind(span_param, spans.int_at(0))
+            .bind(span_param + 1, spans.int_at(1))
+            .bind(span_param + 2, static_cast<std::int64_t>(limit - out.size()));
+        read();
+        rows.reset();
+      }
+    }
+  } catch (...) {
+    sqlite3_exec(reader_db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  reader_db_->exec("COMMIT");
   return out;
 }
 

@@ -70,6 +70,11 @@ class FlowHistory {
  private:
   void writer_loop();
   void write_batch(const std::vector<flows::FlowRecord>& batch);
+  // The stored records query() wants: at most limit, by id (down when
+  // newest_first).
+  std::vector<flows::FlowRecord> stored_matching(const flows::FlowFilter& filter,
+                                                 std::uint64_t after_id, std::uint64_t before_id,
+                                                 std::size_t limit, bool newest_first) const;
   // The queued and in-flight records query() wants, oldest first.
   std::vector<flows::FlowRecord> pending_matching(const flows::FlowFilter& filter,
                                                   std::uint64_t after_id,

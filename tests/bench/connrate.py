@@ -22,6 +22,9 @@ Variants, interleaved round by round:
   (d0) sluice-nonat  as (d) without masquerade: what NAT costs sluice
   (e) sluice-denied  as (d), flow records for denied traffic only (as
       nftables, which records nothing here)
+  (d') sluice-baseline  as (d) with another sluiced (--baseline-sluiced,
+      e.g. the previous version's), its pins and history apart: what a
+      change to the daemon did, in the same run
 at each rule count of --counts (the rules of forwarding.py: none matches
 the clients, which a last rule accepts). Reports medians of connections
 per second, their ratio to (a), and the median of the rounds' p99 connect
@@ -29,7 +32,8 @@ time (connect() to writable: the SYN's way through the router and back).
 
   sudo tests/bench/connrate.py --client build/tests/bench/connrate \\
       --sluiced build/daemon/sluiced [--bpf-dir build/tests/bench] \\
-      [--rounds 5] [--seconds 3] [--counts 0,100000] [--report docs/benchmarks.md]
+      [--rounds 5] [--seconds 3] [--counts 0,100000] [--report docs/benchmarks.md] \\
+      [--baseline-sluiced OLD/sluiced --variants kernel,nftables,sluice,sluice-baseline]
 """
 import argparse
 import os
@@ -122,11 +126,15 @@ class Variant:
                 sh(f"ip -n {RTR} link set {itf} xdpdrv obj {prog} sec xdp")
         elif self.name.startswith("sluice"):
             Variant.starts += 1
+            # The baseline build keeps its pins and history apart: a newer
+            # build may have migrated the history to a schema it refuses.
+            baseline = self.name == "sluice-baseline"
             self.proc = forwarding.start_sluiced(
-                args.sluiced, RTR, work,
+                args.baseline_sluiced if baseline else args.sluiced, RTR, work,
                 forwarding.sluice_config(rules, "denied" if self.name == "sluice-denied" else "all",
                                          masquerade=nat),
-                f"/sys/fs/bpf/{P}", Variant.starts)
+                f"/sys/fs/bpf/{P}-base" if baseline else f"/sys/fs/bpf/{P}", Variant.starts,
+                database="baseline.db" if baseline else "sluice.db")
 
     def down(self):
         if self.name.startswith("nftables"):
@@ -181,6 +189,8 @@ def main():
     ap.add_argument("--variants",
                     default="kernel,xdp,nftables,nftables-nonat,sluice,sluice-nonat,sluice-denied",
                     help="which variants to run (kernel always runs: it is the baseline)")
+    ap.add_argument("--baseline-sluiced", help="another sluiced to run as (d'), e.g. the "
+                    "previous version's (with sluice-baseline in --variants)")
     ap.add_argument("--report")
     args = ap.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
@@ -198,7 +208,11 @@ def main():
     variants += [Variant("sluice-denied",
                          f"(e) sluice as (d), flow records for denied traffic only: {c:,} rules", c)
                  for c in counts]
+    variants += [Variant("sluice-baseline",
+                         f"(d') as (d), the baseline sluiced: {c:,} rules", c) for c in counts]
     wanted = set(args.variants.split(",")) | {"kernel"}
+    if "sluice-baseline" in wanted and not args.baseline_sluiced:
+        ap.error("sluice-baseline needs --baseline-sluiced")
     variants = [v for v in variants if v.name in wanted]
 
     work = tempfile.mkdtemp()
@@ -226,7 +240,8 @@ def main():
             server.wait(timeout=10)
         for n in (CLI, RTR, SRV):
             sh(f"ip netns del {n}", check=False)
-        shutil.rmtree(f"/sys/fs/bpf/{P}", ignore_errors=True)
+        for pins in (f"/sys/fs/bpf/{P}", f"/sys/fs/bpf/{P}-base"):
+            shutil.rmtree(pins, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
 
     table = report(args, variants, results)

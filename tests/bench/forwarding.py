@@ -192,9 +192,10 @@ def write_report_section(path, marker, heading, table):
 
 # --- variants ----------------------------------------------------------------
 
-def start_sluiced(sluiced, netns, work, config_text, pin_dir, tag):
+def start_sluiced(sluiced, netns, work, config_text, pin_dir, tag, database="sluice.db"):
     """Starts sluiced in netns with config_text (its files in work, its log
-    sluiced-TAG.log) and returns the process once it runs."""
+    sluiced-TAG.log, its history in work/DATABASE) and returns the process
+    once it runs."""
     path = os.path.join(work, "sluice.toml")
     with open(path, "w") as f:
         f.write(config_text)
@@ -203,7 +204,7 @@ def start_sluiced(sluiced, netns, work, config_text, pin_dir, tag):
         proc = subprocess.Popen(
             ["nsenter", f"--net=/run/netns/{netns}", sluiced, "--config", path,
              "--pin-dir", pin_dir, "--socket", os.path.join(work, "sluice.sock"),
-             "--database", os.path.join(work, "sluice.db")],
+             "--database", os.path.join(work, database)],
             stdout=log, stderr=log)
     deadline = time.time() + 120
     while "running with" not in open(log_path).read():

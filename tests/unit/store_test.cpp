@@ -7,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "flows/flow_ring.h"
 #include "store/database.h"
 #include "store/flow_history.h"
+#include "store/flow_spans.h"
 #include "store/migrations.h"
 #include "store/state_store.h"
 
@@ -50,19 +52,20 @@ std::set<std::string> flow_indexes(Database& db) {
   return names;
 }
 
-// What the flow filters search by (FlowHistory::query), and nothing else:
-// every index is paid for on each of the many inserts a second.
-const std::set<std::string> kFlowIndexes = {"flows_by_time",    "flows_by_src",
-                                            "flows_by_dst",     "flows_by_nat_addr",
-                                            "flows_by_verdict", "flows_by_rule"};
+// Time only: every index is paid for on each of the many inserts a second,
+// and searches by address, verdict or rule read flow_spans instead.
+const std::set<std::string> kFlowIndexes = {"flows_by_time"};
 
-TEST(Database, TheFlowsAreIndexedByWhatTheFiltersSearchAndNothingElse) {
+TEST(Database, TheFlowsAreIndexedByTimeOnlyAndHaveSpans) {
   TempDir dir;
   Database db(dir.file("s.db"));
   EXPECT_EQ(flow_indexes(db), kFlowIndexes);
+  Statement spans(db, "SELECT count(*) FROM flow_spans");
+  ASSERT_TRUE(spans.step());
+  EXPECT_EQ(spans.int_at(0), 0);
 }
 
-TEST(Database, AHistoryFromBeforeLosesThePortIndexesAndKeepsItsRows) {
+TEST(Database, AHistoryFromBeforeLosesItsPerRowIndexesAndKeepsItsRows) {
   TempDir dir;
   {
     // The schema as version 9 left it, with one flow.
@@ -188,15 +191,9 @@ std::vector<FlowRecord> numbered(flows::FlowRing& ring, std::mt19937& rnd, std::
   return out;
 }
 
-TEST(FlowHistory, AnswersEveryFilterAsTheMemoryRingDoes) {
-  TempDir dir;
-  FlowHistory history(dir.file("s.db"), {});
-  flows::FlowRing ring(10000);
-  std::mt19937 rnd(5);
-  auto t0 = now_ms() - 3600 * 1000;
-  history.add_batch(numbered(ring, rnd, t0, 2000));
-  history.flush();
-  EXPECT_EQ(history.last_id(), 2000u);
+// Every kind of filter, alone and combined, plus extra; times from t0.
+std::vector<std::vector<std::pair<const char*, std::string>>> filters_to_try(
+    std::int64_t t0, std::vector<std::vector<std::pair<const char*, std::string>>> extra = {}) {
   std::vector<std::vector<std::pair<const char*, std::string>>> filters = {
       {},
       {{"from", "10.0.0.1"}},
@@ -208,11 +205,23 @@ TEST(FlowHistory, AnswersEveryFilterAsTheMemoryRingDoes) {
       {{"from", "198.51.100.1"}, {"port", "80"}},
       {{"since", std::to_string((t0 + 500 * 1000) / 1000)},
        {"until", std::to_string((t0 + 900 * 1000) / 1000)}},
+      {{"address", "10.0.0.1"}, {"since", std::to_string((t0 + 500 * 1000) / 1000)}},
       {{"verdict", "translated"}, {"address", "10.0.0.2"}},
+      {{"rule", "web"}, {"verdict", "rejected"}},
       {{"l7", "yes"}},
       {{"l7", "no"}},
       {{"l7", "tls"}, {"verdict", "dropped"}},
   };
+  filters.insert(filters.end(), extra.begin(), extra.end());
+  return filters;
+}
+
+// history answers each filter as the ring (holding the same records) does:
+// everything, the first few after an id, the newest few, and page by page
+// back from the newest.
+void expect_answers_as_ring(
+    const FlowHistory& history, const flows::FlowRing& ring,
+    const std::vector<std::vector<std::pair<const char*, std::string>>>& filters) {
   for (const auto& terms : filters) {
     FlowFilter f;
     std::string label;
@@ -220,12 +229,85 @@ TEST(FlowHistory, AnswersEveryFilterAsTheMemoryRingDoes) {
       ASSERT_EQ(flows::set_filter_term(f, k, v, now_ms()), "");
       label += std::string(k) + "=" + v + " ";
     }
-    EXPECT_EQ(ids(history.query(f, 0, 0, 5000, false)), ids(ring.query(f, 0, 5000))) << label;
+    auto all = ids(ring.query(f, 0, 100000));
+    EXPECT_EQ(ids(history.query(f, 0, 0, 100000, false)), all) << label;
     EXPECT_EQ(ids(history.query(f, 100, 0, 7, false)), ids(ring.query(f, 100, 7))) << label;
     EXPECT_EQ(ids(history.query(f, 0, 0, 7, true)), ids(ring.query(f, 0, 7, true))) << label;
+    std::vector<std::uint64_t> paged;  // newest first, 50 a page, as the web UI scrolls
+    for (std::uint64_t before = 0;;) {
+      auto page = ids(history.query(f, 0, before, 50, true));
+      if (page.empty()) break;
+      paged.insert(paged.begin(), page.begin(), page.end());
+      before = page.front();
+    }
+    EXPECT_EQ(paged, all) << label << "(paged)";
   }
+}
+
+TEST(FlowHistory, AnswersEveryFilterAsTheMemoryRingDoes) {
+  TempDir dir;
+  FlowHistory history(dir.file("s.db"), {});
+  flows::FlowRing ring(10000);
+  std::mt19937 rnd(5);
+  auto t0 = now_ms() - 3600 * 1000;
+  history.add_batch(numbered(ring, rnd, t0, 2000));
+  history.flush();
+  EXPECT_EQ(history.last_id(), 2000u);
+  expect_answers_as_ring(history, ring, filters_to_try(t0));
   auto below = history.query({}, 0, 11, 100, false);
   EXPECT_EQ(below.size(), 10u) << "before_id bounds from above";
+}
+
+// A key's records more than kSpanGap ids apart are in spans of their own.
+TEST(FlowSpans, AKeysSpanEndsAtAGapLongerThanTheLimit) {
+  std::vector<FlowRecord> batch;
+  const std::uint64_t far = 3 + 2 * kSpanGap + 1;
+  for (std::uint64_t id : {std::uint64_t{1}, std::uint64_t{2}, 2 + kSpanGap, far}) {
+    FlowRecord r;
+    r.id = id;
+    r.src = "10.0.0.1";
+    r.dst = id == 1 ? "10.0.0.1" : "192.0.2.9";
+    r.rule = "web";
+    if (id == 2) {
+      r.nat = "masquerade";
+      r.nat_addr = "192.0.2.1";
+    }
+    batch.push_back(r);
+  }
+  std::map<std::string, std::vector<std::pair<std::uint64_t, std::uint64_t>>> got;
+  for (const auto& sp : spans_of(batch)) got[sp.key].emplace_back(sp.first_id, sp.last_id);
+  for (auto& [key, spans] : got) std::sort(spans.begin(), spans.end());
+  using Spans = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+  EXPECT_EQ(got["a:10.0.0.1"], (Spans{{1, 2 + kSpanGap}, {far, far}}));
+  EXPECT_EQ(got["a:192.0.2.9"], (Spans{{2, 2 + kSpanGap}, {far, far}}));
+  EXPECT_EQ(got["a:192.0.2.1"], (Spans{{2, 2}}));
+  EXPECT_EQ(got["v:allowed"].size(), 2u);
+  EXPECT_EQ(got["r:web"].size(), 2u);
+  EXPECT_EQ(got.size(), 5u);
+}
+
+// Many batches of every size, and addresses rare enough that their records
+// are more than kSpanGap apart: the searches that read spans still answer
+// as the ring does.
+TEST(FlowHistory, AnswersAcrossManyBatchesAndSpans) {
+  TempDir dir;
+  FlowHistory history(dir.file("s.db"), {});
+  flows::FlowRing numbering(50000), ring(50000);
+  std::mt19937 rnd(11);
+  auto t0 = now_ms() - 3600 * 1000;
+  for (int size : {1, 3000, 17, 5000, 2, 800, 4000, 1}) {
+    auto batch = numbered(numbering, rnd, t0, size);
+    for (auto& r : batch) {
+      if (r.id % 1500 == 7) r.src = "203.0.113.5";  // one record in 1,500
+      ASSERT_EQ(ring.add(r), r.id);
+    }
+    history.add_batch(std::move(batch));
+    history.flush();
+  }
+  expect_answers_as_ring(
+      history, ring,
+      filters_to_try(
+          t0, {{{"from", "203.0.113.5"}}, {{"address", "203.0.113.5"}}, {{"to", "203.0.113.5"}}}));
 }
 
 // The memory ring may have let records go that the writer has not stored
@@ -361,6 +443,7 @@ TEST(FlowHistory, RetentionRemovesWhatIsTooOld) {
   for (std::uint64_t i = 1; i <= 100; ++i) {
     auto r = record(rnd, now_ms() - (i <= 40 ? 2 * 3600 * 1000 : 60 * 1000));
     r.id = i;
+    if (i <= 40) r.src = "203.0.113.9";  // only the old records have it
     history.add(r);
   }
   history.flush();
@@ -369,6 +452,40 @@ TEST(FlowHistory, RetentionRemovesWhatIsTooOld) {
   ASSERT_EQ(left.size(), 60u);
   EXPECT_EQ(left.front().id, 41u);
   EXPECT_EQ(history.stats().removed, 40u);
+  Database db(dir.file("s.db"));
+  Statement spans(db, "SELECT count(*) FROM flow_spans WHERE key = 'a:203.0.113.9'");
+  ASSERT_TRUE(spans.step());
+  EXPECT_EQ(spans.int_at(0), 0) << "the spans of removed records go with them";
+}
+
+// A history from before spans (schema 10: an index on each address
+// column, the verdict and the rule) gets spans for the rows it has, loses
+// those indexes, and answers every filter as before.
+TEST(FlowHistory, AHistoryFromBeforeSpansAnswersAsBefore) {
+  TempDir dir;
+  flows::FlowRing ring(10000);
+  std::mt19937 rnd(13);
+  auto t0 = now_ms() - 3600 * 1000;
+  {
+    FlowHistory history(dir.file("s.db"), {});
+    history.add_batch(numbered(ring, rnd, t0, 3000));
+  }  // closing writes what is queued
+  {
+    Database db(dir.file("s.db"));
+    db.exec(
+        "DROP TABLE flow_spans; CREATE INDEX flows_by_src ON flows (src); "
+        "CREATE INDEX flows_by_dst ON flows (dst); "
+        "CREATE INDEX flows_by_nat_addr ON flows (nat_addr); "
+        "CREATE INDEX flows_by_verdict ON flows (verdict, id); "
+        "CREATE INDEX flows_by_rule ON flows (rule, id); PRAGMA user_version = 10");
+  }
+  FlowHistory history(dir.file("s.db"), {});
+  {
+    Database db(dir.file("s.db"));
+    EXPECT_EQ(db.schema_version(), current_schema_version());
+    EXPECT_EQ(flow_indexes(db), kFlowIndexes);
+  }
+  expect_answers_as_ring(history, ring, filters_to_try(t0));
 }
 
 TEST(FlowHistory, RetentionKeepsTheFileUnderItsSize) {
@@ -384,8 +501,9 @@ TEST(FlowHistory, RetentionKeepsTheFileUnderItsSize) {
   history.flush();
   EXPECT_GT(history.apply_retention(), 0u);
   Database db(dir.file("s.db"));
-  ASSERT_TRUE(db.bytes_besides("flows")) << "this sqlite has dbstat";
-  EXPECT_LE(db.used_bytes() - *db.bytes_besides("flows"), kMax) << "the flows fit";
+  auto others = db.bytes_besides({"flows", "flow_spans"});
+  ASSERT_TRUE(others) << "this sqlite has dbstat";
+  EXPECT_LE(db.used_bytes() - *others, kMax) << "the flows and their spans fit";
   EXPECT_LE(db.used_bytes(), kMax + (64 << 10)) << "the rest is the empty tables and the schema";
   auto left = history.query({}, 0, 0, 100000, false);
   ASSERT_FALSE(left.empty());
