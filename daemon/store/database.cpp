@@ -13,6 +13,13 @@ namespace sluice::store {
 int current_schema_version() { return static_cast<int>(migrations().size()); }
 
 Database::Database(const std::string& path, Mode mode) : path_(path) {
+  // Before sqlite's first use in the process (once): no memory statistics.
+  // sqlite counts every allocation under a global mutex for them, which no
+  // one here reads; without it the history writer stored 10-20% more rows
+  // a second (tests/bench/history_rate, docs/benchmarks.md). Refused
+  // harmlessly if sqlite was already initialised.
+  [[maybe_unused]] static const int memory_statistics_off =
+      sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   int flags =
       mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   flags |= SQLITE_OPEN_NOMUTEX;  // each handle is used under its owner's lock
