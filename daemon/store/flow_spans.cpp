@@ -24,9 +24,6 @@ std::string key(std::string_view kind, std::string_view value) {
 class SpanBuilder {
  public:
   SpanBuilder(std::string_view kind, std::vector<Span>& out) : kind_(kind), out_(out) {}
-  ~SpanBuilder() {
-    for (const auto& [value, span] : open_) close(value, span);
-  }
   SpanBuilder(const SpanBuilder&) = delete;
   SpanBuilder& operator=(const SpanBuilder&) = delete;
 
@@ -38,6 +35,12 @@ class SpanBuilder {
       it->second.first = id;
     }
     it->second.last = id;
+  }
+
+  // At the batch's end: the spans still open.
+  void close_all() {
+    for (const auto& [value, span] : open_) close(value, span);
+    open_.clear();
   }
 
  private:
@@ -66,16 +69,15 @@ std::optional<std::string> span_key_of(const flows::FlowFilter& f) {
 
 std::vector<Span> spans_of(const std::vector<flows::FlowRecord>& batch) {
   std::vector<Span> out;
-  {
-    SpanBuilder addresses(kAddress, out), verdicts(kVerdict, out), rules(kRule, out);
-    for (const auto& r : batch) {
-      addresses.add(r.src, r.id);  // a second add of one id changes nothing
-      addresses.add(r.dst, r.id);
-      if (!r.nat.empty()) addresses.add(r.nat_addr, r.id);
-      verdicts.add(flows::to_string(r.verdict), r.id);
-      rules.add(r.rule, r.id);
-    }
-  }  // the builders close their open spans here
+  SpanBuilder addresses(kAddress, out), verdicts(kVerdict, out), rules(kRule, out);
+  for (const auto& r : batch) {
+    addresses.add(r.src, r.id);  // a second add of one id changes nothing
+    addresses.add(r.dst, r.id);
+    if (!r.nat.empty()) addresses.add(r.nat_addr, r.id);
+    verdicts.add(flows::to_string(r.verdict), r.id);
+    rules.add(r.rule, r.id);
+  }
+  for (auto* builder : {&addresses, &verdicts, &rules}) builder->close_all();
   return out;
 }
 

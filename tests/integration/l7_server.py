@@ -61,11 +61,23 @@ class Server(http.server.ThreadingHTTPServer):
     address_family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
     daemon_threads = True
 
+    def finish_request(self, request, client_address):
+        # TLS: the handshake in the request's thread, not in accept() on
+        # the serving one, where a client that connects and says nothing
+        # (a readiness probe) would hold up every other.
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.do_handshake()
+            except OSError:
+                return
+        super().finish_request(request, client_address)
+
 
 LOG = sys.argv[3]
 server = Server((sys.argv[1], int(sys.argv[2])), Handler)
 if len(sys.argv) > 5:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(sys.argv[4], sys.argv[5])
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.socket = context.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
 server.serve_forever()

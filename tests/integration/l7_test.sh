@@ -95,7 +95,7 @@ ip netns exec "$wan" python3 "$here/l7_server.py" fd00:10:2::2 80 "$server_log" 
 cleanup_add "kill $!"
 ip netns exec "$fw" python3 "$here/l7_server.py" fd00:10:1::1 8080 "$local_log" 2>/dev/null &
 cleanup_add "kill $!"
-for target in "$wan 10.10.2.2 80" "$wan 10.10.2.2 81" "$fw 10.10.1.1 8080" \
+for target in "$wan 10.10.2.2 80" "$wan 10.10.2.2 81" "$wan 10.10.2.2 443" "$fw 10.10.1.1 8080" \
 	"$wan fd00:10:2::2 80" "$fw fd00:10:1::1 8080"; do
 	set -- $target
 	wait_for "the server on $2:$3" 20 ip netns exec "$1" bash -c "exec 3<>/dev/tcp/$2/$3"
