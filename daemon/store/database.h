@@ -72,10 +72,13 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
-// BEGIN ... COMMIT, rolled back unless commit() is reached.
+// BEGIN ... COMMIT, rolled back unless commit() is reached. A Write
+// transaction takes the write lock at once (BEGIN IMMEDIATE); a Read one
+// (BEGIN) is a snapshot for several statements, on any connection.
 class Transaction {
  public:
-  explicit Transaction(Database& db);
+  enum class Kind { Write, Read };
+  explicit Transaction(Database& db, Kind kind = Kind::Write);
   ~Transaction();
   void commit();
 

@@ -404,8 +404,8 @@ std::vector<FlowRecord> FlowHistory::stored_matching(const flows::FlowFilter& fi
   std::vector<FlowRecord> out;  // in the order read: by id, down when newest_first
   std::lock_guard lock(read_mutex_);
   // One snapshot for the spans and the records they point to.
-  reader_db_->exec("BEGIN");
-  try {
+  Transaction snapshot(*reader_db_, Transaction::Kind::Read);
+  {
     Statement rows(*reader_db_, sql);
     auto read = [&] {  // reset() clears the bindings: the filter's each time
       for (std::size_t i = 0; i < w.texts.size(); ++i)
@@ -433,11 +433,8 @@ std::vector<FlowRecord> FlowHistory::stored_matching(const flows::FlowFilter& fi
         rows.reset();
       }
     }
-  } catch (...) {
-    sqlite3_exec(reader_db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
-  }
-  reader_db_->exec("COMMIT");
+  }  // the statements end before the snapshot does
+  snapshot.commit();
   return out;
 }
 

@@ -103,7 +103,11 @@ struct Result {
 double search_ms(const sluice::store::FlowHistory& history, const Search& search) {
   sluice::flows::FlowFilter filter;
   for (const auto& [key, value] : search.terms)
-    sluice::flows::set_filter_term(filter, key, value, sluice::store::now_ms());
+    if (auto error = sluice::flows::set_filter_term(filter, key, value, sluice::store::now_ms());
+        !error.empty()) {
+      std::fprintf(stderr, "history_rate: search '%s': %s\n", search.label, error.c_str());
+      std::exit(1);
+    }
   std::vector<double> took;
   for (int i = 0; i < 5; ++i) {
     auto start = std::chrono::steady_clock::now();
