@@ -129,7 +129,10 @@ static __always_inline void ct_account(struct sluice_ct_entry *ct, __u8 proto, _
 {
 	if (proto != IPPROTO_TCP && dir == SLUICE_DIR_REPLY)
 		ct->state = SLUICE_CT_ESTABLISHED;
-	ct->last_seen_ns = now;
+	/* The XDP fast path's time is coarse (the last tick's): never let it
+	 * move a precise time of the same tick back. */
+	if (now > ct->last_seen_ns)
+		ct->last_seen_ns = now;
 	__sync_fetch_and_add(&ct->packets[dir & 1], 1);
 	__sync_fetch_and_add(&ct->bytes[dir & 1], len);
 }
@@ -236,11 +239,12 @@ static __always_inline __u16 ct_proxy_slot(int tracked)
  * entries and a fresh SYN on a closed flow are removed so the packet goes
  * through policy again). A global function: the verifier checks it once.
  */
-__noinline int ct_track(const struct packet *pkt, __u64 now)
+__noinline int ct_track(const struct packet *pkt)
 {
 	struct sluice_ct_key key;
 	struct sluice_ct_entry *ct;
 	int src_is_a;
+	__u64 now;
 	__u8 dir;
 
 	if (!pkt)
@@ -252,10 +256,15 @@ __noinline int ct_track(const struct packet *pkt, __u64 now)
 		return 0;
 
 	dir = ct_direction(ct, src_is_a);
+	/* Expiry is in seconds: the clock as of the last tick (coarse, a few
+	 * ms behind) decides it and marks the flow seen, at a fraction of the
+	 * precise clock's cost (as in the XDP fast path). The flow's end is
+	 * recorded with the precise time. */
+	now = bpf_ktime_get_coarse_ns();
 	if (ct_expired(ct, pkt->proto, now) ||
 	    (pkt->proto == IPPROTO_TCP && tcp_opens_flow(pkt->tcp_flags) &&
 	     ct->state >= SLUICE_CT_CLOSING)) {
-		ct_end(&key, ct, now);
+		ct_end(&key, ct, bpf_ktime_get_ns());
 		return 0;
 	}
 

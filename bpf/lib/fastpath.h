@@ -404,7 +404,12 @@ static __always_inline int fastpath_forward(struct xdp_md *ctx, const struct pac
 	if (!sc)
 		return XDP_PASS;
 	fast_find_flow(pkt, sc, &fl);
-	now = bpf_ktime_get_ns();
+	/* A known flow's time decides its expiry, in seconds: the clock as of
+	 * the last tick (coarse, a few ms behind) does, at a fraction of the
+	 * precise clock's cost (a tenth of this program's time per packet of
+	 * an established flow, measured). A new flow's time goes into its
+	 * record: precise. */
+	now = fl.ct ? bpf_ktime_get_coarse_ns() : bpf_ktime_get_ns();
 	rc = fast_check_flow(pkt, &fl, now, len);
 	if (rc != FAST_CONTINUE)
 		return rc;

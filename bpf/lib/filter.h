@@ -113,8 +113,7 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 	if (pkt->proto == IPPROTO_TCP && tcp_flags_invalid(pkt->tcp_flags))
 		return filter_drop(skb, pkt, SLUICE_DROP_CT_INVALID, pkt->len);
 
-	now = bpf_ktime_get_ns();
-	tracked = ct_track(pkt, now);
+	tracked = ct_track(pkt);
 	if (tracked & CT_TO_PROXY && hook == FILTER_TC_INGRESS) {
 		if (proxy_steer(skb, pkt, ct_proxy_slot(tracked)))
 			return filter_drop(skb, pkt, SLUICE_DROP_PROXY_UNAVAILABLE, pkt->len);
@@ -130,6 +129,7 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 	if (!cfg)
 		return TC_ACT_SHOT;
 	gen = cfg->active_gen & 1;
+	now = bpf_ktime_get_ns(); /* a new flow's, for its records: precise */
 
 	/* The interfaces rules may name: arrived on (input, forward), leaves by
 	 * (output; forward when the ruleset names one, from the routing table). */
