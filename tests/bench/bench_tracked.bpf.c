@@ -15,15 +15,9 @@
  * firewall around it; no tracker keeping its flows in a BPF hash table
  * forwards faster than it.
  */
-#include <linux/bpf.h>
-#include <linux/if_ether.h>
 #include <linux/in.h>
-#include <linux/ip.h>
 #include <linux/udp.h>
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
-
-#define AF_INET 2
+#include "bench_forward.bpf.h"
 
 struct flow_key {
 	__be32 saddr;
@@ -71,31 +65,13 @@ int bench_tracked(struct xdp_md *ctx)
 	struct iphdr *ip = data + sizeof(*eth);
 	/* TCP and UDP both start with the two ports. */
 	struct udphdr *ports = (void *)(ip + 1);
-	struct bpf_fib_lookup fib = {};
-	__u32 check;
 
 	if ((void *)(ports + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 ||
 	    (ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_TCP) || ip->ttl <= 1)
 		return XDP_PASS;
 	if (!track(ip, ports))
 		return XDP_PASS;
-	fib.family = AF_INET;
-	fib.tos = ip->tos;
-	fib.l4_protocol = ip->protocol;
-	fib.tot_len = bpf_ntohs(ip->tot_len);
-	fib.ipv4_src = ip->saddr;
-	fib.ipv4_dst = ip->daddr;
-	fib.ifindex = ctx->ingress_ifindex;
-	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
-		return XDP_PASS;
-	/* TTL is the high byte of a checksummed 16-bit word. */
-	check = ip->check;
-	check += bpf_htons(0x0100);
-	ip->check = (__u16)(check + (check >= 0xffff));
-	ip->ttl--;
-	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
-	return bpf_redirect(fib.ifindex, 0);
+	return forward_ipv4(ctx, eth, ip);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
