@@ -15,21 +15,10 @@
  * connection tracker built on such a table could reach here; sluice's
  * tables are the kernel's LRU hash maps.
  */
-#include <linux/in.h>
-#include <linux/udp.h>
-#include "bench_forward.bpf.h"
+#include "bench_flow.bpf.h"
 
 #define WAYS 4
 #define BUCKETS (524288 / WAYS)
-
-struct flow_key {
-	__be32 saddr;
-	__be32 daddr;
-	__be16 sport;
-	__be16 dport;
-	__u8 proto;
-	__u8 pad[3];
-};
 
 struct way {
 	__u64 key[2]; /* a struct flow_key; all zero: empty */
@@ -60,18 +49,11 @@ static __always_inline __u32 bucket_of(const __u64 *k)
 	return (__u32)(h >> 32) % BUCKETS;
 }
 
-static __always_inline int track(const struct iphdr *ip, const struct udphdr *ports)
+static __always_inline int track(const struct flow_key *key, __u64 now)
 {
-	struct flow_key key = {
-	    .saddr = ip->saddr,
-	    .daddr = ip->daddr,
-	    .sport = ports->source,
-	    .dport = ports->dest,
-	    .proto = ip->protocol,
-	};
-	__u64 *k = (__u64 *)&key;
+	const __u64 *k = (const __u64 *)key;
 	__u32 idx = bucket_of(k);
-	__u64 now = bpf_ktime_get_ns(), oldest = ~0ull;
+	__u64 oldest = ~0ull;
 	struct bucket *b = bpf_map_lookup_elem(&flows, &idx);
 	int victim = 0, found = 0;
 
@@ -107,19 +89,7 @@ static __always_inline int track(const struct iphdr *ip, const struct udphdr *po
 SEC("xdp")
 int bench_set_table(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip = data + sizeof(*eth);
-	/* TCP and UDP both start with the two ports. */
-	struct udphdr *ports = (void *)(ip + 1);
-
-	if ((void *)(ports + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 ||
-	    (ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_TCP) || ip->ttl <= 1)
-		return XDP_PASS;
-	if (!track(ip, ports))
-		return XDP_PASS;
-	return forward_ipv4(ctx, eth, ip);
+	return tracked_forward(ctx);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
