@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 
 namespace sluice::api {
@@ -250,6 +251,20 @@ bool client_hung_up() {
 
 std::unique_ptr<httplib::Server> make_guarded_server(ConnectionGate gate) {
   return std::make_unique<GuardedServer>(std::move(gate));
+}
+
+bool bind_with_full_backlog(httplib::Server& server, const std::string& host, int port) {
+  // The library binds and listens in one step; the socket-options hook
+  // runs just before, so it notes the socket, and listening again on a
+  // listening socket only sets its backlog.
+  auto listening = std::make_shared<int>(-1);
+  server.set_socket_options([listening](socket_t sock) {
+    httplib::default_socket_options(sock);
+    *listening = sock;
+  });
+  bool bound = server.bind_to_port(host, port);
+  server.set_socket_options(httplib::default_socket_options);
+  return bound && *listening >= 0 && ::listen(*listening, SOMAXCONN) == 0;
 }
 
 std::unique_ptr<httplib::Server> make_guarded_tls_server(const std::string& cert,

@@ -32,6 +32,13 @@ std::unique_ptr<httplib::Server> make_guarded_server(ConnectionGate gate);
 // a client gone sends nothing more, and the server would otherwise learn
 // of it only when a later write fails, holding the stream's slot till then.
 bool client_hung_up();
+// Binds server to host:port and listens with the kernel's largest backlog
+// (false, errno set, when it cannot). cpp-httplib's library listens with
+// a backlog of 5: a burst of connects past it waits for SYN-ACK
+// retransmits (1 s, 3 s, 7 s) before the server even sees it, so a
+// connection it would refuse at once looks admitted for seconds.
+bool bind_with_full_backlog(httplib::Server& server, const std::string& host, int port);
+
 // Throws std::runtime_error when the certificate or key cannot be used.
 std::unique_ptr<httplib::Server> make_guarded_tls_server(const std::string& cert,
                                                          const std::string& key,

@@ -574,7 +574,7 @@ ApiServer::ApiServer(service::Service& service, std::mutex& service_lock, ApiOpt
   }
   impl_->routes();
   auto [host, port] = split_listen(o.listen);
-  if (!impl_->http->bind_to_port(host, port))
+  if (!bind_with_full_backlog(*impl_->http, host, port))
     throw std::runtime_error("cannot listen on " + o.listen + ": " + std::strerror(errno));
   impl_->thread = std::thread([this] { impl_->http->listen_after_bind(); });
 }
