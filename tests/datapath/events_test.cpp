@@ -145,10 +145,12 @@ TEST_F(Events, AFlowStampedLaterThanThePacketsClockIsNotEnded) {
   ASSERT_EQ(ingress(PacketBuilder::ipv4("10.3.0.9", "10.4.0.1").tcp(40000, 80, kAck).build()), kOk);
   take();
   ASSERT_EQ(dp.conntrack().size(), 1u);
+  std::uint64_t stamped = 0;
   {
     auto table = dp.conntrack();
     auto entry = table[0].value;
     entry.last_seen_ns += 30ull * 1000000000ull;  // "later" than any clock read below
+    stamped = entry.last_seen_ns;
     ASSERT_EQ(bpf_map_update_elem(dp.conntrack_tables().for_key(table[0].key), &table[0].key,
                                   &entry, BPF_EXIST),
               0);
@@ -159,6 +161,8 @@ TEST_F(Events, AFlowStampedLaterThanThePacketsClockIsNotEnded) {
   EXPECT_EQ(dp.conntrack()[0].value.state, SLUICE_CT_ESTABLISHED);
   EXPECT_EQ(dp.conntrack()[0].value.packets[SLUICE_DIR_ORIGINAL], 3u)
       << "the same flow, counted on";
+  EXPECT_EQ(dp.conntrack()[0].value.last_seen_ns, stamped)
+      << "last_seen only moves forward (tc reads the coarse clock for known flows)";
 }
 
 TEST_F(Events, ASynOnAResetFlowReportsItClosedExceptWhenOnlyDenialsAreRecorded) {

@@ -3,6 +3,7 @@
 // checksums included), and each case it leaves to the kernel untouched
 // and counted: TTL 1, too big for the way out, no route, no neighbour, a
 // packet of no tracked flow.
+#include <bpf/bpf.h>
 #include <linux/bpf.h>
 
 #include "datapath/router_fixture.h"
@@ -128,6 +129,34 @@ TEST_F(FastPath, AfterARstTheFlowIsTcs) {
   auto flows = dp.conntrack();
   ASSERT_EQ(flows.size(), 1u);
   EXPECT_EQ(flows[0].value.state, SLUICE_CT_CLOSED);
+}
+
+// Packets of known flows stamp last_seen with the coarse clock (the last
+// tick's time), which can be behind a precise time another CPU stamped:
+// last_seen only moves forward, so such a packet never takes it back.
+TEST_F(FastPath, APacketMovesLastSeenForwardNeverBack) {
+  establish();
+  auto stamp = [&](std::int64_t shift_ns) {
+    auto flows = dp.conntrack();
+    EXPECT_EQ(flows.size(), 1u);
+    auto entry = flows[0].value;
+    entry.last_seen_ns += shift_ns;
+    EXPECT_EQ(bpf_map_update_elem(dp.conntrack_tables().for_key(flows[0].key), &flows[0].key,
+                                  &entry, BPF_EXIST),
+              0);
+    return entry.last_seen_ns;
+  };
+  auto data_out = [&] {
+    run({{"data out", Hook::Xdp, "lan0", tcp4("10.10.1.10", 20000, "192.0.2.2", 9000, kAck | kPsh),
+          kRedirect, to_wan(tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kAck | kPsh, 63))}});
+    return dp.conntrack()[0].value;
+  };
+  auto ahead = stamp(30'000'000'000);  // "later" than any clock read below
+  auto after = data_out();
+  EXPECT_EQ(after.last_seen_ns, ahead) << "not taken back";
+  EXPECT_EQ(after.packets[SLUICE_DIR_ORIGINAL], 3u) << "the packet counted all the same";
+  auto behind = stamp(-60'000'000'000);  // 30 s before the packets so far
+  EXPECT_GT(data_out().last_seen_ns, behind) << "moved forward";
 }
 
 TEST_F(FastPath, ANewFlowIsDecidedTrackedAndMasqueradedInXdp) {
