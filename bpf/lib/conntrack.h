@@ -310,22 +310,53 @@ static __always_inline void ct_init(struct sluice_ct_entry *ct, struct sluice_ct
 		ct->state = SLUICE_CT_ESTABLISHED; /* picked up mid-stream */
 }
 
+/* ct_create()'s answer when the flow's tuple is a live translation's. */
+#define CT_TUPLE_HELD 1
+
+/* Whether the translation t (found under key) still leads to a flow that
+ * has not expired. owner: room for that flow's key. */
+static __always_inline int ct_translation_live(const struct sluice_ct_key *key,
+					       const struct sluice_ct_entry *t,
+					       struct sluice_ct_key *owner, __u64 now)
+{
+	struct sluice_ct_entry *flow;
+
+	ct_translation_owner(owner, key, t);
+	flow = ct_lookup_flow(owner);
+	return flow && !ct_expired(flow, key->proto, now);
+}
+
 /* Starts tracking a flow whose first packet policy accepted (see
  * ct_init). chain_slot: the chain, and for a flow the L7 proxy takes its
- * proxy slot << 8 (five arguments is all a BPF function gets). A global
- * function: the verifier checks it once. */
+ * proxy slot << 8 (five arguments is all a BPF function gets). Returns 0
+ * when tracked, CT_TUPLE_HELD when a live masquerade or port-forward
+ * translation holds the flow's tuple (only a connection of this host's
+ * own from the outside address can have one: a resolver picking its
+ * source ports across the whole range); the flow is not tracked then, as
+ * that would take the translation's place and hand its flow's replies to
+ * this host. An entry left by an earlier life of the tuple (ended, or a
+ * translation whose flow is gone) is replaced. A global function: the
+ * verifier checks it once. */
 __noinline int ct_create(const struct packet *pkt, __u64 now, __u32 chain_slot, __u32 rule_index,
 			 __u32 ifindex)
 {
 	struct sluice_ct_entry ct;
-	struct sluice_ct_key key;
+	struct sluice_ct_entry *old;
+	struct sluice_ct_key key, owner;
+	long rc;
 
 	if (!pkt)
-		return 0;
+		return -1;
 	ct_init(&ct, &key, pkt, now, chain_slot & 0xff, rule_index, ifindex);
 	ct.proxy_slot = chain_slot >> 8;
 	ct.proxied = ct.proxy_slot != 0;
-	return ct_table_update(&key, &ct, BPF_ANY);
+	rc = ct_table_update(&key, &ct, BPF_NOEXIST);
+	if (rc == 0)
+		return 0;
+	old = ct_table_lookup(&key);
+	if (old && ct_is_translation(old) && ct_translation_live(&key, old, &owner, now))
+		return CT_TUPLE_HELD;
+	return ct_table_update(&key, &ct, BPF_ANY) ? -1 : 0;
 }
 
 /*

@@ -97,6 +97,34 @@ static __always_inline int filter_to_proxy(struct __sk_buff *skb, struct packet 
 }
 
 /*
+ * The first packet of a flow policy accepted: tracked (and recorded), or
+ * dropped when it is this host's with a live translation's tuple (the
+ * host tries another port, the translated flow keeps its answers; see
+ * ct_create). Errors and resets are answers, not the start of a flow:
+ * passed untracked.
+ */
+static __always_inline int filter_accept(struct __sk_buff *skb, struct packet *pkt, __u8 chain,
+					 const struct policy_verdict *v, __u32 gen,
+					 const struct sluice_settings *cfg, __u64 now)
+{
+	int created;
+
+	if ((pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & TCP_FLAG_RST)) ||
+	    (is_icmp(pkt->proto) && icmp_is_error(pkt->proto, pkt->icmp_type)))
+		return filter_pass(pkt->len);
+	created = ct_create(pkt, now, chain, v->rule_index, skb->ifindex);
+	if (created == CT_TUPLE_HELD)
+		return filter_drop(skb, pkt, SLUICE_DROP_NAT_FAILED, pkt->len);
+	if (created == 0) {
+		nat_remember_port_forward(pkt);
+		if (!v->audit && cfg->flow_events == SLUICE_FLOW_EVENTS_ALL)
+			report_verdict(SLUICE_EVENT_NEW_FLOW, pkt, skb->ifindex, chain,
+				       v->rule_index, gen, SLUICE_ACTION_ACCEPT, now);
+	}
+	return filter_pass(pkt->len);
+}
+
+/*
  * Conntrack and policy for a packet in chain. NAT already gave it the
  * addresses the inside sees.
  */
@@ -158,18 +186,8 @@ static __always_inline int filter_decide(struct __sk_buff *skb, struct packet *p
 
 	if (v.action == SLUICE_ACTION_ACCEPT && v.proxy_slot && hook == FILTER_TC_INGRESS)
 		return filter_to_proxy(skb, pkt, chain, &v, gen, cfg);
-	if (v.action == SLUICE_ACTION_ACCEPT) {
-		/* Errors and resets are answers, not the start of a flow. */
-		if (!(pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & TCP_FLAG_RST)) &&
-		    !(is_icmp(pkt->proto) && icmp_is_error(pkt->proto, pkt->icmp_type)) &&
-		    ct_create(pkt, now, chain, v.rule_index, skb->ifindex) == 0) {
-			nat_remember_port_forward(pkt);
-			if (!v.audit && cfg->flow_events == SLUICE_FLOW_EVENTS_ALL)
-				report_verdict(SLUICE_EVENT_NEW_FLOW, pkt, skb->ifindex, chain,
-					       v.rule_index, gen, SLUICE_ACTION_ACCEPT, now);
-		}
-		return filter_pass(pkt->len);
-	}
+	if (v.action == SLUICE_ACTION_ACCEPT)
+		return filter_accept(skb, pkt, chain, &v, gen, cfg, now);
 	origin.rule_index = v.rule_index;
 	origin.chain = chain;
 	origin.generation = gen;

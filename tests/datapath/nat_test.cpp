@@ -105,6 +105,43 @@ TEST_F(Nat, APortAnotherFlowHoldsIsNotGivenTwiceAndEachReplyFindsItsHost) {
   });
 }
 
+// A connection of this host's own from the wan address and a port a live
+// masquerade translation holds towards the same server (a resolver on the
+// router picks its source ports across the whole range) has the
+// translation's tuple. Tracking it would overwrite the translation and
+// send the lan host's answers to this host; its packet is dropped instead
+// (nat-failed), and the host's retry from another port goes out. Once the
+// lan host's flow is gone, the tuple is the host's to take.
+TEST_F(Nat, AConnectionOfThisHostsOwnNeverTakesTheTupleOfALiveTranslation) {
+  auto failed = drops(SLUICE_DROP_NAT_FAILED);
+  auto host_datagram = udp4("192.0.2.1", 20005, "192.0.2.2", 53);
+  run({
+      {"a lan host's query comes in", Hook::TcIngress, "lan0",
+       udp4("10.10.1.10", 20005, "192.0.2.2", 53), kOk},
+      {"and leaves as 192.0.2.1:20005", Hook::TcEgress, "wan0",
+       udp4("10.10.1.10", 20005, "192.0.2.2", 53), kOk, udp4("192.0.2.1", 20005, "192.0.2.2", 53)},
+      {"this host's own query from that address and port to that server: dropped", Hook::TcEgress,
+       "wan0", host_datagram, kShot},
+      {"the server's answer still goes to the lan host", Hook::TcIngress, "wan0",
+       udp4("192.0.2.2", 53, "192.0.2.1", 20005), kOk, udp4("192.0.2.2", 53, "10.10.1.10", 20005)},
+      {"this host's query from another port goes out", Hook::TcEgress, "wan0",
+       udp4("192.0.2.1", 20006, "192.0.2.2", 53), kOk},
+  });
+  EXPECT_EQ(drops(SLUICE_DROP_NAT_FAILED), failed + 1) << "counted as a NAT failure";
+
+  for (auto& e : dp.conntrack()) {  // the lan host's flow ends
+    if (e.key.proto == IPPROTO_UDP && e.value.packets[SLUICE_DIR_REPLY] > 0) {
+      ASSERT_EQ(bpf_map_delete_elem(dp.conntrack_tables().for_key(e.key), &e.key), 0);
+    }
+  }
+  run({
+      {"the tuple is free: this host's query goes out", Hook::TcEgress, "wan0", host_datagram, kOk},
+      {"and its answer is this host's, untranslated", Hook::TcIngress, "wan0",
+       udp4("192.0.2.2", 53, "192.0.2.1", 20005), kOk},
+  });
+  EXPECT_EQ(drops(SLUICE_DROP_NAT_FAILED), failed + 1);
+}
+
 // Makes the tracked flows in state look idle `seconds` longer than they are.
 void age_flows(datapath::Datapath& dp, std::uint8_t state, std::uint64_t seconds) {
   int aged = 0;

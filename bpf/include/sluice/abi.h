@@ -96,7 +96,8 @@ enum sluice_drop_reason {
 	SLUICE_DROP_POLICY_DEFAULT = 7,	    /* no rule matched, chain default drop */
 	SLUICE_DROP_CT_INVALID = 8,	    /* TCP flags no stack sends (scans) */
 	SLUICE_DROP_REJECT_FAILED = 9,	    /* could not build the reject answer */
-	SLUICE_DROP_NAT_FAILED = 10,	    /* no free port, or the packet could not be rewritten */
+	SLUICE_DROP_NAT_FAILED = 10,	    /* no free port, the packet could not be rewritten, or
+					     * this host's with a live translation's tuple */
 	SLUICE_DROP_SPOOFED = 11,	    /* a container's packet with a source not its own */
 	SLUICE_DROP_PROXY_UNAVAILABLE = 12, /* an L7 rule's flow with no proxy to take it */
 	SLUICE_DROP_REASON_COUNT = 13,
