@@ -98,10 +98,9 @@ static __always_inline int filter_to_proxy(struct __sk_buff *skb, struct packet 
 
 /*
  * The first packet of a flow policy accepted: tracked (and recorded), or
- * dropped when it is this host's with a live translation's tuple (the
- * host tries another port, the translated flow keeps its answers; see
- * ct_create). Errors and resets are answers, not the start of a flow:
- * passed untracked.
+ * dropped when it is this host's with a live translation's tuple (as if
+ * lost: the translated flow keeps its answers; see ct_create). Errors and resets are answers, not
+ * the start of a flow: passed untracked.
  */
 static __always_inline int filter_accept(struct __sk_buff *skb, struct packet *pkt, __u8 chain,
 					 const struct policy_verdict *v, __u32 gen,
