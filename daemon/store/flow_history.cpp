@@ -11,6 +11,7 @@
 #include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <span>
 
 #include "flows/flow_json.h"
 #include "store/database.h"
@@ -38,6 +39,13 @@ constexpr auto kRetentionEvery = std::chrono::seconds(10);
 // the connection-rate benchmark, with a record for every connection,
 // SCHED_IDLE forwarded some 12% more connections a second than nice 10
 // (docs/benchmarks.md). Where SCHED_IDLE is refused, nice 10.
+//
+// Leaving SCHED_IDLE again needs CAP_SYS_NICE, which the systemd unit does
+// not give. So the last records at shutdown are not the writer's: it
+// stops between rows and the stopping thread, at its own priority, stores
+// what is left. (With the writer storing them, 40,000 queued records took
+// 27 s to store with one busy thread on the CPU, past the unit's 20 s
+// stop timeout; 0.2 s without it.)
 constexpr int kWriterNice = 10;
 
 void lower_writer_priority() {
@@ -46,13 +54,8 @@ void lower_writer_priority() {
   setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kWriterNice);
 }
 
-// For the last batch at shutdown, which should not wait for an idle CPU;
-// refused without CAP_SYS_NICE (as under the systemd unit), which leaves
-// it as it was.
-void raise_writer_priority() {
-  sched_param none{};
-  sched_setscheduler(0, SCHED_OTHER, &none);
-}
+// How often an interruptible write looks whether the history is stopping.
+constexpr std::size_t kRowsBetweenStopChecks = 256;
 
 constexpr const char* kColumns =
     "id, time_ms, verdict, chain, rule, rule_line, config_file, action, reason, interface, proto, "
@@ -159,8 +162,17 @@ FlowHistory::~FlowHistory() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
+  stop_writing_ = true;
   wake_.notify_all();
   writer_.join();
+  // What the writer left: stored here, at this thread's priority.
+  std::vector<FlowRecord> rest;
+  {
+    std::lock_guard lock(mutex_);
+    rest = std::move(queue_);
+    queue_.clear();
+  }
+  if (!rest.empty()) write_batch(rest, false);
 }
 
 void FlowHistory::set_retention(Retention r) {
@@ -208,15 +220,14 @@ void FlowHistory::writer_loop() {
   lower_writer_priority();
   auto next_retention = std::chrono::steady_clock::now() + kRetentionEvery;
   for (;;) {
-    bool stop;
     std::shared_ptr<std::vector<FlowRecord>> batch;
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, kWriteEvery, [&] {
         return stopping_ || flush_requested_ || retention_due_ || queue_.size() >= kWriteAtOnce;
       });
+      if (stopping_) return;  // the destructor stores the queue
       flush_requested_ = false;
-      stop = stopping_;
       if (retention_due_) {
         retention_due_ = false;
         next_retention = std::chrono::steady_clock::now();
@@ -227,15 +238,16 @@ void FlowHistory::writer_loop() {
         writing_ = batch;
       }
     }
-    if (stop) raise_writer_priority();
-    if (batch) write_batch(*batch);
+    std::size_t done = batch ? write_batch(*batch, true) : 0;
     {
       std::lock_guard lock(mutex_);
-      done_total_ += batch ? batch->size() : 0;
+      done_total_ += done;
+      if (batch && done < batch->size())  // stopping: back to the front, in order
+        queue_.insert(queue_.begin(), std::make_move_iterator(batch->begin() + done),
+                      std::make_move_iterator(batch->end()));
       writing_.reset();
     }
     flushed_.notify_all();
-    if (stop) return;
     if (std::chrono::steady_clock::now() >= next_retention) {
       apply_retention();
       next_retention = std::chrono::steady_clock::now() + kRetentionEvery;
@@ -243,8 +255,9 @@ void FlowHistory::writer_loop() {
   }
 }
 
-void FlowHistory::write_batch(const std::vector<FlowRecord>& batch) {
+std::size_t FlowHistory::write_batch(const std::vector<FlowRecord>& batch, bool interruptible) {
   std::lock_guard lock(write_mutex_);
+  std::size_t stored = 0;
   try {
     Transaction t(*writer_db_);
     // A plain INSERT: ids only grow (FlowRing::continue_after), and an
@@ -257,6 +270,7 @@ void FlowHistory::write_batch(const std::vector<FlowRecord>& batch) {
                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
                          "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)");
     for (const auto& r : batch) {
+      if (interruptible && stored % kRowsBetweenStopChecks == 0 && stop_writing_) break;
       int c = 0;
       auto number = [&](auto v) { insert.bind(++c, static_cast<std::int64_t>(v)); };
       auto text = [&](const std::string& v) { insert.bind(++c, v); };
@@ -284,10 +298,11 @@ void FlowHistory::write_batch(const std::vector<FlowRecord>& batch) {
       text(r.l7.kind.empty() ? std::string() : flows::l7_to_json(r.l7).dump());
       insert.step();
       insert.reset();
+      ++stored;
     }
     Statement span(*writer_db_,
                    "INSERT INTO flow_spans (last_id, key, first_id) VALUES (?1, ?2, ?3)");
-    for (const auto& sp : spans_of(batch)) {
+    for (const auto& sp : spans_of(std::span(batch).first(stored))) {
       span.bind(1, static_cast<std::int64_t>(sp.last_id))
           .bind(2, sp.key)
           .bind(3, static_cast<std::int64_t>(sp.first_id));
@@ -296,13 +311,15 @@ void FlowHistory::write_batch(const std::vector<FlowRecord>& batch) {
     }
     t.commit();
     std::lock_guard slock(mutex_);
-    stats_.written += batch.size();
+    stats_.written += stored;
     stats_.last_error.clear();
+    return stored;
   } catch (const Error& e) {
     std::lock_guard slock(mutex_);
     stats_.lost += batch.size();
     ++stats_.write_errors;
     stats_.last_error = e.what();
+    return batch.size();
   }
 }
 

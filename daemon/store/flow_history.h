@@ -3,6 +3,7 @@
 // disk), read by queries on a second connection, trimmed by age and size.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -69,7 +70,11 @@ class FlowHistory {
 
  private:
   void writer_loop();
-  void write_batch(const std::vector<flows::FlowRecord>& batch);
+  // Stores batch in one transaction; returns how many of its records
+  // (from the front) were stored, or lost to a failed write. An
+  // interruptible write stops early, committing what it has, once the
+  // history is stopping: the stopping thread stores the rest.
+  std::size_t write_batch(const std::vector<flows::FlowRecord>& batch, bool interruptible);
   // The stored records query() wants: at most limit, by id (down when
   // newest_first).
   std::vector<flows::FlowRecord> stored_matching(const flows::FlowFilter& filter,
@@ -98,6 +103,8 @@ class FlowHistory {
   Retention retention_;
   Stats stats_;
   bool stopping_ = false;
+  // stopping_, for the writer to check between rows without the lock.
+  std::atomic<bool> stop_writing_{false};
   bool flush_requested_ = false;
   bool retention_due_ = false;
   std::thread writer_;

@@ -67,7 +67,7 @@ std::optional<std::string> span_key_of(const flows::FlowFilter& f) {
   return std::nullopt;
 }
 
-std::vector<Span> spans_of(const std::vector<flows::FlowRecord>& batch) {
+std::vector<Span> spans_of(std::span<const flows::FlowRecord> batch) {
   std::vector<Span> out;
   SpanBuilder addresses(kAddress, out), verdicts(kVerdict, out), rules(kRule, out);
   for (const auto& r : batch) {

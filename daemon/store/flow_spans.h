@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,6 @@ struct Span {
 std::optional<std::string> span_key_of(const flows::FlowFilter& filter);
 
 // The spans over batch, whose ids grow, as the writer stores them.
-std::vector<Span> spans_of(const std::vector<flows::FlowRecord>& batch);
+std::vector<Span> spans_of(std::span<const flows::FlowRecord> batch);
 
 }  // namespace sluice::store

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -256,6 +257,26 @@ TEST(FlowHistory, AnswersEveryFilterAsTheMemoryRingDoes) {
   expect_answers_as_ring(history, ring, filters_to_try(t0));
   auto below = history.query({}, 0, 11, 100, false);
   EXPECT_EQ(below.size(), 10u) << "before_id bounds from above";
+}
+
+// The writer runs at idle priority and cannot leave it without
+// CAP_SYS_NICE, so at stop it leaves the rest of its batch and the queue to
+// the stopping thread. Stopped while it is (most likely) in the middle of a
+// batch: every record is stored once, in order, its spans with it.
+TEST(FlowHistory, WhatTheWriterLeavesAtStopIsStoredByTheStoppingThread) {
+  TempDir dir;
+  flows::FlowRing ring(30000);
+  std::mt19937 rnd(3);
+  auto t0 = now_ms() - 3600 * 1000;
+  {
+    FlowHistory history(dir.file("s.db"), {});
+    history.add_batch(numbered(ring, rnd, t0, 25000));  // past a batch's size: written at once
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the result may not depend on it
+    history.add_batch(numbered(ring, rnd, t0, 2000));
+  }
+  FlowHistory reopened(dir.file("s.db"), {});
+  EXPECT_EQ(reopened.last_id(), 27000u);
+  expect_answers_as_ring(reopened, ring, filters_to_try(t0));
 }
 
 // A key's records more than kSpanGap ids apart are in spans of their own.
