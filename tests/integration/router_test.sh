@@ -278,6 +278,56 @@ assert len(translated) == 1 and translated[0]["interface"] == "wan0", mine
 assert translated[0]["nat"]["kind"] == "masquerade" and translated[0]["nat"]["addr"] == "192.0.2.1", mine
 PY
 
+# The router's own datagram from the address and port a live masquerade
+# translation holds towards that server (a resolver on the router picks
+# its source ports across the whole range) is dropped as nat-failed; the
+# lan host's flow keeps its answers.
+ip netns exec "$wan" python3 - "$work/echo-seen" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("192.0.2.2", 45201))
+s.settimeout(8)
+with open(sys.argv[1], "w", buffering=1) as out:
+    try:
+        while True:
+            data, peer = s.recvfrom(100)
+            out.write(f"{peer[0]}:{peer[1]} {data.decode()}\n")
+            s.sendto(data, peer)
+    except socket.timeout:
+        pass
+PY
+echo_server=$!
+sleep 0.5
+lan_echo() {  # lan host a, source port 20300: prints the answers it gets within a second
+	ip netns exec "$a" python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("", 20300))
+s.settimeout(1)
+s.sendto(sys.argv[1].encode(), ("192.0.2.2", 45201))
+try:
+    while True:
+        print(s.recv(100).decode())
+except socket.timeout:
+    pass
+PY
+}
+held0=$(counter drops nat-failed)
+check "a lan host's datagram from port 20300 is answered" test "$(lan_echo lan-1)" = lan-1
+ip netns exec "$fw" python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("192.0.2.1", 20300))
+s.sendto(b"router-1", ("192.0.2.2", 45201))
+PY
+sleep 0.3
+check "the router's own datagram from 192.0.2.1:20300 to the same server is dropped as nat-failed" \
+	test $(($(counter drops nat-failed) - held0)) -eq 1
+check "the lan host's next datagram is still answered, to it alone" test "$(lan_echo lan-2)" = lan-2
+kill $echo_server 2>/dev/null
+check "the server saw the lan host's datagrams, masqueraded to port 20300, and not the router's" \
+	bash -c "cat $work/echo-seen; test \"\$(cut -d' ' -f1,2 $work/echo-seen | tr '\n' ' ')\" = '192.0.2.1:20300 lan-1 192.0.2.1:20300 lan-2 '"
+
 # Too big for the way out: a datagram of an established flow larger than
 # wan0's MTU, with DF set, is left to the kernel, which answers
 # fragmentation-needed.
