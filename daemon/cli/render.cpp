@@ -178,13 +178,17 @@ void render_diff(const json& r, const json&) { print_changes(r["changes"]); }
 
 void render_rules(const json& r, const json&) {
   std::vector<std::vector<std::string>> rows = {
-      {"#", "CHAIN", "NAME", "FROM", "TO", "MATCH", "ACTION", "PACKETS", "BYTES"}};
-  for (const auto& x : r["rules"])
+      {"#", "CHAIN", "NAME", "FROM", "TO", "MATCH", "ACTION", "PACKETS", "BYTES", "WHERE"}};
+  for (const auto& x : r["rules"]) {
+    // A NetworkPolicy's rule has no line: it comes from the API server.
+    auto where =
+        x.value("source", "config") == "kubernetes" ? "kubernetes" : "line " + str(x["line"]);
     rows.push_back({str(x["index"]), str(x["chain"]), str(x["name"]), str(x["from"]), str(x["to"]),
-                    str(x["match"]), action_text(x), str(x["packets"]), str(x["bytes"])});
+                    str(x["match"]), action_text(x), str(x["packets"]), str(x["bytes"]), where});
+  }
   for (const auto& d : r["defaults"])
     rows.push_back({"-", str(d["chain"]), "(default)", "", "", "", action_text(d),
-                    str(d["packets"]), str(d["bytes"])});
+                    str(d["packets"]), str(d["bytes"]), ""});
   table(rows);
 }
 

@@ -65,11 +65,16 @@ json version(Service&, const json&, const Caller&) {
 json rules(Service& s, const json&, const Caller&) {
   json out = json::array();
   const auto& cfg = s.live().config;
-  for (std::size_t i = 0; i < cfg.rules.size(); ++i) {
-    const auto& r = cfg.rules[i];
+  const auto& installed = s.rulesets().installed_rules();
+  for (std::size_t i = 0; i < installed.size(); ++i) {
+    // The TOML's rules as written (container selectors, not the addresses
+    // they stand for now); after them NetworkPolicy's.
+    bool from_file = i < cfg.rules.size();
+    const auto& r = from_file ? cfg.rules[i] : installed[i];
     auto c = s.readings().rule(static_cast<std::uint32_t>(i));
     out.push_back({{"index", i},
                    {"name", r.name},
+                   {"source", from_file ? "config" : "kubernetes"},
                    {"chain", config::to_string(r.chain)},
                    {"from", config::describe_endpoint(r.from)},
                    {"to", config::describe_endpoint(r.to)},

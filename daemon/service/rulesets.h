@@ -68,6 +68,11 @@ class Rulesets {
   void tick();
 
   const policy::Ruleset& live() const { return *live_; }
+  // The rules the datapath holds, in its order (their counters' indexes):
+  // the live ruleset's, then NetworkPolicy's.
+  const std::vector<config::Rule>& installed_rules() const {
+    return installed_ ? installed_->rules : live_->config.rules;
+  }
 
   // Interfaces that came, went or changed addresses: attachments, routes,
   // NAT (with the containers' published ports) follow the live ruleset.

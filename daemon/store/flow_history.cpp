@@ -162,7 +162,6 @@ FlowHistory::~FlowHistory() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  stop_writing_ = true;
   wake_.notify_all();
   writer_.join();
   // What the writer left: stored here, at this thread's priority.
@@ -270,7 +269,7 @@ std::size_t FlowHistory::write_batch(const std::vector<FlowRecord>& batch, bool 
                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
                          "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)");
     for (const auto& r : batch) {
-      if (interruptible && stored % kRowsBetweenStopChecks == 0 && stop_writing_) break;
+      if (interruptible && stored % kRowsBetweenStopChecks == 0 && stopping_) break;
       int c = 0;
       auto number = [&](auto v) { insert.bind(++c, static_cast<std::int64_t>(v)); };
       auto text = [&](const std::string& v) { insert.bind(++c, v); };

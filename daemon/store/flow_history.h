@@ -102,9 +102,9 @@ class FlowHistory {
   std::uint64_t done_total_ = 0;    // records written or lost by the writer
   Retention retention_;
   Stats stats_;
-  bool stopping_ = false;
-  // stopping_, for the writer to check between rows without the lock.
-  std::atomic<bool> stop_writing_{false};
+  // Set under mutex_ (the waits' predicates read it there); atomic so that
+  // the writer can also check it between rows without the lock.
+  std::atomic<bool> stopping_{false};
   bool flush_requested_ = false;
   bool retention_due_ = false;
   std::thread writer_;

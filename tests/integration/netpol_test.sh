@@ -131,4 +131,20 @@ else
 	grep -E "kubernetes" "$log" | tail -20 | sed 's/^/     | /'
 fi
 check "no state was refused" bash -c "! grep -q 'not applied' $log"
+
+echo "--- sluicectl rules lists NetworkPolicy's rules with their counters"
+# The last case's state is live: z/a isolated by z/deny-a, the other pods
+# not isolated; the probes above went through those rules.
+rules=$($ctl --json rules)
+from_cluster=$($ctl --json status | field "d['kubernetes'].get('rules', -1)")
+check "every rule the cluster gave is listed, as from kubernetes ($from_cluster in the status)" \
+	test "$(field "sum(r['source'] == 'kubernetes' for r in d['rules'])" <<<"$rules")" = "$from_cluster"
+check "...in the datapath's order (indexes 0..n-1: the TOML has no rules)" \
+	test "$(field "[r['index'] for r in d['rules']] == list(range(len(d['rules'])))" <<<"$rules")" = True
+check "...and their counters moved with the probes" \
+	test "$(field "any(r['packets'] > 0 for r in d['rules'] if r['source'] == 'kubernetes')" <<<"$rules")" = True
+check "...and one is z/deny-a's isolation of z/a" \
+	test "$(field "any('z/deny-a' in r['name'] for r in d['rules'])" <<<"$rules")" = True
+check "sluicectl rules says where each comes from" \
+	bash -c "$ctl rules | grep -qE 'not isolated +.* kubernetes\$'"
 finish

@@ -57,6 +57,7 @@ out=$(sluicectl rules)
 check "rules shows each rule in order with its counters" \
 	grep -qE "^0 +forward +web-80 +10.10.1.0/24 +any +tcp 80 +accept +[1-9]" <<<"$out"
 check "rules shows the chain defaults" grep -qE "^- +forward +\(default\) +drop" <<<"$out"
+check "rules says where in the TOML each rule is" grep -qE "^0 +forward +web-80 .* line [1-9][0-9]*$" <<<"$out"
 check "rules --json counts the packets of web-81" \
 	test "$(sluicectl --json rules | json_get 'd["rules"][1]["packets"] >= 1')" = True
 

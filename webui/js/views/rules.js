@@ -25,7 +25,7 @@ export async function showRules(main, params) {
         dataset: { rule: x.name },
       },
       h("td", { class: "num" }, x.index), h("td", {}, x.name), h("td", {}, x.from), h("td", {}, x.to),
-      h("td", {}, x.match), h("td", {}, x.action), h("td", {}, x.mode), h("td", { class: "num" }, `line ${x.line}`),
+      h("td", {}, x.match), h("td", {}, x.action), h("td", {}, x.mode), h("td", { class: "num" }, x.source === "kubernetes" ? "kubernetes" : `line ${x.line}`),
       h("td", { class: "num hits" }, number(x.packets)), h("td", { class: "num" }, number(x.bytes))));
       const d = r.defaults.find((x) => x.chain === chain);
       rows.push(h("tr", { id: `rule-default-${chain}`, class: wanted === "default" ? "highlight" : null },
