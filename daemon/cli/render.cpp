@@ -90,6 +90,32 @@ std::string local_time(const json& ms) {
   return buf;
 }
 
+namespace {
+
+// Kubernetes mode: the cluster's state applied last, and how each
+// collection's watch of the API server is doing.
+void render_kubernetes(const json& k) {
+  if (k["state"].get<std::uint64_t>() == 0)
+    std::cout << "kubernetes: waiting for the API server's first complete list\n";
+  else
+    std::cout << "kubernetes: node " << str(k["node"]) << ", state " << k["state"] << ": "
+              << k["pods"] << " pods, " << k["network_policies"] << " network policies -> "
+              << k["rules"] << " rules, " << k["routes"] << " routes to other nodes ("
+              << str(k["tunnel"]) << "), applied " << k["applied_seconds_ago"] << " s ago\n";
+  for (const auto& w : k.value("watch", json::array())) {
+    std::cout << "  watch " << str(w["collection"]) << ": "
+              << (w["listed"].get<bool>() ? "listed, " : "not listed yet, ") << w["objects"]
+              << " objects; " << w["lists"] << " lists, " << w["events"] << " events, "
+              << w["relists_gone"] << " relists on 410 Gone, " << w["rejected"] << " rejected";
+    if (w.contains("last_problem"))
+      std::cout << "; last problem " << local_time(w["last_problem_ms"]) << ": "
+                << str(w["last_problem"]);
+    std::cout << "\n";
+  }
+}
+
+}  // namespace
+
 void render_status(const json& r, const json&) {
   std::cout << "sluiced " << str(r["version"]) << ", config " << str(r["config"]) << " ("
             << r["rules"] << " rules, generation " << r["generation"] << ", applied "
@@ -133,16 +159,8 @@ void render_status(const json& r, const json&) {
               << ", started " << p["starts"] << " time(s)"
               << (p.contains("last_exit") ? "; the last one " + str(p["last_exit"]) : "") << "\n";
   }
-  if (r.contains("kubernetes") && r["kubernetes"]["enabled"].get<bool>()) {
-    const auto& k = r["kubernetes"];
-    if (k["state"].get<std::uint64_t>() == 0)
-      std::cout << "kubernetes: waiting for the API server's first complete list\n";
-    else
-      std::cout << "kubernetes: node " << str(k["node"]) << ", state " << k["state"] << ": "
-                << k["pods"] << " pods, " << k["network_policies"] << " network policies -> "
-                << k["rules"] << " rules, " << k["routes"] << " routes to other nodes ("
-                << str(k["tunnel"]) << "), applied " << k["applied_seconds_ago"] << " s ago\n";
-  }
+  if (r.contains("kubernetes") && r["kubernetes"]["enabled"].get<bool>())
+    render_kubernetes(r["kubernetes"]);
   if (r.contains("confirm_within_seconds"))
     std::cout << "waiting for confirmation: rolls back in " << r["confirm_within_seconds"]
               << " s unless `sluicectl confirm`\n";

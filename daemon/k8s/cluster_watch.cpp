@@ -27,6 +27,8 @@ struct ClusterWatch::Collection {
   Reflector::Objects latest;
   bool listed = false;
   Reflector::Counters counters;
+  std::string last_problem;
+  std::chrono::system_clock::time_point last_problem_at{};
 };
 
 // Objects read before, kept while their JSON is the same (same version).
@@ -62,7 +64,16 @@ ClusterWatch::ClusterWatch(const ApiServer& server, const Limits& limits, OnSnap
         dirty_ = true;
         changed_.notify_one();
       };
-      follow(col->reflector, col->client, stop_, on_change, on_problem_);
+      auto on_problem = [this, col](const std::string& what) {
+        {
+          std::lock_guard lock(mutex_);
+          col->last_problem = what;
+          col->last_problem_at = std::chrono::system_clock::now();
+          col->counters = col->reflector.counters();  // a relist changes no object
+        }
+        on_problem_(what);
+      };
+      follow(col->reflector, col->client, stop_, on_change, on_problem);
     });
   }
   publisher_ = std::thread([this] { publish_loop(); });
@@ -80,7 +91,8 @@ std::vector<ClusterWatch::Status> ClusterWatch::status() const {
   std::lock_guard lock(mutex_);
   std::vector<Status> out;
   for (const auto& c : collections_)
-    out.push_back({c->reflector.collection(), c->listed, c->latest.size(), c->counters});
+    out.push_back({c->reflector.collection(), c->listed, c->latest.size(), c->counters,
+                   c->last_problem, c->last_problem_at});
   return out;
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -48,6 +49,8 @@ class ClusterWatch {
     bool listed = false;
     std::size_t objects = 0;
     Reflector::Counters counters;
+    std::string last_problem;  // what went wrong last ("" when nothing yet), and when
+    std::chrono::system_clock::time_point last_problem_at{};
   };
   std::vector<Status> status() const;
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/diagnostics.h"
+#include "service/cluster_watch_report.h"
 #include "service/flow_pipeline.h"
 #include "service/proxy_supervisor.h"
 #include "service/readings.h"
@@ -133,6 +134,10 @@ class Service {
   // Kubernetes mode: what the cluster of now adds (see
   // Rulesets::set_cluster; throws when it cannot be applied).
   void set_cluster(Rulesets::ClusterPart part) { rulesets_->set_cluster(std::move(part)); }
+  // Kubernetes mode: how the watch of the API server is doing, as the
+  // daemon's loop last copied it (every second).
+  void set_watched(std::vector<WatchedCollection> w) { watched_ = std::move(w); }
+  const std::vector<WatchedCollection>& watched() const { return watched_; }
   // The pods' address pools: [containers], else this node's podCIDRs.
   config::Containers container_pools() const { return rulesets_->container_pools(); }
 
@@ -161,6 +166,7 @@ class Service {
   std::string control_socket_;
   std::string cni_pending_dir_;
   std::unique_ptr<Rulesets> rulesets_;
+  std::vector<WatchedCollection> watched_;
   bool keep_ = false;
 };
 

@@ -63,6 +63,23 @@ std::uint64_t monotonic_ns() {
   return static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
 }
 
+// Kubernetes mode: each collection's watch of the API server (as the
+// loop copied it last, at most a second ago).
+json watch_status(Service& s) {
+  json out = json::array();
+  for (const auto& w : s.watched()) {
+    json one = {{"collection", w.path},  {"listed", w.listed}, {"objects", w.objects},
+                {"lists", w.lists},      {"events", w.events}, {"relists_gone", w.relists_gone},
+                {"rejected", w.rejected}};
+    if (!w.last_problem.empty()) {
+      one["last_problem"] = w.last_problem;
+      one["last_problem_ms"] = w.last_problem_ms;
+    }
+    out.push_back(std::move(one));
+  }
+  return out;
+}
+
 // Kubernetes mode: the state of the cluster applied last.
 json kubernetes_status(Service& s) {
   const auto& k = s.live().config.kubernetes;
@@ -70,7 +87,8 @@ json kubernetes_status(Service& s) {
   const auto& c = s.rulesets().cluster();
   json out = {{"enabled", true},
               {"tunnel", k.tunnel == config::Tunnel::Vxlan ? "vxlan" : "none"},
-              {"state", c.sequence}};
+              {"state", c.sequence},
+              {"watch", watch_status(s)}};
   if (c.sequence == 0) return out;  // the API server not (yet) listed in full
   out.update({{"node", c.node},
               {"pods", c.pods.size()},

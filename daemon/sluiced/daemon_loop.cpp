@@ -270,6 +270,7 @@ int run_daemon(const DaemonOptions& options) {
     std::lock_guard lock(service_lock);
     if (std::chrono::steady_clock::now() >= next_refresh) {
       service.refresh();
+      if (kubernetes) service.set_watched(kubernetes->watched());
       next_refresh = std::chrono::steady_clock::now() + std::chrono::seconds(kRefreshSeconds);
     }
     service.tick();

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -60,6 +61,26 @@ std::shared_ptr<const k8s::ClusterSnapshot> KubernetesMode::take() {
   [[maybe_unused]] auto n = read(event_fd_, &count, sizeof count);
   std::lock_guard lock(mutex_);
   return std::exchange(latest_, nullptr);
+}
+
+std::vector<service::WatchedCollection> KubernetesMode::watched() const {
+  std::vector<service::WatchedCollection> out;
+  for (const auto& c : watch_->status()) {
+    auto& w = out.emplace_back();
+    w.path = c.collection;
+    w.listed = c.listed;
+    w.objects = c.objects;
+    w.lists = c.counters.lists;
+    w.events = c.counters.events;
+    w.relists_gone = c.counters.relists_gone;
+    w.rejected = c.counters.rejected;
+    w.last_problem = c.last_problem;
+    if (!c.last_problem.empty())
+      w.last_problem_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              c.last_problem_at.time_since_epoch())
+                              .count();
+  }
+  return out;
 }
 
 }  // namespace sluice::sluiced

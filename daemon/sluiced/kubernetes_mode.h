@@ -12,6 +12,7 @@
 
 #include "config/model.h"
 #include "k8s/cluster_watch.h"
+#include "service/cluster_watch_report.h"
 
 namespace sluice::sluiced {
 
@@ -27,6 +28,8 @@ class KubernetesMode {
   int fd() const { return event_fd_; }  // readable when a new state is in
   // The latest state (null when none is new); clears fd's readiness.
   std::shared_ptr<const k8s::ClusterSnapshot> take();
+  // How each collection's watch is doing now.
+  std::vector<service::WatchedCollection> watched() const;
   const std::string& node_name() const { return node_name_; }
   config::Tunnel tunnel() const { return tunnel_; }
   // Whether these differ from the problems passed last (log only news).

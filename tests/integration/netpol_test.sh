@@ -48,7 +48,8 @@ ns_new "$fw"
 ip -n "$fw" link set lo up
 ip netns exec "$fw" python3 "$k8s/replay_server.py" --port 6443 --cert "$work/server.crt" \
 	--key "$work/server.key" --token "$token" --state "$work/state.json" >"$work/replay.log" 2>&1 &
-cleanup_add "kill $!"
+replay=$!
+cleanup_add "kill $replay 2>/dev/null"
 wait_for "the replay server" 10 grep -q serving "$work/replay.log" || {
 	cat "$work/replay.log"
 	exit 1
@@ -147,4 +148,27 @@ check "...and one is z/deny-a's isolation of z/a" \
 	test "$(field "any('z/deny-a' in r['name'] for r in d['rules'])" <<<"$rules")" = True
 check "sluicectl rules says where each comes from" \
 	bash -c "$ctl rules | grep -qE 'not isolated +.* kubernetes\$'"
+
+echo "--- sluicectl status shows how the watch of the API server is doing"
+# watch EXPR: EXPR of w, the status's watch by collection ("pods", ...).
+watch() {
+	$ctl --json status |
+		field "(lambda w: $1)({x['collection'].split('/')[-1]: x for x in d['kubernetes']['watch']})"
+}
+check "all four collections listed" test "$(watch "sorted(k for k in w if w[k]['listed'])")" = \
+	"['namespaces', 'networkpolicies', 'nodes', 'pods']"
+check "...with the objects the replay server holds (9 pods, 1 network policy)" \
+	test "$(watch "(w['pods']['objects'], w['networkpolicies']['objects'])")" = "(9, 1)"
+check "...and the policies' changes seen (lists and events)" \
+	test "$(watch "w['networkpolicies']['lists'] + w['networkpolicies']['events'] > 1")" = True
+kill "$replay"
+all_report_a_problem() { test "$(watch "all('last_problem' in x for x in w.values())")" = True; }
+check "with the API server gone, every collection's watch says what went wrong" \
+	wait_for "every watch to report a problem" 15 all_report_a_problem
+check "...with what went wrong" test -n "$(watch "w['pods'].get('last_problem', '')")"
+check "sluicectl status says it, with the time" \
+	bash -c "$ctl status | grep -qE '^  watch /api/v1/pods: listed, 9 objects; .*; last problem [0-9-]+ [0-9:]+: .+'"
+$ctl status | grep -E "^kubernetes|^  watch" | sed 's/^/     | /'
+check "the cluster's rules stay while the API server is gone" \
+	test "$($ctl --json status | field "d['kubernetes']['rules']")" = "$from_cluster"
 finish
