@@ -12,6 +12,7 @@
 
 #include "config/address.h"
 #include "config/model.h"
+#include "datapath/conntrack_counts.h"
 #include "datapath/conntrack_cursor.h"
 #include "datapath/conntrack_tables.h"
 #include "policy/compiled_policy.h"
@@ -127,9 +128,13 @@ class Datapath {
     // which conntrack table this map is ("tcp", "other"); empty for other maps
     std::string conntrack_table;
   };
-  // Every map with its fill and memory. Conntrack is counted in the kernel
-  // (see sluice_count_entries), the rest from what was written.
-  std::vector<MapUsage> map_usage() const;
+  using ConntrackCounts = datapath::ConntrackCounts;
+  using ConntrackTableCounts = datapath::ConntrackTableCounts;
+  // Every map with its fill and memory: the conntrack tables' as counted
+  // (count_conntrack_tables(): a walk of every bucket, milliseconds for a
+  // large table, so the daemon counts once a second and status reuses it),
+  // the rest from what was written.
+  std::vector<MapUsage> map_usage(const ConntrackTableCounts& counted) const;
 
   struct ConntrackEntry {
     sluice_ct_key key{};
@@ -142,14 +147,10 @@ class Datapath {
   // Walks the flows without copying the table, a few thousand at a time,
   // until fn returns false.
   void for_each_conntrack(const std::function<bool(const ConntrackEntry&)>& fn) const;
-  // How many flows and translations a table holds (both: the sum),
-  // counted in the kernel (see sluice_count_entries) without copying it out.
-  struct ConntrackCounts {
-    std::size_t flows = 0;
-    std::size_t translations = 0;
-  };
+  // How many flows and translations a table holds (both: the sum).
   ConntrackCounts count_conntrack() const;
   ConntrackCounts count_conntrack(sluice_ct_table table) const;
+  ConntrackTableCounts count_conntrack_tables() const;
   // Reads the next chunk of at most `most` entries, flows and translations,
   // after cursor into out (replacing its contents); true when the walk has
   // reached the end of the last table (the cursor then starts over). Entries added or

@@ -79,7 +79,7 @@ std::size_t map_memory(int fd) {
 
 }  // namespace
 
-std::vector<Datapath::MapUsage> Datapath::map_usage() const {
+std::vector<Datapath::MapUsage> Datapath::map_usage(const ConntrackTableCounts& counted) const {
   const auto& d = *impl_;
   std::vector<MapUsage> out;
   auto add = [&](bpf_map* m, std::size_t entries) {
@@ -92,7 +92,7 @@ std::vector<Datapath::MapUsage> Datapath::map_usage() const {
   };
   for (auto [map, table] : {std::pair{d.ingress->maps.conntrack, SLUICE_CT_TABLE_TCP},
                             std::pair{d.ingress->maps.conntrack_other, SLUICE_CT_TABLE_OTHER}}) {
-    auto counts = count_conntrack(table);
+    const auto& counts = counted[table];
     add(map, counts.flows + counts.translations);
     out.back().translations = counts.translations;
     out.back().conntrack_table = table == SLUICE_CT_TABLE_TCP ? "tcp" : "other";
@@ -127,6 +127,13 @@ Datapath::ConntrackCounts Datapath::count_conntrack(sluice_ct_table table) const
       0)
     throw BpfError("counting the conntrack table's flows and translations", errno);
   return {counts.flows, counts.translations};
+}
+
+Datapath::ConntrackTableCounts Datapath::count_conntrack_tables() const {
+  ConntrackTableCounts out;
+  for (auto table : {SLUICE_CT_TABLE_TCP, SLUICE_CT_TABLE_OTHER})
+    out[table] = count_conntrack(table);
+  return out;
 }
 
 Datapath::ConntrackCounts Datapath::count_conntrack() const {

@@ -20,6 +20,7 @@ FlowPipeline::~FlowPipeline() = default;
 
 void FlowPipeline::ruleset_applied(const config::Config& cfg, const std::string& config_file,
                                    std::uint32_t generation, std::uint64_t applied_at_ns) {
+  std::lock_guard lock(decode_mutex_);
   auto table = std::make_shared<flows::RuleTable>();
   table->config_file = config_file;
   for (const auto& r : cfg.rules)
@@ -35,9 +36,13 @@ void FlowPipeline::ruleset_applied(const config::Config& cfg, const std::string&
   applied_generation_ = static_cast<int>(generation & 1);
 }
 
-void FlowPipeline::forget_interfaces() { decoder_->forget_interfaces(); }
+void FlowPipeline::forget_interfaces() {
+  std::lock_guard lock(decode_mutex_);
+  decoder_->forget_interfaces();
+}
 
 void FlowPipeline::workloads_changed(std::shared_ptr<const flows::WorkloadNames> names) {
+  std::lock_guard lock(decode_mutex_);
   workloads_ = names;
   decoder_->set_workloads(std::move(names));
 }
@@ -45,6 +50,7 @@ void FlowPipeline::workloads_changed(std::shared_ptr<const flows::WorkloadNames>
 int FlowPipeline::events_fd() const { return events_->fd(); }
 
 bool FlowPipeline::handle_events() {
+  std::lock_guard lock(decode_mutex_);
   int taken = events_->consume(kEventsPerTurn);
   log_->record(std::move(decoded_));
   decoded_.clear();
@@ -52,7 +58,8 @@ bool FlowPipeline::handle_events() {
 }
 
 void FlowPipeline::on_event(const sluice_event& e) {
-  if (e.type < events_received_.size()) ++events_received_[e.type];
+  if (e.type < events_received_.size())
+    events_received_[e.type].fetch_add(1, std::memory_order_relaxed);
   if (e.type == SLUICE_EVENT_CLOSED) {  // the reader checked it is a whole sluice_event_closed
     const auto& c = reinterpret_cast<const sluice_event_closed&>(e);
     decoded_.push_back(closed_record(c.key, c.entry));
@@ -60,7 +67,7 @@ void FlowPipeline::on_event(const sluice_event& e) {
   }
   // A fast-path new flow that carries its masquerade counts as both.
   if (e.type == SLUICE_EVENT_NEW_FLOW && (e.nat & SLUICE_NAT_SNAT))
-    ++events_received_[SLUICE_EVENT_NAT];
+    events_received_[SLUICE_EVENT_NAT].fetch_add(1, std::memory_order_relaxed);
   std::size_t first = decoded_.size();
   decoder_->decode(e, decoded_);
   if (e.type == SLUICE_EVENT_AUDIT || decoder_->logged(e)) log_flow(decoded_[first]);
@@ -92,6 +99,7 @@ void FlowPipeline::log_flow(const flows::FlowRecord& r) {
 }
 
 void FlowPipeline::tick() {
+  std::lock_guard lock(decode_mutex_);
   if (Clock::now() < event_second_ + std::chrono::seconds(1)) return;
   if (events_suppressed_)
     log(Priority::Notice, std::to_string(events_suppressed_) +
@@ -119,14 +127,17 @@ void FlowPipeline::sweep_record(SweepStep step, config::FlowEvents recorded) {
   if (recorded == config::FlowEvents::All && !step.removed.empty()) {
     std::vector<flows::FlowRecord> closed;
     closed.reserve(step.removed.size());
+    std::lock_guard lock(decode_mutex_);
     for (const auto& [key, entry] : step.removed) closed.push_back(closed_record(key, entry));
     log_->record(std::move(closed));
   }
-  if (!step.walk_done) return;
-  sweep_report_ = {sweep_.interval().count(), sweep_.last_walk()};
+  if (step.walk_done) sweep_report_ = {sweep_.interval().count(), sweep_.last_walk()};
+}
+
+void FlowPipeline::conntrack_counted(const datapath::ConntrackTableCounts& counted) {
   // Each table on its own: a flood of UDP flows fills only theirs.
   for (auto table : {SLUICE_CT_TABLE_TCP, SLUICE_CT_TABLE_OTHER}) {
-    auto counts = datapath_.count_conntrack(table);
+    const auto& counts = counted[table];
     std::size_t entries = counts.flows + counts.translations;
     std::size_t capacity = datapath_.conntrack_capacity(table);
     std::string name =

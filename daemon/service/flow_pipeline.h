@@ -6,15 +6,18 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "config/model.h"
+#include "datapath/conntrack_counts.h"
 #include "flows/flow_record.h"
 #include "flows/workload_names.h"
 #include "proxy/control_messages.h"
@@ -56,12 +59,16 @@ class FlowPipeline {
 
   // Readable when the event ring fills up; handle_events() records what
   // waits, at most kEventsPerTurn events: true when more may be waiting.
+  // The loop calls it without the service lock: during a flood it decodes
+  // all the time, and API requests must not wait for that (an API thread
+  // that applies a ruleset waits for one turn at most, on decode_mutex_).
   int events_fd() const;
   bool handle_events();
   static constexpr std::size_t kEventsPerTurn = 2048;
-  // Events received, by enum sluice_event_type.
+  // Events received, by enum sluice_event_type (read without a lock).
   std::uint64_t events_received(unsigned type) const {
-    return type < events_received_.size() ? events_received_[type] : 0;
+    return type < events_received_.size() ? events_received_[type].load(std::memory_order_relaxed)
+                                          : 0;
   }
 
   // The L7 proxy's records (l7_flow_records.cpp): named like the
@@ -73,9 +80,8 @@ class FlowPipeline {
   void tick();
 
   // The conntrack sweep (conntrack_sweep.h): flows idle past their
-  // timeout are removed and recorded as closed, a filling table is warned
-  // about. sweep_due() and sweep_step() touch only this object's loop-side
-  // state and the datapath's maps (no lock; a step reads one chunk);
+  // timeout are removed and recorded as closed. sweep_due() and sweep_step() touch only this
+  // object's loop-side state and the datapath's maps (no lock; a step reads one chunk);
   // sweep_record() runs under the service lock.
   using SweepStep = ConntrackSweep::Step;
   bool sweep_due() const { return sweep_.due(); }
@@ -90,6 +96,9 @@ class FlowPipeline {
   };
   const SweepReport& sweep_report() const { return sweep_report_; }
 
+  // The conntrack tables' fill, counted once a second (Service::
+  // conntrack_counted()): a filling table is warned about.
+  void conntrack_counted(const datapath::ConntrackTableCounts& counted);
   // Times the conntrack table went past kConntrackWarnPercent full.
   std::uint64_t conntrack_high_events() const { return conntrack_high_events_; }
   static constexpr std::size_t kConntrackWarnPercent = 90;
@@ -103,6 +112,11 @@ class FlowPipeline {
 
   datapath::Datapath& datapath_;
   std::shared_ptr<store::FlowLog> log_;
+  // Guards what decoding reads and writes, from here to the journal's
+  // rate below: handle_events() holds it on the loop without the service
+  // lock; everything else here runs under the service lock and takes it
+  // too (in that order, never the other way round).
+  std::mutex decode_mutex_;
   // For the proxy's records: the L7 rules' chains and lines, the workloads.
   struct L7Rule {
     std::string chain;
@@ -114,7 +128,7 @@ class FlowPipeline {
   std::uint64_t l7_records_ = 0;
   std::unique_ptr<flows::EventDecoder> decoder_;
   std::unique_ptr<flows::EventReader> events_;
-  std::array<std::uint64_t, 8> events_received_{};
+  std::array<std::atomic<std::uint64_t>, 8> events_received_{};
   std::vector<flows::FlowRecord> decoded_;  // this turn's events, recorded together
   std::uint64_t applied_at_ns_ = 0;
   int applied_generation_ = 0;  // no map read per closed flow

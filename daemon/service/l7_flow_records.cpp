@@ -20,6 +20,7 @@ flows::Verdict verdict_of(const proxy::L7Record& r) {
 void FlowPipeline::record_l7(std::vector<proxy::L7Record> records) {
   std::vector<flows::FlowRecord> out;
   out.reserve(records.size());
+  std::lock_guard lock(decode_mutex_);
   for (auto& p : records) {
     flows::FlowRecord r;
     r.time_ms = p.time_ms;

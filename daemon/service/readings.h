@@ -13,7 +13,11 @@ namespace sluice::service {
 
 class Readings {
  public:
-  explicit Readings(const datapath::Datapath& datapath) : dp_(datapath) {}
+  // conntrack: the tables as the daemon counted them last (Service::
+  // conntrack_counted()), at most a second ago.
+  Readings(const datapath::Datapath& datapath,
+           const datapath::Datapath::ConntrackTableCounts& conntrack)
+      : dp_(datapath), conntrack_(conntrack) {}
 
   sluice_counter rule(std::uint32_t rule_index) const { return dp_.rule_counter(rule_index); }
   sluice_counter chain_default(config::Chain chain) const { return dp_.default_counter(chain); }
@@ -26,7 +30,7 @@ class Readings {
   }
   std::uint64_t events_lost(sluice_event_loss why) const { return dp_.events_lost(why); }
   std::uint32_t generation() const { return dp_.active_generation(); }
-  std::vector<datapath::Datapath::MapUsage> map_usage() const { return dp_.map_usage(); }
+  std::vector<datapath::Datapath::MapUsage> map_usage() const { return dp_.map_usage(conntrack_); }
   // Walks the conntrack table a few thousand entries at a time, until fn
   // returns false.
   void for_each_flow(
@@ -37,6 +41,7 @@ class Readings {
 
  private:
   const datapath::Datapath& dp_;
+  const datapath::Datapath::ConntrackTableCounts& conntrack_;
 };
 
 }  // namespace sluice::service

@@ -59,6 +59,7 @@ Service::Service(ServiceOptions options, store::StateStore* state, std::string s
                               std::to_string(datapath_->count_conntrack().flows) +
                               " tracked flows)");
   pipeline_ = std::make_unique<FlowPipeline>(*datapath_, flows_);
+  conntrack_counted(datapath_->count_conntrack_tables());
   interfaces_ = std::make_unique<Interfaces>(*datapath_);
   // sluice-cni's default pending directory beside the default database.
   std::string pending;
@@ -118,7 +119,16 @@ void Service::tick() {
   proxy_->tick();
 }
 
-Readings Service::readings() const { return Readings(*datapath_); }
+Readings Service::readings() const { return Readings(*datapath_, conntrack_counted_); }
+
+datapath::Datapath::ConntrackTableCounts Service::count_conntrack_tables() const {
+  return datapath_->count_conntrack_tables();
+}
+
+void Service::conntrack_counted(const datapath::Datapath::ConntrackTableCounts& counted) {
+  conntrack_counted_ = counted;
+  pipeline_->conntrack_counted(counted);
+}
 
 std::vector<std::pair<std::string, std::string>> Service::interfaces() const {
   return interfaces_->list();

@@ -125,6 +125,13 @@ class Service {
 
   // Counters and tables of the datapath, read-only.
   Readings readings() const;
+  // The conntrack tables' fill, counted in the kernel: a walk of every
+  // bucket, milliseconds for a large table and tens of them on a busy
+  // CPU, so not per status request. The loop counts once a second without
+  // the service lock (count_conntrack_tables() reads only the kernel's
+  // maps, like sweep_step()) and hands the counts over under it.
+  datapath::Datapath::ConntrackTableCounts count_conntrack_tables() const;
+  void conntrack_counted(const datapath::Datapath::ConntrackTableCounts& counted);
   std::vector<std::pair<std::string, std::string>> interfaces() const;  // name, XDP mode
 
   // Attaches to configured interfaces that have appeared, forgets ones
@@ -167,6 +174,7 @@ class Service {
   std::string cni_pending_dir_;
   std::unique_ptr<Rulesets> rulesets_;
   std::vector<WatchedCollection> watched_;
+  datapath::Datapath::ConntrackTableCounts conntrack_counted_{};
   bool keep_ = false;
 };
 

@@ -11,11 +11,13 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <utility>
 
 #include "api/server.h"
 #include "common/log.h"
+#include "datapath/conntrack_counts.h"
 #include "k8s/network_policy.h"
 #include "k8s/node_routes.h"
 #include "net/monitor.h"
@@ -244,11 +246,8 @@ int run_daemon(const DaemonOptions& options) {
         {service.proxy_fd(), POLLIN, 0},  {kubernetes ? kubernetes->fd() : -1, POLLIN, 0}};
     poll(fds, 6, more_events || service.sweeping() ? 0 : wait_ms);
     // Every turn, woken or not: the datapath wakes us only when its ring
-    // fills up.
-    {
-      std::lock_guard lock(service_lock);
-      more_events = service.handle_events();
-    }
+    // fills up. Without the service lock (FlowPipeline::handle_events).
+    more_events = service.handle_events();
     // A link or address changed: attach and learn addresses now.
     if ((fds[3].revents & POLLIN) && netlink.drain())
       next_refresh = std::chrono::steady_clock::now();
@@ -267,8 +266,14 @@ int run_daemon(const DaemonOptions& options) {
       std::lock_guard lock(service_lock);
       service.sweep_record(std::move(step));
     }
+    bool refresh_due = std::chrono::steady_clock::now() >= next_refresh;
+    // Counted without the lock (milliseconds of the kernel walking every
+    // bucket), so that API requests never wait for it.
+    std::optional<datapath::ConntrackTableCounts> counted;
+    if (refresh_due) counted = service.count_conntrack_tables();
     std::lock_guard lock(service_lock);
-    if (std::chrono::steady_clock::now() >= next_refresh) {
+    if (refresh_due) {
+      service.conntrack_counted(*counted);
       service.refresh();
       if (kubernetes) service.set_watched(kubernetes->watched());
       next_refresh = std::chrono::steady_clock::now() + std::chrono::seconds(kRefreshSeconds);

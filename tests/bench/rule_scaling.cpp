@@ -249,7 +249,7 @@ double policy_memory_mib(const datapath::Datapath& dp) {
       "source_classes", "source_lengths", "any_scopes", "length_sets",
       "targets",        "dest_tables",    "groups",     "decisions"};
   std::size_t bytes = 0;
-  for (const auto& m : dp.map_usage())
+  for (const auto& m : dp.map_usage(dp.count_conntrack_tables()))
     if (std::find(policy_maps.begin(), policy_maps.end(), m.name) != policy_maps.end())
       bytes += m.memory;
   return static_cast<double>(bytes) / (1024.0 * 1024.0);

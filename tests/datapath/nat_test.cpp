@@ -260,7 +260,7 @@ TEST_F(Nat, ATranslationLivesInTheConntrackTableAndGoesWithItsFlow) {
        bare_tcp4("192.0.2.1", 20000, "192.0.2.2", 9000, kSyn)},
   });
   auto conntrack_row = [&] {
-    for (const auto& m : dp.map_usage())
+    for (const auto& m : dp.map_usage(dp.count_conntrack_tables()))
       if (m.name == "conntrack") return m;
     ADD_FAILURE() << "no conntrack row";
     return datapath::Datapath::MapUsage{};
