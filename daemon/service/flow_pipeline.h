@@ -80,9 +80,10 @@ class FlowPipeline {
   void tick();
 
   // The conntrack sweep (conntrack_sweep.h): flows idle past their
-  // timeout are removed and recorded as closed. sweep_due() and sweep_step() touch only this
-  // object's loop-side state and the datapath's maps (no lock; a step reads one chunk);
-  // sweep_record() runs under the service lock.
+  // timeout are removed and recorded as closed. sweep_due() and
+  // sweep_step() touch only this object's loop-side state and the
+  // datapath's maps (no lock; a step reads one chunk); sweep_record() runs
+  // under the service lock.
   using SweepStep = ConntrackSweep::Step;
   bool sweep_due() const { return sweep_.due(); }
   bool sweeping() const { return sweep_.walking(); }

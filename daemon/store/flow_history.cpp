@@ -192,7 +192,7 @@ void FlowHistory::add_batch(std::vector<FlowRecord>&& batch) {
     for (auto& r : batch) {
       ++queued_total_;
       if (queue_.size() >= kMaxQueued) {
-        ++stats_.lost;
+        lost_.fetch_add(1, std::memory_order_relaxed);
         ++done_total_;
         continue;
       }
@@ -309,15 +309,13 @@ std::size_t FlowHistory::write_batch(const std::vector<FlowRecord>& batch, bool 
       span.reset();
     }
     t.commit();
-    std::lock_guard slock(mutex_);
-    stats_.written += stored;
-    stats_.last_error.clear();
+    written_.fetch_add(stored, std::memory_order_relaxed);
+    if (failing_.load()) set_last_error("");
     return stored;
   } catch (const Error& e) {
-    std::lock_guard slock(mutex_);
-    stats_.lost += batch.size();
-    ++stats_.write_errors;
-    stats_.last_error = e.what();
+    lost_.fetch_add(batch.size(), std::memory_order_relaxed);
+    write_errors_.fetch_add(1, std::memory_order_relaxed);
+    set_last_error(e.what());
     return batch.size();
   }
 }
@@ -363,12 +361,10 @@ std::uint64_t FlowHistory::apply_retention() {
       drop_old_spans();
     }
     if (removed) writer_db_->exec("PRAGMA incremental_vacuum");
-    std::lock_guard slock(mutex_);
-    stats_.removed += removed;
+    removed_.fetch_add(removed, std::memory_order_relaxed);
   } catch (const Error& e) {
-    std::lock_guard slock(mutex_);
-    ++stats_.write_errors;
-    stats_.last_error = e.what();
+    write_errors_.fetch_add(1, std::memory_order_relaxed);
+    set_last_error(e.what());
   }
   return removed;
 }
@@ -485,8 +481,20 @@ std::uint64_t FlowHistory::last_id() const {
 }
 
 FlowHistory::Stats FlowHistory::stats() const {
-  std::lock_guard lock(mutex_);
-  return stats_;
+  Stats s;
+  s.written = written_.load(std::memory_order_relaxed);
+  s.lost = lost_.load(std::memory_order_relaxed);
+  s.write_errors = write_errors_.load(std::memory_order_relaxed);
+  s.removed = removed_.load(std::memory_order_relaxed);
+  std::lock_guard lock(error_mutex_);
+  s.last_error = last_error_;
+  return s;
+}
+
+void FlowHistory::set_last_error(std::string error) {
+  std::lock_guard lock(error_mutex_);
+  failing_.store(!error.empty());
+  last_error_ = std::move(error);
 }
 
 }  // namespace sluice::store

@@ -70,6 +70,7 @@ class FlowHistory {
 
  private:
   void writer_loop();
+  void set_last_error(std::string error);  // empty: the last write worked
   // Stores batch in one transaction; returns how many of its records
   // (from the front) were stored, or lost to a failed write. An
   // interruptible write stops early, committing what it has, once the
@@ -101,7 +102,19 @@ class FlowHistory {
   std::uint64_t queued_total_ = 0;  // records ever queued
   std::uint64_t done_total_ = 0;    // records written or lost by the writer
   Retention retention_;
-  Stats stats_;
+  // What stats() reports, apart from mutex_: status reads it on every
+  // request, and the writer runs at idle priority, so a reader waiting on
+  // mutex_ while the writer holds it waits until the writer next gets a
+  // CPU, up to 100 ms on cores busy with a flood. The writer takes
+  // error_mutex_ only when the error changes (failing_ says whether one
+  // is set).
+  std::atomic<std::uint64_t> written_{0};
+  std::atomic<std::uint64_t> lost_{0};
+  std::atomic<std::uint64_t> write_errors_{0};
+  std::atomic<std::uint64_t> removed_{0};
+  std::atomic<bool> failing_{false};
+  mutable std::mutex error_mutex_;
+  std::string last_error_;
   // Set under mutex_ (the waits' predicates read it there); atomic so that
   // the writer can also check it between rows without the lock.
   std::atomic<bool> stopping_{false};

@@ -479,6 +479,46 @@ TEST(FlowHistory, RetentionRemovesWhatIsTooOld) {
   EXPECT_EQ(spans.int_at(0), 0) << "the spans of removed records go with them";
 }
 
+// A write that fails is counted and reported (what status shows), and the
+// next one that works clears the report; the counts stay.
+TEST(FlowHistory, AFailedWriteIsReportedUntilAWriteWorksAgain) {
+  TempDir dir;
+  FlowHistory history(dir.file("s.db"), {});
+  flows::FlowRing ring(1000);
+  std::mt19937 rnd(3);
+  auto t0 = now_ms() - 60 * 1000;
+  history.add_batch(numbered(ring, rnd, t0, 5));
+  history.flush();
+  EXPECT_EQ(history.stats().written, 5u);
+  EXPECT_EQ(history.stats().last_error, "");
+
+  // The flows table gone under the writer: its next batch cannot be stored.
+  Database other(dir.file("s.db"));
+  std::string create;
+  {
+    Statement schema(other, "SELECT sql FROM sqlite_master WHERE name = 'flows'");
+    ASSERT_TRUE(schema.step());
+    create = schema.text_at(0);
+  }
+  other.exec("DROP TABLE flows");
+  history.add_batch(numbered(ring, rnd, t0, 3));
+  history.flush();
+  auto failed = history.stats();
+  EXPECT_EQ(failed.written, 5u);
+  EXPECT_EQ(failed.lost, 3u);
+  EXPECT_EQ(failed.write_errors, 1u);
+  EXPECT_NE(failed.last_error.find("flows"), std::string::npos) << failed.last_error;
+
+  other.exec(create);
+  history.add_batch(numbered(ring, rnd, t0, 2));
+  history.flush();
+  auto mended = history.stats();
+  EXPECT_EQ(mended.written, 7u);
+  EXPECT_EQ(mended.lost, 3u);
+  EXPECT_EQ(mended.write_errors, 1u);
+  EXPECT_EQ(mended.last_error, "") << "a write that worked clears the error";
+}
+
 // A history from before spans (schema 10: an index on each address
 // column, the verdict and the rule) gets spans for the rows it has, loses
 // those indexes, and answers every filter as before.
