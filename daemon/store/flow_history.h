@@ -92,7 +92,7 @@ class FlowHistory {
   mutable std::mutex read_mutex_;
   std::mutex write_mutex_;  // writer_db_: the thread vs apply_retention()
 
-  mutable std::mutex mutex_;  // everything below
+  mutable std::mutex mutex_;  // the queue and the hand-over below (not the stats)
   std::condition_variable wake_;
   std::condition_variable flushed_;
   std::vector<flows::FlowRecord> queue_;
